@@ -1,0 +1,256 @@
+/**
+ * Image codecs and pixel transforms. Images are float tensors in CHW layout, RGB,
+ * normalised with `(x/255 − 0.5)/0.5` unless stated otherwise.
+ */
+import { decodePngRaw, encodePngRaw, jpeg } from "./deps.ts";
+
+/** A float image in CHW layout. */
+export interface ImageTensor {
+  /** Channel count: 1 (grey) or 3 (RGB). */
+  channels: number;
+  height: number;
+  width: number;
+  /** `channels × height × width` values, channel-major. */
+  data: Float32Array;
+}
+
+/** An 8-bit image in HWC (interleaved) layout, as codecs produce it. */
+export interface RawImage {
+  channels: number;
+  height: number;
+  width: number;
+  data: Uint8Array;
+}
+
+/** Raised for unreadable or malformed images; the message names the file and what was expected. */
+export class ImageDecodeError extends Error {
+  constructor(public readonly file: string, detail: string) {
+    super(`${file}: ${detail}`);
+    this.name = "ImageDecodeError";
+  }
+}
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function startsWith(bytes: Uint8Array, magic: number[]): boolean {
+  return magic.every((b, i) => bytes[i] === b);
+}
+
+/** The image format recognised from magic bytes, or undefined. */
+export function sniffFormat(bytes: Uint8Array): "png" | "jpeg" | "pgm" | undefined {
+  if (startsWith(bytes, PNG_MAGIC)) return "png";
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return "jpeg";
+  if (bytes[0] === 0x50 && bytes[1] === 0x35) return "pgm";
+  return undefined;
+}
+
+const EXTENSIONS: Record<string, "png" | "jpeg" | "pgm"> = {
+  png: "png",
+  jpg: "jpeg",
+  jpeg: "jpeg",
+  pgm: "pgm",
+};
+
+/** Image file extensions the readers accept. */
+export const IMAGE_EXTENSIONS: readonly string[] = Object.keys(EXTENSIONS);
+
+/** True when `path` ends with an extension the decoders know. */
+export function isImagePath(path: string): boolean {
+  const ext = path.slice(path.lastIndexOf(".") + 1).toLowerCase();
+  return ext in EXTENSIONS;
+}
+
+/**
+ * Decode PNG, JPEG or binary PGM (P5) bytes to 8-bit HWC pixels. `file` is only used in
+ * error messages. The extension, when present, must agree with the magic bytes.
+ */
+export function decodeRaw(bytes: Uint8Array, file = "<bytes>"): RawImage {
+  const format = sniffFormat(bytes);
+  const dot = file.lastIndexOf(".");
+  const ext = dot >= 0 ? file.slice(dot + 1).toLowerCase() : "";
+  if (dot >= 0 && !(ext in EXTENSIONS) && file !== "<bytes>") {
+    throw new ImageDecodeError(
+      file,
+      `unknown image extension ".${ext}", expected .png, .jpg, .jpeg or .pgm`,
+    );
+  }
+  if (format === undefined) {
+    throw new ImageDecodeError(
+      file,
+      "not a PNG, JPEG or binary PGM (P5) image: wrong magic bytes",
+    );
+  }
+  if (ext in EXTENSIONS && EXTENSIONS[ext] !== format) {
+    throw new ImageDecodeError(
+      file,
+      `extension ".${ext}" but the bytes are ${format.toUpperCase()}`,
+    );
+  }
+  try {
+    if (format === "png") return decodePng(bytes);
+    if (format === "jpeg") return decodeJpeg(bytes);
+    return decodePgm(bytes, file);
+  } catch (e) {
+    if (e instanceof ImageDecodeError) throw e;
+    throw new ImageDecodeError(
+      file,
+      `corrupt or truncated ${format.toUpperCase()}: ${(e as Error).message}`,
+    );
+  }
+}
+
+function decodePng(bytes: Uint8Array): RawImage {
+  const png = decodePngRaw(bytes);
+  if (png.depth !== 8) throw new Error(`bit depth ${png.depth}, expected 8`);
+  if (png.palette) {
+    const out = new Uint8Array(png.width * png.height * 3);
+    const idx = png.data as Uint8Array;
+    for (let i = 0; i < png.width * png.height; i++) {
+      const c = png.palette[idx[i]];
+      out[3 * i] = c[0];
+      out[3 * i + 1] = c[1];
+      out[3 * i + 2] = c[2];
+    }
+    return { channels: 3, height: png.height, width: png.width, data: out };
+  }
+  const channels = png.channels;
+  const data = png.data as Uint8Array;
+  if (channels === 2 || channels === 4) {
+    // Drop alpha: faces are composited by the generator, never transparent.
+    const keep = channels - 1;
+    const out = new Uint8Array(png.width * png.height * keep);
+    for (let i = 0; i < png.width * png.height; i++) {
+      for (let c = 0; c < keep; c++) out[keep * i + c] = data[channels * i + c];
+    }
+    return { channels: keep, height: png.height, width: png.width, data: out };
+  }
+  return { channels, height: png.height, width: png.width, data: new Uint8Array(data) };
+}
+
+function decodeJpeg(bytes: Uint8Array): RawImage {
+  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+  const channels = img.data.length / (img.width * img.height);
+  if (channels !== 3 && channels !== 1) throw new Error(`unexpected ${channels} channels`);
+  return { channels, height: img.height, width: img.width, data: img.data };
+}
+
+function decodePgm(bytes: Uint8Array, file: string): RawImage {
+  // Header: "P5" whitespace width whitespace height whitespace maxval single-whitespace data;
+  // comments run from '#' to end of line.
+  let pos = 2;
+  const fields: number[] = [];
+  while (fields.length < 3) {
+    while (pos < bytes.length) {
+      const c = bytes[pos];
+      if (c === 0x23) {
+        while (pos < bytes.length && bytes[pos] !== 0x0a) pos++;
+      } else if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) pos++;
+      else break;
+    }
+    let value = "";
+    while (pos < bytes.length && bytes[pos] >= 0x30 && bytes[pos] <= 0x39) {
+      value += String.fromCharCode(bytes[pos++]);
+    }
+    if (value === "") {
+      throw new ImageDecodeError(file, "malformed PGM header: expected width, height and maxval");
+    }
+    fields.push(Number(value));
+  }
+  pos++; // the single whitespace byte after maxval
+  const [width, height, maxval] = fields;
+  if (maxval < 1 || maxval > 255) {
+    throw new ImageDecodeError(file, `PGM maxval ${maxval}, expected 1..255 (8-bit)`);
+  }
+  const size = width * height;
+  if (bytes.length - pos < size) {
+    throw new ImageDecodeError(
+      file,
+      `truncated PGM: expected ${size} pixel bytes for ${width}×${height}, got ${
+        bytes.length - pos
+      }`,
+    );
+  }
+  const data = bytes.slice(pos, pos + size);
+  if (maxval !== 255) {
+    for (let i = 0; i < size; i++) data[i] = Math.round((data[i] * 255) / maxval);
+  }
+  return { channels: 1, height, width, data };
+}
+
+/** Encode 8-bit HWC pixels (1 or 3 channels) as PNG. */
+export function encodePng(image: RawImage): Uint8Array {
+  return encodePngRaw({
+    width: image.width,
+    height: image.height,
+    data: image.data,
+    channels: image.channels,
+    depth: 8,
+  });
+}
+
+/** Options for converting raw pixels to a float tensor. */
+export interface ToTensorOptions {
+  /** Replicate grey to three channels (default true). */
+  rgb?: boolean;
+  /** Subtracted from 0–255 values (default 127.5). */
+  mean?: number;
+  /** Divides after the mean (default 127.5), so the default is `(x/255 − 0.5)/0.5`. */
+  std?: number;
+}
+
+/** 8-bit HWC pixels → normalised float CHW tensor. */
+export function toTensor(raw: RawImage, options: ToTensorOptions = {}): ImageTensor {
+  const { rgb = true, mean = 127.5, std = 127.5 } = options;
+  const channels = rgb ? 3 : raw.channels;
+  if (!rgb && raw.channels !== 1 && raw.channels !== 3) {
+    throw new Error(`toTensor: ${raw.channels} channels, expected 1 or 3`);
+  }
+  const plane = raw.height * raw.width;
+  const data = new Float32Array(channels * plane);
+  for (let c = 0; c < channels; c++) {
+    const src = raw.channels === 1 ? 0 : c;
+    for (let i = 0; i < plane; i++) {
+      data[c * plane + i] = (raw.data[i * raw.channels + src] - mean) / std;
+    }
+  }
+  return { channels, height: raw.height, width: raw.width, data };
+}
+
+/** Float CHW tensor → 8-bit HWC pixels (inverse of `toTensor`, rounded and clamped). */
+export function toRaw(image: ImageTensor, options: { mean?: number; std?: number } = {}): RawImage {
+  const { mean = 127.5, std = 127.5 } = options;
+  const plane = image.height * image.width;
+  const data = new Uint8Array(plane * image.channels);
+  for (let c = 0; c < image.channels; c++) {
+    for (let i = 0; i < plane; i++) {
+      const v = Math.round(image.data[c * plane + i] * std + mean);
+      data[i * image.channels + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return { channels: image.channels, height: image.height, width: image.width, data };
+}
+
+/** Decode bytes straight to a normalised RGB CHW tensor. */
+export function decodeImage(
+  bytes: Uint8Array,
+  file = "<bytes>",
+  options: ToTensorOptions = {},
+): ImageTensor {
+  return toTensor(decodeRaw(bytes, file), options);
+}
+
+/** Read and decode an image file to a normalised RGB CHW tensor. */
+export async function readImage(
+  path: string | URL,
+  options: ToTensorOptions = {},
+): Promise<ImageTensor> {
+  const name = String(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new ImageDecodeError(name, "file not found");
+    throw e;
+  }
+  return decodeImage(bytes, name, options);
+}

@@ -1,0 +1,5 @@
+/**
+ * `eval/`: not implemented yet.
+ * @module
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * `generator/`: not implemented yet.
+ * @module
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * `mixup/`: not implemented yet.
+ * @module
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * `recognition/`: not implemented yet.
+ * @module
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * `tasks/`: not implemented yet.
+ * @module
+ */
+export {};

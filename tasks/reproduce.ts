@@ -1,0 +1,3 @@
+// `deno task reproduce`: not implemented yet. It says so and exits 2 rather than pretend to work.
+console.error("synface: `deno task reproduce` is not implemented yet");
+Deno.exit(2);
