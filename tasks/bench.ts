@@ -1,3 +1,19 @@
-// `deno task bench`: not implemented yet. It says so and exits 2 rather than pretend to work.
-console.error("synface: `deno task bench` is not implemented yet");
-Deno.exit(2);
+/**
+ * `deno task bench <name> [flags]`: runs `tasks/bench_<name>.ts`, which prints figures and ratios
+ * against a baseline measured in the same process (and with `--json`, one JSON line at the end).
+ */
+const [name, ...rest] = Deno.args;
+const known = ["generator", "autodiff", "train", "eval"];
+if (!name || !known.includes(name)) {
+  console.error(`usage: deno task bench <${known.join("|")}> [--json] [flags]`);
+  Deno.exit(2);
+}
+const url = new URL(`./bench_${name}.ts`, import.meta.url);
+try {
+  await Deno.stat(url);
+} catch {
+  console.error(`synface: \`deno task bench ${name}\` is not implemented yet`);
+  Deno.exit(2);
+}
+Deno.args.splice(0, Deno.args.length, ...rest);
+await import(url.href);
