@@ -1,5 +1,5 @@
 /**
- * `deno task bench <name> [flags]`: runs `tasks/bench_<name>.ts`, which prints figures and ratios
+ * `deno task bench <name> [flags]`: calls `main(args)` of `tasks/bench_<name>.ts`, which prints figures and ratios
  * against a baseline measured in the same process (and with `--json`, one JSON line at the end).
  */
 const [name, ...rest] = Deno.args;
@@ -15,5 +15,5 @@ try {
   console.error(`synface: \`deno task bench ${name}\` is not implemented yet`);
   Deno.exit(2);
 }
-Deno.args.splice(0, Deno.args.length, ...rest);
-await import(url.href);
+const bench = await import(url.href) as { main(args: string[]): Promise<void> };
+await bench.main(rest);
