@@ -185,8 +185,11 @@ export interface Backend {
   alloc(size: number): Buf;
   /** Release a buffer (the backend may pool it). Using it afterwards is an error. */
   free(buf: Buf): void;
-  /** Copy host data into `buf` starting at element `offset` (default 0). */
-  upload(buf: Buf, data: Float32Array, offset?: number): void;
+  /**
+   * Copy host data into `buf` starting at element `offset` (default 0). Float64 data is
+   * rounded to the backend's precision (the `ref64` test backend keeps it).
+   */
+  upload(buf: Buf, data: Float32Array | Float64Array, offset?: number): void;
   /** Read the whole buffer back (waits for all queued work that writes it). */
   download(buf: Buf): Promise<Float32Array>;
   /** Submit queued work and wait until the device is idle (timing, end of step). */
