@@ -1,8 +1,10 @@
 /**
  * `data/`: what several modules share about data on disk: image codecs and transforms,
- * the seeded PRNG, and (soon) the dataset manifest format.
+ * the seeded PRNG, and the dataset format (manifest + image folders).
  * @module
  */
 export * from "./image.ts";
 export * from "./transform.ts";
 export * from "./rng.ts";
+export * from "./image_info.ts";
+export * from "./dataset.ts";
