@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import {
+  decodeImage,
+  decodeRaw,
+  encodePng,
+  ImageDecodeError,
+  imageInfo,
+  type RawImage,
+  readImage,
+  Rng,
+  toRaw,
+  toTensor,
+} from "../data/mod.ts";
+import { encodePngRaw } from "../data/deps.ts";
+
+function randomRaw(channels: number, height: number, width: number, seed = 1): RawImage {
+  const rng = Rng.fromSeed(seed);
+  const data = new Uint8Array(channels * height * width).map(() => rng.int(256));
+  return { channels, height, width, data };
+}
+
+/** A tiny binary PGM with a comment in its header. */
+function pgm(width: number, height: number, pixels: number[], maxval = 255): Uint8Array {
+  const head = new TextEncoder().encode(`P5\n# made by hand\n${width} ${height}\n${maxval}\n`);
+  const out = new Uint8Array(head.length + pixels.length);
+  out.set(head);
+  out.set(pixels, head.length);
+  return out;
+}
+
+Deno.test("png: encode → decode is exact (RGB and grey, odd sizes)", () => {
+  for (const [c, h, w] of [[3, 7, 5], [1, 3, 11], [3, 1, 1]]) {
+    const raw = randomRaw(c, h, w, c * 100 + h);
+    const png = encodePng(raw);
+    assert.deepEqual(decodeRaw(png, "x.png"), raw);
+    assert.deepEqual(imageInfo(png), { format: "png", height: h, width: w, channels: c });
+  }
+});
+
+Deno.test("png: alpha is dropped, colour kept", () => {
+  const rgba = new Uint8Array([10, 20, 30, 255, 40, 50, 60, 0]);
+  const png = encodePngRaw({ width: 2, height: 1, data: rgba, channels: 4, depth: 8 });
+  const raw = decodeRaw(png, "a.png");
+  assert.deepEqual(raw, {
+    channels: 3,
+    height: 1,
+    width: 2,
+    data: new Uint8Array([10, 20, 30, 40, 50, 60]),
+  });
+  assert.equal(imageInfo(png).channels, 3);
+});
+
+Deno.test("tensor: toTensor/toRaw are inverse, (x − 127.5)/127.5, grey → RGB", () => {
+  const raw = randomRaw(3, 4, 6);
+  assert.deepEqual(toRaw(toTensor(raw)), raw);
+  const t = toTensor({ channels: 1, height: 1, width: 3, data: new Uint8Array([0, 255, 51]) });
+  assert.equal(t.channels, 3);
+  const want = [-1, 1, (51 - 127.5) / 127.5].map(Math.fround);
+  for (let c = 0; c < 3; c++) assert.deepEqual([...t.data.subarray(3 * c, 3 * c + 3)], want);
+  const grey = toTensor({ channels: 1, height: 1, width: 1, data: new Uint8Array([255]) }, {
+    rgb: false,
+  });
+  assert.equal(grey.channels, 1);
+  // CHW: channel planes are contiguous.
+  const hw = toTensor({
+    channels: 3,
+    height: 1,
+    width: 2,
+    data: new Uint8Array([0, 1, 2, 3, 4, 5]),
+  }, {
+    mean: 0,
+    std: 1,
+  });
+  assert.deepEqual([...hw.data], [0, 3, 1, 4, 2, 5]);
+});
+
+Deno.test("pgm: header with comment, maxval scaling, grey → RGB", () => {
+  const bytes = pgm(3, 2, [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(decodeRaw(bytes, "f.pgm"), {
+    channels: 1,
+    height: 2,
+    width: 3,
+    data: new Uint8Array([0, 1, 2, 3, 4, 5]),
+  });
+  assert.deepEqual(imageInfo(bytes), { format: "pgm", height: 2, width: 3, channels: 1 });
+  assert.deepEqual([...decodeRaw(pgm(2, 1, [0, 15], 15), "g.pgm").data], [0, 255]);
+  const t = decodeImage(bytes, "f.pgm");
+  assert.equal(t.channels, 3);
+  assert.deepEqual(t.data.subarray(0, 6), t.data.subarray(12, 18));
+});
+
+Deno.test("errors name the file: corrupt, truncated, wrong magic, unknown extension", async () => {
+  const png = encodePng(randomRaw(3, 16, 16));
+  const corrupt = png.slice();
+  corrupt.fill(0x55, 40, 80); // inside the compressed IDAT data
+  const cases: [string, Uint8Array, RegExp][] = [
+    ["bad.png", corrupt, /^bad\.png: corrupt or truncated PNG/],
+    ["cut.png", png.subarray(0, png.length >> 1), /^cut\.png: corrupt or truncated PNG/],
+    ["text.png", new TextEncoder().encode("hello"), /^text\.png: .*wrong magic bytes/],
+    ["img.gif", png, /^img\.gif: unknown image extension "\.gif"/],
+    ["photo.jpg", png, /^photo\.jpg: extension "\.jpg" but the bytes are PNG/],
+    ["cut.pgm", pgm(3, 2, [1, 2, 3]), /^cut\.pgm: truncated PGM: expected 6 pixel bytes/],
+    ["hdr.pgm", new TextEncoder().encode("P5\n12 x\n"), /^hdr\.pgm: malformed PGM header/],
+    [
+      "cut.jpg",
+      new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1]),
+      /^cut\.jpg: corrupt or truncated JPEG/,
+    ],
+  ];
+  for (const [name, bytes, re] of cases) {
+    assert.throws(() => decodeRaw(bytes, name), (e: unknown) => {
+      assert.ok(e instanceof ImageDecodeError, `${name}: ${e}`);
+      assert.equal(e.file, name);
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+  assert.throws(() => imageInfo(new Uint8Array(4), "z.png"), /z\.png: .*wrong magic/);
+  assert.throws(() => imageInfo(png.subarray(0, 20), "t.png"), /t\.png: truncated PNG/);
+  // Files on disk: the path is in the message.
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/cut.png`, png.subarray(0, 100));
+  await assert.rejects(
+    readImage(`${dir}/cut.png`),
+    new RegExp(`ImageDecodeError: ${dir}/cut\\.png: corrupt or truncated`),
+  );
+  await assert.rejects(
+    readImage(`${dir}/none.png`),
+    new RegExp(`ImageDecodeError: ${dir}/none\\.png: file not found`),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
