@@ -1,0 +1,133 @@
+/**
+ * The ArcFace "IR" backbone family as data: stage depths, widths, embedding size and default
+ * input. The engine model (`backbones.ts`) and the ONNX export (`export_onnx.ts`) both walk this
+ * description, so they cannot disagree on the layer order or the parameter names.
+ *
+ * Layout (LResNet-E-IR, "L" = stride-1 3×3 stem for 112-pixel inputs, "E" = BN-Dropout-FC-BN):
+ * stem conv3×3 → BN → PReLU; per stage, blocks of
+ * BN → conv3×3 (stride 1) → BN → PReLU → conv3×3 (stride s) → BN, plus a shortcut
+ * (identity, or conv1×1 stride s → BN when the shape changes), the first block of each stage
+ * has stride 2; head BN → Dropout → Flatten → FC → BN1d.
+ */
+import { z } from "./deps.ts";
+
+/** A backbone architecture. */
+export const ArchSpecSchema = z.object({
+  name: z.string(),
+  /** Blocks per stage. */
+  stages: z.array(z.number().int().positive()).min(1),
+  /** Output channels per stage. */
+  widths: z.array(z.number().int().positive()).min(1),
+  /** Stem channels. */
+  stem: z.number().int().positive(),
+  /** Embedding length. */
+  embedding: z.number().int().positive(),
+  /** Default input height×width. */
+  input: z.object({ height: z.number().int().positive(), width: z.number().int().positive() }),
+});
+/** A backbone architecture. */
+export type ArchSpec = z.infer<typeof ArchSpecSchema>;
+
+/** The named architectures. */
+export const ARCHS: Readonly<Record<string, ArchSpec>> = {
+  /** The paper's LResNet50E-IR: [3,4,14,3], 64/128/256/512, 512-d, 112×96 (GPU runs). */
+  lresnet50e_ir: {
+    name: "lresnet50e_ir",
+    stages: [3, 4, 14, 3],
+    widths: [64, 128, 256, 512],
+    stem: 64,
+    embedding: 512,
+    input: { height: 112, width: 96 },
+  },
+  /** IR-18 at half width (CPU preset for longer runs). */
+  ir18_half: {
+    name: "ir18_half",
+    stages: [2, 2, 2, 2],
+    widths: [32, 64, 128, 256],
+    stem: 32,
+    embedding: 256,
+    input: { height: 112, width: 96 },
+  },
+  /** IR-10 at half width (CPU preset). */
+  ir10_half: {
+    name: "ir10_half",
+    stages: [1, 1, 1, 1],
+    widths: [32, 64, 128, 256],
+    stem: 32,
+    embedding: 256,
+    input: { height: 112, width: 96 },
+  },
+  /** A tiny IR net for tests and smoke runs (32×32 input by default). */
+  ir_tiny: {
+    name: "ir_tiny",
+    stages: [1, 1],
+    widths: [8, 16],
+    stem: 8,
+    embedding: 16,
+    input: { height: 32, width: 32 },
+  },
+};
+
+/** The architecture called `name`; the error lists the known names. */
+export function archByName(name: string): ArchSpec {
+  const spec = ARCHS[name];
+  if (!spec) {
+    throw new RangeError(
+      `unknown architecture "${name}", expected one of: ${Object.keys(ARCHS).join(", ")}`,
+    );
+  }
+  return spec;
+}
+
+/** Spatial size after the stages (each halves, rounding up as a 3×3 pad-1 stride-2 conv does). */
+export function featureSize(spec: ArchSpec, height: number, width: number): [number, number] {
+  let h = height;
+  let w = width;
+  for (let i = 0; i < spec.stages.length; i++) {
+    h = Math.floor((h - 1) / 2) + 1;
+    w = Math.floor((w - 1) / 2) + 1;
+  }
+  return [h, w];
+}
+
+/** Check an input size for an architecture; divisible by 2^stages so no stage rounds. */
+export function checkInput(spec: ArchSpec, height: number, width: number): void {
+  const f = 2 ** spec.stages.length;
+  if (height % f !== 0 || width % f !== 0 || height < f || width < f) {
+    throw new RangeError(
+      `${spec.name}: input ${height}×${width} does not fit the architecture: height and width must be positive multiples of ${f} (its ${spec.stages.length} stride-2 stages)`,
+    );
+  }
+}
+
+/** One IR block's shape. */
+export interface BlockShape {
+  /** Parameter-name prefix, e.g. "stage2.block0". */
+  name: string;
+  cIn: number;
+  cOut: number;
+  stride: number;
+  /** True when the shortcut is conv1×1 + BN (shape changes), false for identity. */
+  project: boolean;
+}
+
+/** The blocks of an architecture in forward order. */
+export function blocks(spec: ArchSpec): BlockShape[] {
+  const out: BlockShape[] = [];
+  let c = spec.stem;
+  spec.stages.forEach((depth, s) => {
+    for (let b = 0; b < depth; b++) {
+      const stride = b === 0 ? 2 : 1;
+      const cOut = spec.widths[s];
+      out.push({
+        name: `stage${s + 1}.block${b}`,
+        cIn: c,
+        cOut,
+        stride,
+        project: stride !== 1 || c !== cOut,
+      });
+      c = cOut;
+    }
+  });
+  return out;
+}
