@@ -117,7 +117,7 @@ export class DatasetWriter {
       }
     }
     const done = new Set<string>();
-    let own: { committedBytes: number; torn: boolean } | undefined;
+    let ownExists = false;
     for (const name of names) {
       const m = await readManifest(dir, name);
       if (!sameDataset(m.header, identity)) {
@@ -127,20 +127,34 @@ export class DatasetWriter {
         );
       }
       for (const r of m.records) done.add(r.path);
-      if (name === ownName) own = m;
+      if (name === ownName) ownExists = true;
     }
 
-    await Deno.mkdir(`${dir}/${TMP_DIR}`, { recursive: true });
+    const tmpDir = `${dir}/${TMP_DIR}`;
+    await Deno.mkdir(tmpDir, { recursive: true });
     const tmpPrefix = ownName.replace(/\.jsonl$/, "");
-    await removeStaleTemps(`${dir}/${TMP_DIR}`, tmpPrefix);
     const path = `${dir}/${ownName}`;
-    if (own === undefined) {
+    if (!ownExists) {
       const line = JSON.stringify(shard ? { ...identity, shard } : identity) + "\n";
-      await writeAtomic(path, new TextEncoder().encode(line), `${dir}/${TMP_DIR}`, tmpPrefix);
-    } else if (own.torn) {
-      await Deno.truncate(path, own.committedBytes);
+      await writeAtomic(path, new TextEncoder().encode(line), tmpDir, tmpPrefix);
     }
+    // One writer per manifest file: an advisory lock, released by the OS if the process dies.
     const file = await Deno.open(path, { append: true });
+    if (!(await file.tryLock(true))) {
+      file.close();
+      throw new ManifestError(
+        `${path}: another writer has this manifest open (two processes writing the same shard?)`,
+      );
+    }
+    try {
+      // Under the lock: drop a torn tail left by a killed writer, and its stale temp files.
+      const own = await readManifest(dir, ownName);
+      if (own.torn) await Deno.truncate(path, own.committedBytes);
+      await removeStaleTemps(tmpDir, tmpPrefix);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
     return new DatasetWriter(dir, identity, path, tmpPrefix, done, file);
   }
 

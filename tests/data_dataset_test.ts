@@ -59,6 +59,16 @@ async function snapshot(dir: string) {
 
 const KS = Array.from({ length: 12 }, (_, k) => k);
 
+// Child mode for the kill test: write items 0, 1, 2… forever, printing each committed index.
+if (Deno.env.get("SYNFACE_DATASET_CHILD")) {
+  const w = await DatasetWriter.open(Deno.env.get("SYNFACE_DATASET_CHILD")!, HEADER);
+  for (let k = 0;; k++) {
+    const { record, bytes } = item(k % 600);
+    if (!w.has(record.path)) await w.write(record, bytes);
+    console.log(k);
+  }
+}
+
 Deno.test("dataset: manifest round trip (records, bytes, pixels, canonical order)", async () => {
   const dir = await Deno.makeTempDir();
   await writeAll(dir, [...KS].reverse());
@@ -129,6 +139,57 @@ Deno.test("dataset: resume after a kill (torn last line, orphan image, stale tem
   await (await openDataset(dir)).verify();
   await assert.rejects(Deno.stat(`${dir}/.tmp`)); // removed when empty
   await Deno.remove(ref, { recursive: true });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("dataset: SIGKILL a writing process, resume, get the same set", async () => {
+  const ref = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir();
+  const all = Array.from({ length: 40 }, (_, k) => k);
+  await writeAll(ref, all);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname],
+    env: { SYNFACE_DATASET_CHILD: dir },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let seen = "";
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    seen += chunk;
+    if (seen.split("\n").length > 15) break; // ~15 images committed, more in flight
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  const before = (await openDataset(dir)).size;
+  assert.ok(before >= 14 && before < 600, `${before} committed before the kill`);
+  await writeAll(dir, all);
+  const after = await snapshot(dir);
+  const want = await snapshot(ref);
+  // The child may have got further than 40: compare the first 40 items only.
+  const first40 = (s: typeof after) => {
+    const keep = s.records.map((r, i) => [r, i] as const).filter(([r]) =>
+      (r.latent!.index as number) < 40
+    );
+    return {
+      header: s.header,
+      records: keep.map(([r]) => r),
+      images: keep.map(([, i]) => s.images[i]),
+    };
+  };
+  assert.deepEqual(first40(after), want);
+  await (await openDataset(dir)).verify();
+  await Deno.remove(ref, { recursive: true });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("dataset: one writer per manifest (advisory lock)", async () => {
+  const dir = await Deno.makeTempDir();
+  const a = await DatasetWriter.open(dir, HEADER);
+  await assert.rejects(DatasetWriter.open(dir, HEADER), /another writer has this manifest open/);
+  const b = await DatasetWriter.open(dir, HEADER, { shard: { index: 1, count: 2 } }); // other file
+  await b.close();
+  await a.close();
+  await (await DatasetWriter.open(dir, HEADER)).close(); // released on close
   await Deno.remove(dir, { recursive: true });
 });
 
