@@ -1,5 +1,37 @@
 /**
- * `eval/`: not implemented yet.
+ * `eval/`: LFW-style face verification of any embedder (ONNX model, run folder, pixel baselines)
+ * under the synface and insightface protocols, with tables and SVG plots.
+ *
+ * @example
+ * ```ts ignore
+ * import { evaluatePairs, loadEmbedder, readPairs, writeEvaluationReport } from "./mod.ts";
+ * const dir = "../shared/data/lfw-view1";
+ * const evaluation = await evaluatePairs({
+ *   embedder: await loadEmbedder("runs/r1"),
+ *   pairs: await readPairs(`${dir}/pairsDevTest.txt`),
+ *   thresholdPairs: await readPairs(`${dir}/pairsDevTrain.txt`),
+ *   imagesDir: `${dir}/aligned112`,
+ * });
+ * console.log(evaluation.results.synface?.accuracy);
+ * await writeEvaluationReport("out/eval", evaluation, { label: "r1" });
+ * ```
  * @module
  */
-export {};
+export * from "./pairs.ts";
+export * from "./protocols.ts";
+export * from "./metrics.ts";
+export * from "./embedder.ts";
+export * from "./embedder_config.ts";
+export * from "./onnx_embedder.ts";
+export * from "./pixel_embedder.ts";
+export * from "./load_embedder.ts";
+export * from "./images.ts";
+export * from "./evaluate.ts";
+export * from "./class_stats.ts";
+export * from "./linalg.ts";
+export * from "./plot_svg.ts";
+export * from "./plot_roc.ts";
+export * from "./plot_hist.ts";
+export * from "./plot_embedding.ts";
+export * from "./report.ts";
+export { writeFileAtomic } from "./atomic_write.ts";

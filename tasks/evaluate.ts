@@ -1,3 +1,194 @@
-// `deno task evaluate`: not implemented yet. It says so and exits 2 rather than pretend to work.
-console.error("synface: `deno task evaluate` is not implemented yet");
-Deno.exit(2);
+/**
+ * `deno task evaluate --model RUN_DIR|model.onnx|pixels|pca --pairs FILE --images DIR --out DIR`:
+ * LFW-style verification of any embedder under the synface and/or insightface protocols.
+ * Writes results.json, a table (Markdown/CSV/JSON), ROC/histogram/embedding SVGs and scores.csv.
+ */
+import { parseArgs } from "node:util";
+import {
+  type CropMode,
+  type Embedder,
+  evaluatePairs,
+  fitPcaEmbedder,
+  loadEmbedder,
+  loadImage,
+  type PairList,
+  type ProtocolName,
+  readPairs,
+  resolveImages,
+  writeEvaluationReport,
+} from "../eval/mod.ts";
+
+const USAGE =
+  `usage: deno task evaluate --model RUN_DIR|model.onnx|pixels|pca --pairs FILE --images DIR --out DIR
+  [--protocol synface|insightface|both] [--flip] [--threshold-from FILE] [--kfold K]
+  [--input-size 112x112] [--layout nchw|nhwc] [--bgr] [--mean 127.5] [--std 127.5]
+  [--crop auto|none|HxW] [--skip-missing] [--batch 64] [--ep wasm|webgpu] [--name LABEL]
+  [--fit-pairs FILE] [--pca-components 128] [--no-plots]
+
+  --model        run folder (model.onnx + optional embedder.json), an .onnx file, or a baseline:
+                 "pixels" (standardised 56x56 grey pixels) or "pca" (whitened PCA of those pixels,
+                 fitted on the images of --fit-pairs, default the --threshold-from file)
+  --pairs        LFW pairs.txt (View 2), pairsDevTrain/pairsDevTest.txt (View 1) or CSV path1,path2,same[,fold]
+  --images       folder the pair images are relative to (<name>/<name>_0001.jpg for LFW)
+  --threshold-from FILE   choose thresholds on another pairs file (same --images folder), report on --pairs
+  --kfold K      k-fold inside --pairs (default: the file's folds; 10 for a single-block file)
+  --protocol     synface (cosine, no flip, last max) | insightface (flip, squared L2, first max) | both (default)
+  --flip         also use flip fusion under the synface protocol
+  --mean/--std   model input is (x - mean)/std of 0-255 pixels (default 127.5/127.5)
+  --crop         auto (default: 250x250 funneled LFW -> centre 150x150 -> input size; 112x112 -> 112x96
+                 centre crop), none (sizes must match), or HxW (centre crop, then resize)`;
+
+function fail(msg: string): never {
+  console.error(`evaluate: ${msg}\n\n${USAGE}`);
+  Deno.exit(2);
+}
+
+function size(s: string | undefined, flag: string): [number, number] | undefined {
+  if (s === undefined) return undefined;
+  const m = /^(\d+)x(\d+)$/.exec(s);
+  if (!m) fail(`${flag} ${s}: expected HxW, e.g. 112x112`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+function num(s: string | undefined, flag: string): number | undefined {
+  if (s === undefined) return undefined;
+  const v = Number(s);
+  if (!Number.isFinite(v)) fail(`${flag} ${s}: expected a number`);
+  return v;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: "string" },
+      pairs: { type: "string" },
+      images: { type: "string" },
+      out: { type: "string" },
+      protocol: { type: "string", default: "both" },
+      flip: { type: "boolean", default: false },
+      "threshold-from": { type: "string" },
+      kfold: { type: "string" },
+      "input-size": { type: "string" },
+      layout: { type: "string" },
+      bgr: { type: "boolean", default: false },
+      mean: { type: "string" },
+      std: { type: "string" },
+      crop: { type: "string", default: "auto" },
+      "skip-missing": { type: "boolean", default: false },
+      batch: { type: "string" },
+      ep: { type: "string" },
+      name: { type: "string" },
+      "fit-pairs": { type: "string" },
+      "pca-components": { type: "string" },
+      "no-plots": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  for (const k of ["model", "pairs", "images", "out"] as const) {
+    if (!values[k]) fail(`--${k} is required`);
+  }
+  const protocols: ProtocolName[] = values.protocol === "both"
+    ? ["synface", "insightface"]
+    : values.protocol === "synface" || values.protocol === "insightface"
+    ? [values.protocol]
+    : fail(`--protocol ${values.protocol}: expected synface, insightface or both`);
+  if (values.layout && values.layout !== "nchw" && values.layout !== "nhwc") {
+    fail(`--layout ${values.layout}: expected nchw or nhwc`);
+  }
+  if (values.ep && values.ep !== "wasm" && values.ep !== "webgpu") {
+    fail(`--ep ${values.ep}: expected wasm or webgpu`);
+  }
+  const crop: CropMode = values.crop === "auto" || values.crop === "none"
+    ? values.crop
+    : size(values.crop, "--crop")!;
+  const kfold = num(values.kfold, "--kfold");
+  const pairs = await readPairs(values.pairs!);
+  const thresholdPairs: PairList | undefined = values["threshold-from"]
+    ? await readPairs(values["threshold-from"])
+    : undefined;
+  if (thresholdPairs && kfold !== undefined) {
+    fail("--threshold-from and --kfold exclude each other");
+  }
+  if (!thresholdPairs && pairs.folds === 1 && kfold === undefined) {
+    console.error(
+      `evaluate: ${pairs.file} is a single block; using 10-fold inside it (pass --threshold-from FILE to choose thresholds on another file)`,
+    );
+  }
+  const inputSize = size(values["input-size"], "--input-size");
+  let embedder: Embedder;
+  if (values.model === "pca") {
+    const fitFile = values["fit-pairs"] ?? values["threshold-from"];
+    if (!fitFile) {
+      fail(
+        "--model pca needs --fit-pairs FILE (or --threshold-from FILE) whose images fit the PCA",
+      );
+    }
+    const fit = fitFile === values["threshold-from"] ? thresholdPairs! : await readPairs(fitFile);
+    const found = resolveImages(fit.pairs.flatMap((p) => [p.a, p.b]), values.images!);
+    const [h, w] = inputSize ?? [112, 112];
+    console.error(`pca: loading ${found.paths.size} images of ${fit.file}`);
+    const imgs = [];
+    for (const path of found.paths.values()) imgs.push(await loadImage(path, h, w, crop));
+    const t = performance.now();
+    embedder = fitPcaEmbedder(imgs, {
+      inputSize: [h, w],
+      components: num(values["pca-components"], "--pca-components"),
+      fittedOn: `${imgs.length} images of ${fit.file}`,
+    });
+    console.error(`pca: fitted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  } else {
+    embedder = await loadEmbedder(values.model!, {
+      inputSize,
+      layout: values.layout as "nchw" | "nhwc" | undefined,
+      channelOrder: values.bgr ? "bgr" : undefined,
+      mean: num(values.mean, "--mean"),
+      std: num(values.std, "--std"),
+      batchSize: num(values.batch, "--batch"),
+      executionProvider: values.ep as "wasm" | "webgpu" | undefined,
+    });
+  }
+  const evaluation = await evaluatePairs({
+    embedder,
+    pairs,
+    imagesDir: values.images!,
+    thresholdPairs,
+    kfold,
+    protocols,
+    flip: values.flip,
+    crop,
+    skipMissing: values["skip-missing"],
+  });
+  await embedder.dispose?.();
+  evaluation.results.flags.model_arg = values.model;
+  const label = values.name ?? String(values.model).replace(/\/+$/, "").split("/").pop()!;
+  await writeEvaluationReport(values.out!, evaluation, { label, plots: !values["no-plots"] });
+  const r = evaluation.results;
+  for (const p of protocols) {
+    const s = r[p]!;
+    console.error(
+      `${p}: accuracy ${(100 * s.accuracy).toFixed(2)}% ± ${(100 * s.std).toFixed(2)} (thr ${
+        s.threshold.toFixed(3)
+      }), AUC ${s.auc.toFixed(4)}, EER ${(100 * s.eer).toFixed(2)}%, TAR@FAR=1e-3 ${
+        (100 * s["tar_at_far_1e-3"]).toFixed(1)
+      }% (indicative)`,
+    );
+  }
+  if (r.missing.images) {
+    console.error(`missing: ${r.missing.images} images, ${r.missing.pairs_skipped} pairs skipped`);
+  }
+  console.error(`wrote ${values.out}/results.json`);
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    console.error(`evaluate: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Verification pair lists: LFW `pairs.txt` (View 2: header `10\t300`, ten folds of 300 same then
+ * 300 different pairs), LFW View 1 (`pairsDevTrain.txt` header `1100`, `pairsDevTest.txt` header
+ * `500`: one block), and a generic CSV `path1,path2,same[,fold]`.
+ */
+
+/** One verification pair. Image references are paths relative to the images folder. */
+export interface Pair {
+  /** First image: `Name/Name_0001` (LFW, extension resolved later) or a CSV path. */
+  a: string;
+  /** Second image. */
+  b: string;
+  /** True for a same-identity pair. */
+  same: boolean;
+  /** Fold index, 0-based; every pair of a single-block file is in fold 0. */
+  fold: number;
+  /** 1-based line number in the source file, for error messages. */
+  line: number;
+}
+
+/** A parsed pairs file. */
+export interface PairList {
+  /** Source file name, as given (used in messages and reports). */
+  file: string;
+  /** `lfw` for the LFW formats (View 1 and View 2), `csv` for the generic CSV. */
+  format: "lfw" | "csv";
+  /** Number of folds in the file (10 for View 2, 1 for View 1 and fold-less CSV). */
+  folds: number;
+  pairs: Pair[];
+}
+
+/** Raised for malformed pairs files; the message names file, line and the expected form. */
+export class PairsFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PairsFormatError";
+  }
+}
+
+/** The relative image path (without extension) of image `n` of `name` in LFW layout. */
+export function lfwImageRef(name: string, n: number): string {
+  return `${name}/${name}_${String(n).padStart(4, "0")}`;
+}
+
+const LFW_FORMS = `"name n1 n2" or "name1 n1 name2 n2"`;
+
+function positiveInt(s: string): number | undefined {
+  return /^\d+$/.test(s) && Number(s) > 0 ? Number(s) : undefined;
+}
+
+/**
+ * Parse an LFW pairs file. A header of two numbers `F N` means F folds of N same then N different
+ * pairs (View 2); a single number `N` means one block (View 1). Fields are separated by tabs or
+ * spaces.
+ */
+export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
+  const lines = text.split(/\r?\n/);
+  while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
+  if (lines.length === 0) throw new PairsFormatError(`${file}: empty file, expected a header`);
+  const header = lines[0].trim().split(/\s+/);
+  let folds: number | undefined;
+  let perSide: number | undefined;
+  if (header.length === 1) {
+    folds = 1;
+    perSide = positiveInt(header[0]);
+  } else if (header.length === 2) {
+    folds = positiveInt(header[0]);
+    perSide = positiveInt(header[1]);
+  }
+  if (folds === undefined || perSide === undefined) {
+    throw new PairsFormatError(
+      `${file}:1: expected a header "folds<TAB>pairs" (View 2, e.g. "10\t300") or "pairs" (View 1, e.g. "1100"), got "${
+        lines[0]
+      }"`,
+    );
+  }
+  const expected = folds * 2 * perSide;
+  const found = lines.length - 1;
+  if (found !== expected) {
+    throw new PairsFormatError(
+      `${file}: header "${
+        lines[0].trim()
+      }" says ${folds} fold(s) × (${perSide} same + ${perSide} different) = ${expected} pairs, found ${found} pair lines`,
+    );
+  }
+  const pairs: Pair[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const raw = lines[i];
+    const f = raw.trim().split(/\s+/);
+    const k = i - 1;
+    const fold = Math.floor(k / (2 * perSide));
+    const wantSame = k % (2 * perSide) < perSide;
+    let pair: Pair | undefined;
+    if (f.length === 3) {
+      const n1 = positiveInt(f[1]);
+      const n2 = positiveInt(f[2]);
+      if (n1 !== undefined && n2 !== undefined) {
+        pair = {
+          a: lfwImageRef(f[0], n1),
+          b: lfwImageRef(f[0], n2),
+          same: true,
+          fold,
+          line: i + 1,
+        };
+      }
+    } else if (f.length === 4) {
+      const n1 = positiveInt(f[1]);
+      const n2 = positiveInt(f[3]);
+      if (n1 !== undefined && n2 !== undefined) {
+        pair = {
+          a: lfwImageRef(f[0], n1),
+          b: lfwImageRef(f[2], n2),
+          same: false,
+          fold,
+          line: i + 1,
+        };
+      }
+    }
+    if (!pair) {
+      throw new PairsFormatError(`${file}:${i + 1}: expected ${LFW_FORMS}, got "${raw}"`);
+    }
+    if (pair.same !== wantSame) {
+      const pos = (k % perSide) + 1;
+      throw new PairsFormatError(
+        `${file}:${i + 1}: fold ${
+          fold + 1
+        } should hold ${perSide} same pairs ("name n1 n2") then ${perSide} different pairs ("name1 n1 name2 n2"); line ${
+          i + 1
+        } is ${wantSame ? "same" : "different"} pair ${pos} of that fold but reads "${raw}"`,
+      );
+    }
+    pairs.push(pair);
+  }
+  return { file, format: "lfw", folds, pairs };
+}
+
+const TRUE = new Set(["1", "true", "same", "yes", "y", "t"]);
+const FALSE = new Set(["0", "false", "different", "diff", "no", "n", "f"]);
+
+/**
+ * Parse a CSV pairs file `path1,path2,same[,fold]` (paths relative to the images folder; `same` is
+ * 1/0 or true/false). A first line whose third field is not a boolean is taken as a header. Fold
+ * labels may be any integers; they are renumbered 0..K−1 in sorted order, and every fold must hold
+ * both same and different pairs.
+ */
+export function parseCsvPairs(text: string, file = "pairs.csv"): PairList {
+  const lines = text.split(/\r?\n/);
+  const pairs: Pair[] = [];
+  const foldLabels: (number | undefined)[] = [];
+  let hasFold: boolean | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i];
+    if (raw.trim() === "" || raw.trimStart().startsWith("#")) continue;
+    const f = raw.split(",").map((s) => s.trim());
+    const sameField = (f[2] ?? "").toLowerCase();
+    if (
+      pairs.length === 0 && i === firstContentLine(lines) && !TRUE.has(sameField) &&
+      !FALSE.has(sameField)
+    ) {
+      continue; // header line
+    }
+    if ((f.length !== 3 && f.length !== 4) || f[0] === "" || f[1] === "") {
+      throw new PairsFormatError(
+        `${file}:${i + 1}: expected "path1,path2,same" or "path1,path2,same,fold", got "${raw}"`,
+      );
+    }
+    if (!TRUE.has(sameField) && !FALSE.has(sameField)) {
+      throw new PairsFormatError(
+        `${file}:${i + 1}: "same" must be 1/0 or true/false, got "${f[2]}" in "${raw}"`,
+      );
+    }
+    const withFold = f.length === 4;
+    if (hasFold === undefined) hasFold = withFold;
+    if (hasFold !== withFold) {
+      throw new PairsFormatError(
+        `${file}:${i + 1}: ${
+          hasFold
+            ? "earlier lines have a fold column but this one has none"
+            : "earlier lines have no fold column but this one has one"
+        }: "${raw}"`,
+      );
+    }
+    let label: number | undefined;
+    if (withFold) {
+      if (!/^-?\d+$/.test(f[3])) {
+        throw new PairsFormatError(
+          `${file}:${i + 1}: fold must be an integer, got "${f[3]}" in "${raw}"`,
+        );
+      }
+      label = Number(f[3]);
+    }
+    foldLabels.push(label);
+    pairs.push({ a: f[0], b: f[1], same: TRUE.has(sameField), fold: 0, line: i + 1 });
+  }
+  if (pairs.length === 0) throw new PairsFormatError(`${file}: no pairs found`);
+  let folds = 1;
+  if (hasFold) {
+    const labels = [...new Set(foldLabels as number[])].sort((x, y) => x - y);
+    const index = new Map(labels.map((l, k) => [l, k]));
+    pairs.forEach((p, k) => (p.fold = index.get(foldLabels[k] as number)!));
+    folds = labels.length;
+  }
+  checkFoldsBalanced(pairs, folds, file);
+  return { file, format: "csv", folds, pairs };
+}
+
+function firstContentLine(lines: string[]): number {
+  return lines.findIndex((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
+}
+
+function checkFoldsBalanced(pairs: Pair[], folds: number, file: string): void {
+  const same = new Array(folds).fill(0);
+  const diff = new Array(folds).fill(0);
+  for (const p of pairs) (p.same ? same : diff)[p.fold]++;
+  for (let k = 0; k < folds; k++) {
+    if (same[k] === 0 || diff[k] === 0) {
+      throw new PairsFormatError(
+        `${file}: fold ${k + 1} of ${folds} has ${same[k]} same and ${
+          diff[k]
+        } different pairs; every fold needs both`,
+      );
+    }
+  }
+}
+
+/** Parse a pairs file by content: `.csv` files or comma-separated lines → CSV, otherwise LFW. */
+export function parsePairs(text: string, file = "pairs.txt"): PairList {
+  const first = text.split(/\r?\n/).find((l) => l.trim() !== "") ?? "";
+  if (file.toLowerCase().endsWith(".csv") || first.includes(",")) return parseCsvPairs(text, file);
+  return parseLfwPairs(text, file);
+}
+
+/** Read and parse a pairs file. */
+export async function readPairs(path: string): Promise<PairList> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new PairsFormatError(`${path}: pairs file not found`);
+    }
+    throw e;
+  }
+  return parsePairs(text, path);
+}
+
+/**
+ * Split a pair list into `k` folds for k-fold evaluation inside one file: the i-th same pair goes
+ * to fold ⌊k·i/nSame⌋ and likewise for different pairs, so every fold keeps the file's balance and
+ * order (View 1 lists all same pairs first, so contiguous chunks would not).
+ */
+export function splitFolds(list: PairList, k: number): PairList {
+  const nSame = list.pairs.filter((p) => p.same).length;
+  const nDiff = list.pairs.length - nSame;
+  if (!Number.isInteger(k) || k < 2 || k > Math.min(nSame, nDiff)) {
+    throw new RangeError(
+      `${list.file}: --kfold ${k}: expected an integer from 2 to ${
+        Math.min(nSame, nDiff)
+      } (the smaller of ${nSame} same and ${nDiff} different pairs)`,
+    );
+  }
+  let s = 0;
+  let d = 0;
+  const pairs = list.pairs.map((p) => ({
+    ...p,
+    fold: p.same ? Math.floor((k * s++) / nSame) : Math.floor((k * d++) / nDiff),
+  }));
+  return { ...list, folds: k, pairs };
+}
