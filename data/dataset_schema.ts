@@ -73,8 +73,8 @@ const recordSchema = z.object({
       message: "path segments may not be '.', '..' or hidden",
     }),
   class: z.number().int().min(0),
-  /** Soft label: `[class, weight]` pairs, weights > 0 summing to 1 (Identity Mixup survives). */
-  label: z.array(z.tuple([z.number().int().min(0), z.number().positive().max(1)])).min(1)
+  /** Soft label: `[class, weight]` pairs, weights in [0, 1] summing to 1 (Identity Mixup survives). */
+  label: z.array(z.tuple([z.number().int().min(0), z.number().min(0).max(1)])).min(1)
     .superRefine((label, ctx) => {
       const sum = label.reduce((s, [, w]) => s + w, 0);
       if (Math.abs(sum - 1) > 1e-6) {

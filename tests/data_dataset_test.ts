@@ -232,6 +232,11 @@ Deno.test("dataset: writer rejects bad records before writing anything", async (
   );
   await assert.rejects(w.write({ ...record, class: 3 }, bytes), /field "class": 3 out of range/);
   await assert.rejects(
+    w.write({ ...record, label: [[1, 1.5], [2, -0.5]] }, bytes),
+    /field "label\.0\.1": .*<=1/,
+  );
+  await assert.rejects(w.write({ ...record, label: [[1, 0.5], [1, 0.5]] }, bytes), /twice/);
+  await assert.rejects(
     w.write({ ...record, label: [[5, 1]] }, bytes),
     /field "label": class 5 out of range/,
   );
@@ -241,7 +246,7 @@ Deno.test("dataset: writer rejects bad records before writing anything", async (
   await assert.rejects(w.write(record, small), /image is 2×5, the header says 4×5/);
   const grey = encodePng({ channels: 1, height: 4, width: 5, data: new Uint8Array(20) });
   await assert.rejects(w.write(record, grey), /1 channel\(s\), the header says 3/);
-  await w.write(record, bytes);
+  await w.write({ ...record, label: [[1, 1], [2, 0]] }, bytes); // φ = 1 on the mixup grid
   await assert.rejects(w.write(record, bytes), /already in the dataset/);
   await w.close();
   const ds = await openDataset(dir);
