@@ -15,7 +15,9 @@ const shardSchema = z.object({
 
 /** A shard of a sharded write: `index` of `count`, 1-based. */
 export interface Shard {
+  /** 1-based shard number. */
   index: number;
+  /** Number of shards. */
   count: number;
 }
 /** Zod schema of `Shard`. */
@@ -46,13 +48,19 @@ const headerSchema = z.object({
 
 /** Dataset header: image size, layout, generator id, class count (= `z.infer` of the schema). */
 export interface DatasetHeader {
+  /** Always `"header"`: the first line of a manifest. */
   kind: "header";
+  /** Manifest schema version (1). */
   schema_version: 1;
+  /** Size and channels every image must have (1 grey, 3 RGB). */
   image: { height: number; width: number; channels: 1 | 3 };
+  /** `"class_dir"`: images live in `<class dir>/<file>`. */
   layout: "class_dir";
   /** Generator id (e.g. `"embedded-3dmm@1"`), or null for real photographs. */
   generator: string | null;
+  /** Number of classes; every class index and label class is below it. */
   num_classes: number;
+  /** Whether the images are generated or real photographs. */
   source: "synthetic" | "real";
   /** Whatever configuration produced the set (generator preset, mixup settings…). */
   config?: unknown;
@@ -95,9 +103,11 @@ const recordSchema = z.object({
 
 /** One image record of a manifest (= `z.infer` of the schema). */
 export interface DatasetRecord {
+  /** Always `"image"`. */
   kind: "image";
   /** Relative `<class dir>/<file>.png`. */
   path: string;
+  /** The image's class index (its primary identity; its folder). */
   class: number;
   /** Soft label: `[class, weight]` pairs, weights summing to 1. */
   label: [number, number][];
@@ -126,6 +136,7 @@ function round(x: number): number {
 
 /** Raised for manifests that fail the schema or disagree with the files; names file:line. */
 export class ManifestError extends Error {
+  /** A manifest error; the message says file:line, field and what was expected. */
   constructor(message: string) {
     super(message);
     this.name = "ManifestError";

@@ -8,7 +8,9 @@ import { decodePngRaw, encodePngRaw, jpeg } from "./deps.ts";
 export interface ImageTensor {
   /** Channel count: 1 (grey) or 3 (RGB). */
   channels: number;
+  /** Rows. */
   height: number;
+  /** Columns. */
   width: number;
   /** `channels × height × width` values, channel-major. */
   data: Float32Array;
@@ -16,14 +18,19 @@ export interface ImageTensor {
 
 /** An 8-bit image in HWC (interleaved) layout, as codecs produce it. */
 export interface RawImage {
+  /** Channel count: 1 (grey) or 3 (RGB). */
   channels: number;
+  /** Rows. */
   height: number;
+  /** Columns. */
   width: number;
+  /** `height × width × channels` bytes, interleaved. */
   data: Uint8Array;
 }
 
 /** Raised for unreadable or malformed images; the message names the file and what was expected. */
 export class ImageDecodeError extends Error {
+  /** `file` names the image; `detail` says what was wrong and what was expected. */
   constructor(public readonly file: string, detail: string) {
     super(`${file}: ${detail}`);
     this.name = "ImageDecodeError";

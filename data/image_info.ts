@@ -6,8 +6,11 @@ import { ImageDecodeError, sniffFormat } from "./image.ts";
 
 /** Size and channel count an image decodes to (alpha dropped, palette expanded, as `decodeRaw`). */
 export interface ImageInfo {
+  /** Container format from the magic bytes. */
   format: "png" | "jpeg" | "pgm";
+  /** Rows. */
   height: number;
+  /** Columns. */
   width: number;
   /** Channels `decodeRaw` returns: 1 (grey) or 3 (RGB). */
   channels: number;

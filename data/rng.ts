@@ -30,7 +30,9 @@ function hashKey(key: number | string): number {
 
 /** Serializable state of a stream: its key words and how many 32-bit words it has drawn. */
 export interface RngState {
+  /** The stream's two 32-bit key words. */
   key: [number, number];
+  /** 32-bit words drawn so far. */
   counter: number;
 }
 
