@@ -1,0 +1,378 @@
+/**
+ * Config hashing and skip/resume: every plan node becomes a stage keyed by a hash of everything
+ * that affects its result (its config, the hashes of the stages it reads, fingerprints of the
+ * real inputs it reads, and the source of the modules that compute it). Its folder is
+ * `<out>/<datasets|runs|evals>/<hash>/`; a `done.json` holding the same hash marks it finished.
+ */
+import {
+  estimateSeconds,
+  type ExperimentName,
+  type NodeKind,
+  type Plan,
+  type PlanNode,
+  type RealSlice,
+} from "./plan.ts";
+
+/** Bumped when the reproduce task changes how it drives a stage (invalidates every stage). */
+export const STAGE_FORMAT = 1;
+
+/** The marker file of a finished stage. */
+export const DONE_FILE = "done.json";
+
+/** Fingerprints of the optional real inputs; absent = not given on the command line. */
+export interface InputFingerprints {
+  /** `--real DIR`: fingerprint of a slice (names and sizes of the files it selects). */
+  real?: (slice: RealSlice) => Promise<string>;
+  /** `--lfw-pairs` + `--lfw-images`. */
+  lfw?: string;
+  /** `--val-pairs` + `--val-images`. */
+  val?: string;
+}
+
+/** A unit of cached work: one unique node of the plan. */
+export interface Stage {
+  /** 16 hex digits of the SHA-256 of `key`. */
+  hash: string;
+  kind: NodeKind;
+  /** The node as declared (references are local names of `experiment`). */
+  node: PlanNode;
+  /** `experiment/name` of the first declaration; `uses` lists all of them. */
+  label: string;
+  uses: string[];
+  /** Folder relative to `--out`. */
+  dir: string;
+  /** Hashes of the stages this one reads, by the local reference name. */
+  deps: Record<string, string>;
+  /** Missing command-line inputs (`--real`, `--lfw-pairs/--lfw-images`); empty = runnable. */
+  needs: string[];
+  /** What was hashed (for `done.json` and the report's exact configs). */
+  key: unknown;
+  /** Estimated seconds at the preset's assumed throughput. */
+  estimateS: number;
+}
+
+/** The plan with its nodes resolved into unique stages in dependency order. */
+export interface ResolvedPlan {
+  plan: Plan;
+  /** Topological order: every stage after the stages it reads. */
+  stages: Stage[];
+  /** experiment → local node name → stage hash. */
+  refs: Record<ExperimentName, Record<string, string>>;
+}
+
+const KIND_DIR: Record<NodeKind, string> = {
+  dataset: "datasets",
+  verification: "datasets",
+  preview: "datasets",
+  train: "runs",
+  eval: "evals",
+  features: "evals",
+};
+
+/** The modules whose source decides each kind's result. */
+export const KIND_MODULES: Record<NodeKind, string[]> = {
+  dataset: ["data", "generator", "mixup"],
+  verification: ["data", "generator"],
+  preview: ["data", "generator", "mixup"],
+  train: ["data", "mixup", "recognition"],
+  eval: ["data", "eval", "recognition"],
+  features: ["data", "eval", "recognition"],
+};
+
+/** JSON with object keys sorted and `undefined` fields dropped: equal values, equal strings. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+        : v,
+  );
+}
+
+/** Lowercase hex SHA-256. */
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The stage hash of a key: 16 hex digits of its canonical JSON's SHA-256. */
+export async function hashKey(key: unknown): Promise<string> {
+  return (await sha256Hex(canonicalJson(key))).slice(0, 16);
+}
+
+/**
+ * Resolve a plan into stages. `code` maps module name → fingerprint of its source (see
+ * `codeFingerprints`); a module missing from it hashes as "absent".
+ */
+export async function resolvePlan(
+  plan: Plan,
+  inputs: InputFingerprints,
+  code: Record<string, string>,
+): Promise<ResolvedPlan> {
+  const byHash = new Map<string, Stage>();
+  const order: Stage[] = [];
+  const refs = {} as Record<ExperimentName, Record<string, string>>;
+  for (const exp of plan.experiments) {
+    const local: Record<string, Stage> = {};
+    const visiting = new Set<string>();
+    const visit = async (name: string): Promise<Stage> => {
+      if (local[name]) return local[name];
+      if (visiting.has(name)) throw new Error(`${exp.name}: reference cycle at node "${name}"`);
+      visiting.add(name);
+      const node = exp.nodes[name];
+      const deps: Record<string, string> = {};
+      const needs = new Set<string>();
+      for (const ref of nodeRefs(node)) {
+        const dep = await visit(ref);
+        deps[ref] = dep.hash;
+        dep.needs.forEach((n) => needs.add(n));
+      }
+      const used: Record<string, string | null> = {};
+      for (const slice of realSlices(node)) {
+        const k = `real:${slice.ids}x${slice.perId}`;
+        if (inputs.real) used[k] = await inputs.real(slice);
+        else (used[k] = null, needs.add("--real"));
+      }
+      if (node.kind === "eval" && node.config.test.kind === "lfw") {
+        used.lfw = inputs.lfw ?? null;
+        if (!inputs.lfw) needs.add("--lfw-pairs/--lfw-images");
+      }
+      if (node.kind === "train" && node.config.val.kind === "external") {
+        used.val = inputs.val ?? null;
+        if (!inputs.val) needs.add("--val-pairs/--val-images");
+      }
+      const key = {
+        format: STAGE_FORMAT,
+        kind: node.kind,
+        config: substituteRefs(node, deps),
+        inputs: used,
+        code: Object.fromEntries(KIND_MODULES[node.kind].map((m) => [m, code[m] ?? "absent"])),
+      };
+      const hash = await hashKey(key);
+      const label = `${exp.name}/${name}`;
+      let stage = byHash.get(hash);
+      if (stage) {
+        stage.uses.push(label);
+      } else {
+        stage = {
+          hash,
+          kind: node.kind,
+          node,
+          label,
+          uses: [label],
+          dir: `${KIND_DIR[node.kind]}/${hash}`,
+          deps,
+          needs: [...needs].sort(),
+          key,
+          estimateS: estimateSeconds(node, plan.preset, (r) => exp.nodes[r]),
+        };
+        byHash.set(hash, stage);
+        order.push(stage);
+      }
+      visiting.delete(name);
+      local[name] = stage;
+      return stage;
+    };
+    for (const name of Object.keys(exp.nodes)) await visit(name);
+    refs[exp.name] = Object.fromEntries(Object.entries(local).map(([n, s]) => [n, s.hash]));
+  }
+  return { plan, stages: order, refs };
+}
+
+/** Local names a node reads. */
+export function nodeRefs(node: PlanNode): string[] {
+  switch (node.kind) {
+    case "train": {
+      const r = node.config.data ? [node.config.data] : [];
+      if (node.config.val.kind === "synthetic") r.push(node.config.val.set);
+      return r;
+    }
+    case "eval":
+      return node.config.test.kind === "synthetic"
+        ? [node.config.run, node.config.test.set]
+        : [node.config.run];
+    case "features":
+      return [
+        node.config.run,
+        ...node.config.sets.flatMap((s) => "dataset" in s ? [s.dataset] : []),
+      ];
+    default:
+      return [];
+  }
+}
+
+/** Real slices a node reads directly. */
+export function realSlices(node: PlanNode): RealSlice[] {
+  if (node.kind === "train" && node.config.real) return [node.config.real];
+  if (node.kind === "features") return node.config.sets.flatMap((s) => "real" in s ? [s.real] : []);
+  return [];
+}
+
+/** The node's config with every local reference replaced by `{ stage: <hash> }`. */
+function substituteRefs(node: PlanNode, deps: Record<string, string>): unknown {
+  const ref = (name: string) => ({ stage: deps[name] });
+  switch (node.kind) {
+    case "train": {
+      const c = node.config;
+      return {
+        ...c,
+        data: c.data ? ref(c.data) : null,
+        val: c.val.kind === "synthetic" ? { kind: "synthetic", set: ref(c.val.set) } : c.val,
+      };
+    }
+    case "eval": {
+      const c = node.config;
+      return {
+        run: ref(c.run),
+        test: c.test.kind === "synthetic" ? { kind: "synthetic", set: ref(c.test.set) } : c.test,
+      };
+    }
+    case "features":
+      return {
+        ...node.config,
+        run: ref(node.config.run),
+        sets: node.config.sets.map((s) => "dataset" in s ? { ...s, dataset: ref(s.dataset) } : s),
+      };
+    default:
+      return node.config;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fingerprints of inputs and code
+
+/**
+ * Fingerprint of a real slice: the first `ids` class folders (sorted) × first `perId` image
+ * files (sorted), by name and size, plus the folder's absolute path.
+ */
+export async function realSliceFingerprint(dir: string, slice: RealSlice): Promise<string> {
+  const classes = (await listDir(dir)).filter((e) => e.isDirectory).map((e) => e.name).sort();
+  const parts: string[] = [await Deno.realPath(dir)];
+  for (const c of classes.slice(0, slice.ids)) {
+    const files = (await listDir(`${dir}/${c}`)).filter((e) => e.isFile).map((e) => e.name).sort();
+    for (const f of files.slice(0, slice.perId)) {
+      parts.push(`${c}/${f}:${(await Deno.stat(`${dir}/${c}/${f}`)).size}`);
+    }
+  }
+  return (await sha256Hex(parts.join("\n"))).slice(0, 16);
+}
+
+/** Fingerprint of a pairs file + image folder: the file's bytes and the folder's path. */
+export async function pairsFingerprint(pairs: string, images: string): Promise<string> {
+  const bytes = await Deno.readFile(pairs);
+  return (await sha256Hex(`${await sha256Hex(bytes)}\n${await Deno.realPath(images)}`)).slice(
+    0,
+    16,
+  );
+}
+
+async function listDir(dir: string): Promise<Deno.DirEntry[]> {
+  const out: Deno.DirEntry[] = [];
+  for await (const e of Deno.readDir(dir)) out.push(e);
+  return out;
+}
+
+/**
+ * Fingerprint of each module's source: the SHA-256 of every file under `<root>/<module>/`
+ * (names and bytes, sorted), so editing a module invalidates what it computed. When the
+ * modules are not local files (imported by URL), their `deno.json` version is used instead.
+ */
+export async function codeFingerprints(
+  root = new URL("../../", import.meta.url),
+  modules = ["data", "generator", "mixup", "recognition", "eval"],
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const m of modules) {
+    const dir = new URL(`${m}/`, root);
+    if (dir.protocol === "file:") {
+      const files: string[] = [];
+      try {
+        await walk(dir.pathname, "", files);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue;
+        throw e;
+      }
+      const parts: string[] = [];
+      for (const f of files.sort()) {
+        parts.push(`${f}:${await sha256Hex(await Deno.readFile(`${dir.pathname}${f}`))}`);
+      }
+      out[m] = (await sha256Hex(parts.join("\n"))).slice(0, 16);
+    } else {
+      const res = await fetch(new URL("deno.json", dir));
+      if (res.ok) out[m] = `version:${(await res.json()).version}`;
+      else await res.body?.cancel();
+    }
+  }
+  return out;
+}
+
+async function walk(base: string, rel: string, out: string[]): Promise<void> {
+  for await (const e of Deno.readDir(`${base}${rel}`)) {
+    if (e.name.startsWith(".")) continue;
+    const p = `${rel}${e.name}`;
+    if (e.isDirectory) await walk(base, `${p}/`, out);
+    else if (e.isFile) out.push(p);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Done markers and atomic writes
+
+/** What `done.json` holds. */
+export interface DoneRecord {
+  hash: string;
+  kind: NodeKind;
+  label: string;
+  key: unknown;
+  started_at: string;
+  finished_at: string;
+  wall_s: number;
+  /** Whatever the stage reported (e.g. output files). */
+  result?: unknown;
+}
+
+/** The stage's `done.json` when it is finished with this very hash, else null. */
+export async function readDone(out: string, stage: Stage): Promise<DoneRecord | null> {
+  try {
+    const done = JSON.parse(await Deno.readTextFile(`${out}/${stage.dir}/${DONE_FILE}`));
+    return done?.hash === stage.hash ? done as DoneRecord : null;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof SyntaxError) return null;
+    throw e;
+  }
+}
+
+/** True when the stage folder exists but holds no matching `done.json`: resume it. */
+export async function isPartial(out: string, stage: Stage): Promise<boolean> {
+  try {
+    await Deno.stat(`${out}/${stage.dir}`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+  return (await readDone(out, stage)) === null;
+}
+
+/** Write a file atomically: a temp file beside it, then rename. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash >= 0 ? path.slice(0, slash) : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = `${dir}/.${path.slice(slash + 1)}.${crypto.randomUUID()}.tmp`;
+  try {
+    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
+    else await Deno.writeFile(tmp, data);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/** Mark a stage finished (atomically; written last, after all its outputs). */
+export async function writeDone(out: string, done: DoneRecord): Promise<void> {
+  const dir = `${KIND_DIR[done.kind]}/${done.hash}`;
+  await writeFileAtomic(`${out}/${dir}/${DONE_FILE}`, JSON.stringify(done, null, 2) + "\n");
+}

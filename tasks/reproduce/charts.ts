@@ -1,0 +1,189 @@
+/**
+ * Small self-contained SVG charts for the report: grouped bar charts with error bars (Tables
+ * 2/3, Figs. 5/6) and line charts (ROC curves). No dependencies; text is escaped.
+ */
+
+/** One series of a bar chart: a value (and ±err) per group; null = no bar. */
+export interface BarSeries {
+  label: string;
+  values: (number | null)[];
+  errors?: (number | null)[];
+}
+
+/** Options of `barChartSvg`. */
+export interface BarChartOptions {
+  title: string;
+  yLabel: string;
+  /** Axis range; default: from a rounded-down minimum (at most 50) to 100. */
+  yMin?: number;
+  yMax?: number;
+  width?: number;
+  height?: number;
+}
+
+const COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#9c755f"];
+
+/** Escape text for SVG/HTML. */
+export function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
+}
+
+const f1 = (x: number) => (Math.round(x * 10) / 10).toString();
+
+/** A grouped bar chart: one group per label, one bar per series, with error bars. */
+export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOptions): string {
+  const width = o.width ?? 720;
+  const height = o.height ?? 360;
+  const m = { top: 40, right: 16, bottom: 92, left: 56 };
+  const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null));
+  const yMin = o.yMin ?? Math.min(50, Math.floor((Math.min(...all, 100) - 5) / 10) * 10);
+  const yMax = o.yMax ?? 100;
+  const pw = width - m.left - m.right;
+  const ph = height - m.top - m.bottom;
+  const y = (v: number) =>
+    m.top + ph * (1 - (Math.min(Math.max(v, yMin), yMax) - yMin) / (yMax - yMin));
+  const gw = pw / Math.max(1, groups.length);
+  const bw = Math.min(36, (gw * 0.8) / Math.max(1, series.length));
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
+  ];
+  for (let t = yMin; t <= yMax + 1e-9; t += tickStep(yMax - yMin)) {
+    parts.push(
+      `<line x1="${m.left}" x2="${width - m.right}" y1="${f1(y(t))}" y2="${
+        f1(y(t))
+      }" stroke="#ddd"/>`,
+      `<text x="${m.left - 6}" y="${f1(y(t) + 4)}" text-anchor="end">${f1(t)}</text>`,
+    );
+  }
+  parts.push(
+    `<text transform="translate(14 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${
+      esc(o.yLabel)
+    }</text>`,
+  );
+  groups.forEach((g, gi) => {
+    const x0 = m.left + gi * gw + (gw - bw * series.length) / 2;
+    series.forEach((s, si) => {
+      const v = s.values[gi];
+      const x = x0 + si * bw;
+      if (v === null || v === undefined) {
+        parts.push(
+          `<text x="${f1(x + bw / 2)}" y="${f1(y(yMin) - 4)}" text-anchor="middle" ` +
+            `fill="#999">–</text>`,
+        );
+        return;
+      }
+      const top = y(v);
+      parts.push(
+        `<rect class="bar" x="${f1(x + 1)}" y="${f1(top)}" width="${f1(bw - 2)}" height="${
+          f1(y(yMin) - top)
+        }" fill="${COLORS[si % COLORS.length]}"><title>${
+          esc(`${g} · ${s.label}: ${v.toFixed(2)}`)
+        }</title></rect>`,
+      );
+      const err = s.errors?.[gi];
+      if (err) {
+        const cx = f1(x + bw / 2);
+        parts.push(
+          `<line x1="${cx}" x2="${cx}" y1="${f1(y(v + err))}" y2="${
+            f1(y(v - err))
+          }" stroke="#333"/>`,
+        );
+      }
+    });
+    const lx = m.left + gi * gw + gw / 2;
+    parts.push(
+      `<text transform="translate(${f1(lx)} ${height - m.bottom + 14}) rotate(20)" ` +
+        `text-anchor="start">${esc(g)}</text>`,
+    );
+  });
+  parts.push(
+    `<line x1="${m.left}" x2="${width - m.right}" y1="${f1(y(yMin))}" y2="${
+      f1(y(yMin))
+    }" stroke="#333"/>`,
+  );
+  legend(parts, series.map((s) => s.label), m.left, height - 18);
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}
+
+/** One curve of a line chart. */
+export interface LineSeries {
+  label: string;
+  x: number[];
+  y: number[];
+}
+
+/** A line chart (ROC curves: x = FAR, y = TAR), optional log-scaled x. */
+export function lineChartSvg(
+  series: LineSeries[],
+  o: {
+    title: string;
+    xLabel: string;
+    yLabel: string;
+    logX?: boolean;
+    width?: number;
+    height?: number;
+  },
+): string {
+  const width = o.width ?? 520;
+  const height = o.height ?? 400;
+  const m = { top: 36, right: 16, bottom: 70, left: 56 };
+  const pw = width - m.left - m.right;
+  const ph = height - m.top - m.bottom;
+  const xMin = o.logX ? 1e-4 : 0;
+  const xs = (v: number) =>
+    m.left +
+    pw * (o.logX ? (Math.log10(Math.max(v, xMin)) - Math.log10(xMin)) / -Math.log10(xMin) : v);
+  const ys = (v: number) => m.top + ph * (1 - v);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
+    `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
+    `<text x="${m.left + pw / 2}" y="${height - m.bottom + 30}" text-anchor="middle">${
+      esc(o.xLabel)
+    }</text>`,
+    `<text transform="translate(14 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${
+      esc(o.yLabel)
+    }</text>`,
+  ];
+  const xticks = o.logX ? [1e-4, 1e-3, 1e-2, 1e-1, 1] : [0, 0.25, 0.5, 0.75, 1];
+  for (const t of xticks) {
+    parts.push(
+      `<text x="${f1(xs(t))}" y="${m.top + ph + 14}" text-anchor="middle">${t}</text>`,
+    );
+  }
+  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+    parts.push(`<text x="${m.left - 6}" y="${f1(ys(t) + 4)}" text-anchor="end">${t}</text>`);
+  }
+  series.forEach((s, i) => {
+    const pts = s.x.map((x, k) => `${f1(xs(x))},${f1(ys(s.y[k]))}`).join(" ");
+    parts.push(
+      `<polyline points="${pts}" fill="none" stroke="${COLORS[i % COLORS.length]}" ` +
+        `stroke-width="1.5"><title>${esc(s.label)}</title></polyline>`,
+    );
+  });
+  legend(parts, series.map((s) => s.label), m.left, height - 18);
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}
+
+function legend(parts: string[], labels: string[], x0: number, y: number): void {
+  let x = x0;
+  labels.forEach((l, i) => {
+    parts.push(
+      `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/>`,
+      `<text x="${x + 14}" y="${y}">${esc(l)}</text>`,
+    );
+    x += 24 + l.length * 6;
+  });
+}
+
+function tickStep(range: number): number {
+  return range > 40 ? 10 : range > 20 ? 5 : range > 8 ? 2 : 1;
+}

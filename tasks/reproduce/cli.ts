@@ -1,0 +1,248 @@
+/**
+ * `deno task reproduce`: parse the command line, build and resolve the plan, run it (or print
+ * it with `--dry-run`), and write the report.
+ */
+import { parseArgs } from "node:util";
+import {
+  codeFingerprints,
+  type InputFingerprints,
+  pairsFingerprint,
+  realSliceFingerprint,
+  type ResolvedPlan,
+  resolvePlan,
+} from "./cache.ts";
+import { buildPlan, type ExperimentName, parseOnly, PRESET_NAMES, resolvePreset } from "./plan.ts";
+import {
+  buildReportModel,
+  hardwareInfo,
+  readEvalResults,
+  renderMarkdown,
+  writeReport,
+} from "./report.ts";
+import {
+  describePlan,
+  fmtSeconds,
+  type RunInputs,
+  runPlan,
+  type StageImpls,
+  type StageOutcome,
+} from "./run.ts";
+
+/** Parsed command line of `deno task reproduce`. */
+export interface ReproduceOptions {
+  preset: string;
+  out: string;
+  inputs: RunInputs;
+  realIds?: number;
+  realPerId?: number[];
+  only?: ExperimentName[];
+  dryRun: boolean;
+  backend: string;
+  workers: number;
+}
+
+/** Usage text. */
+export const USAGE = `usage: deno task reproduce [--preset ${PRESET_NAMES.join("|")}] [--out DIR]
+  [--real DIR [--real-ids R] [--real-per-id K[,K2]]] [--lfw-pairs FILE --lfw-images DIR]
+  [--val-pairs FILE --val-images DIR] [--only table1,table2,table3,fig5,fig6,fig2,fig3]
+  [--dry-run] [--backend auto|cpu|webgpu] [--workers N]
+
+Runs the paper's experiments (generate → train → evaluate) at the preset's size and writes
+<out>/report/ (README.md, index.html). Finished work under --out is reused; unfinished runs
+continue. Without --real / --lfw-* those cells say "needs --real" / "needs --lfw".
+--val-pairs is for model selection (e.g. LFW View 1 pairsDevTrain.txt), never test pairs.`;
+
+/** Raised for a bad command line (exit 2). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new UsageError(`${flag}: expected a positive integer, got "${v}"`);
+  }
+  return n;
+}
+
+/** Parse `deno task reproduce` arguments (no file-system checks). */
+export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        preset: { type: "string", default: "default" },
+        out: { type: "string" },
+        real: { type: "string" },
+        "real-ids": { type: "string" },
+        "real-per-id": { type: "string" },
+        "lfw-pairs": { type: "string" },
+        "lfw-images": { type: "string" },
+        "val-pairs": { type: "string" },
+        "val-images": { type: "string" },
+        only: { type: "string" },
+        "dry-run": { type: "boolean", default: false },
+        backend: { type: "string", default: "auto" },
+        workers: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return "help";
+  if (!(PRESET_NAMES as readonly string[]).includes(values.preset)) {
+    throw new UsageError(
+      `--preset: unknown preset "${values.preset}", expected ${PRESET_NAMES.join("|")}`,
+    );
+  }
+  if (!["auto", "cpu", "webgpu"].includes(values.backend)) {
+    throw new UsageError(`--backend: expected auto|cpu|webgpu, got "${values.backend}"`);
+  }
+  const pair = (a: string, b: string) => {
+    if (
+      (values[a as keyof typeof values] === undefined) !==
+        (values[b as keyof typeof values] === undefined)
+    ) {
+      throw new UsageError(`--${a} and --${b} go together`);
+    }
+  };
+  pair("lfw-pairs", "lfw-images");
+  pair("val-pairs", "val-images");
+  if ((values["real-ids"] || values["real-per-id"]) && !values.real) {
+    throw new UsageError("--real-ids / --real-per-id need --real DIR");
+  }
+  if (values["val-pairs"] && /(^|\/)pairs\.txt$/.test(values["val-pairs"])) {
+    throw new UsageError(
+      `--val-pairs ${values["val-pairs"]}: that is LFW View 2 (test pairs); model selection ` +
+        "must use View 1 (pairsDevTrain.txt) or another held-out file",
+    );
+  }
+  let only: ExperimentName[] | undefined;
+  try {
+    only = values.only === undefined ? undefined : parseOnly(values.only);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return {
+    preset: values.preset,
+    out: values.out ?? `out/reproduce-${values.preset}`,
+    inputs: {
+      real: values.real,
+      lfwPairs: values["lfw-pairs"],
+      lfwImages: values["lfw-images"],
+      valPairs: values["val-pairs"],
+      valImages: values["val-images"],
+    },
+    realIds: values["real-ids"] === undefined
+      ? undefined
+      : positiveInt("--real-ids", values["real-ids"]),
+    realPerId: values["real-per-id"] === undefined
+      ? undefined
+      : values["real-per-id"].split(",").map((v) => positiveInt("--real-per-id", v)),
+    only,
+    dryRun: values["dry-run"],
+    backend: values.backend,
+    workers: values.workers === undefined
+      ? Math.max(1, navigator.hardwareConcurrency)
+      : positiveInt("--workers", values.workers),
+  };
+}
+
+/** Build the plan of the options and resolve it into stages (reads input fingerprints). */
+export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
+  const preset = resolvePreset(o.preset, { realIds: o.realIds, realPerId: o.realPerId });
+  const plan = buildPlan(preset, { real: !!o.inputs.real, val: !!o.inputs.valPairs }, o.only);
+  const fp: InputFingerprints = {};
+  const { real, lfwPairs, lfwImages, valPairs, valImages } = o.inputs;
+  try {
+    if (real) {
+      if (!(await Deno.stat(real)).isDirectory) {
+        throw new UsageError(`--real ${real}: not a folder`);
+      }
+      fp.real = (slice) => realSliceFingerprint(real, slice);
+    }
+    if (lfwPairs && lfwImages) fp.lfw = await pairsFingerprint(lfwPairs, lfwImages);
+    if (valPairs && valImages) {
+      if (lfwPairs && (await Deno.realPath(valPairs)) === (await Deno.realPath(lfwPairs))) {
+        throw new UsageError(
+          "--val-pairs is the test file --lfw-pairs; model selection never uses test pairs",
+        );
+      }
+      fp.val = await pairsFingerprint(valPairs, valImages);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new UsageError((e as Error).message);
+    throw e;
+  }
+  return resolvePlan(plan, fp, await codeFingerprints());
+}
+
+/** What `reproduce` returns. */
+export interface ReproduceResult {
+  resolved: ResolvedPlan;
+  outcomes: StageOutcome[];
+  reportDir?: string;
+  /** 0: every runnable stage finished; 1: some stage failed or its module is missing. */
+  exitCode: number;
+}
+
+/**
+ * Run the whole command: plan, (dry run or) run, report. Progress lines go to `log`
+ * (default stderr); the dry-run listing and the final summary to `print` (default stdout).
+ */
+export async function reproduce(
+  o: ReproduceOptions,
+  stages: StageImpls,
+  io: { log?: (l: string) => void; print?: (l: string) => void; command?: string } = {},
+): Promise<ReproduceResult> {
+  const print = io.print ?? ((l: string) => console.log(l));
+  const resolved = await planOf(o);
+  if (o.dryRun) {
+    print(describePlan(resolved));
+    return { resolved, outcomes: [], exitCode: 0 };
+  }
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const outcomes = await runPlan(resolved, stages, {
+    out: o.out,
+    inputs: o.inputs,
+    backend: o.backend,
+    workers: o.workers,
+    log: io.log,
+  });
+  const wallS = (performance.now() - t0) / 1000;
+  const model = await buildReportModel(resolved, outcomes, {
+    command: io.command ?? `deno task reproduce --preset ${o.preset}`,
+    out: o.out,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    wallS,
+    backend: o.backend,
+    workers: o.workers,
+    inputs: o.inputs,
+    hardware: await hardwareInfo(),
+  }, (s) => readEvalResults(`${o.out}/${s.dir}`));
+  const reportDir = await writeReport(o.out, model);
+  const bad = outcomes.filter((x) => x.status === "failed" || x.status === "needs-module");
+  const counts = new Map<string, number>();
+  for (const x of outcomes) counts.set(x.status, (counts.get(x.status) ?? 0) + 1);
+  const table2 = model.experiments.find((e) => e.name === "table2");
+  if (table2) {
+    const md = renderMarkdown({ ...model, experiments: [table2] });
+    const start = md.indexOf("| training data");
+    if (start >= 0) print(md.slice(start, md.indexOf("\n\n", start)));
+  }
+  print(
+    `reproduce: ${[...counts].map(([k, v]) => `${v} ${k}`).join(", ")} in ${fmtSeconds(wallS)}; ` +
+      `report: ${reportDir}/README.md and index.html`,
+  );
+  for (const x of bad) print(`  ${x.status}: ${x.stage.label}: ${x.message}`);
+  return { resolved, outcomes, reportDir, exitCode: bad.length ? 1 : 0 };
+}

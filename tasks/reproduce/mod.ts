@@ -1,0 +1,12 @@
+/**
+ * `tasks/reproduce/`: the experiment plan, config-hash cache, stage runner and report behind
+ * `deno task reproduce`.
+ * @module
+ */
+export * from "./plan.ts";
+export * from "./cache.ts";
+export * from "./run.ts";
+export * from "./report.ts";
+export * from "./charts.ts";
+export { STAGES } from "./stages.ts";
+export * from "./cli.ts";

@@ -1,0 +1,818 @@
+/**
+ * The experiment plan of `deno task reproduce`, as data: which datasets to synthesise, which
+ * models to train and which evaluations to run for each of the paper's tables and figures, at
+ * the size a preset gives. Every size lives in `PRESETS` below; everything else is derived.
+ *
+ * A plan is a list of experiments; each declares its nodes (dataset, verification, train, eval,
+ * features, preview) under local names that reference each other. Identical nodes of different
+ * experiments are the same work: `cache.ts` keys them by a hash of their config.
+ */
+import { z } from "./deps.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Node configs
+
+const int = () => z.number().int();
+const pos = () => z.number().int().positive();
+
+/** Output size of generated images: the ArcFace 112×112 crop or the paper's 112×96. */
+export const ImageSizeSchema = z.enum(["112x112", "112x96"]);
+/** What varies within an identity (the paper's factor study, Fig. 6). */
+export const VarySchema = z.enum(["all", "none", "expression", "pose", "illumination"]);
+/** Images-per-identity profile at a fixed total (the paper's Fig. 5). */
+export const LongTailSchema = z.enum(["balanced", "ub1", "ub2"]);
+
+/** A synthetic training set (`deno task generate`). */
+export const DatasetConfigSchema = z.strictObject({
+  ids: pos(),
+  perId: pos(),
+  size: ImageSizeSchema,
+  seed: int(),
+  identityMixup: z.boolean(),
+  vary: VarySchema,
+  longTail: LongTailSchema,
+});
+/** Config of a synthetic training set. */
+export type DatasetConfig = z.infer<typeof DatasetConfigSchema>;
+
+/**
+ * A synthetic verification set in LFW format, from identities held out of training (a seed no
+ * training set uses): `folds` folds of `pairsPerFold` same + `pairsPerFold` different pairs.
+ */
+export const VerificationConfigSchema = z.strictObject({
+  ids: pos(),
+  folds: pos(),
+  pairsPerFold: pos(),
+  size: ImageSizeSchema,
+  seed: int(),
+  vary: VarySchema,
+});
+/** Config of a synthetic verification set. */
+export type VerificationConfig = z.infer<typeof VerificationConfigSchema>;
+
+/** The first `ids` identities × first `perId` images (sorted) of the `--real` folder. */
+export const RealSliceSchema = z.strictObject({ ids: pos(), perId: pos() });
+/** A slice of the real labelled set. */
+export type RealSlice = z.infer<typeof RealSliceSchema>;
+
+/** Where model selection looks: the synthetic validation set or `--val-pairs`. Never test pairs. */
+export const ValSourceSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("synthetic"), set: z.string() }),
+  z.strictObject({ kind: z.literal("external") }),
+]);
+
+/** The training hyper-parameters a preset fixes for all its runs. */
+export const TrainSettingsSchema = z.strictObject({
+  arch: z.string().min(1),
+  loss: z.enum(["arcface", "cosface", "softmax"]),
+  epochs: pos(),
+  batch: pos(),
+  lr: z.number().positive(),
+  seed: int(),
+});
+/** Training hyper-parameters. */
+export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
+
+/** One training run (`deno task train`). `data` references a dataset node; null = real only. */
+export const TrainConfigSchema = z.strictObject({
+  ...TrainSettingsSchema.shape,
+  data: z.string().nullable(),
+  real: RealSliceSchema.nullable(),
+  domainMixup: z.boolean(),
+  size: ImageSizeSchema,
+  val: ValSourceSchema,
+}).refine((c) => c.data !== null || c.real !== null, {
+  message: "a run needs synthetic data, real data or both",
+}).refine((c) => !c.domainMixup || (c.data !== null && c.real !== null), {
+  message: "Domain Mixup needs both synthetic data and a real slice",
+});
+/** Config of a training run. */
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+/** What an evaluation tests on: a synthetic verification node, or real LFW (`--lfw-pairs`). */
+export const TestSetSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("synthetic"), set: z.string() }),
+  z.strictObject({ kind: z.literal("lfw") }),
+]);
+
+/** One evaluation (`evaluatePairs`): both protocols, always. */
+export const EvalConfigSchema = z.strictObject({ run: z.string(), test: TestSetSchema });
+/** Config of an evaluation. */
+export type EvalConfig = z.infer<typeof EvalConfigSchema>;
+
+/** One image set of the feature-spread figure: a dataset node or the real slice. */
+export const FeatureSetSchema = z.union([
+  z.strictObject({ label: z.string(), dataset: z.string() }),
+  z.strictObject({ label: z.string(), real: RealSliceSchema }),
+]);
+
+/** The paper's Fig. 2: embed `ids` identities × `perId` images of each set with one model. */
+export const FeaturesConfigSchema = z.strictObject({
+  run: z.string(),
+  sets: z.array(FeatureSetSchema).min(1),
+  ids: pos(),
+  perId: pos(),
+  method: z.enum(["pca", "mds"]),
+});
+/** Config of the feature-spread figure. */
+export type FeaturesConfig = z.infer<typeof FeaturesConfigSchema>;
+
+/** The paper's Fig. 3: the Identity Mixup strip and one sweep per factor (generator preview). */
+export const PreviewConfigSchema = z.strictObject({
+  ids: pos(),
+  variations: pos(),
+  size: ImageSizeSchema,
+  seed: int(),
+});
+/** Config of the preview sheets. */
+export type PreviewConfig = z.infer<typeof PreviewConfigSchema>;
+
+/** A node of the plan: one unit of cached work. */
+export const NodeSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("dataset"), config: DatasetConfigSchema }),
+  z.strictObject({ kind: z.literal("verification"), config: VerificationConfigSchema }),
+  z.strictObject({ kind: z.literal("train"), config: TrainConfigSchema }),
+  z.strictObject({ kind: z.literal("eval"), config: EvalConfigSchema }),
+  z.strictObject({ kind: z.literal("features"), config: FeaturesConfigSchema }),
+  z.strictObject({ kind: z.literal("preview"), config: PreviewConfigSchema }),
+]);
+/** A plan node. */
+export type PlanNode = z.infer<typeof NodeSchema>;
+/** The kinds of plan nodes. */
+export type NodeKind = PlanNode["kind"];
+
+// ---------------------------------------------------------------------------------------------
+// Experiments
+
+/** Names of the experiments, in report order. */
+export const EXPERIMENTS = ["table1", "table2", "table3", "fig5", "fig6", "fig2", "fig3"] as const;
+/** One of the paper's tables or figures. */
+export const ExperimentNameSchema = z.enum(EXPERIMENTS);
+/** An experiment name. */
+export type ExperimentName = z.infer<typeof ExperimentNameSchema>;
+
+/** A table: rows of eval nodes by column key; each cell shows both protocols. */
+export const TableSpecSchema = z.strictObject({
+  rowHeader: z.string(),
+  columns: z.array(z.strictObject({ key: z.string(), label: z.string() })).min(1),
+  rows: z.array(z.strictObject({
+    label: z.string(),
+    cells: z.record(z.string(), z.string()),
+    /** The paper's LFW accuracy (%) for this row, when recoverable (`../shared/PAPER.md`). */
+    paper: z.number().optional(),
+  })).min(1),
+});
+/** A table layout. */
+export type TableSpec = z.infer<typeof TableSpecSchema>;
+
+/** A bar chart of some table columns (synface protocol accuracy, %). */
+export const ChartSpecSchema = z.strictObject({
+  columns: z.array(z.string()).min(1),
+  protocol: z.enum(["synface", "insightface"]),
+});
+
+/** One experiment: its nodes, and how the report shows them. */
+export const ExperimentSchema = z.strictObject({
+  name: ExperimentNameSchema,
+  title: z.string(),
+  /** What the paper's version shows, and the trend to look for. */
+  about: z.string(),
+  nodes: z.record(z.string(), NodeSchema),
+  table: TableSpecSchema.optional(),
+  chart: ChartSpecSchema.optional(),
+  /** A figure made by a node (features plot or preview sheets). */
+  figure: z.string().optional(),
+}).superRefine((e, ctx) => checkRefs(e, ctx));
+/** An experiment of the plan. */
+export type Experiment = z.infer<typeof ExperimentSchema>;
+
+/** Every reference must name a node of the same experiment, of the right kind. */
+function checkRefs(e: z.infer<typeof ExperimentSchema>, ctx: z.RefinementCtx): void {
+  const want = (ref: string | null, kinds: NodeKind[], where: string) => {
+    if (ref === null) return;
+    const node = e.nodes[ref];
+    if (!node || !kinds.includes(node.kind)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [where],
+        message: `${e.name}: ${where} references "${ref}", expected a ${
+          kinds.join("/")
+        } node of this experiment`,
+      });
+    }
+  };
+  for (const [name, node] of Object.entries(e.nodes)) {
+    const where = `nodes.${name}`;
+    if (node.kind === "train") {
+      want(node.config.data, ["dataset"], `${where}.data`);
+      if (node.config.val.kind === "synthetic") {
+        want(node.config.val.set, ["verification"], `${where}.val`);
+      }
+    } else if (node.kind === "eval") {
+      want(node.config.run, ["train"], `${where}.run`);
+      if (node.config.test.kind === "synthetic") {
+        want(node.config.test.set, ["verification"], `${where}.test`);
+      }
+    } else if (node.kind === "features") {
+      want(node.config.run, ["train"], `${where}.run`);
+      for (const s of node.config.sets) if ("dataset" in s) want(s.dataset, ["dataset"], where);
+    }
+  }
+  for (const row of e.table?.rows ?? []) {
+    for (const [col, ref] of Object.entries(row.cells)) {
+      want(ref, ["eval"], `table.${row.label}.${col}`);
+      if (!e.table!.columns.some((c) => c.key === col)) {
+        ctx.addIssue({ code: "custom", message: `${e.name}: unknown table column "${col}"` });
+      }
+    }
+  }
+  for (const col of e.chart?.columns ?? []) {
+    if (!e.table?.columns.some((c) => c.key === col)) {
+      ctx.addIssue({ code: "custom", message: `${e.name}: chart column "${col}" not in table` });
+    }
+  }
+  if (e.figure !== undefined) want(e.figure, ["features", "preview"], "figure");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presets: every size in one place
+
+/** Names of the presets. */
+export const PRESET_NAMES = ["smoke", "default", "cpu", "paper"] as const;
+/** A preset name. */
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+const Cell = z.strictObject({ ids: pos(), perId: pos() });
+
+/** A preset: the sizes of every experiment, and the throughput its time estimate assumes. */
+export const PresetSchema = z.strictObject({
+  name: z.enum(PRESET_NAMES),
+  description: z.string(),
+  /** True when the numbers mean nothing (toy sizes); the report says so in bold. */
+  meaningless: z.boolean(),
+  /** Experiments this preset runs (before `--only`). */
+  experiments: z.array(ExperimentNameSchema).min(1),
+  size: ImageSizeSchema,
+  /** Seed of the training sets; the verification sets use their own (held-out identities). */
+  seed: int(),
+  /** Table 2 / Table 1 / Fig. 2 training set. */
+  base: Cell,
+  /** Synthetic test set (Table 1's synthetic column) and validation set (model selection). */
+  test: z.strictObject({ ids: pos(), folds: pos(), pairsPerFold: pos(), seed: int() }),
+  validation: z.strictObject({ ids: pos(), folds: pos(), pairsPerFold: pos(), seed: int() }),
+  /** Real slices: `ids` × each of `perId` (the paper's 2K_10 and 2K_20, scaled). */
+  real: z.strictObject({ ids: pos(), perId: z.array(pos()).min(1) }),
+  /** Table 1's real-trained row (false: only the synthetic half, as `default` does). */
+  table1Real: z.boolean(),
+  /** Table 3 grid, and the two cells of equal total images (the paper's (a) vs (e)). */
+  table3: z.strictObject({
+    widths: z.array(pos()).min(1),
+    depths: z.array(pos()).min(1),
+    equalTotal: z.tuple([Cell, Cell]),
+  }),
+  /** Fig. 5: balanced vs the generator's unbalanced profiles at this total. */
+  longTail: Cell,
+  /** Fig. 6 training sets. */
+  factors: Cell,
+  /** Fig. 2: identities × images per set shown. */
+  fig2: Cell,
+  /** Fig. 3 preview sheets. */
+  preview: z.strictObject({ ids: pos(), variations: pos() }),
+  train: TrainSettingsSchema,
+  /** Throughput the time estimate assumes (measured on the machine named in `note`). */
+  estimate: z.strictObject({
+    generateImgPerS: z.number().positive(),
+    trainImgPerS: z.number().positive(),
+    embedImgPerS: z.number().positive(),
+    /** Fixed cost per stage (process start, model load, export). */
+    stageOverheadS: z.number().nonnegative(),
+    note: z.string(),
+  }),
+}).superRefine((p, ctx) => {
+  const [a, b] = p.table3.equalTotal;
+  if (a.ids * a.perId !== b.ids * b.perId) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["table3", "equalTotal"],
+      message: `equal-total cells must hold the same number of images, got ${a.ids}×${a.perId} ` +
+        `and ${b.ids}×${b.perId}`,
+    });
+  }
+  if (a.ids === b.ids) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["table3", "equalTotal"],
+      message: "equal-total cells must differ in width",
+    });
+  }
+});
+/** A preset. */
+export type Preset = z.infer<typeof PresetSchema>;
+
+const ALL: ExperimentName[] = [...EXPERIMENTS];
+
+/**
+ * The presets. Tune sizes here and nowhere else; `estimate` rates are what `--dry-run` uses.
+ * `smoke` numbers are meaningless; `default` is sized for ≤ 45 min on 2 cores; `cpu` is the
+ * overnight run; `paper` is the paper's scale for a GPU.
+ */
+export const PRESETS: Record<PresetName, Preset> = {
+  smoke: {
+    name: "smoke",
+    description: "every stage of every experiment at toy size (CI; ≤ 5 min on 2 cores)",
+    meaningless: true,
+    experiments: ALL,
+    size: "112x112",
+    seed: 1,
+    base: { ids: 6, perId: 4 },
+    test: { ids: 12, folds: 10, pairsPerFold: 2, seed: 1_000_001 },
+    validation: { ids: 8, folds: 1, pairsPerFold: 8, seed: 2_000_001 },
+    real: { ids: 6, perId: [2, 4] },
+    table1Real: true,
+    table3: {
+      widths: [3, 6],
+      depths: [2, 4],
+      equalTotal: [{ ids: 6, perId: 2 }, { ids: 3, perId: 4 }],
+    },
+    longTail: { ids: 6, perId: 4 },
+    factors: { ids: 6, perId: 4 },
+    fig2: { ids: 4, perId: 4 },
+    preview: { ids: 3, variations: 4 },
+    train: { arch: "ir-tiny", loss: "arcface", epochs: 1, batch: 8, lr: 0.05, seed: 1 },
+    estimate: {
+      generateImgPerS: 50,
+      trainImgPerS: 50,
+      embedImgPerS: 200,
+      stageOverheadS: 2,
+      note: "guess, to be measured on the 2-core dev machine",
+    },
+  },
+  default: {
+    name: "default",
+    description: "Table 2 core (synthetic, +IM, +IM+DM with --real) and the synthetic half of " +
+      "Table 1; ≤ 45 min on 2 cores",
+    meaningless: false,
+    experiments: ["table1", "table2"],
+    size: "112x112",
+    seed: 1,
+    base: { ids: 200, perId: 20 },
+    test: { ids: 400, folds: 10, pairsPerFold: 100, seed: 1_000_001 },
+    validation: { ids: 100, folds: 1, pairsPerFold: 200, seed: 2_000_001 },
+    real: { ids: 100, perId: [5, 10] },
+    table1Real: false,
+    table3: {
+      widths: [100, 200],
+      depths: [10, 20],
+      equalTotal: [{ ids: 200, perId: 10 }, { ids: 100, perId: 20 }],
+    },
+    longTail: { ids: 200, perId: 20 },
+    factors: { ids: 200, perId: 20 },
+    fig2: { ids: 8, perId: 10 },
+    preview: { ids: 6, variations: 8 },
+    train: { arch: "ir-tiny", loss: "arcface", epochs: 6, batch: 64, lr: 0.1, seed: 1 },
+    estimate: {
+      generateImgPerS: 100,
+      trainImgPerS: 60,
+      embedImgPerS: 300,
+      stageOverheadS: 5,
+      note: "guess, to be measured on the 2-core dev machine",
+    },
+  },
+  cpu: {
+    name: "cpu",
+    description: "every experiment, sized for a CPU-only workstation overnight",
+    meaningless: false,
+    experiments: ALL,
+    size: "112x112",
+    seed: 1,
+    base: { ids: 500, perId: 20 },
+    test: { ids: 1000, folds: 10, pairsPerFold: 300, seed: 1_000_001 },
+    validation: { ids: 200, folds: 1, pairsPerFold: 500, seed: 2_000_001 },
+    real: { ids: 200, perId: [10, 20] },
+    table1Real: true,
+    table3: {
+      widths: [250, 500, 1000],
+      depths: [5, 10, 20],
+      equalTotal: [{ ids: 1000, perId: 5 }, { ids: 250, perId: 20 }],
+    },
+    longTail: { ids: 500, perId: 20 },
+    factors: { ids: 500, perId: 20 },
+    fig2: { ids: 10, perId: 20 },
+    preview: { ids: 8, variations: 10 },
+    train: { arch: "ir-tiny", loss: "arcface", epochs: 10, batch: 64, lr: 0.1, seed: 1 },
+    estimate: {
+      generateImgPerS: 100,
+      trainImgPerS: 60,
+      embedImgPerS: 300,
+      stageOverheadS: 5,
+      note: "guess, to be measured on the 2-core dev machine",
+    },
+  },
+  paper: {
+    name: "paper",
+    description: "the paper's scale (10K × 50, 112×96, LResNet50E-IR, 40 epochs) for a GPU",
+    meaningless: false,
+    experiments: ALL,
+    size: "112x96",
+    seed: 1,
+    base: { ids: 10_000, perId: 50 },
+    test: { ids: 6000, folds: 10, pairsPerFold: 300, seed: 1_000_001 },
+    validation: { ids: 1000, folds: 1, pairsPerFold: 1100, seed: 2_000_001 },
+    real: { ids: 2000, perId: [10, 20] },
+    table1Real: true,
+    table3: {
+      widths: [1000, 2000, 5000, 10_000],
+      depths: [10, 20, 50],
+      equalTotal: [{ ids: 5000, perId: 10 }, { ids: 1000, perId: 50 }],
+    },
+    longTail: { ids: 2000, perId: 50 },
+    factors: { ids: 5000, perId: 50 },
+    fig2: { ids: 10, perId: 50 },
+    preview: { ids: 10, variations: 10 },
+    train: { arch: "lresnet50e-ir", loss: "arcface", epochs: 40, batch: 512, lr: 0.1, seed: 1 },
+    estimate: {
+      generateImgPerS: 150,
+      trainImgPerS: 1500,
+      embedImgPerS: 3000,
+      stageOverheadS: 10,
+      note: "assumed for one modern GPU; not measured",
+    },
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Building the plan
+
+/** Which optional inputs the command line gave (they decide val source and Fig. 2's sets). */
+export interface PlanInputs {
+  /** `--real DIR` given. */
+  real: boolean;
+  /** `--val-pairs` given: model selection uses it instead of the synthetic validation set. */
+  val: boolean;
+}
+
+/** A validated plan: the preset it was built from and its experiments in report order. */
+export const PlanSchema = z.strictObject({
+  preset: PresetSchema,
+  experiments: z.array(ExperimentSchema),
+});
+/** A plan. */
+export type Plan = z.infer<typeof PlanSchema>;
+
+/** Preset fields that flags may override. */
+export interface PresetOverrides {
+  /** `--real-ids R`. */
+  realIds?: number;
+  /** `--real-per-id K[,K2]`. */
+  realPerId?: number[];
+}
+
+/** The preset with command-line overrides applied, validated. */
+export function resolvePreset(name: string, overrides: PresetOverrides = {}): Preset {
+  if (!(PRESET_NAMES as readonly string[]).includes(name)) {
+    throw new Error(
+      `--preset: unknown preset "${name}", expected one of ${PRESET_NAMES.join(", ")}`,
+    );
+  }
+  const base = structuredClone(PRESETS[name as PresetName]);
+  if (overrides.realIds !== undefined) base.real.ids = overrides.realIds;
+  if (overrides.realPerId !== undefined) base.real.perId = overrides.realPerId;
+  const r = PresetSchema.safeParse(base);
+  if (!r.success) throw new Error(`preset ${name}: ${describe(r.error)}`);
+  return r.data;
+}
+
+/**
+ * Build and validate the plan of a preset: its experiments (filtered by `only`), each with its
+ * nodes, table and chart. Pure: the same arguments give the same plan.
+ */
+export function buildPlan(preset: Preset, inputs: PlanInputs, only?: ExperimentName[]): Plan {
+  const names = preset.experiments.filter((n) => !only || only.includes(n));
+  const experiments = names.map((n) => BUILDERS[n](preset, inputs));
+  const r = PlanSchema.safeParse({ preset, experiments });
+  if (!r.success) throw new Error(`plan ${preset.name}: ${describe(r.error)}`);
+  return r.data;
+}
+
+/** Parse `--only table2,fig6`. */
+export function parseOnly(value: string): ExperimentName[] {
+  const names = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const n of names) {
+    if (!(EXPERIMENTS as readonly string[]).includes(n)) {
+      throw new Error(
+        `--only: unknown experiment "${n}", expected some of ${EXPERIMENTS.join(",")}`,
+      );
+    }
+  }
+  if (names.length === 0) throw new Error("--only: expected a comma-separated list of experiments");
+  return names as ExperimentName[];
+}
+
+function describe(error: z.ZodError): string {
+  const i = error.issues[0];
+  return `${i.path.length ? `field "${i.path.join(".")}": ` : ""}${i.message}`;
+}
+
+type Nodes = Record<string, PlanNode>;
+
+/** Shared building blocks: the test/validation sets, a dataset + its run + its evals. */
+class Builder {
+  nodes: Nodes = {};
+  constructor(readonly p: Preset, readonly inputs: PlanInputs) {
+    this.nodes.syntest = {
+      kind: "verification",
+      config: { ...pick(p.test), size: p.size, seed: p.test.seed, vary: "all" },
+    };
+    if (!inputs.val) {
+      this.nodes.synval = {
+        kind: "verification",
+        config: { ...pick(p.validation), size: p.size, seed: p.validation.seed, vary: "all" },
+      };
+    }
+  }
+
+  dataset(name: string, cell: { ids: number; perId: number }, o: Partial<DatasetConfig> = {}) {
+    this.nodes[name] = {
+      kind: "dataset",
+      config: {
+        ids: cell.ids,
+        perId: cell.perId,
+        size: this.p.size,
+        seed: this.p.seed,
+        identityMixup: false,
+        vary: "all",
+        longTail: "balanced",
+        ...o,
+      },
+    };
+    return name;
+  }
+
+  train(name: string, data: string | null, real: RealSlice | null, domainMixup = false) {
+    this.nodes[name] = {
+      kind: "train",
+      config: {
+        ...this.p.train,
+        data,
+        real,
+        domainMixup,
+        size: this.p.size,
+        val: this.inputs.val ? { kind: "external" } : { kind: "synthetic", set: "synval" },
+      },
+    };
+    return name;
+  }
+
+  /** Evals of `run` on the synthetic test set and LFW: `{ syn: ref, lfw: ref }`. */
+  evals(run: string): { syn: string; lfw: string } {
+    const syn = `${run}@syntest`;
+    const lfw = `${run}@lfw`;
+    this.nodes[syn] = {
+      kind: "eval",
+      config: { run, test: { kind: "synthetic", set: "syntest" } },
+    };
+    this.nodes[lfw] = { kind: "eval", config: { run, test: { kind: "lfw" } } };
+    return { syn, lfw };
+  }
+
+  /** Dataset + run + evals, with and without Identity Mixup: the ± IM cells of a row. */
+  pm(prefix: string, cell: { ids: number; perId: number }, o: Partial<DatasetConfig> = {}) {
+    const plain = this.evals(this.train(`train-${prefix}`, this.dataset(prefix, cell, o), null));
+    const im = this.evals(
+      this.train(
+        `train-${prefix}-im`,
+        this.dataset(`${prefix}-im`, cell, { ...o, identityMixup: true }),
+        null,
+      ),
+    );
+    return { syn: plain.syn, syn_im: im.syn, lfw: plain.lfw, lfw_im: im.lfw };
+  }
+}
+
+function pick(s: { ids: number; folds: number; pairsPerFold: number }) {
+  return { ids: s.ids, folds: s.folds, pairsPerFold: s.pairsPerFold };
+}
+
+const PM_COLUMNS = [
+  { key: "syn", label: "synthetic test, no IM" },
+  { key: "syn_im", label: "synthetic test, +IM" },
+  { key: "lfw", label: "LFW, no IM" },
+  { key: "lfw_im", label: "LFW, +IM" },
+];
+const TEST_COLUMNS = [{ key: "syn", label: "synthetic test" }, { key: "lfw", label: "LFW" }];
+
+function cellName(c: { ids: number; perId: number }): string {
+  return `${c.ids}x${c.perId}`;
+}
+
+const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experiment> = {
+  table1(p, inputs) {
+    const b = new Builder(p, inputs);
+    const syn = b.evals(b.train("train-syn", b.dataset("syn", p.base), null));
+    const rows: TableSpec["rows"] = [{
+      label: `synthetic ${cellName(p.base)}`,
+      cells: syn,
+      paper: 88.98,
+    }];
+    if (p.table1Real) {
+      const real = { ids: p.real.ids, perId: Math.max(...p.real.perId) };
+      rows.push({
+        label: `real ${cellName(real)}`,
+        cells: b.evals(b.train("train-real", null, real)),
+      });
+    }
+    return {
+      name: "table1",
+      title: "Table 1: cross-domain (trained on synthetic or real, tested on both)",
+      about: "A model trained on synthetic faces loses accuracy on real faces, and the reverse: " +
+        "the domain gap. Paper: 88.98% on LFW for 10K×50 synthetic; ~99.4% for real CASIA.",
+      nodes: b.nodes,
+      table: { rowHeader: "trained on", columns: TEST_COLUMNS, rows },
+    };
+  },
+
+  table2(p, inputs) {
+    const b = new Builder(p, inputs);
+    const rows: TableSpec["rows"] = [
+      {
+        label: `synthetic ${cellName(p.base)}`,
+        cells: b.evals(b.train("train-syn", b.dataset("syn", p.base), null)),
+        paper: 88.98,
+      },
+      {
+        label: "+ Identity Mixup",
+        cells: b.evals(
+          b.train("train-syn-im", b.dataset("syn-im", p.base, { identityMixup: true }), null),
+        ),
+        paper: 91.97,
+      },
+    ];
+    const paperDm = [95.78, 97.65];
+    p.real.perId.forEach((k, i) => {
+      const real = { ids: p.real.ids, perId: k };
+      rows.push({
+        label: `+ IM + Domain Mixup, real ${cellName(real)}`,
+        cells: b.evals(b.train(`train-syn-im-dm${k}`, "syn-im", real, true)),
+        paper: p.real.perId.length === 2 ? paperDm[i] : undefined,
+      });
+    });
+    return {
+      name: "table2",
+      title: "Table 2: Identity Mixup and Domain Mixup",
+      about: "IM should beat plain synthetic data; DM with a small real set closes most of the " +
+        "gap to real data, more with more real images per identity.",
+      nodes: b.nodes,
+      table: { rowHeader: "training data", columns: TEST_COLUMNS, rows },
+      chart: { columns: ["syn", "lfw"], protocol: "synface" },
+    };
+  },
+
+  table3(p, inputs) {
+    const b = new Builder(p, inputs);
+    const cells = [];
+    for (const w of p.table3.widths) {
+      for (const d of p.table3.depths) cells.push({ ids: w, perId: d });
+    }
+    for (const c of p.table3.equalTotal) {
+      if (!cells.some((x) => x.ids === c.ids && x.perId === c.perId)) cells.push(c);
+    }
+    const equal = (c: { ids: number; perId: number }) =>
+      p.table3.equalTotal.some((x) => x.ids === c.ids && x.perId === c.perId);
+    const rows = cells.map((c) => ({
+      label: `${c.ids} ids × ${c.perId}${equal(c) ? " (equal total)" : ""}`,
+      cells: b.pm(`grid-${cellName(c)}`, c),
+    }));
+    return {
+      name: "table3",
+      title: "Table 3: width (identities) × depth (images per identity)",
+      about: "More identities and more images per identity both help; depth saturates near 20 " +
+        "images/id; at equal total images width beats depth (paper: 4.37 points at 50K).",
+      nodes: b.nodes,
+      table: { rowHeader: "identities × images/id", columns: PM_COLUMNS, rows },
+      chart: { columns: ["syn", "syn_im"], protocol: "synface" },
+    };
+  },
+
+  fig5(p, inputs) {
+    const b = new Builder(p, inputs);
+    const rows = LongTailSchema.options.map((lt) => ({
+      label: lt === "balanced" ? `balanced ${cellName(p.longTail)}` : `long-tail ${lt}`,
+      cells: b.pm(`lt-${lt}-${cellName(p.longTail)}`, p.longTail, { longTail: lt }),
+    }));
+    return {
+      name: "fig5",
+      title: "Fig. 5: long-tailed vs balanced identities at the same total",
+      about: "Balanced data beats long-tailed data with the same number of images; IM helps in " +
+        "every profile.",
+      nodes: b.nodes,
+      table: { rowHeader: "profile", columns: PM_COLUMNS, rows },
+      chart: { columns: ["syn", "syn_im"], protocol: "synface" },
+    };
+  },
+
+  fig6(p, inputs) {
+    const b = new Builder(p, inputs);
+    const factors = ["none", "expression", "pose", "illumination", "all"] as const;
+    const rows = factors.map((f) => ({
+      label: f === "none" ? "nothing varies" : f === "all" ? "all vary" : `${f} only`,
+      cells: b.pm(`vary-${f}-${cellName(p.factors)}`, p.factors, { vary: f }),
+    }));
+    return {
+      name: "fig6",
+      title: "Fig. 6: which variation within an identity matters",
+      about: "Pose and illumination variation help far more than expression; nothing varying " +
+        "is worst.",
+      nodes: b.nodes,
+      table: { rowHeader: "within-identity variation", columns: PM_COLUMNS, rows },
+      chart: { columns: ["syn", "syn_im"], protocol: "synface" },
+    };
+  },
+
+  fig2(p, inputs) {
+    const b = new Builder(p, inputs);
+    b.train("train-syn", b.dataset("syn", p.base), null);
+    b.dataset("syn-im", p.base, { identityMixup: true });
+    const sets: FeaturesConfig["sets"] = [
+      { label: "synthetic, no IM", dataset: "syn" },
+      { label: "synthetic, IM", dataset: "syn-im" },
+    ];
+    if (inputs.real) sets.push({ label: "real", real: { ids: p.fig2.ids, perId: p.fig2.perId } });
+    b.nodes.spread = {
+      kind: "features",
+      config: { run: "train-syn", sets, ids: p.fig2.ids, perId: p.fig2.perId, method: "pca" },
+    };
+    return {
+      name: "fig2",
+      title: "Fig. 2: feature spread of synthetic vs real identities",
+      about: "Synthetic identities cluster tighter than real ones (smaller intra-class spread); " +
+        "IM widens them. Features from the synthetic no-IM model of Table 2.",
+      nodes: b.nodes,
+      figure: "spread",
+    };
+  },
+
+  fig3(p, inputs) {
+    const b = new Builder(p, inputs);
+    delete b.nodes.syntest;
+    delete b.nodes.synval;
+    b.nodes.sheets = {
+      kind: "preview",
+      config: { ...p.preview, size: p.size, seed: p.seed },
+    };
+    return {
+      name: "fig3",
+      title: "Fig. 3: Identity Mixup strip and factor sweeps",
+      about: "Blending the identity coefficients of two people (φ = 0…1) morphs one face into " +
+        "the other; each factor sweep changes only its factor.",
+      nodes: b.nodes,
+      figure: "sheets",
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Time estimate
+
+/** Images a verification set holds at most (two per pair). */
+export function verificationImages(c: VerificationConfig): number {
+  return c.folds * c.pairsPerFold * 4;
+}
+
+/**
+ * Estimated seconds of one node at the preset's assumed throughput. `lookup` resolves a
+ * reference of the node's experiment (for sizes of the data a run or eval reads).
+ */
+export function estimateSeconds(
+  node: PlanNode,
+  preset: Preset,
+  lookup: (ref: string) => PlanNode | undefined,
+): number {
+  const e = preset.estimate;
+  const over = e.stageOverheadS;
+  switch (node.kind) {
+    case "dataset":
+      return over + node.config.ids * node.config.perId / e.generateImgPerS;
+    case "verification":
+      return over + verificationImages(node.config) / e.generateImgPerS;
+    case "preview":
+      return over + (node.config.ids * node.config.variations + 60) / e.generateImgPerS;
+    case "train": {
+      const c = node.config;
+      const data = c.data ? lookup(c.data) : undefined;
+      let images = data?.kind === "dataset" ? data.config.ids * data.config.perId : 0;
+      if (c.real) images = Math.max(images, c.real.ids * c.real.perId);
+      const val = c.val.kind === "synthetic" ? lookup(c.val.set) : undefined;
+      const valImages = val?.kind === "verification" ? verificationImages(val.config) : 1000;
+      return over + c.epochs * (images / e.trainImgPerS + valImages / e.embedImgPerS);
+    }
+    case "eval": {
+      const t = node.config.test;
+      const set = t.kind === "synthetic" ? lookup(t.set) : undefined;
+      // Both protocols: plain + flipped embeddings. LFW View 2: 6000 pairs.
+      const images = set?.kind === "verification" ? verificationImages(set.config) : 12000;
+      return over + 2 * images / e.embedImgPerS;
+    }
+    case "features":
+      return over + node.config.sets.length * node.config.ids * node.config.perId / e.embedImgPerS;
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The stage runner: walks the resolved plan in dependency order, skips finished stages,
+ * resumes partial ones, runs the rest through a table of stage functions (one per node kind),
+ * and prints one line per stage with the ETA of the whole plan on stderr.
+ */
+import { isPartial, readDone, type ResolvedPlan, type Stage, writeDone } from "./cache.ts";
+import type { NodeKind } from "./plan.ts";
+
+/**
+ * Thrown by a stage whose module is not available (not built yet, or lacking an API): the
+ * stage and everything after it report "needs X" instead of a number.
+ */
+export class NeedsError extends Error {
+  constructor(readonly needs: string, detail?: string) {
+    super(detail ? `needs ${needs}: ${detail}` : `needs ${needs}`);
+    this.name = "NeedsError";
+  }
+}
+
+/** Paths of the optional real inputs (absent when not given). */
+export interface RunInputs {
+  real?: string;
+  lfwPairs?: string;
+  lfwImages?: string;
+  valPairs?: string;
+  valImages?: string;
+}
+
+/** Everything a stage function gets. */
+export interface StageContext {
+  stage: Stage;
+  /** `--out`. */
+  out: string;
+  /** The stage's own folder (`<out>/<stage.dir>`), created before the call. */
+  dir: string;
+  /** The stages it reads, by local reference name: their stage and folder. */
+  deps: Record<string, { stage: Stage; dir: string }>;
+  /** True when the folder held unfinished work from an earlier attempt: continue it. */
+  resume: boolean;
+  inputs: RunInputs;
+  backend: string;
+  workers: number;
+  /** Report progress within the stage (fraction 0…1). */
+  progress(fraction: number, note?: string): void;
+}
+
+/** A stage function: does the work into `ctx.dir`; its return value is kept in `done.json`. */
+export type StageFn = (ctx: StageContext) => Promise<unknown>;
+/** One stage function per node kind. */
+export type StageImpls = Record<NodeKind, StageFn>;
+
+/** How a stage ended. */
+export type StageStatus =
+  | "done" // ran now
+  | "cached" // finished earlier
+  | "failed" // threw
+  | "needs-module" // its module is not available (NeedsError)
+  | "needs-input" // a command-line input is missing (--real, --lfw-…)
+  | "blocked"; // a stage it reads did not finish
+
+/** The outcome of one stage. */
+export interface StageOutcome {
+  stage: Stage;
+  status: StageStatus;
+  /** Wall seconds of the run that produced it (from `done.json` when cached). */
+  wallS: number;
+  /** Why it has no result (for the report's cells). */
+  message?: string;
+  result?: unknown;
+}
+
+/** Options of `runPlan`. */
+export interface RunOptions {
+  out: string;
+  inputs?: RunInputs;
+  backend?: string;
+  workers?: number;
+  /** Where progress lines go (default stderr). */
+  log?: (line: string) => void;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+/** True for outcomes that hold a result. */
+export function finished(o: StageOutcome): boolean {
+  return o.status === "done" || o.status === "cached";
+}
+
+/** Run (or skip) every stage of the plan; never throws for a stage's failure. */
+export async function runPlan(
+  resolved: ResolvedPlan,
+  impls: StageImpls,
+  options: RunOptions,
+): Promise<StageOutcome[]> {
+  const { out } = options;
+  const log = options.log ?? ((l: string) => console.error(l));
+  const now = options.now ?? (() => performance.now());
+  const byHash = new Map(resolved.stages.map((s) => [s.hash, s]));
+  const outcomes = new Map<string, StageOutcome>();
+  const total = resolved.stages.length;
+  const t0 = now();
+  let ranEstimate = 0;
+  let ranActual = 0;
+  let remaining = resolved.stages.reduce((s, st) => s + st.estimateS, 0);
+  const width = String(total).length;
+
+  const line = (i: number, o: StageOutcome) => {
+    remaining -= o.stage.estimateS;
+    // Scale the remaining estimate by how fast this machine has been so far.
+    const speed = ranEstimate > 0 ? ranActual / ranEstimate : 1;
+    const eta = Math.max(0, remaining * speed);
+    const what = o.status === "done" || o.status === "cached"
+      ? `${o.status} in ${fmtSeconds(o.wallS)}`
+      : `${o.status}${o.message ? `: ${o.message}` : ""}`;
+    log(
+      `reproduce [${String(i + 1).padStart(width)}/${total}] ${o.stage.kind} ${o.stage.label} ` +
+        `(${o.stage.dir}) ${what} · elapsed ${fmtSeconds((now() - t0) / 1000)} · ETA ${
+          fmtSeconds(eta)
+        }`,
+    );
+  };
+
+  for (const [i, stage] of resolved.stages.entries()) {
+    const outcome = await runOne(stage);
+    outcomes.set(stage.hash, outcome);
+    if (outcome.status === "done") {
+      ranEstimate += stage.estimateS;
+      ranActual += outcome.wallS;
+    }
+    line(i, outcome);
+  }
+  return resolved.stages.map((s) => outcomes.get(s.hash)!);
+
+  async function runOne(stage: Stage): Promise<StageOutcome> {
+    if (stage.needs.length > 0) {
+      return { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` };
+    }
+    for (const h of Object.values(stage.deps)) {
+      const dep = outcomes.get(h)!;
+      if (!finished(dep)) {
+        const why =
+          dep.status === "blocked" || dep.status === "needs-module" || dep.status === "needs-input"
+            ? dep.message
+            : `${dep.stage.label} failed: ${dep.message}`;
+        return { stage, status: "blocked", wallS: 0, message: why };
+      }
+    }
+    const done = await readDone(out, stage);
+    if (done) return { stage, status: "cached", wallS: done.wall_s, result: done.result };
+    const resume = await isPartial(out, stage);
+    const dir = `${out}/${stage.dir}`;
+    await Deno.mkdir(dir, { recursive: true });
+    const deps = Object.fromEntries(
+      Object.entries(stage.deps).map(([ref, h]) => {
+        const s = byHash.get(h)!;
+        return [ref, { stage: s, dir: `${out}/${s.dir}` }];
+      }),
+    );
+    const started = new Date();
+    const s0 = now();
+    try {
+      const result = await impls[stage.kind]({
+        stage,
+        out,
+        dir,
+        deps,
+        resume,
+        inputs: options.inputs ?? {},
+        backend: options.backend ?? "auto",
+        workers: options.workers ?? 1,
+        progress: () => {},
+      });
+      const wallS = (now() - s0) / 1000;
+      await writeDone(out, {
+        hash: stage.hash,
+        kind: stage.kind,
+        label: stage.label,
+        key: stage.key,
+        started_at: started.toISOString(),
+        finished_at: new Date().toISOString(),
+        wall_s: wallS,
+        result,
+      });
+      return { stage, status: "done", wallS, result };
+    } catch (e) {
+      const wallS = (now() - s0) / 1000;
+      if (e instanceof NeedsError) {
+        // Nothing was started: leave no folder behind, so the next run is not a "resume".
+        await Deno.remove(dir).catch(() => {});
+        return { stage, status: "needs-module", wallS, message: e.message };
+      }
+      const msg = e instanceof Error ? e.message : String(e);
+      return { stage, status: "failed", wallS, message: msg.split("\n")[0] };
+    }
+  }
+}
+
+/** `42s`, `3m05s`, `2h07m`. */
+export function fmtSeconds(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.round(s - m * 60)).padStart(2, "0")}s`;
+  const h = Math.floor(m / 60);
+  return `${h}h${String(m - h * 60).padStart(2, "0")}m`;
+}
+
+/** The `--dry-run` listing: every stage with its estimate and the plan's total. */
+export function describePlan(resolved: ResolvedPlan): string {
+  const p = resolved.plan.preset;
+  const lines = [
+    `preset ${p.name}: ${p.description}${p.meaningless ? " (numbers meaningless)" : ""}`,
+    `experiments: ${resolved.plan.experiments.map((e) => e.name).join(", ")}`,
+    `assumed throughput: generate ${p.estimate.generateImgPerS} img/s, train ${p.estimate.trainImgPerS} img/s, ` +
+    `embed ${p.estimate.embedImgPerS} img/s (${p.estimate.note})`,
+    "",
+  ];
+  let total = 0;
+  for (const s of resolved.stages) {
+    total += s.needs.length ? 0 : s.estimateS;
+    const shared = s.uses.length > 1 ? ` (shared by ${s.uses.length})` : "";
+    const needs = s.needs.length ? ` — skipped: needs ${s.needs.join(", ")}` : "";
+    lines.push(
+      `${s.kind.padEnd(12)} ${s.label.padEnd(40)} ${s.dir}  ~${fmtSeconds(s.estimateS)}` +
+        `  ${summary(s)}${shared}${needs}`,
+    );
+  }
+  const runnable = resolved.stages.filter((s) => !s.needs.length).length;
+  lines.push(
+    "",
+    `${resolved.stages.length} stages (${runnable} runnable), estimated ${fmtSeconds(total)}`,
+  );
+  return lines.join("\n");
+}
+
+/** One-phrase summary of a stage's config. */
+export function summary(s: Stage): string {
+  const n = s.node;
+  switch (n.kind) {
+    case "dataset": {
+      const c = n.config;
+      return `${c.ids}×${c.perId}${c.identityMixup ? " +IM" : ""} vary=${c.vary} ${c.longTail}`;
+    }
+    case "verification":
+      return `${n.config.folds} folds × ${n.config.pairsPerFold}+${n.config.pairsPerFold} pairs`;
+    case "train": {
+      const c = n.config;
+      const real = c.real ? ` real ${c.real.ids}×${c.real.perId}${c.domainMixup ? " DM" : ""}` : "";
+      return `${c.arch} ${c.loss} ${c.epochs} ep${real}`;
+    }
+    case "eval":
+      return n.config.test.kind === "lfw" ? "on LFW" : "on synthetic test";
+    case "features":
+      return `${n.config.sets.length} sets × ${n.config.ids} ids`;
+    case "preview":
+      return `${n.config.ids} ids × ${n.config.variations}`;
+  }
+}

@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import {
+  canonicalJson,
+  hashKey,
+  readDone,
+  resolvePlan,
+  writeFileAtomic,
+} from "../tasks/reproduce/cache.ts";
+import { buildPlan, type Preset, PRESETS, resolvePreset } from "../tasks/reproduce/plan.ts";
+import { NeedsError, runPlan, type StageContext, type StageImpls } from "../tasks/reproduce/run.ts";
+
+const CODE = { data: "d1", generator: "g1", mixup: "m1", recognition: "r1", eval: "e1" };
+
+function plan(p: Preset = resolvePreset("smoke"), only?: ("table1" | "table2" | "fig3")[]) {
+  return buildPlan(p, { real: false, val: false }, only);
+}
+
+async function hashes(p: Preset, code = CODE, only?: ("table1" | "table2")[]) {
+  const r = await resolvePlan(plan(p, only), {}, code);
+  return { r, t2: r.refs.table2 };
+}
+
+Deno.test("canonical JSON and hashes are stable (key order, undefined fields)", async () => {
+  assert.equal(
+    canonicalJson({ b: 1, a: { d: [1, { z: 0, y: 1 }], c: undefined } }),
+    '{"a":{"d":[1,{"y":1,"z":0}]},"b":1}',
+  );
+  assert.equal(await hashKey({ a: 1, b: 2 }), await hashKey({ b: 2, a: 1 }));
+  // A fixed value pins the hash function itself: changing it would orphan every cache.
+  assert.equal(await hashKey({ a: 1 }), "015abd7f5cc57a2d");
+  const a = await hashes(resolvePreset("smoke"));
+  const b = await hashes(resolvePreset("smoke"));
+  assert.deepEqual(a.r.stages.map((s) => s.hash), b.r.stages.map((s) => s.hash));
+});
+
+Deno.test("identical nodes of different experiments are one stage", async () => {
+  const { r } = await hashes(resolvePreset("smoke"));
+  assert.equal(r.refs.table1.syn, r.refs.table2.syn);
+  assert.equal(r.refs.table1["train-syn"], r.refs.table2["train-syn"]);
+  assert.equal(r.refs.table2["syn"], r.refs.fig6["vary-all-6x4"], "fig6 'all' is the base set");
+  const s = r.stages.find((s) => s.hash === r.refs.table2["train-syn"])!;
+  assert.ok(s.uses.includes("table1/train-syn") && s.uses.includes("table2/train-syn"));
+  assert.equal(new Set(r.stages.map((s) => s.hash)).size, r.stages.length);
+  // Topological order: every dependency comes earlier.
+  const seen = new Set<string>();
+  for (const st of r.stages) {
+    for (const h of Object.values(st.deps)) assert.ok(seen.has(h), `${st.label} after its deps`);
+    seen.add(st.hash);
+  }
+});
+
+Deno.test("a changed config changes exactly the stages it affects", async () => {
+  const base = await hashes(resolvePreset("smoke"), CODE, ["table2"]);
+  const p = resolvePreset("smoke");
+  p.train.epochs = 2;
+  const more = await hashes(p, CODE, ["table2"]);
+  assert.equal(more.t2.syn, base.t2.syn, "datasets unchanged");
+  assert.equal(more.t2.syntest, base.t2.syntest);
+  assert.notEqual(more.t2["train-syn"], base.t2["train-syn"], "runs changed");
+  assert.notEqual(
+    more.t2["train-syn@syntest"],
+    base.t2["train-syn@syntest"],
+    "their evals changed",
+  );
+  const gen = await hashes(resolvePreset("smoke"), { ...CODE, generator: "g2" }, ["table2"]);
+  assert.notEqual(gen.t2.syn, base.t2.syn, "generator source is part of a dataset's key");
+  assert.notEqual(
+    gen.t2["train-syn@syntest"],
+    base.t2["train-syn@syntest"],
+    "and flows downstream",
+  );
+  const ev = await hashes(resolvePreset("smoke"), { ...CODE, eval: "e2" }, ["table2"]);
+  assert.equal(ev.t2["train-syn"], base.t2["train-syn"], "eval source does not touch runs");
+  assert.notEqual(ev.t2["train-syn@syntest"], base.t2["train-syn@syntest"]);
+});
+
+Deno.test("real-input fingerprints key the stages that read them; missing inputs are 'needs'", async () => {
+  const p = resolvePreset("smoke");
+  const pl = buildPlan(p, { real: true, val: false }, ["table2"]);
+  const a = await resolvePlan(pl, {
+    real: (s) => Promise.resolve(`A${s.ids}x${s.perId}`),
+    lfw: "L1",
+  }, CODE);
+  const b = await resolvePlan(pl, {
+    real: (s) => Promise.resolve(`B${s.ids}x${s.perId}`),
+    lfw: "L1",
+  }, CODE);
+  const c = await resolvePlan(pl, {
+    real: (s) => Promise.resolve(`A${s.ids}x${s.perId}`),
+    lfw: "L2",
+  }, CODE);
+  const t = (r: typeof a) => r.refs.table2;
+  assert.equal(t(a)["train-syn"], t(b)["train-syn"]);
+  assert.notEqual(t(a)["train-syn-im-dm2"], t(b)["train-syn-im-dm2"]);
+  assert.equal(t(a)["train-syn@syntest"], t(c)["train-syn@syntest"]);
+  assert.notEqual(t(a)["train-syn@lfw"], t(c)["train-syn@lfw"]);
+  const none = await resolvePlan(pl, {}, CODE);
+  const dm = none.stages.find((s) => s.hash === none.refs.table2["train-syn-im-dm4@lfw"])!;
+  assert.deepEqual(dm.needs, ["--lfw-pairs/--lfw-images", "--real"]);
+  assert.deepEqual(none.stages.find((s) => s.hash === none.refs.table2["train-syn"])!.needs, []);
+});
+
+/** Fake stage functions that record calls and write a marker file. */
+function fakes(fail: Partial<Record<string, Error>> = {}) {
+  const calls: { label: string; resume: boolean }[] = [];
+  const fn = async (ctx: StageContext) => {
+    calls.push({ label: ctx.stage.label, resume: ctx.resume });
+    const err = fail[ctx.stage.label];
+    if (err) throw err;
+    for (const d of Object.values(ctx.deps)) await Deno.stat(`${d.dir}/out.txt`);
+    await Deno.writeTextFile(`${ctx.dir}/out.txt`, ctx.stage.hash);
+    if (ctx.stage.kind === "eval") {
+      await Deno.writeTextFile(
+        `${ctx.dir}/results.json`,
+        JSON.stringify({
+          synface: { accuracy: 0.75, std: 0.05 },
+          insightface: { accuracy: 0.8, std: 0.04 },
+        }),
+      );
+    }
+    return { ok: true };
+  };
+  const impls: StageImpls = {
+    dataset: fn,
+    verification: fn,
+    preview: fn,
+    train: fn,
+    eval: fn,
+    features: fn,
+  };
+  return { calls, impls };
+}
+
+Deno.test("finished stages are skipped, partial ones resumed, failures block dependents", async () => {
+  const out = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
+  try {
+    const r = await resolvePlan(plan(resolvePreset("smoke"), ["table2"]), {}, CODE);
+    const lines: string[] = [];
+    const f1 = fakes({ "table2/train-syn-im": new Error("boom\nstack") });
+    const o1 = await runPlan(r, f1.impls, { out, log: (l) => lines.push(l) });
+    const status = (o: typeof o1, ref: string) =>
+      o.find((x) => x.stage.hash === r.refs.table2[ref])!;
+    assert.equal(status(o1, "train-syn").status, "done");
+    assert.equal(status(o1, "train-syn-im").status, "failed");
+    assert.equal(status(o1, "train-syn-im").message, "boom");
+    assert.equal(status(o1, "train-syn-im@syntest").status, "blocked");
+    assert.match(status(o1, "train-syn-im@syntest").message!, /table2\/train-syn-im failed: boom/);
+    assert.equal(status(o1, "train-syn-im-dm2").status, "needs-input");
+    assert.equal(lines.length, r.stages.length, "one progress line per stage");
+    assert.match(
+      lines[0],
+      /^reproduce \[ 1\/\d+\] verification table2\/syntest .* done in .* ETA /,
+    );
+    assert.ok(f1.calls.every((c) => !c.resume));
+
+    const f2 = fakes();
+    const o2 = await runPlan(r, f2.impls, { out, log: () => {} });
+    assert.deepEqual(f2.calls.map((c) => c.label), [
+      "table2/train-syn-im",
+      "table2/train-syn-im@syntest",
+    ]);
+    assert.equal(f2.calls[0].resume, true, "the failed run's folder is resumed");
+    assert.equal(f2.calls[1].resume, false);
+    assert.equal(status(o2, "train-syn").status, "cached");
+    assert.equal(status(o2, "train-syn-im@syntest").status, "done");
+
+    const f3 = fakes();
+    const o3 = await runPlan(r, f3.impls, { out, log: () => {} });
+    assert.equal(f3.calls.length, 0, "everything finished: nothing runs");
+    assert.ok(o3.every((o) => o.status === "cached" || o.status === "needs-input"));
+
+    // A done.json of another hash (stale) does not count as finished.
+    const st = r.stages.find((s) => s.hash === r.refs.table2["train-syn"])!;
+    const done = JSON.parse(await Deno.readTextFile(`${out}/${st.dir}/done.json`));
+    await writeFileAtomic(
+      `${out}/${st.dir}/done.json`,
+      JSON.stringify({ ...done, hash: "0".repeat(16) }),
+    );
+    assert.equal(await readDone(out, st), null);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a missing module reports 'needs X' for its stages and blocks the rest", async () => {
+  const out = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
+  try {
+    const r = await resolvePlan(plan(resolvePreset("smoke"), ["table2"]), {}, CODE);
+    const f = fakes();
+    f.impls.train = () => Promise.reject(new NeedsError("recognition/", "train() (issue 5)"));
+    const o = await runPlan(r, f.impls, { out, log: () => {} });
+    const train = o.find((x) => x.stage.hash === r.refs.table2["train-syn"])!;
+    assert.equal(train.status, "needs-module");
+    assert.equal(train.message, "needs recognition/: train() (issue 5)");
+    const ev = o.find((x) => x.stage.hash === r.refs.table2["train-syn@syntest"])!;
+    assert.equal(ev.status, "blocked");
+    assert.equal(ev.message, "needs recognition/: train() (issue 5)");
+    assert.equal(await Deno.stat(`${out}/${train.stage.dir}/done.json`).catch(() => null), null);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("writeFileAtomic leaves no temp files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
+  try {
+    await writeFileAtomic(`${dir}/a/b.json`, "1");
+    await writeFileAtomic(`${dir}/a/b.json`, new TextEncoder().encode("2"));
+    assert.equal(await Deno.readTextFile(`${dir}/a/b.json`), "2");
+    const names = [];
+    for await (const e of Deno.readDir(`${dir}/a`)) names.push(e.name);
+    assert.deepEqual(names, ["b.json"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.ok(PRESETS.smoke);
+});

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import {
+  parseReproduceArgs,
+  reproduce,
+  type ReproduceOptions,
+  UsageError,
+} from "../tasks/reproduce/cli.ts";
+import { STAGES } from "../tasks/reproduce/stages.ts";
+
+const TASK = new URL("../tasks/reproduce.ts", import.meta.url).pathname;
+
+function opts(args: string[]): ReproduceOptions {
+  const o = parseReproduceArgs(args);
+  assert.notEqual(o, "help");
+  return o as ReproduceOptions;
+}
+
+Deno.test("flags: defaults, overrides, and clear errors", () => {
+  const d = opts([]);
+  assert.equal(d.preset, "default");
+  assert.equal(d.out, "out/reproduce-default");
+  assert.equal(d.dryRun, false);
+  const s = opts([
+    "--preset",
+    "smoke",
+    "--real",
+    "/r",
+    "--real-ids",
+    "20",
+    "--real-per-id",
+    "5,10",
+    "--only",
+    "table2,fig6",
+    "--workers",
+    "3",
+  ]);
+  assert.equal(s.out, "out/reproduce-smoke");
+  assert.deepEqual([s.realIds, s.realPerId, s.only, s.workers], [
+    20,
+    [5, 10],
+    ["table2", "fig6"],
+    3,
+  ]);
+  const bad: [string[], RegExp][] = [
+    [["--preset", "huge"], /unknown preset "huge"/],
+    [["--lfw-pairs", "p.txt"], /--lfw-pairs and --lfw-images go together/],
+    [["--val-pairs", "lfw/pairs.txt", "--val-images", "x"], /View 2 \(test pairs\)/],
+    [["--real-ids", "3"], /need --real DIR/],
+    [["--real", "r", "--real-per-id", "0"], /--real-per-id: expected a positive integer, got "0"/],
+    [["--only", "table7"], /unknown experiment "table7"/],
+    [["--backend", "tpu"], /expected auto\|cpu\|webgpu/],
+    [["--frobnicate"], /frobnicate/],
+  ];
+  for (const [args, re] of bad) {
+    assert.throws(
+      () => parseReproduceArgs(args),
+      (e: Error) => e instanceof UsageError && re.test(e.message),
+    );
+  }
+  assert.equal(parseReproduceArgs(["--help"]), "help");
+});
+
+Deno.test("--dry-run prints every stage with its estimate, shared stages, and what is skipped", async () => {
+  const printed: string[] = [];
+  const r = await reproduce(
+    opts(["--preset", "smoke", "--dry-run", "--out", "/nonexistent/never-written"]),
+    STAGES,
+    {
+      print: (l) => printed.push(l),
+    },
+  );
+  const text = printed.join("\n");
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.outcomes.length, 0);
+  assert.match(text, /^preset smoke: .*\(numbers meaningless\)/);
+  assert.match(text, /experiments: table1, table2, table3, fig5, fig6, fig2, fig3/);
+  assert.match(
+    text,
+    /dataset +table1\/syn +datasets\/[0-9a-f]{16} +~[\d.]+s +6×4 vary=all balanced \(shared by \d\)/,
+  );
+  assert.match(text, /train +table2\/train-syn-im-dm2 .* — skipped: needs --real/);
+  assert.match(text, /preview +fig3\/sheets/);
+  const m = /(\d+) stages \((\d+) runnable\), estimated (\S+)$/.exec(text)!;
+  assert.equal(Number(m[1]), r.resolved.stages.length);
+  assert.ok(Number(m[2]) < Number(m[1]));
+});
+
+Deno.test("the task runs as a command: --dry-run exits 0, a bad flag exits 2 with usage", async () => {
+  const run = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", TASK, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const ok = await run(["--preset", "default", "--dry-run", "--only", "table2"]);
+  assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
+  assert.match(new TextDecoder().decode(ok.stdout), /experiments: table2\n/);
+  const bad = await run(["--preset", "nope"]);
+  assert.equal(bad.code, 2);
+  assert.match(
+    new TextDecoder().decode(bad.stderr),
+    /reproduce: --preset: unknown preset "nope"[\s\S]*usage: deno task reproduce/,
+  );
+});

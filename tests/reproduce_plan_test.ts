@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import {
+  buildPlan,
+  EXPERIMENTS,
+  ExperimentSchema,
+  parseOnly,
+  PRESET_NAMES,
+  PRESETS,
+  PresetSchema,
+  resolvePreset,
+} from "../tasks/reproduce/plan.ts";
+
+Deno.test("every preset is valid and builds a valid plan with and without real inputs", () => {
+  for (const name of PRESET_NAMES) {
+    assert.equal(PresetSchema.safeParse(PRESETS[name]).success, true, name);
+    for (const real of [false, true]) {
+      for (const val of [false, true]) {
+        const plan = buildPlan(resolvePreset(name), { real, val });
+        assert.deepEqual(plan.experiments.map((e) => e.name), PRESETS[name].experiments);
+      }
+    }
+  }
+});
+
+Deno.test("smoke covers every experiment; default is Table 2 core + Table 1 synthetic half", () => {
+  assert.deepEqual(PRESETS.smoke.experiments, [...EXPERIMENTS]);
+  assert.equal(PRESETS.smoke.meaningless, true);
+  const plan = buildPlan(resolvePreset("default"), { real: false, val: false });
+  assert.deepEqual(plan.experiments.map((e) => e.name), ["table1", "table2"]);
+  const t1 = plan.experiments[0];
+  assert.deepEqual(t1.table!.rows.map((r) => r.label), ["synthetic 200x20"]);
+  const t2 = plan.experiments[1];
+  // syn, +IM, and one +IM+DM row per real size (the paper's 2K_10 and 2K_20, scaled).
+  assert.equal(t2.table!.rows.length, 2 + PRESETS.default.real.perId.length);
+  assert.deepEqual(t2.table!.rows.map((r) => r.paper), [88.98, 91.97, 95.78, 97.65]);
+});
+
+Deno.test("paper preset is the paper's scale", () => {
+  const p = PRESETS.paper;
+  assert.deepEqual(p.base, { ids: 10_000, perId: 50 });
+  assert.equal(p.size, "112x96");
+  assert.equal(p.train.arch, "lresnet50e-ir");
+  assert.equal(p.train.epochs, 40);
+  assert.deepEqual(p.real, { ids: 2000, perId: [10, 20] });
+});
+
+Deno.test("table3 holds the grid ± IM and two cells with equal total images", () => {
+  for (const name of PRESET_NAMES) {
+    const p = resolvePreset(name);
+    if (!p.experiments.includes("table3")) continue;
+    const plan = buildPlan(p, { real: false, val: false }, ["table3"]);
+    const t3 = plan.experiments[0];
+    const eq = t3.table!.rows.filter((r) => r.label.includes("equal total"));
+    assert.equal(eq.length, 2, name);
+    const totals = eq.map((r) => {
+      const ds = t3.nodes[
+        r.label.startsWith(`${p.table3.equalTotal[0].ids} `)
+          ? `grid-${p.table3.equalTotal[0].ids}x${p.table3.equalTotal[0].perId}`
+          : `grid-${p.table3.equalTotal[1].ids}x${p.table3.equalTotal[1].perId}`
+      ];
+      assert.equal(ds.kind, "dataset");
+      return ds.kind === "dataset" ? ds.config.ids * ds.config.perId : 0;
+    });
+    assert.equal(totals[0], totals[1]);
+    for (const r of t3.table!.rows) {
+      assert.deepEqual(Object.keys(r.cells).sort(), ["lfw", "lfw_im", "syn", "syn_im"]);
+    }
+  }
+});
+
+Deno.test("model selection: synthetic validation set, or --val-pairs; never the test set", () => {
+  const syn = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2"]);
+  const ext = buildPlan(resolvePreset("smoke"), { real: false, val: true }, ["table2"]);
+  for (const [plan, kind] of [[syn, "synthetic"], [ext, "external"]] as const) {
+    for (const node of Object.values(plan.experiments[0].nodes)) {
+      if (node.kind !== "train") continue;
+      assert.equal(node.config.val.kind, kind);
+      if (node.config.val.kind === "synthetic") assert.equal(node.config.val.set, "synval");
+    }
+  }
+  assert.equal("synval" in ext.experiments[0].nodes, false);
+});
+
+Deno.test("fig2 adds the real set only with --real; fig6 has the five factors ± IM", () => {
+  const p = resolvePreset("smoke");
+  const without = buildPlan(p, { real: false, val: false }, ["fig2"]).experiments[0];
+  const withReal = buildPlan(p, { real: true, val: false }, ["fig2"]).experiments[0];
+  const sets = (e: typeof without) =>
+    e.nodes.spread.kind === "features" ? e.nodes.spread.config.sets : [];
+  assert.equal(sets(without).length, 2);
+  assert.equal(sets(withReal).length, 3);
+  const f6 = buildPlan(p, { real: false, val: false }, ["fig6"]).experiments[0];
+  const varies = Object.values(f6.nodes).flatMap((n) =>
+    n.kind === "dataset" ? [`${n.config.vary}${n.config.identityMixup ? "+im" : ""}`] : []
+  );
+  assert.deepEqual(varies.sort(), [
+    "all",
+    "all+im",
+    "expression",
+    "expression+im",
+    "illumination",
+    "illumination+im",
+    "none",
+    "none+im",
+    "pose",
+    "pose+im",
+  ]);
+});
+
+Deno.test("schema rejects dangling references and unequal 'equal-total' cells", () => {
+  const e =
+    buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2"]).experiments[0];
+  const broken = structuredClone(e);
+  const train = broken.nodes["train-syn"];
+  if (train.kind === "train") train.config.data = "nope";
+  const r = ExperimentSchema.safeParse(broken);
+  assert.equal(r.success, false);
+  assert.match(r.error!.issues[0].message, /references "nope", expected a dataset node/);
+  const p = structuredClone(PRESETS.smoke);
+  p.table3.equalTotal = [{ ids: 6, perId: 2 }, { ids: 3, perId: 5 }];
+  const pr = PresetSchema.safeParse(p);
+  assert.equal(pr.success, false);
+  assert.match(pr.error!.issues[0].message, /same number of images, got 6×2 and 3×5/);
+});
+
+Deno.test("--only, --real-ids/--real-per-id overrides, unknown names", () => {
+  assert.deepEqual(parseOnly("table2, fig6"), ["table2", "fig6"]);
+  assert.throws(() => parseOnly("table9"), /unknown experiment "table9"/);
+  assert.throws(() => resolvePreset("huge"), /unknown preset "huge"/);
+  const p = resolvePreset("default", { realIds: 50, realPerId: [3] });
+  assert.deepEqual(p.real, { ids: 50, perId: [3] });
+  assert.equal(PRESETS.default.real.ids, 100, "overrides do not mutate PRESETS");
+  const t2 = buildPlan(p, { real: true, val: false }, ["table2"]).experiments[0];
+  assert.equal(t2.table!.rows.length, 3);
+  assert.equal(t2.table!.rows[2].paper, undefined, "paper numbers only for the paper's two sizes");
+});

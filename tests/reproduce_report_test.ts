@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { resolvePlan } from "../tasks/reproduce/cache.ts";
+import { barChartSvg, lineChartSvg } from "../tasks/reproduce/charts.ts";
+import { buildPlan, resolvePreset } from "../tasks/reproduce/plan.ts";
+import {
+  buildReportModel,
+  type EvalResults,
+  fmtCell,
+  markdownTable,
+  renderHtml,
+  renderMarkdown,
+  type ReportMeta,
+  writeReport,
+} from "../tasks/reproduce/report.ts";
+import type { StageOutcome } from "../tasks/reproduce/run.ts";
+
+const CODE = { data: "d", generator: "g", mixup: "m", recognition: "r", eval: "e" };
+const META: ReportMeta = {
+  command: "deno task reproduce --preset smoke",
+  out: "out/x",
+  startedAt: "2026-01-01T00:00:00.000Z",
+  finishedAt: "2026-01-01T00:03:00.000Z",
+  wallS: 180,
+  backend: "cpu",
+  workers: 2,
+  inputs: {},
+  hardware: { cpu: "Test CPU <x>", cores: 2, memoryGiB: 24, os: "linux x86_64", deno: "2.9.6" },
+};
+
+async function fixture() {
+  const plan = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2", "fig3"]);
+  const resolved = await resolvePlan(plan, {}, CODE);
+  const t2 = resolved.refs.table2;
+  const acc: Record<string, EvalResults> = {
+    [t2["train-syn@syntest"]]: {
+      synface: { accuracy: 0.7, std: 0.05, roc: { far: [0, 0.1, 1], tar: [0, 0.6, 1] } },
+      insightface: { accuracy: 0.725, std: 0.04 },
+    },
+    [t2["train-syn-im@syntest"]]: {
+      synface: { accuracy: 0.8125, std: 0.0312 },
+      insightface: { accuracy: 0.83, std: 0.02 },
+    },
+  };
+  const outcomes: StageOutcome[] = resolved.stages.map((stage) => {
+    if (stage.needs.length) {
+      return { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` };
+    }
+    if (stage.kind === "preview") {
+      return {
+        stage,
+        status: "done",
+        wallS: 3,
+        result: { figures: [{ title: "Identity Mixup strip", file: "im_strip.png" }] },
+      };
+    }
+    return {
+      stage,
+      status: stage.hash in acc || stage.kind !== "eval" ? "cached" : "failed",
+      wallS: 1.5,
+    };
+  });
+  const model = await buildReportModel(
+    resolved,
+    outcomes,
+    META,
+    (s) => Promise.resolve(acc[s.hash] ?? null),
+  );
+  return { resolved, outcomes, model };
+}
+
+Deno.test("report tables: both protocols, mean ± std in %, paper beside ours, missing cells say why", async () => {
+  const { model } = await fixture();
+  const t2 = model.experiments.find((e) => e.name === "table2")!;
+  const md = markdownTable(t2.table!);
+  const lines = md.split("\n");
+  assert.equal(
+    lines[0],
+    "| training data | synthetic test (synface) | synthetic test (insightface) | LFW (synface) | LFW (insightface) | paper, LFW |",
+  );
+  assert.equal(
+    lines[2],
+    "| synthetic 6x4 | 70.00 ± 5.00 | 72.50 ± 4.00 | needs --lfw | needs --lfw | 88.98 |",
+  );
+  assert.equal(
+    lines[3],
+    "| + Identity Mixup | 81.25 ± 3.12 | 83.00 ± 2.00 | needs --lfw | needs --lfw | 91.97 |",
+  );
+  assert.match(
+    lines[4],
+    /^\| \+ IM \+ Domain Mixup, real 6x2 \| needs --real \| needs --real \| needs --lfw, needs --real/,
+  );
+  assert.equal(
+    fmtCell({ kind: "missing", text: "needs generator/" }, "synface"),
+    "needs generator/",
+  );
+});
+
+Deno.test("report README/HTML: banner, command, hardware, charts, figures, configs; HTML escaped", async () => {
+  const { model } = await fixture();
+  const md = renderMarkdown(model);
+  assert.match(
+    md,
+    /\*\*The `smoke` preset runs every stage at toy size: its numbers are meaningless\*\*/,
+  );
+  assert.match(md, /Command: `deno task reproduce --preset smoke`/);
+  assert.match(md, /Hardware: Test CPU <x>, 2 cores, 24 GiB RAM/);
+  assert.match(md, /our generator|Ours: the embedded 3DMM-style renderer/);
+  assert.match(md, /!\[table2 bar chart\]\(table2\.svg\)/);
+  assert.match(md, /!\[table2 ROC\]\(table2-roc\.svg\)/);
+  assert.match(md, /!\[Identity Mixup strip\]\(figures\/fig3-1\.png\)/);
+  assert.match(md, /"lresnet50e-ir"|"ir-tiny"/, "exact preset config is included");
+  const html = renderHtml(model);
+  assert.match(html, /Test CPU &lt;x&gt;/);
+  assert.ok(!html.includes("Test CPU <x>"));
+  assert.match(html, /<svg xmlns/);
+  assert.match(html, /<td class="missing">needs --real<\/td>/);
+});
+
+Deno.test("writeReport writes README, index.html, charts, copied figures, configs.json atomically", async () => {
+  const { model } = await fixture();
+  const out = await Deno.makeTempDir({ prefix: "reproduce_report_test_" });
+  try {
+    const fig3 = model.experiments.find((e) => e.name === "fig3")!;
+    const src = `${out}/${fig3.figures[0].source}`;
+    await Deno.mkdir(src.slice(0, src.lastIndexOf("/")), { recursive: true });
+    await Deno.writeFile(src, new Uint8Array([137, 80, 78, 71]));
+    const dir = await writeReport(out, model);
+    const names: string[] = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names.sort(), [
+      "README.md",
+      "configs.json",
+      "figures",
+      "index.html",
+      "table2-roc.svg",
+      "table2.svg",
+    ]);
+    assert.deepEqual(
+      await Deno.readFile(`${dir}/figures/fig3-1.png`),
+      new Uint8Array([137, 80, 78, 71]),
+    );
+    const cfg = JSON.parse(await Deno.readTextFile(`${dir}/configs.json`));
+    assert.equal(cfg.preset.name, "smoke");
+    assert.equal(cfg.stages.length, model.stages.length);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("bar chart: one bar per value, error bars, gaps for missing; line chart polylines", () => {
+  const svg = barChartSvg(["a", "b & c"], [
+    { label: "s1", values: [70, null], errors: [5, null] },
+    { label: "s2", values: [80, 90] },
+  ], { title: "T", yLabel: "%" });
+  assert.ok(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"));
+  assert.equal(
+    (svg.match(/<rect class="bar"/g) ?? []).length,
+    3,
+  );
+  assert.match(svg, /b &amp; c/);
+  assert.equal((svg.match(/stroke="#333"\/>/g) ?? []).length, 2, "one error bar + the x axis");
+  // 80% on a 50…100 axis sits 60% of the way down the plot area.
+  const m =
+    /<rect class="bar" x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="#f28e2b"><title>a · s2: 80\.00/
+      .exec(svg)!;
+  const top = Number(m[1]);
+  const h = Number(m[2]);
+  assert.ok(Math.abs(h / (top + h - 40) - 0.6) < 0.01);
+  const roc = lineChartSvg([{ label: "r", x: [0.001, 1], y: [0.5, 1] }], {
+    title: "ROC",
+    xLabel: "FAR",
+    yLabel: "TAR",
+    logX: true,
+  });
+  assert.equal((roc.match(/<polyline/g) ?? []).length, 1);
+});
