@@ -5,6 +5,7 @@ import {
   type DatasetRecordInput,
   DatasetRecordSchema,
   DatasetWriter,
+  decodeRaw,
   encodePng,
   openAnyDataset,
   openDataset,
@@ -12,6 +13,7 @@ import {
   Rng,
   toRaw,
 } from "../data/mod.ts";
+import { main as inspect } from "../data/inspect.ts";
 
 const HEADER: DatasetHeader = {
   kind: "header",
@@ -340,4 +342,20 @@ Deno.test("dataset: header schema rejects nonsense with the field name", () => {
   });
   assert.ok(!r.success);
   assert.deepEqual(r.error.issues[0].path, ["image", "height"]);
+});
+
+Deno.test("inspect CLI: summary, verify, contact sheet; exit 1 naming the bad line", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeAll(dir, KS);
+  const sheet = `${dir}/sheet.png`;
+  const args = [dir, "--verify", "--sheet", sheet, "--count", "6", "--columns", "3"];
+  assert.equal(await inspect(args), 0);
+  const raw = decodeRaw(await Deno.readFile(sheet), sheet);
+  // 2 rows × 3 columns of 4×5 tiles with 2-pixel gaps.
+  assert.deepEqual([raw.height, raw.width], [2 * 4 + 3 * 2, 3 * 5 + 4 * 2]);
+  await Deno.remove(sheet);
+  await Deno.writeTextFile(`${dir}/manifest.jsonl`, '{"kind":"image"}\n', { append: true });
+  assert.equal(await inspect([dir]), 1);
+  assert.equal(await inspect([]), 2);
+  await Deno.remove(dir, { recursive: true });
 });
