@@ -1,0 +1,51 @@
+/**
+ * Per-adapter kernel shapes, kept apart from kernel semantics: every entry computes the same
+ * result; only speed differs. Measured on Mesa llvmpipe (software, 256-bit SIMD across
+ * invocations): plain register blocking with vec4 loads and small workgroups beats bigger
+ * tiles; discrete GPUs want many threads and larger per-thread tiles.
+ * @module
+ */
+
+import type { AdapterSummary } from "./device.ts";
+
+/** Kernel-shape choices; see {@link tuningFor}. */
+export interface Tuning {
+  /** Table row that matched, for logs. */
+  name: string;
+  /** GEMM/conv workgroup: `wx`×`wy` invocations; each computes (4·rm)×(4·rn) outputs. */
+  gemm: { wx: number; wy: number; rm: number; rn: number };
+  /** Invocations per workgroup of elementwise kernels. */
+  elementwise: number;
+  /** Invocations per workgroup of row/channel reductions (power of two). */
+  reduce: number;
+  /** Split-K target: split a long-K GEMM until it has about this many workgroups. */
+  splitKWorkgroups: number;
+}
+
+const TABLE: { match: (a: AdapterSummary) => boolean; tuning: Tuning }[] = [
+  {
+    match: (a) => a.isFallback,
+    tuning: {
+      name: "software (llvmpipe)",
+      gemm: { wx: 8, wy: 8, rm: 1, rn: 2 },
+      elementwise: 64,
+      reduce: 64,
+      splitKWorkgroups: 16,
+    },
+  },
+  {
+    match: () => true,
+    tuning: {
+      name: "discrete GPU",
+      gemm: { wx: 16, wy: 16, rm: 2, rn: 2 },
+      elementwise: 256,
+      reduce: 256,
+      splitKWorkgroups: 512,
+    },
+  },
+];
+
+/** The first table row whose predicate matches the adapter. */
+export function tuningFor(adapter: AdapterSummary): Tuning {
+  return TABLE.find((r) => r.match(adapter))!.tuning;
+}

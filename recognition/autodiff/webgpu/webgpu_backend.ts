@@ -1,0 +1,430 @@
+/**
+ * The `webgpu` autodiff backend: every {@link Backend} kernel as a WGSL compute shader.
+ * Kernels only record dispatches into one command batch; the batch is submitted by `flush`,
+ * `download`, or when it grows past `maxPending` dispatches, so a training step is one (or a
+ * few) queue submissions and reads back nothing unless asked.
+ * @module
+ */
+
+import type {
+  Backend,
+  BatchNormSpec,
+  BinaryOp,
+  BinarySpec,
+  Buf,
+  ChannelSpec,
+  ConvSpec,
+  MarginSpec,
+  MatmulSpec,
+  ReduceSpec,
+  RowSpec,
+  SgdSpec,
+  StridedSpec,
+  UnaryOp,
+  UnaryParams,
+  WhereSpec,
+} from "../backend.ts";
+import { CommandBatch } from "./batch.ts";
+import { BufferPool, type PoolStats } from "./buffer_pool.ts";
+import { type Ctx, gpu, GpuBuf } from "./ctx.ts";
+import { acquireGpu, type AcquireOptions, type GpuContext } from "./device.ts";
+import * as CH from "./kernels/channel.ts";
+import * as CV from "./kernels/conv.ts";
+import * as EW from "./kernels/elementwise.ts";
+import * as HD from "./kernels/heads.ts";
+import { matmul } from "./kernels/matmul.ts";
+import { reduceSum } from "./kernels/reduce.ts";
+import { PipelineCache } from "./pipeline_cache.ts";
+import { type Tuning, tuningFor } from "./tuning.ts";
+
+/** Options of {@link createWebgpuBackend}. */
+export interface WebgpuOptions extends AcquireOptions {
+  /** Replace the adapter's tuning row (benchmarks compare tile shapes this way). */
+  tuning?: Tuning;
+  /** Submit automatically after this many recorded dispatches (default 4096). */
+  maxPending?: number;
+}
+
+/**
+ * A webgpu backend, or null when no WebGPU adapter is available.
+ *
+ * @example
+ * ```ts
+ * const be = await createWebgpuBackend();
+ * if (be) {
+ *   const x = be.alloc(4), y = be.alloc(4);
+ *   be.upload(x, new Float32Array([1, -2, 3, -4]));
+ *   be.unary("relu", x, y, 4, {});
+ *   console.log(await be.download(y)); // [1, 0, 3, 0]
+ *   be.dispose();
+ * }
+ * ```
+ */
+export async function createWebgpuBackend(
+  opts: WebgpuOptions = {},
+): Promise<WebgpuBackend | null> {
+  const g = await acquireGpu(opts);
+  return g ? new WebgpuBackend(g, opts) : null;
+}
+
+/** See the module comment; construct with {@link createWebgpuBackend}. */
+export class WebgpuBackend implements Backend {
+  readonly name = "webgpu";
+  readonly info: string;
+  /** The adapter and device in use. */
+  readonly gpu: GpuContext;
+  readonly #ctx: Ctx;
+  readonly #maxPending: number;
+  #disposed = false;
+  #lost: string | null = null;
+  #error: string | null = null;
+
+  constructor(g: GpuContext, opts: WebgpuOptions = {}) {
+    this.gpu = g;
+    const device = g.device;
+    const cache = new PipelineCache(device);
+    const pool = new BufferPool(device);
+    const tuning = opts.tuning ?? tuningFor(g.info);
+    this.#maxPending = opts.maxPending ?? 4096;
+    const batch = new CommandBatch(device, cache);
+    const dummy = new GpuBuf(4, device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }));
+    this.#ctx = {
+      device,
+      batch,
+      pool,
+      cache,
+      tuning,
+      dummy,
+      temp: (size) => new GpuBuf(size, pool.acquire(size * 4).buffer),
+      release: (b) => pool.release(b.buffer),
+    };
+    this.info = `${g.info.description || g.info.vendor || "WebGPU adapter"}${
+      g.info.isFallback ? " (software)" : ""
+    }; tuning: ${tuning.name}`;
+    // Validation errors (a broken kernel, a bad binding) would otherwise only show up as
+    // zeros; keep the first and raise it at the next download/flush.
+    device.addEventListener("uncapturederror", (e) => {
+      this.#error ??= (e as GPUUncapturedErrorEvent).error.message;
+    });
+    device.lost.then((l) => {
+      if (!this.#disposed) this.#lost = `${l.reason}: ${l.message}`;
+    });
+  }
+
+  /** Buffer-pool counters (peak memory for the benchmark). */
+  get memory(): PoolStats {
+    return { ...this.#ctx.pool.stats };
+  }
+  /** Pipelines compiled so far. */
+  get pipelinesCompiled(): number {
+    return this.#ctx.cache.compiled;
+  }
+  /** Queue submissions so far. */
+  get submits(): number {
+    return this.#ctx.batch.submits;
+  }
+  /** The tuning row in use. */
+  get tuning(): Tuning {
+    return this.#ctx.tuning;
+  }
+
+  #live(): Ctx {
+    if (this.#disposed) throw new Error("webgpu backend: used after dispose()");
+    if (this.#lost) throw new Error(`webgpu backend: device lost (${this.#lost})`);
+    return this.#ctx;
+  }
+
+  /** Called after each kernel: submit when the batch is long (bounds encoder memory). */
+  #tick(): void {
+    if (this.#ctx.batch.pending >= this.#maxPending) this.#ctx.batch.submit();
+  }
+
+  // ---- storage ----
+  alloc(size: number): Buf {
+    const ctx = this.#live();
+    const { buffer, fresh } = ctx.pool.acquire(size * 4);
+    const b = new GpuBuf(size, buffer);
+    // New GPUBuffers are zeroed by WebGPU; recycled ones are cleared in stream order.
+    if (!fresh && size > 0) EW.fill(ctx, b, 0, size);
+    return b;
+  }
+  free(buf: Buf): void {
+    const b = gpu(buf, "free");
+    b.freed = true;
+    this.#ctx.pool.release(b.buffer);
+  }
+  upload(buf: Buf, data: Float32Array, offset = 0): void {
+    const ctx = this.#live();
+    const b = gpu(buf, "upload");
+    if (offset + data.length > b.size) {
+      throw new Error(
+        `webgpu upload: ${data.length} values at offset ${offset} exceed buffer size ${b.size}`,
+      );
+    }
+    if (data.length === 0) return;
+    // WebGPU copies from ArrayBuffer-backed views only (the cpu backend uses shared memory).
+    const src = data.buffer instanceof ArrayBuffer
+      ? data as Float32Array<ArrayBuffer>
+      : new Float32Array(data);
+    if (ctx.batch.empty) {
+      // Nothing recorded: writeBuffer is ordered after all earlier submits.
+      ctx.device.queue.writeBuffer(b.buffer, offset * 4, src);
+      return;
+    }
+    // Work is recorded but not submitted: copy through a staging buffer inside the encoder
+    // so the upload lands after the recorded kernels that may still read the old contents.
+    const staging = ctx.device.createBuffer({
+      size: Math.ceil(data.byteLength / 4) * 4,
+      usage: GPUBufferUsage.COPY_SRC,
+      mappedAtCreation: true,
+    });
+    new Float32Array(staging.getMappedRange()).set(src);
+    staging.unmap();
+    ctx.batch.encoder().copyBufferToBuffer(staging, 0, b.buffer, offset * 4, data.byteLength);
+    ctx.batch.afterSubmit(() => staging.destroy());
+  }
+  async download(buf: Buf): Promise<Float32Array> {
+    const ctx = this.#live();
+    const b = gpu(buf, "download");
+    if (b.size === 0) return new Float32Array(0);
+    const bytes = b.size * 4;
+    const rb = ctx.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    ctx.batch.encoder().copyBufferToBuffer(b.buffer, 0, rb, 0, bytes);
+    ctx.batch.submit();
+    await rb.mapAsync(GPUMapMode.READ);
+    this.#raise();
+    const out = new Float32Array(rb.getMappedRange().slice(0));
+    rb.unmap();
+    rb.destroy();
+    return out;
+  }
+  async flush(): Promise<void> {
+    const ctx = this.#live();
+    ctx.batch.submit();
+    await ctx.device.queue.onSubmittedWorkDone();
+    this.#raise();
+  }
+
+  #raise(): void {
+    if (!this.#error) return;
+    const e = this.#error;
+    this.#error = null;
+    throw new Error(`webgpu backend: ${e}`);
+  }
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const ctx = this.#ctx;
+    ctx.pool.destroyPooled();
+    ctx.batch.destroy();
+    ctx.dummy.buffer.destroy();
+    // Only a device we created is ours to destroy (an onnxruntime-web device lives on).
+    if (this.gpu.owned) ctx.device.destroy();
+  }
+
+  // ---- data movement ----
+  fill(out: Buf, value: number, n: number): void {
+    EW.fill(this.#live(), gpu(out, "fill"), value, n);
+    this.#tick();
+  }
+  copy(src: Buf, dst: Buf, n: number, srcOffset: number, dstOffset: number): void {
+    EW.copy(this.#live(), gpu(src, "copy"), gpu(dst, "copy"), n, srcOffset, dstOffset);
+    this.#tick();
+  }
+  strided(x: Buf, out: Buf, spec: StridedSpec): void {
+    EW.strided(this.#live(), gpu(x, "strided"), gpu(out, "strided"), spec);
+    this.#tick();
+  }
+  accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
+    EW.accumulate(this.#live(), gpu(dst, "accumulate"), gpu(src, "accumulate"), n, alpha);
+    this.#tick();
+  }
+
+  // ---- elementwise ----
+  unary(op: UnaryOp, x: Buf, out: Buf, n: number, p: UnaryParams): void {
+    EW.unary(this.#live(), op, gpu(x, op), gpu(out, op), n, p);
+    this.#tick();
+  }
+  unaryBackward(op: UnaryOp, x: Buf, y: Buf, dy: Buf, dx: Buf, n: number, p: UnaryParams): void {
+    const w = `${op} backward`;
+    EW.unaryBackward(this.#live(), op, gpu(x, w), gpu(y, w), gpu(dy, w), gpu(dx, w), n, p);
+    this.#tick();
+  }
+  binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, spec: BinarySpec): void {
+    EW.binary(this.#live(), op, gpu(a, op), gpu(b, op), gpu(out, op), spec);
+    this.#tick();
+  }
+  where(cond: Buf, a: Buf, b: Buf, out: Buf, spec: WhereSpec): void {
+    const w = "where";
+    EW.where(this.#live(), gpu(cond, w), gpu(a, w), gpu(b, w), gpu(out, w), spec);
+    this.#tick();
+  }
+  reduceSum(x: Buf, out: Buf, spec: ReduceSpec): void {
+    reduceSum(this.#live(), gpu(x, "reduceSum"), gpu(out, "reduceSum"), spec);
+    this.#tick();
+  }
+
+  // ---- dense linear algebra ----
+  matmul(a: Buf, b: Buf, out: Buf, spec: MatmulSpec): void {
+    const w = "matmul";
+    matmul(this.#live(), gpu(a, w), gpu(b, w), gpu(out, w), spec);
+    this.#tick();
+  }
+  conv2d(x: Buf, w: Buf, bias: Buf | null, out: Buf, spec: ConvSpec): void {
+    const n = "conv2d";
+    CV.conv2d(
+      this.#live(),
+      gpu(x, n),
+      gpu(w, n),
+      bias ? gpu(bias, n) : null,
+      gpu(out, n),
+      spec,
+    );
+    this.#tick();
+  }
+  conv2dBackwardInput(dy: Buf, w: Buf, dx: Buf, spec: ConvSpec): void {
+    const n = "conv2dBackwardInput";
+    CV.conv2dBackwardInput(this.#live(), gpu(dy, n), gpu(w, n), gpu(dx, n), spec);
+    this.#tick();
+  }
+  conv2dBackwardWeight(x: Buf, dy: Buf, dw: Buf, dbias: Buf | null, spec: ConvSpec): void {
+    const n = "conv2dBackwardWeight";
+    CV.conv2dBackwardWeight(
+      this.#live(),
+      gpu(x, n),
+      gpu(dy, n),
+      gpu(dw, n),
+      dbias ? gpu(dbias, n) : null,
+      spec,
+    );
+    this.#tick();
+  }
+
+  // ---- normalisation and per-channel activations ----
+  batchNormTrain(
+    x: Buf,
+    gamma: Buf,
+    beta: Buf,
+    runMean: Buf,
+    runVar: Buf,
+    out: Buf,
+    saveMean: Buf,
+    saveInvStd: Buf,
+    spec: BatchNormSpec,
+  ): void {
+    const n = "batchNormTrain";
+    CH.batchNormTrain(
+      this.#live(),
+      gpu(x, n),
+      gpu(gamma, n),
+      gpu(beta, n),
+      gpu(runMean, n),
+      gpu(runVar, n),
+      gpu(out, n),
+      gpu(saveMean, n),
+      gpu(saveInvStd, n),
+      spec,
+    );
+    this.#tick();
+  }
+  batchNormBackward(
+    x: Buf,
+    dy: Buf,
+    gamma: Buf,
+    saveMean: Buf,
+    saveInvStd: Buf,
+    dx: Buf,
+    dgamma: Buf,
+    dbeta: Buf,
+    spec: ChannelSpec,
+  ): void {
+    const n = "batchNormBackward";
+    CH.batchNormBackward(
+      this.#live(),
+      gpu(x, n),
+      gpu(dy, n),
+      gpu(gamma, n),
+      gpu(saveMean, n),
+      gpu(saveInvStd, n),
+      gpu(dx, n),
+      gpu(dgamma, n),
+      gpu(dbeta, n),
+      spec,
+    );
+    this.#tick();
+  }
+  prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {
+    CH.prelu(this.#live(), gpu(x, "prelu"), gpu(alpha, "prelu"), gpu(out, "prelu"), spec);
+    this.#tick();
+  }
+  preluBackward(x: Buf, alpha: Buf, dy: Buf, dx: Buf, dalpha: Buf, spec: ChannelSpec): void {
+    const n = "preluBackward";
+    CH.preluBackward(
+      this.#live(),
+      gpu(x, n),
+      gpu(alpha, n),
+      gpu(dy, n),
+      gpu(dx, n),
+      gpu(dalpha, n),
+      spec,
+    );
+    this.#tick();
+  }
+
+  // ---- losses and heads ----
+  softmaxCrossEntropy(logits: Buf, targets: Buf, loss: Buf, probs: Buf, spec: RowSpec): void {
+    const n = "softmaxCrossEntropy";
+    HD.softmaxCrossEntropy(
+      this.#live(),
+      gpu(logits, n),
+      gpu(targets, n),
+      gpu(loss, n),
+      gpu(probs, n),
+      spec,
+    );
+    this.#tick();
+  }
+  softmaxCrossEntropyBackward(
+    probs: Buf,
+    targets: Buf,
+    dloss: Buf,
+    dlogits: Buf,
+    spec: RowSpec,
+  ): void {
+    const n = "softmaxCrossEntropyBackward";
+    HD.softmaxCrossEntropyBackward(
+      this.#live(),
+      gpu(probs, n),
+      gpu(targets, n),
+      gpu(dloss, n),
+      gpu(dlogits, n),
+      spec,
+    );
+    this.#tick();
+  }
+  margin(cos: Buf, labels: Buf, out: Buf, spec: MarginSpec): void {
+    HD.margin(this.#live(), gpu(cos, "margin"), gpu(labels, "margin"), gpu(out, "margin"), spec);
+    this.#tick();
+  }
+  marginBackward(cos: Buf, labels: Buf, dout: Buf, dcos: Buf, spec: MarginSpec): void {
+    const n = "marginBackward";
+    HD.marginBackward(
+      this.#live(),
+      gpu(cos, n),
+      gpu(labels, n),
+      gpu(dout, n),
+      gpu(dcos, n),
+      spec,
+    );
+    this.#tick();
+  }
+
+  // ---- optimiser ----
+  sgd(param: Buf, grad: Buf, mom: Buf, n: number, spec: SgdSpec): void {
+    EW.sgd(this.#live(), gpu(param, "sgd"), gpu(grad, "sgd"), gpu(mom, "sgd"), n, spec);
+    this.#tick();
+  }
+}
