@@ -134,8 +134,8 @@ export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
   return { file, format: "lfw", folds, pairs };
 }
 
-const TRUE = new Set(["1", "true", "same", "yes", "y", "t"]);
-const FALSE = new Set(["0", "false", "different", "diff", "no", "n", "f"]);
+const TRUE = new Set(["1", "true", "yes"]);
+const FALSE = new Set(["0", "false", "no"]);
 
 /**
  * Parse a CSV pairs file `path1,path2,same[,fold]` (paths relative to the images folder; `same` is
