@@ -1,5 +1,5 @@
 /** Tiny ONNX models for eval tests, built with onnx-proto: ReduceMean over the spatial axes. */
-import onnxProto from "npm:onnx-proto@8.0.1";
+import onnxProto from "onnx-proto";
 
 // deno-lint-ignore no-explicit-any
 const { onnx } = onnxProto as unknown as { onnx: any };
