@@ -2,7 +2,10 @@
  * Image codecs and pixel transforms. Images are float tensors in CHW layout, RGB,
  * normalised with `(x/255 − 0.5)/0.5` unless stated otherwise.
  */
-import { decodePngRaw, encodePngRaw, jpeg } from "./deps.ts";
+import { decodePngRaw, jpeg } from "./deps.ts";
+import { encodePngBytes, type PngEncodeOptions } from "./png_encode.ts";
+
+export type { PngEncodeOptions } from "./png_encode.ts";
 
 /** A float image in CHW layout. */
 export interface ImageTensor {
@@ -184,15 +187,13 @@ function decodePgm(bytes: Uint8Array, file: string): RawImage {
   return { channels: 1, height, width, data };
 }
 
-/** Encode 8-bit HWC pixels (1 or 3 channels) as PNG. */
-export function encodePng(image: RawImage): Uint8Array {
-  return encodePngRaw({
-    width: image.width,
-    height: image.height,
-    data: image.data,
-    channels: image.channels,
-    depth: 8,
-  });
+/**
+ * Encode 8-bit HWC pixels (1–4 channels) as PNG: Paeth-filtered, zlib level 6 by default
+ * (see `png_encode.ts`). Lossless: `decodeRaw(encodePng(raw))` gives `raw` back (for 1 or 3
+ * channels; alpha is dropped on decode).
+ */
+export function encodePng(image: RawImage, options: PngEncodeOptions = {}): Uint8Array {
+  return encodePngBytes(image, options);
 }
 
 /** Options for converting raw pixels to a float tensor. */

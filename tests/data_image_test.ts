@@ -11,7 +11,7 @@ import {
   toRaw,
   toTensor,
 } from "../data/mod.ts";
-import { encodePngRaw } from "../data/deps.ts";
+import { decodePngRaw, encodePngRaw } from "../data/deps.ts";
 
 function randomRaw(channels: number, height: number, width: number, seed = 1): RawImage {
   const rng = Rng.fromSeed(seed);
@@ -35,6 +35,25 @@ Deno.test("png: encode → decode is exact (RGB and grey, odd sizes)", () => {
     assert.deepEqual(decodeRaw(png, "x.png"), raw);
     assert.deepEqual(imageInfo(png), { format: "png", height: h, width: w, channels: c });
   }
+});
+
+Deno.test("png encoder: all colour types, CRCs valid (fast-png decodes with checkCrc)", () => {
+  for (const channels of [1, 2, 3, 4]) {
+    const raw = randomRaw(channels, 9, 13, channels);
+    const png = decodePngRaw(encodePng(raw), { checkCrc: true });
+    assert.deepEqual([png.channels, png.height, png.width, png.depth], [channels, 9, 13, 8]);
+    assert.deepEqual(new Uint8Array(png.data as Uint8Array), raw.data);
+  }
+  // Incompressible noise, large enough for several deflate blocks.
+  const noise = randomRaw(3, 96, 80, 9);
+  assert.deepEqual(decodeRaw(encodePng(noise, { level: 1 })), noise);
+  // A smooth ramp compresses to a small fraction of its raw size (rows are filtered).
+  const ramp = { channels: 3, height: 112, width: 112, data: new Uint8Array(112 * 112 * 3) };
+  ramp.data.forEach((_, i) => (ramp.data[i] = (Math.floor(i / 3) % 112) + Math.floor(i / 336)));
+  assert.ok(encodePng(ramp).length < ramp.data.length / 20, `${encodePng(ramp).length} B`);
+  assert.deepEqual(decodeRaw(encodePng(ramp)), ramp);
+  assert.throws(() => encodePng({ ...noise, channels: 5 }), /5 channels, expected 1–4/);
+  assert.throws(() => encodePng({ ...noise, height: 95 }), /for 95×80×3, expected 22800/);
 });
 
 Deno.test("png: alpha is dropped, colour kept", () => {
