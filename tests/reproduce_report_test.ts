@@ -108,7 +108,7 @@ Deno.test("report README/HTML: banner, command, hardware, charts, figures, confi
   assert.match(md, /!\[table2 bar chart\]\(table2\.svg\)/);
   assert.match(md, /!\[table2 ROC\]\(table2-roc\.svg\)/);
   assert.match(md, /!\[Identity Mixup strip\]\(figures\/fig3-1\.png\)/);
-  assert.match(md, /"lresnet50e-ir"|"ir-tiny"/, "exact preset config is included");
+  assert.match(md, /"lresnet50e_ir"|"ir_tiny"/, "exact preset config is included");
   const html = renderHtml(model);
   assert.match(html, /Test CPU &lt;x&gt;/);
   assert.ok(!html.includes("Test CPU <x>"));

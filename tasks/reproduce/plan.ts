@@ -55,9 +55,12 @@ export const RealSliceSchema = z.strictObject({ ids: pos(), perId: pos() });
 /** A slice of the real labelled set. */
 export type RealSlice = z.infer<typeof RealSliceSchema>;
 
-/** Where model selection looks: the synthetic validation set or `--val-pairs`. Never test pairs. */
+/**
+ * Where model selection looks: `pairs` same/different pairs drawn from a held-out synthetic
+ * dataset (identities no training set has), or `--val-pairs`. Never test pairs.
+ */
 export const ValSourceSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("synthetic"), set: z.string() }),
+  z.strictObject({ kind: z.literal("synthetic"), set: z.string(), pairs: pos() }),
   z.strictObject({ kind: z.literal("external") }),
 ]);
 
@@ -206,7 +209,7 @@ function checkRefs(e: z.infer<typeof ExperimentSchema>, ctx: z.RefinementCtx): v
     if (node.kind === "train") {
       want(node.config.data, ["dataset"], `${where}.data`);
       if (node.config.val.kind === "synthetic") {
-        want(node.config.val.set, ["verification"], `${where}.val`);
+        want(node.config.val.set, ["dataset"], `${where}.val`);
       }
     } else if (node.kind === "eval") {
       want(node.config.run, ["train"], `${where}.run`);
@@ -257,9 +260,10 @@ export const PresetSchema = z.strictObject({
   seed: int(),
   /** Table 2 / Table 1 / Fig. 2 training set. */
   base: Cell,
-  /** Synthetic test set (Table 1's synthetic column) and validation set (model selection). */
+  /** Synthetic test set (Table 1's synthetic column): held-out identities, LFW format. */
   test: z.strictObject({ ids: pos(), folds: pos(), pairsPerFold: pos(), seed: int() }),
-  validation: z.strictObject({ ids: pos(), folds: pos(), pairsPerFold: pos(), seed: int() }),
+  /** Held-out synthetic set for model selection, and how many pairs are drawn from it. */
+  validation: z.strictObject({ ids: pos(), perId: pos(), pairs: pos(), seed: int() }),
   /** Real slices: `ids` × each of `perId` (the paper's 2K_10 and 2K_20, scaled). */
   real: z.strictObject({ ids: pos(), perId: z.array(pos()).min(1) }),
   /** Table 1's real-trained row (false: only the synthetic half, as `default` does). */
@@ -326,7 +330,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     seed: 1,
     base: { ids: 6, perId: 4 },
     test: { ids: 12, folds: 10, pairsPerFold: 2, seed: 1_000_001 },
-    validation: { ids: 8, folds: 1, pairsPerFold: 8, seed: 2_000_001 },
+    validation: { ids: 8, perId: 3, pairs: 24, seed: 2_000_001 },
     real: { ids: 6, perId: [2, 4] },
     table1Real: true,
     table3: {
@@ -338,7 +342,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 6, perId: 4 },
     fig2: { ids: 4, perId: 4 },
     preview: { ids: 3, variations: 4 },
-    train: { arch: "ir-tiny", loss: "arcface", epochs: 1, batch: 8, lr: 0.05, seed: 1 },
+    train: { arch: "ir_tiny", loss: "arcface", epochs: 1, batch: 8, lr: 0.05, seed: 1 },
     estimate: {
       generateImgPerS: 50,
       trainImgPerS: 50,
@@ -357,7 +361,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     seed: 1,
     base: { ids: 200, perId: 20 },
     test: { ids: 400, folds: 10, pairsPerFold: 100, seed: 1_000_001 },
-    validation: { ids: 100, folds: 1, pairsPerFold: 200, seed: 2_000_001 },
+    validation: { ids: 100, perId: 4, pairs: 400, seed: 2_000_001 },
     real: { ids: 100, perId: [5, 10] },
     table1Real: false,
     table3: {
@@ -369,7 +373,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 200, perId: 20 },
     fig2: { ids: 8, perId: 10 },
     preview: { ids: 6, variations: 8 },
-    train: { arch: "ir-tiny", loss: "arcface", epochs: 6, batch: 64, lr: 0.1, seed: 1 },
+    train: { arch: "ir10_half", loss: "arcface", epochs: 6, batch: 64, lr: 0.1, seed: 1 },
     estimate: {
       generateImgPerS: 100,
       trainImgPerS: 60,
@@ -387,7 +391,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     seed: 1,
     base: { ids: 500, perId: 20 },
     test: { ids: 1000, folds: 10, pairsPerFold: 300, seed: 1_000_001 },
-    validation: { ids: 200, folds: 1, pairsPerFold: 500, seed: 2_000_001 },
+    validation: { ids: 200, perId: 5, pairs: 1000, seed: 2_000_001 },
     real: { ids: 200, perId: [10, 20] },
     table1Real: true,
     table3: {
@@ -399,7 +403,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 500, perId: 20 },
     fig2: { ids: 10, perId: 20 },
     preview: { ids: 8, variations: 10 },
-    train: { arch: "ir-tiny", loss: "arcface", epochs: 10, batch: 64, lr: 0.1, seed: 1 },
+    train: { arch: "ir18_half", loss: "arcface", epochs: 10, batch: 64, lr: 0.1, seed: 1 },
     estimate: {
       generateImgPerS: 100,
       trainImgPerS: 60,
@@ -417,7 +421,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     seed: 1,
     base: { ids: 10_000, perId: 50 },
     test: { ids: 6000, folds: 10, pairsPerFold: 300, seed: 1_000_001 },
-    validation: { ids: 1000, folds: 1, pairsPerFold: 1100, seed: 2_000_001 },
+    validation: { ids: 1000, perId: 5, pairs: 2200, seed: 2_000_001 },
     real: { ids: 2000, perId: [10, 20] },
     table1Real: true,
     table3: {
@@ -429,7 +433,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 5000, perId: 50 },
     fig2: { ids: 10, perId: 50 },
     preview: { ids: 10, variations: 10 },
-    train: { arch: "lresnet50e-ir", loss: "arcface", epochs: 40, batch: 512, lr: 0.1, seed: 1 },
+    train: { arch: "lresnet50e_ir", loss: "arcface", epochs: 40, batch: 512, lr: 0.1, seed: 1 },
     estimate: {
       generateImgPerS: 150,
       trainImgPerS: 1500,
@@ -524,10 +528,8 @@ class Builder {
       config: { ...pick(p.test), size: p.size, seed: p.test.seed, vary: "all" },
     };
     if (!inputs.val) {
-      this.nodes.synval = {
-        kind: "verification",
-        config: { ...pick(p.validation), size: p.size, seed: p.validation.seed, vary: "all" },
-      };
+      const v = p.validation;
+      this.dataset("synval", v, { seed: v.seed });
     }
   }
 
@@ -557,7 +559,9 @@ class Builder {
         real,
         domainMixup,
         size: this.p.size,
-        val: this.inputs.val ? { kind: "external" } : { kind: "synthetic", set: "synval" },
+        val: this.inputs.val
+          ? { kind: "external" }
+          : { kind: "synthetic", set: "synval", pairs: this.p.validation.pairs },
       },
     };
     return name;
@@ -801,8 +805,7 @@ export function estimateSeconds(
       const data = c.data ? lookup(c.data) : undefined;
       let images = data?.kind === "dataset" ? data.config.ids * data.config.perId : 0;
       if (c.real) images = Math.max(images, c.real.ids * c.real.perId);
-      const val = c.val.kind === "synthetic" ? lookup(c.val.set) : undefined;
-      const valImages = val?.kind === "verification" ? verificationImages(val.config) : 1000;
+      const valImages = c.val.kind === "synthetic" ? 2 * c.val.pairs : 1000;
       return over + c.epochs * (images / e.trainImgPerS + valImages / e.embedImgPerS);
     }
     case "eval": {

@@ -72,6 +72,8 @@ export interface ReportExperiment {
   figures: { title: string; path: string; source: string }[];
   /** Why the figure is missing, when it is. */
   figureMissing?: string;
+  /** A small table the figure's stage computed (`result.table`), e.g. Fig. 2's spreads. */
+  figureTable?: { columns: string[]; rows: (string | number)[][] };
   /** Sum of the wall time of its stages (shared stages counted in each experiment). */
   wallS: number;
   stages: number;
@@ -133,6 +135,18 @@ export async function readEvalResults(dir: string): Promise<EvalResults | null> 
   if (!r.success) {
     const i = r.error.issues[0];
     throw new Error(`${dir}/results.json: field "${i.path.join(".")}": ${i.message}`);
+  }
+  // eval writes the fold-averaged ROC beside results.json as roc_<protocol>.csv.
+  for (const p of PROTOCOLS) {
+    const res = r.data[p];
+    if (!res || res.roc) continue;
+    try {
+      const lines = (await Deno.readTextFile(`${dir}/roc_${p}.csv`)).trim().split("\n").slice(1);
+      const pts = lines.map((l) => l.split(",").map(Number)).filter((v) => v.length >= 3);
+      res.roc = { fpr: pts.map((v) => v[1]), tpr: pts.map((v) => v[2]) };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
   }
   return r.data;
 }
@@ -201,6 +215,10 @@ export async function buildReportModel(
             source: `${o.stage.dir}/${f.file}`,
           });
         }
+      }
+      const tbl = (o?.result as { table?: ReportExperiment["figureTable"] } | undefined)?.table;
+      if (o && finished(o) && tbl && Array.isArray(tbl.columns) && Array.isArray(tbl.rows)) {
+        re.figureTable = tbl;
       }
       if (re.figures.length === 0) {
         re.figureMissing = o && finished(o) ? "no figure files" : missingText(o);
@@ -386,6 +404,15 @@ export function renderMarkdown(m: ReportModel): string {
     for (const c of e.charts) out.push(`![${c.title}](${c.path})`, "");
     for (const f of e.figures) out.push(`![${f.title}](${f.path})`, "", `*${f.title}*`, "");
     if (e.figureMissing) out.push(`Figure: ${e.figureMissing}.`, "");
+    if (e.figureTable) {
+      const line = (c: (string | number)[]) => `| ${c.join(" | ")} |`;
+      out.push(
+        line(e.figureTable.columns),
+        line(e.figureTable.columns.map(() => "---")),
+        ...e.figureTable.rows.map(line),
+        "",
+      );
+    }
     out.push(`Stages: ${e.stages}, wall time ${fmtSeconds(e.wallS)}.`, "");
   }
   out.push(
@@ -472,6 +499,14 @@ export function renderHtml(m: ReportModel): string {
       );
     }
     if (e.figureMissing) h.push(`<p class="missing">Figure: ${esc(e.figureMissing)}.</p>`);
+    if (e.figureTable) {
+      h.push(
+        "<table><tr>" + e.figureTable.columns.map((c) => `<th>${esc(c)}</th>`).join("") + "</tr>" +
+          e.figureTable.rows.map((r) =>
+            "<tr>" + r.map((c) => `<td>${esc(String(c))}</td>`).join("") + "</tr>"
+          ).join("") + "</table>",
+      );
+    }
     h.push(`<p>Stages: ${e.stages}, wall time ${fmtSeconds(e.wallS)}.</p>`);
   }
   h.push(

@@ -1,9 +1,252 @@
 /**
  * The real stage functions: thin adapters from plan nodes to the modules' APIs (generator,
- * mixup, recognition, eval). A module that is not available yet makes its stages fail with a
+ * recognition, eval). A module that is not available yet makes its stages fail with a
  * `NeedsError` ("needs generator/ …"), never with a faked result.
  */
-import { NeedsError, type StageImpls } from "./run.ts";
+import { openAnyDataset } from "../../data/mod.ts";
+import {
+  classCosineStats,
+  embeddingSvg,
+  evaluatePairs,
+  type IdentityFeatures,
+  loadEmbedder,
+  preprocessImage,
+  readPairs,
+  writeEvaluationReport,
+  writeFileAtomic,
+} from "../../eval/mod.ts";
+import type { PlanNode, RealSlice } from "./plan.ts";
+import { NeedsError, type StageContext, type StageImpls } from "./run.ts";
+
+type Of<K extends PlanNode["kind"]> = Extract<PlanNode, { kind: K }>;
+
+/** `[height, width]` of a plan image size. */
+export function sizeOf(size: "112x112" | "112x96"): [number, number] {
+  return size === "112x96" ? [112, 96] : [112, 112];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Modules not every checkout has yet: imported on first use, checked for the API we call.
+
+/** The part of `recognition/` the train stage calls (issue 5). */
+interface RecognitionApi {
+  train(
+    config: Record<string, unknown>,
+    opts: {
+      resume?: boolean;
+      progressBar?: boolean;
+      onProgress?: (p: { step: number; totalSteps: number; imagesPerSec: number }) => void;
+    },
+  ): Promise<{ model?: string; bestAccuracy?: number; imagesPerSec: number; steps: number }>;
+}
+
+async function importModule(path: string): Promise<Record<string, unknown>> {
+  return await import(new URL(path, import.meta.url).href);
+}
+
+async function recognition(): Promise<RecognitionApi> {
+  const mod = await importModule("../../recognition/mod.ts");
+  if (typeof mod.train !== "function") {
+    throw new NeedsError(
+      "recognition/",
+      "recognition/mod.ts does not export train() yet (issue 5)",
+    );
+  }
+  return mod as unknown as RecognitionApi;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Train
+
+/**
+ * Real-only training reads a slice of `--real`: link its first `ids` folders × first `perId`
+ * images into `<dir>/real-slice/` so the trainer sees exactly that slice as its dataset.
+ */
+export async function linkRealSlice(real: string, slice: RealSlice, into: string): Promise<string> {
+  const abs = await Deno.realPath(real);
+  const classes: string[] = [];
+  for await (const e of Deno.readDir(abs)) {
+    if (e.isDirectory && !e.name.startsWith(".")) classes.push(e.name);
+  }
+  classes.sort();
+  if (classes.length < slice.ids) {
+    throw new Error(
+      `--real ${real}: ${classes.length} identity folders, the plan needs ${slice.ids}`,
+    );
+  }
+  for (const c of classes.slice(0, slice.ids)) {
+    const files: string[] = [];
+    for await (const e of Deno.readDir(`${abs}/${c}`)) {
+      if (e.isFile && !e.name.startsWith(".")) files.push(e.name);
+    }
+    files.sort();
+    await Deno.mkdir(`${into}/${c}`, { recursive: true });
+    for (const f of files.slice(0, slice.perId)) {
+      await Deno.symlink(`${abs}/${c}/${f}`, `${into}/${c}/${f}`).catch((e) => {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      });
+    }
+  }
+  return into;
+}
+
+/** The trainer config of a train node (paths resolved against its dependencies and inputs). */
+export function trainerConfig(
+  node: Of<"train">,
+  ctx: Pick<StageContext, "dir" | "deps" | "inputs" | "backend" | "workers">,
+  data: string,
+): Record<string, unknown> {
+  const c = node.config;
+  const [height, width] = sizeOf(c.size);
+  const val = c.val.kind === "synthetic"
+    ? { data: ctx.deps[c.val.set].dir, numPairs: c.val.pairs }
+    : { pairs: ctx.inputs.valPairs, images: ctx.inputs.valImages };
+  return {
+    data,
+    out: ctx.dir,
+    arch: c.arch,
+    input: { height, width },
+    loss: { kind: c.loss },
+    epochs: c.epochs,
+    batch: c.batch,
+    lr: c.lr,
+    seed: c.seed,
+    backend: ctx.backend,
+    workers: Math.max(0, ctx.workers - 1),
+    ...(c.data && c.real
+      ? { real: { dir: ctx.inputs.real, ids: c.real.ids, perId: c.real.perId } }
+      : {}),
+    domainMixup: c.domainMixup,
+    val,
+  };
+}
+
+async function trainStage(ctx: StageContext): Promise<unknown> {
+  const node = ctx.stage.node as Of<"train">;
+  const api = await recognition();
+  const c = node.config;
+  const data = c.data
+    ? ctx.deps[c.data].dir
+    : await linkRealSlice(ctx.inputs.real!, c.real!, `${ctx.dir}/real-slice`);
+  const r = await api.train(trainerConfig(node, ctx, data), {
+    resume: true,
+    progressBar: false,
+    onProgress: (p) =>
+      ctx.progress(
+        p.step / p.totalSteps,
+        `step ${p.step}/${p.totalSteps}, ${p.imagesPerSec.toFixed(0)} img/s`,
+      ),
+  });
+  if (!r.model) throw new Error(`${ctx.dir}: training ended without model.onnx`);
+  return { steps: r.steps, imagesPerSec: r.imagesPerSec, bestValAccuracy: r.bestAccuracy ?? null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Eval
+
+/** Pairs file and image folder of a synthetic verification set folder. */
+export async function verificationFiles(dir: string): Promise<{ pairs: string; images: string }> {
+  for (const name of ["pairs.txt", "pairs.csv"]) {
+    try {
+      await Deno.stat(`${dir}/${name}`);
+    } catch {
+      continue;
+    }
+    let images = dir;
+    try {
+      if ((await Deno.stat(`${dir}/images`)).isDirectory) images = `${dir}/images`;
+    } catch { /* images beside the pairs file */ }
+    return { pairs: `${dir}/${name}`, images };
+  }
+  throw new Error(`${dir}: synthetic verification set has no pairs.txt`);
+}
+
+async function evalStage(ctx: StageContext): Promise<unknown> {
+  const node = ctx.stage.node as Of<"eval">;
+  const t = node.config.test;
+  const { pairs, images } = t.kind === "synthetic"
+    ? await verificationFiles(ctx.deps[t.set].dir)
+    : { pairs: ctx.inputs.lfwPairs!, images: ctx.inputs.lfwImages! };
+  const embedder = await loadEmbedder(ctx.deps[node.config.run].dir);
+  try {
+    const evaluation = await evaluatePairs({
+      embedder,
+      pairs: await readPairs(pairs),
+      imagesDir: images,
+      progress: (done, total, rate) => ctx.progress(done / total, `${rate.toFixed(0)} img/s`),
+    });
+    await writeEvaluationReport(ctx.dir, evaluation, { label: ctx.stage.label });
+  } finally {
+    await embedder.dispose?.();
+  }
+  return { figures: [{ title: `ROC: ${ctx.stage.label}`, file: "roc.svg" }] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Features (Fig. 2)
+
+async function featuresStage(ctx: StageContext): Promise<unknown> {
+  const node = ctx.stage.node as Of<"features">;
+  const c = node.config;
+  const embedder = await loadEmbedder(ctx.deps[c.run].dir);
+  const { inputHeight: h, inputWidth: w } = embedder.info;
+  const sets: IdentityFeatures[] = [];
+  const rows: (string | number)[][] = [];
+  try {
+    for (const s of c.sets) {
+      const dir = "dataset" in s
+        ? ctx.deps[s.dataset].dir
+        : await linkRealSlice(ctx.inputs.real!, s.real, `${ctx.dir}/real-slice`);
+      const ds = await openAnyDataset(dir);
+      const byClass = new Map<number, typeof records>();
+      const records = ds.records();
+      for (const r of records) {
+        if (!byClass.has(r.class)) byClass.set(r.class, []);
+        byClass.get(r.class)!.push(r);
+      }
+      const names = ds.classNames();
+      const byId = new Map<string, Float32Array[]>();
+      for (const [cls, recs] of [...byClass].slice(0, c.ids)) {
+        const images = [];
+        for (const r of recs.slice(0, c.perId)) {
+          images.push(preprocessImage(await ds.readImage(r), h, w, "auto", `${dir}/${r.path}`));
+        }
+        const feats = await embedder.embed(images);
+        byId.set(names[cls], feats);
+        sets.push({ identity: names[cls], group: s.label, features: feats });
+      }
+      const st = classCosineStats(byId);
+      rows.push([s.label, st.identities, round(st.intra), round(st.inter), round(1 - st.intra)]);
+    }
+  } finally {
+    await embedder.dispose?.();
+  }
+  await writeFileAtomic(
+    `${ctx.dir}/spread.svg`,
+    embeddingSvg(sets, { title: "Feature spread (PCA of L2-normalised features)" }),
+  );
+  const table = {
+    columns: [
+      "set",
+      "identities",
+      "mean intra-class cosine",
+      "mean inter-class cosine",
+      "mean intra-class distance (1 − cos)",
+    ],
+    rows,
+  };
+  await writeFileAtomic(`${ctx.dir}/stats.json`, JSON.stringify(table, null, 2) + "\n");
+  return {
+    figures: [{ title: "Fig. 2: feature spread by set and identity", file: "spread.svg" }],
+    table,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** The stage functions `deno task reproduce` uses. */
 export const STAGES: StageImpls = {
@@ -11,7 +254,7 @@ export const STAGES: StageImpls = {
   verification: () =>
     Promise.reject(new NeedsError("generator/", "synthetic verification pairs (issue 3)")),
   preview: () => Promise.reject(new NeedsError("generator/", "preview sheets (issue 3)")),
-  train: () => Promise.reject(new NeedsError("recognition/", "train() (issue 5)")),
-  eval: () => Promise.reject(new NeedsError("eval/", "evaluatePairs() (issue 6)")),
-  features: () => Promise.reject(new NeedsError("eval/", "feature-spread plot (issue 6)")),
+  train: trainStage,
+  eval: evalStage,
+  features: featuresStage,
 };
