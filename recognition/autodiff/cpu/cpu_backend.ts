@@ -1,0 +1,439 @@
+/**
+ * `cpu`: float32 storage inside one shared WebAssembly memory, so WebAssembly SIMD kernels
+ * (GEMM, and convolution as im2col + GEMM) work in place with no copies, and worker threads can
+ * share it. Elementwise/normalisation kernels are the plain TS ones from `js_kernels.ts` run on
+ * views of that memory (they are memory-bound; GEMM is where the time goes).
+ * @module
+ */
+import type {
+  Backend,
+  BatchNormSpec,
+  BinaryOp,
+  BinarySpec,
+  Buf,
+  ChannelSpec,
+  ConvSpec,
+  MarginSpec,
+  MatmulSpec,
+  ReduceSpec,
+  RowSpec,
+  SgdSpec,
+  StridedSpec,
+  UnaryOp,
+  UnaryParams,
+  WhereSpec,
+} from "../backend.ts";
+import * as K from "./js_kernels.ts";
+import type { Gemm } from "./gemm.ts";
+import { jsGemm } from "./gemm.ts";
+
+interface CpuBuf extends Buf {
+  /** Offset in float32 elements into the memory; −1 once freed. */
+  off: number;
+  /** Allocated size class (floats). */
+  cap: number;
+}
+
+const PAGE = 65536;
+/** Allocation granule in floats (64 bytes: SIMD- and cache-line aligned). */
+const GRANULE = 16;
+
+/** Options of {@link CpuBackend.create}. */
+export interface CpuOptions {
+  /** GEMM implementation (default: the WebAssembly SIMD one when available, else JS). */
+  gemm?: Gemm;
+  /** Initial memory in MiB (grows on demand). */
+  initialMiB?: number;
+}
+
+/** The CPU backend. */
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  info: string;
+  /** The shared memory every buffer lives in. */
+  readonly memory: WebAssembly.Memory;
+  private heap: Float32Array;
+  private top: number; // floats
+  private readonly freeLists = new Map<number, number[]>();
+  private live = 0;
+  /** High-water mark of allocated bytes. */
+  peakBytes = 0;
+  private gemmImpl: Gemm;
+
+  private constructor(memory: WebAssembly.Memory, gemm: Gemm, reservedFloats: number) {
+    this.memory = memory;
+    this.heap = new Float32Array(memory.buffer);
+    this.top = reservedFloats;
+    this.gemmImpl = gemm;
+    this.info = `cpu: ${gemm.name}`;
+  }
+
+  /** A CPU backend with the fastest available GEMM. */
+  static async create(opts: CpuOptions = {}): Promise<CpuBackend> {
+    const pages = Math.ceil(((opts.initialMiB ?? 64) * 1048576) / PAGE);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
+    let gemm = opts.gemm;
+    if (!gemm) {
+      try {
+        const { createWasmGemm } = await import("./wasm_gemm.ts");
+        gemm = await createWasmGemm(memory);
+      } catch (e) {
+        console.error(`autodiff cpu: WebAssembly GEMM unavailable (${e}); using JS`);
+        gemm = jsGemm(memory);
+      }
+    }
+    return new CpuBackend(memory, gemm, gemm.reservedFloats);
+  }
+
+  /** Synchronous float32 view of a buffer (valid until the memory grows). */
+  view(b: Buf): Float32Array {
+    const c = b as CpuBuf;
+    if (c.off < 0) throw new Error("cpu: buffer was freed");
+    return this.refresh().subarray(c.off, c.off + c.size);
+  }
+
+  /** Bytes currently allocated to live buffers. */
+  get liveBytes(): number {
+    return this.live * 4;
+  }
+
+  alloc(size: number): Buf {
+    const cap = Math.max(GRANULE, Math.ceil(size / GRANULE) * GRANULE);
+    const list = this.freeLists.get(cap);
+    let off: number;
+    if (list && list.length) {
+      off = list.pop()!;
+      this.heapFor(off, cap).fill(0);
+    } else {
+      off = this.top;
+      this.top += cap;
+      const need = this.top * 4 - this.memory.buffer.byteLength;
+      if (need > 0) {
+        this.memory.grow(Math.max(Math.ceil(need / PAGE), 1024)); // ≥ 64 MiB steps
+      }
+      // fresh memory is zero
+    }
+    this.live += cap;
+    this.peakBytes = Math.max(this.peakBytes, this.top * 4);
+    return { size, off, cap } as CpuBuf;
+  }
+  /** The whole-memory view, re-made after the memory grew. */
+  private refresh(): Float32Array {
+    if (this.heap.buffer !== this.memory.buffer) this.heap = new Float32Array(this.memory.buffer);
+    return this.heap;
+  }
+  private heapFor(off: number, n: number): Float32Array {
+    return this.refresh().subarray(off, off + n);
+  }
+  free(buf: Buf): void {
+    const c = buf as CpuBuf;
+    if (c.off < 0) return;
+    let list = this.freeLists.get(c.cap);
+    if (!list) this.freeLists.set(c.cap, list = []);
+    list.push(c.off);
+    this.live -= c.cap;
+    c.off = -1;
+  }
+  upload(buf: Buf, data: Float32Array | Float64Array, offset = 0): void {
+    this.view(buf).set(data, offset);
+  }
+  download(buf: Buf): Promise<Float32Array> {
+    return Promise.resolve(this.view(buf).slice());
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  dispose(): void {
+    this.gemmImpl.dispose?.();
+  }
+
+  fill(out: Buf, value: number, n: number): void {
+    this.view(out).fill(value, 0, n);
+  }
+  copy(src: Buf, dst: Buf, n: number, srcOffset: number, dstOffset: number): void {
+    this.view(dst).set(this.view(src).subarray(srcOffset, srcOffset + n), dstOffset);
+  }
+  strided(x: Buf, out: Buf, spec: StridedSpec): void {
+    K.strided(this.view(x), this.view(out), spec);
+  }
+  accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
+    K.accumulate(this.view(dst), this.view(src), n, alpha);
+  }
+  unary(op: UnaryOp, x: Buf, out: Buf, n: number, p: UnaryParams): void {
+    K.unary(op, this.view(x), this.view(out), n, p);
+  }
+  unaryBackward(op: UnaryOp, x: Buf, y: Buf, dy: Buf, dx: Buf, n: number, p: UnaryParams): void {
+    K.unaryBackward(op, this.view(x), this.view(y), this.view(dy), this.view(dx), n, p);
+  }
+  binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, spec: BinarySpec): void {
+    K.binary(op, this.view(a), this.view(b), this.view(out), spec);
+  }
+  where(cond: Buf, a: Buf, b: Buf, out: Buf, spec: WhereSpec): void {
+    K.where(this.view(cond), this.view(a), this.view(b), this.view(out), spec);
+  }
+  reduceSum(x: Buf, out: Buf, spec: ReduceSpec): void {
+    K.reduceSum(this.view(x), this.view(out), spec);
+  }
+
+  // ---- GEMM-based kernels ----
+
+  private off(b: Buf): number {
+    const c = b as CpuBuf;
+    if (c.off < 0) throw new Error("cpu: buffer was freed");
+    return c.off;
+  }
+
+  matmul(a: Buf, b: Buf, out: Buf, s: MatmulSpec): void {
+    const { batch, m, n, k, transA, transB } = s;
+    const ao = this.off(a), bo = this.off(b), co = this.off(out);
+    for (let t = 0; t < batch; t++) {
+      this.gemmImpl.gemm(
+        m,
+        n,
+        k,
+        ao + t * s.aBatchStride,
+        transA ? 1 : k,
+        transA ? m : 1,
+        bo + t * s.bBatchStride,
+        transB ? 1 : n,
+        transB ? k : 1,
+        co + t * m * n,
+        n,
+        false,
+      );
+    }
+  }
+
+  /** im2col of image `img` into col (K×P, K = cIn·kh·kw, P = outH·outW). */
+  private im2col(xOff: number, colOff: number, s: ConvSpec): void {
+    const { cIn, h, w, kh, kw, strideH, strideW, padH, padW, outH, outW } = s;
+    const heap = this.refresh();
+    const P = outH * outW;
+    let row = colOff;
+    for (let c = 0; c < cIn; c++) {
+      const xc = xOff + c * h * w;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++, row += P) {
+          // valid output x range for this j: 0 ≤ ox·sw − pw + j < w
+          const x0 = Math.max(0, Math.ceil((padW - j) / strideW));
+          const x1 = Math.min(outW, Math.floor((w - 1 + padW - j) / strideW) + 1);
+          for (let oy = 0; oy < outH; oy++) {
+            const iy = oy * strideH - padH + i;
+            const r = row + oy * outW;
+            if (iy < 0 || iy >= h || x1 <= x0) {
+              heap.fill(0, r, r + outW);
+              continue;
+            }
+            if (x0 > 0) heap.fill(0, r, r + x0);
+            const src = xc + iy * w - padW + j;
+            if (strideW === 1) heap.copyWithin(r + x0, src + x0, src + x1);
+            else for (let ox = x0; ox < x1; ox++) heap[r + ox] = heap[src + ox * strideW];
+            if (x1 < outW) heap.fill(0, r + x1, r + outW);
+          }
+        }
+      }
+    }
+  }
+
+  /** col2im: dx image += scatter of col (K×P). dx must be zeroed first. */
+  private col2im(colOff: number, dxOff: number, s: ConvSpec): void {
+    const { cIn, h, w, kh, kw, strideH, strideW, padH, padW, outH, outW } = s;
+    const heap = this.refresh();
+    const P = outH * outW;
+    let row = colOff;
+    for (let c = 0; c < cIn; c++) {
+      const xc = dxOff + c * h * w;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++, row += P) {
+          const x0 = Math.max(0, Math.ceil((padW - j) / strideW));
+          const x1 = Math.min(outW, Math.floor((w - 1 + padW - j) / strideW) + 1);
+          for (let oy = 0; oy < outH; oy++) {
+            const iy = oy * strideH - padH + i;
+            if (iy < 0 || iy >= h) continue;
+            const r = row + oy * outW;
+            const dst = xc + iy * w - padW + j;
+            for (let ox = x0; ox < x1; ox++) heap[dst + ox * strideW] += heap[r + ox];
+          }
+        }
+      }
+    }
+  }
+
+  private direct(s: ConvSpec): boolean {
+    return s.kh === 1 && s.kw === 1 && s.strideH === 1 && s.strideW === 1 && s.padH === 0 &&
+      s.padW === 0;
+  }
+
+  conv2d(x: Buf, w: Buf, bias: Buf | null, out: Buf, s: ConvSpec): void {
+    const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
+    const direct = this.direct(s);
+    const col = direct ? null : this.alloc(Kd * P);
+    const xo = this.off(x), wo = this.off(w), oo = this.off(out);
+    try {
+      for (let b = 0; b < s.n; b++) {
+        const xb = xo + b * s.cIn * s.h * s.w;
+        let bo = xb;
+        if (col) {
+          this.im2col(xb, this.off(col), s);
+          bo = this.off(col);
+        }
+        this.gemmImpl.gemm(s.cOut, P, Kd, wo, Kd, 1, bo, P, 1, oo + b * s.cOut * P, P, false);
+      }
+    } finally {
+      if (col) this.free(col);
+    }
+    if (bias) {
+      const o = this.view(out), bv = this.view(bias);
+      for (let b = 0; b < s.n; b++) {
+        for (let c = 0; c < s.cOut; c++) {
+          const base = (b * s.cOut + c) * P, v = bv[c];
+          for (let q = 0; q < P; q++) o[base + q] += v;
+        }
+      }
+    }
+  }
+
+  conv2dBackwardInput(dy: Buf, w: Buf, dx: Buf, s: ConvSpec): void {
+    const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW, HW = s.h * s.w;
+    const direct = this.direct(s);
+    const col = direct ? null : this.alloc(Kd * P);
+    const dyo = this.off(dy), wo = this.off(w), dxo = this.off(dx);
+    try {
+      if (!direct) this.view(dx).fill(0, 0, s.n * s.cIn * HW);
+      for (let b = 0; b < s.n; b++) {
+        const target = col ? this.off(col) : dxo + b * s.cIn * HW;
+        // col (K×P) = Wᵀ (K×cOut) · dy_b (cOut×P)
+        this.gemmImpl.gemm(Kd, P, s.cOut, wo, 1, Kd, dyo + b * s.cOut * P, P, 1, target, P, false);
+        if (col) this.col2im(this.off(col), dxo + b * s.cIn * HW, s);
+      }
+    } finally {
+      if (col) this.free(col);
+    }
+  }
+
+  conv2dBackwardWeight(x: Buf, dy: Buf, dw: Buf, dbias: Buf | null, s: ConvSpec): void {
+    const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
+    const direct = this.direct(s);
+    const col = direct ? null : this.alloc(Kd * P);
+    const xo = this.off(x), dyo = this.off(dy), dwo = this.off(dw);
+    try {
+      for (let b = 0; b < s.n; b++) {
+        const xb = xo + b * s.cIn * s.h * s.w;
+        let bo = xb;
+        if (col) {
+          this.im2col(xb, this.off(col), s);
+          bo = this.off(col);
+        }
+        // dW (cOut×K) += dy_b (cOut×P) · colᵀ (P×K)
+        this.gemmImpl.gemm(s.cOut, Kd, P, dyo + b * s.cOut * P, P, 1, bo, 1, P, dwo, Kd, b > 0);
+      }
+    } finally {
+      if (col) this.free(col);
+    }
+    if (dbias) {
+      const g = this.view(dy), db = this.view(dbias);
+      db.fill(0, 0, s.cOut);
+      for (let b = 0; b < s.n; b++) {
+        for (let c = 0; c < s.cOut; c++) {
+          const base = (b * s.cOut + c) * P;
+          let acc = 0;
+          for (let q = 0; q < P; q++) acc += g[base + q];
+          db[c] += acc;
+        }
+      }
+    }
+  }
+
+  batchNormTrain(
+    x: Buf,
+    gamma: Buf,
+    beta: Buf,
+    runMean: Buf,
+    runVar: Buf,
+    out: Buf,
+    saveMean: Buf,
+    saveInvStd: Buf,
+    spec: BatchNormSpec,
+  ): void {
+    K.batchNormTrain(
+      this.view(x),
+      this.view(gamma),
+      this.view(beta),
+      this.view(runMean),
+      this.view(runVar),
+      this.view(out),
+      this.view(saveMean),
+      this.view(saveInvStd),
+      spec,
+    );
+  }
+  batchNormBackward(
+    x: Buf,
+    dy: Buf,
+    gamma: Buf,
+    saveMean: Buf,
+    saveInvStd: Buf,
+    dx: Buf,
+    dgamma: Buf,
+    dbeta: Buf,
+    spec: ChannelSpec,
+  ): void {
+    K.batchNormBackward(
+      this.view(x),
+      this.view(dy),
+      this.view(gamma),
+      this.view(saveMean),
+      this.view(saveInvStd),
+      this.view(dx),
+      this.view(dgamma),
+      this.view(dbeta),
+      spec,
+    );
+  }
+  prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {
+    K.prelu(this.view(x), this.view(alpha), this.view(out), spec);
+  }
+  preluBackward(x: Buf, alpha: Buf, dy: Buf, dx: Buf, dalpha: Buf, spec: ChannelSpec): void {
+    K.preluBackward(
+      this.view(x),
+      this.view(alpha),
+      this.view(dy),
+      this.view(dx),
+      this.view(dalpha),
+      spec,
+    );
+  }
+  softmaxCrossEntropy(logits: Buf, targets: Buf, loss: Buf, probs: Buf, spec: RowSpec): void {
+    K.softmaxCrossEntropy(
+      this.view(logits),
+      this.view(targets),
+      this.view(loss),
+      this.view(probs),
+      spec,
+    );
+  }
+  softmaxCrossEntropyBackward(
+    probs: Buf,
+    targets: Buf,
+    dloss: Buf,
+    dlogits: Buf,
+    spec: RowSpec,
+  ): void {
+    K.softmaxCrossEntropyBackward(
+      this.view(probs),
+      this.view(targets),
+      this.view(dloss),
+      this.view(dlogits),
+      spec,
+    );
+  }
+  margin(cos: Buf, labels: Buf, out: Buf, spec: MarginSpec): void {
+    K.margin(this.view(cos), this.view(labels), this.view(out), spec);
+  }
+  marginBackward(cos: Buf, labels: Buf, dout: Buf, dcos: Buf, spec: MarginSpec): void {
+    K.marginBackward(this.view(cos), this.view(labels), this.view(dout), this.view(dcos), spec);
+  }
+  sgd(param: Buf, grad: Buf, mom: Buf, n: number, spec: SgdSpec): void {
+    K.sgd(this.view(param), this.view(grad), this.view(mom), n, spec);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Parameter initialisation (He/Kaiming, PyTorch conventions), drawn from a seeded stream.
+ * @module
+ */
+import { Rng } from "../../data/rng.ts";
+
+/** Fan-in and fan-out of a weight shape: (out, in, …kernel) as in PyTorch. */
+export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: (shape[1] ?? 1) * rf, fanOut: shape[0] * rf };
+}
+
+/** Options of the Kaiming initialisers. */
+export interface KaimingOptions {
+  /** Which fan preserves the variance (default "fanIn"). */
+  mode?: "fanIn" | "fanOut";
+  /** Gain (default √2, for ReLU). */
+  gain?: number;
+}
+
+/** N(0, (gain/√fan)²) (PyTorch `kaiming_normal_`). */
+export function kaimingNormal(
+  shape: readonly number[],
+  rng: Rng,
+  opts: KaimingOptions = {},
+): Float32Array {
+  const f = fans(shape);
+  const fan = opts.mode === "fanOut" ? f.fanOut : f.fanIn;
+  const std = (opts.gain ?? Math.SQRT2) / Math.sqrt(fan);
+  return rng.normals(shape.reduce((a, b) => a * b, 1), std);
+}
+
+/** U(−b, b) with b = gain·√(3/fan) (PyTorch `kaiming_uniform_`). */
+export function kaimingUniform(
+  shape: readonly number[],
+  rng: Rng,
+  opts: KaimingOptions = {},
+): Float32Array {
+  const f = fans(shape);
+  const fan = opts.mode === "fanOut" ? f.fanOut : f.fanIn;
+  const bound = (opts.gain ?? Math.SQRT2) * Math.sqrt(3 / fan);
+  return uniform(shape.reduce((a, b) => a * b, 1), -bound, bound, rng);
+}
+
+/** n draws from U(lo, hi). */
+export function uniform(n: number, lo: number, hi: number, rng: Rng): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.range(lo, hi);
+  return out;
+}
+
+let defaultStream = Rng.fromSeed(0x5eed).split("autodiff-init");
+let drawn = 0;
+
+/** The next default init stream (deterministic for a fixed construction order). */
+export function nextInitRng(): Rng {
+  return defaultStream.split(drawn++);
+}
+
+/** Resets the default init streams (call before building a model to make it reproducible). */
+export function seedInit(seed: number): void {
+  defaultStream = Rng.fromSeed(seed).split("autodiff-init");
+  drawn = 0;
+}

@@ -1,0 +1,275 @@
+/**
+ * A tiny module system: a {@link Module} registers named parameters, buffers and children;
+ * layers (Conv2d, BatchNorm2d/1d, PReLU, ReLU, Linear, Dropout, Flatten, Sequential) build on
+ * the functional ops. `train()`/`eval()` switch batch norm and dropout.
+ * @module
+ */
+import { Rng } from "../../data/rng.ts";
+import type { Backend } from "./backend.ts";
+import { batchNorm, dropout, flatten, linear, tensor } from "./functional.ts";
+import { kaimingNormal, kaimingUniform, nextInitRng, uniform } from "./init.ts";
+import { add, conv2d, prelu, relu } from "./ops.ts";
+import { getBackend, keep, type Tensor } from "./tensor.ts";
+
+/** A trainable tensor: requires grad, kept (never freed by scopes). */
+export function parameter(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  backend?: Backend,
+): Tensor {
+  return keep(tensor(data, shape, { requiresGrad: true, backend }));
+}
+
+/** A non-trainable persistent tensor (running statistics). */
+export function buffer(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  backend?: Backend,
+): Tensor {
+  return keep(tensor(data, shape, { backend }));
+}
+
+/** Base class of layers and models. */
+export abstract class Module {
+  /** Training mode (batch statistics, dropout on). */
+  training = true;
+  private readonly _params: [string, Tensor][] = [];
+  private readonly _buffers: [string, Tensor][] = [];
+  private readonly _children: [string, Module][] = [];
+
+  /** Computes the output. */
+  abstract forward(x: Tensor): Tensor;
+
+  /** Registers a parameter under `name`; returns it. */
+  protected param(name: string, t: Tensor): Tensor {
+    t.name = name;
+    this._params.push([name, t]);
+    return t;
+  }
+  /** Registers a buffer under `name`; returns it. */
+  protected buffer(name: string, t: Tensor): Tensor {
+    t.name = name;
+    this._buffers.push([name, t]);
+    return t;
+  }
+  /** Registers a child module under `name`; returns it. */
+  protected child<M extends Module>(name: string, m: M): M {
+    this._children.push([name, m]);
+    return m;
+  }
+
+  /** Parameters with dotted names ("layer1.0.conv1.weight"). */
+  namedParameters(prefix = ""): [string, Tensor][] {
+    const out: [string, Tensor][] = this._params.map(([n, t]) => [prefix + n, t]);
+    for (const [n, c] of this._children) out.push(...c.namedParameters(`${prefix}${n}.`));
+    return out;
+  }
+  /** Buffers with dotted names. */
+  namedBuffers(prefix = ""): [string, Tensor][] {
+    const out: [string, Tensor][] = this._buffers.map(([n, t]) => [prefix + n, t]);
+    for (const [n, c] of this._children) out.push(...c.namedBuffers(`${prefix}${n}.`));
+    return out;
+  }
+  /** All parameters. */
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+  /** Sets training mode recursively; returns this. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const [, c] of this._children) c.train(mode);
+    return this;
+  }
+  /** Evaluation mode (running statistics, no dropout). */
+  eval(): this {
+    return this.train(false);
+  }
+  /** Frees every parameter and buffer. */
+  dispose(): void {
+    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) t.dispose();
+  }
+}
+
+/** Options of {@link Conv2d}. */
+export interface Conv2dLayerOptions {
+  stride?: number;
+  padding?: number;
+  bias?: boolean;
+  rng?: Rng;
+  backend?: Backend;
+}
+
+/** 2-D convolution; weights Kaiming-normal (fan_out, ReLU gain) as in ResNets. */
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly stride: number;
+  readonly padding: number;
+  constructor(cIn: number, cOut: number, k: number, opts: Conv2dLayerOptions = {}) {
+    super();
+    const rng = opts.rng ?? nextInitRng();
+    const shape = [cOut, cIn, k, k];
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 0;
+    this.weight = this.param(
+      "weight",
+      parameter(kaimingNormal(shape, rng.split("w"), { mode: "fanOut" }), shape, opts.backend),
+    );
+    this.bias = opts.bias
+      ? this.param("bias", parameter(new Float32Array(cOut), [cOut], opts.backend))
+      : null;
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
+  }
+}
+
+/** Options of the batch-norm layers. */
+export interface BatchNormLayerOptions {
+  eps?: number;
+  momentum?: number;
+  /** Learnable γ, β (default true); when false they stay 1 and 0. */
+  affine?: boolean;
+  backend?: Backend;
+}
+
+/** Batch norm over dim 1 of (N, C) or (N, C, H, W). */
+export class BatchNorm extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  readonly eps: number;
+  readonly momentum: number;
+  constructor(c: number, opts: BatchNormLayerOptions = {}) {
+    super();
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum ?? 0.1;
+    const be = opts.backend;
+    const ones = new Float32Array(c).fill(1);
+    const affine = opts.affine ?? true;
+    this.weight = affine
+      ? this.param("weight", parameter(ones, [c], be))
+      : this.buffer("weight", buffer(ones, [c], be));
+    this.bias = affine
+      ? this.param("bias", parameter(new Float32Array(c), [c], be))
+      : this.buffer("bias", buffer(new Float32Array(c), [c], be));
+    this.runningMean = this.buffer("running_mean", buffer(new Float32Array(c), [c], be));
+    this.runningVar = this.buffer("running_var", buffer(ones, [c], be));
+  }
+  forward(x: Tensor): Tensor {
+    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+      training: this.training,
+      eps: this.eps,
+      momentum: this.momentum,
+    });
+  }
+}
+
+/** Batch norm for (N, C, H, W). */
+export class BatchNorm2d extends BatchNorm {}
+/** Batch norm for (N, C). */
+export class BatchNorm1d extends BatchNorm {}
+
+/** PReLU with one slope per channel (PyTorch init 0.25). */
+export class PReLU extends Module {
+  readonly weight: Tensor;
+  constructor(c: number, init = 0.25, backend?: Backend) {
+    super();
+    this.weight = this.param("weight", parameter(new Float32Array(c).fill(init), [c], backend));
+  }
+  forward(x: Tensor): Tensor {
+    return prelu(x, this.weight);
+  }
+}
+
+/** ReLU. */
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+
+/** Options of {@link Linear}. */
+export interface LinearOptions {
+  bias?: boolean;
+  rng?: Rng;
+  backend?: Backend;
+}
+
+/** y = x·Wᵀ + b, W (out, in); PyTorch default init U(±1/√in). */
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(inF: number, outF: number, opts: LinearOptions = {}) {
+    super();
+    const rng = opts.rng ?? nextInitRng();
+    const shape = [outF, inF];
+    this.weight = this.param(
+      "weight",
+      parameter(
+        kaimingUniform(shape, rng.split("w"), { gain: Math.sqrt(1 / 3) }),
+        shape,
+        opts.backend,
+      ),
+    );
+    const b = 1 / Math.sqrt(inF);
+    this.bias = (opts.bias ?? true)
+      ? this.param("bias", parameter(uniform(outF, -b, b, rng.split("b")), [outF], opts.backend))
+      : null;
+  }
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+}
+
+/** Inverted dropout; draws masks from its own stream, split per call. */
+export class Dropout extends Module {
+  private calls = 0;
+  constructor(readonly p: number, readonly rng: Rng = Rng.fromSeed(0).split("dropout")) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    return dropout(x, this.p, this.rng.split(this.calls++), true);
+  }
+}
+
+/** (N, …) → (N, rest). */
+export class Flatten extends Module {
+  forward(x: Tensor): Tensor {
+    return flatten(x, 1);
+  }
+}
+
+/** Applies children in order. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers.map((m, i) => this.child(String(i), m));
+  }
+  forward(x: Tensor): Tensor {
+    for (const m of this.layers) x = m.forward(x);
+    return x;
+  }
+}
+
+/** y = f(x) + shortcut(x) (shortcut defaults to identity). */
+export class Residual extends Module {
+  readonly body: Module;
+  readonly shortcut: Module | null;
+  constructor(body: Module, shortcut: Module | null = null) {
+    super();
+    this.body = this.child("body", body);
+    this.shortcut = shortcut ? this.child("shortcut", shortcut) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return add(this.body.forward(x), this.shortcut ? this.shortcut.forward(x) : x);
+  }
+}
+
+/** The default backend of a module's parameters. */
+export function moduleBackend(m: Module): Backend {
+  return m.parameters()[0]?.backend ?? getBackend();
+}
