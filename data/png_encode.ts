@@ -24,24 +24,30 @@ function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** Paeth-filter every row (filter type 4): each byte minus its Paeth predictor, mod 256. */
+/**
+ * Filter every row: the first with Sub (type 1, nothing above), the rest with Paeth (type 4):
+ * each byte minus its predictor, mod 256. Sub on row 0 equals Paeth there; the split only
+ * keeps the inner loop free of branches on the row and column position.
+ */
 function filterRows(data: Uint8Array, height: number, stride: number, bpp: number): Uint8Array {
   const out = new Uint8Array(height * (stride + 1));
-  for (let y = 0; y < height; y++) {
+  out[0] = 1;
+  for (let i = 0; i < stride; i++) out[1 + i] = (data[i] - (i >= bpp ? data[i - bpp] : 0)) & 0xff;
+  for (let y = 1; y < height; y++) {
     const row = y * stride;
-    const prev = row - stride; // only read when y > 0
-    const dst = y * (stride + 1);
-    out[dst] = 4;
-    for (let i = 0; i < stride; i++) {
-      const a = i >= bpp ? data[row + i - bpp] : 0;
-      const b = y > 0 ? data[prev + i] : 0;
-      const c = i >= bpp && y > 0 ? data[prev + i - bpp] : 0;
-      const p = a + b - c;
-      const pa = Math.abs(p - a);
-      const pb = Math.abs(p - b);
-      const pc = Math.abs(p - c);
+    const prev = row - stride;
+    const dst = y * (stride + 1) + 1;
+    out[dst - 1] = 4;
+    for (let i = 0; i < bpp; i++) out[dst + i] = (data[row + i] - data[prev + i]) & 0xff; // a = c = 0
+    for (let i = bpp; i < stride; i++) {
+      const a = data[row + i - bpp];
+      const b = data[prev + i];
+      const c = data[prev + i - bpp];
+      const pa = b > c ? b - c : c - b; // |p − a| with p = a + b − c
+      const pb = a > c ? a - c : c - a; // |p − b|
+      const pc = a + b - 2 * c > 0 ? a + b - 2 * c : 2 * c - a - b; // |p − c|
       const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      out[dst + 1 + i] = (data[row + i] - pred) & 0xff;
+      out[dst + i] = (data[row + i] - pred) & 0xff;
     }
   }
   return out;
