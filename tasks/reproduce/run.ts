@@ -79,6 +79,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Clock in ms (tests). */
   now?: () => number;
+  /** Seconds between progress lines within a stage (default 30). */
+  progressEveryS?: number;
 }
 
 /** True for outcomes that hold a result. */
@@ -158,6 +160,7 @@ export async function runPlan(
     );
     const started = new Date();
     const s0 = now();
+    let lastProgress = s0;
     try {
       const result = await impls[stage.kind]({
         stage,
@@ -168,7 +171,18 @@ export async function runPlan(
         inputs: options.inputs ?? {},
         backend: options.backend ?? "auto",
         workers: options.workers ?? 1,
-        progress: () => {},
+        progress: (fraction, note) => {
+          // Long stages report within themselves at most every `progressEveryS` seconds.
+          const t = now();
+          if (t - lastProgress < (options.progressEveryS ?? 30) * 1000) return;
+          lastProgress = t;
+          const el = (t - s0) / 1000;
+          const left = fraction > 0 ? el * (1 - fraction) / fraction : NaN;
+          log(
+            `reproduce   … ${stage.kind} ${stage.label} ${(100 * fraction).toFixed(0)}%` +
+              `${note ? ` (${note})` : ""} · stage ETA ${fmtSeconds(left)}`,
+          );
+        },
       });
       const wallS = (now() - s0) / 1000;
       await writeDone(out, {
