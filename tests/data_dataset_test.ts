@@ -348,14 +348,25 @@ Deno.test("inspect CLI: summary, verify, contact sheet; exit 1 naming the bad li
   const dir = await Deno.makeTempDir();
   await writeAll(dir, KS);
   const sheet = `${dir}/sheet.png`;
-  const args = [dir, "--verify", "--sheet", sheet, "--count", "6", "--columns", "3"];
-  assert.equal(await inspect(args), 0);
-  const raw = decodeRaw(await Deno.readFile(sheet), sheet);
-  // 2 rows × 3 columns of 4×5 tiles with 2-pixel gaps.
-  assert.deepEqual([raw.height, raw.width], [2 * 4 + 3 * 2, 3 * 5 + 4 * 2]);
-  await Deno.remove(sheet);
-  await Deno.writeTextFile(`${dir}/manifest.jsonl`, '{"kind":"image"}\n', { append: true });
-  assert.equal(await inspect([dir]), 1);
-  assert.equal(await inspect([]), 2);
+  const out: string[] = [];
+  const { log, error } = console;
+  console.log = console.error = (...a: unknown[]) => void out.push(a.join(" "));
+  try {
+    const args = [dir, "--verify", "--sheet", sheet, "--count", "6", "--columns", "3"];
+    assert.equal(await inspect(args), 0);
+    assert.ok(out.some((l) => l.includes("images 12, 4×5×3")), out.join("\n"));
+    assert.ok(out.some((l) => l.includes("soft labels 3 (25.0%)")), out.join("\n"));
+    const raw = decodeRaw(await Deno.readFile(sheet), sheet);
+    // 2 rows × 3 columns of 4×5 tiles with 2-pixel gaps.
+    assert.deepEqual([raw.height, raw.width], [2 * 4 + 3 * 2, 3 * 5 + 4 * 2]);
+    await Deno.remove(sheet);
+    await Deno.writeTextFile(`${dir}/manifest.jsonl`, '{"kind":"image"}\n', { append: true });
+    assert.equal(await inspect([dir]), 1);
+    assert.match(out.at(-1)!, /^error: .*manifest\.jsonl:14: field "path"/);
+    assert.equal(await inspect([]), 2);
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
   await Deno.remove(dir, { recursive: true });
 });
