@@ -144,6 +144,20 @@ Deno.test("dataset: resume after a kill (torn last line, orphan image, stale tem
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("dataset: concurrent write() calls on one writer read like sequential ones", async () => {
+  const seq = await Deno.makeTempDir();
+  const par = await Deno.makeTempDir();
+  await writeAll(seq, KS);
+  const w = await DatasetWriter.open(par, HEADER);
+  await Promise.all(KS.map((k) => w.write(item(k).record, item(k).bytes)));
+  await w.close();
+  assert.deepEqual(await snapshot(par), await snapshot(seq));
+  const lines = (await Deno.readTextFile(`${par}/manifest.jsonl`)).split("\n");
+  assert.equal(lines.length, 1 + KS.length + 1); // header, one whole line each, final newline
+  await Deno.remove(seq, { recursive: true });
+  await Deno.remove(par, { recursive: true });
+});
+
 Deno.test("dataset: SIGKILL a writing process, resume, get the same set", async () => {
   const ref = await Deno.makeTempDir();
   const dir = await Deno.makeTempDir();
