@@ -280,6 +280,8 @@ export const PresetSchema = z.strictObject({
   factors: Cell,
   /** Fig. 2: identities × images per set shown. */
   fig2: Cell,
+  /** Experiments whose runs are also tested on LFW when `--lfw-pairs` is given. */
+  lfwIn: z.union([z.literal("all"), z.array(ExperimentNameSchema)]),
   /** Fig. 3 preview sheets. */
   preview: z.strictObject({ ids: pos(), variations: pos() }),
   train: TrainSettingsSchema,
@@ -342,6 +344,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 6, perId: 4 },
     fig2: { ids: 4, perId: 4 },
     preview: { ids: 3, variations: 4 },
+    lfwIn: ["table1", "table2"],
     train: { arch: "ir_tiny", loss: "arcface", epochs: 1, batch: 8, lr: 0.05, seed: 1 },
     estimate: {
       generateImgPerS: 50,
@@ -373,6 +376,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 200, perId: 20 },
     fig2: { ids: 8, perId: 10 },
     preview: { ids: 6, variations: 8 },
+    lfwIn: "all",
     train: { arch: "ir10_half", loss: "arcface", epochs: 6, batch: 64, lr: 0.1, seed: 1 },
     estimate: {
       generateImgPerS: 100,
@@ -403,6 +407,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 500, perId: 20 },
     fig2: { ids: 10, perId: 20 },
     preview: { ids: 8, variations: 10 },
+    lfwIn: "all",
     train: { arch: "ir18_half", loss: "arcface", epochs: 10, batch: 64, lr: 0.1, seed: 1 },
     estimate: {
       generateImgPerS: 100,
@@ -433,6 +438,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 5000, perId: 50 },
     fig2: { ids: 10, perId: 50 },
     preview: { ids: 10, variations: 10 },
+    lfwIn: "all",
     train: { arch: "lresnet50e_ir", loss: "arcface", epochs: 40, batch: 512, lr: 0.1, seed: 1 },
     estimate: {
       generateImgPerS: 150,
@@ -522,7 +528,11 @@ type Nodes = Record<string, PlanNode>;
 /** Shared building blocks: the test/validation sets, a dataset + its run + its evals. */
 class Builder {
   nodes: Nodes = {};
-  constructor(readonly p: Preset, readonly inputs: PlanInputs) {
+  constructor(
+    readonly experiment: ExperimentName,
+    readonly p: Preset,
+    readonly inputs: PlanInputs,
+  ) {
     this.nodes.syntest = {
       kind: "verification",
       config: { ...pick(p.test), size: p.size, seed: p.test.seed, vary: "all" },
@@ -568,13 +578,15 @@ class Builder {
   }
 
   /** Evals of `run` on the synthetic test set and LFW: `{ syn: ref, lfw: ref }`. */
-  evals(run: string): { syn: string; lfw: string } {
+  evals(run: string): { syn: string; lfw?: string } {
     const syn = `${run}@syntest`;
-    const lfw = `${run}@lfw`;
     this.nodes[syn] = {
       kind: "eval",
       config: { run, test: { kind: "synthetic", set: "syntest" } },
     };
+    const p = this.p;
+    if (p.lfwIn !== "all" && !p.lfwIn.includes(this.experiment)) return { syn };
+    const lfw = `${run}@lfw`;
     this.nodes[lfw] = { kind: "eval", config: { run, test: { kind: "lfw" } } };
     return { syn, lfw };
   }
@@ -589,7 +601,9 @@ class Builder {
         null,
       ),
     );
-    return { syn: plain.syn, syn_im: im.syn, lfw: plain.lfw, lfw_im: im.lfw };
+    const cells: Record<string, string> = { syn: plain.syn, syn_im: im.syn };
+    if (plain.lfw && im.lfw) Object.assign(cells, { lfw: plain.lfw, lfw_im: im.lfw });
+    return cells;
   }
 }
 
@@ -611,7 +625,7 @@ function cellName(c: { ids: number; perId: number }): string {
 
 const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experiment> = {
   table1(p, inputs) {
-    const b = new Builder(p, inputs);
+    const b = new Builder("table1", p, inputs);
     const syn = b.evals(b.train("train-syn", b.dataset("syn", p.base), null));
     const rows: TableSpec["rows"] = [{
       label: `synthetic ${cellName(p.base)}`,
@@ -636,7 +650,7 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
   },
 
   table2(p, inputs) {
-    const b = new Builder(p, inputs);
+    const b = new Builder("table2", p, inputs);
     const rows: TableSpec["rows"] = [
       {
         label: `synthetic ${cellName(p.base)}`,
@@ -672,7 +686,7 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
   },
 
   table3(p, inputs) {
-    const b = new Builder(p, inputs);
+    const b = new Builder("table3", p, inputs);
     const cells = [];
     for (const w of p.table3.widths) {
       for (const d of p.table3.depths) cells.push({ ids: w, perId: d });
@@ -698,7 +712,7 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
   },
 
   fig5(p, inputs) {
-    const b = new Builder(p, inputs);
+    const b = new Builder("fig5", p, inputs);
     const rows = LongTailSchema.options.map((lt) => ({
       label: lt === "balanced" ? `balanced ${cellName(p.longTail)}` : `long-tail ${lt}`,
       cells: b.pm(`lt-${lt}-${cellName(p.longTail)}`, p.longTail, { longTail: lt }),
@@ -715,7 +729,7 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
   },
 
   fig6(p, inputs) {
-    const b = new Builder(p, inputs);
+    const b = new Builder("fig6", p, inputs);
     const factors = ["none", "expression", "pose", "illumination", "all"] as const;
     const rows = factors.map((f) => ({
       label: f === "none" ? "nothing varies" : f === "all" ? "all vary" : `${f} only`,
@@ -733,7 +747,7 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
   },
 
   fig2(p, inputs) {
-    const b = new Builder(p, inputs);
+    const b = new Builder("fig2", p, inputs);
     b.train("train-syn", b.dataset("syn", p.base), null);
     b.dataset("syn-im", p.base, { identityMixup: true });
     const sets: FeaturesConfig["sets"] = [
@@ -756,7 +770,7 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
   },
 
   fig3(p, inputs) {
-    const b = new Builder(p, inputs);
+    const b = new Builder("fig3", p, inputs);
     delete b.nodes.syntest;
     delete b.nodes.synval;
     b.nodes.sheets = {
