@@ -3,3 +3,4 @@
  * @module
  */
 export {};
+export * from "./domain_mixup.ts";

@@ -12,7 +12,21 @@
 import { z } from "./deps.ts";
 
 /** A backbone architecture. */
-export const ArchSpecSchema = z.object({
+export interface ArchSpec {
+  name: string;
+  /** Blocks per stage. */
+  stages: number[];
+  /** Output channels per stage. */
+  widths: number[];
+  /** Stem channels. */
+  stem: number;
+  /** Embedding length. */
+  embedding: number;
+  /** Default input height×width. */
+  input: { height: number; width: number };
+}
+
+const archSpecSchema = z.object({
   name: z.string(),
   /** Blocks per stage. */
   stages: z.array(z.number().int().positive()).min(1),
@@ -25,8 +39,8 @@ export const ArchSpecSchema = z.object({
   /** Default input height×width. */
   input: z.object({ height: z.number().int().positive(), width: z.number().int().positive() }),
 });
-/** A backbone architecture. */
-export type ArchSpec = z.infer<typeof ArchSpecSchema>;
+/** Zod schema of {@link ArchSpec} (custom architectures given as JSON). */
+export const ArchSpecSchema: z.ZodType<ArchSpec> = archSpecSchema;
 
 /** The named architectures. */
 export const ARCHS: Readonly<Record<string, ArchSpec>> = {

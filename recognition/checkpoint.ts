@@ -12,13 +12,26 @@ const MAGIC = "SYNFCKPT";
 const VERSION = 1;
 
 /** One tensor's entry in the checkpoint meta. */
-export const TensorEntrySchema = z.object({
+const tensorEntrySchema = z.object({
   name: z.string(),
   shape: z.array(z.number().int().min(0)),
 });
 
 /** The JSON part of a checkpoint. */
-export const CheckpointMetaSchema = z.object({
+export interface CheckpointMeta {
+  /** The run configuration (`TrainConfig`) as written to config.json. */
+  config: unknown;
+  /** Optimiser steps done. */
+  globalStep: number;
+  /** The next batch to train on. */
+  position: { epoch: number; step: number };
+  /** Whatever else the trainer needs to continue exactly. */
+  state: Record<string, unknown>;
+  /** Tensor names and shapes, in data order. */
+  tensors: { name: string; shape: number[] }[];
+}
+
+const checkpointMetaSchema = z.object({
   /** The run configuration (`TrainConfig`) as written to config.json. */
   config: z.unknown(),
   /** Optimiser steps done. */
@@ -27,10 +40,10 @@ export const CheckpointMetaSchema = z.object({
   position: z.object({ epoch: z.number().int().min(0), step: z.number().int().min(0) }),
   /** Whatever else the trainer needs to continue exactly (best score, RNG states, …). */
   state: z.record(z.string(), z.unknown()),
-  tensors: z.array(TensorEntrySchema),
+  tensors: z.array(tensorEntrySchema),
 });
-/** Checkpoint meta. */
-export type CheckpointMeta = z.infer<typeof CheckpointMetaSchema>;
+/** Zod schema of {@link CheckpointMeta}. */
+export const CheckpointMetaSchema: z.ZodType<CheckpointMeta> = checkpointMetaSchema;
 
 /** A checkpoint in memory. */
 export interface Checkpoint {

@@ -6,8 +6,20 @@
  */
 import { z } from "./deps.ts";
 
+/** Margin head and loss settings. */
+export interface LossConfig {
+  /** arcface | cosface | softmax (default arcface). */
+  kind: "arcface" | "cosface" | "softmax";
+  /** Scale s (default 30). */
+  s?: number;
+  /** Margin m (default 0.5 ArcFace, 0.4 CosFace). */
+  m?: number;
+  /** ArcFace easy margin (default off, as in the paper's code). */
+  easyMargin: boolean;
+}
+
 /** Margin head and loss. `s`/`m` default to the paper's values for the chosen kind. */
-export const LossConfigSchema = z.object({
+const lossConfigSchema = z.object({
   kind: z.enum(["arcface", "cosface", "softmax"]).default("arcface"),
   /** Scale s (ArcFace/CosFace); default 30 as in the paper's code. */
   s: z.number().positive().optional(),
@@ -16,8 +28,8 @@ export const LossConfigSchema = z.object({
   /** ArcFace easy margin (cos(θ+m) only where cos θ > 0); the paper's code has it off. */
   easyMargin: z.boolean().default(false),
 });
-/** Margin head and loss settings. */
-export type LossConfig = z.infer<typeof LossConfigSchema>;
+/** Zod schema of {@link LossConfig}. */
+export const LossConfigSchema: z.ZodType<LossConfig, Partial<LossConfig>> = lossConfigSchema;
 
 /** The paper's defaults: ArcFace s=30, m=0.5; CosFace s=30, m=0.4. */
 export function lossDefaults(loss: LossConfig): { s: number; m: number } {
@@ -25,8 +37,22 @@ export function lossDefaults(loss: LossConfig): { s: number; m: number } {
   return { s: loss.s ?? 30, m: loss.m ?? m };
 }
 
+/** Augmentation settings. */
+export interface AugmentConfig {
+  /** Apply augmentation at all (default true). */
+  enabled: boolean;
+  /** Probability of resize + random crop (default 0.5). */
+  resizeCrop: number;
+  /** Enlargement before the crop (default 1.125). */
+  cropScale: number;
+  /** Probability of a horizontal flip (default 0.5). */
+  flip: number;
+  /** Probability of random erasing (default 0.5). */
+  erase: number;
+}
+
 /** Training augmentation (paper: p=0.5 resize+random crop, horizontal flip, random erasing). */
-export const AugmentConfigSchema = z.object({
+const augmentConfigSchema = z.object({
   enabled: z.boolean().default(true),
   /** Probability of "enlarge by `cropScale`, then crop a random window of the input size". */
   resizeCrop: z.number().min(0).max(1).default(0.5),
@@ -37,11 +63,22 @@ export const AugmentConfigSchema = z.object({
   /** Probability of random erasing (torchvision defaults: area 2–33%, aspect 0.3–3.3, value 0). */
   erase: z.number().min(0).max(1).default(0.5),
 });
-/** Augmentation settings. */
-export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
+/** Zod schema of {@link AugmentConfig}. */
+export const AugmentConfigSchema: z.ZodType<AugmentConfig, Partial<AugmentConfig>> =
+  augmentConfigSchema;
+
+/** Real-set selection: first `ids` identities × first `perId` images (0 = all). */
+export interface RealConfig {
+  /** A `data/` dataset or an aligned image folder `<identity>/<image>`. */
+  dir: string;
+  /** First R identities (sorted); 0 = all. */
+  ids: number;
+  /** First K images per identity (sorted); 0 = all. */
+  perId: number;
+}
 
 /** The small labelled real set for Domain Mixup: first `ids` identities × first `perId` images. */
-export const RealConfigSchema = z.object({
+const realConfigSchema = z.object({
   /** A `data/` dataset or an aligned image folder `<identity>/<image>`. */
   dir: z.string().min(1),
   /** First R identities (sorted); 0 = all. */
@@ -49,11 +86,26 @@ export const RealConfigSchema = z.object({
   /** First K images per identity (sorted); 0 = all. */
   perId: z.number().int().min(0).default(0),
 });
-/** Real-set selection. */
-export type RealConfig = z.infer<typeof RealConfigSchema>;
+/** Zod schema of {@link RealConfig}. */
+export const RealConfigSchema: z.ZodType<RealConfig, Partial<RealConfig> & { dir: string }> =
+  realConfigSchema;
+
+/** Validation settings (model selection; never LFW View 2). */
+export interface ValConfig {
+  /** LFW View 1 pairs file. */
+  pairs?: string;
+  /** Image root of `pairs`. */
+  images?: string;
+  /** Held-out dataset to draw pairs from. */
+  data?: string;
+  /** Pairs drawn from `data` (default 600). */
+  numPairs: number;
+  /** Cap on the pairs used from `pairs` (0 = all). */
+  maxPairs: number;
+}
 
 /** Validation (model selection) — never LFW View 2. */
-export const ValConfigSchema = z.object({
+const valConfigSchema = z.object({
   /** A pairs file in LFW View 1 format (`pairsDevTrain.txt`); View 2 (`10\t300`) is refused. */
   pairs: z.string().optional(),
   /** Image root for `pairs` (`<Name>/<Name>_NNNN.jpg`). */
@@ -65,11 +117,54 @@ export const ValConfigSchema = z.object({
   /** Cap on the pairs used from `pairs` (0 = all), to keep per-epoch validation cheap. */
   maxPairs: z.number().int().min(0).default(0),
 });
-/** Validation settings. */
-export type ValConfig = z.infer<typeof ValConfigSchema>;
+/** Zod schema of {@link ValConfig}. */
+export const ValConfigSchema: z.ZodType<ValConfig, Partial<ValConfig>> = valConfigSchema;
+
+/** Everything a training run needs (after defaults); see the schema for each field. */
+export interface TrainConfig {
+  data: string;
+  out: string;
+  arch: string;
+  input?: { height: number; width: number };
+  fit: "exact" | "center-crop";
+  loss: LossConfig;
+  epochs: number;
+  steps?: number;
+  batch: number;
+  microBatch?: number;
+  lr?: number;
+  milestones: number[];
+  gamma: number;
+  warmupSteps: number;
+  momentum: number;
+  weightDecay: number;
+  dropout: number;
+  seed: number;
+  backend: "auto" | "cpu" | "webgpu";
+  augment: AugmentConfig;
+  real?: RealConfig;
+  domainMixup: boolean;
+  val?: ValConfig;
+  checkpointEvery: number;
+  workers: number;
+  prefetch: number;
+  logEvery: number;
+}
+
+/** A training configuration as given: `data` and `out` required, the rest defaulted. */
+export type TrainConfigInput =
+  & Partial<Omit<TrainConfig, "loss" | "augment" | "real" | "val">>
+  & {
+    data: string;
+    out: string;
+    loss?: Partial<LossConfig>;
+    augment?: Partial<AugmentConfig>;
+    real?: Partial<RealConfig> & { dir: string };
+    val?: Partial<ValConfig>;
+  };
 
 /** Everything a training run needs. */
-export const TrainConfigSchema = z.object({
+const trainConfigSchema = z.object({
   /** Synthetic (or any) training dataset folder. */
   data: z.string().min(1),
   /** Run folder: config.json, metrics.jsonl, checkpoints, model.onnx. */
@@ -81,12 +176,12 @@ export const TrainConfigSchema = z.object({
     .optional(),
   /** How dataset images of another size reach the input: only a centred crop, never a resize. */
   fit: z.enum(["exact", "center-crop"]).default("center-crop"),
-  loss: LossConfigSchema.default({ kind: "arcface", easyMargin: false }),
+  loss: lossConfigSchema.default({ kind: "arcface", easyMargin: false }),
   /** Training length: epochs, or (when set) optimiser steps. */
   epochs: z.number().int().positive().default(40),
   steps: z.number().int().positive().optional(),
-  /** Images per optimiser step. */
-  batch: z.number().int().positive().default(512),
+  /** Images per optimiser step (the paper: 512; 128 keeps CPU memory reasonable). */
+  batch: z.number().int().positive().default(128),
   /** Images per forward/backward pass; batch/microBatch passes are accumulated per step. */
   microBatch: z.number().int().positive().optional(),
   /** Base learning rate; default 0.1·batch/512 (the paper: 0.1 at batch 512). */
@@ -102,17 +197,17 @@ export const TrainConfigSchema = z.object({
   dropout: z.number().min(0).lt(1).default(0),
   seed: z.number().int().default(0),
   backend: z.enum(["auto", "cpu", "webgpu"]).default("auto"),
-  augment: AugmentConfigSchema.default({
+  augment: augmentConfigSchema.default({
     enabled: true,
     resizeCrop: 0.5,
     cropScale: 1.125,
     flip: 0.5,
     erase: 0.5,
   }),
-  real: RealConfigSchema.optional(),
+  real: realConfigSchema.optional(),
   /** Domain Mixup with `real` (λ per batch from the 21-value grid); without it `real` is only concatenated classes. */
   domainMixup: z.boolean().default(false),
-  val: ValConfigSchema.optional(),
+  val: valConfigSchema.optional(),
   /** Checkpoint every N optimiser steps (0 = only at epoch ends). */
   checkpointEvery: z.number().int().min(0).default(0),
   /** Loader worker count and prefetch depth (batches queued ahead). */
@@ -121,10 +216,8 @@ export const TrainConfigSchema = z.object({
   /** Print/log the loss every N steps (reading it back costs a device sync). */
   logEvery: z.number().int().positive().default(10),
 });
-/** A complete training configuration (after defaults). */
-export type TrainConfig = z.infer<typeof TrainConfigSchema>;
-/** A training configuration as given (defaults not yet applied). */
-export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+/** Zod schema of {@link TrainConfig} (input: {@link TrainConfigInput}). */
+export const TrainConfigSchema: z.ZodType<TrainConfig, TrainConfigInput> = trainConfigSchema;
 
 /** Raised for invalid configurations and bad training inputs; the message says what and where. */
 export class TrainConfigError extends Error {
@@ -136,7 +229,7 @@ export class TrainConfigError extends Error {
 
 /** Validate a configuration and apply defaults; errors name the field. */
 export function parseTrainConfig(value: unknown, where = "config"): TrainConfig {
-  const r = TrainConfigSchema.safeParse(value);
+  const r = trainConfigSchema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0];
     const field = issue.path.length ? `field "${issue.path.join(".")}": ` : "";

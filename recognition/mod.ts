@@ -5,3 +5,23 @@
  * @module
  */
 export * as autodiff from "./autodiff/mod.ts";
+// Training (issue 5): config, backbones, heads, loader, trainer, checkpoints, ONNX export.
+export * from "./config.ts";
+export * from "./arch.ts";
+export { Backbone, type ForwardOptions, ParamStore } from "./backbones.ts";
+export { type HeadSpec, headSpec, MarginHead } from "./heads.ts";
+export { augment, fitImage, randomErase } from "./augment.ts";
+export { type Batch, BatchMaker, type LoaderPlan, stepsPerEpoch } from "./batch_maker.ts";
+export { type DataPosition, Loader, type LoaderOptions } from "./loader.ts";
+export * from "./checkpoint.ts";
+export { exportBackboneOnnx, type WeightMap } from "./export_onnx.ts";
+export {
+  exportRun,
+  NonFiniteLossError,
+  train,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+} from "./trainer.ts";
+export { drawPairs, loadValSets, validate, type ValResult, type ValSet } from "./validate.ts";
+export { type TinyDatasetOptions, writeTinyDataset } from "./tiny_dataset.ts";

@@ -1,3 +1,215 @@
-// `deno task train`: not implemented yet. It says so and exits 2 rather than pretend to work.
-console.error("synface: `deno task train` is not implemented yet");
-Deno.exit(2);
+/**
+ * `deno task train --data DIR --out RUN [flags]`: train a face recogniser (IR backbone + ArcFace/
+ * CosFace/softmax head, Identity Mixup soft labels, optional Domain Mixup with a real set), then
+ * export the selected checkpoint to `RUN/model.onnx` + `RUN/embedder.json`.
+ */
+import { parseArgs } from "node:util";
+import { ARCHS } from "../recognition/arch.ts";
+import { CheckpointError } from "../recognition/checkpoint.ts";
+import { TrainConfigError, type TrainConfigInput } from "../recognition/config.ts";
+import { NonFiniteLossError, train } from "../recognition/trainer.ts";
+
+const USAGE = `usage: deno task train --data DIR --out RUN [flags]
+
+  --data DIR            training set: a data/ dataset (manifest.jsonl) or an image folder <class>/<img>
+  --out RUN             run folder: config.json, metrics.jsonl, last.ckpt, best.ckpt, model.onnx
+  --resume              continue RUN/last.ckpt exactly (same flags)
+  --config FILE         JSON config (TrainConfigSchema); flags override it
+  --arch NAME           ${Object.keys(ARCHS).join(" | ")} (default ir18_half)
+  --input HxW           network input (default: the arch's, 112x96); larger images are centre-cropped
+  --loss KIND           arcface | cosface | softmax (default arcface; s=30, m=0.5 / cosface m=0.4)
+  --s S --m M           margin scale and margin; --easy-margin for ArcFace's easy margin
+  --epochs E            default 40 (or --steps N optimiser steps)
+  --batch B             images per step (default 128); --micro-batch M accumulates B/M passes
+  --lr LR               default 0.1*B/512; ×0.1 at --milestones 0.6,0.75,0.9 of training
+  --warmup N            linear warm-up steps (default 0)
+  --momentum 0.9 --wd 5e-4 --dropout 0
+  --seed S              default 0
+  --backend KIND        auto | cpu | webgpu (default auto: WebGPU on a hardware GPU, else cpu)
+  --real DIR            real aligned set for Domain Mixup (e.g. ../shared/data/celeba-aligned)
+  --real-ids R          first R identities (default all); --real-per-id K first K images each
+  --domain-mixup        blend real into synthetic with λ per batch (needs --real)
+  --val-pairs FILE      View 1 pairs (pairsDevTrain.txt) for model selection; never View 2
+  --val-images DIR      image root of --val-pairs; --val-max-pairs N caps the pairs used
+  --val-data DIR        held-out dataset to draw verification pairs from (--val-num-pairs 600)
+  --no-augment          no flip/crop/erasing
+  --checkpoint-every N  also checkpoint every N steps (default: each epoch only)
+  --workers N           loader threads (default 1); --prefetch N batches ahead (default 4)
+  --log-every N         metrics/progress every N steps (default 10)`;
+
+function fail(msg: string): never {
+  console.error(`train: ${msg}\n\n${USAGE}`);
+  Deno.exit(2);
+}
+
+function num(v: string | undefined, flag: string, int = false): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || (int && !Number.isInteger(x))) {
+    fail(`--${flag} ${v}: expected ${int ? "an integer" : "a number"}`);
+  }
+  return x;
+}
+
+/** Parse the command line into a config (exported for tests). */
+export async function parseTrainArgs(
+  args: string[],
+): Promise<{ config: TrainConfigInput; resume: boolean }> {
+  const s = { type: "string" } as const;
+  const b = { type: "boolean" } as const;
+  const { values: v, positionals } = parseArgs({
+    args,
+    options: {
+      data: s,
+      out: s,
+      resume: b,
+      config: s,
+      arch: s,
+      input: s,
+      loss: s,
+      s: s,
+      m: s,
+      "easy-margin": b,
+      epochs: s,
+      steps: s,
+      batch: s,
+      "micro-batch": s,
+      lr: s,
+      milestones: s,
+      warmup: s,
+      momentum: s,
+      wd: s,
+      dropout: s,
+      seed: s,
+      backend: s,
+      real: s,
+      "real-ids": s,
+      "real-per-id": s,
+      "domain-mixup": b,
+      "val-pairs": s,
+      "val-images": s,
+      "val-max-pairs": s,
+      "val-data": s,
+      "val-num-pairs": s,
+      "no-augment": b,
+      "checkpoint-every": s,
+      workers: s,
+      prefetch: s,
+      "log-every": s,
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+  });
+  if (v.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  if (positionals.length) fail(`unexpected argument "${positionals[0]}"`);
+  let base: Record<string, unknown> = {};
+  if (v.config) {
+    try {
+      base = JSON.parse(await Deno.readTextFile(v.config));
+    } catch (e) {
+      fail(`--config ${v.config}: ${(e as Error).message}`);
+    }
+  }
+  const c: Record<string, unknown> = { ...base };
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined) c[key] = value;
+  };
+  set("data", v.data);
+  set("out", v.out);
+  if (c.data === undefined) fail("--data DIR is required");
+  if (c.out === undefined) fail("--out RUN is required");
+  set("arch", v.arch);
+  if (v.input !== undefined) {
+    const m = /^(\d+)x(\d+)$/.exec(v.input);
+    if (!m) fail(`--input ${v.input}: expected HxW, e.g. 112x96`);
+    c.input = { height: Number(m[1]), width: Number(m[2]) };
+  }
+  const loss = { ...(c.loss as Record<string, unknown> ?? {}) };
+  if (v.loss !== undefined) {
+    if (!["arcface", "cosface", "softmax"].includes(v.loss)) {
+      fail(`--loss ${v.loss}: expected arcface, cosface or softmax`);
+    }
+    loss.kind = v.loss;
+  }
+  if (v.s !== undefined) loss.s = num(v.s, "s");
+  if (v.m !== undefined) loss.m = num(v.m, "m");
+  if (v["easy-margin"]) loss.easyMargin = true;
+  c.loss = loss;
+  set("epochs", num(v.epochs, "epochs", true));
+  set("steps", num(v.steps, "steps", true));
+  set("batch", num(v.batch, "batch", true));
+  set("microBatch", num(v["micro-batch"], "micro-batch", true));
+  set("lr", num(v.lr, "lr"));
+  if (v.milestones !== undefined) {
+    c.milestones = v.milestones.split(",").map((x) => num(x.trim(), "milestones"));
+  }
+  set("warmupSteps", num(v.warmup, "warmup", true));
+  set("momentum", num(v.momentum, "momentum"));
+  set("weightDecay", num(v.wd, "wd"));
+  set("dropout", num(v.dropout, "dropout"));
+  set("seed", num(v.seed, "seed", true));
+  set("backend", v.backend);
+  if (v.real !== undefined) {
+    c.real = {
+      dir: v.real,
+      ids: num(v["real-ids"], "real-ids", true) ?? 0,
+      perId: num(v["real-per-id"], "real-per-id", true) ?? 0,
+    };
+  } else if (v["real-ids"] !== undefined || v["real-per-id"] !== undefined) {
+    fail("--real-ids/--real-per-id need --real DIR");
+  }
+  if (v["domain-mixup"]) c.domainMixup = true;
+  if (v["val-pairs"] || v["val-images"] || v["val-data"]) {
+    c.val = {
+      ...(c.val as Record<string, unknown> ?? {}),
+      ...(v["val-pairs"] ? { pairs: v["val-pairs"] } : {}),
+      ...(v["val-images"] ? { images: v["val-images"] } : {}),
+      ...(v["val-data"] ? { data: v["val-data"] } : {}),
+      ...(v["val-max-pairs"] ? { maxPairs: num(v["val-max-pairs"], "val-max-pairs", true) } : {}),
+      ...(v["val-num-pairs"] ? { numPairs: num(v["val-num-pairs"], "val-num-pairs", true) } : {}),
+    };
+  }
+  if (v["no-augment"]) c.augment = { enabled: false };
+  set("checkpointEvery", num(v["checkpoint-every"], "checkpoint-every", true));
+  set("workers", num(v.workers, "workers", true));
+  set("prefetch", num(v.prefetch, "prefetch", true));
+  set("logEvery", num(v["log-every"], "log-every", true));
+  return { config: c as TrainConfigInput, resume: v.resume ?? false };
+}
+
+/** Entry point. */
+export async function main(args: string[]): Promise<void> {
+  const { config, resume } = await parseTrainArgs(args);
+  try {
+    const r = await train(config, { resume });
+    console.error(
+      `train: ${r.steps} steps, last loss ${r.loss.toFixed(4)}` +
+        (r.bestAccuracy !== undefined
+          ? `, best validation accuracy ${(100 * r.bestAccuracy).toFixed(2)}%`
+          : "") +
+        `, ${r.imagesPerSec.toFixed(1)} img/s (loader ${
+          (100 * r.loaderShare).toFixed(0)
+        }% of the time)`,
+    );
+    console.error(`train: exported ${r.selected} → ${r.model}`);
+  } catch (e) {
+    if (e instanceof TrainConfigError) {
+      console.error(`train: ${e.message}`);
+      Deno.exit(2);
+    }
+    if (e instanceof NonFiniteLossError) {
+      console.error(`train: ${e.message}`);
+      Deno.exit(3);
+    }
+    if (e instanceof CheckpointError) {
+      console.error(`train: ${e.message}`);
+      Deno.exit(4);
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) await main(Deno.args);

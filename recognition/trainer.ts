@@ -1,0 +1,591 @@
+/**
+ * The training loop, read top to bottom like the paper's train.py: data → backbone → margin head
+ * → (mixed) loss → backward → SGD, with a multi-step schedule, gradient accumulation, validation
+ * each epoch (never LFW View 2), `best`/`last` checkpoints, exact resume and ONNX export of the
+ * selected checkpoint.
+ *
+ * A run folder holds `config.json`, `metrics.jsonl`, `last.ckpt`, `best.ckpt` (when there is a
+ * validation set), `model.onnx` and `embedder.json`.
+ */
+import { type Dataset, ManifestError, openAnyDataset } from "../data/dataset.ts";
+import { ImageDecodeError } from "../data/image.ts";
+import { Rng } from "../data/rng.ts";
+import { mixTerms, selectReal, type SoftLabel } from "../mixup/domain_mixup.ts";
+import { archByName, type ArchSpec, checkInput } from "./arch.ts";
+import type { Backend } from "./autodiff/backend.ts";
+import { keep, scope, startTrace, stopTrace, type Tensor, useBackend } from "./autodiff/tensor.ts";
+import { Backbone } from "./backbones.ts";
+import type { Batch, LoaderPlan } from "./batch_maker.ts";
+import { stepsPerEpoch as stepsOf } from "./batch_maker.ts";
+import {
+  type Checkpoint,
+  CheckpointError,
+  readCheckpoint,
+  writeCheckpoint,
+  type WriteFileFn,
+} from "./checkpoint.ts";
+import {
+  learningRate,
+  parseTrainConfig,
+  type TrainConfig,
+  TrainConfigError,
+  type TrainConfigInput,
+} from "./config.ts";
+import { exportBackboneOnnx } from "./export_onnx.ts";
+import { headSpec, MarginHead } from "./heads.ts";
+import { Loader } from "./loader.ts";
+import { fromData } from "./nn.ts";
+import { selectBackend } from "./autodiff/backends.ts";
+import { loadValSets, validate, type ValResult, type ValSet } from "./validate.ts";
+
+/** One progress report (also what the progress bar shows). */
+export interface TrainProgress {
+  /** Optimiser steps done and planned. */
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** Mean loss over the steps since the last report. */
+  loss: number;
+  lr: number;
+  imagesPerSec: number;
+  /** Seconds left at the current speed. */
+  etaSec: number;
+  /** Share of wall time the step loop waited for the loader. */
+  loaderShare: number;
+  /** Set at epoch ends with a validation set. */
+  val?: ValResult[];
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** Called after every logged step and at every epoch end. */
+  onProgress?: (p: TrainProgress) => void;
+  /** Continue from `out/last.ckpt` (required when it exists). */
+  resume?: boolean;
+  /** Draw the progress bar on stderr (default true). */
+  progressBar?: boolean;
+  /** Use this backend instead of `config.backend`. */
+  backend?: Backend;
+  /** Tests: stop as if killed after this many optimiser steps of this call (no final save). */
+  stopAfterSteps?: number;
+  /** Tests: how checkpoint bytes reach the disk (simulate a full disk). */
+  writeFile?: WriteFileFn;
+  /** Tests: a hook that may change the batch before the step (e.g. inject NaN). */
+  tamper?: (batch: Batch, globalStep: number) => void;
+  /** Skip the ONNX export at the end. */
+  noExport?: boolean;
+}
+
+/** What a finished run produced. */
+export interface TrainResult {
+  out: string;
+  /** Steps done in total (including before a resume). */
+  steps: number;
+  /** Last logged mean loss. */
+  loss: number;
+  /** Best validation accuracy (first validation set), if any. */
+  bestAccuracy?: number;
+  /** The checkpoint exported to model.onnx. */
+  selected: string;
+  /** Exported model (absent with noExport or when stopped early). */
+  model?: string;
+  /** Training images per second of this call (step loop wall time). */
+  imagesPerSec: number;
+  loaderShare: number;
+  /** True when `stopAfterSteps` cut the run short. */
+  stopped: boolean;
+}
+
+/** Raised when training hits a non-finite loss; names the step and the first bad op. */
+export class NonFiniteLossError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+/** Fields that may differ between a run and its resume (they do not change the result). */
+const RESUME_FREE = ["workers", "prefetch", "logEvery", "checkpointEvery", "backend"] as const;
+
+async function writeTextAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The datasets, checked: what the run trains on. */
+interface Inputs {
+  syn: Dataset;
+  synClasses: number;
+  real?: { dir: string; indices: number[]; classes: number[]; numClasses: number };
+  spec: ArchSpec;
+  input: { height: number; width: number };
+}
+
+async function openInputs(cfg: TrainConfig): Promise<Inputs> {
+  let syn: Dataset;
+  try {
+    syn = await openAnyDataset(cfg.data);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new TrainConfigError(`--data ${cfg.data}: no such folder`);
+    }
+    if (e instanceof ManifestError || e instanceof ImageDecodeError) {
+      throw new TrainConfigError(`--data ${cfg.data}: ${(e as Error).message}`);
+    }
+    throw e;
+  }
+  const n = syn.header.num_classes;
+  if (n < 2) {
+    throw new TrainConfigError(
+      `--data ${cfg.data}: the dataset has ${n} class; classification training needs at least 2`,
+    );
+  }
+  for (const r of syn.records()) {
+    for (const [c, w] of r.label) {
+      if (!(c >= 0 && c < n) || !(w >= 0)) {
+        throw new TrainConfigError(
+          `--data ${cfg.data}: ${r.path}: label class ${c} out of range, expected 0..${n - 1}`,
+        );
+      }
+    }
+  }
+  const spec = archByName(cfg.arch);
+  const input = cfg.input ?? spec.input;
+  try {
+    checkInput(spec, input.height, input.width);
+  } catch (e) {
+    throw new TrainConfigError((e as Error).message);
+  }
+  const checkSize = (dir: string, h: number, w: number) => {
+    const ok = (h === input.height && w === input.width) ||
+      (cfg.fit === "center-crop" && h >= input.height && w >= input.width);
+    if (!ok) {
+      throw new TrainConfigError(
+        `${dir}: images are ${h}×${w}, but ${spec.name} takes ${input.height}×${input.width}` +
+          (cfg.fit === "exact"
+            ? " (fit: exact)"
+            : " (images must be at least that large for a centred crop); set --input HxW to match the data"),
+      );
+    }
+  };
+  checkSize(cfg.data, syn.header.image.height, syn.header.image.width);
+  if (syn.size < cfg.batch) {
+    throw new TrainConfigError(
+      `--data ${cfg.data}: ${syn.size} images, fewer than one batch of ${cfg.batch}`,
+    );
+  }
+  let real: Inputs["real"];
+  if (cfg.real) {
+    if (!cfg.domainMixup) {
+      throw new TrainConfigError(`--real ${cfg.real.dir} is only used with --domain-mixup`);
+    }
+    let ds: Dataset;
+    try {
+      ds = await openAnyDataset(cfg.real.dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new TrainConfigError(`--real ${cfg.real.dir}: no such folder`);
+      }
+      throw new TrainConfigError(
+        `--real ${cfg.real.dir}: empty or unreadable real set: ${(e as Error).message}`,
+      );
+    }
+    const sel = selectReal(ds.records(), cfg.real.ids, cfg.real.perId);
+    if (sel.indices.length === 0) {
+      throw new TrainConfigError(`--real ${cfg.real.dir}: no images selected`);
+    }
+    checkSize(cfg.real.dir, ds.header.image.height, ds.header.image.width);
+    real = { dir: cfg.real.dir, ...sel };
+  }
+  return { syn, synClasses: n, real, spec, input };
+}
+
+/** Progress bar on stderr: step, loss, img/s, ETA. */
+function drawBar(p: TrainProgress, done = false): void {
+  const width = 24;
+  const frac = p.totalSteps ? p.step / p.totalSteps : 0;
+  const fill = Math.round(frac * width);
+  const eta = p.etaSec === Infinity ? "?" : formatTime(p.etaSec);
+  const line =
+    `\r[${"#".repeat(fill)}${"-".repeat(width - fill)}] step ${p.step}/${p.totalSteps} ` +
+    `ep ${p.epoch} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ` +
+    `${p.imagesPerSec.toFixed(1)} img/s loader ${(100 * p.loaderShare).toFixed(0)}% ETA ${eta}  `;
+  // A terminal gets one redrawn line; a log file gets one line per report.
+  const tty = Deno.stderr.isTerminal();
+  const text = tty ? line + (done ? "\n" : "") : done ? "" : line.slice(1).trimEnd() + "\n";
+  Deno.stderr.writeSync(new TextEncoder().encode(text));
+}
+
+function formatTime(sec: number): string {
+  const s = Math.max(0, Math.round(sec));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
+}
+
+/**
+ * Train a recogniser. `config` is validated (`TrainConfigSchema`); the run folder `config.out`
+ * receives config.json, metrics.jsonl, checkpoints and finally model.onnx + embedder.json
+ * (the exported backbone of the best checkpoint on the validation set, or the last one).
+ *
+ * @example
+ * ```ts ignore
+ * const result = await train({ data: "out/synthetic", out: "runs/a", arch: "ir_tiny", epochs: 2, batch: 16 });
+ * console.log(result.model, result.bestAccuracy);
+ * ```
+ */
+export async function train(
+  config: TrainConfigInput,
+  opts: TrainOptions = {},
+): Promise<TrainResult> {
+  const cfg = parseTrainConfig(config);
+  const inputs = await openInputs(cfg);
+  const out = cfg.out;
+  await Deno.mkdir(out, { recursive: true });
+  const lastPath = `${out}/last.ckpt`;
+  const bestPath = `${out}/best.ckpt`;
+  const hasLast = await exists(lastPath);
+  if (hasLast && !opts.resume) {
+    throw new TrainConfigError(
+      `${out}: holds a checkpoint (last.ckpt); pass --resume to continue it or choose another --out`,
+    );
+  }
+  const resumed: Checkpoint | undefined = hasLast && opts.resume
+    ? await readCheckpoint(lastPath)
+    : undefined;
+  if (resumed) {
+    const strip = (c: unknown) => {
+      const o = { ...(c as Record<string, unknown>) };
+      for (const k of RESUME_FREE) delete o[k];
+      return JSON.stringify(o);
+    };
+    if (strip(resumed.meta.config) !== strip(cfg)) {
+      throw new TrainConfigError(
+        `${lastPath}: was written with another configuration; resume with the same flags ` +
+          `(saved: ${JSON.stringify(resumed.meta.config)})`,
+      );
+    }
+  }
+  await writeTextAtomic(`${out}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
+
+  const backend = opts.backend ?? await selectBackend(cfg.backend);
+  useBackend(backend);
+
+  const numClasses = inputs.synClasses + (inputs.real?.numClasses ?? 0);
+  const backbone = new Backbone(inputs.spec, inputs.input, cfg.seed);
+  const head = new MarginHead(headSpec(cfg.loss, numClasses, inputs.spec.embedding), cfg.seed);
+  const params = [...backbone.params.trainable(), ...head.params.trainable()];
+  const moms = params.map((p) => {
+    const m = keep(fromData(new Float32Array(p.size), p.shape));
+    m.name = `${p.name}.momentum`;
+    return m;
+  });
+
+  const spe = stepsOf(inputs.syn.size, cfg.batch);
+  const totalSteps = cfg.steps ?? cfg.epochs * spe;
+  let globalStep = 0;
+  let pos = { epoch: 0, step: 0 };
+  let best = -Infinity;
+  let lastLoss = NaN;
+  const valSets: ValSet[] = await loadValSets(cfg.val, cfg.seed);
+
+  const snapshot = async (): Promise<Checkpoint> => {
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const store of [backbone.params, head.params]) {
+      for (const p of store.infos) {
+        tensors.set(p.name, { shape: p.shape, data: await store.get(p.name).toArray() });
+      }
+    }
+    for (const m of moms) tensors.set(m.name, { shape: [...m.shape], data: await m.toArray() });
+    return {
+      meta: {
+        config: cfg,
+        globalStep,
+        position: pos,
+        state: { best, lastLoss, seed: cfg.seed, rng: Rng.fromSeed(cfg.seed).state() },
+      },
+      tensors,
+    };
+  };
+  const restore = (ck: Checkpoint) => {
+    backbone.params.load(ck.tensors);
+    head.params.load(ck.tensors);
+    for (const m of moms) {
+      const t = ck.tensors.get(m.name);
+      if (!t || t.data.length !== m.size) throw new CheckpointError(`missing momentum "${m.name}"`);
+      m.backend.upload(m.buf, t.data);
+    }
+  };
+  if (resumed) {
+    restore(resumed);
+    globalStep = resumed.meta.globalStep;
+    pos = resumed.meta.position;
+    best = (resumed.meta.state.best as number | null) ?? -Infinity;
+    lastLoss = (resumed.meta.state.lastLoss as number | null) ?? NaN;
+  } else {
+    await Deno.writeTextFile(`${out}/metrics.jsonl`, "");
+  }
+  const metrics = await Deno.open(`${out}/metrics.jsonl`, { append: true, create: true });
+  const log = async (obj: Record<string, unknown>) => {
+    await metrics.write(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
+  };
+  const save = async (path: string) => await writeCheckpoint(path, await snapshot(), opts);
+
+  const plan: LoaderPlan = {
+    data: cfg.data,
+    real: inputs.real,
+    domainMixup: cfg.domainMixup,
+    input: inputs.input,
+    fit: cfg.fit,
+    augment: cfg.augment,
+    seed: cfg.seed,
+    batch: cfg.batch,
+  };
+  const loader = await Loader.open(plan, spe, pos, {
+    workers: cfg.workers,
+    prefetch: cfg.prefetch,
+  });
+  const micro = cfg.microBatch ?? cfg.batch;
+  const { height, width } = inputs.input;
+  const plane = 3 * height * width;
+  const root = Rng.fromSeed(cfg.seed);
+  const bar = opts.progressBar ?? true;
+  const t0 = performance.now();
+  let stepsThisCall = 0;
+  let windowLoss = 0, windowSteps = 0;
+  let windowT = t0, windowWait = loader.waitedMs, windowImgs = 0;
+  let stopped = false;
+  let progress: TrainProgress | undefined;
+
+  /** Forward + backward of one micro-batch; returns the loss tensor (kept by the caller). */
+  const microStep = (
+    x: Float32Array,
+    rows: number,
+    labels: SoftLabel[],
+    real: Int32Array | undefined,
+    lambda: number,
+    k: number,
+  ): Tensor =>
+    scope(() => {
+      const emb = backbone.forward(fromData(x, [rows, 3, height, width]), {
+        train: true,
+        dropout: cfg.dropout,
+        rng: root.split("dropout", globalStep, k),
+      });
+      const terms = mixTerms(labels, lambda, real, inputs.synClasses);
+      const loss = head.mixedLoss(emb, terms, 1 / cfg.batch);
+      loss.backward();
+      return loss;
+    });
+
+  try {
+    while (globalStep < totalSteps) {
+      const batch = await loader.next();
+      opts.tamper?.(batch, globalStep);
+      const lr = learningRate(cfg, globalStep, totalSteps);
+      for (const p of params) p.gradStale = true;
+      let stepLoss = 0;
+      for (let k = 0; k * micro < cfg.batch; k++) {
+        const lo = k * micro, hi = Math.min(cfg.batch, lo + micro);
+        const args = [
+          batch.x.subarray(lo * plane, hi * plane),
+          hi - lo,
+          batch.labels.slice(lo, hi),
+          batch.realClasses?.subarray(lo, hi),
+          batch.lambda,
+          k,
+        ] as const;
+        const loss = microStep(...args);
+        const v = await loss.item();
+        loss.dispose();
+        if (!Number.isFinite(v)) {
+          startTrace();
+          scope(() => {
+            microStep(...args);
+          });
+          const bad = await stopTrace();
+          const where = bad
+            ? `first non-finite value from op "${bad.op}" (${bad.phase}) called at ${bad.site}`
+            : "no single op output was non-finite (the loss reduction overflowed)";
+          await log({
+            kind: "error",
+            step: globalStep,
+            epoch: batch.epoch,
+            error: "non-finite loss",
+            where,
+          });
+          throw new NonFiniteLossError(
+            `step ${globalStep} (epoch ${batch.epoch}, batch ${batch.step}): loss is ${v}; ${where}. ` +
+              `Training stopped; the last good checkpoint is ${
+                await exists(lastPath) ? lastPath : "(none written yet)"
+              } (not overwritten)`,
+          );
+        }
+        stepLoss += v;
+      }
+      for (let i = 0; i < params.length; i++) {
+        const p = params[i];
+        if (!p.grad || p.gradStale) continue;
+        backend.sgd(p.buf, p.grad.buf, moms[i].buf, p.size, {
+          lr,
+          momentum: cfg.momentum,
+          weightDecay: cfg.weightDecay,
+        });
+      }
+      globalStep++;
+      stepsThisCall++;
+      pos = batch.step + 1 >= spe
+        ? { epoch: batch.epoch + 1, step: 0 }
+        : { epoch: batch.epoch, step: batch.step + 1 };
+      windowLoss += stepLoss;
+      windowSteps++;
+      windowImgs += cfg.batch;
+      lastLoss = stepLoss;
+      const epochEnd = pos.step === 0;
+      const now = performance.now();
+      if (globalStep % cfg.logEvery === 0 || epochEnd || globalStep === totalSteps) {
+        await backend.flush();
+        const dt = (performance.now() - windowT) / 1000;
+        const ips = windowImgs / Math.max(dt, 1e-9);
+        const share = (loader.waitedMs - windowWait) / Math.max(1, performance.now() - windowT);
+        progress = {
+          step: globalStep,
+          totalSteps,
+          epoch: batch.epoch,
+          loss: windowLoss / windowSteps,
+          lr,
+          imagesPerSec: ips,
+          etaSec: ((totalSteps - globalStep) * cfg.batch) / Math.max(ips, 1e-9),
+          loaderShare: share,
+        };
+        await log({
+          kind: "step",
+          step: globalStep,
+          epoch: batch.epoch,
+          loss: progress.loss,
+          lr,
+          images_per_s: ips,
+          loader_share: share,
+          lambda: batch.lambda,
+        });
+        if (bar) drawBar(progress);
+        opts.onProgress?.(progress);
+        windowLoss = 0;
+        windowSteps = 0;
+        windowImgs = 0;
+        windowT = now;
+        windowWait = loader.waitedMs;
+      }
+      if (epochEnd || globalStep === totalSteps) {
+        let val: ValResult[] | undefined;
+        if (valSets.length) {
+          val = [];
+          for (const s of valSets) val.push(await validate(backbone, s));
+        }
+        await log({
+          kind: "epoch",
+          epoch: batch.epoch,
+          step: globalStep,
+          loss: lastLoss,
+          lr,
+          val: val?.map((v) => ({
+            name: v.name,
+            accuracy: v.accuracy,
+            std: v.std,
+            pairs: v.pairs,
+          })),
+        });
+        if (val && val[0].accuracy > best) {
+          best = val[0].accuracy;
+          await save(bestPath);
+        }
+        await save(lastPath);
+        if (progress && val) {
+          progress = { ...progress, val };
+          opts.onProgress?.(progress);
+        }
+      } else if (cfg.checkpointEvery > 0 && globalStep % cfg.checkpointEvery === 0) {
+        await save(lastPath);
+      }
+      if (
+        opts.stopAfterSteps !== undefined && stepsThisCall >= opts.stopAfterSteps &&
+        globalStep < totalSteps
+      ) {
+        stopped = true;
+        break;
+      }
+    }
+  } finally {
+    loader.close();
+    metrics.close();
+    if (bar && progress) drawBar(progress, true);
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const result: TrainResult = {
+    out,
+    steps: globalStep,
+    loss: lastLoss,
+    bestAccuracy: Number.isFinite(best) ? best : undefined,
+    selected: valSets.length && (await exists(bestPath)) ? bestPath : lastPath,
+    imagesPerSec: (stepsThisCall * cfg.batch) / Math.max(elapsed, 1e-9),
+    loaderShare: loader.waitedMs / Math.max(1, elapsed * 1000),
+    stopped,
+  };
+  if (!stopped && !opts.noExport) {
+    result.model = await exportRun(out, result.selected);
+  }
+  backbone.params.dispose();
+  head.params.dispose();
+  for (const m of moms) m.dispose();
+  return result;
+}
+
+/** Export a run's checkpoint (default: best, else last) to `RUN/model.onnx` + `RUN/embedder.json`. */
+export async function exportRun(out: string, checkpoint?: string): Promise<string> {
+  const path = checkpoint ??
+    ((await exists(`${out}/best.ckpt`)) ? `${out}/best.ckpt` : `${out}/last.ckpt`);
+  const ck = await readCheckpoint(path);
+  const cfg = parseTrainConfig(ck.meta.config, path);
+  const spec = archByName(cfg.arch);
+  const input = cfg.input ?? spec.input;
+  const weights = new Map([...ck.tensors].map(([k, v]) => [k, v.data]));
+  const bytes = exportBackboneOnnx(spec, input, weights);
+  const model = `${out}/model.onnx`;
+  const tmp = `${model}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeFile(tmp, bytes);
+  await Deno.rename(tmp, model);
+  await writeTextAtomic(
+    `${out}/embedder.json`,
+    JSON.stringify(
+      {
+        model: "model.onnx",
+        inputSize: [input.height, input.width],
+        layout: "nchw",
+        channelOrder: "rgb",
+        mean: 127.5,
+        std: 127.5,
+        embeddingDim: spec.embedding,
+        description: `${spec.name} ${cfg.loss.kind}, ${
+          path.split("/").pop()
+        } at step ${ck.meta.globalStep}, data ${cfg.data}`,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  return model;
+}

@@ -1,0 +1,210 @@
+/**
+ * Validation for model selection: verification accuracy on a development pair set, never on
+ * LFW View 2. Either LFW View 1 (`pairsDevTrain.txt`, one block; a View 2 file with its
+ * `10\t300` header is refused) or same/different pairs drawn from a held-out dataset. Scores and
+ * accuracy come from `eval/` (SynFace protocol: cosine, 10-fold best threshold).
+ */
+import { openAnyDataset } from "../data/dataset.ts";
+import { Rng } from "../data/rng.ts";
+import { loadImage } from "../eval/images.ts";
+import { resolveImages } from "../eval/images.ts";
+import { foldSplits, verify } from "../eval/metrics.ts";
+import { readPairs, splitFolds } from "../eval/pairs.ts";
+import { SYNFACE } from "../eval/protocols.ts";
+import { noGrad, scope } from "./autodiff/tensor.ts";
+import type { Backbone } from "./backbones.ts";
+import { TrainConfigError, type ValConfig } from "./config.ts";
+import { fromData, l2normalize } from "./nn.ts";
+
+/** A validation pair set: image files and pairs of indices into them. */
+export interface ValSet {
+  name: string;
+  files: string[];
+  pairs: { a: number; b: number; same: boolean }[];
+}
+
+/** Validation result. */
+export interface ValResult {
+  name: string;
+  /** Mean 10-fold accuracy (SynFace protocol), a fraction. */
+  accuracy: number;
+  std: number;
+  threshold: number;
+  pairs: number;
+}
+
+function refuseView2(
+  file: string,
+  images: string,
+  list: { folds: number; pairs: unknown[] },
+): void {
+  // LFW View 2 is `pairs.txt` with 10 folds of 600 pairs; refuse it (and any 10×600 LFW-format
+  // file over an LFW image folder) so model selection cannot touch the test set.
+  const lfw = /lfw/i.test(images) || /lfw/i.test(file);
+  const view2Shape = list.folds === 10 && list.pairs.length === 6000;
+  if (lfw && (view2Shape || /(^|\/)pairs\.txt$/.test(file))) {
+    throw new TrainConfigError(
+      `${file}: looks like LFW View 2 (${list.folds} folds, ${list.pairs.length} pairs); model selection must never use View 2 — ` +
+        `use View 1 (pairsDevTrain.txt) or a held-out synthetic set`,
+    );
+  }
+}
+
+/** Load the validation sets a config asks for (possibly none). */
+export async function loadValSets(cfg: ValConfig | undefined, seed: number): Promise<ValSet[]> {
+  const sets: ValSet[] = [];
+  if (!cfg) return sets;
+  if (cfg.pairs) {
+    const list = await readPairs(cfg.pairs);
+    refuseView2(cfg.pairs, cfg.images!, list);
+    let pairs = list.pairs;
+    if (cfg.maxPairs > 0 && pairs.length > cfg.maxPairs) {
+      // Keep the balance: the first maxPairs/2 same and different pairs.
+      const half = Math.floor(cfg.maxPairs / 2);
+      pairs = [
+        ...pairs.filter((p) => p.same).slice(0, half),
+        ...pairs.filter((p) => !p.same).slice(0, half),
+      ];
+    }
+    const resolved = resolveImages(pairs.flatMap((p) => [p.a, p.b]), cfg.images!);
+    if (resolved.missing.length) {
+      throw new TrainConfigError(
+        `${cfg.pairs}: ${resolved.missing.length} images not found under ${cfg.images} (first: ${
+          resolved.missing[0]
+        })`,
+      );
+    }
+    const files: string[] = [];
+    const index = new Map<string, number>();
+    const idx = (ref: string) => {
+      const path = resolved.paths.get(ref)!;
+      let i = index.get(path);
+      if (i === undefined) {
+        i = files.length;
+        files.push(path);
+        index.set(path, i);
+      }
+      return i;
+    };
+    sets.push({
+      name: cfg.pairs.split("/").pop()!,
+      files,
+      pairs: pairs.map((p) => ({ a: idx(p.a), b: idx(p.b), same: p.same })),
+    });
+  }
+  if (cfg.data) sets.push(await drawPairs(cfg.data, cfg.numPairs, seed));
+  return sets;
+}
+
+/** Same/different pairs drawn (seeded) from a held-out dataset: half of each. */
+export async function drawPairs(dir: string, numPairs: number, seed: number): Promise<ValSet> {
+  const ds = await openAnyDataset(dir);
+  const byClass = new Map<number, string[]>();
+  for (const r of ds.records()) {
+    const list = byClass.get(r.class) ?? [];
+    list.push(`${dir}/${r.path}`);
+    byClass.set(r.class, list);
+  }
+  const classes = [...byClass.keys()].sort((a, b) => a - b);
+  const multi = classes.filter((c) => byClass.get(c)!.length >= 2);
+  if (classes.length < 2 || multi.length === 0) {
+    throw new TrainConfigError(
+      `${dir}: validation pairs need ≥ 2 identities and one with ≥ 2 images (found ${classes.length} identities)`,
+    );
+  }
+  const rng = Rng.fromSeed(seed).split("val-pairs");
+  const files: string[] = [];
+  const index = new Map<string, number>();
+  const idx = (path: string) => {
+    let i = index.get(path);
+    if (i === undefined) {
+      i = files.length;
+      files.push(path);
+      index.set(path, i);
+    }
+    return i;
+  };
+  const pairs: ValSet["pairs"] = [];
+  const half = Math.max(1, Math.floor(numPairs / 2));
+  for (let k = 0; k < half; k++) {
+    const list = byClass.get(rng.choice(multi))!;
+    const i = rng.int(list.length);
+    let j = rng.int(list.length - 1);
+    if (j >= i) j++;
+    pairs.push({ a: idx(list[i]), b: idx(list[j]), same: true });
+  }
+  for (let k = 0; k < half; k++) {
+    const c1 = rng.int(classes.length);
+    let c2 = rng.int(classes.length - 1);
+    if (c2 >= c1) c2++;
+    const l1 = byClass.get(classes[c1])!, l2 = byClass.get(classes[c2])!;
+    pairs.push({ a: idx(rng.choice(l1)), b: idx(rng.choice(l2)), same: false });
+  }
+  return { name: `${dir.split("/").pop()} (${pairs.length} drawn pairs)`, files, pairs };
+}
+
+/** Embed every image of a set (inference mode), L2-normalised, in batches of `batch`. */
+export async function embedFiles(
+  backbone: Backbone,
+  files: string[],
+  batch = 32,
+): Promise<Float32Array[]> {
+  const { height, width } = backbone.input;
+  const out: Float32Array[] = [];
+  const plane = 3 * height * width;
+  for (let i = 0; i < files.length; i += batch) {
+    const chunk = files.slice(i, i + batch);
+    const x = new Float32Array(chunk.length * plane);
+    const imgs = await Promise.all(chunk.map((f) => loadImage(f, height, width, "auto")));
+    imgs.forEach((img, b) => x.set(img.data, b * plane));
+    const emb = await scope(() =>
+      noGrad(() =>
+        l2normalize(
+          backbone.forward(fromData(x, [chunk.length, 3, height, width]), { train: false }),
+        )
+      )
+    );
+    const data = await emb.toArray();
+    emb.dispose();
+    const d = data.length / chunk.length;
+    for (let b = 0; b < chunk.length; b++) out.push(data.slice(b * d, (b + 1) * d));
+  }
+  return out;
+}
+
+/** Verification accuracy of the backbone on a set (SynFace protocol, k-fold thresholds). */
+export async function validate(backbone: Backbone, set: ValSet, batch = 32): Promise<ValResult> {
+  const emb = await embedFiles(backbone, set.files, batch);
+  const scores = set.pairs.map(({ a, b }) => {
+    let s = 0;
+    for (let i = 0; i < emb[a].length; i++) s += emb[a][i] * emb[b][i];
+    return s;
+  });
+  const same = set.pairs.map((p) => p.same);
+  const nSame = same.filter((s) => s).length;
+  const k = Math.min(10, nSame, same.length - nSame);
+  if (k < 2) throw new TrainConfigError(`${set.name}: too few pairs for a k-fold threshold`);
+  const folded = splitFolds(
+    {
+      file: set.name,
+      format: "csv",
+      folds: 1,
+      pairs: set.pairs.map((p, i) => ({
+        a: String(p.a),
+        b: String(p.b),
+        same: p.same,
+        fold: 0,
+        line: i + 1,
+      })),
+    },
+    k,
+  );
+  const m = verify(scores, same, foldSplits(folded.pairs.map((p) => p.fold), k), SYNFACE, []);
+  return {
+    name: set.name,
+    accuracy: m.accuracy,
+    std: m.std,
+    threshold: m.threshold,
+    pairs: set.pairs.length,
+  };
+}

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-web/webgpu";
+import { ARCHS } from "../recognition/arch.ts";
+import { CpuBackend } from "../recognition/autodiff/cpu/cpu_backend.ts";
+import { noGrad, scope, useBackend } from "../recognition/autodiff/tensor.ts";
+import { Backbone } from "../recognition/backbones.ts";
+import { readCheckpoint } from "../recognition/checkpoint.ts";
+import { exportRun, train } from "../recognition/trainer.ts";
+import { fromData } from "../recognition/nn.ts";
+import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+
+Deno.test("export: RUN/model.onnx embeddings (onnxruntime wasm) equal the engine's within 1e-4", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "train_export_" });
+  try {
+    const backend = await CpuBackend.create();
+    await writeTinyDataset(`${tmp}/data`, { classes: 4, perClass: 4, height: 16, width: 16 });
+    const r = await train({
+      data: `${tmp}/data`,
+      out: `${tmp}/run`,
+      arch: "ir_tiny",
+      input: { height: 16, width: 16 },
+      batch: 8,
+      epochs: 2,
+      workers: 0,
+      val: { data: `${tmp}/data`, numPairs: 40 },
+    }, { backend, progressBar: false });
+    assert.equal(r.model, `${tmp}/run/model.onnx`);
+    assert.equal(r.selected, `${tmp}/run/best.ckpt`);
+    const embedder = JSON.parse(await Deno.readTextFile(`${tmp}/run/embedder.json`));
+    assert.deepEqual(embedder.inputSize, [16, 16]);
+    assert.equal(embedder.embeddingDim, 16);
+
+    // The engine's embeddings of the selected checkpoint, in inference mode.
+    useBackend(backend);
+    const bb = new Backbone(ARCHS.ir_tiny, { height: 16, width: 16 }, 0);
+    bb.params.load((await readCheckpoint(r.selected)).tensors);
+    const n = 5;
+    const x = new Float32Array(n * 3 * 16 * 16).map((_, i) => Math.sin(i * 0.37) * 0.9);
+    const want = await scope(() =>
+      noGrad(() => bb.forward(fromData(x, [n, 3, 16, 16]), { train: false }))
+    ).toArray();
+    bb.params.dispose();
+
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    const session = await ort.InferenceSession.create(await Deno.readFile(r.model!), {
+      executionProviders: ["wasm"],
+    });
+    const res = await session.run({ input: new ort.Tensor("float32", x, [n, 3, 16, 16]) });
+    const got = res.embedding.data as Float32Array;
+    await session.release();
+    assert.deepEqual(res.embedding.dims, [n, 16]);
+    let maxDiff = 0;
+    for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+    assert.ok(maxDiff < 1e-4, `max |onnx − engine| = ${maxDiff}`);
+    // Re-export of the last checkpoint works too.
+    assert.equal(await exportRun(`${tmp}/run`, `${tmp}/run/last.ckpt`), `${tmp}/run/model.onnx`);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

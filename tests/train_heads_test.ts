@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { Ref64Backend } from "../recognition/autodiff/cpu/ref64_backend.ts";
+import { useBackend } from "../recognition/autodiff/tensor.ts";
+import { scope } from "../recognition/autodiff/tensor.ts";
+import { headSpec, MarginHead } from "../recognition/heads.ts";
+import { fromData } from "../recognition/nn.ts";
+import { LossConfigSchema } from "../recognition/config.ts";
+
+useBackend(new Ref64Backend());
+
+/** A head over 2-d embeddings whose class centres sit at the given angles. */
+function headAt(kind: "arcface" | "cosface" | "softmax", angles: number[], easyMargin = false) {
+  const spec = headSpec(LossConfigSchema.parse({ kind, easyMargin }), angles.length, 2);
+  const head = new MarginHead(spec, 0);
+  const w = new Float32Array(angles.flatMap((a) => [Math.cos(a), Math.sin(a)]));
+  head.params.get("margin.weight").backend.upload(head.params.get("margin.weight").buf, w);
+  return head;
+}
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number) {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(Math.abs(a[i] - b[i]) <= tol, `index ${i}: ${a[i]} vs ${b[i]} (tol ${tol})`);
+  }
+}
+
+Deno.test("heads: paper defaults s=30, m=0.5 (ArcFace) and m=0.4 (CosFace)", () => {
+  assert.deepEqual(
+    [
+      headSpec(LossConfigSchema.parse({ kind: "arcface" }), 2, 2).s,
+      headSpec(LossConfigSchema.parse({}), 2, 2).m,
+    ],
+    [30, 0.5],
+  );
+  assert.equal(headSpec(LossConfigSchema.parse({ kind: "cosface" }), 2, 2).m, 0.4);
+});
+
+Deno.test("heads: ArcFace logits match hand values, including the th/mm branch", async () => {
+  // Class centres at 0.3, 1.2, 2.8 rad; both embeddings at angle 0 (norm 2: normalised away).
+  const head = headAt("arcface", [0.3, 1.2, 2.8]);
+  const out = await scope(() =>
+    head.logits(fromData(new Float32Array([2, 0, 2, 0]), [2, 2]), Int32Array.from([0, 2]))
+  ).toArray();
+  // Hand values: th = cos(π−0.5) = −0.87758, mm = sin(π−0.5)·0.5 = 0.23971.
+  // Row 0, label 0: 30·cos(0.3+0.5) = 20.90120 (cos 0.3 > th). Others: 30·cos θ.
+  // Row 1, label 2: cos 2.8 = −0.94222 < th → 30·(cos 2.8 − mm) = −35.45805.
+  close(out, [20.901201, 10.870733, 30 * Math.cos(2.8), 28.660095, 10.870733, -35.458053], 1e-4);
+});
+
+Deno.test("heads: ArcFace easy margin and CosFace", async () => {
+  const arc = headAt("arcface", [0.3, 2.8], true);
+  const a = await scope(() =>
+    arc.logits(fromData(new Float32Array([1, 0, 1, 0]), [2, 2]), Int32Array.from([0, 1]))
+  ).toArray();
+  // easy margin: label 1 has cos < 0 → plain 30·cos θ, no margin.
+  close(a, [20.901201, 30 * Math.cos(2.8), 28.660095, 30 * Math.cos(2.8)], 1e-4);
+  const cos = headAt("cosface", [0.3, 2.8]);
+  const c = await scope(() =>
+    cos.logits(fromData(new Float32Array([1, 0]), [1, 2]), Int32Array.from([0]))
+  ).toArray();
+  close(c, [16.660095, 30 * Math.cos(2.8)], 1e-4);
+});

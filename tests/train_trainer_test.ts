@@ -1,0 +1,209 @@
+import assert from "node:assert/strict";
+import { CpuBackend } from "../recognition/autodiff/cpu/cpu_backend.ts";
+import { CheckpointError, readCheckpoint } from "../recognition/checkpoint.ts";
+import type { TrainConfigInput } from "../recognition/config.ts";
+import { NonFiniteLossError, train } from "../recognition/trainer.ts";
+import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+
+const backend = await CpuBackend.create();
+
+/** A tiny run: ir_tiny on 16×16 shapes, batch 8, no augmentation, inline loader. */
+function tinyConfig(data: string, out: string, extra: Partial<TrainConfigInput> = {}) {
+  return {
+    data,
+    out,
+    arch: "ir_tiny",
+    input: { height: 16, width: 16 },
+    batch: 8,
+    lr: 0.1,
+    epochs: 2,
+    loss: { kind: "arcface" as const, s: 16, m: 0.2 },
+    augment: { enabled: false },
+    workers: 0,
+    logEvery: 1,
+    ...extra,
+  } satisfies TrainConfigInput;
+}
+
+async function withDirs(fn: (tmp: string, data: string) => Promise<void>) {
+  const tmp = await Deno.makeTempDir({ prefix: "train_test_" });
+  try {
+    const data = `${tmp}/data`;
+    await writeTinyDataset(data, { classes: 4, perClass: 4, height: 16, width: 16 });
+    await fn(tmp, data);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+const quiet = { backend, progressBar: false, noExport: true };
+
+Deno.test("trainer: a tiny IR net overfits a tiny synthetic dataset", async () => {
+  await withDirs(async (tmp, data) => {
+    const losses: number[] = [];
+    const r = await train(
+      tinyConfig(data, `${tmp}/run`, { epochs: 12, milestones: [0.8], augment: { enabled: true } }),
+      { ...quiet, onProgress: (p) => losses.push(p.loss) },
+    );
+    assert.equal(r.steps, 24);
+    const first = losses[0], last = (losses.at(-1)! + losses.at(-2)!) / 2;
+    assert.ok(last < 0.25 * first, `loss ${first} → ${last}`);
+    const lines = (await Deno.readTextFile(`${tmp}/run/metrics.jsonl`)).trim().split("\n");
+    const epochs = lines.map((l) => JSON.parse(l)).filter((m) => m.kind === "epoch");
+    assert.equal(epochs.length, 12);
+    const cfg = JSON.parse(await Deno.readTextFile(`${tmp}/run/config.json`));
+    assert.equal(cfg.momentum, 0.9);
+    assert.equal(cfg.weightDecay, 5e-4);
+  });
+});
+
+Deno.test("trainer: kill and resume gives bit-identical weights to an uninterrupted run", async () => {
+  await withDirs(async (tmp, data) => {
+    const extra = { epochs: 3, checkpointEvery: 2, dropout: 0.2, augment: { enabled: true } };
+    await train(tinyConfig(data, `${tmp}/a`, extra), quiet);
+    // "Killed" after 3 steps: the last checkpoint is from step 2, step 3 is lost and redone.
+    const b = await train(tinyConfig(data, `${tmp}/b`, extra), { ...quiet, stopAfterSteps: 3 });
+    assert.equal(b.stopped, true);
+    assert.equal((await readCheckpoint(`${tmp}/b/last.ckpt`)).meta.globalStep, 2);
+    await assert.rejects(train(tinyConfig(data, `${tmp}/b`, extra), quiet), /--resume/);
+    const c = await train(tinyConfig(data, `${tmp}/b`, extra), { ...quiet, resume: true });
+    assert.equal(c.steps, 6);
+    const ca = await readCheckpoint(`${tmp}/a/last.ckpt`);
+    const cb = await readCheckpoint(`${tmp}/b/last.ckpt`);
+    assert.equal(ca.tensors.size, cb.tensors.size);
+    for (const [name, t] of ca.tensors) {
+      const u = cb.tensors.get(name)!;
+      assert.ok(
+        new Uint8Array(t.data.buffer).every((v, i) => v === new Uint8Array(u.data.buffer)[i]),
+        `tensor ${name} differs`,
+      );
+    }
+    // A resume with a different recipe is refused.
+    await assert.rejects(
+      train(tinyConfig(data, `${tmp}/b`, { ...extra, lr: 0.05 }), { ...quiet, resume: true }),
+      /another configuration/,
+    );
+  });
+});
+
+Deno.test("trainer: NaN loss stops at the step, names the op, keeps the last good checkpoint", async () => {
+  await withDirs(async (tmp, data) => {
+    const out = `${tmp}/run`;
+    const err = await train(tinyConfig(data, out, { checkpointEvery: 1 }), {
+      ...quiet,
+      tamper: (batch, step) => {
+        if (step === 2) batch.x[5] = NaN;
+      },
+    }).catch((e) => e);
+    assert.ok(err instanceof NonFiniteLossError, String(err));
+    assert.match(err.message, /step 2 /);
+    assert.match(err.message, /op "conv2d" \(forward\)/);
+    assert.match(err.message, /last\.ckpt/);
+    assert.equal((await readCheckpoint(`${out}/last.ckpt`)).meta.globalStep, 2);
+  });
+});
+
+Deno.test("trainer: a failing checkpoint write (disk full) leaves the previous checkpoint", async () => {
+  await withDirs(async (tmp, data) => {
+    const out = `${tmp}/run`;
+    let writes = 0;
+    const err = await train(tinyConfig(data, out, { checkpointEvery: 1 }), {
+      ...quiet,
+      writeFile: async (path, bytes) => {
+        if (++writes === 2) {
+          await Deno.writeFile(path, bytes.subarray(0, 100)); // half written, then ENOSPC
+          throw new Error("No space left on device (os error 28)");
+        }
+        await Deno.writeFile(path, bytes);
+      },
+    }).catch((e) => e);
+    assert.ok(err instanceof CheckpointError, String(err));
+    assert.match(err.message, /previous checkpoint/);
+    const ck = await readCheckpoint(`${out}/last.ckpt`);
+    assert.equal(ck.meta.globalStep, 1);
+    const leftovers = [...Deno.readDirSync(out)].map((e) => e.name).filter((n) =>
+      n.endsWith(".tmp")
+    );
+    assert.deepEqual(leftovers, []);
+  });
+});
+
+Deno.test("trainer: bad inputs give clear errors", async () => {
+  await withDirs(async (tmp, data) => {
+    const one = `${tmp}/one`;
+    await writeTinyDataset(one, { classes: 1, perClass: 8, height: 16, width: 16 });
+    await assert.rejects(train(tinyConfig(one, `${tmp}/r1`), quiet), /1 class; .*at least 2/);
+    // Image size that does not fit the architecture's input.
+    await assert.rejects(
+      train(tinyConfig(data, `${tmp}/r2`, { input: { height: 32, width: 32 } }), quiet),
+      /images are 16×16, but ir_tiny takes 32×32/,
+    );
+    await assert.rejects(
+      train(tinyConfig(data, `${tmp}/r3`, { input: { height: 14, width: 16 } }), quiet),
+      /multiples of 4/,
+    );
+    // Labels out of range: a manifest whose record names class 7 of 4.
+    const bad = `${tmp}/bad`;
+    await writeTinyDataset(bad, { classes: 4, perClass: 4, height: 16, width: 16 });
+    const m = (await Deno.readTextFile(`${bad}/manifest.jsonl`)).replace(
+      '"label":[[3,1]]',
+      '"label":[[7,1]]',
+    );
+    await Deno.writeTextFile(`${bad}/manifest.jsonl`, m);
+    await assert.rejects(train(tinyConfig(bad, `${tmp}/r4`), quiet), /out of range/);
+    // Empty real folder for Domain Mixup.
+    await Deno.mkdir(`${tmp}/empty`);
+    await assert.rejects(
+      train(
+        tinyConfig(data, `${tmp}/r5`, { real: { dir: `${tmp}/empty` }, domainMixup: true }),
+        quiet,
+      ),
+      /--real .*empty.*no images found/,
+    );
+    await assert.rejects(train(tinyConfig(`${tmp}/nope`, `${tmp}/r6`), quiet), /no such folder/);
+    await assert.rejects(
+      train(tinyConfig(data, `${tmp}/r7`, { val: { pairs: "x/pairs.txt", images: "x" } }), quiet),
+      /pairs file not found/,
+    );
+  });
+});
+
+Deno.test("trainer: Domain Mixup run with real classes after the synthetic ones", async () => {
+  await withDirs(async (tmp, data) => {
+    const real = `${tmp}/real`;
+    await writeTinyDataset(real, { classes: 3, perClass: 5, height: 16, width: 16, seed: 5 });
+    const r = await train(
+      tinyConfig(data, `${tmp}/run`, {
+        real: { dir: real, ids: 2, perId: 3 },
+        domainMixup: true,
+        epochs: 1,
+      }),
+      quiet,
+    );
+    assert.equal(r.steps, 2);
+    const ck = await readCheckpoint(`${tmp}/run/last.ckpt`);
+    assert.deepEqual(ck.tensors.get("margin.weight")!.shape, [4 + 2, 16]);
+    const lines = (await Deno.readTextFile(`${tmp}/run/metrics.jsonl`)).trim().split("\n");
+    for (const l of lines.map((x) => JSON.parse(x)).filter((x) => x.kind === "step")) {
+      assert.ok(Number.isInteger(Math.round(l.lambda * 20)));
+    }
+  });
+});
+
+Deno.test("trainer: validation refuses LFW View 2", async () => {
+  await withDirs(async (tmp, data) => {
+    await Deno.mkdir(`${tmp}/lfw`);
+    const lines = ["10\t1"];
+    for (let f = 0; f < 10; f++) lines.push("A\t1\t2", "A\t1\tB\t1");
+    await Deno.writeTextFile(`${tmp}/lfw/pairs.txt`, lines.join("\n") + "\n");
+    await assert.rejects(
+      train(
+        tinyConfig(data, `${tmp}/r`, {
+          val: { pairs: `${tmp}/lfw/pairs.txt`, images: `${tmp}/lfw` },
+        }),
+        quiet,
+      ),
+      /View 2/,
+    );
+  });
+});
