@@ -66,8 +66,15 @@ export const IMAGE_EXTENSIONS: readonly string[] = Object.keys(EXTENSIONS);
 
 /** True when `path` ends with an extension the decoders know. */
 export function isImagePath(path: string): boolean {
-  const ext = path.slice(path.lastIndexOf(".") + 1).toLowerCase();
-  return ext in EXTENSIONS;
+  const ext = extensionOf(path);
+  return ext !== undefined && Object.hasOwn(EXTENSIONS, ext);
+}
+
+/** Lower-case extension of the last path segment, or undefined when it has none. */
+function extensionOf(path: string): string | undefined {
+  const base = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+  const dot = base.lastIndexOf(".");
+  return dot > 0 ? base.slice(dot + 1).toLowerCase() : undefined;
 }
 
 /**
@@ -76,9 +83,9 @@ export function isImagePath(path: string): boolean {
  */
 export function decodeRaw(bytes: Uint8Array, file = "<bytes>"): RawImage {
   const format = sniffFormat(bytes);
-  const dot = file.lastIndexOf(".");
-  const ext = dot >= 0 ? file.slice(dot + 1).toLowerCase() : "";
-  if (dot >= 0 && !(ext in EXTENSIONS) && file !== "<bytes>") {
+  const ext = extensionOf(file);
+  const known = ext !== undefined && Object.hasOwn(EXTENSIONS, ext);
+  if (ext !== undefined && !known) {
     throw new ImageDecodeError(
       file,
       `unknown image extension ".${ext}", expected .png, .jpg, .jpeg or .pgm`,
@@ -90,7 +97,7 @@ export function decodeRaw(bytes: Uint8Array, file = "<bytes>"): RawImage {
       "not a PNG, JPEG or binary PGM (P5) image: wrong magic bytes",
     );
   }
-  if (ext in EXTENSIONS && EXTENSIONS[ext] !== format) {
+  if (known && EXTENSIONS[ext] !== format) {
     throw new ImageDecodeError(
       file,
       `extension ".${ext}" but the bytes are ${format.toUpperCase()}`,
@@ -111,30 +118,63 @@ export function decodeRaw(bytes: Uint8Array, file = "<bytes>"): RawImage {
 
 function decodePng(bytes: Uint8Array): RawImage {
   const png = decodePngRaw(bytes);
-  if (png.depth !== 8) throw new Error(`bit depth ${png.depth}, expected 8`);
+  const { width, height } = png;
+  const n = width * height;
+  const samples = unpackSamples(png.data, png.depth, width * png.channels, height, !png.palette);
   if (png.palette) {
-    const out = new Uint8Array(png.width * png.height * 3);
-    const idx = png.data as Uint8Array;
-    for (let i = 0; i < png.width * png.height; i++) {
-      const c = png.palette[idx[i]];
+    const out = new Uint8Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      const c = png.palette[samples[i]];
+      if (c === undefined) throw new Error(`palette index ${samples[i]} out of range`);
       out[3 * i] = c[0];
       out[3 * i + 1] = c[1];
       out[3 * i + 2] = c[2];
     }
-    return { channels: 3, height: png.height, width: png.width, data: out };
+    return { channels: 3, height, width, data: out };
   }
   const channels = png.channels;
-  const data = png.data as Uint8Array;
   if (channels === 2 || channels === 4) {
     // Drop alpha: faces are composited by the generator, never transparent.
     const keep = channels - 1;
-    const out = new Uint8Array(png.width * png.height * keep);
-    for (let i = 0; i < png.width * png.height; i++) {
-      for (let c = 0; c < keep; c++) out[keep * i + c] = data[channels * i + c];
+    const out = new Uint8Array(n * keep);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < keep; c++) out[keep * i + c] = samples[channels * i + c];
     }
-    return { channels: keep, height: png.height, width: png.width, data: out };
+    return { channels: keep, height, width, data: out };
   }
-  return { channels, height: png.height, width: png.width, data: new Uint8Array(data) };
+  return { channels, height, width, data: samples };
+}
+
+/**
+ * PNG samples as one byte each: 16-bit rounded to 8, 1/2/4-bit rows (packed, byte-aligned per
+ * row) unpacked, and for grey (`scale`) stretched to 0–255; palette indices stay indices.
+ */
+function unpackSamples(
+  data: ArrayLike<number>,
+  depth: number,
+  perRow: number,
+  height: number,
+  scale: boolean,
+): Uint8Array {
+  if (depth === 8) return new Uint8Array(data as Uint8Array);
+  const out = new Uint8Array(perRow * height);
+  if (depth === 16) {
+    for (let i = 0; i < out.length; i++) out[i] = Math.round(data[i] / 257);
+    return out;
+  }
+  if (depth !== 1 && depth !== 2 && depth !== 4) throw new Error(`bit depth ${depth}`);
+  const rowBytes = Math.ceil((perRow * depth) / 8);
+  const max = (1 << depth) - 1;
+  const factor = scale ? 255 / max : 1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < perRow; x++) {
+      const bit = x * depth;
+      const byte = data[y * rowBytes + (bit >> 3)];
+      const v = (byte >> (8 - depth - (bit & 7))) & max;
+      out[y * perRow + x] = Math.round(v * factor);
+    }
+  }
+  return out;
 }
 
 function decodeJpeg(bytes: Uint8Array): RawImage {

@@ -53,6 +53,9 @@ export function centerCrop(image: ImageTensor, height: number, width: number): I
  * area averaging (exact box filter) along any axis that shrinks, so downscaling does not alias.
  */
 export function resize(image: ImageTensor, height: number, width: number): ImageTensor {
+  if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) {
+    throw new RangeError(`resize: target ${height}×${width}, expected positive integers`);
+  }
   const rows = axisWeights(image.height, height);
   const cols = axisWeights(image.width, width);
   const { channels } = image;
@@ -130,6 +133,9 @@ export function contactSheet(
 ): ImageTensor {
   const { gap = 2, background = 1 } = options;
   if (images.length === 0) throw new Error("contactSheet: no images");
+  if (!(Number.isInteger(columns) && columns > 0)) {
+    throw new RangeError(`contactSheet: ${columns} columns, expected a positive integer`);
+  }
   const { channels, height, width } = images[0];
   const rows = Math.ceil(images.length / columns);
   const H = rows * height + (rows + 1) * gap;

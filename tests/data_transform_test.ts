@@ -91,4 +91,6 @@ Deno.test("contactSheet: row-major grid with gaps and background", () => {
   ]]);
   assert.throws(() => contactSheet([tiles[0], ramp4], 2), /image 1 is 1×4×4, expected 1×2×2/);
   assert.throws(() => contactSheet([], 2), /no images/);
+  assert.throws(() => contactSheet(tiles, 0), /0 columns/);
+  assert.throws(() => resize(ramp4, 0, 2), /target 0×2, expected positive integers/);
 });
