@@ -59,8 +59,8 @@ async function recognition(): Promise<RecognitionApi> {
 // Train
 
 /**
- * Real-only training reads a slice of `--real`: link its first `ids` folders × first `perId`
- * images into `<dir>/real-slice/` so the trainer sees exactly that slice as its dataset.
+ * Real-only training reads a slice of `--real`: hard-link its first `ids` folders × first
+ * `perId` images into `<dir>/real-slice/` so the trainer sees exactly that slice as its dataset.
  */
 export async function linkRealSlice(real: string, slice: RealSlice, into: string): Promise<string> {
   const abs = await Deno.realPath(real);
@@ -82,9 +82,14 @@ export async function linkRealSlice(real: string, slice: RealSlice, into: string
     files.sort();
     await Deno.mkdir(`${into}/${c}`, { recursive: true });
     for (const f of files.slice(0, slice.perId)) {
-      await Deno.symlink(`${abs}/${c}/${f}`, `${into}/${c}/${f}`).catch((e) => {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      });
+      // Hard links (readers skip symlinks), or a copy across file systems.
+      const to = `${into}/${c}/${f}`;
+      try {
+        await Deno.link(`${abs}/${c}/${f}`, to);
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists) continue;
+        await Deno.copyFile(`${abs}/${c}/${f}`, to);
+      }
     }
   }
   return into;

@@ -1,0 +1,180 @@
+/**
+ * The eval and feature-spread stage adapters against the real eval module, with a tiny ONNX
+ * "embedder" (per-channel mean) standing in for a trained run, and colour-coded identities.
+ */
+import assert from "node:assert/strict";
+import { encodePng } from "../data/mod.ts";
+import { resolvePlan, type Stage } from "../tasks/reproduce/cache.ts";
+import { buildPlan, resolvePreset } from "../tasks/reproduce/plan.ts";
+import { readEvalResults } from "../tasks/reproduce/report.ts";
+import type { StageContext } from "../tasks/reproduce/run.ts";
+import {
+  linkRealSlice,
+  STAGES,
+  trainerConfig,
+  verificationFiles,
+} from "../tasks/reproduce/stages.ts";
+import { channelMeanModel } from "./_eval_tiny_onnx.ts";
+
+const COLORS = [[200, 40, 40], [40, 200, 40], [40, 40, 200], [200, 200, 40]];
+
+async function face(path: string, rgb: number[], jitter: number) {
+  const data = new Uint8Array(112 * 112 * 3);
+  for (let i = 0; i < data.length; i++) {
+    data[i] = Math.min(255, rgb[i % 3] + ((i * 7 + jitter * 13) % 11));
+  }
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await Deno.writeFile(path, encodePng({ data, height: 112, width: 112, channels: 3 }));
+}
+
+async function fixture(root: string) {
+  // A "run": model.onnx + embedder.json, as recognition's export writes them.
+  await Deno.mkdir(`${root}/run`, { recursive: true });
+  await Deno.writeFile(
+    `${root}/run/model.onnx`,
+    channelMeanModel(["N", 3, 112, 112], [2, 3], ["N", 3]),
+  );
+  await Deno.writeTextFile(
+    `${root}/run/embedder.json`,
+    JSON.stringify({ model: "model.onnx", inputSize: [112, 112] }),
+  );
+  // A verification set: 10 folds × (1 same + 1 different) in LFW format.
+  const lines = ["10\t1"];
+  for (let f = 0; f < 10; f++) {
+    const a = `id${f % 4}`;
+    const b = `id${(f + 1) % 4}`;
+    lines.push(`${a}\t1\t2`, `${a}\t1\t${b}\t1`);
+  }
+  await Deno.mkdir(`${root}/ver`, { recursive: true });
+  await Deno.writeTextFile(`${root}/ver/pairs.txt`, lines.join("\n") + "\n");
+  for (let k = 0; k < 4; k++) {
+    for (let n = 1; n <= 2; n++) await face(`${root}/ver/id${k}/id${k}_000${n}.png`, COLORS[k], n);
+  }
+  // An image-folder dataset (4 identities × 3) for the feature spread, and a "real" folder.
+  for (let k = 0; k < 4; k++) {
+    for (let n = 0; n < 3; n++) {
+      await face(`${root}/ds/c${k}/${n}.png`, COLORS[k], n);
+      await face(`${root}/real/p${k}/${n}.png`, COLORS[3 - k], n + 5);
+    }
+  }
+}
+
+function ctx(
+  stage: Stage,
+  dir: string,
+  deps: StageContext["deps"],
+  inputs: StageContext["inputs"] = {},
+): StageContext {
+  return {
+    stage,
+    out: dir,
+    dir,
+    deps,
+    resume: false,
+    inputs,
+    backend: "cpu",
+    workers: 2,
+    progress: () => {},
+  };
+}
+
+Deno.test("eval and features stages run the eval module and write what the report reads", async () => {
+  const root = await Deno.makeTempDir({ prefix: "reproduce_stages_test_" });
+  try {
+    await fixture(root);
+    const resolved = await resolvePlan(
+      buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table2", "fig2"]),
+      { real: () => Promise.resolve("r") },
+      {},
+    );
+    const byRef = (exp: "table2" | "fig2", ref: string) =>
+      resolved.stages.find((s) => s.hash === resolved.refs[exp][ref])!;
+    const dep = (dir: string, s: Stage) => ({ stage: s, dir });
+
+    const evalStage = byRef("table2", "train-syn@syntest");
+    await Deno.mkdir(`${root}/eval`);
+    const r = await STAGES.eval(ctx(evalStage, `${root}/eval`, {
+      "train-syn": dep(`${root}/run`, byRef("table2", "train-syn")),
+      syntest: dep(`${root}/ver`, byRef("table2", "syntest")),
+    }));
+    assert.deepEqual(r, { figures: [{ title: "ROC: table2/train-syn@syntest", file: "roc.svg" }] });
+    const res = await readEvalResults(`${root}/eval`);
+    assert.equal(res?.synface?.accuracy, 1);
+    assert.equal(res?.insightface?.accuracy, 1);
+    assert.ok(res?.synface?.roc && "fpr" in res.synface.roc && res.synface.roc.fpr.length > 2);
+    await Deno.stat(`${root}/eval/roc.svg`);
+
+    const spread = byRef("fig2", "spread");
+    await Deno.mkdir(`${root}/spread`);
+    const f = await STAGES.features(ctx(spread, `${root}/spread`, {
+      "train-syn": dep(`${root}/run`, byRef("fig2", "train-syn")),
+      syn: dep(`${root}/ds`, byRef("fig2", "syn")),
+      "syn-im": dep(`${root}/ds`, byRef("fig2", "syn-im")),
+    }, { real: `${root}/real` })) as { figures: unknown[]; table: { rows: (string | number)[][] } };
+    assert.deepEqual(f.figures, [{
+      title: "Fig. 2: feature spread by set and identity",
+      file: "spread.svg",
+    }]);
+    assert.deepEqual(f.table.rows.map((r) => [r[0], r[1]]), [["synthetic, no IM", 4], [
+      "synthetic, IM",
+      4,
+    ], ["real", 4]]);
+    for (const row of f.table.rows) {
+      assert.ok((row[2] as number) > (row[3] as number), "intra > inter cosine");
+    }
+    assert.match(await Deno.readTextFile(`${root}/spread/spread.svg`), /^<svg/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("train stage config: paths from deps and inputs; real-only runs link the slice", async () => {
+  const root = await Deno.makeTempDir({ prefix: "reproduce_stages_test_" });
+  try {
+    await fixture(root);
+    const resolved = await resolvePlan(
+      buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table1", "table2"]),
+      { real: () => Promise.resolve("r") },
+      {},
+    );
+    const s = resolved.stages.find((x) => x.hash === resolved.refs.table2["train-syn-im-dm4"])!;
+    const c = ctx(s, `${root}/r`, { synval: { stage: s, dir: "/v" } }, { real: "/real" });
+    const cfg = trainerConfig(s.node as Parameters<typeof trainerConfig>[0], c, "/syn");
+    assert.deepEqual(
+      { ...cfg, out: undefined },
+      {
+        data: "/syn",
+        out: undefined,
+        arch: "ir_tiny",
+        input: { height: 112, width: 112 },
+        loss: { kind: "arcface" },
+        epochs: 1,
+        batch: 8,
+        lr: 0.05,
+        seed: 1,
+        backend: "cpu",
+        workers: 1,
+        real: { dir: "/real", ids: 6, perId: 4 },
+        domainMixup: true,
+        val: { data: "/v", numPairs: 24 },
+      },
+    );
+    const slice = await linkRealSlice(`${root}/real`, { ids: 2, perId: 2 }, `${root}/slice`);
+    const got: string[] = [];
+    for (const c of ["p0", "p1"]) {
+      for await (const e of Deno.readDir(`${slice}/${c}`)) got.push(`${c}/${e.name}`);
+    }
+    assert.deepEqual(got.sort(), ["p0/0.png", "p0/1.png", "p1/0.png", "p1/1.png"]);
+    await assert.rejects(
+      linkRealSlice(`${root}/real`, { ids: 9, perId: 1 }, `${root}/s2`),
+      /4 identity folders, the plan needs 9/,
+    );
+    assert.deepEqual(await verificationFiles(`${root}/ver`), {
+      pairs: `${root}/ver/pairs.txt`,
+      images: `${root}/ver`,
+    });
+    await assert.rejects(verificationFiles(`${root}/run`), /has no pairs\.txt/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
