@@ -4,6 +4,9 @@
  */
 import { decodePngRaw, jpeg } from "./deps.ts";
 import { encodePngBytes, type PngEncodeOptions } from "./png_encode.ts";
+import { ImageDecodeError, imageInfo, sniffFormat } from "./image_info.ts";
+
+export { ImageDecodeError, sniffFormat } from "./image_info.ts";
 
 export type { PngEncodeOptions } from "./png_encode.ts";
 
@@ -29,29 +32,6 @@ export interface RawImage {
   width: number;
   /** `height × width × channels` bytes, interleaved. */
   data: Uint8Array;
-}
-
-/** Raised for unreadable or malformed images; the message names the file and what was expected. */
-export class ImageDecodeError extends Error {
-  /** `file` names the image; `detail` says what was wrong and what was expected. */
-  constructor(public readonly file: string, detail: string) {
-    super(`${file}: ${detail}`);
-    this.name = "ImageDecodeError";
-  }
-}
-
-const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-function startsWith(bytes: Uint8Array, magic: number[]): boolean {
-  return magic.every((b, i) => bytes[i] === b);
-}
-
-/** The image format recognised from magic bytes, or undefined. */
-export function sniffFormat(bytes: Uint8Array): "png" | "jpeg" | "pgm" | undefined {
-  if (startsWith(bytes, PNG_MAGIC)) return "png";
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return "jpeg";
-  if (bytes[0] === 0x50 && bytes[1] === 0x35) return "pgm";
-  return undefined;
 }
 
 const EXTENSIONS: Record<string, "png" | "jpeg" | "pgm"> = {
@@ -105,7 +85,7 @@ export function decodeRaw(bytes: Uint8Array, file = "<bytes>"): RawImage {
   }
   try {
     if (format === "png") return decodePng(bytes);
-    if (format === "jpeg") return decodeJpeg(bytes);
+    if (format === "jpeg") return decodeJpeg(bytes, file);
     return decodePgm(bytes, file);
   } catch (e) {
     if (e instanceof ImageDecodeError) throw e;
@@ -177,11 +157,18 @@ function unpackSamples(
   return out;
 }
 
-function decodeJpeg(bytes: Uint8Array): RawImage {
+function decodeJpeg(bytes: Uint8Array, file: string): RawImage {
   const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
-  const channels = img.data.length / (img.width * img.height);
-  if (channels !== 3 && channels !== 1) throw new Error(`unexpected ${channels} channels`);
-  return { channels, height: img.height, width: img.width, data: img.data };
+  const { width, height } = img;
+  const channels = img.data.length / (width * height);
+  if (channels !== 3) throw new Error(`unexpected ${channels} channels`);
+  // jpeg-js expands one-component (grey) JPEGs to RGB; keep them grey like PGM and grey PNG.
+  if (imageInfo(bytes, file).channels === 1) {
+    const grey = new Uint8Array(width * height);
+    for (let i = 0; i < grey.length; i++) grey[i] = img.data[3 * i];
+    return { channels: 1, height, width, data: grey };
+  }
+  return { channels, height, width, data: img.data };
 }
 
 function decodePgm(bytes: Uint8Array, file: string): RawImage {

@@ -1,8 +1,31 @@
 /**
- * Image size from the first bytes of a file, without decoding pixels: lets dataset writers
- * check every image against the header cheaply.
+ * What an image file is, from its first bytes: the format (magic bytes), size and channels
+ * without decoding pixels (so dataset writers check every image against the header cheaply),
+ * and the error every decoder raises.
+ * @module
  */
-import { ImageDecodeError, sniffFormat } from "./image.ts";
+/** Raised for unreadable or malformed images; the message names the file and what was expected. */
+export class ImageDecodeError extends Error {
+  /** `file` names the image; `detail` says what was wrong and what was expected. */
+  constructor(public readonly file: string, detail: string) {
+    super(`${file}: ${detail}`);
+    this.name = "ImageDecodeError";
+  }
+}
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function startsWith(bytes: Uint8Array, magic: number[]): boolean {
+  return magic.every((b, i) => bytes[i] === b);
+}
+
+/** The image format recognised from magic bytes, or undefined. */
+export function sniffFormat(bytes: Uint8Array): "png" | "jpeg" | "pgm" | undefined {
+  if (startsWith(bytes, PNG_MAGIC)) return "png";
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return "jpeg";
+  if (bytes[0] === 0x50 && bytes[1] === 0x35) return "pgm";
+  return undefined;
+}
 
 /** Size and channel count an image decodes to (alpha dropped, palette expanded, as `decodeRaw`). */
 export interface ImageInfo {

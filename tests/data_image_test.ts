@@ -127,6 +127,24 @@ Deno.test("png decoder: 1/2/4-bit grey, 4-bit palette, 16-bit RGB and grey+alpha
   });
 });
 
+Deno.test("jpeg: a one-component (grey) JPEG decodes to 1 channel, like imageInfo says", () => {
+  // cjpeg -grayscale -quality 100 of the 4×2 PGM [0 64 128 255; 32 96 160 224]; djpeg gives
+  // those bytes back exactly.
+  const b64 =
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB" +
+    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQH/wAALCAACAAQBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/E" +
+    "ABsQAAMAAwEBAAAAAAAAAAAAAAIDBAEFBgkH/9oACAEBAAA/AGH8Eqqua81/jsPOUv0ETaLK2x6VzNVK2pmm" +
+    "55J0snhJCToNKEKNxBlhLSoMlkVhgf/Z";
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  assert.deepEqual(imageInfo(bytes), { format: "jpeg", height: 2, width: 4, channels: 1 });
+  const raw = decodeRaw(bytes, "grey.jpg");
+  assert.deepEqual([raw.channels, raw.height, raw.width], [1, 2, 4]);
+  const want = [0, 64, 128, 255, 32, 96, 160, 224];
+  raw.data.forEach((v, i) =>
+    assert.ok(Math.abs(v - want[i]) <= 2, `pixel ${i}: ${v} vs ${want[i]}`)
+  );
+});
+
 Deno.test("extensions: only the last path segment counts; no prototype names", () => {
   const png = encodePng(randomRaw(1, 2, 2));
   assert.equal(decodeRaw(png, "/tmp/dir.with.dots/file").width, 2); // no extension: no check
