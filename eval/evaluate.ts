@@ -107,6 +107,10 @@ function defaultProgress(): (done: number, total: number, rate: number) => void 
   };
 }
 
+function base(file: string): string {
+  return file.split("/").pop() ?? file;
+}
+
 function dropMissing(pairs: Pair[], missing: Set<string>): Pair[] {
   return pairs.filter((p) => !missing.has(p.a) && !missing.has(p.b));
 }
@@ -192,15 +196,17 @@ export async function evaluatePairs(options: EvaluatePairsOptions): Promise<Eval
   const testIdx = testPairs.map((_, i) => nTrain + i);
   if (trainList) {
     splits = [{ train: trainPairs.map((_, i) => i), test: testIdx }];
-    split = `thresholds chosen on ${trainList.file} (${nTrain} pairs), accuracy on ${list.file}`;
+    split = `thresholds chosen on ${base(trainList.file)} (${nTrain} pairs), accuracy on ${
+      base(list.file)
+    }`;
   } else {
     let folded: Pair[] = testPairs;
     let k = list.folds;
     if (options.kfold !== undefined || list.folds === 1) {
       k = options.kfold ?? 10;
       folded = splitFolds({ ...list, pairs: testPairs }, k).pairs;
-      split = `${k}-fold inside ${list.file} (i-th same/different pair → fold ⌊k·i/n⌋)`;
-    } else split = `${k} folds of ${list.file}, thresholds from the other ${k - 1}`;
+      split = `${k}-fold inside ${base(list.file)} (i-th same/different pair → fold ⌊k·i/n⌋)`;
+    } else split = `${k} folds of ${base(list.file)}, thresholds from the other ${k - 1}`;
     splits = foldSplits(folded.map((p) => p.fold), k);
   }
 

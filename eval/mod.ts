@@ -35,3 +35,4 @@ export * from "./plot_hist.ts";
 export * from "./plot_embedding.ts";
 export * from "./report.ts";
 export { writeFileAtomic } from "./atomic_write.ts";
+export * from "./compare.ts";

@@ -14,7 +14,9 @@ import {
   type PairList,
   type ProtocolName,
   readPairs,
+  readRun,
   resolveImages,
+  writeComparison,
   writeEvaluationReport,
 } from "../eval/mod.ts";
 
@@ -24,6 +26,7 @@ const USAGE =
   [--input-size 112x112] [--layout nchw|nhwc] [--bgr] [--mean 127.5] [--std 127.5]
   [--crop auto|none|HxW] [--skip-missing] [--batch 64] [--ep wasm|webgpu] [--name LABEL]
   [--fit-pairs FILE] [--pca-components 128] [--no-plots]
+usage: deno task evaluate --compare OUT_DIR1,OUT_DIR2,... --out DIR   (one table + ROC plots of finished runs)
 
   --model        run folder (model.onnx + optional embedder.json), an .onnx file, or a baseline:
                  "pixels" (standardised 56x56 grey pixels) or "pca" (whitened PCA of those pixels,
@@ -82,11 +85,22 @@ export async function main(args: string[]): Promise<void> {
       "fit-pairs": { type: "string" },
       "pca-components": { type: "string" },
       "no-plots": { type: "boolean", default: false },
+      compare: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
     console.log(USAGE);
+    return;
+  }
+  if (values.compare) {
+    if (!values.out) fail("--out is required");
+    const runs = [];
+    for (const dir of values.compare.split(",").filter(Boolean)) runs.push(await readRun(dir));
+    await writeComparison(values.out, runs);
+    console.error(
+      `wrote ${values.out}/comparison.md and roc_<protocol>.svg for ${runs.length} run(s)`,
+    );
     return;
   }
   for (const k of ["model", "pairs", "images", "out"] as const) {

@@ -1,0 +1,50 @@
+/** Combine finished runs (their `--out` folders) into one table and one ROC plot per protocol. */
+import { writeFileAtomic } from "./atomic_write.ts";
+import type { EvaluationResults } from "./evaluate.ts";
+import { type RocCurve, rocSvg } from "./plot_roc.ts";
+import { PROTOCOL_NAMES } from "./protocols.ts";
+import { type LabelledResults, resultsTable, writeTable } from "./report.ts";
+
+/** A finished run read back from its folder. */
+export interface RunOnDisk extends LabelledResults {
+  dir: string;
+  /** Fold-averaged ROC per protocol, from `roc_<protocol>.csv`. */
+  roc: Partial<Record<"synface" | "insightface", { fpr: number[]; tpr: number[] }>>;
+}
+
+/** Read `results.json` and the ROC CSVs of a run folder; `label` defaults to the folder name. */
+export async function readRun(dir: string, label?: string): Promise<RunOnDisk> {
+  const d = dir.replace(/\/+$/, "");
+  let results: EvaluationResults;
+  try {
+    results = JSON.parse(await Deno.readTextFile(`${d}/results.json`));
+  } catch (e) {
+    throw new Error(`${d}/results.json: ${(e as Error).message}`);
+  }
+  const roc: RunOnDisk["roc"] = {};
+  for (const p of PROTOCOL_NAMES) {
+    if (!results[p]) continue;
+    const rows = (await Deno.readTextFile(`${d}/roc_${p}.csv`)).trim().split("\n").slice(1)
+      .map((l) => l.split(",").map(Number));
+    roc[p] = { fpr: rows.map((r) => r[1]), tpr: rows.map((r) => r[2]) };
+  }
+  return { dir: d, label: label ?? d.split("/").pop()!, results, roc };
+}
+
+/**
+ * Write `comparison.{md,csv,json}` and `roc_<protocol>.svg` / `roc_<protocol>_log.svg` with every
+ * run on one plot into `out`.
+ */
+export async function writeComparison(out: string, runs: RunOnDisk[]): Promise<void> {
+  await writeTable(out, "comparison", resultsTable(runs));
+  for (const p of PROTOCOL_NAMES) {
+    const curves: RocCurve[] = runs.filter((r) => r.roc[p]).map((r) => ({
+      label: `${r.label}: ${(100 * r.results[p]!.accuracy).toFixed(2)}%`,
+      ...r.roc[p]!,
+    }));
+    if (curves.length === 0) continue;
+    const title = `ROC, ${p} protocol`;
+    await writeFileAtomic(`${out}/roc_${p}.svg`, rocSvg(curves, { title }));
+    await writeFileAtomic(`${out}/roc_${p}_log.svg`, rocSvg(curves, { title, logFar: true }));
+  }
+}

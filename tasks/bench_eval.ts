@@ -1,0 +1,91 @@
+/**
+ * `deno task bench eval [--model FILE.onnx|RUN_DIR] [--images N] [--json]`: throughput of the
+ * evaluation pipeline on real LFW View 1 images: decode + preprocess (the baseline), the pixel
+ * embedder, an optional ONNX embedder (plain and with flip), and the protocol metrics on a
+ * View 2-sized (6000 pairs, 10 folds) score set.
+ */
+import { parseArgs } from "node:util";
+import {
+  createPixelEmbedder,
+  type Embedder,
+  embedWithFlip,
+  foldSplits,
+  INSIGHTFACE,
+  loadEmbedder,
+  loadImage,
+  readPairs,
+  resolveImages,
+  SYNFACE,
+  verify,
+} from "../eval/mod.ts";
+import { type ImageTensor, Rng } from "../data/mod.ts";
+
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: "string" },
+      images: { type: "string", default: "64" },
+      mean: { type: "string" },
+      std: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const lfw = new URL("../../shared/data/lfw-view1/", import.meta.url).pathname;
+  const n = Number(values.images);
+  const pairs = await readPairs(`${lfw}pairsDevTest.txt`);
+  const found = resolveImages(pairs.pairs.flatMap((p) => [p.a, p.b]), `${lfw}aligned112`);
+  const paths = [...found.paths.values()].slice(0, n);
+  if (paths.length === 0) {
+    console.error("bench eval: ../shared/data/lfw-view1/aligned112 not found");
+    Deno.exit(2);
+  }
+  const figures: Record<string, number> = {};
+  let t = performance.now();
+  const images: ImageTensor[] = [];
+  for (const p of paths) images.push(await loadImage(p, 112, 112));
+  const decode = paths.length / ((performance.now() - t) / 1000);
+  figures.decode_images_per_s = decode;
+  console.log(`decode+preprocess: ${decode.toFixed(1)} images/s (baseline)`);
+
+  const time = async (label: string, e: Embedder, flip: boolean) => {
+    t = performance.now();
+    if (flip) await embedWithFlip(e, images);
+    else await e.embed(images);
+    const rate = images.length / ((performance.now() - t) / 1000);
+    figures[`${label}_images_per_s`] = rate;
+    console.log(
+      `${label}: ${rate.toFixed(1)} images/s (${(decode / rate).toFixed(2)}× decode time)`,
+    );
+  };
+  await time("pixels", createPixelEmbedder(), false);
+  if (values.model) {
+    const e = await loadEmbedder(values.model, {
+      mean: values.mean ? Number(values.mean) : undefined,
+      std: values.std ? Number(values.std) : undefined,
+    });
+    await e.embed(images.slice(0, 1)); // warm-up
+    await time("onnx", e, false);
+    await time("onnx_flip", e, true);
+    await e.dispose?.();
+  }
+
+  // Metrics on 6000 synthetic pairs in 10 folds (View 2 size).
+  const rng = Rng.fromSeed(1).split("bench");
+  const same = Array.from({ length: 6000 }, (_, i) => i % 600 < 300);
+  const cos = same.map((s) => Math.max(-1, Math.min(1, (s ? 0.5 : 0.1) + 0.15 * rng.normal())));
+  const dist = cos.map((c) => 2 - 2 * c);
+  const splits = foldSplits(same.map((_, i) => Math.floor(i / 600)), 10);
+  for (const [p, s] of [[SYNFACE, cos], [INSIGHTFACE, dist]] as const) {
+    t = performance.now();
+    const m = verify(s, same, splits, p);
+    const ms = performance.now() - t;
+    figures[`verify_${p.name}_ms`] = ms;
+    console.log(
+      `verify ${p.name}: ${ms.toFixed(0)} ms for 6000 pairs × 10 folds (accuracy ${
+        (100 * m.accuracy).toFixed(2)
+      }%)`,
+    );
+  }
+  if (values.json) console.log(JSON.stringify(figures));
+}
