@@ -209,3 +209,37 @@ Deno.test("autodiff cpu: fused SGD matches the formula; memory is reused", () =>
   opt.dispose();
   p.dispose();
 });
+
+Deno.test("autodiff cpu: threaded GEMM slices (rows and columns) match one thread", async () => {
+  const be = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
+  await be.warmup();
+  const rng = Rng.fromSeed(8);
+  for (const [M, N, K, ta] of [[150, 70, 300, false], [37, 301, 200, true]] as const) {
+    const a = be.alloc(M * K), b = be.alloc(K * N), c1 = be.alloc(M * N);
+    be.upload(a, rng.normals(M * K));
+    be.upload(b, rng.normals(K * N));
+    const spec = {
+      batch: 1,
+      m: M,
+      n: N,
+      k: K,
+      transA: ta,
+      transB: false,
+      aBatchStride: 0,
+      bBatchStride: 0,
+    };
+    be.matmul(a, b, c1, spec);
+    const ha = be.view(a).slice(), hb = be.view(b).slice(), got = be.view(c1).slice();
+    const ra = ref.alloc(M * K), rb = ref.alloc(K * N), rc = ref.alloc(M * N);
+    ref.upload(ra, ha);
+    ref.upload(rb, hb);
+    ref.matmul(ra, rb, rc, spec);
+    const want = ref.read64(rc);
+    for (let i = 0; i < M * N; i++) {
+      assert.ok(Math.abs(got[i] - want[i]) < 1e-3 * (1 + Math.abs(want[i])), `[${i}]`);
+    }
+    [a, b, c1].forEach((x) => be.free(x));
+  }
+  assert.match(be.info, /2 threads/);
+  be.dispose();
+});

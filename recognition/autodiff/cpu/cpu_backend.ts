@@ -44,6 +44,8 @@ export interface CpuOptions {
   gemm?: Gemm;
   /** Initial memory in MiB (grows on demand). */
   initialMiB?: number;
+  /** GEMM threads including the caller (default: all cores). */
+  threads?: number;
 }
 
 /** The CPU backend. */
@@ -76,7 +78,7 @@ export class CpuBackend implements Backend {
     if (!gemm) {
       try {
         const { createWasmGemm } = await import("./wasm_gemm.ts");
-        gemm = await createWasmGemm(memory);
+        gemm = await createWasmGemm(memory, { threads: opts.threads });
       } catch (e) {
         console.error(`autodiff cpu: WebAssembly GEMM unavailable (${e}); using JS`);
         gemm = jsGemm(memory);
@@ -143,8 +145,19 @@ export class CpuBackend implements Backend {
   flush(): Promise<void> {
     return Promise.resolve();
   }
+  /** Releases the GEMM worker threads. */
   dispose(): void {
     this.gemmImpl.dispose?.();
+  }
+
+  /** Starts the GEMM worker threads now (they also start on the first large GEMM). */
+  async warmup(): Promise<void> {
+    await this.gemmImpl.warmup?.();
+  }
+
+  /** The GEMM implementation in use. */
+  get gemm(): Gemm {
+    return this.gemmImpl;
   }
 
   fill(out: Buf, value: number, n: number): void {

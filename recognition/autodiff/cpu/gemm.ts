@@ -27,6 +27,8 @@ export interface Gemm {
     ldc: number,
     accumulate: boolean,
   ): void;
+  /** Starts helper threads now and resolves when they are ready (optional). */
+  warmup?(): Promise<void>;
   dispose?(): void;
 }
 

@@ -1,0 +1,278 @@
+/**
+ * Generates the WebAssembly text of the SIMD GEMM (GotoBLAS structure): B is packed into
+ * kc×NR column panels, A into MR×kc row panels, and an MR×NR register-tiled micro-kernel
+ * (f32x4 accumulators, optional fused multiply-add from relaxed SIMD) runs over them.
+ * `build_wasm.ts` assembles this text with wabt and writes `gemm_wasm.ts`.
+ *
+ * Exported function (all offsets and strides in float32 elements):
+ *   gemm(M, N, K, a, ars, acs, b, brs, bcs, c, ldc, accumulate, scratch)
+ * computes C = A·B (or C += A·B), A(i,p) at a + i·ars + p·acs, B(p,j) at b + p·brs + j·bcs;
+ * `scratch` is the caller's workspace of {@link scratchFloats} floats (per thread).
+ * @module
+ */
+
+/** Blocking parameters of one generated kernel. */
+export interface GemmShape {
+  /** Rows of the register tile. */
+  mr: number;
+  /** Columns of the register tile (multiple of 4). */
+  nr: number;
+  /** Depth of a packed block. */
+  kc: number;
+  /** Rows of a packed A block (multiple of mr). */
+  mc: number;
+  /** Columns of a packed B block (multiple of nr). */
+  nc: number;
+  /** Use f32x4.relaxed_madd (FMA where the CPU has it). */
+  fma: boolean;
+}
+
+/** The shape the committed kernel was generated with. */
+export const DEFAULT_SHAPE: GemmShape = { mr: 6, nr: 8, kc: 256, mc: 96, nc: 2048, fma: true };
+
+/** Workspace floats one gemm call needs: packed A, packed B and an MR×NR edge tile. */
+export function scratchFloats(s: GemmShape): number {
+  return s.mc * s.kc + s.kc * s.nc + s.mr * s.nr + 16;
+}
+
+/** The module text for shape `s`. */
+export function gemmWat(s: GemmShape): string {
+  const { mr, nr, kc: KC, mc: MC, nc: NC } = s;
+  const nv = nr / 4;
+  const acc = (r: number, v: number) => `$c${r}_${v}`;
+  const accLocals: string[] = [];
+  for (let r = 0; r < mr; r++) {
+    for (let v = 0; v < nv; v++) accLocals.push(`(local ${acc(r, v)} v128)`);
+  }
+  const bLocals = Array.from({ length: nv }, (_, v) => `(local $b${v} v128)`).join(" ");
+  const madd = (a: string, b: string, c: string) =>
+    s.fma ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add ${c} (f32x4.mul ${a} ${b}))`;
+
+  const kStep: string[] = [];
+  for (let v = 0; v < nv; v++) {
+    kStep.push(`(local.set $b${v} (v128.load offset=${v * 16} (local.get $pb)))`);
+  }
+  for (let r = 0; r < mr; r++) {
+    kStep.push(`(local.set $a (v128.load32_splat offset=${r * 4} (local.get $pa)))`);
+    for (let v = 0; v < nv; v++) {
+      kStep.push(
+        `(local.set ${acc(r, v)} ${
+          madd("(local.get $a)", `(local.get $b${v})`, `(local.get ${acc(r, v)})`)
+        })`,
+      );
+    }
+  }
+  const fullStore: string[] = [];
+  const tmpStore: string[] = [];
+  for (let r = 0; r < mr; r++) {
+    fullStore.push(
+      `(local.set $dst (i32.add (local.get $c) (i32.mul (local.get $ldc) (i32.const ${r}))))`,
+    );
+    for (let v = 0; v < nv; v++) {
+      fullStore.push(
+        `(v128.store offset=${
+          v * 16
+        } (local.get $dst) (if (result v128) (local.get $acc) (then (f32x4.add (v128.load offset=${
+          v * 16
+        } (local.get $dst)) (local.get ${acc(r, v)}))) (else (local.get ${acc(r, v)}))))`,
+      );
+      tmpStore.push(
+        `(v128.store offset=${(r * nr + v * 4) * 4} (local.get $tmp) (local.get ${acc(r, v)}))`,
+      );
+    }
+  }
+
+  return `(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; One MR×NR tile of C from packed panels pa (kc×MR) and pb (kc×NR). ldc in bytes.
+  (func $kernel (param $kc i32) (param $pa i32) (param $pb i32) (param $c i32) (param $ldc i32)
+      (param $acc i32) (param $mr i32) (param $nr i32) (param $tmp i32)
+    (local $a v128) ${bLocals}
+    ${accLocals.join(" ")}
+    (local $dst i32) (local $r i32) (local $j i32) (local $v f32)
+    (block $done (loop $lp
+      (br_if $done (i32.eqz (local.get $kc)))
+      ${kStep.join("\n      ")}
+      (local.set $pa (i32.add (local.get $pa) (i32.const ${mr * 4})))
+      (local.set $pb (i32.add (local.get $pb) (i32.const ${nr * 4})))
+      (local.set $kc (i32.sub (local.get $kc) (i32.const 1)))
+      (br $lp)))
+    (if (i32.and (i32.eq (local.get $mr) (i32.const ${mr})) (i32.eq (local.get $nr) (i32.const ${nr})))
+      (then
+        ${fullStore.join("\n        ")})
+      (else
+        ${tmpStore.join("\n        ")}
+        (local.set $r (i32.const 0))
+        (block $rd (loop $rl
+          (br_if $rd (i32.ge_u (local.get $r) (local.get $mr)))
+          (local.set $j (i32.const 0))
+          (block $jd (loop $jl
+            (br_if $jd (i32.ge_u (local.get $j) (local.get $nr)))
+            (local.set $dst (i32.add (i32.add (local.get $c) (i32.mul (local.get $r) (local.get $ldc)))
+              (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $v (f32.load (i32.add (local.get $tmp)
+              (i32.shl (i32.add (i32.mul (local.get $r) (i32.const ${nr})) (local.get $j)) (i32.const 2)))))
+            (if (local.get $acc) (then (local.set $v (f32.add (local.get $v) (f32.load (local.get $dst))))))
+            (f32.store (local.get $dst) (local.get $v))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $jl)))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br $rl))))))
+
+  ;; Pack B block (kc×nc, element (p,j) at b + p·brs + j·bcs, byte address/strides) into
+  ;; NR-column panels, k-major, zero-padded.
+  (func $packB (param $b i32) (param $brs i32) (param $bcs i32) (param $kc i32) (param $nc i32) (param $dst i32)
+    (local $jp i32) (local $p i32) (local $jj i32) (local $j i32) (local $row i32)
+    (local.set $jp (i32.const 0))
+    (block $jd (loop $jl
+      (br_if $jd (i32.ge_u (local.get $jp) (local.get $nc)))
+      (local.set $p (i32.const 0))
+      (block $pd (loop $pl
+        (br_if $pd (i32.ge_u (local.get $p) (local.get $kc)))
+        (local.set $row (i32.add (local.get $b) (i32.add (i32.mul (local.get $p) (local.get $brs))
+          (i32.mul (local.get $jp) (local.get $bcs)))))
+        (if (i32.and (i32.eq (local.get $bcs) (i32.const 4))
+              (i32.le_u (i32.add (local.get $jp) (i32.const ${nr})) (local.get $nc)))
+          (then
+            ${
+    Array.from({ length: nv }, (_, v) =>
+      `(v128.store offset=${v * 16} (local.get $dst) (v128.load offset=${
+        v * 16
+      } (local.get $row)))`).join("\n            ")
+  })
+          (else
+            (local.set $jj (i32.const 0))
+            (block $kd (loop $kl
+              (br_if $kd (i32.ge_u (local.get $jj) (i32.const ${nr})))
+              (local.set $j (i32.add (local.get $jp) (local.get $jj)))
+              (f32.store (i32.add (local.get $dst) (i32.shl (local.get $jj) (i32.const 2)))
+                (if (result f32) (i32.lt_u (local.get $j) (local.get $nc))
+                  (then (f32.load (i32.add (local.get $row) (i32.mul (local.get $jj) (local.get $bcs)))))
+                  (else (f32.const 0))))
+              (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+              (br $kl)))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const ${nr * 4})))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pl)))
+      (local.set $jp (i32.add (local.get $jp) (i32.const ${nr})))
+      (br $jl))))
+
+  ;; Pack A block (mc×kc, element (i,p) at a + i·ars + p·acs, bytes) into MR-row panels,
+  ;; k-major, zero-padded.
+  (func $packA (param $a i32) (param $ars i32) (param $acs i32) (param $kc i32) (param $mc i32) (param $dst i32)
+    (local $ip i32) (local $p i32) (local $ii i32) (local $i i32) (local $col i32)
+    (local.set $ip (i32.const 0))
+    (block $id (loop $il
+      (br_if $id (i32.ge_u (local.get $ip) (local.get $mc)))
+      (local.set $p (i32.const 0))
+      (block $pd (loop $pl
+        (br_if $pd (i32.ge_u (local.get $p) (local.get $kc)))
+        (local.set $col (i32.add (local.get $a) (i32.add (i32.mul (local.get $p) (local.get $acs))
+          (i32.mul (local.get $ip) (local.get $ars)))))
+        (local.set $ii (i32.const 0))
+        (if (i32.and (i32.eq (local.get $ars) (i32.const 4))
+              (i32.le_u (i32.add (local.get $ip) (i32.const ${mr})) (local.get $mc)))
+          (then
+            ${
+    Array.from({ length: Math.floor(mr / 4) }, (_, v) =>
+      `(v128.store offset=${v * 16} (local.get $dst) (v128.load offset=${
+        v * 16
+      } (local.get $col)))`).join("\n            ")
+  }
+            (local.set $ii (i32.const ${Math.floor(mr / 4) * 4}))))
+        (block $kd (loop $kl
+          (br_if $kd (i32.ge_u (local.get $ii) (i32.const ${mr})))
+          (local.set $i (i32.add (local.get $ip) (local.get $ii)))
+          (f32.store (i32.add (local.get $dst) (i32.shl (local.get $ii) (i32.const 2)))
+            (if (result f32) (i32.lt_u (local.get $i) (local.get $mc))
+              (then (f32.load (i32.add (local.get $col) (i32.mul (local.get $ii) (local.get $ars)))))
+              (else (f32.const 0))))
+          (local.set $ii (i32.add (local.get $ii) (i32.const 1)))
+          (br $kl)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const ${mr * 4})))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pl)))
+      (local.set $ip (i32.add (local.get $ip) (i32.const ${mr})))
+      (br $il))))
+
+  (func $min (param $x i32) (param $y i32) (result i32)
+    (select (local.get $x) (local.get $y) (i32.lt_s (local.get $x) (local.get $y))))
+
+  (func (export "gemm") (param $M i32) (param $N i32) (param $K i32)
+      (param $a i32) (param $ars i32) (param $acs i32)
+      (param $b i32) (param $brs i32) (param $bcs i32)
+      (param $c i32) (param $ldc i32) (param $accumulate i32) (param $scratch i32)
+    (local $pA i32) (local $pB i32) (local $tmp i32)
+    (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
+    (local $jr i32) (local $ir i32) (local $acc i32)
+    ;; to bytes
+    (local.set $a (i32.shl (local.get $a) (i32.const 2)))
+    (local.set $b (i32.shl (local.get $b) (i32.const 2)))
+    (local.set $c (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $ars (i32.shl (local.get $ars) (i32.const 2)))
+    (local.set $acs (i32.shl (local.get $acs) (i32.const 2)))
+    (local.set $brs (i32.shl (local.get $brs) (i32.const 2)))
+    (local.set $bcs (i32.shl (local.get $bcs) (i32.const 2)))
+    (local.set $ldc (i32.shl (local.get $ldc) (i32.const 2)))
+    (local.set $pA (i32.shl (local.get $scratch) (i32.const 2)))
+    (local.set $pB (i32.add (local.get $pA) (i32.const ${MC * KC * 4})))
+    (local.set $tmp (i32.add (local.get $pB) (i32.const ${KC * NC * 4})))
+    (if (i32.eqz (local.get $K))
+      (then
+        (if (i32.eqz (local.get $accumulate)) (then
+          (local.set $ic (i32.const 0))
+          (block $zd (loop $zl
+            (br_if $zd (i32.ge_u (local.get $ic) (local.get $M)))
+            (memory.fill (i32.add (local.get $c) (i32.mul (local.get $ic) (local.get $ldc)))
+              (i32.const 0) (i32.shl (local.get $N) (i32.const 2)))
+            (local.set $ic (i32.add (local.get $ic) (i32.const 1)))
+            (br $zl)))))
+        (return)))
+    (local.set $jc (i32.const 0))
+    (block $jcd (loop $jcl
+      (br_if $jcd (i32.ge_u (local.get $jc) (local.get $N)))
+      (local.set $nc (call $min (i32.const ${NC}) (i32.sub (local.get $N) (local.get $jc))))
+      (local.set $pc (i32.const 0))
+      (block $pcd (loop $pcl
+        (br_if $pcd (i32.ge_u (local.get $pc) (local.get $K)))
+        (local.set $kc (call $min (i32.const ${KC}) (i32.sub (local.get $K) (local.get $pc))))
+        (local.set $acc (i32.or (local.get $accumulate) (i32.ne (local.get $pc) (i32.const 0))))
+        (call $packB
+          (i32.add (local.get $b) (i32.add (i32.mul (local.get $pc) (local.get $brs)) (i32.mul (local.get $jc) (local.get $bcs))))
+          (local.get $brs) (local.get $bcs) (local.get $kc) (local.get $nc) (local.get $pB))
+        (local.set $ic (i32.const 0))
+        (block $icd (loop $icl
+          (br_if $icd (i32.ge_u (local.get $ic) (local.get $M)))
+          (local.set $mc (call $min (i32.const ${MC}) (i32.sub (local.get $M) (local.get $ic))))
+          (call $packA
+            (i32.add (local.get $a) (i32.add (i32.mul (local.get $ic) (local.get $ars)) (i32.mul (local.get $pc) (local.get $acs))))
+            (local.get $ars) (local.get $acs) (local.get $kc) (local.get $mc) (local.get $pA))
+          (local.set $jr (i32.const 0))
+          (block $jrd (loop $jrl
+            (br_if $jrd (i32.ge_u (local.get $jr) (local.get $nc)))
+            (local.set $ir (i32.const 0))
+            (block $ird (loop $irl
+              (br_if $ird (i32.ge_u (local.get $ir) (local.get $mc)))
+              (call $kernel (local.get $kc)
+                (i32.add (local.get $pA) (i32.shl (i32.mul (local.get $ir) (local.get $kc)) (i32.const 2)))
+                (i32.add (local.get $pB) (i32.shl (i32.mul (local.get $jr) (local.get $kc)) (i32.const 2)))
+                (i32.add (local.get $c) (i32.add
+                  (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))
+                  (i32.shl (i32.add (local.get $jc) (local.get $jr)) (i32.const 2))))
+                (local.get $ldc) (local.get $acc)
+                (call $min (i32.const ${mr}) (i32.sub (local.get $mc) (local.get $ir)))
+                (call $min (i32.const ${nr}) (i32.sub (local.get $nc) (local.get $jr)))
+                (local.get $tmp))
+              (local.set $ir (i32.add (local.get $ir) (i32.const ${mr})))
+              (br $irl)))
+            (local.set $jr (i32.add (local.get $jr) (i32.const ${nr})))
+            (br $jrl)))
+          (local.set $ic (i32.add (local.get $ic) (i32.const ${MC})))
+          (br $icl)))
+        (local.set $pc (i32.add (local.get $pc) (i32.const ${KC})))
+        (br $pcl)))
+      (local.set $jc (i32.add (local.get $jc) (i32.const ${NC})))
+      (br $jcl))))
+)`;
+}
