@@ -65,3 +65,48 @@ Deno.test("url import: mod.ts works from outside the repo without our import map
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("url import: every workspace member's mod.ts imports without our import map", async () => {
+  const root = new URL("../", import.meta.url);
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  const urls = (config.workspace as string[]).map((m) => new URL(`${m}/mod.ts`, root).href);
+  const script = `
+const out = {};
+for (const url of ${JSON.stringify(urls)}) {
+  try {
+    await import(url);
+    out[url] = "ok";
+  } catch (e) {
+    out[url] = String(e.message ?? e).split("\\n").slice(0, 3).join(" ");
+  }
+}
+console.log(JSON.stringify(out));
+`;
+  const tmp = await Deno.makeTempDir({ prefix: "synface-url-" });
+  try {
+    await Deno.writeTextFile(`${tmp}/all.ts`, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", "--no-lock", "all.ts"],
+      cwd: tmp,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `subprocess failed:\n${stderr}`);
+    const got: Record<string, string> = JSON.parse(
+      new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!,
+    );
+    const failed = Object.entries(got).filter(([, v]) => v !== "ok");
+    assert.deepEqual(
+      failed,
+      [],
+      `modules that need our import map (a bare or unpinned-dependency import?):\n${
+        failed.map(([u, e]) => `  ${u}: ${e}`).join("\n")
+      }`,
+    );
+    assert.equal(Object.keys(got).length, urls.length);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
