@@ -20,6 +20,7 @@ import {
   writeReport,
 } from "./report.ts";
 import {
+  type BackendChoice,
   describePlan,
   fmtSeconds,
   type RunInputs,
@@ -37,7 +38,7 @@ export interface ReproduceOptions {
   realPerId?: number[];
   only?: ExperimentName[];
   dryRun: boolean;
-  backend: string;
+  backend: BackendChoice;
   workers: number;
 }
 
@@ -148,7 +149,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       : values["real-per-id"].split(",").map((v) => positiveInt("--real-per-id", v)),
     only,
     dryRun: values["dry-run"],
-    backend: values.backend,
+    backend: values.backend as BackendChoice,
     workers: values.workers === undefined
       ? Math.max(1, navigator.hardwareConcurrency)
       : positiveInt("--workers", values.workers),

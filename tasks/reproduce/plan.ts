@@ -348,10 +348,10 @@ export const PRESETS: Record<PresetName, Preset> = {
     train: { arch: "ir_tiny", loss: "arcface", epochs: 1, batch: 8, lr: 0.05, seed: 1 },
     estimate: {
       generateImgPerS: 50,
-      trainImgPerS: 50,
+      trainImgPerS: 10,
       embedImgPerS: 200,
-      stageOverheadS: 2,
-      note: "guess, to be measured on the 2-core dev machine",
+      stageOverheadS: 3,
+      note: "ir_tiny at 112×112 trained at ~6–10 img/s on the busy 2-core dev machine",
     },
   },
   default: {

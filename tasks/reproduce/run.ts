@@ -26,6 +26,9 @@ export interface RunInputs {
   valImages?: string;
 }
 
+/** Which compute backend training and embedding use. */
+export type BackendChoice = "auto" | "cpu" | "webgpu";
+
 /** Everything a stage function gets. */
 export interface StageContext {
   stage: Stage;
@@ -38,7 +41,7 @@ export interface StageContext {
   /** True when the folder held unfinished work from an earlier attempt: continue it. */
   resume: boolean;
   inputs: RunInputs;
-  backend: string;
+  backend: BackendChoice;
   workers: number;
   /** Report progress within the stage (fraction 0…1). */
   progress(fraction: number, note?: string): void;
@@ -73,7 +76,7 @@ export interface StageOutcome {
 export interface RunOptions {
   out: string;
   inputs?: RunInputs;
-  backend?: string;
+  backend?: BackendChoice;
   workers?: number;
   /** Where progress lines go (default stderr). */
   log?: (line: string) => void;

@@ -15,6 +15,7 @@ import {
   writeEvaluationReport,
   writeFileAtomic,
 } from "../../eval/mod.ts";
+import { train, type TrainConfigInput } from "../../recognition/mod.ts";
 import type { PlanNode, RealSlice } from "./plan.ts";
 import { NeedsError, type StageContext, type StageImpls } from "./run.ts";
 
@@ -28,31 +29,8 @@ export function sizeOf(size: "112x112" | "112x96"): [number, number] {
 // ---------------------------------------------------------------------------------------------
 // Modules not every checkout has yet: imported on first use, checked for the API we call.
 
-/** The part of `recognition/` the train stage calls (issue 5). */
-interface RecognitionApi {
-  train(
-    config: Record<string, unknown>,
-    opts: {
-      resume?: boolean;
-      progressBar?: boolean;
-      onProgress?: (p: { step: number; totalSteps: number; imagesPerSec: number }) => void;
-    },
-  ): Promise<{ model?: string; bestAccuracy?: number; imagesPerSec: number; steps: number }>;
-}
-
 async function importModule(path: string): Promise<Record<string, unknown>> {
   return await import(new URL(path, import.meta.url).href);
-}
-
-async function recognition(): Promise<RecognitionApi> {
-  const mod = await importModule("../../recognition/mod.ts");
-  if (typeof mod.train !== "function") {
-    throw new NeedsError(
-      "recognition/",
-      "recognition/mod.ts does not export train() yet (issue 5)",
-    );
-  }
-  return mod as unknown as RecognitionApi;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,12 +78,12 @@ export function trainerConfig(
   node: Of<"train">,
   ctx: Pick<StageContext, "dir" | "deps" | "inputs" | "backend" | "workers">,
   data: string,
-): Record<string, unknown> {
+): TrainConfigInput {
   const c = node.config;
   const [height, width] = sizeOf(c.size);
   const val = c.val.kind === "synthetic"
     ? { data: ctx.deps[c.val.set].dir, numPairs: c.val.pairs }
-    : { pairs: ctx.inputs.valPairs, images: ctx.inputs.valImages };
+    : { pairs: ctx.inputs.valPairs!, images: ctx.inputs.valImages! };
   return {
     data,
     out: ctx.dir,
@@ -119,7 +97,7 @@ export function trainerConfig(
     backend: ctx.backend,
     workers: Math.max(0, ctx.workers - 1),
     ...(c.data && c.real
-      ? { real: { dir: ctx.inputs.real, ids: c.real.ids, perId: c.real.perId } }
+      ? { real: { dir: ctx.inputs.real!, ids: c.real.ids, perId: c.real.perId } }
       : {}),
     domainMixup: c.domainMixup,
     val,
@@ -128,12 +106,11 @@ export function trainerConfig(
 
 async function trainStage(ctx: StageContext): Promise<unknown> {
   const node = ctx.stage.node as Of<"train">;
-  const api = await recognition();
   const c = node.config;
   const data = c.data
     ? ctx.deps[c.data].dir
     : await linkRealSlice(ctx.inputs.real!, c.real!, `${ctx.dir}/real-slice`);
-  const r = await api.train(trainerConfig(node, ctx, data), {
+  const r = await train(trainerConfig(node, ctx, data), {
     resume: true,
     progressBar: false,
     onProgress: (p) =>
