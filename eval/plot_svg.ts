@@ -156,9 +156,11 @@ export class SvgPlot {
     );
     if (label) {
       this.body.push(
-        `<text x="${Number(X) + 4}" y="${
-          this.height - this.bottom - 8
-        }" font-size="11" fill="${color}">${esc(label)}</text>`,
+        `<text x="${Number(X) - 5}" y="${
+          this.top + 14
+        }" text-anchor="end" font-size="11" fill="${color}" stroke="white" stroke-width="3" paint-order="stroke">${
+          esc(label)
+        }</text>`,
       );
     }
   }
