@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { encodePng } from "../data/mod.ts";
+import { type Embedder, evaluatePairs, parseCsvPairs, parseLfwPairs } from "../eval/mod.ts";
+
+/** Images whose embedding (mean colour) is one of a few directions: `Name/Name_000k.png`. */
+async function writeFaces(dir: string): Promise<void> {
+  const colours: Record<string, number[][]> = {
+    A: [[250, 10, 10], [240, 20, 10]],
+    B: [[10, 250, 10], [20, 240, 10]],
+    C: [[10, 10, 250], [10, 20, 240]],
+    D: [[250, 250, 10], [240, 250, 20]],
+  };
+  for (const [name, list] of Object.entries(colours)) {
+    await Deno.mkdir(`${dir}/${name}`, { recursive: true });
+    for (const [k, rgb] of list.entries()) {
+      const data = new Uint8Array(4 * 4 * 3).map((_, i) => rgb[i % 3]);
+      const png = encodePng({ channels: 3, height: 4, width: 4, data });
+      await Deno.writeFile(`${dir}/${name}/${name}_${String(k + 1).padStart(4, "0")}.png`, png);
+    }
+  }
+}
+
+/** Embedding = mean pixel value per channel (0–255 scale). */
+const meanColour: Embedder = {
+  info: { kind: "test", name: "mean-colour", inputHeight: 4, inputWidth: 4 },
+  embed: (batch) =>
+    Promise.resolve(batch.map((img) => {
+      const plane = img.height * img.width;
+      return Float32Array.from([0, 1, 2], (c) => {
+        let s = 0;
+        for (let i = 0; i < plane; i++) s += img.data[c * plane + i] * 127.5 + 127.5;
+        return s / plane;
+      });
+    })),
+};
+
+Deno.test("eval evaluatePairs: View 2 folds, png detection, both protocols separate perfectly", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeFaces(dir);
+    const view2 = parseLfwPairs(
+      "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
+    );
+    const ev = await evaluatePairs({
+      embedder: meanColour,
+      pairs: view2,
+      imagesDir: dir,
+      progress: false,
+    });
+    const r = ev.results;
+    assert.equal(r.split, "2 folds of pairs.txt, thresholds from the other 1");
+    assert.equal(r.pairs.folds, 2);
+    assert.equal(r.synface!.accuracy, 1);
+    assert.equal(r.insightface!.accuracy, 1);
+    assert.equal(r.synface!.auc, 1);
+    assert.equal(ev.embeddings.size, 8);
+    // Same pairs have cosine near 1; A vs B ≈ 0.08.
+    assert.ok(ev.scores.synface![0] > 0.99 && ev.scores.synface![2] < 0.2);
+
+    const csv = parseCsvPairs(
+      "A/A_0001.png,A/A_0002.png,1\nA/A_0001.png,B/B_0001.png,0\nC/C_0001.png,C/C_0002.png,1\nB/B_0002.png,D/D_0001.png,0\n",
+    );
+    const k = await evaluatePairs({
+      embedder: meanColour,
+      pairs: csv,
+      imagesDir: dir,
+      kfold: 2,
+      protocols: ["synface"],
+      progress: false,
+    });
+    assert.equal(k.results.insightface, undefined);
+    assert.equal(k.results.synface!.fold_accuracies.length, 2);
+    assert.match(k.results.split, /^2-fold inside pairs\.csv/);
+    const t = await evaluatePairs({
+      embedder: meanColour,
+      pairs: csv,
+      thresholdPairs: view2,
+      imagesDir: dir,
+      protocols: ["synface"],
+      progress: false,
+    });
+    assert.equal(t.results.pairs.threshold_pairs, 8);
+    assert.equal(t.results.synface!.accuracy, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
