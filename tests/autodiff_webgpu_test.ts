@@ -116,6 +116,8 @@ const convs: Partial<ConvSpec>[] = [
   { n: 2, cIn: 8, h: 4, w: 4, cOut: 8, kh: 1, kw: 1, strideH: 1, strideW: 1, padH: 0, padW: 0 },
   { n: 2, cIn: 6, h: 5, w: 5, cOut: 4, kh: 1, kw: 1, strideH: 2, strideW: 2, padH: 0, padW: 0 },
   { n: 3, cIn: 2, h: 5, w: 4, cOut: 3, kh: 3, kw: 2, strideH: 1, strideW: 2, padH: 1, padW: 0 },
+  // 2×6 outputs: weight-gradient blocks of 4 positions wrap across output rows.
+  { n: 2, cIn: 8, h: 4, w: 12, cOut: 3, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 },
 ];
 
 function fullConv(p: Partial<ConvSpec>): ConvSpec {
@@ -154,26 +156,29 @@ Deno.test({ name: "webgpu: conv2d forward, input and weight gradients", ignore }
 });
 
 Deno.test({ name: "webgpu: conv2d weight gradient with split-K", ignore }, async () => {
-  // Long K (n·oh·ow = 2·16·16) and a small weight: the kernel splits K into slices.
-  const s = fullConv({
-    n: 2,
-    cIn: 3,
-    h: 16,
-    w: 16,
-    cOut: 4,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padH: 1,
-    padW: 1,
-  });
-  const nx = s.n * s.cIn * s.h * s.w, ny = s.n * s.cOut * s.outH * s.outW;
-  await check("conv2dBackwardWeight split-K", {
-    bufs: [rand(nx, 10), rand(ny, 11), zeros(s.cOut * s.cIn * 9), zeros(s.cOut)],
-    run: (be, [x, dy, dw, db]) => be.conv2dBackwardWeight(x, dy, dw, db, s),
-    atol: 1e-3,
-  });
+  // Long K (n·oh·ow = 2·16·16) and a small weight: the kernel splits K into slices. cIn = 3
+  // takes the generic kernel, cIn = 8 the per-tap one.
+  for (const cIn of [3, 8]) {
+    const s = fullConv({
+      n: 2,
+      cIn,
+      h: 16,
+      w: 16,
+      cOut: 4,
+      kh: 3,
+      kw: 3,
+      strideH: 1,
+      strideW: 1,
+      padH: 1,
+      padW: 1,
+    });
+    const nx = s.n * s.cIn * s.h * s.w, ny = s.n * s.cOut * s.outH * s.outW;
+    await check(`conv2dBackwardWeight split-K cIn=${cIn}`, {
+      bufs: [rand(nx, 10), rand(ny, 11), zeros(s.cOut * s.cIn * 9), zeros(s.cOut)],
+      run: (be, [x, dy, dw, db]) => be.conv2dBackwardWeight(x, dy, dw, db, s),
+      atol: 1e-3,
+    });
+  }
 });
 
 Deno.test({ name: "webgpu: unary ops and their derivatives", ignore }, async () => {

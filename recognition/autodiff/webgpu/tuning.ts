@@ -27,7 +27,7 @@ const TABLE: { match: (a: AdapterSummary) => boolean; tuning: Tuning }[] = [
     match: (a) => a.isFallback,
     tuning: {
       name: "software (llvmpipe)",
-      gemm: { wx: 8, wy: 8, rm: 1, rn: 2 },
+      gemm: { wx: 8, wy: 4, rm: 4, rn: 2 },
       elementwise: 64,
       reduce: 64,
       splitKWorkgroups: 16,

@@ -17,17 +17,25 @@ import type { ConvSpec } from "../../backend.ts";
 import { Params } from "../batch.ts";
 import type { Ctx, GpuBuf } from "../ctx.ts";
 import { storage } from "./common.ts";
-import { denseStore, gemmGrid, gemmMain, scalarBlockA } from "./gemm_template.ts";
+import { denseStore, gemmGrid, gemmMain, scalarBlockA, tapGemmMain } from "./gemm_template.ts";
 import { matmul } from "./matmul.ts";
 import { memo } from "./memo.ts";
 import { reduceSum } from "./reduce.ts";
 
 const STRUCT = `struct Q { m: u32, n: u32, k: u32, cz: u32, cIn: u32, h: u32, w: u32, cOut: u32,
   kh: u32, kw: u32, sh: u32, sw: u32, ph: u32, pw: u32, oh: u32, ow: u32, khw: u32,
-  hasBias: u32, kChunk: u32 }
+  hasBias: u32, kChunk: u32, taps: u32, slices: u32, hc: u32, wc: u32 }
 @group(0) @binding(0) var<uniform> P: Q;`;
 
-function convParams(s: ConvSpec, m: number, n: number, k: number, cz: number, extra = [0, 0]) {
+/** Uniforms; `extra` = [hasBias, kChunk, taps, slices, hc, wc]. */
+function convParams(
+  s: ConvSpec,
+  m: number,
+  n: number,
+  k: number,
+  cz: number,
+  extra = [0, 0, 1, 1, 0, 0],
+) {
   return new Params().u(
     m,
     n,
@@ -56,76 +64,204 @@ const X_AT = `fn xAt(z: u32, ci: u32, iy: i32, ix: i32) -> f32 {
   return X[((z * P.cIn + ci) * P.h + u32(iy)) * P.w + u32(ix)];
 }`;
 
+/** WGSL mat4x4 whose column t is (f(r, k+t), f(r+1, k+t), f(r+2, k+t), f(r+3, k+t)). */
+function blockRows(f: (row: string, k: string) => string): string {
+  const col = (t: number) =>
+    `vec4<f32>(${[0, 1, 2, 3].map((i) => f(`r + ${i}u`, `k + ${t}u`)).join(", ")})`;
+  return `mat4x4<f32>(${[0, 1, 2, 3].map(col).join(",\n    ")})`;
+}
+
+/** Loop state of the tapped kernels whose K is a channel index. */
+const CHANNEL_K = `alias KT = u32;
+fn kInit(z: u32, k: u32) -> u32 { return k; }
+fn kNext(s: u32) -> u32 { return s + 4u; }
+alias ColT = vec4<i32>;
+fn tapActive(off: vec4<i32>) -> bool { return any(off >= vec4<i32>(0)); }`;
+
+/** Column j of a B block: plane[(base channel + t)·planeSize + off[j]], 0 where off < 0. */
+function gatherB(arr: string, channels: string, planeBase: string): string {
+  return `var b = mat4x4<f32>();
+  for (var t = 0u; t < 4u; t++) {
+    let ch = k + t;
+    if (ch >= ${channels}) { break; }
+    let base = ${planeBase};
+    for (var j = 0u; j < 4u; j++) {
+      if (off[j] >= 0) { b[j][t] = ${arr}[base + u32(off[j])]; }
+    }
+  }
+  return b;`;
+}
+
+// Forward, per image z and tap: out_z[o, p] += Σ_ci w[o, ci, tap] · x_z[ci, at(p, tap)].
 const FORWARD = `${STRUCT}
 ${storage([["X", "r"], ["W", "r"], ["BIAS", "r"], ["O", "w"]])}
-${X_AT}
-fn kRange(z: u32) -> vec2<u32> { return vec2<u32>(0u, P.k); }
-fn a1(z: u32, r: u32, k: u32) -> f32 {
-  if (r >= P.m || k >= P.k) { return 0.0; }
-  return W[r * P.k + k];
-}
-fn loadA(z: u32, r: u32, k: u32) -> mat4x4<f32> {
-  return ${scalarBlockA("a1")};
-}
-// Column j: im2col(x_z)[k..k+3, output pixel c+j].
-fn loadB(z: u32, k: u32, c: u32) -> mat4x4<f32> {
-  var b = mat4x4<f32>();
+fn kRange(z: u32) -> vec2<u32> { return vec2<u32>(0u, P.cIn); }
+${CHANNEL_K}
+// Input-plane offsets iy·w+ix read by output pixels c..c+3 at this tap; −1 where padded.
+fn colSetup(z: u32, tap: u32, c: u32) -> vec4<i32> {
+  let ti = i32(tap / P.kw) - i32(P.ph);
+  let tj = i32(tap % P.kw) - i32(P.pw);
+  var off = vec4<i32>(-1);
   for (var j = 0u; j < 4u; j++) {
     let p = c + j;
     if (p >= P.n) { break; }
-    let by = i32((p / P.ow) * P.sh) - i32(P.ph);
-    let bx = i32((p % P.ow) * P.sw) - i32(P.pw);
-    for (var t = 0u; t < 4u; t++) {
-      let kk = k + t;
-      if (kk >= P.k) { break; }
-      let ci = kk / P.khw;
-      let rem = kk % P.khw;
-      b[j][t] = xAt(z, ci, by + i32(rem / P.kw), bx + i32(rem % P.kw));
-    }
+    let iy = i32((p / P.ow) * P.sh) + ti;
+    let ix = i32((p % P.ow) * P.sw) + tj;
+    if (iy >= 0 && ix >= 0 && iy < i32(P.h) && ix < i32(P.w)) { off[j] = iy * i32(P.w) + ix; }
   }
-  return b;
+  return off;
+}
+fn w1(r: u32, ci: u32, tap: u32) -> f32 {
+  if (r >= P.m || ci >= P.cIn) { return 0.0; }
+  return W[(r * P.cIn + ci) * P.khw + tap];
+}
+fn loadA(z: u32, tap: u32, k: u32, r: u32) -> mat4x4<f32> {
+  return ${blockRows((row, k) => `w1(${row}, ${k}, tap)`)};
+}
+fn loadB(z: u32, tap: u32, k: u32, off: vec4<i32>) -> mat4x4<f32> {
+  ${gatherB("X", "P.cIn", "(z * P.cIn + ch) * P.h * P.w")}
 }
 ${denseStore("O", "select(0.0, BIAS[row], P.hasBias != 0u)")}`;
 
+// Input gradient, per image z and tap: dx_z[ci, q] += Σ_o w[o, ci, tap] · dy_z[o, from(q, tap)].
+// Columns q enumerate input pixels by stride parity class (iy % sh, ix % sw) first, then the
+// hc×wc grid of that class, so the 4 columns of a block share which taps reach them and a
+// stride-2 gradient skips the ¾ of (tap, block) pairs that read nothing.
 const BACKWARD_INPUT = `${STRUCT}
 ${storage([["DY", "r"], ["W", "r"], ["DX", "w"]])}
-fn kRange(z: u32) -> vec2<u32> { return vec2<u32>(0u, P.k); }
-// A[ci, (o,i,j)] = w[o, ci, i, j].
-fn a1(z: u32, r: u32, k: u32) -> f32 {
-  if (r >= P.m || k >= P.k) { return 0.0; }
-  return W[((k / P.khw) * P.cIn + r) * P.khw + k % P.khw];
+fn kRange(z: u32) -> vec2<u32> { return vec2<u32>(0u, P.cOut); }
+${CHANNEL_K}
+// Input pixel (iy, ix) of column q, or (-1, -1) past the image.
+fn pixel(q: u32) -> vec2<i32> {
+  let cls = q / (P.hc * P.wc);
+  let rem = q % (P.hc * P.wc);
+  let iy = (rem / P.wc) * P.sh + cls / P.sw;
+  let ix = (rem % P.wc) * P.sw + cls % P.sw;
+  if (iy >= P.h || ix >= P.w) { return vec2<i32>(-1); }
+  return vec2<i32>(i32(iy), i32(ix));
 }
-fn loadA(z: u32, r: u32, k: u32) -> mat4x4<f32> {
-  return ${scalarBlockA("a1")};
-}
-// Column j: G[k..k+3, input pixel c+j] (see the module comment).
-fn loadB(z: u32, k: u32, c: u32) -> mat4x4<f32> {
-  var b = mat4x4<f32>();
+// dy-plane offsets oy·ow+ox that reach columns c..c+3 through this tap; −1 if none.
+fn colSetup(z: u32, tap: u32, c: u32) -> vec4<i32> {
+  let ti = i32(tap / P.kw);
+  let tj = i32(tap % P.kw);
+  var off = vec4<i32>(-1);
   for (var j = 0u; j < 4u; j++) {
     let q = c + j;
     if (q >= P.n) { break; }
-    let yy = i32(q / P.w + P.ph);
-    let xx = i32(q % P.w + P.pw);
+    let px = pixel(q);
+    if (px.x < 0) { continue; }
+    let ty = px.x + i32(P.ph) - ti;
+    let tx = px.y + i32(P.pw) - tj;
+    if (ty < 0 || tx < 0) { continue; }
+    let uy = u32(ty);
+    let ux = u32(tx);
+    if (uy % P.sh != 0u || ux % P.sw != 0u) { continue; }
+    let oy = uy / P.sh;
+    let ox = ux / P.sw;
+    if (oy < P.oh && ox < P.ow) { off[j] = i32(oy * P.ow + ox); }
+  }
+  return off;
+}
+fn w1(r: u32, o: u32, tap: u32) -> f32 {
+  if (r >= P.m || o >= P.cOut) { return 0.0; }
+  return W[(o * P.cIn + r) * P.khw + tap];
+}
+fn loadA(z: u32, tap: u32, k: u32, r: u32) -> mat4x4<f32> {
+  return ${blockRows((row, k) => `w1(${row}, ${k}, tap)`)};
+}
+fn loadB(z: u32, tap: u32, k: u32, off: vec4<i32>) -> mat4x4<f32> {
+  ${gatherB("DY", "P.cOut", "(z * P.cOut + ch) * P.oh * P.ow")}
+}
+fn storeC(z: u32, r: u32, c: u32, v: mat4x4<f32>) {
+  for (var j = 0u; j < 4u; j++) {
+    if (c + j >= P.n) { break; }
+    let px = pixel(c + j);
+    if (px.x < 0) { continue; }
+    let at = u32(px.x) * P.w + u32(px.y);
+    for (var i = 0u; i < 4u; i++) {
+      let row = r + i;
+      if (row < P.m) { DX[(z * P.cIn + row) * P.h * P.w + at] = v[j][i]; }
+    }
+  }
+}`;
+
+// Weight gradient, fast path (oh·ow % 4 = 0, ow ≥ 4): z = tap·slices + slice; per tap a GEMM
+// dw[o, ci, tap] = Σ_{(b,p) in slice} dy[b, o, p] · x[b, ci, at(p, tap)]. K = (b, p) advances
+// by counters (image, oy, ox) instead of divisions; a block of 4 never crosses an image.
+const BACKWARD_WEIGHT_FAST = `${STRUCT}
+${storage([["X", "r"], ["DY", "r", "vec4<f32>"], ["O", "w"]])}
+fn kRange(z: u32) -> vec2<u32> {
+  let sl = z % P.slices;
+  return vec2<u32>(sl * P.kChunk, min((sl + 1u) * P.kChunk, P.k));
+}
+alias KT = vec4<u32>; // (k, image, oy, ox)
+fn kInit(z: u32, k: u32) -> vec4<u32> {
+  let ohw = P.oh * P.ow;
+  let p = k % ohw;
+  return vec4<u32>(k, k / ohw, p / P.ow, p % P.ow);
+}
+fn kNext(s: vec4<u32>) -> vec4<u32> {
+  var ox = s.w + 4u;
+  var oy = s.z;
+  var b = s.y;
+  if (ox >= P.ow) {
+    ox -= P.ow;
+    oy += 1u;
+    if (oy >= P.oh) { oy = 0u; b += 1u; }
+  }
+  return vec4<u32>(s.x + 4u, b, oy, ox);
+}
+alias ColT = vec4<i32>; // (first ci, tap row − padH, tap column − padW, tap)
+fn tapActive(cs: vec4<i32>) -> bool { return true; }
+fn colSetup(z: u32, tap: u32, c: u32) -> vec4<i32> {
+  let t = z / P.slices;
+  return vec4<i32>(i32(c), i32(t / P.kw) - i32(P.ph), i32(t % P.kw) - i32(P.pw), i32(t));
+}
+// Column t = dy[image, r..r+3, p+t] (vec4 rows along p, transposed).
+fn loadA(z: u32, tap: u32, s: vec4<u32>, r: u32) -> mat4x4<f32> {
+  let ohw4 = P.oh * P.ow / 4u;
+  let p4 = (s.z * P.ow + s.w) / 4u;
+  let last = P.m - 1u;
+  let rowBase = s.y * P.cOut;
+  return transpose(mat4x4<f32>(DY[(rowBase + min(r, last)) * ohw4 + p4],
+    DY[(rowBase + min(r + 1u, last)) * ohw4 + p4], DY[(rowBase + min(r + 2u, last)) * ohw4 + p4],
+    DY[(rowBase + min(r + 3u, last)) * ohw4 + p4]));
+}
+// Column j = x[image, ci+j, at(p+t, tap)] for t = 0..3.
+fn loadB(z: u32, tap: u32, s: vec4<u32>, cs: vec4<i32>) -> mat4x4<f32> {
+  var off = vec4<i32>(-1);
+  for (var t = 0u; t < 4u; t++) {
+    var ox = s.w + t;
+    var oy = s.z;
+    if (ox >= P.ow) { ox -= P.ow; oy += 1u; }
+    let iy = i32(oy * P.sh) + cs.y;
+    let ix = i32(ox * P.sw) + cs.z;
+    if (iy >= 0 && ix >= 0 && iy < i32(P.h) && ix < i32(P.w)) { off[t] = iy * i32(P.w) + ix; }
+  }
+  var b = mat4x4<f32>();
+  let c0 = u32(cs.x);
+  for (var j = 0u; j < 4u; j++) {
+    let ci = c0 + j;
+    if (ci >= P.n) { break; }
+    let base = (s.y * P.cIn + ci) * P.h * P.w;
     for (var t = 0u; t < 4u; t++) {
-      let kk = k + t;
-      if (kk >= P.k) { break; }
-      let o = kk / P.khw;
-      let rem = kk % P.khw;
-      let ty = yy - i32(rem / P.kw);
-      let tx = xx - i32(rem % P.kw);
-      if (ty < 0 || tx < 0) { continue; }
-      let uy = u32(ty);
-      let ux = u32(tx);
-      if (uy % P.sh != 0u || ux % P.sw != 0u) { continue; }
-      let oy = uy / P.sh;
-      let ox = ux / P.sw;
-      if (oy >= P.oh || ox >= P.ow) { continue; }
-      b[j][t] = DY[((z * P.cOut + o) * P.oh + oy) * P.ow + ox];
+      if (off[t] >= 0) { b[j][t] = X[base + u32(off[t])]; }
     }
   }
   return b;
 }
-${denseStore("DX")}`;
+fn storeC(z: u32, r: u32, c: u32, v: mat4x4<f32>) {
+  let sl = z % P.slices;
+  let t = z / P.slices;
+  for (var i = 0u; i < 4u; i++) {
+    let row = r + i;
+    if (row >= P.m) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let col = c + j;
+      if (col < P.n) { O[((sl * P.m + row) * P.n + col) * P.khw + t] = v[j][i]; }
+    }
+  }
+}`;
 
 const BACKWARD_WEIGHT = `${STRUCT}
 ${storage([["X", "r"], ["DY", "r"], ["O", "w"]])}
@@ -200,9 +336,10 @@ export function conv2d(
   const k = memo(`conv_fwd/${tileKey(ctx)}`, () => ({
     name: "conv2d",
     bindings: "rrrw",
-    source: FORWARD + gemmMain(t),
+    source: FORWARD + tapGemmMain(t),
   }));
-  const p = convParams(s, s.cOut, hw, s.cIn * s.kh * s.kw, s.cOut * hw, [bias ? 1 : 0, 0]);
+  const taps = s.kh * s.kw;
+  const p = convParams(s, s.cOut, hw, s.cIn * taps, s.cOut * hw, [bias ? 1 : 0, 0, taps, 1]);
   ctx.batch.dispatch(k, [x, w, bias ?? ctx.dummy, out], p, gemmGrid(t, s.cOut, hw, s.n));
 }
 
@@ -231,10 +368,13 @@ export function conv2dBackwardInput(
   const k = memo(`conv_bwd_in/${tileKey(ctx)}`, () => ({
     name: "conv2dBackwardInput",
     bindings: "rrw",
-    source: BACKWARD_INPUT + gemmMain(t),
+    source: BACKWARD_INPUT + tapGemmMain(t),
   }));
-  const p = convParams(s, s.cIn, hw, s.cOut * s.kh * s.kw, s.cIn * hw);
-  ctx.batch.dispatch(k, [dy, w, dx], p, gemmGrid(t, s.cIn, hw, s.n));
+  const taps = s.kh * s.kw;
+  const hc = Math.ceil(s.h / s.strideH), wc = Math.ceil(s.w / s.strideW);
+  const cols = s.strideH * s.strideW * hc * wc; // parity classes × class grid (≥ h·w)
+  const p = convParams(s, s.cIn, cols, s.cOut * taps, 0, [0, 0, taps, 1, hc, wc]);
+  ctx.batch.dispatch(k, [dy, w, dx], p, gemmGrid(t, s.cIn, cols, s.n));
 }
 
 /** dw (and dbias) from x and dy, split-K over n·oh·ow. */
@@ -254,23 +394,37 @@ export function conv2dBackwardWeight(
       outShape: [1, s.cOut, 1],
     });
   }
-  const [gx, gy] = gemmGrid(t, m, n, 1);
-  const want = Math.floor(ctx.tuning.splitKWorkgroups / (gx * gy));
+  const taps = s.kh * s.kw, ohw = s.outH * s.outW;
+  // cIn ≥ 8: with fewer input channels the per-tap GEMM is too narrow to fill a workgroup.
+  const fast = ohw % 4 === 0 && s.outW >= 4 && s.cIn >= 8;
+  // Fast path: one GEMM (cOut × cIn) per tap; generic path: one GEMM (cOut × cIn·taps).
+  const [gx, gy] = fast ? gemmGrid(t, m, s.cIn, 1) : gemmGrid(t, m, n, 1);
+  const perSlice = gx * gy * (fast ? taps : 1);
+  const want = Math.floor(ctx.tuning.splitKWorkgroups / perSlice);
   let slices = Math.max(1, Math.min(want, Math.ceil(K / 64)));
   const chunk = Math.ceil(Math.ceil(K / slices) / 4) * 4;
   slices = Math.ceil(K / chunk);
-  const k = memo(`conv_bwd_w/${tileKey(ctx)}`, () => ({
-    name: "conv2dBackwardWeight",
-    bindings: "rrw",
-    source: BACKWARD_WEIGHT + gemmMain(t),
-  }));
-  const p = convParams(s, m, n, K, m * n, [0, chunk]);
+  const k = fast
+    ? memo(`conv_bwd_w_fast/${tileKey(ctx)}`, () => ({
+      name: "conv2dBackwardWeight",
+      bindings: "rrw",
+      source: BACKWARD_WEIGHT_FAST + tapGemmMain(t),
+    }))
+    : memo(`conv_bwd_w/${tileKey(ctx)}`, () => ({
+      name: "conv2dBackwardWeight (generic)",
+      bindings: "rrw",
+      source: BACKWARD_WEIGHT + gemmMain(t),
+    }));
+  const p = fast
+    ? convParams(s, m, s.cIn, K, 0, [0, chunk, 1, slices])
+    : convParams(s, m, n, K, m * n, [0, chunk, 1, slices]);
+  const z = fast ? taps * slices : slices;
   if (slices <= 1) {
-    ctx.batch.dispatch(k, [x, dy, dw], p, [gx, gy, 1]);
+    ctx.batch.dispatch(k, [x, dy, dw], p, [gx, gy, z]);
     return;
   }
   const part = ctx.temp(slices * m * n);
-  ctx.batch.dispatch(k, [x, dy, part], p, [gx, gy, slices]);
+  ctx.batch.dispatch(k, [x, dy, part], p, [gx, gy, z]);
   reduceSum(ctx, part, dw, { inShape: [slices, m * n], outShape: [1, m * n] });
   ctx.release(part);
 }

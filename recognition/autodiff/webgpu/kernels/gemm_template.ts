@@ -93,3 +93,61 @@ export function denseStore(out: string, bias = "0.0"): string {
   }
 }`;
 }
+
+/**
+ * The convolution variant of the skeleton: an outer loop over filter taps (kernel positions)
+ * around the K loop, so the inner loop walks channels and needs no integer division
+ * (llvmpipe scalarises every vector division; GPUs pay ~20 instructions each).
+ *
+ * One invocation computes the same (4·rm)×(4·rn) block of C as {@link gemmMain}. The source
+ * defines, besides `struct Q` (with `m`, `n`, `taps`), `kRange` and `storeC`:
+ * - `alias ColT`, `fn colSetup(z: u32, tap: u32, c: u32) -> ColT`: per tap, what the B fetch
+ *   needs about columns c..c+3 (e.g. their input offsets, −1 where padded);
+ * - `fn tapActive(cs: ColT) -> bool`: false when no column reads anything at this tap (padding,
+ *   or a stride-2 input gradient's other parity), so the whole K loop of the tap is skipped;
+ * - `alias KT`, `fn kInit(z: u32, k: u32) -> KT`, `fn kNext(s: KT) -> KT`: loop state for K
+ *   position k (k, or counters that replace divisions), advanced by 4 each step;
+ * - `fn loadA(z: u32, tap: u32, s: KT, r: u32) -> mat4x4<f32>` and
+ *   `fn loadB(z: u32, tap: u32, s: KT, cs: ColT) -> mat4x4<f32>`, as in {@link gemmMain}.
+ */
+export function tapGemmMain(t: Tuning["gemm"]): string {
+  const { wx, wy, rm, rn } = t;
+  const decl: string[] = [], setup: string[] = [], loads: string[] = [], fma: string[] = [];
+  const store: string[] = [], active: string[] = [];
+  for (let i = 0; i < rm; i++) {
+    decl.push(`let r${i} = ((wid.y * ${rm}u + ${i}u) * ${wy}u + lid.y) * 4u;`);
+    loads.push(`let a${i} = loadA(z, tap, s, r${i});`);
+  }
+  for (let j = 0; j < rn; j++) {
+    decl.push(`let c${j} = ((wid.x * ${rn}u + ${j}u) * ${wx}u + lid.x) * 4u;`);
+    setup.push(`let cs${j} = colSetup(z, tap, c${j});`);
+    active.push(`tapActive(cs${j})`);
+    loads.push(`let b${j} = loadB(z, tap, s, cs${j});`);
+  }
+  for (let i = 0; i < rm; i++) {
+    for (let j = 0; j < rn; j++) {
+      decl.push(`var acc${i}${j} = mat4x4<f32>();`);
+      fma.push(`acc${i}${j} += a${i} * b${j};`);
+      store.push(`storeC(z, r${i}, c${j}, acc${i}${j});`);
+    }
+  }
+  return `
+@compute @workgroup_size(${wx}, ${wy})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let z = wid.z;
+  ${decl.join("\n  ")}
+  if (r0 >= P.m || c0 >= P.n) { return; }
+  let kr = kRange(z);
+  for (var tap = 0u; tap < P.taps; tap++) {
+    ${setup.join("\n    ")}
+    if (!(${active.join(" || ")})) { continue; }
+    var s = kInit(z, kr.x);
+    for (var k = kr.x; k < kr.y; k += 4u) {
+      ${loads.join("\n      ")}
+      ${fma.join("\n      ")}
+      s = kNext(s);
+    }
+  }
+  ${store.join("\n  ")}
+}`;
+}
