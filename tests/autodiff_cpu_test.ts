@@ -15,7 +15,7 @@ async function agree(
   name: string,
   shapes: number[][],
   f: (xs: ag.Tensor[]) => ag.Tensor,
-  opts: { lo?: number; hi?: number; tol?: number; consts?: number[][] } = {},
+  opts: { lo?: number; hi?: number; tol?: number; consts?: number[][]; cpu?: ag.Backend } = {},
 ): Promise<void> {
   const rng = Rng.fromSeed(11).split(name);
   const data = shapes.map((s) =>
@@ -26,7 +26,7 @@ async function agree(
       )
   );
   const results: { out: Float32Array; grads: (Float32Array | null)[] }[] = [];
-  for (const be of [ref, cpu]) {
+  for (const be of [ref, opts.cpu ?? cpu]) {
     ag.useBackend(be);
     const xs = shapes.map((s, i) =>
       ag.tensor(Float32Array.from(data[i]), s, { requiresGrad: !opts.consts?.[i] })
@@ -241,5 +241,15 @@ Deno.test("autodiff cpu: threaded GEMM slices (rows and columns) match one threa
     [a, b, c1].forEach((x) => be.free(x));
   }
   assert.match(be.info, /2 threads/);
+  // convolution with the batch split over both threads (3 images: 2 + 1)
+  await be.warmup();
+  for (const c of [{ k: 3, s: 2, p: 1 }, { k: 1, s: 1, p: 0 }]) {
+    await agree(
+      `threaded conv ${JSON.stringify(c)}`,
+      [[3, 4, 9, 7], [6, 4, c.k, c.k]],
+      ([x, w]) => ag.conv2d(x, w, null, { stride: c.s, padding: c.p }),
+      { cpu: be },
+    );
+  }
   be.dispose();
 });

@@ -25,6 +25,7 @@ import type {
 } from "../backend.ts";
 import * as K from "./js_kernels.ts";
 import type { Gemm } from "./gemm.ts";
+import type { EltwiseKernels, Job, WasmKernels } from "./wasm_gemm.ts";
 import { jsGemm } from "./gemm.ts";
 
 interface CpuBuf extends Buf {
@@ -61,12 +62,15 @@ export class CpuBackend implements Backend {
   /** High-water mark of allocated bytes. */
   peakBytes = 0;
   private gemmImpl: Gemm;
+  /** SIMD elementwise kernels when the wasm module is in use. */
+  private ew: EltwiseKernels | null;
 
   private constructor(memory: WebAssembly.Memory, gemm: Gemm, reservedFloats: number) {
     this.memory = memory;
     this.heap = new Float32Array(memory.buffer);
     this.top = reservedFloats;
     this.gemmImpl = gemm;
+    this.ew = (gemm as Partial<WasmKernels>).ew ?? null;
     this.info = `cpu: ${gemm.name}`;
   }
 
@@ -170,15 +174,26 @@ export class CpuBackend implements Backend {
     K.strided(this.view(x), this.view(out), spec);
   }
   accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
+    if (this.ew) return this.ew.axpy(this.off(dst), this.off(src), n, alpha);
     K.accumulate(this.view(dst), this.view(src), n, alpha);
   }
   unary(op: UnaryOp, x: Buf, out: Buf, n: number, p: UnaryParams): void {
+    if (this.ew && op === "relu") return this.ew.relu(this.off(x), this.off(out), n);
     K.unary(op, this.view(x), this.view(out), n, p);
   }
   unaryBackward(op: UnaryOp, x: Buf, y: Buf, dy: Buf, dx: Buf, n: number, p: UnaryParams): void {
+    if (this.ew && op === "relu") {
+      return this.ew.relu_bwd(this.off(x), this.off(dy), this.off(dx), n);
+    }
     K.unaryBackward(op, this.view(x), this.view(y), this.view(dy), this.view(dx), n, p);
   }
   binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, spec: BinarySpec): void {
+    if (
+      this.ew && op === "add" && spec.shape.length === 1 && spec.aStrides[0] === 1 &&
+      spec.bStrides[0] === 1
+    ) {
+      return this.ew.add(this.off(a), this.off(b), this.off(out), spec.shape[0]);
+    }
     K.binary(op, this.view(a), this.view(b), this.view(out), spec);
   }
   where(cond: Buf, a: Buf, b: Buf, out: Buf, spec: WhereSpec): void {
@@ -277,7 +292,79 @@ export class CpuBackend implements Backend {
       s.padW === 0;
   }
 
+  /**
+   * Convolution through the wasm `conv` kernel, the batch split over the available threads
+   * (mode 0 forward, 1 input gradient, 2 weight gradient); false when only the JS GEMM exists.
+   */
+  private wasmConv(mode: 0 | 1 | 2, s: ConvSpec, x: Buf, w: Buf, out: Buf): boolean {
+    const k = this.gemmImpl as Partial<WasmKernels>;
+    if (!k.run || !k.available) return false;
+    const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
+    const parts = Math.max(1, Math.min(s.n, k.available()));
+    const per = Math.ceil(s.n / parts);
+    const temps: Buf[] = [];
+    const jobs: Job[] = [];
+    const partials: Buf[] = [];
+    for (let t = 0; t * per < s.n; t++) {
+      const col = this.direct(s) ? null : this.alloc(Kd * P);
+      if (col) temps.push(col);
+      let wt = this.off(w);
+      if (mode === 2) {
+        const part = this.alloc(Kd * s.cOut);
+        temps.push(part);
+        partials.push(part);
+        wt = this.off(part);
+      }
+      jobs.push({
+        kernel: 1,
+        args: [
+          mode,
+          this.off(x),
+          wt,
+          this.off(out),
+          t * per,
+          Math.min(s.n, (t + 1) * per),
+          s.cIn,
+          s.h,
+          s.w,
+          s.cOut,
+          s.kh,
+          s.kw,
+          s.strideH,
+          s.strideW,
+          s.padH,
+          s.padW,
+          s.outH,
+          s.outW,
+          col ? this.off(col) : 0,
+        ],
+      });
+    }
+    try {
+      k.run(jobs);
+      if (mode === 2) {
+        // dw (cOut×Kd) = Σ_t partial_tᵀ
+        const dw = this.view(w);
+        const ps = partials.map((b) => this.view(b));
+        for (let o = 0; o < s.cOut; o++) {
+          for (let q = 0; q < Kd; q++) {
+            let acc = 0;
+            for (const p of ps) acc += p[q * s.cOut + o];
+            dw[o * Kd + q] = acc;
+          }
+        }
+      }
+    } finally {
+      for (const t of temps) this.free(t);
+    }
+    return true;
+  }
+
   conv2d(x: Buf, w: Buf, bias: Buf | null, out: Buf, s: ConvSpec): void {
+    if (this.wasmConv(0, s, x, w, out)) {
+      if (bias) this.addBias(out, bias, s);
+      return;
+    }
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
     const direct = this.direct(s);
     const col = direct ? null : this.alloc(Kd * P);
@@ -295,7 +382,12 @@ export class CpuBackend implements Backend {
     } finally {
       if (col) this.free(col);
     }
-    if (bias) {
+    if (bias) this.addBias(out, bias, s);
+  }
+
+  private addBias(out: Buf, bias: Buf, s: ConvSpec): void {
+    const P = s.outH * s.outW;
+    {
       const o = this.view(out), bv = this.view(bias);
       for (let b = 0; b < s.n; b++) {
         for (let c = 0; c < s.cOut; c++) {
@@ -307,6 +399,7 @@ export class CpuBackend implements Backend {
   }
 
   conv2dBackwardInput(dy: Buf, w: Buf, dx: Buf, s: ConvSpec): void {
+    if (this.wasmConv(1, s, dx, w, dy)) return;
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW, HW = s.h * s.w;
     const direct = this.direct(s);
     const col = direct ? null : this.alloc(Kd * P);
@@ -325,6 +418,10 @@ export class CpuBackend implements Backend {
   }
 
   conv2dBackwardWeight(x: Buf, dy: Buf, dw: Buf, dbias: Buf | null, s: ConvSpec): void {
+    if (this.wasmConv(2, s, x, dw, dy)) {
+      if (dbias) this.biasGrad(dy, dbias, s);
+      return;
+    }
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
     const direct = this.direct(s);
     const col = direct ? null : this.alloc(Kd * P);
@@ -343,7 +440,12 @@ export class CpuBackend implements Backend {
     } finally {
       if (col) this.free(col);
     }
-    if (dbias) {
+    if (dbias) this.biasGrad(dy, dbias, s);
+  }
+
+  private biasGrad(dy: Buf, dbias: Buf, s: ConvSpec): void {
+    const P = s.outH * s.outW;
+    {
       const g = this.view(dy), db = this.view(dbias);
       db.fill(0, 0, s.cOut);
       for (let b = 0; b < s.n; b++) {
@@ -368,17 +470,43 @@ export class CpuBackend implements Backend {
     saveInvStd: Buf,
     spec: BatchNormSpec,
   ): void {
-    K.batchNormTrain(
-      this.view(x),
-      this.view(gamma),
-      this.view(beta),
-      this.view(runMean),
-      this.view(runVar),
-      this.view(out),
-      this.view(saveMean),
-      this.view(saveInvStd),
-      spec,
-    );
+    const ew = this.ew;
+    if (!ew) {
+      return K.batchNormTrain(
+        this.view(x),
+        this.view(gamma),
+        this.view(beta),
+        this.view(runMean),
+        this.view(runVar),
+        this.view(out),
+        this.view(saveMean),
+        this.view(saveInvStd),
+        spec,
+      );
+    }
+    const { n, c, hw, eps, momentum } = spec;
+    const cnt = n * hw;
+    const A = this.alloc(c), B = this.alloc(c);
+    try {
+      ew.ch_sum(this.off(x), this.off(saveMean), n, c, hw);
+      const mean = this.view(saveMean);
+      for (let k = 0; k < c; k++) mean[k] /= cnt;
+      ew.ch_dot(this.off(x), this.off(x), this.off(saveMean), this.off(saveInvStd), n, c, hw);
+      const inv = this.view(saveInvStd), g = this.view(gamma), be = this.view(beta);
+      const rm = this.view(runMean), rv = this.view(runVar), a = this.view(A), b = this.view(B);
+      for (let k = 0; k < c; k++) {
+        const ss = Math.max(inv[k], 0);
+        rm[k] = (1 - momentum) * rm[k] + momentum * mean[k];
+        rv[k] = (1 - momentum) * rv[k] + momentum * (cnt > 1 ? ss / (cnt - 1) : ss / cnt);
+        inv[k] = 1 / Math.sqrt(ss / cnt + eps);
+        a[k] = g[k] * inv[k];
+        b[k] = be[k] - mean[k] * a[k];
+      }
+      ew.ch_affine(this.off(x), this.off(out), this.off(A), this.off(B), n, c, hw);
+    } finally {
+      this.free(A);
+      this.free(B);
+    }
   }
   batchNormBackward(
     x: Buf,
@@ -391,22 +519,74 @@ export class CpuBackend implements Backend {
     dbeta: Buf,
     spec: ChannelSpec,
   ): void {
-    K.batchNormBackward(
-      this.view(x),
-      this.view(dy),
-      this.view(gamma),
-      this.view(saveMean),
-      this.view(saveInvStd),
-      this.view(dx),
-      this.view(dgamma),
-      this.view(dbeta),
-      spec,
-    );
+    const ew = this.ew;
+    if (!ew) {
+      return K.batchNormBackward(
+        this.view(x),
+        this.view(dy),
+        this.view(gamma),
+        this.view(saveMean),
+        this.view(saveInvStd),
+        this.view(dx),
+        this.view(dgamma),
+        this.view(dbeta),
+        spec,
+      );
+    }
+    const { n, c, hw } = spec;
+    const cnt = n * hw;
+    const A = this.alloc(c), B = this.alloc(c), C = this.alloc(c);
+    try {
+      ew.ch_sum(this.off(dy), this.off(dbeta), n, c, hw);
+      ew.ch_dot(this.off(dy), this.off(x), this.off(saveMean), this.off(dgamma), n, c, hw);
+      const sdy = this.view(dbeta), dg = this.view(dgamma), g = this.view(gamma);
+      const mean = this.view(saveMean), inv = this.view(saveInvStd);
+      const a = this.view(A), b = this.view(B), cc = this.view(C);
+      for (let k = 0; k < c; k++) {
+        // dx = γ·inv·(dy − mean(dy) − (x − μ)·mean(dy·x̂)·inv)
+        const sdyx = dg[k];
+        const kk = g[k] * inv[k], mdy = sdy[k] / cnt, mdyx = (sdyx * inv[k] * inv[k]) / cnt;
+        a[k] = kk;
+        b[k] = -kk * mdyx;
+        cc[k] = -kk * mdy + kk * mean[k] * mdyx;
+        dg[k] = sdyx * inv[k];
+      }
+      ew.ch_affine2(
+        this.off(dy),
+        this.off(x),
+        this.off(dx),
+        this.off(A),
+        this.off(B),
+        this.off(C),
+        n,
+        c,
+        hw,
+      );
+    } finally {
+      this.free(A);
+      this.free(B);
+      this.free(C);
+    }
   }
   prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {
+    if (this.ew) {
+      return this.ew.prelu(this.off(x), this.off(alpha), this.off(out), spec.n, spec.c, spec.hw);
+    }
     K.prelu(this.view(x), this.view(alpha), this.view(out), spec);
   }
   preluBackward(x: Buf, alpha: Buf, dy: Buf, dx: Buf, dalpha: Buf, spec: ChannelSpec): void {
+    if (this.ew) {
+      return this.ew.prelu_bwd(
+        this.off(x),
+        this.off(alpha),
+        this.off(dy),
+        this.off(dx),
+        this.off(dalpha),
+        spec.n,
+        spec.c,
+        spec.hw,
+      );
+    }
     K.preluBackward(
       this.view(x),
       this.view(alpha),

@@ -1,3 +1,5 @@
+import { eltwiseWat } from "./eltwise_wat.ts";
+
 /**
  * Generates the WebAssembly text of the SIMD GEMM (GotoBLAS structure): B is packed into
  * kc×NR column panels, A into MR×kc row panels, and an MR×NR register-tiled micro-kernel
@@ -199,7 +201,7 @@ export function gemmWat(s: GemmShape): string {
   (func $min (param $x i32) (param $y i32) (result i32)
     (select (local.get $x) (local.get $y) (i32.lt_s (local.get $x) (local.get $y))))
 
-  (func (export "gemm") (param $M i32) (param $N i32) (param $K i32)
+  (func $gemm (export "gemm") (param $M i32) (param $N i32) (param $K i32)
       (param $a i32) (param $ars i32) (param $acs i32)
       (param $b i32) (param $brs i32) (param $bcs i32)
       (param $c i32) (param $ldc i32) (param $accumulate i32) (param $scratch i32)
@@ -274,5 +276,166 @@ export function gemmWat(s: GemmShape): string {
         (br $pcl)))
       (local.set $jc (i32.add (local.get $jc) (i32.const ${NC})))
       (br $jcl))))
+  ;; ---- convolution helpers (element offsets; see ConvSpec) ----
+
+  ;; Columns of x (one image, cIn×h×w at element offset $x) into col (Kd×P), zero padding.
+  (func $im2col (param $x i32) (param $col i32) (param $cIn i32) (param $h i32) (param $w i32)
+      (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
+      (param $oh i32) (param $ow i32)
+    (local $c i32) (local $i i32) (local $j i32) (local $oy i32) (local $ox i32) (local $iy i32)
+    (local $x0 i32) (local $x1 i32) (local $num i32) (local $row i32) (local $r i32) (local $src i32)
+    (local.set $x (i32.shl (local.get $x) (i32.const 2)))
+    (local.set $row (i32.shl (local.get $col) (i32.const 2)))
+    (local.set $c (i32.const 0))
+    (block $cd (loop $cl (br_if $cd (i32.ge_u (local.get $c) (local.get $cIn)))
+    (local.set $i (i32.const 0))
+    (block $id (loop $il (br_if $id (i32.ge_u (local.get $i) (local.get $kh)))
+    (local.set $j (i32.const 0))
+    (block $jd (loop $jl (br_if $jd (i32.ge_u (local.get $j) (local.get $kw)))
+      ;; valid ox range: 0 <= ox*sw - pw + j < w
+      (local.set $num (i32.sub (local.get $pw) (local.get $j)))
+      (local.set $x0 (select (i32.div_s (i32.add (local.get $num) (i32.sub (local.get $sw) (i32.const 1))) (local.get $sw))
+        (i32.const 0) (i32.gt_s (local.get $num) (i32.const 0))))
+      (local.set $num (i32.add (i32.sub (local.get $w) (i32.const 1)) (i32.sub (local.get $pw) (local.get $j))))
+      (local.set $x1 (select (i32.add (i32.div_s (local.get $num) (local.get $sw)) (i32.const 1)) (i32.const 0)
+        (i32.ge_s (local.get $num) (i32.const 0))))
+      (if (i32.gt_s (local.get $x1) (local.get $ow)) (then (local.set $x1 (local.get $ow))))
+      (if (i32.gt_s (local.get $x0) (local.get $x1)) (then (local.set $x0 (local.get $x1))))
+      (local.set $oy (i32.const 0))
+      (block $yd (loop $yl (br_if $yd (i32.ge_u (local.get $oy) (local.get $oh)))
+        (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $ph)) (local.get $i)))
+        (local.set $r (i32.add (local.get $row) (i32.shl (i32.mul (local.get $oy) (local.get $ow)) (i32.const 2))))
+        (if (i32.or (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $h)))
+              (i32.ge_s (local.get $x0) (local.get $x1)))
+          (then (memory.fill (local.get $r) (i32.const 0) (i32.shl (local.get $ow) (i32.const 2))))
+          (else
+            (memory.fill (local.get $r) (i32.const 0) (i32.shl (local.get $x0) (i32.const 2)))
+            (local.set $src (i32.add (local.get $x) (i32.shl
+              (i32.add (i32.sub (i32.mul (i32.add (i32.mul (local.get $c) (local.get $h)) (local.get $iy)) (local.get $w))
+                (local.get $pw)) (local.get $j)) (i32.const 2))))
+            (if (i32.eq (local.get $sw) (i32.const 1))
+              (then (memory.copy (i32.add (local.get $r) (i32.shl (local.get $x0) (i32.const 2)))
+                (i32.add (local.get $src) (i32.shl (local.get $x0) (i32.const 2)))
+                (i32.shl (i32.sub (local.get $x1) (local.get $x0)) (i32.const 2))))
+              (else
+                (local.set $ox (local.get $x0))
+                (block $xd (loop $xl (br_if $xd (i32.ge_s (local.get $ox) (local.get $x1)))
+                  (f32.store (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2)))
+                    (f32.load (i32.add (local.get $src) (i32.shl (i32.mul (local.get $ox) (local.get $sw)) (i32.const 2)))))
+                  (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                  (br $xl)))))
+            (memory.fill (i32.add (local.get $r) (i32.shl (local.get $x1) (i32.const 2))) (i32.const 0)
+              (i32.shl (i32.sub (local.get $ow) (local.get $x1)) (i32.const 2)))))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yl)))
+      (local.set $row (i32.add (local.get $row) (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2))))
+    (local.set $j (i32.add (local.get $j) (i32.const 1))) (br $jl)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $il)))
+    (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))
+
+  ;; dx image (cIn×h×w, zeroed by the caller) += scatter of col (Kd×P).
+  (func $col2im (param $col i32) (param $x i32) (param $cIn i32) (param $h i32) (param $w i32)
+      (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
+      (param $oh i32) (param $ow i32)
+    (local $c i32) (local $i i32) (local $j i32) (local $oy i32) (local $ox i32) (local $iy i32)
+    (local $x0 i32) (local $x1 i32) (local $num i32) (local $row i32) (local $r i32) (local $dst i32)
+    (local $a i32) (local $b i32)
+    (local.set $x (i32.shl (local.get $x) (i32.const 2)))
+    (local.set $row (i32.shl (local.get $col) (i32.const 2)))
+    (local.set $c (i32.const 0))
+    (block $cd (loop $cl (br_if $cd (i32.ge_u (local.get $c) (local.get $cIn)))
+    (local.set $i (i32.const 0))
+    (block $id (loop $il (br_if $id (i32.ge_u (local.get $i) (local.get $kh)))
+    (local.set $j (i32.const 0))
+    (block $jd (loop $jl (br_if $jd (i32.ge_u (local.get $j) (local.get $kw)))
+      (local.set $num (i32.sub (local.get $pw) (local.get $j)))
+      (local.set $x0 (select (i32.div_s (i32.add (local.get $num) (i32.sub (local.get $sw) (i32.const 1))) (local.get $sw))
+        (i32.const 0) (i32.gt_s (local.get $num) (i32.const 0))))
+      (local.set $num (i32.add (i32.sub (local.get $w) (i32.const 1)) (i32.sub (local.get $pw) (local.get $j))))
+      (local.set $x1 (select (i32.add (i32.div_s (local.get $num) (local.get $sw)) (i32.const 1)) (i32.const 0)
+        (i32.ge_s (local.get $num) (i32.const 0))))
+      (if (i32.gt_s (local.get $x1) (local.get $ow)) (then (local.set $x1 (local.get $ow))))
+      (local.set $oy (i32.const 0))
+      (block $yd (loop $yl (br_if $yd (i32.ge_u (local.get $oy) (local.get $oh)))
+        (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $ph)) (local.get $i)))
+        (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $h)))
+          (then
+            (local.set $r (i32.add (local.get $row) (i32.shl (i32.mul (local.get $oy) (local.get $ow)) (i32.const 2))))
+            (local.set $dst (i32.add (local.get $x) (i32.shl
+              (i32.add (i32.sub (i32.mul (i32.add (i32.mul (local.get $c) (local.get $h)) (local.get $iy)) (local.get $w))
+                (local.get $pw)) (local.get $j)) (i32.const 2))))
+            (local.set $ox (local.get $x0))
+            (if (i32.eq (local.get $sw) (i32.const 1))
+              (then
+                (block $vd (loop $vl (br_if $vd (i32.gt_s (i32.add (local.get $ox) (i32.const 4)) (local.get $x1)))
+                  (local.set $a (i32.add (local.get $dst) (i32.shl (local.get $ox) (i32.const 2))))
+                  (v128.store (local.get $a) (f32x4.add (v128.load (local.get $a))
+                    (v128.load (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2))))))
+                  (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
+                  (br $vl)))))
+            (block $xd (loop $xl (br_if $xd (i32.ge_s (local.get $ox) (local.get $x1)))
+              (local.set $a (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $ox) (local.get $sw)) (i32.const 2))))
+              (f32.store (local.get $a) (f32.add (f32.load (local.get $a))
+                (f32.load (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2))))))
+              (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+              (br $xl)))))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yl)))
+      (local.set $row (i32.add (local.get $row) (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2))))
+    (local.set $j (i32.add (local.get $j) (i32.const 1))) (br $jl)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $il)))
+    (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))
+
+  ;; Convolution over images [n0, n1): mode 0 = forward (out = conv(x, w)), 1 = input gradient
+  ;; (dx from dy = "out", w), 2 = weight gradient transposed (dwT (Kd×cOut) = Σ col·dyᵀ, into
+  ;; "w", overwritten by the first image). x/out/w/col/scratch are element offsets.
+  (func (export "conv") (param $mode i32) (param $x i32) (param $wt i32) (param $out i32)
+      (param $n0 i32) (param $n1 i32) (param $cIn i32) (param $h i32) (param $w i32) (param $cOut i32)
+      (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
+      (param $oh i32) (param $ow i32) (param $col i32) (param $scratch i32)
+    (local $b i32) (local $Kd i32) (local $P i32) (local $direct i32) (local $xb i32) (local $ob i32)
+    (local $src i32)
+    (local.set $Kd (i32.mul (local.get $cIn) (i32.mul (local.get $kh) (local.get $kw))))
+    (local.set $P (i32.mul (local.get $oh) (local.get $ow)))
+    (local.set $direct (i32.and (i32.and (i32.eq (local.get $kh) (i32.const 1)) (i32.eq (local.get $kw) (i32.const 1)))
+      (i32.and (i32.and (i32.eq (local.get $sh) (i32.const 1)) (i32.eq (local.get $sw) (i32.const 1)))
+        (i32.and (i32.eqz (local.get $ph)) (i32.eqz (local.get $pw))))))
+    (local.set $b (local.get $n0))
+    (block $bd (loop $bl (br_if $bd (i32.ge_u (local.get $b) (local.get $n1)))
+      (local.set $xb (i32.add (local.get $x) (i32.mul (local.get $b) (i32.mul (local.get $cIn) (i32.mul (local.get $h) (local.get $w))))))
+      (local.set $ob (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $cOut) (local.get $P)))))
+      (if (i32.eq (local.get $mode) (i32.const 1))
+        (then
+          ;; col (Kd×P) = Wᵀ (Kd×cOut) · dy_b (cOut×P), then scatter into dx_b
+          (call $gemm (local.get $Kd) (local.get $P) (local.get $cOut) (local.get $wt) (i32.const 1) (local.get $Kd)
+            (local.get $ob) (local.get $P) (i32.const 1)
+            (select (local.get $xb) (local.get $col) (local.get $direct)) (local.get $P) (i32.const 0) (local.get $scratch))
+          (if (i32.eqz (local.get $direct)) (then
+            (memory.fill (i32.shl (local.get $xb) (i32.const 2)) (i32.const 0)
+              (i32.shl (i32.mul (local.get $cIn) (i32.mul (local.get $h) (local.get $w))) (i32.const 2)))
+            (call $col2im (local.get $col) (local.get $xb) (local.get $cIn) (local.get $h) (local.get $w)
+              (local.get $kh) (local.get $kw) (local.get $sh) (local.get $sw) (local.get $ph) (local.get $pw)
+              (local.get $oh) (local.get $ow)))))
+        (else
+          (local.set $src (local.get $xb))
+          (if (i32.eqz (local.get $direct)) (then
+            (call $im2col (local.get $xb) (local.get $col) (local.get $cIn) (local.get $h) (local.get $w)
+              (local.get $kh) (local.get $kw) (local.get $sh) (local.get $sw) (local.get $ph) (local.get $pw)
+              (local.get $oh) (local.get $ow))
+            (local.set $src (local.get $col))))
+          (if (i32.eqz (local.get $mode))
+            (then
+              ;; out_b (cOut×P) = W (cOut×Kd) · col (Kd×P)
+              (call $gemm (local.get $cOut) (local.get $P) (local.get $Kd) (local.get $wt) (local.get $Kd) (i32.const 1)
+                (local.get $src) (local.get $P) (i32.const 1) (local.get $ob) (local.get $P) (i32.const 0) (local.get $scratch)))
+            (else
+              ;; dWᵀ (Kd×cOut) += col (Kd×P) · dy_bᵀ (P×cOut)
+              (call $gemm (local.get $Kd) (local.get $cOut) (local.get $P) (local.get $src) (local.get $P) (i32.const 1)
+                (local.get $ob) (i32.const 1) (local.get $P) (local.get $wt) (local.get $cOut)
+                (i32.ne (local.get $b) (local.get $n0)) (local.get $scratch))))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bl))))
+
+  ${eltwiseWat()}
 )`;
 }

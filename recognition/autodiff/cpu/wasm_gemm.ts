@@ -1,8 +1,9 @@
 /**
- * The WebAssembly SIMD GEMM (see `gemm_wat.ts`), instantiated over the CPU backend's shared
- * memory, with one helper Worker per extra core: a large GEMM is cut into slices along its
- * longer output dimension, the main thread computes slice 0 and each idle worker one other
- * slice, synchronised through Atomics words in the same memory (no messages per call).
+ * The WebAssembly SIMD kernels (GEMM and im2col convolution, see `gemm_wat.ts`) instantiated
+ * over the CPU backend's shared memory, with one helper Worker per extra core. A large GEMM is
+ * cut into slices along its longer output dimension; a convolution into ranges of images. The
+ * main thread runs the first job and each idle worker one other, synchronised through Atomics
+ * words in the same memory (no messages per call).
  * @module
  */
 import type { Gemm } from "./gemm.ts";
@@ -10,8 +11,10 @@ import { GEMM_FMA_WASM, GEMM_PLAIN_WASM, GEMM_SHAPE } from "./gemm_wasm.ts";
 import { scratchFloats } from "./gemm_wat.ts";
 
 const DEAD = 0, IDLE = 1, BUSY = 2, STARTING = 3;
-/** Floats reserved for control blocks (16 Int32 words per worker, up to 15 workers). */
-const CTRL_FLOATS = 256;
+/** Int32 words per worker control block. */
+const CTRL_WORDS = 32;
+/** Floats reserved for control blocks (up to 15 workers). */
+const CTRL_FLOATS = 512;
 /** Below this many multiply-adds a GEMM runs on the calling thread only. */
 const PARALLEL_MIN = 1 << 21;
 
@@ -32,20 +35,72 @@ export interface WasmGemmOptions {
   idleMs?: number;
 }
 
-/** Instantiates the SIMD GEMM over `memory` (its first `reservedFloats` floats are ours). */
+/** One unit of parallel work: kernel 0 (gemm) or 1 (conv) and its arguments minus scratch. */
+export interface Job {
+  kernel: 0 | 1;
+  args: number[];
+}
+
+/** The memory-bound SIMD kernels of `eltwise_wat.ts` (element offsets). */
+export interface EltwiseKernels {
+  relu(x: number, out: number, n: number): void;
+  relu_bwd(x: number, dy: number, dx: number, n: number): void;
+  add(a: number, b: number, out: number, n: number): void;
+  axpy(dst: number, src: number, n: number, alpha: number): void;
+  prelu(x: number, alpha: number, out: number, n: number, c: number, hw: number): void;
+  prelu_bwd(
+    x: number,
+    alpha: number,
+    dy: number,
+    dx: number,
+    dalpha: number,
+    n: number,
+    c: number,
+    hw: number,
+  ): void;
+  ch_sum(x: number, out: number, n: number, c: number, hw: number): void;
+  ch_dot(x: number, y: number, mean: number, out: number, n: number, c: number, hw: number): void;
+  ch_affine(x: number, out: number, A: number, B: number, n: number, c: number, hw: number): void;
+  ch_affine2(
+    x: number,
+    y: number,
+    out: number,
+    A: number,
+    B: number,
+    C: number,
+    n: number,
+    c: number,
+    hw: number,
+  ): void;
+}
+
+/** The wasm kernels plus job dispatch. */
+export interface WasmKernels extends Gemm {
+  /** Elementwise/per-channel kernels, run on the calling thread. */
+  ew: EltwiseKernels;
+  /** Threads that could take a job right now (the caller plus idle workers). */
+  available(): number;
+  /** Runs the jobs, the first on the caller, others on idle workers (or the caller). */
+  run(jobs: Job[]): void;
+}
+
+/** Instantiates the SIMD kernels over `memory` (its first `reservedFloats` floats are ours). */
 export async function createWasmGemm(
   memory: WebAssembly.Memory,
   opts: WasmGemmOptions = {},
-): Promise<Gemm> {
+): Promise<WasmKernels> {
   if (!WebAssembly.validate(decode(GEMM_PLAIN_WASM))) {
-    throw new Error("this engine lacks WebAssembly SIMD or shared memory");
+    throw new Error("this engine lacks WebAssembly SIMD, bulk memory or shared memory");
   }
   const fmaBytes = decode(GEMM_FMA_WASM);
   const wasm = (opts.fma ?? true) && WebAssembly.validate(fmaBytes)
     ? fmaBytes
     : decode(GEMM_PLAIN_WASM);
   const { instance } = await WebAssembly.instantiate(wasm, { env: { memory } });
-  const run = instance.exports.gemm as (...args: number[]) => void;
+  const kernels = [
+    instance.exports.gemm as (...args: number[]) => void,
+    instance.exports.conv as (...args: number[]) => void,
+  ];
   const threads = Math.max(
     1,
     Math.min(16, opts.threads ?? (globalThis.navigator?.hardwareConcurrency || 1)),
@@ -58,7 +113,7 @@ export async function createWasmGemm(
   const ctrls: Int32Array[] = [];
   const workers: (Worker | null)[] = [];
   for (let t = 1; t < threads; t++) {
-    ctrls.push(new Int32Array(memory.buffer, (t - 1) * 64, 16));
+    ctrls.push(new Int32Array(memory.buffer, (t - 1) * CTRL_WORDS * 4, CTRL_WORDS));
     workers.push(null);
   }
   const idleMs = opts.idleMs ?? 3000;
@@ -68,11 +123,50 @@ export async function createWasmGemm(
     workers[w]?.terminate();
     Atomics.store(ctrls[w], 0, STARTING);
     const worker = new Worker(new URL("./gemm_worker.ts", import.meta.url), { type: "module" });
-    worker.postMessage({ memory, wasm, ctrl: w * 16, scratch: scratchOf(w + 1), idleMs });
+    worker.postMessage({ memory, wasm, ctrl: w * CTRL_WORDS, scratch: scratchOf(w + 1), idleMs });
     workers[w] = worker;
   }
 
-  /** Slice `part` of `parts` along rows (byRows) or columns, aligned to the register tile. */
+  /** Idle workers now; dead ones are restarted for next time. */
+  function idle(): number[] {
+    if (disposed) return [];
+    const out: number[] = [];
+    for (let w = 0; w < ctrls.length; w++) {
+      const st = Atomics.load(ctrls[w], 0);
+      if (st === DEAD) spawn(w);
+      else if (st === IDLE) out.push(w);
+    }
+    return out;
+  }
+
+  function runJobs(jobs: Job[]): void {
+    const helpers = idle();
+    const started: number[] = [];
+    const local: Job[] = [jobs[0]];
+    for (let i = 1; i < jobs.length; i++) {
+      const w = helpers[i - 1];
+      const ctrl = w === undefined ? null : ctrls[w];
+      if (ctrl) {
+        const { kernel, args } = jobs[i];
+        ctrl[1] = kernel;
+        ctrl[2] = args.length;
+        for (let k = 0; k < args.length; k++) ctrl[3 + k] = args[k];
+        // the worker may have timed out since we looked: only hand work to a still-idle one
+        if (Atomics.compareExchange(ctrl, 0, IDLE, BUSY) === IDLE) {
+          Atomics.notify(ctrl, 0);
+          started.push(w);
+          continue;
+        }
+      }
+      local.push(jobs[i]);
+    }
+    for (const j of local) kernels[j.kernel](...j.args, scratchOf(0));
+    for (const w of started) {
+      while (Atomics.load(ctrls[w], 0) === BUSY) Atomics.wait(ctrls[w], 0, BUSY, 50);
+    }
+  }
+
+  /** Range `part` of `parts` over n, aligned. */
   function slice(n: number, parts: number, part: number, align: number): [number, number] {
     const step = Math.ceil(n / parts / align) * align;
     const lo = Math.min(n, part * step);
@@ -84,47 +178,30 @@ export async function createWasmGemm(
       wasm === fmaBytes ? " FMA" : ""
     }, ${threads} thread${threads > 1 ? "s" : ""}`,
     reservedFloats,
+    ew: instance.exports as unknown as EltwiseKernels,
+    available: () => 1 + idle().length,
+    run: runJobs,
     gemm(M, N, K, a, ars, acs, b, brs, bcs, c, ldc, accumulate) {
-      if (threads === 1 || M * N * K < PARALLEL_MIN || disposed) {
-        run(M, N, K, a, ars, acs, b, brs, bcs, c, ldc, accumulate ? 1 : 0, scratchOf(0));
+      const acc = accumulate ? 1 : 0;
+      const parts = threads === 1 || M * N * K < PARALLEL_MIN ? 1 : 1 + idle().length;
+      if (parts === 1) {
+        kernels[0](M, N, K, a, ars, acs, b, brs, bcs, c, ldc, acc, scratchOf(0));
         return;
       }
-      // claim idle workers; (re)start dead ones for next time
-      const helpers: number[] = [];
-      for (let w = 0; w < ctrls.length; w++) {
-        const st = Atomics.load(ctrls[w], 0);
-        if (st === DEAD) spawn(w);
-        else if (st === IDLE) helpers.push(w);
-      }
-      const parts = helpers.length + 1;
       const byRows = M > N;
       const align = byRows ? GEMM_SHAPE.mr : GEMM_SHAPE.nr;
-      const total = byRows ? M : N;
-      const args = (lo: number, hi: number) =>
-        byRows
-          ? [hi - lo, N, K, a + lo * ars, ars, acs, b, brs, bcs, c + lo * ldc, ldc]
-          : [M, hi - lo, K, a, ars, acs, b + lo * bcs, brs, bcs, c + lo, ldc];
-      const started: number[] = [];
-      helpers.forEach((w, i) => {
-        const [lo, hi] = slice(total, parts, i + 1, align);
-        if (hi <= lo) return;
-        const ctrl = ctrls[w];
-        const v = args(lo, hi);
-        for (let k = 0; k < 11; k++) ctrl[1 + k] = v[k];
-        ctrl[12] = accumulate ? 1 : 0;
-        // the worker may have timed out since we looked: only hand work to a still-idle one
-        if (Atomics.compareExchange(ctrl, 0, IDLE, BUSY) === IDLE) {
-          Atomics.notify(ctrl, 0);
-          started.push(w);
-        } else {
-          run(...v, accumulate ? 1 : 0, scratchOf(0));
-        }
-      });
-      const [lo0, hi0] = slice(total, parts, 0, align);
-      if (hi0 > lo0) run(...args(lo0, hi0), accumulate ? 1 : 0, scratchOf(0));
-      for (const w of started) {
-        while (Atomics.load(ctrls[w], 0) === BUSY) Atomics.wait(ctrls[w], 0, BUSY, 50);
+      const jobs: Job[] = [];
+      for (let p = 0; p < parts; p++) {
+        const [lo, hi] = slice(byRows ? M : N, parts, p, align);
+        if (hi <= lo) continue;
+        jobs.push({
+          kernel: 0,
+          args: byRows
+            ? [hi - lo, N, K, a + lo * ars, ars, acs, b, brs, bcs, c + lo * ldc, ldc, acc]
+            : [M, hi - lo, K, a, ars, acs, b + lo * bcs, brs, bcs, c + lo, ldc, acc],
+        });
       }
+      runJobs(jobs);
     },
     async warmup() {
       for (let w = 0; w < ctrls.length; w++) {

@@ -1,0 +1,182 @@
+/**
+ * `deno task bench autodiff [--json] [--steps N] [--backends cpu,webgpu] [--no-torch]`
+ *
+ * Per backend: GEMM GFLOP/s at 512³ and 1024³, and training-step images/s of the two reference
+ * nets (`bench_autodiff_nets.ts`): (a) small CNN + CosFace at 3×64×64, (b) ir10_half + ArcFace
+ * at 3×112×96, batch 32. Then the same nets in PyTorch-CPU (2 threads, `/usr/bin/python3`,
+ * `bench_autodiff_torch.py`; skipped with a message when torch is missing) and the ratios.
+ * Peak memory: the CPU backend's wasm heap high-water mark and the process RSS.
+ * With `--json` the last line is one JSON object.
+ */
+import { parseArgs } from "node:util";
+import { Rng } from "../data/rng.ts";
+import * as ag from "../recognition/autodiff/mod.ts";
+import { buildNet, trainStep } from "./bench_autodiff_nets.ts";
+
+const BATCH = 32;
+
+async function gemmGflops(be: ag.Backend, n: number): Promise<number> {
+  const a = be.alloc(n * n), b = be.alloc(n * n), c = be.alloc(n * n);
+  const rng = Rng.fromSeed(1);
+  be.upload(a, rng.normals(n * n));
+  be.upload(b, rng.normals(n * n));
+  const spec = {
+    batch: 1,
+    m: n,
+    n,
+    k: n,
+    transA: false,
+    transB: false,
+    aBatchStride: 0,
+    bBatchStride: 0,
+  };
+  be.matmul(a, b, c, spec);
+  await be.flush();
+  const reps = n <= 512 ? 10 : 4;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) be.matmul(a, b, c, spec);
+  await be.flush();
+  const dt = (performance.now() - t0) / 1000 / reps;
+  [a, b, c].forEach((x) => be.free(x));
+  return (2 * n ** 3) / dt / 1e9;
+}
+
+async function netImagesPerS(name: "cnn" | "ir", steps: number): Promise<number> {
+  const net = buildNet(name);
+  const opt = new ag.SGD([...net.model.parameters(), net.head], {
+    lr: 0.01,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+  });
+  const rng = Rng.fromSeed(3);
+  const [c, h, w] = net.input;
+  const x = ag.keep(ag.randn([BATCH, c, h, w], rng));
+  const ys = Array.from({ length: BATCH }, () => rng.int(net.classes));
+  const labels = ag.keep(ag.tensor(ys, [BATCH]));
+  const targets = ag.keep(ag.oneHot(ys, net.classes));
+  const be = x.backend;
+  let loss = 0;
+  for (let i = 0; i < 2; i++) {
+    const l = trainStep(net, opt, x, labels, targets);
+    loss = await l.item();
+    l.dispose();
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const l = trainStep(net, opt, x, labels, targets);
+    if (i === steps - 1) loss = await l.item();
+    l.dispose();
+  }
+  await be.flush();
+  const dt = (performance.now() - t0) / 1000 / steps;
+  console.error(
+    `  ${name}: ${(dt * 1000).toFixed(0)} ms/step, ${(BATCH / dt).toFixed(1)} images/s, loss ${
+      loss.toFixed(3)
+    }`,
+  );
+  if (!Number.isFinite(loss)) throw new Error(`bench ${name}: loss is ${loss}`);
+  [x, labels, targets].forEach((t) => t.dispose());
+  net.model.dispose();
+  net.head.dispose();
+  opt.dispose();
+  return BATCH / dt;
+}
+
+interface TorchResult {
+  torch_cnn_images_per_s: number;
+  torch_ir_images_per_s: number;
+  torch_gemm_gflops_1024: number;
+  torch_peak_rss_mib: number;
+  torch_version: string;
+}
+
+async function runTorch(steps: number): Promise<TorchResult | string> {
+  const script = new URL("./bench_autodiff_torch.py", import.meta.url);
+  try {
+    const out = await new Deno.Command("/usr/bin/python3", {
+      args: [script.pathname, "--steps", String(steps), "--batch", String(BATCH)],
+      stdout: "piped",
+      stderr: "inherit",
+      env: { OMP_NUM_THREADS: "2", MKL_NUM_THREADS: "2" },
+    }).output();
+    if (out.code === 3) return "PyTorch is not installed (apt-get install -y python3-torch)";
+    if (!out.success) return `PyTorch peer failed (exit ${out.code})`;
+    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+    return JSON.parse(lines[lines.length - 1]) as TorchResult;
+  } catch (e) {
+    return `PyTorch peer not runnable: ${e instanceof Error ? e.message : e}`;
+  }
+}
+
+/** Entry point for `deno task bench autodiff`. */
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      json: { type: "boolean", default: false },
+      steps: { type: "string", default: "5" },
+      backends: { type: "string" },
+      "no-torch": { type: "boolean", default: false },
+    },
+  });
+  const steps = Number(values.steps);
+  const kinds = values.backends
+    ? values.backends.split(",") as ag.BackendKind[]
+    : (await ag.hasHardwareGpu() ? ["cpu", "webgpu"] : ["cpu"]) as ag.BackendKind[];
+  const result: Record<string, number | string | null> = {
+    gemm_gflops_cpu: null,
+    gemm_gflops_cpu_512: null,
+    cnn_images_per_s_cpu: null,
+    ir_images_per_s_cpu: null,
+    torch_cnn_images_per_s: null,
+    torch_ir_images_per_s: null,
+  };
+  for (const kind of kinds) {
+    const be = await ag.selectBackend(kind);
+    ag.useBackend(be);
+    if (be instanceof ag.CpuBackend) await be.warmup();
+    console.error(`backend ${be.name}: ${be.info}`);
+    const g512 = await gemmGflops(be, 512), g1024 = await gemmGflops(be, 1024);
+    console.error(`  GEMM: 512³ ${g512.toFixed(1)} GFLOP/s, 1024³ ${g1024.toFixed(1)} GFLOP/s`);
+    result[`gemm_gflops_${be.name}`] = +g1024.toFixed(2);
+    result[`gemm_gflops_${be.name}_512`] = +g512.toFixed(2);
+    result[`cnn_images_per_s_${be.name}`] = +(await netImagesPerS("cnn", steps)).toFixed(2);
+    result[`ir_images_per_s_${be.name}`] = +(await netImagesPerS("ir", Math.max(2, steps - 2)))
+      .toFixed(2);
+    if (be instanceof ag.CpuBackend) {
+      result.peak_wasm_heap_mib = +(be.peakBytes / 1048576).toFixed(1);
+      console.error(`  peak wasm heap ${result.peak_wasm_heap_mib} MiB`);
+    }
+    be.dispose();
+  }
+  result.peak_rss_mib = +(Deno.memoryUsage().rss / 1048576).toFixed(1);
+  if (!values["no-torch"]) {
+    console.error("PyTorch-CPU peer (2 threads):");
+    const t = await runTorch(steps);
+    if (typeof t === "string") {
+      console.error(`  skipped: ${t}`);
+      result.torch_skipped = t;
+    } else {
+      Object.assign(result, t);
+      console.error(
+        `  torch ${t.torch_version}: cnn ${t.torch_cnn_images_per_s.toFixed(1)} images/s, ir ${
+          t.torch_ir_images_per_s.toFixed(1)
+        } images/s, GEMM 1024³ ${
+          t.torch_gemm_gflops_1024.toFixed(1)
+        } GFLOP/s, peak RSS ${t.torch_peak_rss_mib} MiB`,
+      );
+      for (const net of ["cnn", "ir"]) {
+        const ours = result[`${net}_images_per_s_cpu`];
+        const theirs = t[`torch_${net}_images_per_s` as keyof TorchResult] as number;
+        if (typeof ours === "number") {
+          result[`${net}_ratio_cpu_vs_torch`] = +(ours / theirs).toFixed(3);
+          console.error(`  ratio ${net}: ours/PyTorch = ${(ours / theirs).toFixed(2)}×`);
+        }
+      }
+    }
+  }
+  console.error(`peak RSS (this process) ${result.peak_rss_mib} MiB`);
+  if (values.json) console.log(JSON.stringify(result));
+}
+
+if (import.meta.main) await main(Deno.args);
