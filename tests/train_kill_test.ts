@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { readCheckpoint } from "../recognition/checkpoint.ts";
+import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+
+const TRAIN = new URL("../tasks/train.ts", import.meta.url).pathname;
+
+function args(data: string, out: string): string[] {
+  return [
+    "run",
+    "-A",
+    TRAIN,
+    "--data",
+    data,
+    "--out",
+    out,
+    "--arch",
+    "ir_tiny",
+    "--input",
+    "16x16",
+    "--batch",
+    "8",
+    "--steps",
+    "80",
+    "--lr",
+    "0.05",
+    "--dropout",
+    "0.1",
+    "--checkpoint-every",
+    "1",
+    "--workers",
+    "1",
+    "--backend",
+    "cpu",
+  ];
+}
+
+async function lastStep(path: string): Promise<number> {
+  try {
+    return (await readCheckpoint(path)).meta.globalStep;
+  } catch {
+    return -1;
+  }
+}
+
+Deno.test("trainer: SIGKILL mid-run, then --resume, equals an uninterrupted run bit for bit", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "train_kill_" });
+  try {
+    const data = `${tmp}/data`;
+    await writeTinyDataset(data, { classes: 4, perClass: 6, height: 16, width: 16 });
+    const quiet = { stdout: "null", stderr: "null" } as const;
+    const full = await new Deno.Command(Deno.execPath(), { args: args(data, `${tmp}/a`), ...quiet })
+      .output();
+    assert.equal(full.code, 0);
+
+    const child = new Deno.Command(Deno.execPath(), { args: args(data, `${tmp}/b`), ...quiet })
+      .spawn();
+    let killedAt = -1;
+    for (let i = 0; i < 4000; i++) {
+      const s = await lastStep(`${tmp}/b/last.ckpt`);
+      if (s >= 3) {
+        child.kill("SIGKILL");
+        killedAt = s;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const status = await child.status;
+    assert.ok(killedAt >= 3, "the run never wrote a checkpoint");
+    assert.equal(status.signal, "SIGKILL", "the run finished before it could be killed");
+    assert.ok((await lastStep(`${tmp}/b/last.ckpt`)) < 80);
+
+    const resumed = await new Deno.Command(Deno.execPath(), {
+      args: [...args(data, `${tmp}/b`), "--resume"],
+      ...quiet,
+    }).output();
+    assert.equal(resumed.code, 0);
+    const a = await readCheckpoint(`${tmp}/a/last.ckpt`);
+    const b = await readCheckpoint(`${tmp}/b/last.ckpt`);
+    assert.equal(b.meta.globalStep, 80);
+    for (const [name, t] of a.tensors) {
+      const u = b.tensors.get(name)!.data;
+      const same = new Uint32Array(t.data.buffer).every((v, i) =>
+        v === new Uint32Array(u.buffer)[i]
+      );
+      assert.ok(same, `tensor ${name} differs after kill + resume`);
+    }
+    const ma = await Deno.readFile(`${tmp}/a/model.onnx`);
+    const mb = await Deno.readFile(`${tmp}/b/model.onnx`);
+    assert.deepEqual(ma, mb);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
