@@ -19,18 +19,18 @@ export interface GemmShape {
   mr: number;
   /** Columns of the register tile (multiple of 4). */
   nr: number;
-  /** Depth of a packed block. */
+  /** Largest depth of a packed block (K is cut into equal blocks no deeper than this). */
   kc: number;
   /** Rows of a packed A block (multiple of mr). */
   mc: number;
-  /** Columns of a packed B block (multiple of nr). */
+  /** Columns of a packed B block at depth kc (multiple of nr); shallower blocks get wider. */
   nc: number;
   /** Use f32x4.relaxed_madd (FMA where the CPU has it). */
   fma: boolean;
 }
 
 /** The shape the committed kernel was generated with. */
-export const DEFAULT_SHAPE: GemmShape = { mr: 6, nr: 8, kc: 256, mc: 96, nc: 2048, fma: true };
+export const DEFAULT_SHAPE: GemmShape = { mr: 6, nr: 8, kc: 384, mc: 96, nc: 1536, fma: true };
 
 /** Workspace floats one gemm call needs: packed A, packed B and an MR×NR edge tile. */
 export function scratchFloats(s: GemmShape): number {
@@ -207,7 +207,7 @@ export function gemmWat(s: GemmShape): string {
       (param $c i32) (param $ldc i32) (param $accumulate i32) (param $scratch i32)
     (local $pA i32) (local $pB i32) (local $tmp i32)
     (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
-    (local $jr i32) (local $ir i32) (local $acc i32)
+    (local $jr i32) (local $ir i32) (local $acc i32) (local $kcb i32) (local $ncb i32)
     ;; to bytes
     (local.set $a (i32.shl (local.get $a) (i32.const 2)))
     (local.set $b (i32.shl (local.get $b) (i32.const 2)))
@@ -231,14 +231,22 @@ export function gemmWat(s: GemmShape): string {
             (local.set $ic (i32.add (local.get $ic) (i32.const 1)))
             (br $zl)))))
         (return)))
+    ;; depth blocks of equal size ≤ KC (no thin tail block); B blocks fill the packed-B budget
+    (local.set $kcb (i32.div_u (i32.add (local.get $K) (i32.const ${KC - 1})) (i32.const ${KC})))
+    (local.set $kcb (i32.div_u (i32.add (local.get $K) (i32.sub (local.get $kcb) (i32.const 1))) (local.get $kcb)))
+    (local.set $ncb (i32.mul (i32.div_u (i32.div_u (i32.const ${
+    KC * NC
+  }) (local.get $kcb)) (i32.const ${nr}))
+      (i32.const ${nr})))
+    (local.set $ncb (call $min (local.get $ncb) (i32.const ${4 * NC})))
     (local.set $jc (i32.const 0))
     (block $jcd (loop $jcl
       (br_if $jcd (i32.ge_u (local.get $jc) (local.get $N)))
-      (local.set $nc (call $min (i32.const ${NC}) (i32.sub (local.get $N) (local.get $jc))))
+      (local.set $nc (call $min (local.get $ncb) (i32.sub (local.get $N) (local.get $jc))))
       (local.set $pc (i32.const 0))
       (block $pcd (loop $pcl
         (br_if $pcd (i32.ge_u (local.get $pc) (local.get $K)))
-        (local.set $kc (call $min (i32.const ${KC}) (i32.sub (local.get $K) (local.get $pc))))
+        (local.set $kc (call $min (local.get $kcb) (i32.sub (local.get $K) (local.get $pc))))
         (local.set $acc (i32.or (local.get $accumulate) (i32.ne (local.get $pc) (i32.const 0))))
         (call $packB
           (i32.add (local.get $b) (i32.add (i32.mul (local.get $pc) (local.get $brs)) (i32.mul (local.get $jc) (local.get $bcs))))
@@ -272,9 +280,9 @@ export function gemmWat(s: GemmShape): string {
             (br $jrl)))
           (local.set $ic (i32.add (local.get $ic) (i32.const ${MC})))
           (br $icl)))
-        (local.set $pc (i32.add (local.get $pc) (i32.const ${KC})))
+        (local.set $pc (i32.add (local.get $pc) (local.get $kcb)))
         (br $pcl)))
-      (local.set $jc (i32.add (local.get $jc) (i32.const ${NC})))
+      (local.set $jc (i32.add (local.get $jc) (local.get $ncb)))
       (br $jcl))))
   ;; ---- convolution helpers (element offsets; see ConvSpec) ----
 
