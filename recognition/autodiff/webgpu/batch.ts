@@ -9,6 +9,7 @@
  */
 
 import type { Kernel, PipelineCache } from "./pipeline_cache.ts";
+import type { KernelProfiler } from "./profiler.ts";
 
 /** Bytes per uniform slot (WebGPU's minUniformBufferOffsetAlignment is at most 256). */
 const SLOT = 256;
@@ -82,6 +83,8 @@ export class CommandBatch {
   pending = 0;
   /** Total submits (the benchmark reports submits per step). */
   submits = 0;
+  /** When set, every dispatch is timed (see `profiler.ts`). */
+  profiler: KernelProfiler | null = null;
 
   constructor(device: GPUDevice, cache: PipelineCache) {
     this.#device = device;
@@ -118,6 +121,8 @@ export class CommandBatch {
       );
     }
     if (groups[0] === 0 || groups[1] === 0 || groups[2] === 0) return;
+    // Before taking a uniform slot: a submit recycles the slots.
+    if (this.profiler?.full) this.submit();
     const { pipeline, layout } = this.#cache.get(kernel);
     if (this.#slot === SLOTS) this.#nextArena();
     const arena = this.#arenaBuffer();
@@ -136,7 +141,13 @@ export class CommandBatch {
     );
     this.#slot++;
     const group = this.#device.createBindGroup({ layout, entries });
-    if (!this.#pass) {
+    if (this.profiler) {
+      this.#pass?.end();
+      this.#encoder ??= this.#device.createCommandEncoder();
+      this.#pass = this.#encoder.beginComputePass({
+        timestampWrites: this.profiler.writes(kernel.name),
+      });
+    } else if (!this.#pass) {
       this.#encoder ??= this.#device.createCommandEncoder();
       this.#pass = this.#encoder.beginComputePass();
     }
@@ -175,7 +186,9 @@ export class CommandBatch {
     if (this.#slot > 0) {
       q.writeBuffer(this.#arenas[this.#arena], 0, this.#staging, 0, this.#slot * SLOT / 4);
     }
+    const collect = this.profiler?.resolve(this.#encoder);
     q.submit([this.#encoder.finish()]);
+    collect?.();
     this.submits++;
     this.#encoder = null;
     this.#pendingArenaWrites = [];

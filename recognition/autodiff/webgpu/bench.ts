@@ -7,12 +7,13 @@
  * autodiff bench measures whole training steps on this backend.
  *
  * Run alone: `deno run -A recognition/autodiff/webgpu/bench.ts [--json] [--sizes 512,1024]
- * [--no-cpu]`.
+ * [--no-cpu] [--no-conv] [--profile] [--tune] [--min-seconds 0.5]`.
  * @module
  */
 
 import { parseArgs } from "node:util";
 import type { Backend, ConvSpec } from "../backend.ts";
+import type { Tuning } from "./tuning.ts";
 import { createWebgpuBackend, type WebgpuBackend, type WebgpuOptions } from "./webgpu_backend.ts";
 
 /** Options of {@link benchWebgpu}. */
@@ -31,7 +32,24 @@ export interface WebgpuBenchOptions {
   backend?: WebgpuOptions;
   /** Seconds each measurement should run for at least (default 0.5). */
   minSeconds?: number;
+  /** Batch of the conv step (default 32, as the reference CNN). */
+  convBatch?: number;
+  /** Print GPU time per kernel of one conv step (timestamp queries). */
+  profile?: boolean;
+  /** Also time these GEMM tile shapes (largest GEMM size + conv step) to fill the tuning table. */
+  tune?: Tuning["gemm"][];
 }
+
+/** Tile shapes tried by `--tune` (threads wx×wy, each (4·rm)×(4·rn) outputs). */
+export const TUNE_CANDIDATES: Tuning["gemm"][] = [
+  { wx: 16, wy: 16, rm: 2, rn: 2 },
+  { wx: 16, wy: 16, rm: 1, rn: 1 },
+  { wx: 16, wy: 8, rm: 2, rn: 2 },
+  { wx: 8, wy: 8, rm: 2, rn: 2 },
+  { wx: 16, wy: 16, rm: 1, rn: 2 },
+  { wx: 32, wy: 8, rm: 1, rn: 2 },
+  { wx: 8, wy: 4, rm: 4, rn: 2 },
+];
 
 /** Figures of {@link benchWebgpu}; `json` holds the keys for the bench's JSON line. */
 export interface WebgpuBenchResult {
@@ -106,6 +124,7 @@ export async function convImagesPerSecond(
   be: Backend,
   n = 32,
   minSeconds = 0.5,
+  log?: (line: string) => void,
 ): Promise<number> {
   const specs = referenceConvs(n);
   const bufs = specs.map((s) => {
@@ -127,6 +146,16 @@ export async function convImagesPerSecond(
     }
   };
   const s = await timeIt(be, step, minSeconds);
+  const gpu = be as Partial<WebgpuBackend>;
+  if (log && gpu.startProfile?.()) {
+    step();
+    const t = await gpu.stopProfile!();
+    const total = Object.values(t).reduce((a, e) => a + e.ms, 0);
+    log(`webgpu: one conv step, GPU time per kernel (total ${total.toFixed(2)} ms):`);
+    for (const [k, e] of Object.entries(t).sort((a, b) => b[1].ms - a[1].ms)) {
+      log(`  ${e.ms.toFixed(3).padStart(10)} ms ${String(e.count).padStart(4)}× ${k}`);
+    }
+  }
   for (const b of bufs) Object.values(b).forEach((x) => be.free(x));
   return n / s;
 }
@@ -168,10 +197,15 @@ export async function benchWebgpu(
       log(line);
     }
     if (!opts.skipConv) {
-      const ips = await convImagesPerSecond(be, 32, min);
+      const ips = await convImagesPerSecond(
+        be,
+        opts.convBatch ?? 32,
+        min,
+        opts.profile ? log : undefined,
+      );
       json.conv_images_per_s_webgpu = round(ips);
       log(
-        `webgpu: reference-CNN conv kernels (fwd+dx+dw, batch 32 of 3×64×64) ${
+        `webgpu: reference-CNN conv kernels (fwd+dx+dw, batch ${opts.convBatch ?? 32} of 3×64×64) ${
           ips.toFixed(2)
         } images/s (${(ips * 11.6 / 32).toFixed(2)} GFLOP/s)`,
       );
@@ -181,6 +215,27 @@ export async function benchWebgpu(
       for (const [k, v] of Object.entries(nets)) {
         json[k] = v === null ? null : round(v);
         log(`webgpu: ${k} ${v === null ? "skipped" : v.toFixed(2)}`);
+      }
+    }
+    if (opts.tune?.length) {
+      const n = Math.max(...(opts.gemmSizes ?? [1024]));
+      log(
+        `webgpu: tile sweep (GEMM ${n}³ GFLOP/s, conv step images/s); in use: ${
+          JSON.stringify(be.tuning.gemm)
+        }`,
+      );
+      for (const gemm of opts.tune) {
+        const t = await createWebgpuBackend({ ...opts.backend, tuning: { ...be.tuning, gemm } });
+        if (!t) break;
+        try {
+          const g = await gemmGflops(t, n, min);
+          const c = opts.skipConv ? NaN : await convImagesPerSecond(t, opts.convBatch ?? 32, min);
+          log(`  ${JSON.stringify(gemm)}: GEMM ${g.toFixed(1)}, conv ${c.toFixed(1)}`);
+        } catch (e) {
+          log(`  ${JSON.stringify(gemm)}: failed (${(e as Error).message})`);
+        } finally {
+          t.dispose();
+        }
       }
     }
     const mem = (be as WebgpuBackend).memory;
@@ -209,6 +264,9 @@ if (import.meta.main) {
       "no-cpu": { type: "boolean", default: false },
       "no-conv": { type: "boolean", default: false },
       "min-seconds": { type: "string", default: "0.5" },
+      profile: { type: "boolean", default: false },
+      tune: { type: "boolean", default: false },
+      "conv-batch": { type: "string", default: "32" },
     },
   });
   let baseline: Backend | undefined;
@@ -226,6 +284,9 @@ if (import.meta.main) {
     baseline,
     skipConv: values["no-conv"],
     minSeconds: Number(values["min-seconds"]),
+    profile: values.profile,
+    convBatch: Number(values["conv-batch"]),
+    tune: values.tune ? TUNE_CANDIDATES : undefined,
   });
   baseline?.dispose();
   if (values.json) console.log(JSON.stringify(r?.json ?? { webgpu_adapter: null }));

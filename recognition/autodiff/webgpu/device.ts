@@ -68,7 +68,12 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<GpuContext 
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
   if (!adapter) return null;
   const l = adapter.limits;
+  // Timestamps let benchmarks attribute GPU time to kernels (see profiler.ts).
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has("timestamp-query")
+    ? ["timestamp-query"]
+    : [];
   const device = await adapter.requestDevice({
+    requiredFeatures,
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# WebGPU on a real GPU: the webgpu kernel tests, the webgpu benchmark (GEMM, reference-CNN conv
-# kernels) and a PyTorch CUDA fp32 peer, on a bare Linux NVIDIA machine that has only this repo.
+# WebGPU on a real GPU: the webgpu kernel tests, the webgpu kernel benchmark (GEMM, reference-CNN
+# conv kernels with a per-kernel GPU-time profile and a tile sweep), the autodiff bench's
+# whole-network training steps on the webgpu backend, and a PyTorch CUDA fp32 peer of all of
+# them, on a bare Linux NVIDIA machine that has only this repo and no network.
 #
-# Needs, carried with the repo: `.gl/` (made once on the dev machine, see
-# /work/.library/device/README.md) holding the Vulkan/GL loader .debs (libvulkan1, …) and
-# `deno.xz` (the x86-64 Deno 2.9.6 binary, xz-compressed: there is no network there). No
-# node_modules needed: the webgpu code and tests import no npm package.
+# Needs `.gl/` carried with the repo (git-ignored; made on the dev machine, see
+# /work/.library/device/README.md): the Vulkan/GL loader .debs (libvulkan1, …), `deno.xz`
+# (x86-64 Deno 2.9.6, xz) and `deno_npm.tar.xz` (a DENO_DIR npm cache holding zod etc., for the
+# engine; not onnxruntime-web). node_modules is not needed (it is 184 MiB: it cannot travel).
 #
-# Usage (from the repo root, as root): bash recognition/autodiff/webgpu/gpu_check.sh
-# Dry run here (llvmpipe, no dpkg): GPU_CHECK_SKIP_LOADERS=1 GPU_CHECK_QUICK=1 bash …/gpu_check.sh
-# Logs go to $OUT (or /tmp/gpu_check) as test.log, bench.log, torch.log, autodiff_bench.log.
+# Usage, from the repo root, as root:  bash recognition/autodiff/webgpu/gpu_check.sh
+# Dry run on a dev machine (llvmpipe, no dpkg into /, tiny sizes):
+#   GPU_CHECK_SKIP_LOADERS=1 GPU_CHECK_QUICK=1 bash recognition/autodiff/webgpu/gpu_check.sh
+# Logs: $OUT (or /tmp/gpu_check)/{test,bench,nets,torch}.log. About 4–6 minutes on an H100.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 LOG=${OUT:-/tmp/gpu_check}
 mkdir -p "$LOG"
+QUICK=${GPU_CHECK_QUICK:-}
 step() { echo "== $* ($(date -u +%T))"; }
 
 step "loaders"
-if [ -z "${GPU_CHECK_SKIP_LOADERS:-}" ]; then # set it for a dry run on a dev machine
+if [ -z "${GPU_CHECK_SKIP_LOADERS:-}" ]; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
@@ -32,6 +36,13 @@ if ! command -v deno >/dev/null; then
 fi
 deno --version | head -1
 export DENO_NO_UPDATE_CHECK=1
+# Offline npm cache for the engine's zod import (used with --no-config below, so Deno does not
+# try to install every npm package of deno.json into node_modules).
+NPM_DIR=/tmp/gpu_check_deno_dir
+if [ ! -d "$NPM_DIR/npm" ] && [ -f .gl/deno_npm.tar.xz ]; then
+  mkdir -p "$NPM_DIR"
+  python3 -c 'import lzma,sys,tarfile; tarfile.open(fileobj=lzma.open(".gl/deno_npm.tar.xz")).extractall(sys.argv[1])' "$NPM_DIR"
+fi
 
 # The NVIDIA Vulkan ICD: use the driver's own manifest when the loader's default dirs lack one.
 if ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2>&1; then
@@ -39,8 +50,9 @@ if ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2
     if [ -f "$j" ]; then export VK_DRIVER_FILES=$j; break; fi
   done
 fi
-[ -f /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json ] &&
+if [ -f /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json ]; then
   export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+fi
 echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-<loader default>}"
 nvidia-smi -L 2>/dev/null
 
@@ -50,7 +62,8 @@ const a = await navigator.gpu?.requestAdapter({ powerPreference: "high-performan
 if (!a) { console.log("no WebGPU adapter"); Deno.exit(1); }
 console.log(JSON.stringify({ description: a.info.description, vendor: a.info.vendor,
   architecture: a.info.architecture, fallback: a.info.isFallbackAdapter,
-  maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize }));
+  maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
+  timestamps: a.features.has("timestamp-query") }));
 TS
 if ! timeout 60 deno run -A /tmp/probe_adapter.ts; then
   echo "no adapter: Vulkan diagnostics follow"
@@ -63,15 +76,16 @@ fi
 step "webgpu kernel tests"
 timeout 180 deno test -A tests/autodiff_webgpu_test.ts 2>&1 | tee "$LOG/test.log" | tail -25
 
-step "webgpu benchmark"
-SIZES=512,1024,2048,4096
-[ -n "${GPU_CHECK_QUICK:-}" ] && SIZES=128 BENCH_EXTRA="--no-conv --min-seconds 0"
-timeout 240 deno run -A recognition/autodiff/webgpu/bench.ts --json --no-cpu \
-  --sizes $SIZES ${BENCH_EXTRA:-} 2>&1 | tee "$LOG/bench.log"
+step "webgpu kernel benchmark"
+if [ -n "$QUICK" ]; then ARGS="--sizes 128 --min-seconds 0 --conv-batch 1 --profile"
+else ARGS="--sizes 512,1024,2048,4096 --profile --tune"; fi
+timeout 240 deno run -A recognition/autodiff/webgpu/bench.ts --json --no-cpu $ARGS 2>&1 |
+  tee "$LOG/bench.log"
 
-if [ -f tasks/bench_autodiff.ts ] && grep -q benchWebgpu tasks/bench_autodiff.ts; then
-  step "autodiff bench (webgpu section, whole training steps)"
-  timeout 240 deno task bench autodiff --backend webgpu --json 2>&1 | tee "$LOG/autodiff_bench.log" | tail -30
+step "autodiff bench, webgpu backend (whole training steps, batch 32)"
+if [ -f tasks/bench_autodiff.ts ] && [ -z "$QUICK" ]; then
+  DENO_DIR=$NPM_DIR timeout 240 deno run -A --no-config tasks/bench_autodiff.ts \
+    --backends webgpu --no-torch --steps 5 --json 2>&1 | tee "$LOG/nets.log"
 fi
 
 step "PyTorch CUDA fp32 peer"

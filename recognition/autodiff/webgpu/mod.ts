@@ -21,3 +21,4 @@ export {
 } from "./device.ts";
 export { type Tuning, tuningFor } from "./tuning.ts";
 export { type PoolStats, sizeClass } from "./buffer_pool.ts";
+export type { KernelTimes } from "./profiler.ts";

@@ -5,8 +5,8 @@ Measures, in fp32 with TF32 off (our WGSL kernels are plain fp32):
   - the reference CNN's conv kernels (4x conv3x3 32/64/128/256 ch, strides 1/2/2/2, pad 1,
     batch 32 of 3x64x64): forward + input grad + weight grad, images/s — the same work as
     `convImagesPerSecond` in bench.ts;
-  - net (a) of issue 4 as a whole training step (conv+BN+ReLU x4, global avg pool,
-    fc 256->128, CosFace over 64 classes, SGD momentum), images/s.
+  - the autodiff bench's two nets (cnn, ir; imported from tasks/bench_autodiff_torch.py) as
+    whole training steps at batch 32 with one loss read-back per step, images/s.
 Prints one JSON line at the end.
 """
 import json
@@ -61,36 +61,38 @@ def main():
     out["torch_cuda_conv_images_per_s"] = round(32 / s, 1)
     print(f"torch cuda: reference-CNN conv kernels fwd+bwd {32 / s:.1f} images/s", flush=True)
 
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            chans, strides, blocks, c = [32, 64, 128, 256], [1, 2, 2, 2], [], 3
-            for co, st in zip(chans, strides):
-                blocks += [nn.Conv2d(c, co, 3, st, 1, bias=False), nn.BatchNorm2d(co), nn.ReLU()]
-                c = co
-            self.body = nn.Sequential(*blocks)
-            self.fc = nn.Linear(256, 128)
-            self.head = nn.Parameter(torch.randn(64, 128) * 0.01)
+    # The autodiff bench's own nets (tasks/bench_autodiff_torch.py), so the figures compare.
+    import importlib.util
+    import math
+    import os
 
-        def forward(self, x, y):
-            e = self.fc(self.body(x).mean((2, 3)))
-            cos = F.normalize(e) @ F.normalize(self.head).t()
-            logits = 64.0 * (cos - 0.35 * F.one_hot(y, 64))
-            return F.cross_entropy(logits, y)
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tasks", "bench_autodiff_torch.py")
+    spec = importlib.util.spec_from_file_location("bench_autodiff_torch", path)
+    peer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(peer)
+    for name in ["cnn", "ir"]:
+        torch.manual_seed(0)
+        if name == "cnn":
+            model, shape, classes, emb, kind, m = peer.Cnn(), (3, 64, 64), 64, 128, "cosface", 0.4
+        else:
+            model, shape, classes, emb, kind, m = peer.Ir(), (3, 112, 96), 1000, 256, "arcface", 0.5
+        model = model.to(dev).train()
+        head = nn.Parameter(torch.randn(classes, emb, device=dev) * math.sqrt(2 / emb))
+        opt = torch.optim.SGD(list(model.parameters()) + [head], lr=0.01, momentum=0.9, weight_decay=5e-4)
+        x = torch.randn(32, *shape, device=dev)
+        labels = torch.randint(0, classes, (32,), device=dev)
 
-    net = Net().to(dev)
-    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(32, 3, 64, 64, device=dev)
-    y = torch.randint(0, 64, (32,), device=dev)
+        def train_step():
+            cos = F.normalize(model(x)) @ F.normalize(head).t()
+            loss = F.cross_entropy(peer.margin_logits(cos, labels, kind, 30.0, m), labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            return loss  # no read-back per step, as the Deno bench (which reads the last loss)
 
-    def train_step():
-        opt.zero_grad(set_to_none=True)
-        net(x, y).backward()
-        opt.step()
-
-    s = timeit(train_step)
-    out["torch_cuda_cnn_images_per_s"] = round(32 / s, 1)
-    print(f"torch cuda: net (a) training step {32 / s:.1f} images/s", flush=True)
+        s = timeit(train_step)
+        out[f"torch_cuda_{name}_images_per_s"] = round(32 / s, 1)
+        print(f"torch cuda: net {name} training step (batch 32) {32 / s:.1f} images/s", flush=True)
     print(json.dumps(out))
 
 

@@ -35,6 +35,7 @@ import * as HD from "./kernels/heads.ts";
 import { matmul } from "./kernels/matmul.ts";
 import { reduceSum } from "./kernels/reduce.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
+import { KernelProfiler, type KernelTimes } from "./profiler.ts";
 import { type Tuning, tuningFor } from "./tuning.ts";
 
 /** Options of {@link createWebgpuBackend}. */
@@ -137,6 +138,31 @@ export class WebgpuBackend implements Backend {
   /** Called after each kernel: submit when the batch is long (bounds encoder memory). */
   #tick(): void {
     if (this.#ctx.batch.pending >= this.#maxPending) this.#ctx.batch.submit();
+  }
+
+  /**
+   * Start timing every kernel with GPU timestamps (false when the device lacks the
+   * "timestamp-query" feature). Each dispatch then gets its own pass: slower, so only for
+   * investigations.
+   */
+  startProfile(): boolean {
+    const ctx = this.#live();
+    if (!ctx.device.features.has("timestamp-query")) return false;
+    ctx.batch.submit();
+    ctx.batch.profiler ??= new KernelProfiler(ctx.device);
+    return true;
+  }
+
+  /** Stop timing; GPU milliseconds and dispatch counts per kernel since {@link startProfile}. */
+  async stopProfile(): Promise<KernelTimes> {
+    const ctx = this.#live();
+    const p = ctx.batch.profiler;
+    if (!p) return {};
+    await this.flush();
+    ctx.batch.profiler = null;
+    const t = await p.take();
+    p.destroy();
+    return t;
   }
 
   // ---- storage ----
