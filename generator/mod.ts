@@ -1,5 +1,11 @@
 /**
- * `generator/`: not implemented yet.
+ * `generator/`: the embedded 3DMM-style face generator (an ONNX graph built by our own code)
+ * and a runner for any ONNX face generator described by a `generator.json` manifest.
  * @module
  */
-export {};
+export * from "./manifest.ts";
+export * from "./face_generator.ts";
+export { GeneratorPool } from "./pool.ts";
+export { buildEmbedded, EMBEDDED_ID, embeddedManifest } from "./build.ts";
+export { IMAGE_SIZE, LATENT_BLOCKS } from "./face_graph.ts";
+export { ARCFACE_TEMPLATE } from "./geometry.ts";

@@ -1,6 +1,10 @@
 /**
- * `mixup/`: not implemented yet.
+ * `mixup/`: Identity Mixup and dataset synthesis (drives a generator, writes a `data/`
+ * dataset), and Domain Mixup.
  * @module
  */
-export {};
+export * from "./identity_mixup.ts";
+export * from "./synthesize.ts";
+export * from "./verification.ts";
+export * from "./preview.ts";
 export * from "./domain_mixup.ts";

@@ -1,3 +1,39 @@
-// `deno task build-generator`: not implemented yet. It says so and exits 2 rather than pretend to work.
-console.error("synface: `deno task build-generator` is not implemented yet");
-Deno.exit(2);
+/**
+ * `deno task build-generator [--out DIR]`: build the embedded generator (face.onnx +
+ * generator.json) into generator/model/ (or DIR). Writes are atomic.
+ */
+import { parseArgs } from "node:util";
+import { buildEmbedded } from "../generator/build.ts";
+
+async function writeAtomic(path: URL, bytes: Uint8Array): Promise<void> {
+  const tmp = new URL(path.href + ".tmp");
+  await Deno.writeFile(tmp, bytes);
+  await Deno.rename(tmp, path);
+}
+
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { out: { type: "string" } } });
+  const modelDir = new URL("../generator/model/", import.meta.url);
+  const out = values.out
+    ? new URL(
+      `file://${values.out.startsWith("/") ? "" : Deno.cwd() + "/"}${
+        values.out.replace(/\/?$/, "/")
+      }`,
+    )
+    : modelDir;
+  await Deno.mkdir(out, { recursive: true });
+  const t0 = performance.now();
+  const { onnx, manifest } = await buildEmbedded(modelDir);
+  await writeAtomic(new URL("face.onnx", out), onnx);
+  await writeAtomic(
+    new URL("generator.json", out),
+    new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"),
+  );
+  console.error(
+    `build-generator: wrote ${new URL("face.onnx", out).pathname} (${
+      (onnx.length / 1e6).toFixed(2)
+    } MB) and generator.json in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+}
+
+if (import.meta.main) await main(Deno.args);

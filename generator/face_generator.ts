@@ -1,0 +1,291 @@
+/**
+ * Run a face generator ONNX model (the embedded one or any other with a `generator.json`) on
+ * onnxruntime-web: WebGPU when asked for (or when `auto` finds a real GPU), else wasm with one
+ * thread (use {@link GeneratorPool} for one worker per core).
+ */
+import type { Rng } from "../data/rng.ts";
+import { ort } from "./deps.ts";
+import { type GeneratorManifest, type LatentBlock, parseManifest } from "./manifest.ts";
+
+/** Execution provider choice; `auto` = WebGPU on a hardware adapter, wasm otherwise. */
+export type EpChoice = "auto" | "webgpu" | "wasm";
+/** Latent blocks by name, each `n × size` values, row-major. */
+export type Latents = Record<string, Float32Array>;
+
+/** The default manifest: the embedded 3DMM-style generator. */
+export const DEFAULT_MANIFEST: URL = new URL("./model/generator.json", import.meta.url);
+
+/** What every generator runner offers (a single session, or a pool of workers). */
+export interface Generator {
+  readonly manifest: GeneratorManifest;
+  /** Execution provider in use. */
+  readonly ep: "wasm" | "webgpu";
+  /** `n` images, NCHW RGB float in [-1, 1] (`(x/255 − 0.5)/0.5`), at the manifest's size. */
+  generate(latents: Latents, n: number): Promise<Float32Array>;
+  /** Release sessions/workers. */
+  close(): Promise<void>;
+}
+
+/** Why `auto` chose what it chose, and whether a WebGPU adapter exists at all. */
+export interface AdapterInfo {
+  available: boolean;
+  software: boolean;
+  description: string;
+}
+
+/** Probe WebGPU: is there an adapter, and is it a software (llvmpipe/fallback) one? */
+export async function probeWebGpu(): Promise<AdapterInfo> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) return { available: false, software: false, description: "navigator.gpu missing" };
+  type Adapter = { info?: Record<string, unknown>; isFallbackAdapter?: boolean };
+  const adapter = await gpu.requestAdapter().then((a) => a as Adapter | null, () => null);
+  if (!adapter) return { available: false, software: false, description: "no adapter" };
+  const info = adapter.info ?? {};
+  const description = ["vendor", "architecture", "device", "description"].map((k) => info[k])
+    .filter(Boolean).join(" ");
+  const software = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) ||
+    /llvmpipe|swiftshader|software|lavapipe/i.test(description);
+  return { available: true, software, description };
+}
+
+/** Resolve `auto|webgpu|wasm` to the EP to use; `webgpu` without an adapter is an error. */
+export async function resolveEp(choice: EpChoice): Promise<"wasm" | "webgpu"> {
+  if (choice === "wasm") return "wasm";
+  const probe = await probeWebGpu();
+  if (choice === "webgpu") {
+    if (!probe.available) throw new Error(`--ep webgpu: no WebGPU adapter (${probe.description})`);
+    return "webgpu";
+  }
+  // llvmpipe runs this model 10-20× slower than wasm: auto only picks a hardware adapter
+  return probe.available && !probe.software ? "webgpu" : "wasm";
+}
+
+/** Fetch and validate a manifest (file path, file: or https: URL). */
+export async function loadManifest(
+  manifest: string | URL = DEFAULT_MANIFEST,
+): Promise<{ manifest: GeneratorManifest; url: URL }> {
+  const url = toUrl(manifest);
+  const res = await fetch(url).catch((e) => {
+    throw new Error(`${url.href}: cannot read the generator manifest (${(e as Error).message})`);
+  });
+  if (!res.ok) {
+    throw new Error(`${url.href}: cannot read the generator manifest (HTTP ${res.status})`);
+  }
+  return { manifest: parseManifest(await res.text(), url.href), url };
+}
+
+/** A path or URL string to a URL (relative paths against the current directory). */
+export function toUrl(p: string | URL): URL {
+  if (p instanceof URL) return p;
+  if (/^[a-z]+:/i.test(p)) return new URL(p);
+  return new URL(p.startsWith("/") ? `file://${p}` : `file://${Deno.cwd()}/${p}`);
+}
+
+/** Draw `n` rows of a latent block from its prior. */
+export function sampleBlock(block: LatentBlock, rng: Rng, n = 1): Float32Array {
+  const out = new Float32Array(n * block.size);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = block.prior === "normal"
+      ? rng.normal() * block.scale
+      : (2 * rng.uniform() - 1) * block.scale;
+  }
+  return out;
+}
+
+/** Options of {@link FaceGenerator.load}. */
+export interface LoadOptions {
+  ep?: EpChoice;
+}
+
+/** One onnxruntime-web session running a generator. */
+export class FaceGenerator implements Generator {
+  private constructor(
+    readonly manifest: GeneratorManifest,
+    readonly ep: "wasm" | "webgpu",
+    private session: ort.InferenceSession,
+    readonly manifestUrl: URL,
+  ) {}
+
+  /**
+   * Load a generator by manifest (default: the embedded model).
+   *
+   * @example
+   * ```ts
+   * import { FaceGenerator } from "./face_generator.ts";
+   * const gen = await FaceGenerator.load();
+   * const latents = Object.fromEntries(gen.manifest.inputs.map((b) => [b.name, new Float32Array(b.size)]));
+   * const img = await gen.generate(latents, 1); // 3×112×112 in [-1, 1]
+   * await gen.close();
+   * ```
+   */
+  static async load(
+    manifest: string | URL = DEFAULT_MANIFEST,
+    options: LoadOptions = {},
+  ): Promise<FaceGenerator> {
+    const { manifest: m, url } = await loadManifest(manifest);
+    const modelUrl = new URL(m.model, url);
+    const bytes = await readModel(m, url, modelUrl);
+    const ep = await resolveEp(options.ep ?? "auto");
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        executionProviders: [ep],
+        graphOptimizationLevel: "all",
+      });
+    } catch (e) {
+      throw new Error(`${modelUrl.href}: onnxruntime could not load it (${(e as Error).message})`);
+    }
+    checkSession(m, session, modelUrl.href);
+    return new FaceGenerator(m, ep, session, url);
+  }
+
+  async generate(latents: Latents, n: number): Promise<Float32Array> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const b of this.manifest.inputs) {
+      const v = latents[b.name];
+      if (!v) throw new Error(`generate: latent block "${b.name}" missing`);
+      if (v.length !== n * b.size) {
+        throw new Error(
+          `generate: latent block "${b.name}" has ${v.length} values, expected ${n} × ${b.size}`,
+        );
+      }
+      feeds[b.name] = new ort.Tensor("float32", v, [n, b.size]);
+    }
+    const out = await this.session.run(feeds, [this.manifest.output]);
+    const t = out[this.manifest.output];
+    const data = await t.getData() as Float32Array;
+    const [h, w] = this.manifest.imageSize;
+    const expect = this.manifest.layout === "NCHW" ? [n, 3, h, w] : [n, h, w, 3];
+    if (t.dims.join() !== expect.join()) {
+      throw new Error(
+        `${this.manifest.model}: output "${this.manifest.output}" has shape [${t.dims}], manifest says [${expect}] (${this.manifest.layout})`,
+      );
+    }
+    t.dispose?.();
+    return toUnitNchw(data, this.manifest, n);
+  }
+
+  /** Run and return every output (image as-is, landmarks...), for tests and tools. */
+  async runRaw(latents: Latents, n: number): Promise<Record<string, Float32Array>> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const b of this.manifest.inputs) {
+      feeds[b.name] = new ort.Tensor("float32", latents[b.name], [n, b.size]);
+    }
+    const out = await this.session.run(feeds);
+    const r: Record<string, Float32Array> = {};
+    for (const [k, t] of Object.entries(out)) r[k] = (await t.getData()) as Float32Array;
+    return r;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * The model bytes. The embedded model is not committed (7 MB of generated data): when its file
+ * is missing it is built from source (~2 s) and cached beside the manifest when that is a file.
+ */
+async function readModel(m: GeneratorManifest, url: URL, modelUrl: URL): Promise<Uint8Array> {
+  const res = await fetch(modelUrl).catch(() => undefined);
+  if (res?.ok) return new Uint8Array(await res.arrayBuffer());
+  await res?.body?.cancel();
+  const { EMBEDDED_ID, buildEmbedded } = await import("./build.ts");
+  if (m.id !== EMBEDDED_ID) {
+    throw new Error(
+      `${url.href}: field "model": cannot read ${modelUrl.href}${
+        res ? ` (HTTP ${res.status})` : ""
+      }`,
+    );
+  }
+  const { onnx } = await buildEmbedded(new URL("./model/", import.meta.url));
+  if (modelUrl.protocol === "file:") {
+    const tmp = new URL(`${modelUrl.href}.${crypto.randomUUID()}.tmp`);
+    try {
+      await Deno.writeFile(tmp, onnx);
+      await Deno.rename(tmp, modelUrl);
+    } catch {
+      await Deno.remove(tmp).catch(() => {});
+    }
+  }
+  return onnx;
+}
+
+/** The ONNX's inputs/outputs must match the manifest: names, and sizes where the model says. */
+function checkSession(m: GeneratorManifest, s: ort.InferenceSession, file: string): void {
+  const inputs = new Set(s.inputNames);
+  for (const b of m.inputs) {
+    if (!inputs.has(b.name)) {
+      throw new Error(
+        `${file}: manifest input "${b.name}" is not a model input (model has: ${
+          s.inputNames.join(", ")
+        })`,
+      );
+    }
+  }
+  for (const name of s.inputNames) {
+    if (!m.inputs.some((b) => b.name === name)) {
+      throw new Error(`${file}: model input "${name}" is not in the manifest's inputs`);
+    }
+  }
+  if (!s.outputNames.includes(m.output)) {
+    throw new Error(
+      `${file}: manifest output "${m.output}" is not a model output (model has: ${
+        s.outputNames.join(", ")
+      })`,
+    );
+  }
+  const meta = (s as unknown as { inputMetadata?: { name: string; shape?: (number | string)[] }[] })
+    .inputMetadata;
+  for (const md of meta ?? []) {
+    const b = m.inputs.find((x) => x.name === md.name);
+    const last = md.shape?.[md.shape.length - 1];
+    if (b && typeof last === "number" && last !== b.size) {
+      throw new Error(
+        `${file}: input "${b.name}" takes ${last} values per image, manifest says ${b.size}`,
+      );
+    }
+  }
+}
+
+/** Map a model's output to NCHW in [-1, 1]. */
+function toUnitNchw(data: Float32Array, m: GeneratorManifest, n: number): Float32Array {
+  const [lo, hi] = m.valueRange;
+  const [h, w] = m.imageSize;
+  const a = 2 / (hi - lo), b = -1 - lo * a;
+  if (m.layout === "NCHW") {
+    if (lo === -1 && hi === 1) return data;
+    const out = new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) out[i] = data[i] * a + b;
+    return out;
+  }
+  const out = new Float32Array(data.length);
+  const hw = h * w;
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < hw; p++) {
+      for (let ch = 0; ch < 3; ch++) {
+        out[(i * 3 + ch) * hw + p] = data[(i * hw + p) * 3 + ch] * a + b;
+      }
+    }
+  }
+  return out;
+}
+
+/** Crop NCHW images to the centre `width` columns (112×112 → 112×96 drops 8 px each side). */
+export function cropWidth(
+  images: Float32Array,
+  n: number,
+  h: number,
+  w: number,
+  width: number,
+): Float32Array {
+  if (width === w) return images;
+  const off = Math.floor((w - width) / 2);
+  const out = new Float32Array(n * 3 * h * width);
+  for (let r = 0; r < n * 3 * h; r++) {
+    out.set(images.subarray(r * w + off, r * w + off + width), r * width);
+  }
+  return out;
+}

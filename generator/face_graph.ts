@@ -1,0 +1,389 @@
+/**
+ * The embedded generator as an ONNX graph: a 3DMM-style face (shape + albedo identity bases,
+ * expression blendshapes) posed, aligned to the ArcFace 112×112 template by a closed-form
+ * similarity fit of 5 mesh landmarks, lit with 2nd-order spherical harmonics, and rendered by
+ * z-buffered bilinear point splatting (ScatterElements max for depth, ScatterND add for colour),
+ * a 3×3 reconstruction filter for anti-aliasing, over a smooth random background.
+ *
+ * Inputs (all N(0,1) priors): identity [B,160], expression [B,32], pose [B,3],
+ * illumination [B,27], noise [B,32]. Outputs: image [B,3,112,112] in [-1,1] (RGB, NCHW) and
+ * landmarks [B,5,2] (pixels, where the 5 alignment points landed).
+ */
+import { GraphBuilder } from "../data/onnx/mod.ts";
+import {
+  ALBEDO_DIM,
+  type Bases,
+  EXPRESSION_DIM,
+  IDENTITY_DIM,
+  NAMED_ALBEDO,
+  SHAPE_DIM,
+} from "./bases.ts";
+import { ARCFACE_TEMPLATE, ATTR, type Geometry } from "./geometry.ts";
+
+/** Latent block sizes of the embedded model, in input order. */
+export const LATENT_BLOCKS = [
+  { name: "identity", size: IDENTITY_DIM },
+  { name: "expression", size: EXPRESSION_DIM },
+  { name: "pose", size: 3 },
+  { name: "illumination", size: 27 },
+  { name: "noise", size: 32 },
+] as const;
+
+/** Output image size. */
+export const IMAGE_SIZE = 112;
+
+/** Build the ONNX model bytes. */
+export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
+  const H = IMAGE_SIZE, W = IMAGE_SIZE, HW = H * W;
+  const nC = geo.nCtrl, N = geo.nPoints;
+  const g = new GraphBuilder("synface_face", 18);
+  const c = (v: number[] | number, dims?: number[]) => g.const(v, dims);
+  const op = (t: string, ins: string[], a?: Parameters<GraphBuilder["op"]>[2]) => g.op(t, ins, a);
+  const mul = (a: string, b: string) => op("Mul", [a, b]);
+  const add = (a: string, b: string) => op("Add", [a, b]);
+  const sub = (a: string, b: string) => op("Sub", [a, b]);
+  const div = (a: string, b: string) => op("Div", [a, b]);
+  const slice = (x: string, start: number, end: number, axis: number) =>
+    op("Slice", [x, g.ints([start]), g.ints([end]), g.ints([axis])]);
+  const col = (x: string, i: number) => slice(x, i, i + 1, -1); // keeps the last dim (size 1)
+  const reshape = (x: string, dims: number[]) => op("Reshape", [x, g.ints(dims)]);
+  const concat = (xs: string[], axis: number) => op("Concat", xs, { axis });
+  const clip = (x: string, lo: number, hi: number) => op("Clip", [x, c(lo), c(hi)]);
+  const lerp = (a: string, b: string, t: string) => add(a, mul(t, sub(b, a)));
+  const sigmoid = (x: string) => op("Sigmoid", [x]);
+
+  const identity = g.input("identity", "float32", ["batch", IDENTITY_DIM]);
+  const expression = g.input("expression", "float32", ["batch", EXPRESSION_DIM]);
+  const pose = g.input("pose", "float32", ["batch", 3]);
+  const illumination = g.input("illumination", "float32", ["batch", 27]);
+  const noise = g.input("noise", "float32", ["batch", 32]);
+
+  // ---- geometry: V = mean + shape·α + expression·β (+ hair volume along rest normals)
+  const idShape = slice(identity, 0, SHAPE_DIM, 1);
+  const idAlb = slice(identity, SHAPE_DIM, IDENTITY_DIM, 1);
+  const albNamed = slice(idAlb, 0, NAMED_ALBEDO, 1);
+  const albField = slice(idAlb, NAMED_ALBEDO, ALBEDO_DIM, 1);
+  // mouth-open and blinks only act for positive weights
+  const reluMask = Array.from(
+    { length: EXPRESSION_DIM },
+    (_, k) => (k === 1 || k === 5 || k === 6 ? 1 : 0),
+  );
+  const e0 = mul(
+    expression,
+    c(Array.from({ length: EXPRESSION_DIM }, (_, k) => (k < 16 ? 0.7 : 0.6))),
+  );
+  const e1 = add(e0, mul(c(reluMask), sub(op("Relu", [e0]), e0)));
+  const coef = concat([idShape, e1], 1);
+  const basis = new Float32Array((SHAPE_DIM + EXPRESSION_DIM) * nC * 3);
+  basis.set(bases.shape, 0);
+  basis.set(bases.expression, bases.shape.length);
+  const V = add(
+    g.initializer("mean_shape", geo.ctrl, [1, nC * 3]),
+    op("MatMul", [
+      coef,
+      g.initializer("shape_expr_basis", basis, [SHAPE_DIM + EXPRESSION_DIM, nC * 3]),
+    ]),
+  );
+  const V3a = reshape(V, [-1, nC, 3]);
+  const named = (k: number) => col(albNamed, k); // [B,1]
+  const hairline = add(c(7.3), mul(c(0.9), named(5))); // cm on the hair coordinate
+  const hairVol = op("Softplus", [add(c(-0.6), mul(c(0.6), named(6)))]);
+  const hairSoft = (cand: string, coord: string, hl: string) =>
+    mul(cand, sigmoid(mul(sub(coord, hl), c(1 / 0.35))));
+  const ctrlHair = hairSoft(
+    g.initializer("ctrl_hair_cand", geo.ctrlHairCand, [1, nC]),
+    g.initializer("ctrl_hair_coord", geo.ctrlHairCoord, [1, nC]),
+    hairline,
+  );
+  const V3 = add(
+    V3a,
+    mul(
+      op("Unsqueeze", [mul(ctrlHair, hairVol), g.ints([2])]),
+      g.initializer("ctrl_normal", geo.ctrlNormal, [1, nC, 3]),
+    ),
+  );
+
+  // ---- pose: R = Rz(roll)·Rx(pitch)·Ry(yaw); yaw ±45°, pitch ±25°, roll ±20°
+  const yaw = clip(mul(col(pose, 0), c(0.35)), -0.785, 0.785);
+  const pitch = clip(mul(col(pose, 1), c(0.14)), -0.44, 0.44);
+  const roll = clip(mul(col(pose, 2), c(0.1)), -0.35, 0.35);
+  const zero = mul(yaw, c(0));
+  const one = add(zero, c(1));
+  const mat = (els: string[]) => reshape(concat(els, 1), [-1, 3, 3]);
+  const [cy, sy, cp, sp, cr, sr] = [yaw, pitch, roll].flatMap((
+    a,
+  ) => [op("Cos", [a]), op("Sin", [a])]);
+  const Ry = mat([cy, zero, sy, zero, one, zero, op("Neg", [sy]), zero, cy]);
+  const Rx = mat([one, zero, zero, zero, cp, op("Neg", [sp]), zero, sp, cp]);
+  const Rz = mat([cr, op("Neg", [sr]), zero, sr, cr, zero, zero, zero, one]);
+  const R = op("MatMul", [op("MatMul", [Rz, Rx]), Ry]);
+  const Vr = op("MatMul", [V3, op("Transpose", [R], { perm: [0, 2, 1] })]); // [B,nC,3]
+
+  // ---- vertex normals: face normals scattered (added) onto their 3 corners. Laid out
+  // [3, vertices, B] so each Gather copies a contiguous block of B floats (fast on wasm).
+  const T = geo.tris.length / 3;
+  const VrT = op("Transpose", [Vr], { perm: [2, 1, 0] }); // [3,nC,B]
+  const cornerOf = (k: number) => g.ints(Array.from({ length: T }, (_, t) => geo.tris[3 * t + k]));
+  const [ta, tb, tc] = [0, 1, 2].map((k) => op("Gather", [VrT, cornerOf(k)], { axis: 1 })); // [3,T,B]
+  const e1v = sub(tb, ta), e2v = sub(tc, ta);
+  const comp = (x: string, i: number) => slice(x, i, i + 1, 0);
+  const [ax, ay, az] = [0, 1, 2].map((i) => comp(e1v, i));
+  const [bx, by, bz] = [0, 1, 2].map((i) => comp(e2v, i));
+  const fn = concat([
+    sub(mul(ay, bz), mul(az, by)),
+    sub(mul(az, bx), mul(ax, bz)),
+    sub(mul(ax, by), mul(ay, bx)),
+  ], 0); // [3,T,B]
+  const corners = new BigInt64Array(3 * 3 * T);
+  for (let k = 0; k < 3; k++) {
+    for (let t = 0; t < T; t++) corners[k * T + t] = BigInt(geo.tris[3 * t + k]);
+  }
+  for (let ch = 1; ch < 3; ch++) corners.copyWithin(ch * 3 * T, 0, 3 * T);
+  const fnRep = concat([fn, fn, fn], 1); // [3,3T,B], corner k block
+  const cornerIdx = op("Expand", [
+    g.initializer("corner_idx", corners, [3, 3 * T, 1]),
+    op("Shape", [fnRep]),
+  ]);
+  const vnSum = op(
+    "ScatterElements",
+    [op("Expand", [c(0), op("Shape", [VrT])]), cornerIdx, fnRep],
+    { axis: 1, reduction: "add" },
+  );
+  const vnT = div(
+    vnSum,
+    op("Sqrt", [add(op("ReduceSum", [mul(vnSum, vnSum), g.ints([0])], { keepdims: 1 }), c(1e-12))]),
+  );
+  const vn = op("Transpose", [vnT], { perm: [2, 1, 0] }); // [B,nC,3]
+
+  // ---- alignment: least-squares similarity of the 5 landmarks onto the ArcFace template
+  const L = op("MatMul", [g.initializer("landmark_w", geo.landmarkW, [5, nC]), Vr]); // [B,5,3]
+  const sx = reshape(slice(L, 0, 1, 2), [-1, 5]);
+  const syy = op("Neg", [reshape(slice(L, 1, 2, 2), [-1, 5])]); // image y points down
+  const dst = ARCFACE_TEMPLATE;
+  const mdx = dst.reduce((s, p) => s + p[0], 0) / 5, mdy = dst.reduce((s, p) => s + p[1], 0) / 5;
+  const dxC = c(dst.map((p) => p[0] - mdx), [1, 5]), dyC = c(dst.map((p) => p[1] - mdy), [1, 5]);
+  const mean5 = (x: string) => op("ReduceMean", [x, g.ints([1])], { keepdims: 1 });
+  const msx = mean5(sx), msy = mean5(syy);
+  const cx = sub(sx, msx), cy2 = sub(syy, msy);
+  const sum5 = (x: string) => op("ReduceSum", [x, g.ints([1])], { keepdims: 1 });
+  const den = sum5(add(mul(cx, cx), mul(cy2, cy2)));
+  const A = div(sum5(add(mul(cx, dxC), mul(cy2, dyC))), den); // [B,1]
+  const Bc = div(sum5(sub(mul(cx, dyC), mul(cy2, dxC))), den);
+  const tx = sub(c(mdx), sub(mul(A, msx), mul(Bc, msy)));
+  const ty = sub(c(mdy), add(mul(Bc, msx), mul(A, msy)));
+  const scale = op("Sqrt", [add(mul(A, A), mul(Bc, Bc))]);
+  // [x y z 1] · M, with u = A·x + B·y + tx, v = B·x − A·y + ty, depth = scale·z
+  const M = reshape(
+    concat([A, Bc, zero, Bc, op("Neg", [A]), zero, zero, zero, scale, tx, ty, zero], 1),
+    [-1, 4, 3],
+  );
+  const Mr = slice(M, 0, 3, 1), Mt = slice(M, 3, 4, 1);
+  const screen = add(op("MatMul", [Vr, Mr]), Mt); // [B,nC,3]
+  const landmarks = add(op("MatMul", [L, Mr]), Mt);
+  g.output(slice(landmarks, 0, 2, 2), "landmarks", "float32", ["batch", 5, 2]);
+
+  // ---- per control vertex: screen position, SH irradiance (Gouraud), albedo field
+  const albV = reshape(
+    op("MatMul", [
+      albField,
+      g.initializer("albedo_basis", bases.albedo.slice(NAMED_ALBEDO * nC * 3), [
+        ALBEDO_DIM - NAMED_ALBEDO,
+        nC * 3,
+      ]),
+    ]),
+    [-1, nC, 3],
+  );
+  const nx = col(vn, 0), ny = col(vn, 1), nz = col(vn, 2); // [B,nC,1]
+  const shB = concat([
+    op("Expand", [c(1), op("Shape", [nx])]),
+    ny,
+    nz,
+    nx,
+    mul(nx, ny),
+    mul(ny, nz),
+    sub(mul(c(1.5), mul(nz, nz)), c(0.5)),
+    mul(nx, nz),
+    mul(c(0.5), sub(mul(nx, nx), mul(ny, ny))),
+  ], 2); // [B,nC,9]
+  const base = [0.66, 0.16, 0.36, 0.04, 0, 0, -0.05, 0, 0];
+  const shScale = [0.1, 0.25, 0.15, 0.28, 0.08, 0.08, 0.08, 0.08, 0.08];
+  const shBase = new Float32Array(27), shS = new Float32Array(27);
+  for (let k = 0; k < 9; k++) {
+    for (let ch = 0; ch < 3; ch++) {
+      shBase[3 * k + ch] = base[k] * (k === 0 ? [1.02, 1, 0.97][ch] : 1);
+      shS[3 * k + ch] = shScale[k];
+    }
+  }
+  // light colour varies less than its direction: pull each coefficient's RGB toward its mean
+  const illum = reshape(illumination, [-1, 9, 3]);
+  const illumMean = op("ReduceMean", [illum, g.ints([2])], { keepdims: 1 });
+  const illumC = add(illumMean, mul(c(0.25), sub(illum, illumMean)));
+  const shL = add(c(Array.from(shBase), [1, 9, 3]), mul(illumC, c(Array.from(shS), [1, 9, 3])));
+  const irrV = op("Relu", [add(op("MatMul", [shB, shL]), c(0.04))]); // [B,nC,3]
+
+  // ---- interpolate to the dense points. Point tensors are laid out [N, channels, B]: Gathers
+  // along axis 0 copy contiguous blocks, and every broadcast runs over contiguous spans (ORT's
+  // fast paths; [B,N,3] broadcasts and last-axis gathers were 10-100× slower on wasm).
+  const ctrlAttr = reshape(
+    op("Transpose", [concat([screen, irrV, albV], 2)], { perm: [1, 2, 0] }),
+    [nC, -1],
+  ); // [nC,9·B]
+  let dense = "";
+  for (let k = 0; k < 3; k++) {
+    const idx = new BigInt64Array(N), w = new Float32Array(N);
+    for (let p = 0; p < N; p++) {
+      idx[p] = BigInt(geo.pointIdx[3 * p + k]);
+      w[p] = geo.pointW[3 * p + k];
+    }
+    const term = mul(
+      op("Gather", [ctrlAttr, g.initializer(`point_idx${k}`, idx, [N])], { axis: 0 }),
+      g.initializer(`point_w${k}`, w, [N, 1]),
+    );
+    dense = k === 0 ? term : add(dense, term);
+  }
+  const dn = reshape(dense, [N, 9, -1]); // [N,9,B]
+  const u = slice(dn, 0, 1, 1), v = slice(dn, 1, 2, 1), d = slice(dn, 2, 3, 1); // [N,1,B]
+  const irr = slice(dn, 3, 6, 1), pAlbField = slice(dn, 6, 9, 1);
+
+  // ---- albedo composition from named identity parameters and static region masks
+  const K = ATTR.length;
+  const attrs = g.initializer("point_attrs", geo.attrs, [N, K, 1]);
+  const at = (name: (typeof ATTR)[number]) =>
+    slice(attrs, ATTR.indexOf(name), ATTR.indexOf(name) + 1, 1); // [N,1,1]
+  const rgb = (v: [number, number, number]) => c(v, [1, 3, 1]);
+  const namedT = op("Unsqueeze", [op("Transpose", [albNamed], { perm: [1, 0] }), g.ints([0])]); // [1,12,B]
+  const nb = (k: number) => slice(namedT, k, k + 1, 1); // [1,1,B]
+  const skinTone = add(
+    add(
+      mul(rgb([0.8, 0.6, 0.5]), op("Exp", [mul(nb(0), rgb([0.3, 0.34, 0.38]))])),
+      mul(nb(1), rgb([0.035, -0.015, -0.02])),
+    ),
+    mul(nb(2), rgb([0.015, 0.01, -0.025])),
+  ); // [1,3,B]
+  let alb = add(mul(skinTone, add(c(1), mul(c(0.03), at("skinDetail")))), pAlbField);
+  const cheekRed = add(c(0.05), mul(c(0.03), nb(11)));
+  alb = add(alb, mul(mul(at("cheek"), cheekRed), rgb([1, -0.4, -0.3])));
+  const lipCol = mul(skinTone, add(rgb([0.95, 0.66, 0.68]), mul(nb(8), rgb([0.04, -0.04, -0.02]))));
+  alb = lerp(alb, lipCol, mul(at("lip"), c(0.85)));
+  const hairCol = op("Exp", [
+    add(
+      c([Math.log(0.11), Math.log(0.085), Math.log(0.065)], [1, 3, 1]),
+      add(mul(nb(3), rgb([0.85, 0.88, 0.92])), mul(nb(4), rgb([0.25, 0.05, -0.25]))),
+    ),
+  ]);
+  const hairColC = clip(hairCol, 0.02, 0.85);
+  const beardDen = clip(sub(mul(nb(10), c(0.55)), c(0.25)), 0, 0.75);
+  alb = lerp(alb, mul(hairColC, c(0.9)), mul(at("beard"), beardDen));
+  const browDen = clip(add(c(0.7), mul(c(0.2), nb(9))), 0.15, 1);
+  alb = lerp(alb, mul(hairColC, c(0.75)), mul(at("brow"), browDen));
+  const hairlineT = reshape(hairline, [1, 1, -1]);
+  const hairW = hairSoft(at("hairCand"), at("hairCoord"), hairlineT); // [N,1,B]
+  alb = lerp(alb, mul(hairColC, add(c(1), mul(c(0.12), at("hairDetail")))), hairW);
+  alb = lerp(alb, rgb([0.78, 0.74, 0.7]), mul(at("sclera"), c(0.9)));
+  const irisCol = lerp(
+    rgb([0.22, 0.12, 0.07]),
+    rgb([0.3, 0.42, 0.48]),
+    sigmoid(sub(mul(nb(7), c(2)), c(2.4))),
+  );
+  alb = lerp(alb, irisCol, at("iris"));
+  alb = lerp(alb, rgb([0.03, 0.03, 0.03]), at("pupil"));
+  alb = lerp(alb, rgb([0.22, 0.07, 0.07]), at("mouth"));
+  const colour = mul(alb, irr); // [N,3,B]
+
+  // ---- z-buffered splatting: each point to its nearest pixel of a [B·(H·W+1)] buffer (slot H·W
+  // of each image takes what falls off-screen); a point survives if within 2 px of the front.
+  const X = op("Floor", [u]), Y = op("Floor", [v]);
+  const valid = op("And", [
+    op("Equal", [clip(X, 0, W - 1), X]),
+    op("Equal", [clip(Y, 0, H - 1), Y]),
+  ]);
+  const batchN = op("Gather", [op("Shape", [identity]), g.ints([0])]);
+  const batchIdx = reshape(
+    op("Cast", [op("Range", [g.ints([0], []), op("Squeeze", [batchN]), g.ints([1], [])])], {
+      to: 1,
+    }),
+    [1, 1, -1],
+  );
+  const pixel = add(op("Where", [valid, add(mul(Y, c(W)), X), c(HW)]), mul(batchIdx, c(HW + 1))); // [N,1,B]
+  const idxFlat = op("Cast", [reshape(pixel, [-1])], { to: 7 }); // [M], point-major
+  const idxND = op("Unsqueeze", [idxFlat, g.ints([1])]);
+  const dFlat = reshape(d, [-1]);
+  const bufLen = mul(batchN, g.ints([HW + 1]));
+  const zbuf = op("ScatterND", [op("Expand", [c(-1e9), bufLen]), idxND, dFlat], {
+    reduction: "max",
+  });
+  // depth test against the 3×3 max of the z-buffer, so a sparse front surface still hides
+  // what is behind it (points are splatted to one pixel but drawn with a 3×3 footprint)
+  const zImg = reshape(slice(reshape(zbuf, [-1, 1, HW + 1]), 0, HW, 2), [-1, 1, H, W]);
+  const zDil = op("MaxPool", [zImg], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] });
+  const zBuf2 = reshape(op("Pad", [reshape(zDil, [-1, HW]), g.ints([0, 0, 0, 1]), c(-1e9)]), [-1]);
+  const vis = reshape(
+    op("Cast", [
+      op("GreaterOrEqual", [dFlat, sub(op("Gather", [zBuf2, idxFlat], { axis: 0 }), c(6.0))]),
+    ], { to: 1 }),
+    [N, 1, -1],
+  );
+  const upd = reshape(op("Transpose", [concat([mul(colour, vis), vis], 1)], { perm: [0, 2, 1] }), [
+    -1,
+    4,
+  ]); // rows (r·w, g·w, b·w, w)
+  const acc = op("ScatterND", [
+    op("Expand", [c(0), op("Concat", [bufLen, g.ints([4])], { axis: 0 })]),
+    idxND,
+    upd,
+  ], { reduction: "add" });
+  const accImg = op("Transpose", [
+    reshape(slice(reshape(acc, [-1, HW + 1, 4]), 0, HW, 1), [-1, H, W, 4]),
+  ], { perm: [0, 3, 1, 2] });
+  const k3 = [1, 2, 1, 2, 4, 2, 1, 2, 1].map((x) => x / 16);
+  const blur = (x: string, ch: number) =>
+    op("Conv", [x, c(Array.from({ length: ch }, () => k3).flat(), [ch, 1, 3, 3])], {
+      group: ch,
+      pads: [1, 1, 1, 1],
+    });
+  const accB = blur(accImg, 4);
+  const wsum = slice(accB, 3, 4, 1);
+  const fg = div(slice(accB, 0, 3, 1), op("Max", [wsum, c(1e-4)]));
+  const alpha = clip(mul(wsum, c(1 / 0.3)), 0, 1);
+
+  // ---- background: a smooth 3×3 colour field per image from noise[0:27]
+  const nz27 = slice(noise, 0, 27, 1);
+  const bgMean = reshape(
+    op("ReduceMean", [reshape(nz27, [-1, 3, 9]), g.ints([2])], { keepdims: 1 }),
+    [-1, 3, 1, 1],
+  );
+  const bgGrid = add(add(c(0.5), mul(c(0.35), bgMean)), mul(c(0.08), reshape(nz27, [-1, 3, 3, 3])));
+  // bilinear upsampling 3→H as two MatMuls (Resize is slow on wasm)
+  const up = new Float32Array(H * 3);
+  for (let y = 0; y < H; y++) {
+    const t = (y / (H - 1)) * 2, i = Math.min(1, Math.floor(t)), f = t - i;
+    up[y * 3 + i] = 1 - f;
+    up[y * 3 + i + 1] = f;
+  }
+  const upT = new Float32Array(3 * W);
+  for (let y = 0; y < W; y++) for (let k = 0; k < 3; k++) upT[k * W + y] = up[y * 3 + k];
+  const bg = clip(
+    op("MatMul", [op("MatMul", [c(Array.from(up), [H, 3]), bgGrid]), c(Array.from(upT), [3, W])]),
+    0.02,
+    0.98,
+  );
+  let img = add(mul(fg, alpha), mul(bg, sub(c(1), alpha)));
+
+  // ---- camera: optional blur, colour gain, contrast, fixed sensor noise
+  const nb4 = (k: number) => reshape(col(noise, k), [-1, 1, 1, 1]);
+  const tBlur = mul(sigmoid(sub(nb4(27), c(0.8))), c(0.9));
+  img = add(img, mul(tBlur, sub(blur(img, 3), img)));
+  const gain = add(c(1), mul(c(0.05), reshape(slice(noise, 28, 31, 1), [-1, 3, 1, 1])));
+  img = mul(img, gain);
+  img = add(mul(sub(img, c(0.5)), add(c(1), mul(c(0.08), nb4(31)))), c(0.5));
+  const sensor = new Float32Array(3 * HW);
+  let s = 12345;
+  for (let i = 0; i < sensor.length; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    sensor[i] = ((s >>> 8) / 16777216 - 0.5) * 0.02;
+  }
+  img = add(img, g.initializer("sensor_noise", sensor, [1, 3, H, W]));
+  const out = sub(mul(clip(img, 0, 1), c(2)), c(1));
+  g.output(out, "image", "float32", ["batch", 3, H, W]);
+  return g.toBytes();
+}

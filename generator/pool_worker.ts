@@ -1,0 +1,36 @@
+/// <reference lib="deno.worker" />
+/**
+ * Worker side of {@link GeneratorPool}: one single-threaded wasm session per worker.
+ */
+import type { FaceGenerator, Latents } from "./face_generator.ts";
+
+// onnxruntime-web resolves its files against `location.origin` at import time; in a Deno worker
+// that is the string "null" for file: modules, which breaks `new URL`. Hide `location` (as on
+// the main thread) before importing it. (Create pools before any session on the main thread:
+// once one exists there, new workers start without `self`.)
+const scope = self;
+Object.defineProperty(globalThis, "location", { value: undefined, configurable: true });
+const { FaceGenerator: Gen } = await import("./face_generator.ts");
+
+let gen: FaceGenerator | undefined;
+
+scope.onmessage = async (e: MessageEvent) => {
+  const msg = e.data as
+    | { type: "init"; manifest: string }
+    | { type: "run"; id: number; latents: Latents; n: number };
+  try {
+    if (msg.type === "init") {
+      gen = await Gen.load(msg.manifest, { ep: "wasm" });
+      scope.postMessage({ type: "ready" });
+    } else {
+      const images = await gen!.generate(msg.latents, msg.n);
+      scope.postMessage({ type: "done", id: msg.id, images }, [images.buffer]);
+    }
+  } catch (err) {
+    scope.postMessage({
+      type: "error",
+      id: (msg as { id?: number }).id,
+      message: (err as Error).message,
+    });
+  }
+};

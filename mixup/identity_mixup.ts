@@ -1,0 +1,49 @@
+/**
+ * Identity Mixup (SynFace §3.2, code data/syn_images.py): image k of identity i gets its own
+ * partner j ≠ i and a weight φ from {0, 0.05, …, 1}; its identity coefficients are
+ * `φ·id_i + (1−φ)·id_j` and its soft label is `[[i, φ], [j, 1−φ]]`.
+ */
+import { MIXUP_GRID, type Rng } from "../data/rng.ts";
+
+/** One image's mixup draw. */
+export interface MixupDraw {
+  /** Partner identity (≠ i). */
+  partner: number;
+  /** Weight on the image's own identity, on {@link MIXUP_GRID}. */
+  phi: number;
+}
+
+/** Draw partner j ≠ i uniformly from `[0, numIds)` and φ uniformly from the grid. */
+export function drawMixup(rng: Rng, i: number, numIds: number): MixupDraw {
+  if (!(numIds >= 2)) {
+    throw new RangeError(`Identity Mixup needs at least 2 identities, got ${numIds}`);
+  }
+  const r = rng.int(numIds - 1);
+  return { partner: r >= i ? r + 1 : r, phi: rng.choice(MIXUP_GRID) };
+}
+
+/**
+ * The soft label `[[i, φ], [j, 1−φ]]`, dropping a zero weight (φ=1 → `[[i, 1]]`, φ=0 →
+ * `[[j, 1]]`) and merging i = j; weights are exact grid values and sum to 1.
+ */
+export function mixupLabel(i: number, j: number, phi: number): [number, number][] {
+  if (!(phi >= 0 && phi <= 1)) {
+    throw new RangeError(`mixupLabel: φ=${phi}, expected a value in [0, 1]`);
+  }
+  if (i === j || phi === 1) return [[i, 1]];
+  if (phi === 0) return [[j, 1]];
+  // 1 − φ computed on the grid's 1/20 steps so 0.35 + 0.65 is exactly 1 in the manifest
+  const steps = phi * 20;
+  const rest = Number.isInteger(steps) ? (20 - steps) / 20 : 1 - phi;
+  return [[i, phi], [j, rest]];
+}
+
+/** `φ·a + (1−φ)·b`, elementwise (identity coefficient blend). */
+export function mixCoefficients(a: Float32Array, b: Float32Array, phi: number): Float32Array {
+  if (a.length !== b.length) {
+    throw new RangeError(`mixCoefficients: lengths ${a.length} and ${b.length} differ`);
+  }
+  const out = new Float32Array(a.length);
+  for (let k = 0; k < a.length; k++) out[k] = phi * a[k] + (1 - phi) * b[k];
+  return out;
+}
