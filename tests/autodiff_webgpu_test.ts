@@ -457,6 +457,59 @@ Deno.test({
   assert.equal(sizeClass(1100), 1280);
 });
 
+Deno.test({
+  name: "webgpu: a small network trains step for step like the cpu backend (engine end to end)",
+  ignore,
+}, async () => {
+  // Imported here so the kernel tests above need no npm package (zod) at all.
+  const ag = await import("../recognition/autodiff/mod.ts");
+  const run = async (be: Backend) => {
+    ag.useBackend(be);
+    ag.seedInit(5);
+    const model = new ag.Sequential(
+      new ag.Conv2d(3, 8, 3, { stride: 2, padding: 1 }),
+      new ag.BatchNorm2d(8),
+      new ag.PReLU(8),
+      new ag.Conv2d(8, 12, 3, { stride: 1, padding: 1, bias: true }),
+      new ag.BatchNorm2d(12),
+    );
+    const fc = new ag.Linear(12, 6);
+    const head = ag.parameter(rand(5 * 6, 50), [5, 6]);
+    const opt = new ag.SGD([...model.parameters(), ...fc.parameters(), head], {
+      lr: 0.1,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+    });
+    const x = ag.keep(ag.tensor(rand(4 * 3 * 8 * 8, 51), [4, 3, 8, 8]));
+    const ys = [0, 3, 1, 4];
+    const labels = ag.keep(ag.tensor(ys, [4]));
+    const targets = ag.keep(ag.oneHot(ys, 5));
+    const losses: number[] = [];
+    for (let step = 0; step < 4; step++) {
+      const loss = ag.scope(() => {
+        const emb = ag.l2Normalize(fc.forward(ag.globalAvgPool(model.forward(x))));
+        const cos = ag.matmul(emb, ag.l2Normalize(head), { transB: true });
+        const margin = { kind: "arcface" as const, s: 16, m: 0.3 };
+        const l = ag.crossEntropy(ag.marginLogits(cos, labels, margin), targets);
+        l.backward();
+        return l;
+      });
+      opt.step();
+      opt.zeroGrad();
+      losses.push(await loss.item());
+    }
+    return losses;
+  };
+  const cpu = await ag.selectBackend("cpu");
+  const want = await run(cpu);
+  cpu.dispose();
+  const got = await run(gpu!);
+  got.forEach((l, i) =>
+    assert.ok(Math.abs(l - want[i]) <= 1e-3 * Math.abs(want[i]), `step ${i}: ${got} vs ${want}`)
+  );
+  assert.ok(got[3] < got[0], `loss did not fall: ${got}`);
+});
+
 Deno.test({ name: "webgpu: dispose the device (so deno test exits)", ignore }, () => {
   gpu!.dispose();
   assert.throws(() => gpu!.alloc(1), /after dispose/);

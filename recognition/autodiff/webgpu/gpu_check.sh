@@ -74,7 +74,8 @@ if ! timeout 60 deno run -A /tmp/probe_adapter.ts; then
 fi
 
 step "webgpu kernel tests"
-timeout 180 deno test -A tests/autodiff_webgpu_test.ts 2>&1 | tee "$LOG/test.log" | tail -25
+DENO_DIR=$NPM_DIR timeout 180 deno test -A --no-config tests/autodiff_webgpu_test.ts 2>&1 |
+  tee "$LOG/test.log" | tail -25
 
 step "webgpu kernel benchmark"
 if [ -n "$QUICK" ]; then ARGS="--sizes 128 --min-seconds 0 --conv-batch 1 --profile"
