@@ -141,6 +141,7 @@ export interface TrainConfig {
   dropout: number;
   seed: number;
   backend: "auto" | "cpu" | "webgpu";
+  threads?: number;
   augment: AugmentConfig;
   real?: RealConfig;
   domainMixup: boolean;
@@ -197,6 +198,8 @@ const trainConfigSchema = z.object({
   dropout: z.number().min(0).lt(1).default(0),
   seed: z.number().int().default(0),
   backend: z.enum(["auto", "cpu", "webgpu"]).default("auto"),
+  /** CPU backend threads (default: all cores). */
+  threads: z.number().int().positive().optional(),
   augment: augmentConfigSchema.default({
     enabled: true,
     resizeCrop: 0.5,

@@ -36,6 +36,7 @@ import { headSpec, MarginHead } from "./heads.ts";
 import { Loader } from "./loader.ts";
 import { fromData } from "./nn.ts";
 import { selectBackend } from "./autodiff/backends.ts";
+import { CpuBackend } from "./autodiff/cpu/cpu_backend.ts";
 import { loadValSets, validate, type ValResult, type ValSet } from "./validate.ts";
 
 /** One progress report (also what the progress bar shows). */
@@ -105,7 +106,14 @@ export class NonFiniteLossError extends Error {
 }
 
 /** Fields that may differ between a run and its resume (they do not change the result). */
-const RESUME_FREE = ["workers", "prefetch", "logEvery", "checkpointEvery", "backend"] as const;
+const RESUME_FREE = [
+  "workers",
+  "prefetch",
+  "logEvery",
+  "checkpointEvery",
+  "backend",
+  "threads",
+] as const;
 
 async function writeTextAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
@@ -282,7 +290,10 @@ export async function train(
   }
   await writeTextAtomic(`${out}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
 
-  const backend = opts.backend ?? await selectBackend(cfg.backend);
+  const backend = opts.backend ??
+    (cfg.threads !== undefined && cfg.backend === "cpu"
+      ? await CpuBackend.create({ threads: cfg.threads })
+      : await selectBackend(cfg.backend));
   useBackend(backend);
 
   const numClasses = inputs.synClasses + (inputs.real?.numClasses ?? 0);

@@ -26,6 +26,7 @@ const USAGE = `usage: deno task train --data DIR --out RUN [flags]
   --momentum 0.9 --wd 5e-4 --dropout 0
   --seed S              default 0
   --backend KIND        auto | cpu | webgpu (default auto: WebGPU on a hardware GPU, else cpu)
+  --threads N           cpu backend threads (default all cores; 1 gives bit-exact resumes)
   --real DIR            real aligned set for Domain Mixup (e.g. ../shared/data/celeba-aligned)
   --real-ids R          first R identities (default all); --real-per-id K first K images each
   --domain-mixup        blend real into synthetic with λ per batch (needs --real)
@@ -82,6 +83,7 @@ export async function parseTrainArgs(
       dropout: s,
       seed: s,
       backend: s,
+      threads: s,
       real: s,
       "real-ids": s,
       "real-per-id": s,
@@ -152,6 +154,7 @@ export async function parseTrainArgs(
   set("dropout", num(v.dropout, "dropout"));
   set("seed", num(v.seed, "seed", true));
   set("backend", v.backend);
+  set("threads", num(v.threads, "threads", true));
   if (v.real !== undefined) {
     c.real = {
       dir: v.real,

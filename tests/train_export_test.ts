@@ -12,7 +12,7 @@ import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 Deno.test("export: RUN/model.onnx embeddings (onnxruntime wasm) equal the engine's within 1e-4", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "train_export_" });
   try {
-    const backend = await CpuBackend.create();
+    const backend = await CpuBackend.create({ threads: 1 });
     await writeTinyDataset(`${tmp}/data`, { classes: 4, perClass: 4, height: 16, width: 16 });
     const r = await train({
       data: `${tmp}/data`,

@@ -5,7 +5,7 @@ import type { TrainConfigInput } from "../recognition/config.ts";
 import { NonFiniteLossError, train } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 
-const backend = await CpuBackend.create();
+const backend = await CpuBackend.create({ threads: 1 });
 
 /** A tiny run: ir_tiny on 16×16 shapes, batch 8, no augmentation, inline loader. */
 function tinyConfig(data: string, out: string, extra: Partial<TrainConfigInput> = {}) {
