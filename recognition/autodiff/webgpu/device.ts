@@ -6,6 +6,7 @@
 
 /** A device plus what we know about the adapter behind it. */
 export interface GpuContext {
+  /** The device every kernel runs on. */
   device: GPUDevice;
   /** Adapter description (vendor/architecture/description), for logs and the tuning table. */
   info: AdapterSummary;
@@ -15,8 +16,11 @@ export interface GpuContext {
 
 /** The adapter facts the backend uses: a name for logs and whether it is software. */
 export interface AdapterSummary {
+  /** `GPUAdapterInfo.vendor`. */
   vendor: string;
+  /** `GPUAdapterInfo.architecture`. */
   architecture: string;
+  /** `GPUAdapterInfo.description`, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   description: string;
   /** True for software adapters (Mesa llvmpipe, SwiftShader, WARP). */
   isFallback: boolean;

@@ -22,3 +22,5 @@ export {
 export { type Tuning, tuningFor } from "./tuning.ts";
 export { type PoolStats, sizeClass } from "./buffer_pool.ts";
 export type { KernelTimes } from "./profiler.ts";
+// The kernel interface this backend implements (re-exported so the API docs are complete).
+export type * from "../backend.ts";

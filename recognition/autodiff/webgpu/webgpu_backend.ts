@@ -70,7 +70,9 @@ export async function createWebgpuBackend(
 
 /** See the module comment; construct with {@link createWebgpuBackend}. */
 export class WebgpuBackend implements Backend {
+  /** Backend name. */
   readonly name = "webgpu";
+  /** Adapter description and tuning row. */
   readonly info: string;
   /** The adapter and device in use. */
   readonly gpu: GpuContext;
@@ -80,6 +82,7 @@ export class WebgpuBackend implements Backend {
   #lost: string | null = null;
   #error: string | null = null;
 
+  /** Prefer {@link createWebgpuBackend}, which acquires the device. */
   constructor(g: GpuContext, opts: WebgpuOptions = {}) {
     this.gpu = g;
     const device = g.device;
@@ -166,6 +169,7 @@ export class WebgpuBackend implements Backend {
   }
 
   // ---- storage ----
+  /** See {@link Backend}.alloc. */
   alloc(size: number): Buf {
     const ctx = this.#live();
     const { buffer, fresh } = ctx.pool.acquire(size * 4);
@@ -174,11 +178,13 @@ export class WebgpuBackend implements Backend {
     if (!fresh && size > 0) EW.fill(ctx, b, 0, size);
     return b;
   }
+  /** See {@link Backend}.free. */
   free(buf: Buf): void {
     const b = gpu(buf, "free");
     b.freed = true;
     this.#ctx.pool.release(b.buffer);
   }
+  /** See {@link Backend}.upload. */
   upload(buf: Buf, data: Float32Array, offset = 0): void {
     const ctx = this.#live();
     const b = gpu(buf, "upload");
@@ -209,6 +215,7 @@ export class WebgpuBackend implements Backend {
     ctx.batch.encoder().copyBufferToBuffer(staging, 0, b.buffer, offset * 4, data.byteLength);
     ctx.batch.afterSubmit(() => staging.destroy());
   }
+  /** See {@link Backend}.download. */
   async download(buf: Buf): Promise<Float32Array> {
     const ctx = this.#live();
     const b = gpu(buf, "download");
@@ -227,6 +234,7 @@ export class WebgpuBackend implements Backend {
     rb.destroy();
     return out;
   }
+  /** See {@link Backend}.flush. */
   async flush(): Promise<void> {
     const ctx = this.#live();
     ctx.batch.submit();
@@ -240,6 +248,7 @@ export class WebgpuBackend implements Backend {
     this.#error = null;
     throw new Error(`webgpu backend: ${e}`);
   }
+  /** See {@link Backend}.dispose. */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
@@ -252,53 +261,64 @@ export class WebgpuBackend implements Backend {
   }
 
   // ---- data movement ----
+  /** See {@link Backend}.fill. */
   fill(out: Buf, value: number, n: number): void {
     EW.fill(this.#live(), gpu(out, "fill"), value, n);
     this.#tick();
   }
+  /** See {@link Backend}.copy. */
   copy(src: Buf, dst: Buf, n: number, srcOffset: number, dstOffset: number): void {
     EW.copy(this.#live(), gpu(src, "copy"), gpu(dst, "copy"), n, srcOffset, dstOffset);
     this.#tick();
   }
+  /** See {@link Backend}.strided. */
   strided(x: Buf, out: Buf, spec: StridedSpec): void {
     EW.strided(this.#live(), gpu(x, "strided"), gpu(out, "strided"), spec);
     this.#tick();
   }
+  /** See {@link Backend}.accumulate. */
   accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
     EW.accumulate(this.#live(), gpu(dst, "accumulate"), gpu(src, "accumulate"), n, alpha);
     this.#tick();
   }
 
   // ---- elementwise ----
+  /** See {@link Backend}.unary. */
   unary(op: UnaryOp, x: Buf, out: Buf, n: number, p: UnaryParams): void {
     EW.unary(this.#live(), op, gpu(x, op), gpu(out, op), n, p);
     this.#tick();
   }
+  /** See {@link Backend}.unaryBackward. */
   unaryBackward(op: UnaryOp, x: Buf, y: Buf, dy: Buf, dx: Buf, n: number, p: UnaryParams): void {
     const w = `${op} backward`;
     EW.unaryBackward(this.#live(), op, gpu(x, w), gpu(y, w), gpu(dy, w), gpu(dx, w), n, p);
     this.#tick();
   }
+  /** See {@link Backend}.binary. */
   binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, spec: BinarySpec): void {
     EW.binary(this.#live(), op, gpu(a, op), gpu(b, op), gpu(out, op), spec);
     this.#tick();
   }
+  /** See {@link Backend}.where. */
   where(cond: Buf, a: Buf, b: Buf, out: Buf, spec: WhereSpec): void {
     const w = "where";
     EW.where(this.#live(), gpu(cond, w), gpu(a, w), gpu(b, w), gpu(out, w), spec);
     this.#tick();
   }
+  /** See {@link Backend}.reduceSum. */
   reduceSum(x: Buf, out: Buf, spec: ReduceSpec): void {
     reduceSum(this.#live(), gpu(x, "reduceSum"), gpu(out, "reduceSum"), spec);
     this.#tick();
   }
 
   // ---- dense linear algebra ----
+  /** See {@link Backend}.matmul. */
   matmul(a: Buf, b: Buf, out: Buf, spec: MatmulSpec): void {
     const w = "matmul";
     matmul(this.#live(), gpu(a, w), gpu(b, w), gpu(out, w), spec);
     this.#tick();
   }
+  /** See {@link Backend}.conv2d. */
   conv2d(x: Buf, w: Buf, bias: Buf | null, out: Buf, spec: ConvSpec): void {
     const n = "conv2d";
     CV.conv2d(
@@ -311,11 +331,13 @@ export class WebgpuBackend implements Backend {
     );
     this.#tick();
   }
+  /** See {@link Backend}.conv2dBackwardInput. */
   conv2dBackwardInput(dy: Buf, w: Buf, dx: Buf, spec: ConvSpec): void {
     const n = "conv2dBackwardInput";
     CV.conv2dBackwardInput(this.#live(), gpu(dy, n), gpu(w, n), gpu(dx, n), spec);
     this.#tick();
   }
+  /** See {@link Backend}.conv2dBackwardWeight. */
   conv2dBackwardWeight(x: Buf, dy: Buf, dw: Buf, dbias: Buf | null, spec: ConvSpec): void {
     const n = "conv2dBackwardWeight";
     CV.conv2dBackwardWeight(
@@ -330,6 +352,7 @@ export class WebgpuBackend implements Backend {
   }
 
   // ---- normalisation and per-channel activations ----
+  /** See {@link Backend}.batchNormTrain. */
   batchNormTrain(
     x: Buf,
     gamma: Buf,
@@ -356,6 +379,7 @@ export class WebgpuBackend implements Backend {
     );
     this.#tick();
   }
+  /** See {@link Backend}.batchNormBackward. */
   batchNormBackward(
     x: Buf,
     dy: Buf,
@@ -382,10 +406,12 @@ export class WebgpuBackend implements Backend {
     );
     this.#tick();
   }
+  /** See {@link Backend}.prelu. */
   prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {
     CH.prelu(this.#live(), gpu(x, "prelu"), gpu(alpha, "prelu"), gpu(out, "prelu"), spec);
     this.#tick();
   }
+  /** See {@link Backend}.preluBackward. */
   preluBackward(x: Buf, alpha: Buf, dy: Buf, dx: Buf, dalpha: Buf, spec: ChannelSpec): void {
     const n = "preluBackward";
     CH.preluBackward(
@@ -401,6 +427,7 @@ export class WebgpuBackend implements Backend {
   }
 
   // ---- losses and heads ----
+  /** See {@link Backend}.softmaxCrossEntropy. */
   softmaxCrossEntropy(logits: Buf, targets: Buf, loss: Buf, probs: Buf, spec: RowSpec): void {
     const n = "softmaxCrossEntropy";
     HD.softmaxCrossEntropy(
@@ -413,6 +440,7 @@ export class WebgpuBackend implements Backend {
     );
     this.#tick();
   }
+  /** See {@link Backend}.softmaxCrossEntropyBackward. */
   softmaxCrossEntropyBackward(
     probs: Buf,
     targets: Buf,
@@ -431,10 +459,12 @@ export class WebgpuBackend implements Backend {
     );
     this.#tick();
   }
+  /** See {@link Backend}.margin. */
   margin(cos: Buf, labels: Buf, out: Buf, spec: MarginSpec): void {
     HD.margin(this.#live(), gpu(cos, "margin"), gpu(labels, "margin"), gpu(out, "margin"), spec);
     this.#tick();
   }
+  /** See {@link Backend}.marginBackward. */
   marginBackward(cos: Buf, labels: Buf, dout: Buf, dcos: Buf, spec: MarginSpec): void {
     const n = "marginBackward";
     HD.marginBackward(
@@ -449,6 +479,7 @@ export class WebgpuBackend implements Backend {
   }
 
   // ---- optimiser ----
+  /** See {@link Backend}.sgd. */
   sgd(param: Buf, grad: Buf, mom: Buf, n: number, spec: SgdSpec): void {
     EW.sgd(this.#live(), gpu(param, "sgd"), gpu(grad, "sgd"), gpu(mom, "sgd"), n, spec);
     this.#tick();
