@@ -510,6 +510,21 @@ Deno.test({
   assert.ok(got[3] < got[0], `loss did not fall: ${got}`);
 });
 
+Deno.test({ name: "webgpu: runs on an external device and leaves it alive", ignore }, async () => {
+  // As with onnxruntime-web's `await ort.env.webgpu.device`: the caller owns the device.
+  const adapter = await navigator.gpu.requestAdapter();
+  const device = await adapter!.requestDevice();
+  const be = await createWebgpuBackend({ device, adapterInfo: { description: "external" } });
+  assert.ok(be && !be.gpu.owned);
+  const x = be.alloc(3), y = be.alloc(3);
+  be.upload(x, new Float32Array([1, 4, 9]));
+  be.unary("sqrt", x, y, 3, {});
+  assert.deepEqual([...await be.download(y)], [1, 2, 3]);
+  be.dispose();
+  device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }).destroy(); // still usable
+  device.destroy();
+});
+
 Deno.test({ name: "webgpu: dispose the device (so deno test exits)", ignore }, () => {
   gpu!.dispose();
   assert.throws(() => gpu!.alloc(1), /after dispose/);
