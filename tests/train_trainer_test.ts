@@ -207,3 +207,18 @@ Deno.test("trainer: validation refuses LFW View 2", async () => {
     );
   });
 });
+
+Deno.test("trainer: gradient accumulation over micro-batches and the CosFace/softmax heads run", async () => {
+  await withDirs(async (tmp, data) => {
+    for (const kind of ["cosface", "softmax"] as const) {
+      const losses: number[] = [];
+      const r = await train(
+        tinyConfig(data, `${tmp}/${kind}`, { microBatch: 4, epochs: 3, loss: { kind } }),
+        { ...quiet, onProgress: (p) => losses.push(p.loss) },
+      );
+      assert.equal(r.steps, 6);
+      assert.ok(losses.every(Number.isFinite));
+      assert.ok(losses.at(-1)! < losses[0], `${kind}: ${losses[0]} → ${losses.at(-1)}`);
+    }
+  });
+});

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { flipHorizontal } from "../data/transform.ts";
+import { Rng } from "../data/rng.ts";
+import { augment, fitImage, randomErase } from "../recognition/augment.ts";
+import { archByName, blocks, checkInput, featureSize } from "../recognition/arch.ts";
+import {
+  AugmentConfigSchema,
+  baseLr,
+  learningRate,
+  parseTrainConfig,
+  TrainConfigError,
+} from "../recognition/config.ts";
+import { backboneParams } from "../recognition/params.ts";
+import { parseTrainArgs } from "../tasks/train.ts";
+
+Deno.test("config: paper defaults and the multi-step schedule at 60/75/90%", () => {
+  const c = parseTrainConfig({ data: "d", out: "o", batch: 512 });
+  assert.equal(c.momentum, 0.9);
+  assert.equal(c.weightDecay, 5e-4);
+  assert.equal(baseLr(c), 0.1);
+  assert.equal(c.loss.kind, "arcface");
+  // 40 epochs of 10 steps: ×0.1 at epochs 24, 30, 36 (the paper's schedule).
+  const total = 400;
+  const at = (e: number) => learningRate(c, e * 10, total);
+  assert.equal(at(23), 0.1);
+  assert.ok(Math.abs(at(24) - 0.01) < 1e-12);
+  assert.ok(Math.abs(at(29) - 0.01) < 1e-12);
+  assert.ok(Math.abs(at(30) - 0.001) < 1e-12);
+  assert.ok(Math.abs(at(36) - 0.0001) < 1e-12);
+  const w = parseTrainConfig({ data: "d", out: "o", lr: 0.2, warmupSteps: 4 });
+  const warm = [0, 1, 2, 3, 4].map((s) => learningRate(w, s, 100));
+  [0.05, 0.1, 0.15, 0.2, 0.2].forEach((v, i) => assert.ok(Math.abs(warm[i] - v) < 1e-12));
+});
+
+Deno.test("config: errors name the field", () => {
+  assert.throws(() => parseTrainConfig({ data: "d", out: "o", batch: 0 }), /field "batch"/);
+  assert.throws(
+    () => parseTrainConfig({ data: "d", out: "o", batch: 10, microBatch: 4 }),
+    /microBatch.*does not divide/,
+  );
+  assert.throws(
+    () => parseTrainConfig({ data: "d", out: "o", domainMixup: true }),
+    TrainConfigError,
+  );
+  assert.throws(() => parseTrainConfig({ out: "o" }), /field "data"/);
+});
+
+Deno.test("cli: flags map onto the config", async () => {
+  const { config, resume } = await parseTrainArgs([
+    "--data=D",
+    "--out=R",
+    "--real=X",
+    "--real-ids=2000",
+    "--real-per-id=10",
+    "--domain-mixup",
+    "--loss=cosface",
+    "--epochs=3",
+    "--batch=64",
+    "--micro-batch=16",
+    "--input=112x96",
+    "--resume",
+  ]);
+  assert.equal(resume, true);
+  const c = parseTrainConfig(config);
+  assert.deepEqual(c.real, { dir: "X", ids: 2000, perId: 10 });
+  assert.equal(c.domainMixup, true);
+  assert.equal(c.loss.kind, "cosface");
+  assert.deepEqual([c.epochs, c.batch, c.microBatch], [3, 64, 16]);
+  assert.deepEqual(c.input, { height: 112, width: 96 });
+});
+
+Deno.test("arch: LResNet50E-IR is [3,4,14,3] × 64/128/256/512, 512-d, 112×96 → 7×6", () => {
+  const a = archByName("lresnet50e_ir");
+  assert.deepEqual([a.stages, a.widths, a.embedding], [[3, 4, 14, 3], [64, 128, 256, 512], 512]);
+  assert.deepEqual(a.input, { height: 112, width: 96 });
+  assert.deepEqual(featureSize(a, 112, 96), [7, 6]);
+  assert.equal(blocks(a).length, 24);
+  const fc = backboneParams(a, a.input).find((p) => p.name === "head.fc.weight")!;
+  assert.deepEqual(fc.shape, [512, 512 * 7 * 6]);
+  const n = backboneParams(a, a.input).filter((p) => p.trainable)
+    .reduce((s, p) => s + p.shape.reduce((x, y) => x * y, 1), 0);
+  assert.ok(n > 40e6 && n < 45e6, `LResNet50E-IR has ${n} parameters`);
+  assert.throws(() => checkInput(a, 100, 96), /multiples of 16/);
+  assert.throws(() => archByName("resnet9000"), /expected one of/);
+});
+
+Deno.test("augment: flip, erasing and centred fit", () => {
+  const img = { channels: 3, height: 8, width: 6, data: new Float32Array(144).map((_, i) => i) };
+  const flipOnly = AugmentConfigSchema.parse({ resizeCrop: 0, flip: 1, erase: 0 });
+  assert.deepEqual(augment(img, flipOnly, Rng.fromSeed(1)), flipHorizontal(img));
+  const erased = randomErase(img, Rng.fromSeed(4));
+  const zeros = erased.data.filter((v, i) => v !== img.data[i]).length;
+  assert.ok(zeros > 0 && zeros % 3 === 0, `${zeros} values erased`);
+  const crop = AugmentConfigSchema.parse({ resizeCrop: 1, flip: 0, erase: 0 });
+  const a = augment(img, crop, Rng.fromSeed(2));
+  assert.deepEqual([a.height, a.width], [8, 6]);
+  assert.deepEqual(augment(img, crop, Rng.fromSeed(2)), a); // same stream, same pixels
+  const big = { channels: 3, height: 112, width: 112, data: new Float32Array(3 * 112 * 112) };
+  assert.deepEqual([fitImage(big, 112, 96, "center-crop", "f").width], [96]);
+  assert.throws(() => fitImage(big, 112, 96, "exact", "f.png"), /f\.png: image is 112×112/);
+});
