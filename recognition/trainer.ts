@@ -295,274 +295,283 @@ export async function train(
       ? await CpuBackend.create({ threads: cfg.threads })
       : await selectBackend(cfg.backend));
   useBackend(backend);
-
-  const numClasses = inputs.synClasses + (inputs.real?.numClasses ?? 0);
-  const backbone = new Backbone(inputs.spec, inputs.input, cfg.seed);
-  const head = new MarginHead(headSpec(cfg.loss, numClasses, inputs.spec.embedding), cfg.seed);
-  const params = [...backbone.params.trainable(), ...head.params.trainable()];
-  const moms = params.map((p) => {
-    const m = keep(fromData(new Float32Array(p.size), p.shape));
-    m.name = `${p.name}.momentum`;
-    return m;
-  });
-
-  const spe = stepsOf(inputs.syn.size, cfg.batch);
-  const totalSteps = cfg.steps ?? cfg.epochs * spe;
-  let globalStep = 0;
-  let pos = { epoch: 0, step: 0 };
-  let best = -Infinity;
-  let lastLoss = NaN;
-  const valSets: ValSet[] = await loadValSets(cfg.val, cfg.seed);
-
-  const snapshot = async (): Promise<Checkpoint> => {
-    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const store of [backbone.params, head.params]) {
-      for (const p of store.infos) {
-        tensors.set(p.name, { shape: p.shape, data: await store.get(p.name).toArray() });
-      }
-    }
-    for (const m of moms) tensors.set(m.name, { shape: [...m.shape], data: await m.toArray() });
-    return {
-      meta: {
-        config: cfg,
-        globalStep,
-        position: pos,
-        state: { best, lastLoss, seed: cfg.seed, rng: Rng.fromSeed(cfg.seed).state() },
-      },
-      tensors,
-    };
-  };
-  const restore = (ck: Checkpoint) => {
-    backbone.params.load(ck.tensors);
-    head.params.load(ck.tensors);
-    for (const m of moms) {
-      const t = ck.tensors.get(m.name);
-      if (!t || t.data.length !== m.size) throw new CheckpointError(`missing momentum "${m.name}"`);
-      m.backend.upload(m.buf, t.data);
-    }
-  };
-  if (resumed) {
-    restore(resumed);
-    globalStep = resumed.meta.globalStep;
-    pos = resumed.meta.position;
-    best = (resumed.meta.state.best as number | null) ?? -Infinity;
-    lastLoss = (resumed.meta.state.lastLoss as number | null) ?? NaN;
-  } else {
-    await Deno.writeTextFile(`${out}/metrics.jsonl`, "");
-  }
-  const metrics = await Deno.open(`${out}/metrics.jsonl`, { append: true, create: true });
-  const log = async (obj: Record<string, unknown>) => {
-    await metrics.write(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
-  };
-  const save = async (path: string) => await writeCheckpoint(path, await snapshot(), opts);
-
-  const plan: LoaderPlan = {
-    data: cfg.data,
-    real: inputs.real,
-    domainMixup: cfg.domainMixup,
-    input: inputs.input,
-    fit: cfg.fit,
-    augment: cfg.augment,
-    seed: cfg.seed,
-    batch: cfg.batch,
-  };
-  const loader = await Loader.open(plan, spe, pos, {
-    workers: cfg.workers,
-    prefetch: cfg.prefetch,
-  });
-  const micro = cfg.microBatch ?? cfg.batch;
-  const { height, width } = inputs.input;
-  const plane = 3 * height * width;
-  const root = Rng.fromSeed(cfg.seed);
-  const bar = opts.progressBar ?? true;
-  const t0 = performance.now();
-  let stepsThisCall = 0;
-  let windowLoss = 0, windowSteps = 0;
-  let windowT = t0, windowWait = loader.waitedMs, windowImgs = 0;
-  let stopped = false;
-  let progress: TrainProgress | undefined;
-
-  /** Forward + backward of one micro-batch; returns the loss tensor (kept by the caller). */
-  const microStep = (
-    x: Float32Array,
-    rows: number,
-    labels: SoftLabel[],
-    real: Int32Array | undefined,
-    lambda: number,
-    k: number,
-  ): Tensor =>
-    scope(() => {
-      const emb = backbone.forward(fromData(x, [rows, 3, height, width]), {
-        train: true,
-        dropout: cfg.dropout,
-        rng: root.split("dropout", globalStep, k),
-      });
-      const terms = mixTerms(labels, lambda, real, inputs.synClasses);
-      const loss = head.mixedLoss(emb, terms, 1 / cfg.batch);
-      loss.backward();
-      return loss;
-    });
-
+  // Free what this call allocated, and the backend when this call created it (it may hold
+  // worker threads and a large WebAssembly memory), also when training fails.
+  const cleanup: (() => void)[] = [];
   try {
-    while (globalStep < totalSteps) {
-      const batch = await loader.next();
-      opts.tamper?.(batch, globalStep);
-      const lr = learningRate(cfg, globalStep, totalSteps);
-      for (const p of params) p.gradStale = true;
-      let stepLoss = 0;
-      for (let k = 0; k * micro < cfg.batch; k++) {
-        const lo = k * micro, hi = Math.min(cfg.batch, lo + micro);
-        const args = [
-          batch.x.subarray(lo * plane, hi * plane),
-          hi - lo,
-          batch.labels.slice(lo, hi),
-          batch.realClasses?.subarray(lo, hi),
-          batch.lambda,
-          k,
-        ] as const;
-        const loss = microStep(...args);
-        const v = await loss.item();
-        loss.dispose();
-        if (!Number.isFinite(v)) {
-          startTrace();
-          scope(() => {
-            microStep(...args);
+    const numClasses = inputs.synClasses + (inputs.real?.numClasses ?? 0);
+    const backbone = new Backbone(inputs.spec, inputs.input, cfg.seed);
+    cleanup.push(() => backbone.params.dispose());
+    const head = new MarginHead(headSpec(cfg.loss, numClasses, inputs.spec.embedding), cfg.seed);
+    cleanup.push(() => head.params.dispose());
+    const params = [...backbone.params.trainable(), ...head.params.trainable()];
+    const moms = params.map((p) => {
+      const m = keep(fromData(new Float32Array(p.size), p.shape));
+      m.name = `${p.name}.momentum`;
+      return m;
+    });
+    cleanup.push(() => moms.forEach((m) => m.dispose()));
+
+    const spe = stepsOf(inputs.syn.size, cfg.batch);
+    const totalSteps = cfg.steps ?? cfg.epochs * spe;
+    let globalStep = 0;
+    let pos = { epoch: 0, step: 0 };
+    let best = -Infinity;
+    let lastLoss = NaN;
+    const valSets: ValSet[] = await loadValSets(cfg.val, cfg.seed);
+
+    const snapshot = async (): Promise<Checkpoint> => {
+      const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+      for (const store of [backbone.params, head.params]) {
+        for (const p of store.infos) {
+          tensors.set(p.name, { shape: p.shape, data: await store.get(p.name).toArray() });
+        }
+      }
+      for (const m of moms) tensors.set(m.name, { shape: [...m.shape], data: await m.toArray() });
+      return {
+        meta: {
+          config: cfg,
+          globalStep,
+          position: pos,
+          state: { best, lastLoss, seed: cfg.seed, rng: Rng.fromSeed(cfg.seed).state() },
+        },
+        tensors,
+      };
+    };
+    const restore = (ck: Checkpoint) => {
+      backbone.params.load(ck.tensors);
+      head.params.load(ck.tensors);
+      for (const m of moms) {
+        const t = ck.tensors.get(m.name);
+        if (!t || t.data.length !== m.size) {
+          throw new CheckpointError(`missing momentum "${m.name}"`);
+        }
+        m.backend.upload(m.buf, t.data);
+      }
+    };
+    if (resumed) {
+      restore(resumed);
+      globalStep = resumed.meta.globalStep;
+      pos = resumed.meta.position;
+      best = (resumed.meta.state.best as number | null) ?? -Infinity;
+      lastLoss = (resumed.meta.state.lastLoss as number | null) ?? NaN;
+    } else {
+      await Deno.writeTextFile(`${out}/metrics.jsonl`, "");
+    }
+    const metrics = await Deno.open(`${out}/metrics.jsonl`, { append: true, create: true });
+    const log = async (obj: Record<string, unknown>) => {
+      await metrics.write(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
+    };
+    const save = async (path: string) => await writeCheckpoint(path, await snapshot(), opts);
+
+    const plan: LoaderPlan = {
+      data: cfg.data,
+      real: inputs.real,
+      domainMixup: cfg.domainMixup,
+      input: inputs.input,
+      fit: cfg.fit,
+      augment: cfg.augment,
+      seed: cfg.seed,
+      batch: cfg.batch,
+    };
+    const loader = await Loader.open(plan, spe, pos, {
+      workers: cfg.workers,
+      prefetch: cfg.prefetch,
+    });
+    const micro = cfg.microBatch ?? cfg.batch;
+    const { height, width } = inputs.input;
+    const plane = 3 * height * width;
+    const root = Rng.fromSeed(cfg.seed);
+    const bar = opts.progressBar ?? true;
+    const t0 = performance.now();
+    let stepsThisCall = 0;
+    let windowLoss = 0, windowSteps = 0;
+    let windowT = t0, windowWait = loader.waitedMs, windowImgs = 0;
+    let stopped = false;
+    let progress: TrainProgress | undefined;
+
+    /** Forward + backward of one micro-batch; returns the loss tensor (kept by the caller). */
+    const microStep = (
+      x: Float32Array,
+      rows: number,
+      labels: SoftLabel[],
+      real: Int32Array | undefined,
+      lambda: number,
+      k: number,
+    ): Tensor =>
+      scope(() => {
+        const emb = backbone.forward(fromData(x, [rows, 3, height, width]), {
+          train: true,
+          dropout: cfg.dropout,
+          rng: root.split("dropout", globalStep, k),
+        });
+        const terms = mixTerms(labels, lambda, real, inputs.synClasses);
+        const loss = head.mixedLoss(emb, terms, 1 / cfg.batch);
+        loss.backward();
+        return loss;
+      });
+
+    try {
+      while (globalStep < totalSteps) {
+        const batch = await loader.next();
+        opts.tamper?.(batch, globalStep);
+        const lr = learningRate(cfg, globalStep, totalSteps);
+        for (const p of params) p.gradStale = true;
+        let stepLoss = 0;
+        for (let k = 0; k * micro < cfg.batch; k++) {
+          const lo = k * micro, hi = Math.min(cfg.batch, lo + micro);
+          const args = [
+            batch.x.subarray(lo * plane, hi * plane),
+            hi - lo,
+            batch.labels.slice(lo, hi),
+            batch.realClasses?.subarray(lo, hi),
+            batch.lambda,
+            k,
+          ] as const;
+          const loss = microStep(...args);
+          const v = await loss.item();
+          loss.dispose();
+          if (!Number.isFinite(v)) {
+            startTrace();
+            scope(() => {
+              microStep(...args);
+            });
+            const bad = await stopTrace();
+            const where = bad
+              ? `first non-finite value from op "${bad.op}" (${bad.phase}) called at ${bad.site}`
+              : "no single op output was non-finite (the loss reduction overflowed)";
+            await log({
+              kind: "error",
+              step: globalStep,
+              epoch: batch.epoch,
+              error: "non-finite loss",
+              where,
+            });
+            throw new NonFiniteLossError(
+              `step ${globalStep} (epoch ${batch.epoch}, batch ${batch.step}): loss is ${v}; ${where}. ` +
+                `Training stopped; the last good checkpoint is ${
+                  await exists(lastPath) ? lastPath : "(none written yet)"
+                } (not overwritten)`,
+            );
+          }
+          stepLoss += v;
+        }
+        for (let i = 0; i < params.length; i++) {
+          const p = params[i];
+          if (!p.grad || p.gradStale) continue;
+          backend.sgd(p.buf, p.grad.buf, moms[i].buf, p.size, {
+            lr,
+            momentum: cfg.momentum,
+            weightDecay: cfg.weightDecay,
           });
-          const bad = await stopTrace();
-          const where = bad
-            ? `first non-finite value from op "${bad.op}" (${bad.phase}) called at ${bad.site}`
-            : "no single op output was non-finite (the loss reduction overflowed)";
+        }
+        globalStep++;
+        stepsThisCall++;
+        pos = batch.step + 1 >= spe
+          ? { epoch: batch.epoch + 1, step: 0 }
+          : { epoch: batch.epoch, step: batch.step + 1 };
+        windowLoss += stepLoss;
+        windowSteps++;
+        windowImgs += cfg.batch;
+        lastLoss = stepLoss;
+        const epochEnd = pos.step === 0;
+        const now = performance.now();
+        if (globalStep % cfg.logEvery === 0 || epochEnd || globalStep === totalSteps) {
+          await backend.flush();
+          const dt = (performance.now() - windowT) / 1000;
+          const ips = windowImgs / Math.max(dt, 1e-9);
+          const share = (loader.waitedMs - windowWait) / Math.max(1, performance.now() - windowT);
+          progress = {
+            step: globalStep,
+            totalSteps,
+            epoch: batch.epoch,
+            loss: windowLoss / windowSteps,
+            lr,
+            imagesPerSec: ips,
+            etaSec: ((totalSteps - globalStep) * cfg.batch) / Math.max(ips, 1e-9),
+            loaderShare: share,
+          };
           await log({
-            kind: "error",
+            kind: "step",
             step: globalStep,
             epoch: batch.epoch,
-            error: "non-finite loss",
-            where,
+            loss: progress.loss,
+            lr,
+            images_per_s: ips,
+            loader_share: share,
+            lambda: batch.lambda,
           });
-          throw new NonFiniteLossError(
-            `step ${globalStep} (epoch ${batch.epoch}, batch ${batch.step}): loss is ${v}; ${where}. ` +
-              `Training stopped; the last good checkpoint is ${
-                await exists(lastPath) ? lastPath : "(none written yet)"
-              } (not overwritten)`,
-          );
-        }
-        stepLoss += v;
-      }
-      for (let i = 0; i < params.length; i++) {
-        const p = params[i];
-        if (!p.grad || p.gradStale) continue;
-        backend.sgd(p.buf, p.grad.buf, moms[i].buf, p.size, {
-          lr,
-          momentum: cfg.momentum,
-          weightDecay: cfg.weightDecay,
-        });
-      }
-      globalStep++;
-      stepsThisCall++;
-      pos = batch.step + 1 >= spe
-        ? { epoch: batch.epoch + 1, step: 0 }
-        : { epoch: batch.epoch, step: batch.step + 1 };
-      windowLoss += stepLoss;
-      windowSteps++;
-      windowImgs += cfg.batch;
-      lastLoss = stepLoss;
-      const epochEnd = pos.step === 0;
-      const now = performance.now();
-      if (globalStep % cfg.logEvery === 0 || epochEnd || globalStep === totalSteps) {
-        await backend.flush();
-        const dt = (performance.now() - windowT) / 1000;
-        const ips = windowImgs / Math.max(dt, 1e-9);
-        const share = (loader.waitedMs - windowWait) / Math.max(1, performance.now() - windowT);
-        progress = {
-          step: globalStep,
-          totalSteps,
-          epoch: batch.epoch,
-          loss: windowLoss / windowSteps,
-          lr,
-          imagesPerSec: ips,
-          etaSec: ((totalSteps - globalStep) * cfg.batch) / Math.max(ips, 1e-9),
-          loaderShare: share,
-        };
-        await log({
-          kind: "step",
-          step: globalStep,
-          epoch: batch.epoch,
-          loss: progress.loss,
-          lr,
-          images_per_s: ips,
-          loader_share: share,
-          lambda: batch.lambda,
-        });
-        if (bar) drawBar(progress);
-        opts.onProgress?.(progress);
-        windowLoss = 0;
-        windowSteps = 0;
-        windowImgs = 0;
-        windowT = now;
-        windowWait = loader.waitedMs;
-      }
-      if (epochEnd || globalStep === totalSteps) {
-        let val: ValResult[] | undefined;
-        if (valSets.length) {
-          val = [];
-          for (const s of valSets) val.push(await validate(backbone, s));
-        }
-        await log({
-          kind: "epoch",
-          epoch: batch.epoch,
-          step: globalStep,
-          loss: lastLoss,
-          lr,
-          val: val?.map((v) => ({
-            name: v.name,
-            accuracy: v.accuracy,
-            std: v.std,
-            pairs: v.pairs,
-          })),
-        });
-        if (val && val[0].accuracy > best) {
-          best = val[0].accuracy;
-          await save(bestPath);
-        }
-        await save(lastPath);
-        if (progress && val) {
-          progress = { ...progress, val };
+          if (bar) drawBar(progress);
           opts.onProgress?.(progress);
+          windowLoss = 0;
+          windowSteps = 0;
+          windowImgs = 0;
+          windowT = now;
+          windowWait = loader.waitedMs;
         }
-      } else if (cfg.checkpointEvery > 0 && globalStep % cfg.checkpointEvery === 0) {
-        await save(lastPath);
+        if (epochEnd || globalStep === totalSteps) {
+          let val: ValResult[] | undefined;
+          if (valSets.length) {
+            val = [];
+            for (const s of valSets) val.push(await validate(backbone, s));
+          }
+          await log({
+            kind: "epoch",
+            epoch: batch.epoch,
+            step: globalStep,
+            loss: lastLoss,
+            lr,
+            val: val?.map((v) => ({
+              name: v.name,
+              accuracy: v.accuracy,
+              std: v.std,
+              pairs: v.pairs,
+            })),
+          });
+          if (val && val[0].accuracy > best) {
+            best = val[0].accuracy;
+            await save(bestPath);
+          }
+          await save(lastPath);
+          if (progress && val) {
+            progress = { ...progress, val };
+            opts.onProgress?.(progress);
+          }
+        } else if (cfg.checkpointEvery > 0 && globalStep % cfg.checkpointEvery === 0) {
+          await save(lastPath);
+        }
+        if (
+          opts.stopAfterSteps !== undefined && stepsThisCall >= opts.stopAfterSteps &&
+          globalStep < totalSteps
+        ) {
+          stopped = true;
+          break;
+        }
       }
-      if (
-        opts.stopAfterSteps !== undefined && stepsThisCall >= opts.stopAfterSteps &&
-        globalStep < totalSteps
-      ) {
-        stopped = true;
-        break;
-      }
+    } finally {
+      loader.close();
+      metrics.close();
+      if (bar && progress) drawBar(progress, true);
     }
+    const elapsed = (performance.now() - t0) / 1000;
+    const result: TrainResult = {
+      out,
+      steps: globalStep,
+      loss: lastLoss,
+      bestAccuracy: Number.isFinite(best) ? best : undefined,
+      selected: valSets.length && (await exists(bestPath)) ? bestPath : lastPath,
+      imagesPerSec: (stepsThisCall * cfg.batch) / Math.max(elapsed, 1e-9),
+      loaderShare: loader.waitedMs / Math.max(1, elapsed * 1000),
+      stopped,
+    };
+    if (!stopped && !opts.noExport) {
+      result.model = await exportRun(out, result.selected);
+    }
+    return result;
   } finally {
-    loader.close();
-    metrics.close();
-    if (bar && progress) drawBar(progress, true);
+    for (const f of cleanup.reverse()) f();
+    if (!opts.backend) backend.dispose();
   }
-  const elapsed = (performance.now() - t0) / 1000;
-  const result: TrainResult = {
-    out,
-    steps: globalStep,
-    loss: lastLoss,
-    bestAccuracy: Number.isFinite(best) ? best : undefined,
-    selected: valSets.length && (await exists(bestPath)) ? bestPath : lastPath,
-    imagesPerSec: (stepsThisCall * cfg.batch) / Math.max(elapsed, 1e-9),
-    loaderShare: loader.waitedMs / Math.max(1, elapsed * 1000),
-    stopped,
-  };
-  if (!stopped && !opts.noExport) {
-    result.model = await exportRun(out, result.selected);
-  }
-  backbone.params.dispose();
-  head.params.dispose();
-  for (const m of moms) m.dispose();
-  return result;
 }
 
 /** Export a run's checkpoint (default: best, else last) to `RUN/model.onnx` + `RUN/embedder.json`. */
