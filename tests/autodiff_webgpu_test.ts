@@ -38,9 +38,9 @@ interface Case {
 }
 
 /** Run `c` on the webgpu backend and ref64, compare every buffer afterwards. */
-async function check(name: string, c: Case): Promise<void> {
+async function check(name: string, c: Case, backend: Backend = gpu!): Promise<void> {
   const results: Float32Array[][] = [];
-  for (const be of [gpu!, ref] as Backend[]) {
+  for (const be of [backend, ref]) {
     const bufs = c.bufs.map((d) => {
       const b = be.alloc(d.length);
       be.upload(b, d);
@@ -65,38 +65,45 @@ async function check(name: string, c: Case): Promise<void> {
 
 const zeros = (n: number) => new Float32Array(n);
 
-Deno.test(
-  { name: "webgpu: matmul (vec4 and scalar paths, transposes, batch)", ignore },
-  async () => {
-    const cases: [number, number, number, boolean, boolean, number, boolean][] = [
-      [8, 8, 8, false, false, 1, false],
-      [5, 7, 3, true, false, 2, false],
-      [12, 16, 20, true, true, 3, false],
-      [12, 16, 20, false, true, 2, false],
-      [4, 12, 4, false, false, 1, false],
-      [33, 17, 9, false, false, 2, true], // A broadcast over the batch
-      [36, 44, 28, true, true, 2, true],
-      [64, 72, 40, false, false, 1, false],
-    ];
-    for (const [m, n, k, transA, transB, batch, bcastA] of cases) {
-      const spec = {
-        batch,
-        m,
-        n,
-        k,
-        transA,
-        transB,
-        aBatchStride: bcastA ? 0 : m * k,
-        bBatchStride: k * n,
-      };
-      await check(`matmul ${JSON.stringify(spec)}`, {
+Deno.test({
+  name: "webgpu: matmul (vec4, scalar and workgroup-memory kernels, transposes, batch)",
+  ignore,
+}, async () => {
+  // The same cases on the adapter's tuning and on the workgroup-memory (GPU) variant.
+  const shared = await createWebgpuBackend({
+    tuning: { ...gpu!.tuning, gemm: { wx: 8, wy: 4, rm: 1, rn: 2, shared: true, bk: 8 } },
+  });
+  const cases: [number, number, number, boolean, boolean, number, boolean][] = [
+    [8, 8, 8, false, false, 1, false],
+    [5, 7, 3, true, false, 2, false],
+    [12, 16, 20, true, true, 3, false],
+    [12, 16, 20, false, true, 2, false],
+    [4, 12, 4, false, false, 1, false],
+    [33, 17, 9, false, false, 2, true], // A broadcast over the batch
+    [36, 44, 28, true, true, 2, true],
+    [64, 72, 40, false, false, 1, false],
+  ];
+  for (const [m, n, k, transA, transB, batch, bcastA] of cases) {
+    const spec = {
+      batch,
+      m,
+      n,
+      k,
+      transA,
+      transB,
+      aBatchStride: bcastA ? 0 : m * k,
+      bBatchStride: k * n,
+    };
+    for (const be of [gpu!, shared!]) {
+      await check(`matmul ${JSON.stringify(spec)} ${JSON.stringify(be.tuning.gemm)}`, {
         bufs: [rand((bcastA ? 1 : batch) * m * k, 1), rand(batch * k * n, 2), zeros(batch * m * n)],
-        run: (be, [a, b, c]) => be.matmul(a, b, c, spec),
+        run: (b, [x, y, z]) => b.matmul(x, y, z, spec),
         atol: 1e-5 * k,
-      });
+      }, be);
     }
-  },
-);
+  }
+  shared!.dispose();
+});
 
 Deno.test({ name: "webgpu: matmul by hand (2×3 · 3×2)", ignore }, async () => {
   const be = gpu!;

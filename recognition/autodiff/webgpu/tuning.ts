@@ -12,8 +12,13 @@ import type { AdapterSummary } from "./device.ts";
 export interface Tuning {
   /** Table row that matched, for logs. */
   name: string;
-  /** GEMM/conv workgroup: `wx`×`wy` invocations; each computes (4·rm)×(4·rn) outputs. */
-  gemm: { wx: number; wy: number; rm: number; rn: number };
+  /**
+   * GEMM/conv workgroup: `wx`×`wy` invocations; each computes (4·rm)×(4·rn) outputs. With
+   * `shared`, plain matmuls stage (4·rm·wy)×`bk` and `bk`×(4·rn·wx) tiles of A and B in
+   * workgroup memory (the textbook GPU kernel); without, each invocation fetches its own
+   * operands (best on llvmpipe, whose "workgroup memory" is ordinary memory plus barriers).
+   */
+  gemm: { wx: number; wy: number; rm: number; rn: number; shared?: boolean; bk?: number };
   /** Invocations per workgroup of elementwise kernels. */
   elementwise: number;
   /** Invocations per workgroup of row/channel reductions (power of two). */
@@ -37,7 +42,7 @@ const TABLE: { match: (a: AdapterSummary) => boolean; tuning: Tuning }[] = [
     match: () => true,
     tuning: {
       name: "discrete GPU",
-      gemm: { wx: 16, wy: 16, rm: 2, rn: 2 },
+      gemm: { wx: 16, wy: 16, rm: 2, rn: 2, shared: true, bk: 16 },
       elementwise: 256,
       reduce: 256,
       splitKWorkgroups: 512,

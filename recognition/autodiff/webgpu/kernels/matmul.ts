@@ -2,13 +2,15 @@
  * Batched GEMM C_b = op(A_b)·op(B_b) on the register-tiled skeleton (`gemm_template.ts`).
  * Two fetch variants: vec4 loads when every row length and batch stride is a multiple of 4
  * (blocks are then whole vec4s; rows/columns past the edge are clamped and discarded at the
- * store), else bounds-checked scalar loads.
+ * store), else bounds-checked scalar loads. With `tuning.gemm.shared`, the workgroup-memory
+ * kernel below instead.
  * @module
  */
 
 import type { MatmulSpec } from "../../backend.ts";
 import { Params } from "../batch.ts";
 import type { Ctx, GpuBuf } from "../ctx.ts";
+import type { Tuning } from "../tuning.ts";
 import { storage } from "./common.ts";
 import { fill } from "./elementwise.ts";
 import { denseStore, gemmGrid, gemmMain, scalarBlockA, scalarBlockB } from "./gemm_template.ts";
@@ -78,9 +80,95 @@ fn loadB(z: u32, k: u32, c: u32) -> mat4x4<f32> {
 ${denseStore("C")}`;
 }
 
+/**
+ * Workgroup-memory GEMM: per K tile of `bk`, the workgroup loads a BM×bk tile of op(A) and a
+ * bk×BN tile of op(B) into workgroup memory (consecutive invocations read consecutive
+ * addresses of whichever layout A and B have), then each invocation computes its
+ * (4·rm)×(4·rn) outputs from vec4 reads of the tiles, as 4×4 outer products.
+ */
+function sharedSource(transA: boolean, transB: boolean, t: Tuning["gemm"]): string {
+  const { wx, wy, rm, rn } = t;
+  const bk = t.bk ?? 16;
+  const BM = wy * 4 * rm, BN = wx * 4 * rn, threads = wx * wy;
+  // Tile element e → (row of tile, k) in the order that reads global memory contiguously.
+  const aIdx = transA
+    ? `let kk = e / ${BM}u; let mm = e % ${BM}u; let gm = rowBase + mm; let gk = k0 + kk;
+      let v = select(0.0, A[z * P.aS + gk * P.m + gm], gm < P.m && gk < P.k);`
+    : `let mm = e / ${bk}u; let kk = e % ${bk}u; let gm = rowBase + mm; let gk = k0 + kk;
+      let v = select(0.0, A[z * P.aS + gm * P.k + gk], gm < P.m && gk < P.k);`;
+  const bIdx = transB
+    ? `let nn = e / ${bk}u; let kk = e % ${bk}u; let gn = colBase + nn; let gk = k0 + kk;
+      let v = select(0.0, B[z * P.bS + gn * P.k + gk], gn < P.n && gk < P.k);`
+    : `let kk = e / ${BN}u; let nn = e % ${BN}u; let gn = colBase + nn; let gk = k0 + kk;
+      let v = select(0.0, B[z * P.bS + gk * P.n + gn], gn < P.n && gk < P.k);`;
+  const decl: string[] = [], frag: string[] = [], fma: string[] = [], store: string[] = [];
+  for (let i = 0; i < rm; i++) {
+    decl.push(`let lr${i} = (${i}u * ${wy}u + lid.y) * 4u;`);
+    frag.push(`let a${i} = As[(kk * ${BM}u + lr${i}) / 4u];`);
+  }
+  for (let j = 0; j < rn; j++) {
+    decl.push(`let lc${j} = (${j}u * ${wx}u + lid.x) * 4u;`);
+    frag.push(`let b${j} = Bs[(kk * ${BN}u + lc${j}) / 4u];`);
+  }
+  for (let i = 0; i < rm; i++) {
+    for (let j = 0; j < rn; j++) {
+      decl.push(`var acc${i}${j} = mat4x4<f32>();`);
+      fma.push(
+        `acc${i}${j} += mat4x4<f32>(a${i} * b${j}.x, a${i} * b${j}.y, a${i} * b${j}.z, a${i} * b${j}.w);`,
+      );
+      store.push(`storeC(z, rowBase + lr${i}, colBase + lc${j}, acc${i}${j});`);
+    }
+  }
+  // Workgroup memory and barriers: no early return (every invocation joins every barrier).
+  return `struct Q { m: u32, n: u32, k: u32, cz: u32, aS: u32, bS: u32 }
+@group(0) @binding(0) var<uniform> P: Q;
+${storage([["A", "r"], ["B", "r"], ["C", "w"]])}
+var<workgroup> As: array<vec4<f32>, ${(bk * BM) / 4}>;
+var<workgroup> Bs: array<vec4<f32>, ${(bk * BN) / 4}>;
+${denseStore("C")}
+@compute @workgroup_size(${wx}, ${wy})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let z = wid.z;
+  let rowBase = wid.y * ${BM}u;
+  let colBase = wid.x * ${BN}u;
+  ${decl.join("\n  ")}
+  for (var k0 = 0u; k0 < P.k; k0 += ${bk}u) {
+    for (var e = li; e < ${BM * bk}u; e += ${threads}u) {
+      ${aIdx}
+      As[(kk * ${BM}u + mm) / 4u][mm % 4u] = v;
+    }
+    for (var e = li; e < ${BN * bk}u; e += ${threads}u) {
+      ${bIdx}
+      Bs[(kk * ${BN}u + nn) / 4u][nn % 4u] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${bk}u; kk++) {
+      ${frag.join("\n      ")}
+      ${fma.join("\n      ")}
+    }
+    workgroupBarrier();
+  }
+  ${store.join("\n  ")}
+}`;
+}
+
 /** Batched matrix product, see {@link MatmulSpec}. */
 export function matmul(ctx: Ctx, a: GpuBuf, b: GpuBuf, out: GpuBuf, s: MatmulSpec): void {
   const t = ctx.tuning.gemm;
+  if (t.shared) {
+    if (s.m * s.n * s.batch === 0) return;
+    if (s.k === 0) return fill(ctx, out, 0, s.batch * s.m * s.n);
+    const key = `matmul/shared/${+s.transA}${+s.transB}/${JSON.stringify(t)}`;
+    const k = memo(key, () => ({
+      name: key,
+      bindings: "rrw",
+      source: sharedSource(s.transA, s.transB, t),
+    }));
+    const p = new Params().u(s.m, s.n, s.k, s.m * s.n, s.aBatchStride, s.bBatchStride);
+    ctx.batch.dispatch(k, [a, b, out], p, gemmGrid(t, s.m, s.n, s.batch));
+    return;
+  }
   const v4 = s.m % 4 === 0 && s.n % 4 === 0 && s.k % 4 === 0 && s.aBatchStride % 4 === 0 &&
     s.bBatchStride % 4 === 0;
   const key = `matmul/${v4 ? "v4" : "s"}/${+s.transA}${+s.transB}/${t.wx},${t.wy},${t.rm},${t.rn}`;
