@@ -14,6 +14,7 @@ import { mixTerms, selectReal, type SoftLabel } from "../mixup/domain_mixup.ts";
 import { archByName, type ArchSpec, checkInput } from "./arch.ts";
 import type { Backend } from "./autodiff/backend.ts";
 import { keep, scope, startTrace, stopTrace, type Tensor, useBackend } from "./autodiff/tensor.ts";
+import * as op from "./autodiff/ops.ts";
 import { Backbone } from "./backbones.ts";
 import type { Batch, LoaderPlan } from "./batch_maker.ts";
 import { stepsPerEpoch as stepsOf } from "./batch_maker.ts";
@@ -417,10 +418,11 @@ export async function train(
         opts.tamper?.(batch, globalStep);
         const lr = learningRate(cfg, globalStep, totalSteps);
         for (const p of params) p.gradStale = true;
-        let stepLoss = 0;
-        for (let k = 0; k * micro < cfg.batch; k++) {
+        // Losses stay on the device until the step is done: one read-back per step, not one
+        // per micro-batch (each read-back waits for the device).
+        const argsOf = (k: number) => {
           const lo = k * micro, hi = Math.min(cfg.batch, lo + micro);
-          const args = [
+          return [
             batch.x.subarray(lo * plane, hi * plane),
             hi - lo,
             batch.labels.slice(lo, hi),
@@ -428,34 +430,42 @@ export async function train(
             batch.lambda,
             k,
           ] as const;
-          const loss = microStep(...args);
-          const v = await loss.item();
-          loss.dispose();
-          if (!Number.isFinite(v)) {
-            startTrace();
-            scope(() => {
-              microStep(...args);
-            });
-            const bad = await stopTrace();
-            const where = bad
-              ? `first non-finite value from op "${bad.op}" (${bad.phase}) called at ${bad.site}`
-              : "no single op output was non-finite (the loss reduction overflowed)";
-            await log({
-              kind: "error",
-              step: globalStep,
-              epoch: batch.epoch,
-              error: "non-finite loss",
-              where,
-            });
-            throw new NonFiniteLossError(
-              `step ${globalStep} (epoch ${batch.epoch}, batch ${batch.step}): loss is ${v}; ${where}. ` +
-                `Training stopped; the last good checkpoint is ${
-                  await exists(lastPath) ? lastPath : "(none written yet)"
-                } (not overwritten)`,
-            );
-          }
-          stepLoss += v;
+        };
+        const losses: Tensor[] = [];
+        for (let k = 0; k * micro < cfg.batch; k++) losses.push(microStep(...argsOf(k)));
+        const total = losses.length === 1
+          ? losses[0]
+          : scope(() => losses.reduce((a, b) => op.add(a, b)));
+        const stepLoss = await total.item();
+        if (!Number.isFinite(stepLoss)) {
+          let k = 0;
+          while (k < losses.length - 1 && Number.isFinite(await losses[k].item())) k++;
+          startTrace();
+          scope(() => {
+            microStep(...argsOf(k));
+          });
+          const bad = await stopTrace();
+          const where = bad
+            ? `first non-finite value from op "${bad.op}" (${bad.phase}) called at ${bad.site}`
+            : "no single op output was non-finite (the loss reduction overflowed)";
+          await log({
+            kind: "error",
+            step: globalStep,
+            epoch: batch.epoch,
+            error: "non-finite loss",
+            where,
+          });
+          throw new NonFiniteLossError(
+            `step ${globalStep} (epoch ${batch.epoch}, batch ${batch.step}${
+              losses.length > 1 ? `, micro-batch ${k}` : ""
+            }): loss is ${stepLoss}; ${where}. ` +
+              `Training stopped; the last good checkpoint is ${
+                await exists(lastPath) ? lastPath : "(none written yet)"
+              } (not overwritten)`,
+          );
         }
+        if (total !== losses[0]) total.dispose();
+        for (const l of losses) l.dispose();
         for (let i = 0; i < params.length; i++) {
           const p = params[i];
           if (!p.grad || p.gradStale) continue;

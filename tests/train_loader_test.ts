@@ -25,6 +25,7 @@ Deno.test("loader: worker and inline give the same batches; resume mid-stream ma
     const a = await Loader.open(p, 4, { epoch: 0, step: 0 }, { workers: 1, prefetch: 3 });
     const b = await Loader.open(p, 4, { epoch: 0, step: 0 }, { workers: 0 });
     const c = await Loader.open(p, 4, { epoch: 1, step: 2 }, { workers: 0 });
+    const d = await Loader.open(p, 4, { epoch: 0, step: 0 }, { workers: 2, prefetch: 5 });
     const seenA = [];
     for (let i = 0; i < 7; i++) {
       const x = await a.next();
@@ -32,6 +33,7 @@ Deno.test("loader: worker and inline give the same batches; resume mid-stream ma
       assert.deepEqual([x.epoch, x.step], [y.epoch, y.step]);
       assert.deepEqual(x.x, y.x);
       assert.deepEqual(x.labels, y.labels);
+      assert.deepEqual((await d.next()).x, x.x); // two workers: same stream, in order
       seenA.push(x);
     }
     const z = await c.next();
@@ -45,6 +47,7 @@ Deno.test("loader: worker and inline give the same batches; resume mid-stream ma
     a.close();
     b.close();
     c.close();
+    d.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
