@@ -42,7 +42,9 @@ export function blendPixels(
 
 /** What `selectReal` needs of a record: its class index and its path (for the sort). */
 export interface ClassPath {
+  /** Class (identity) index. */
   class: number;
+  /** Relative image path, sorted within a class. */
   path: string;
 }
 
@@ -89,7 +91,9 @@ export function oversample(realSize: number, length: number): number[] {
 
 /** One mixing term per row: class index (−1 = none) and weight `a` (0 when none). */
 export interface MixTerm {
+  /** Class of each row (−1: this row has no such term). */
   classes: Int32Array;
+  /** Weight a of each row (0 where there is no term). */
   weights: Float32Array;
 }
 

@@ -13,6 +13,7 @@ import { z } from "./deps.ts";
 
 /** A backbone architecture. */
 export interface ArchSpec {
+  /** Registry name, e.g. "lresnet50e_ir". */
   name: string;
   /** Blocks per stage. */
   stages: number[];
@@ -127,8 +128,11 @@ export function checkInput(spec: ArchSpec, height: number, width: number): void 
 export interface BlockShape {
   /** Parameter-name prefix, e.g. "stage2.block0". */
   name: string;
+  /** Input channels. */
   cIn: number;
+  /** Output channels. */
   cOut: number;
+  /** Stride of the second 3×3 conv (and of the projection shortcut). */
   stride: number;
   /** True when the shortcut is conv1×1 + BN (shape changes), false for identity. */
   project: boolean;

@@ -88,6 +88,7 @@ export class Backbone {
   /** Parameters and running statistics. */
   readonly params: ParamStore = new ParamStore();
 
+  /** A backbone with seeded initial weights; throws when `input` does not fit `spec`. */
   constructor(
     readonly spec: ArchSpec,
     readonly input: { height: number; width: number },

@@ -18,9 +18,13 @@ export interface LoaderPlan {
   real?: { dir: string; indices: number[]; classes: number[] };
   /** Blend real into synthetic with λ per batch (else real is unused by the maker). */
   domainMixup: boolean;
+  /** Network input size. */
   input: { height: number; width: number };
+  /** How larger images reach the input size. */
   fit: "exact" | "center-crop";
+  /** Augmentation settings. */
   augment: AugmentConfig;
+  /** Run seed (order, augmentation, λ). */
   seed: number;
   /** Images per optimiser step. */
   batch: number;
@@ -28,7 +32,9 @@ export interface LoaderPlan {
 
 /** One optimiser step's images and labels. */
 export interface Batch {
+  /** Epoch of this batch. */
   epoch: number;
+  /** Step within the epoch. */
   step: number;
   /** batch × 3 × H × W, normalised. */
   x: Float32Array;

@@ -47,12 +47,15 @@ export const CheckpointMetaSchema: z.ZodType<CheckpointMeta> = checkpointMetaSch
 
 /** A checkpoint in memory. */
 export interface Checkpoint {
+  /** Config, step, data position and trainer state. */
   meta: Omit<CheckpointMeta, "tensors">;
+  /** Weights, running statistics and momenta by name. */
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
 /** Raised when a checkpoint cannot be written or read; says which file and what happened. */
 export class CheckpointError extends Error {
+  /** An error with `message`. */
   constructor(message: string) {
     super(message);
     this.name = "CheckpointError";

@@ -122,33 +122,61 @@ export const ValConfigSchema: z.ZodType<ValConfig, Partial<ValConfig>> = valConf
 
 /** Everything a training run needs (after defaults); see the schema for each field. */
 export interface TrainConfig {
+  /** Training set: a `data/` dataset (manifest.jsonl) or an image folder `<class>/<image>`. */
   data: string;
+  /** Run folder: config.json, metrics.jsonl, checkpoints, model.onnx, embedder.json. */
   out: string;
+  /** Backbone name (`ARCHS` in arch.ts; default `ir18_half`). */
   arch: string;
+  /** Network input; default the architecture's (112×96 for the IR family). */
   input?: { height: number; width: number };
+  /** Larger dataset images: centred crop (default) or an error ("exact"). Never resized. */
   fit: "exact" | "center-crop";
+  /** Head and loss. */
   loss: LossConfig;
+  /** Epochs (default 40), unless `steps` is set. */
   epochs: number;
+  /** Optimiser steps in total (overrides `epochs`). */
   steps?: number;
+  /** Images per optimiser step (default 128; the paper 512). */
   batch: number;
+  /** Images per forward/backward pass; gradients of batch/microBatch passes are accumulated. */
   microBatch?: number;
+  /** Base learning rate (default 0.1·batch/512). */
   lr?: number;
+  /** Fractions of the total steps where lr is multiplied by `gamma` (default 0.6, 0.75, 0.9). */
   milestones: number[];
+  /** Learning-rate factor at each milestone (default 0.1). */
   gamma: number;
+  /** Linear warm-up steps (default 0). */
   warmupSteps: number;
+  /** SGD momentum (default 0.9). */
   momentum: number;
+  /** Weight decay on every parameter (default 5e-4). */
   weightDecay: number;
+  /** Dropout in the BN-Dropout-FC-BN head (default 0, as insightface's arcface_torch). */
   dropout: number;
+  /** Seed of initialisation, data order, augmentation, λ and dropout (default 0). */
   seed: number;
+  /** Compute backend (default auto: WebGPU on a hardware GPU, else cpu). */
   backend: "auto" | "cpu" | "webgpu";
+  /** cpu backend threads (default all cores; 1 makes resumes bit-exact). */
   threads?: number;
+  /** Training augmentation. */
   augment: AugmentConfig;
+  /** Real set for Domain Mixup. */
   real?: RealConfig;
+  /** Domain Mixup with `real` (default off). */
   domainMixup: boolean;
+  /** Validation sets for model selection (never LFW View 2). */
   val?: ValConfig;
+  /** Also checkpoint every N steps (default 0: each epoch only). */
   checkpointEvery: number;
+  /** Loader Worker threads (default 1; 0 = build batches inline). */
   workers: number;
+  /** Batches requested ahead of training (default 4). */
   prefetch: number;
+  /** Metrics/progress every N steps (default 10). */
   logEvery: number;
 }
 
@@ -224,6 +252,7 @@ export const TrainConfigSchema: z.ZodType<TrainConfig, TrainConfigInput> = train
 
 /** Raised for invalid configurations and bad training inputs; the message says what and where. */
 export class TrainConfigError extends Error {
+  /** An error with `message`. */
   constructor(message: string) {
     super(message);
     this.name = "TrainConfigError";

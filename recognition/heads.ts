@@ -18,11 +18,17 @@ import type { ParamInfo } from "./params.ts";
 
 /** Margin-head settings after defaults. */
 export interface HeadSpec {
+  /** Head kind. */
   kind: "arcface" | "cosface" | "softmax";
+  /** Scale. */
   s: number;
+  /** Margin. */
   m: number;
+  /** ArcFace easy margin. */
   easyMargin: boolean;
+  /** Output classes (synthetic + real). */
   numClasses: number;
+  /** Embedding length. */
   embedding: number;
 }
 
@@ -37,6 +43,7 @@ export class MarginHead {
   /** `margin.weight` (and `margin.bias` for softmax). */
   readonly params: ParamStore = new ParamStore();
 
+  /** A head with seeded class centres (Xavier uniform). */
   constructor(readonly spec: HeadSpec, seed: number) {
     const infos: ParamInfo[] = [{
       name: "margin.weight",

@@ -8,6 +8,7 @@ import { type Batch, BatchMaker, type LoaderPlan } from "./batch_maker.ts";
 
 /** A data position: the next batch to train on. */
 export interface DataPosition {
+  /** Epoch, 0-based. */
   epoch: number;
   /** Step within the epoch. */
   step: number;

@@ -10,10 +10,15 @@ import { Rng } from "../data/rng.ts";
 
 /** Options of {@link writeTinyDataset}. */
 export interface TinyDatasetOptions {
+  /** Number of classes (default 6). */
   classes?: number;
+  /** Images per class (default 8). */
   perClass?: number;
+  /** Image height (default 32). */
   height?: number;
+  /** Image width (default 32). */
   width?: number;
+  /** Seed of colours, shapes and noise (default 1). */
   seed?: number;
   /** Give every image a soft Identity-Mixup-style label with this partner weight (0 = one-hot). */
   mixWeight?: number;

@@ -44,11 +44,15 @@ import { loadValSets, validate, type ValResult, type ValSet } from "./validate.t
 export interface TrainProgress {
   /** Optimiser steps done and planned. */
   step: number;
+  /** Steps of the whole run. */
   totalSteps: number;
+  /** Epoch of the last step. */
   epoch: number;
   /** Mean loss over the steps since the last report. */
   loss: number;
+  /** Learning rate of the last step. */
   lr: number;
+  /** Training images per second since the last report. */
   imagesPerSec: number;
   /** Seconds left at the current speed. */
   etaSec: number;
@@ -80,6 +84,7 @@ export interface TrainOptions {
 
 /** What a finished run produced. */
 export interface TrainResult {
+  /** The run folder. */
   out: string;
   /** Steps done in total (including before a resume). */
   steps: number;
@@ -93,6 +98,7 @@ export interface TrainResult {
   model?: string;
   /** Training images per second of this call (step loop wall time). */
   imagesPerSec: number;
+  /** Share of this call's wall time spent waiting for the loader. */
   loaderShare: number;
   /** True when `stopAfterSteps` cut the run short. */
   stopped: boolean;
@@ -100,6 +106,7 @@ export interface TrainResult {
 
 /** Raised when training hits a non-finite loss; names the step and the first bad op. */
 export class NonFiniteLossError extends Error {
+  /** An error with `message`. */
   constructor(message: string) {
     super(message);
     this.name = "NonFiniteLossError";

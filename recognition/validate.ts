@@ -18,18 +18,25 @@ import { fromData, l2normalize } from "./nn.ts";
 
 /** A validation pair set: image files and pairs of indices into them. */
 export interface ValSet {
+  /** Name for logs. */
   name: string;
+  /** Image files. */
   files: string[];
+  /** Pairs as indices into `files`. */
   pairs: { a: number; b: number; same: boolean }[];
 }
 
 /** Validation result. */
 export interface ValResult {
+  /** The set's name. */
   name: string;
   /** Mean 10-fold accuracy (SynFace protocol), a fraction. */
   accuracy: number;
+  /** Standard deviation over the folds. */
   std: number;
+  /** Mean chosen cosine threshold. */
   threshold: number;
+  /** Pairs evaluated. */
   pairs: number;
 }
 
