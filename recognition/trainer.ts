@@ -382,9 +382,15 @@ export async function train(
       seed: cfg.seed,
       batch: cfg.batch,
     };
+    // On a GPU the step is fast and decoding is the likely bottleneck: more loader threads,
+    // and enough batches in flight to keep each of them busy.
+    const workers = cfg.workers ??
+      (backend.name === "webgpu"
+        ? Math.max(1, Math.min(8, (navigator.hardwareConcurrency || 2) - 2))
+        : 1);
     const loader = await Loader.open(plan, spe, pos, {
-      workers: cfg.workers,
-      prefetch: cfg.prefetch,
+      workers,
+      prefetch: Math.max(cfg.prefetch, 2 * workers),
     });
     const micro = cfg.microBatch ?? cfg.batch;
     const { height, width } = inputs.input;

@@ -35,7 +35,7 @@ const USAGE = `usage: deno task train --data DIR --out RUN [flags]
   --val-data DIR        held-out dataset to draw verification pairs from (--val-num-pairs 600)
   --no-augment          no flip/crop/erasing
   --checkpoint-every N  also checkpoint every N steps (default: each epoch only)
-  --workers N           loader threads (default 1); --prefetch N batches ahead (default 4)
+  --workers N           loader threads (default 1 on cpu, up to 8 on webgpu); --prefetch N (default 4)
   --log-every N         metrics/progress every N steps (default 10)`;
 
 function fail(msg: string): never {
