@@ -87,8 +87,11 @@ export class BatchMaker {
     );
     let real: Int32Array | undefined;
     if (this.real && this.plan.real) {
+      // Oversampled to the synthetic length (the paper); a real set larger than the synthetic
+      // one is shuffled whole and cut, so every real image still gets its turn over epochs.
+      const r = this.plan.real.indices.length;
       real = Int32Array.from(
-        root.split("real-order", epoch).shuffle(oversample(this.plan.real.indices.length, n)),
+        root.split("real-order", epoch).shuffle(oversample(r, Math.max(n, r))).slice(0, n),
       );
     }
     this.#order = { epoch, syn, real };
