@@ -88,21 +88,38 @@ interface TorchResult {
   torch_gemm_gflops_1024: number;
   torch_peak_rss_mib: number;
   torch_version: string;
+  torch_blas: string;
 }
+
+/**
+ * Debian's python3-torch links the reference BLAS (~1–2 GFLOP/s matmul; its convolutions use
+ * oneDNN). When Debian's OpenBLAS is installed (`apt-get install libopenblas0-pthread`) the peer
+ * runs with it through LD_LIBRARY_PATH, a stronger and fairer baseline; `torch_blas` says which.
+ */
+const OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread";
 
 async function runTorch(steps: number): Promise<TorchResult | string> {
   const script = new URL("./bench_autodiff_torch.py", import.meta.url);
+  let blas = "system (reference BLAS on Debian)";
+  const env: Record<string, string> = { OMP_NUM_THREADS: "2", OPENBLAS_NUM_THREADS: "2" };
+  try {
+    Deno.statSync(`${OPENBLAS_DIR}/libblas.so.3`);
+    env.LD_LIBRARY_PATH = OPENBLAS_DIR;
+    blas = "OpenBLAS (pthread)";
+  } catch {
+    // keep the system BLAS
+  }
   try {
     const out = await new Deno.Command("/usr/bin/python3", {
       args: [script.pathname, "--steps", String(steps), "--batch", String(BATCH)],
       stdout: "piped",
       stderr: "inherit",
-      env: { OMP_NUM_THREADS: "2", MKL_NUM_THREADS: "2" },
+      env,
     }).output();
     if (out.code === 3) return "PyTorch is not installed (apt-get install -y python3-torch)";
     if (!out.success) return `PyTorch peer failed (exit ${out.code})`;
     const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-    return JSON.parse(lines[lines.length - 1]) as TorchResult;
+    return { ...JSON.parse(lines[lines.length - 1]), torch_blas: blas } as TorchResult;
   } catch (e) {
     return `PyTorch peer not runnable: ${e instanceof Error ? e.message : e}`;
   }
@@ -159,9 +176,9 @@ export async function main(args: string[]): Promise<void> {
     } else {
       Object.assign(result, t);
       console.error(
-        `  torch ${t.torch_version}: cnn ${t.torch_cnn_images_per_s.toFixed(1)} images/s, ir ${
-          t.torch_ir_images_per_s.toFixed(1)
-        } images/s, GEMM 1024³ ${
+        `  torch ${t.torch_version} (${t.torch_blas}): cnn ${
+          t.torch_cnn_images_per_s.toFixed(1)
+        } images/s, ir ${t.torch_ir_images_per_s.toFixed(1)} images/s, GEMM 1024³ ${
           t.torch_gemm_gflops_1024.toFixed(1)
         } GFLOP/s, peak RSS ${t.torch_peak_rss_mib} MiB`,
       );

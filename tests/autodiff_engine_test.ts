@@ -174,3 +174,13 @@ Deno.test("autodiff engine: a small CNN with a CosFace head learns bar orientati
   body.dispose();
   opt.dispose();
 });
+
+Deno.test("autodiff engine: selectBackend gives the named backends", async () => {
+  const ref = await ag.selectBackend("ref64");
+  assert.equal(ref.name, "ref64");
+  const c = await ag.selectBackend("cpu");
+  assert.equal(c.name, "cpu");
+  assert.match(c.info, /WebAssembly SIMD/);
+  c.dispose();
+  assert.equal(typeof (await ag.hasHardwareGpu()), "boolean");
+});

@@ -301,16 +301,16 @@ export class CpuBackend implements Backend {
     if (!k.run || !k.available) return false;
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
     const parts = Math.max(1, Math.min(s.n, k.available()));
-    const per = Math.ceil(s.n / parts);
-    const temps: Buf[] = [];
+    const counter = this.alloc(1); // next image to take (Int32, zeroed)
+    const temps: Buf[] = [counter];
     const jobs: Job[] = [];
     const partials: Buf[] = [];
-    for (let t = 0; t * per < s.n; t++) {
+    for (let t = 0; t < parts; t++) {
       const col = this.direct(s) ? null : this.alloc(Kd * P);
       if (col) temps.push(col);
       let wt = this.off(w);
       if (mode === 2) {
-        const part = this.alloc(Kd * s.cOut);
+        const part = this.alloc(Kd * s.cOut); // zeroed: a thread that gets no image adds 0
         temps.push(part);
         partials.push(part);
         wt = this.off(part);
@@ -322,8 +322,8 @@ export class CpuBackend implements Backend {
           this.off(x),
           wt,
           this.off(out),
-          t * per,
-          Math.min(s.n, (t + 1) * per),
+          this.off(counter),
+          s.n,
           s.cIn,
           s.h,
           s.w,

@@ -394,22 +394,26 @@ export function gemmWat(s: GemmShape): string {
     (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $il)))
     (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))
 
-  ;; Convolution over images [n0, n1): mode 0 = forward (out = conv(x, w)), 1 = input gradient
-  ;; (dx from dy = "out", w), 2 = weight gradient transposed (dwT (Kd×cOut) = Σ col·dyᵀ, into
-  ;; "w", overwritten by the first image). x/out/w/col/scratch are element offsets.
+  ;; Convolution over the n images, each thread taking the next unclaimed image from the
+  ;; atomic counter at element offset $ctr (dynamic scheduling: a descheduled thread just takes
+  ;; fewer images). mode 0 = forward (out = conv(x, w)), 1 = input gradient (dx = "x" from
+  ;; dy = "out", w), 2 = weight gradient transposed (dwT (Kd×cOut) = Σ col·dyᵀ into "w", this
+  ;; thread's partial sum, overwritten by its first image). Element offsets throughout.
   (func (export "conv") (param $mode i32) (param $x i32) (param $wt i32) (param $out i32)
-      (param $n0 i32) (param $n1 i32) (param $cIn i32) (param $h i32) (param $w i32) (param $cOut i32)
+      (param $ctr i32) (param $n i32) (param $cIn i32) (param $h i32) (param $w i32) (param $cOut i32)
       (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
       (param $oh i32) (param $ow i32) (param $col i32) (param $scratch i32)
     (local $b i32) (local $Kd i32) (local $P i32) (local $direct i32) (local $xb i32) (local $ob i32)
-    (local $src i32)
+    (local $src i32) (local $first i32)
+    (local.set $first (i32.const 1))
     (local.set $Kd (i32.mul (local.get $cIn) (i32.mul (local.get $kh) (local.get $kw))))
     (local.set $P (i32.mul (local.get $oh) (local.get $ow)))
     (local.set $direct (i32.and (i32.and (i32.eq (local.get $kh) (i32.const 1)) (i32.eq (local.get $kw) (i32.const 1)))
       (i32.and (i32.and (i32.eq (local.get $sh) (i32.const 1)) (i32.eq (local.get $sw) (i32.const 1)))
         (i32.and (i32.eqz (local.get $ph)) (i32.eqz (local.get $pw))))))
-    (local.set $b (local.get $n0))
-    (block $bd (loop $bl (br_if $bd (i32.ge_u (local.get $b) (local.get $n1)))
+    (block $bd (loop $bl
+      (local.set $b (i32.atomic.rmw.add (i32.shl (local.get $ctr) (i32.const 2)) (i32.const 1)))
+      (br_if $bd (i32.ge_u (local.get $b) (local.get $n)))
       (local.set $xb (i32.add (local.get $x) (i32.mul (local.get $b) (i32.mul (local.get $cIn) (i32.mul (local.get $h) (local.get $w))))))
       (local.set $ob (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $cOut) (local.get $P)))))
       (if (i32.eq (local.get $mode) (i32.const 1))
@@ -440,8 +444,8 @@ export function gemmWat(s: GemmShape): string {
               ;; dWᵀ (Kd×cOut) += col (Kd×P) · dy_bᵀ (P×cOut)
               (call $gemm (local.get $Kd) (local.get $cOut) (local.get $P) (local.get $src) (local.get $P) (i32.const 1)
                 (local.get $ob) (i32.const 1) (local.get $P) (local.get $wt) (local.get $cOut)
-                (i32.ne (local.get $b) (local.get $n0)) (local.get $scratch))))))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+                (i32.eqz (local.get $first)) (local.get $scratch))))))
+      (local.set $first (i32.const 0))
       (br $bl))))
 
   ${eltwiseWat()}
