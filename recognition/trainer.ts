@@ -72,6 +72,11 @@ export interface TrainOptions {
   progressBar?: boolean;
   /** Use this backend instead of `config.backend`. */
   backend?: Backend;
+  /**
+   * Stop at the next step boundary, after saving `last.ckpt` (e.g. on Ctrl-C); `--resume`
+   * continues exactly. The result has `stopped: true` and no model.
+   */
+  signal?: AbortSignal;
   /** Tests: stop as if killed after this many optimiser steps of this call (no final save). */
   stopAfterSteps?: number;
   /** Tests: how checkpoint bytes reach the disk (simulate a full disk). */
@@ -100,7 +105,7 @@ export interface TrainResult {
   imagesPerSec: number;
   /** Share of this call's wall time spent waiting for the loader. */
   loaderShare: number;
-  /** True when `stopAfterSteps` cut the run short. */
+  /** True when `signal` or `stopAfterSteps` cut the run short. */
   stopped: boolean;
 }
 
@@ -560,8 +565,15 @@ export async function train(
             progress = { ...progress, val };
             opts.onProgress?.(progress);
           }
-        } else if (cfg.checkpointEvery > 0 && globalStep % cfg.checkpointEvery === 0) {
+        } else if (
+          (cfg.checkpointEvery > 0 && globalStep % cfg.checkpointEvery === 0) ||
+          (opts.signal?.aborted && globalStep < totalSteps)
+        ) {
           await save(lastPath);
+        }
+        if (opts.signal?.aborted && globalStep < totalSteps) {
+          stopped = true;
+          break;
         }
         if (
           opts.stopAfterSteps !== undefined && stepsThisCall >= opts.stopAfterSteps &&

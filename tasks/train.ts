@@ -186,8 +186,20 @@ export async function parseTrainArgs(
 /** Entry point. */
 export async function main(args: string[]): Promise<void> {
   const { config, resume } = await parseTrainArgs(args);
+  // First Ctrl-C: finish the step, save last.ckpt, exit 130; a second one exits at once.
+  const stop = new AbortController();
+  const onInt = () => {
+    if (stop.signal.aborted) Deno.exit(130);
+    console.error("\ntrain: stopping after this step (saving last.ckpt; Ctrl-C again to quit now)");
+    stop.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInt);
   try {
-    const r = await train(config, { resume });
+    const r = await train(config, { resume, signal: stop.signal });
+    if (r.stopped) {
+      console.error(`train: stopped at step ${r.steps}; continue with the same flags and --resume`);
+      Deno.exit(130);
+    }
     console.error(
       `train: ${r.steps} steps, last loss ${r.loss.toFixed(4)}` +
         (r.bestAccuracy !== undefined
@@ -212,6 +224,8 @@ export async function main(args: string[]): Promise<void> {
       Deno.exit(4);
     }
     throw e;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
   }
 }
 

@@ -46,7 +46,7 @@ async function lastStep(path: string): Promise<number> {
   }
 }
 
-Deno.test("trainer: SIGKILL mid-run, then --resume, equals an uninterrupted run bit for bit", async () => {
+Deno.test("trainer: SIGKILL or Ctrl-C mid-run, then --resume, equals an uninterrupted run bit for bit", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "train_kill_" });
   try {
     const data = `${tmp}/data`;
@@ -87,6 +87,24 @@ Deno.test("trainer: SIGKILL mid-run, then --resume, equals an uninterrupted run 
         v === new Uint32Array(u.buffer)[i]
       );
       assert.ok(same, `tensor ${name} differs after kill + resume`);
+    }
+    // Ctrl-C: the run saves last.ckpt at the step boundary and exits 130; --resume continues.
+    const c = new Deno.Command(Deno.execPath(), { args: args(data, `${tmp}/c`), ...quiet }).spawn();
+    for (let i = 0; i < 4000 && (await lastStep(`${tmp}/c/last.ckpt`)) < 2; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    c.kill("SIGINT");
+    assert.equal((await c.status).code, 130);
+    const stoppedAt = await lastStep(`${tmp}/c/last.ckpt`);
+    assert.ok(stoppedAt >= 2 && stoppedAt < 80, `stopped at ${stoppedAt}`);
+    const cont = await new Deno.Command(Deno.execPath(), {
+      args: [...args(data, `${tmp}/c`), "--resume"],
+      ...quiet,
+    }).output();
+    assert.equal(cont.code, 0);
+    const cc = await readCheckpoint(`${tmp}/c/last.ckpt`);
+    for (const [name, t] of a.tensors) {
+      assert.deepEqual(cc.tensors.get(name)!.data, t.data, `tensor ${name} after Ctrl-C + resume`);
     }
     const ma = await Deno.readFile(`${tmp}/a/model.onnx`);
     const mb = await Deno.readFile(`${tmp}/b/model.onnx`);
