@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Backend, Buf, ConvSpec, MarginSpec } from "../recognition/autodiff/backend.ts";
 import { Ref64Backend } from "../recognition/autodiff/cpu/ref64_backend.ts";
-import { createWebgpuBackend } from "../recognition/autodiff/webgpu/mod.ts";
+import { createWebgpuBackend, type WebgpuBackend } from "../recognition/autodiff/webgpu/mod.ts";
 import { sizeClass } from "../recognition/autodiff/webgpu/buffer_pool.ts";
 import { planReduce } from "../recognition/autodiff/webgpu/kernels/reduce.ts";
 
@@ -136,56 +136,81 @@ function fullConv(p: Partial<ConvSpec>): ConvSpec {
   };
 }
 
+/**
+ * Backends for the conv tests: the adapter's tuning, the other convolution kernel family
+ * (workgroup-memory implicit GEMM vs register tap kernels), with small tiles so edges show.
+ */
+async function convBackends(): Promise<WebgpuBackend[]> {
+  const other = await createWebgpuBackend({
+    tuning: {
+      ...gpu!.tuning,
+      gemm: gpu!.tuning.gemm.sharedConv
+        ? { wx: 8, wy: 4, rm: 2, rn: 2 }
+        : { wx: 8, wy: 4, rm: 1, rn: 2, shared: true, sharedConv: true, bk: 8 },
+    },
+  });
+  return [gpu!, other!];
+}
+
 Deno.test({ name: "webgpu: conv2d forward, input and weight gradients", ignore }, async () => {
-  for (const p of convs) {
-    const s = fullConv(p);
-    const nx = s.n * s.cIn * s.h * s.w, nw = s.cOut * s.cIn * s.kh * s.kw;
-    const ny = s.n * s.cOut * s.outH * s.outW;
-    const atol = 1e-5 * s.cIn * s.kh * s.kw;
-    for (const bias of [false, true]) {
-      await check(`conv2d bias=${bias} ${JSON.stringify(s)}`, {
-        bufs: [rand(nx, 3), rand(nw, 4), rand(s.cOut, 5), zeros(ny)],
-        run: (be, [x, w, b, y]) => be.conv2d(x, w, bias ? b : null, y, s),
-        atol,
-      });
-      await check(`conv2dBackwardWeight bias=${bias} ${JSON.stringify(s)}`, {
-        bufs: [rand(nx, 6), rand(ny, 7), zeros(nw), zeros(s.cOut)],
-        run: (be, [x, dy, dw, db]) => be.conv2dBackwardWeight(x, dy, dw, bias ? db : null, s),
-        atol: 1e-5 * s.n * s.outH * s.outW,
-      });
+  const [main, other] = await convBackends();
+  for (const be of [main, other]) {
+    const tile = JSON.stringify(be.tuning.gemm);
+    for (const p of convs) {
+      const s = fullConv(p);
+      const nx = s.n * s.cIn * s.h * s.w, nw = s.cOut * s.cIn * s.kh * s.kw;
+      const ny = s.n * s.cOut * s.outH * s.outW;
+      const atol = 1e-5 * s.cIn * s.kh * s.kw;
+      for (const bias of [false, true]) {
+        await check(`conv2d bias=${bias} ${JSON.stringify(s)} ${tile}`, {
+          bufs: [rand(nx, 3), rand(nw, 4), rand(s.cOut, 5), zeros(ny)],
+          run: (b, [x, w, bb, y]) => b.conv2d(x, w, bias ? bb : null, y, s),
+          atol,
+        }, be);
+        await check(`conv2dBackwardWeight bias=${bias} ${JSON.stringify(s)} ${tile}`, {
+          bufs: [rand(nx, 6), rand(ny, 7), zeros(nw), zeros(s.cOut)],
+          run: (b, [x, dy, dw, db]) => b.conv2dBackwardWeight(x, dy, dw, bias ? db : null, s),
+          atol: 1e-5 * s.n * s.outH * s.outW,
+        }, be);
+      }
+      await check(`conv2dBackwardInput ${JSON.stringify(s)} ${tile}`, {
+        bufs: [rand(ny, 8), rand(nw, 9), zeros(nx)],
+        run: (b, [dy, w, dx]) => b.conv2dBackwardInput(dy, w, dx, s),
+        atol: 1e-5 * s.cOut * s.kh * s.kw,
+      }, be);
     }
-    await check(`conv2dBackwardInput ${JSON.stringify(s)}`, {
-      bufs: [rand(ny, 8), rand(nw, 9), zeros(nx)],
-      run: (be, [dy, w, dx]) => be.conv2dBackwardInput(dy, w, dx, s),
-      atol: 1e-5 * s.cOut * s.kh * s.kw,
-    });
   }
+  other.dispose();
 });
 
 Deno.test({ name: "webgpu: conv2d weight gradient with split-K", ignore }, async () => {
-  // Long K (n·oh·ow = 2·16·16) and a small weight: the kernel splits K into slices. cIn = 3
-  // takes the generic kernel, cIn = 8 the per-tap one.
-  for (const cIn of [3, 8]) {
-    const s = fullConv({
-      n: 2,
-      cIn,
-      h: 16,
-      w: 16,
-      cOut: 4,
-      kh: 3,
-      kw: 3,
-      strideH: 1,
-      strideW: 1,
-      padH: 1,
-      padW: 1,
-    });
-    const nx = s.n * s.cIn * s.h * s.w, ny = s.n * s.cOut * s.outH * s.outW;
-    await check(`conv2dBackwardWeight split-K cIn=${cIn}`, {
-      bufs: [rand(nx, 10), rand(ny, 11), zeros(s.cOut * s.cIn * 9), zeros(s.cOut)],
-      run: (be, [x, dy, dw, db]) => be.conv2dBackwardWeight(x, dy, dw, db, s),
-      atol: 1e-3,
-    });
+  // Long K (n·oh·ow = 2·16·16) and a small weight: the kernels split K into slices. With the
+  // register kernels, cIn = 3 takes the generic kernel and cIn = 8 the per-tap one.
+  const [main, other] = await convBackends();
+  for (const be of [main, other]) {
+    for (const cIn of [3, 8]) {
+      const s = fullConv({
+        n: 2,
+        cIn,
+        h: 16,
+        w: 16,
+        cOut: 4,
+        kh: 3,
+        kw: 3,
+        strideH: 1,
+        strideW: 1,
+        padH: 1,
+        padW: 1,
+      });
+      const nx = s.n * s.cIn * s.h * s.w, ny = s.n * s.cOut * s.outH * s.outW;
+      await check(`conv2dBackwardWeight split-K cIn=${cIn} ${JSON.stringify(be.tuning.gemm)}`, {
+        bufs: [rand(nx, 10), rand(ny, 11), zeros(s.cOut * s.cIn * 9), zeros(s.cOut)],
+        run: (b, [x, dy, dw, db]) => b.conv2dBackwardWeight(x, dy, dw, db, s),
+        atol: 1e-3,
+      }, be);
+    }
   }
+  other.dispose();
 });
 
 Deno.test({ name: "webgpu: unary ops and their derivatives", ignore }, async () => {

@@ -42,10 +42,10 @@ export interface WebgpuBenchOptions {
 
 /** Tile shapes tried by `--tune` (threads wx×wy, each (4·rm)×(4·rn) outputs). */
 export const TUNE_CANDIDATES: Tuning["gemm"][] = [
-  { wx: 16, wy: 16, rm: 2, rn: 2, shared: true, bk: 16 },
-  { wx: 16, wy: 16, rm: 2, rn: 2, shared: true, bk: 8 },
-  { wx: 16, wy: 8, rm: 2, rn: 2, shared: true, bk: 16 },
-  { wx: 16, wy: 16, rm: 1, rn: 1, shared: true, bk: 16 },
+  { wx: 16, wy: 16, rm: 2, rn: 2, shared: true, sharedConv: true, bk: 16 },
+  { wx: 16, wy: 16, rm: 2, rn: 2, shared: true, sharedConv: true, bk: 8 },
+  { wx: 16, wy: 8, rm: 2, rn: 2, shared: true, sharedConv: true, bk: 16 },
+  { wx: 16, wy: 16, rm: 1, rn: 1, shared: true, sharedConv: true, bk: 16 },
   { wx: 16, wy: 16, rm: 2, rn: 2 },
   { wx: 16, wy: 16, rm: 1, rn: 1 },
   { wx: 16, wy: 8, rm: 2, rn: 2 },

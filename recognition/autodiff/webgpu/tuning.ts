@@ -18,7 +18,17 @@ export interface Tuning {
    * workgroup memory (the textbook GPU kernel); without, each invocation fetches its own
    * operands (best on llvmpipe, whose "workgroup memory" is ordinary memory plus barriers).
    */
-  gemm: { wx: number; wy: number; rm: number; rn: number; shared?: boolean; bk?: number };
+  gemm: {
+    wx: number;
+    wy: number;
+    rm: number;
+    rn: number;
+    shared?: boolean;
+    /** Convolutions too as workgroup-memory implicit GEMMs (else the register tap kernels). */
+    sharedConv?: boolean;
+    /** K tile of the workgroup-memory kernels (default 16). */
+    bk?: number;
+  };
   /** Invocations per workgroup of elementwise kernels. */
   elementwise: number;
   /** Invocations per workgroup of row/channel reductions (power of two). */
@@ -42,7 +52,7 @@ const TABLE: { match: (a: AdapterSummary) => boolean; tuning: Tuning }[] = [
     match: () => true,
     tuning: {
       name: "discrete GPU",
-      gemm: { wx: 16, wy: 16, rm: 2, rn: 2, shared: true, bk: 16 },
+      gemm: { wx: 16, wy: 16, rm: 2, rn: 2, shared: true, sharedConv: true, bk: 16 },
       elementwise: 256,
       reduce: 256,
       splitKWorkgroups: 512,

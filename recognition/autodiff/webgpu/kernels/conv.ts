@@ -20,6 +20,7 @@ import { storage } from "./common.ts";
 import { denseStore, gemmGrid, gemmMain, scalarBlockA, tapGemmMain } from "./gemm_template.ts";
 import { matmul } from "./matmul.ts";
 import { memo } from "./memo.ts";
+import { sharedGemmMain } from "./shared_gemm.ts";
 import { reduceSum } from "./reduce.ts";
 
 const STRUCT = `struct Q { m: u32, n: u32, k: u32, cz: u32, cIn: u32, h: u32, w: u32, cOut: u32,
@@ -300,6 +301,72 @@ fn loadB(z: u32, k: u32, c: u32) -> mat4x4<f32> {
 }
 ${denseStore("O")}`;
 
+// Workgroup-memory variants (tuning.gemm.sharedConv): plain im2col-order implicit GEMMs whose
+// element gathers (with their divisions) are paid once per staged element (shared_gemm.ts).
+
+// Forward, per image z: out_z (cOut × oh·ow) = W (cOut × cIn·kh·kw) · im2col(x_z).
+const SHARED_FORWARD = `${STRUCT}
+${storage([["X", "r"], ["W", "r"], ["BIAS", "r"], ["O", "w"]])}
+${X_AT}
+fn kRange(z: u32) -> vec2<u32> { return vec2<u32>(0u, P.k); }
+fn aElem(z: u32, m: u32, k: u32) -> f32 {
+  if (m >= P.m || k >= P.k) { return 0.0; }
+  return W[m * P.k + k];
+}
+fn bElem(z: u32, k: u32, n: u32) -> f32 {
+  if (k >= P.k || n >= P.n) { return 0.0; }
+  let tap = k % P.khw;
+  return xAt(z, k / P.khw, i32((n / P.ow) * P.sh + tap / P.kw) - i32(P.ph),
+    i32((n % P.ow) * P.sw + tap % P.kw) - i32(P.pw));
+}
+${denseStore("O", "select(0.0, BIAS[row], P.hasBias != 0u)")}`;
+
+// Input gradient, per image z: dx_z (cIn × h·w) = A (cIn × cOut·kh·kw) · G (see module comment).
+const SHARED_BACKWARD_INPUT = `${STRUCT}
+${storage([["DY", "r"], ["W", "r"], ["DX", "w"]])}
+fn kRange(z: u32) -> vec2<u32> { return vec2<u32>(0u, P.k); }
+fn aElem(z: u32, m: u32, k: u32) -> f32 {
+  if (m >= P.m || k >= P.k) { return 0.0; }
+  return W[((k / P.khw) * P.cIn + m) * P.khw + k % P.khw];
+}
+fn bElem(z: u32, k: u32, n: u32) -> f32 {
+  if (k >= P.k || n >= P.n) { return 0.0; }
+  let tap = k % P.khw;
+  let ty = i32(n / P.w + P.ph) - i32(tap / P.kw);
+  let tx = i32(n % P.w + P.pw) - i32(tap % P.kw);
+  if (ty < 0 || tx < 0) { return 0.0; }
+  let uy = u32(ty);
+  let ux = u32(tx);
+  if (uy % P.sh != 0u || ux % P.sw != 0u) { return 0.0; }
+  let oy = uy / P.sh;
+  let ox = ux / P.sw;
+  if (oy >= P.oh || ox >= P.ow) { return 0.0; }
+  return DY[((z * P.cOut + k / P.khw) * P.oh + oy) * P.ow + ox];
+}
+${denseStore("DX")}`;
+
+// Weight gradient, split-K slice z: dw_z (cOut × cIn·kh·kw) = Σ_{(b,p) in slice} dy · im2col(x)ᵀ.
+const SHARED_BACKWARD_WEIGHT = `${STRUCT}
+${storage([["X", "r"], ["DY", "r"], ["O", "w"]])}
+${X_AT}
+fn kRange(z: u32) -> vec2<u32> {
+  return vec2<u32>(z * P.kChunk, min((z + 1u) * P.kChunk, P.k));
+}
+fn aElem(z: u32, m: u32, k: u32) -> f32 {
+  if (m >= P.m || k >= P.k) { return 0.0; }
+  let ohw = P.oh * P.ow;
+  return DY[((k / ohw) * P.cOut + m) * ohw + k % ohw];
+}
+fn bElem(z: u32, k: u32, n: u32) -> f32 {
+  if (k >= P.k || n >= P.n) { return 0.0; }
+  let ohw = P.oh * P.ow;
+  let p = k % ohw;
+  let tap = n % P.khw;
+  return xAt(k / ohw, n / P.khw, i32((p / P.ow) * P.sh + tap / P.kw) - i32(P.ph),
+    i32((p % P.ow) * P.sw + tap % P.kw) - i32(P.pw));
+}
+${denseStore("O")}`;
+
 function isPointwise(s: ConvSpec): boolean {
   return s.kh === 1 && s.kw === 1 && s.strideH === 1 && s.strideW === 1 && s.padH === 0 &&
     s.padW === 0;
@@ -333,6 +400,17 @@ export function conv2d(
     });
   }
   const t = ctx.tuning.gemm;
+  if (t.sharedConv) {
+    const k = memo(`conv_fwd_shared/${JSON.stringify(t)}`, () => ({
+      name: "conv2d (shared)",
+      bindings: "rrrw",
+      source: SHARED_FORWARD + sharedGemmMain(t, { a: "k", b: "n" }),
+    }));
+    const K = s.cIn * s.kh * s.kw;
+    const p = convParams(s, s.cOut, hw, K, s.cOut * hw, [bias ? 1 : 0, 0, 1, 1]);
+    ctx.batch.dispatch(k, [x, w, bias ?? ctx.dummy, out], p, gemmGrid(t, s.cOut, hw, s.n));
+    return;
+  }
   const k = memo(`conv_fwd/${tileKey(ctx)}`, () => ({
     name: "conv2d",
     bindings: "rrrw",
@@ -365,6 +443,17 @@ export function conv2dBackwardInput(
     });
   }
   const t = ctx.tuning.gemm;
+  if (t.sharedConv && s.strideH === 1 && s.strideW === 1) {
+    // (Strided input gradients keep the register kernel: its parity order skips the ¾ zeros.)
+    const k = memo(`conv_bwd_in_shared/${JSON.stringify(t)}`, () => ({
+      name: "conv2dBackwardInput (shared)",
+      bindings: "rrw",
+      source: SHARED_BACKWARD_INPUT + sharedGemmMain(t, { a: "k", b: "n" }),
+    }));
+    const p = convParams(s, s.cIn, hw, s.cOut * s.kh * s.kw, s.cIn * hw);
+    ctx.batch.dispatch(k, [dy, w, dx], p, gemmGrid(t, s.cIn, hw, s.n));
+    return;
+  }
   const k = memo(`conv_bwd_in/${tileKey(ctx)}`, () => ({
     name: "conv2dBackwardInput",
     bindings: "rrw",
@@ -396,7 +485,8 @@ export function conv2dBackwardWeight(
   }
   const taps = s.kh * s.kw, ohw = s.outH * s.outW;
   // cIn ≥ 8: with fewer input channels the per-tap GEMM is too narrow to fill a workgroup.
-  const fast = ohw % 4 === 0 && s.outW >= 4 && s.cIn >= 8;
+  const shared = Boolean(t.sharedConv);
+  const fast = !shared && ohw % 4 === 0 && s.outW >= 4 && s.cIn >= 8;
   // Fast path: one GEMM (cOut × cIn) per tap; generic path: one GEMM (cOut × cIn·taps).
   const [gx, gy] = fast ? gemmGrid(t, m, s.cIn, 1) : gemmGrid(t, m, n, 1);
   const perSlice = gx * gy * (fast ? taps : 1);
@@ -404,7 +494,13 @@ export function conv2dBackwardWeight(
   let slices = Math.max(1, Math.min(want, Math.ceil(K / 64)));
   const chunk = Math.ceil(Math.ceil(K / slices) / 4) * 4;
   slices = Math.ceil(K / chunk);
-  const k = fast
+  const k = shared
+    ? memo(`conv_bwd_w_shared/${JSON.stringify(t)}`, () => ({
+      name: "conv2dBackwardWeight (shared)",
+      bindings: "rrw",
+      source: SHARED_BACKWARD_WEIGHT + sharedGemmMain(t, { a: "k", b: "k" }),
+    }))
+    : fast
     ? memo(`conv_bwd_w_fast/${tileKey(ctx)}`, () => ({
       name: "conv2dBackwardWeight",
       bindings: "rrw",

@@ -15,6 +15,7 @@ import { storage } from "./common.ts";
 import { fill } from "./elementwise.ts";
 import { denseStore, gemmGrid, gemmMain, scalarBlockA, scalarBlockB } from "./gemm_template.ts";
 import { memo } from "./memo.ts";
+import { sharedGemmMain } from "./shared_gemm.ts";
 
 const STRUCT = `struct Q { m: u32, n: u32, k: u32, cz: u32, aS: u32, bS: u32 }
 @group(0) @binding(0) var<uniform> P: Q;
@@ -80,77 +81,22 @@ fn loadB(z: u32, k: u32, c: u32) -> mat4x4<f32> {
 ${denseStore("C")}`;
 }
 
-/**
- * Workgroup-memory GEMM: per K tile of `bk`, the workgroup loads a BM×bk tile of op(A) and a
- * bk×BN tile of op(B) into workgroup memory (consecutive invocations read consecutive
- * addresses of whichever layout A and B have), then each invocation computes its
- * (4·rm)×(4·rn) outputs from vec4 reads of the tiles, as 4×4 outer products.
- */
+/** Element fetches for the workgroup-memory skeleton (`shared_gemm.ts`). */
 function sharedSource(transA: boolean, transB: boolean, t: Tuning["gemm"]): string {
-  const { wx, wy, rm, rn } = t;
-  const bk = t.bk ?? 16;
-  const BM = wy * 4 * rm, BN = wx * 4 * rn, threads = wx * wy;
-  // Tile element e → (row of tile, k) in the order that reads global memory contiguously.
-  const aIdx = transA
-    ? `let kk = e / ${BM}u; let mm = e % ${BM}u; let gm = rowBase + mm; let gk = k0 + kk;
-      let v = select(0.0, A[z * P.aS + gk * P.m + gm], gm < P.m && gk < P.k);`
-    : `let mm = e / ${bk}u; let kk = e % ${bk}u; let gm = rowBase + mm; let gk = k0 + kk;
-      let v = select(0.0, A[z * P.aS + gm * P.k + gk], gm < P.m && gk < P.k);`;
-  const bIdx = transB
-    ? `let nn = e / ${bk}u; let kk = e % ${bk}u; let gn = colBase + nn; let gk = k0 + kk;
-      let v = select(0.0, B[z * P.bS + gn * P.k + gk], gn < P.n && gk < P.k);`
-    : `let kk = e / ${BN}u; let nn = e % ${BN}u; let gn = colBase + nn; let gk = k0 + kk;
-      let v = select(0.0, B[z * P.bS + gk * P.n + gn], gn < P.n && gk < P.k);`;
-  const decl: string[] = [], frag: string[] = [], fma: string[] = [], store: string[] = [];
-  for (let i = 0; i < rm; i++) {
-    decl.push(`let lr${i} = (${i}u * ${wy}u + lid.y) * 4u;`);
-    frag.push(`let a${i} = As[(kk * ${BM}u + lr${i}) / 4u];`);
-  }
-  for (let j = 0; j < rn; j++) {
-    decl.push(`let lc${j} = (${j}u * ${wx}u + lid.x) * 4u;`);
-    frag.push(`let b${j} = Bs[(kk * ${BN}u + lc${j}) / 4u];`);
-  }
-  for (let i = 0; i < rm; i++) {
-    for (let j = 0; j < rn; j++) {
-      decl.push(`var acc${i}${j} = mat4x4<f32>();`);
-      fma.push(
-        `acc${i}${j} += mat4x4<f32>(a${i} * b${j}.x, a${i} * b${j}.y, a${i} * b${j}.z, a${i} * b${j}.w);`,
-      );
-      store.push(`storeC(z, rowBase + lr${i}, colBase + lc${j}, acc${i}${j});`);
-    }
-  }
-  // Workgroup memory and barriers: no early return (every invocation joins every barrier).
-  return `struct Q { m: u32, n: u32, k: u32, cz: u32, aS: u32, bS: u32 }
-@group(0) @binding(0) var<uniform> P: Q;
+  const ai = transA ? "k * P.m + m" : "m * P.k + k";
+  const bi = transB ? "n * P.k + k" : "k * P.n + n";
+  return `${STRUCT}
 ${storage([["A", "r"], ["B", "r"], ["C", "w"]])}
-var<workgroup> As: array<vec4<f32>, ${(bk * BM) / 4}>;
-var<workgroup> Bs: array<vec4<f32>, ${(bk * BN) / 4}>;
+fn aElem(z: u32, m: u32, k: u32) -> f32 {
+  if (m >= P.m || k >= P.k) { return 0.0; }
+  return A[z * P.aS + ${ai}];
+}
+fn bElem(z: u32, k: u32, n: u32) -> f32 {
+  if (k >= P.k || n >= P.n) { return 0.0; }
+  return B[z * P.bS + ${bi}];
+}
 ${denseStore("C")}
-@compute @workgroup_size(${wx}, ${wy})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let z = wid.z;
-  let rowBase = wid.y * ${BM}u;
-  let colBase = wid.x * ${BN}u;
-  ${decl.join("\n  ")}
-  for (var k0 = 0u; k0 < P.k; k0 += ${bk}u) {
-    for (var e = li; e < ${BM * bk}u; e += ${threads}u) {
-      ${aIdx}
-      As[(kk * ${BM}u + mm) / 4u][mm % 4u] = v;
-    }
-    for (var e = li; e < ${BN * bk}u; e += ${threads}u) {
-      ${bIdx}
-      Bs[(kk * ${BN}u + nn) / 4u][nn % 4u] = v;
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${bk}u; kk++) {
-      ${frag.join("\n      ")}
-      ${fma.join("\n      ")}
-    }
-    workgroupBarrier();
-  }
-  ${store.join("\n  ")}
-}`;
+${sharedGemmMain(t, { a: transA ? "m" : "k", b: transB ? "k" : "n" })}`;
 }
 
 /** Batched matrix product, see {@link MatmulSpec}. */
