@@ -368,6 +368,18 @@ export async function train(
       pos = resumed.meta.position;
       best = (resumed.meta.state.best as number | null) ?? -Infinity;
       lastLoss = (resumed.meta.state.lastLoss as number | null) ?? NaN;
+      // Lines logged after the checkpoint (before a kill) are redone: drop them.
+      const text = await Deno.readTextFile(`${out}/metrics.jsonl`).catch(() => "");
+      const keep = text.split("\n").filter((l) => {
+        if (!l.trim()) return false;
+        try {
+          const step = JSON.parse(l).step;
+          return typeof step !== "number" || step <= globalStep;
+        } catch {
+          return false; // a line torn by the kill
+        }
+      });
+      await writeTextAtomic(`${out}/metrics.jsonl`, keep.map((l) => l + "\n").join(""));
     } else {
       await Deno.writeTextFile(`${out}/metrics.jsonl`, "");
     }

@@ -68,6 +68,10 @@ Deno.test("trainer: kill and resume gives bit-identical weights to an uninterrup
     await assert.rejects(train(tinyConfig(data, `${tmp}/b`, extra), quiet), /--resume/);
     const c = await train(tinyConfig(data, `${tmp}/b`, extra), { ...quiet, resume: true });
     assert.equal(c.steps, 6);
+    // metrics.jsonl: the step redone after the "kill" is logged once, as in the uninterrupted run.
+    const steps = (await Deno.readTextFile(`${tmp}/b/metrics.jsonl`)).trim().split("\n")
+      .map((l) => JSON.parse(l)).filter((m) => m.kind === "step").map((m) => m.step);
+    assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
     const ca = await readCheckpoint(`${tmp}/a/last.ckpt`);
     const cb = await readCheckpoint(`${tmp}/b/last.ckpt`);
     assert.equal(ca.tensors.size, cb.tensors.size);
