@@ -12,7 +12,8 @@
 # Usage, from the repo root, as root:  bash recognition/autodiff/webgpu/gpu_check.sh
 # Dry run on a dev machine (llvmpipe, no dpkg into /, tiny sizes):
 #   GPU_CHECK_SKIP_LOADERS=1 GPU_CHECK_QUICK=1 bash recognition/autodiff/webgpu/gpu_check.sh
-# Logs: $OUT (or /tmp/gpu_check)/{test,bench,nets,torch}.log. About 4–6 minutes on an H100.
+# Logs: $OUT (or /tmp/gpu_check)/{test,bench,nets,torch}.log. Each step has its own timeout
+# (120+150+150+120 s at most, so the whole fits a 600 s device call); typically 3–5 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 LOG=${OUT:-/tmp/gpu_check}
@@ -74,22 +75,22 @@ if ! timeout 60 deno run -A /tmp/probe_adapter.ts; then
 fi
 
 step "webgpu kernel tests"
-DENO_DIR=$NPM_DIR timeout 180 deno test -A --no-config tests/autodiff_webgpu_test.ts 2>&1 |
+DENO_DIR=$NPM_DIR timeout 120 deno test -A --no-config tests/autodiff_webgpu_test.ts 2>&1 |
   tee "$LOG/test.log" | tail -25
 
 step "webgpu kernel benchmark"
 if [ -n "$QUICK" ]; then ARGS="--sizes 128 --min-seconds 0 --conv-batch 1 --profile"
 else ARGS="--sizes 512,1024,2048,4096 --profile --tune"; fi
-timeout 240 deno run -A recognition/autodiff/webgpu/bench.ts --json --no-cpu $ARGS 2>&1 |
+timeout 150 deno run -A recognition/autodiff/webgpu/bench.ts --json --no-cpu $ARGS 2>&1 |
   tee "$LOG/bench.log"
 
 step "autodiff bench, webgpu backend (whole training steps, batch 32)"
 if [ -f tasks/bench_autodiff.ts ] && [ -z "$QUICK" ]; then
-  DENO_DIR=$NPM_DIR timeout 240 deno run -A --no-config tasks/bench_autodiff.ts \
+  DENO_DIR=$NPM_DIR timeout 150 deno run -A --no-config tasks/bench_autodiff.ts \
     --backends webgpu --no-torch --steps 5 --json 2>&1 | tee "$LOG/nets.log"
 fi
 
 step "PyTorch CUDA fp32 peer"
-PYTHONUNBUFFERED=1 timeout 150 python3 recognition/autodiff/webgpu/torch_cuda_peer.py \
+PYTHONUNBUFFERED=1 timeout 120 python3 recognition/autodiff/webgpu/torch_cuda_peer.py \
   512,1024,2048,4096 2>&1 | tee "$LOG/torch.log"
 step "done"
