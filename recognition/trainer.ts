@@ -515,7 +515,6 @@ export async function train(
         windowImgs += cfg.batch;
         lastLoss = stepLoss;
         const epochEnd = pos.step === 0;
-        const now = performance.now();
         if (globalStep % cfg.logEvery === 0 || epochEnd || globalStep === totalSteps) {
           await backend.flush();
           const dt = (performance.now() - windowT) / 1000;
@@ -546,7 +545,7 @@ export async function train(
           windowLoss = 0;
           windowSteps = 0;
           windowImgs = 0;
-          windowT = now;
+          windowT = performance.now();
           windowWait = loader.waitedMs;
         }
         if (epochEnd || globalStep === totalSteps) {
@@ -577,6 +576,9 @@ export async function train(
             progress = { ...progress, val };
             opts.onProgress?.(progress);
           }
+          // Throughput counts training only, not validation and checkpoint writing.
+          windowT = performance.now();
+          windowWait = loader.waitedMs;
         } else if (
           (cfg.checkpointEvery > 0 && globalStep % cfg.checkpointEvery === 0) ||
           (opts.signal?.aborted && globalStep < totalSteps)
