@@ -39,12 +39,17 @@ export function embeddingSvg(sets: IdentityFeatures[], options: { title?: string
   };
   const [x0, x1] = pad(Math.min(...xs), Math.max(...xs));
   const [y0, y1] = pad(Math.min(...ys), Math.max(...ys));
+  const longest = Math.max(
+    ...sets.map((s) => s.identity.length + (s.group ? s.group.length + 3 : 0)),
+  );
+  const legendWidth = 50 + longest * 6.4;
   const plot = new SvgPlot({
     title: options.title ?? "embeddings (PCA of L2-normalised features)",
     x: { min: x0, max: x1, label: "PC 1" },
     y: { min: y0, max: y1, label: "PC 2" },
-    width: 620,
+    width: 640 + legendWidth,
     height: 480,
+    right: legendWidth,
   });
   const groups = [...new Set(sets.map((s) => s.group ?? ""))];
   flat.forEach((p, k) => {
@@ -57,7 +62,7 @@ export function embeddingSvg(sets: IdentityFeatures[], options: { title?: string
       color: PALETTE[i % PALETTE.length],
       shape: SHAPES[groups.indexOf(s.group ?? "") % SHAPES.length],
     })),
-    "top-right",
+    "outside",
   );
   return plot.toString();
 }

@@ -17,10 +17,22 @@ export function rocSvg(
   options: { title?: string; logFar?: boolean } = {},
 ): string {
   const log = options.logFar ?? false;
+  // On the log-FAR plot, zoom TAR to the range the curves use above FAR = 1e-4 (good models sit
+  // near the top, where the differences are).
+  let yMin = 0;
+  if (log) {
+    let lowest = 1;
+    for (const c of curves) {
+      for (let k = 0; k < c.fpr.length; k++) {
+        if (c.fpr[k] >= 1e-4) lowest = Math.min(lowest, c.tpr[k]);
+      }
+    }
+    yMin = Math.max(0, Math.floor(lowest * 10 - 1e-9) / 10);
+  }
   const plot = new SvgPlot({
     title: options.title ?? "ROC",
     x: { min: log ? 1e-4 : 0, max: 1, log, label: "false accept rate (FAR)" },
-    y: { min: 0, max: 1, label: "true accept rate (TAR)" },
+    y: { min: yMin, max: 1, label: "true accept rate (TAR)" },
   });
   if (!log) plot.line([0, 1], [0, 1], "#999", { width: 1, dash: "4,4" });
   curves.forEach((c, i) => {

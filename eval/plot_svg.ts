@@ -59,6 +59,8 @@ export interface Axis {
 export interface FrameOptions {
   width?: number;
   height?: number;
+  /** Space right of the frame (default 20; widen it for an `outside` legend). */
+  right?: number;
   title?: string;
   x: Axis;
   y: Axis;
@@ -69,7 +71,7 @@ export class SvgPlot {
   readonly width: number;
   readonly height: number;
   readonly left = 64;
-  readonly right = 20;
+  readonly right: number;
   readonly top: number;
   readonly bottom = 52;
   private readonly body: string[] = [];
@@ -78,6 +80,7 @@ export class SvgPlot {
   constructor(readonly options: FrameOptions) {
     this.width = options.width ?? 560;
     this.height = options.height ?? 420;
+    this.right = options.right ?? 20;
     this.top = options.title ? 36 : 16;
   }
 
@@ -168,14 +171,22 @@ export class SvgPlot {
   /** A legend box in a corner. */
   legend(
     entries: { label: string; color: string; shape?: "line" | "circle" | "triangle" | "square" }[],
-    corner: "bottom-right" | "top-right" | "top-left" = "bottom-right",
+    corner: "bottom-right" | "top-right" | "top-left" | "outside" = "bottom-right",
   ): void {
     if (entries.length === 0) return;
     const rowH = 17;
     const w = 26 + Math.max(...entries.map((e) => e.label.length)) * 6.4;
     const h = entries.length * rowH + 8;
-    const x = corner === "top-left" ? this.left + 10 : this.width - this.right - w - 10;
-    const y = corner === "bottom-right" ? this.height - this.bottom - h - 10 : this.top + 10;
+    const x = corner === "top-left"
+      ? this.left + 10
+      : corner === "outside"
+      ? this.width - this.right + 10
+      : this.width - this.right - w - 10;
+    const y = corner === "bottom-right"
+      ? this.height - this.bottom - h - 10
+      : corner === "outside"
+      ? this.top
+      : this.top + 10;
     const out = [
       `<rect x="${x}" y="${y}" width="${
         w.toFixed(0)
