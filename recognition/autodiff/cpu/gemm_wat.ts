@@ -37,6 +37,48 @@ export function scratchFloats(s: GemmShape): number {
   return s.mc * s.kc + s.kc * s.nc + s.mr * s.nr + 16;
 }
 
+/** i8x16.shuffle byte indices selecting f32 lanes (0–3 first operand, 4–7 second). */
+function lanes(...ls: number[]): string {
+  return ls.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]).join(" ");
+}
+
+/**
+ * Fast path of packA for a row-major A (acs = 4 bytes) and a full 6-row panel: 4 depths at a
+ * time, six v128 row loads transposed with shuffles into the k-major panel layout.
+ */
+function packARowMajor6(mr: number): string {
+  if (mr !== 6) return "";
+  const ld = (r: number) =>
+    `(local.set $v${r} (v128.load (i32.add (local.get $r0) (i32.mul (local.get $ars) (i32.const ${r})))))`;
+  const sh = (a: string, b: string, l: number[]) =>
+    `(i8x16.shuffle ${lanes(...l)} (local.get ${a}) (local.get ${b}))`;
+  return `(if (i32.and (i32.eq (local.get $acs) (i32.const 4))
+              (i32.le_u (i32.add (local.get $ip) (i32.const 6)) (local.get $mc)))
+        (then
+          (block $qd (loop $ql
+            (br_if $qd (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $kc)))
+            (local.set $r0 (i32.add (local.get $a) (i32.add (i32.shl (local.get $p) (i32.const 2))
+              (i32.mul (local.get $ip) (local.get $ars)))))
+            ${[0, 1, 2, 3, 4, 5].map(ld).join("\n            ")}
+            (local.set $t0 ${sh("$v0", "$v1", [0, 4, 1, 5])})
+            (local.set $t1 ${sh("$v0", "$v1", [2, 6, 3, 7])})
+            (local.set $t2 ${sh("$v2", "$v3", [0, 4, 1, 5])})
+            (local.set $t3 ${sh("$v2", "$v3", [2, 6, 3, 7])})
+            (v128.store offset=0 (local.get $dst) ${sh("$t0", "$t2", [0, 1, 4, 5])})
+            (v128.store offset=24 (local.get $dst) ${sh("$t0", "$t2", [2, 3, 6, 7])})
+            (v128.store offset=48 (local.get $dst) ${sh("$t1", "$t3", [0, 1, 4, 5])})
+            (v128.store offset=72 (local.get $dst) ${sh("$t1", "$t3", [2, 3, 6, 7])})
+            (local.set $t0 ${sh("$v4", "$v5", [0, 4, 1, 5])})
+            (local.set $t1 ${sh("$v4", "$v5", [2, 6, 3, 7])})
+            (v128.store64_lane offset=16 0 (local.get $dst) (local.get $t0))
+            (v128.store64_lane offset=40 1 (local.get $dst) (local.get $t0))
+            (v128.store64_lane offset=64 0 (local.get $dst) (local.get $t1))
+            (v128.store64_lane offset=88 1 (local.get $dst) (local.get $t1))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 96)))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $ql)))))`;
+}
+
 /** The module text for shape `s`. */
 export function gemmWat(s: GemmShape): string {
   const { mr, nr, kc: KC, mc: MC, nc: NC } = s;
@@ -164,10 +206,13 @@ export function gemmWat(s: GemmShape): string {
   ;; k-major, zero-padded.
   (func $packA (param $a i32) (param $ars i32) (param $acs i32) (param $kc i32) (param $mc i32) (param $dst i32)
     (local $ip i32) (local $p i32) (local $ii i32) (local $i i32) (local $col i32)
+    (local $r0 i32) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $v4 v128)
+    (local $v5 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $ip (i32.const 0))
     (block $id (loop $il
       (br_if $id (i32.ge_u (local.get $ip) (local.get $mc)))
       (local.set $p (i32.const 0))
+      ${packARowMajor6(mr)}
       (block $pd (loop $pl
         (br_if $pd (i32.ge_u (local.get $p) (local.get $kc)))
         (local.set $col (i32.add (local.get $a) (i32.add (i32.mul (local.get $p) (local.get $acs))
