@@ -1,7 +1,8 @@
 /**
  * `deno task bench train [--json] [--arch ir10_half] [--input 112x96] [--batch 32] [--steps 5]
- * [--backend auto|cpu|webgpu] [--workers 1]`: end-to-end training throughput of an architecture
- * (data loading, augmentation, forward, backward, SGD) with the share of wall time the step loop
+ * [--backend auto|cpu|webgpu] [--workers 1] [--micro-batch M]`: end-to-end training throughput
+ * of an architecture (data loading, augmentation, forward, backward, SGD) with the share of wall
+ * time the step loop
  * waited for the loader, against the baseline of the loader alone in the same process (it must
  * deliver images faster than training consumes them). The first step (compilation, warm-up) is
  * not counted. `--json` ends with one line
@@ -26,6 +27,7 @@ export async function main(args: string[]): Promise<void> {
       steps: { type: "string", default: "5" },
       backend: { type: "string", default: "auto" },
       workers: { type: "string", default: "1" },
+      "micro-batch": { type: "string" },
     },
   });
   const spec = archByName(v.arch!);
@@ -71,6 +73,7 @@ export async function main(args: string[]): Promise<void> {
       arch: spec.name,
       input,
       batch,
+      ...(v["micro-batch"] ? { microBatch: Number(v["micro-batch"]) } : {}),
       steps: steps + 1,
       backend,
       workers,
