@@ -485,6 +485,20 @@ Deno.test({
   be.free(y);
   be.free(z);
   assert.throws(() => be.unary("neg", z, y, 4, {}), /after free/);
+  // Recycled buffers are cleared lazily: in-place use and partial writes still see zeros.
+  const src = be.alloc(8), junk = be.alloc(8);
+  be.upload(src, new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]));
+  be.upload(junk, new Float32Array(8).fill(9));
+  be.free(junk);
+  const acc = be.alloc(8); // recycles junk's buffer
+  be.accumulate(acc, src, 8, 2);
+  assert.deepEqual([...await be.download(acc)], [2, 4, 6, 8, 10, 12, 14, 16]);
+  be.free(acc);
+  const part = be.alloc(8); // recycled again, then only 3 elements written
+  be.unary("neg", src, part, 3, {});
+  assert.deepEqual([...await be.download(part)], [-1, -2, -3, 0, 0, 0, 0, 0]);
+  be.free(part);
+  be.free(src);
   assert.equal(sizeClass(1000), 1024);
   assert.equal(sizeClass(1100), 1280);
 });

@@ -16,6 +16,8 @@ export class GpuBuf implements Buf, Binding {
   buffer: GPUBuffer;
   /** Set by `free`; using a freed buffer throws. */
   freed = false;
+  /** A recycled buffer not cleared yet (see `WebgpuBackend.alloc`). */
+  zeroPending = false;
 
   constructor(size: number, buffer: GPUBuffer) {
     this.size = size;

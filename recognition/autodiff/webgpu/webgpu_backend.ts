@@ -138,6 +138,23 @@ export class WebgpuBackend implements Backend {
     return this.#ctx;
   }
 
+  /** An input (or in-place) buffer: clear it first if its zeroing is still pending. */
+  #in(buf: Buf, what: string): GpuBuf {
+    const b = gpu(buf, what);
+    if (b.zeroPending) {
+      b.zeroPending = false;
+      EW.fill(this.#ctx, b, 0, b.size);
+    }
+    return b;
+  }
+
+  /** An output whose first `extent` elements the kernel overwrites. */
+  #out(buf: Buf, what: string, extent: number): GpuBuf {
+    const b = gpu(buf, what);
+    if (b.zeroPending && extent >= b.size) b.zeroPending = false;
+    return this.#in(b, what);
+  }
+
   /** Called after each kernel: submit when the batch is long (bounds encoder memory). */
   #tick(): void {
     if (this.#ctx.batch.pending >= this.#maxPending) this.#ctx.batch.submit();
@@ -174,8 +191,10 @@ export class WebgpuBackend implements Backend {
     const ctx = this.#live();
     const { buffer, fresh } = ctx.pool.acquire(size * 4);
     const b = new GpuBuf(size, buffer);
-    // New GPUBuffers are zeroed by WebGPU; recycled ones are cleared in stream order.
-    if (!fresh && size > 0) EW.fill(ctx, b, 0, size);
+    // New GPUBuffers are zeroed by WebGPU. A recycled one is cleared lazily, in stream order,
+    // only if something reads it before a kernel overwrites all of it (most allocations are
+    // kernel outputs, which the interface says are fully overwritten).
+    b.zeroPending = !fresh && size > 0;
     return b;
   }
   /** See {@link Backend}.free. */
@@ -187,7 +206,9 @@ export class WebgpuBackend implements Backend {
   /** See {@link Backend}.upload. */
   upload(buf: Buf, data: Float32Array, offset = 0): void {
     const ctx = this.#live();
-    const b = gpu(buf, "upload");
+    const b = offset === 0 && data.length === buf.size
+      ? this.#out(buf, "upload", data.length)
+      : this.#in(buf, "upload");
     if (offset + data.length > b.size) {
       throw new Error(
         `webgpu upload: ${data.length} values at offset ${offset} exceed buffer size ${b.size}`,
@@ -218,7 +239,7 @@ export class WebgpuBackend implements Backend {
   /** See {@link Backend}.download. */
   async download(buf: Buf): Promise<Float32Array> {
     const ctx = this.#live();
-    const b = gpu(buf, "download");
+    const b = this.#in(buf, "download");
     if (b.size === 0) return new Float32Array(0);
     const bytes = b.size * 4;
     const rb = ctx.device.createBuffer({
@@ -263,51 +284,68 @@ export class WebgpuBackend implements Backend {
   // ---- data movement ----
   /** See {@link Backend}.fill. */
   fill(out: Buf, value: number, n: number): void {
-    EW.fill(this.#live(), gpu(out, "fill"), value, n);
+    EW.fill(this.#live(), this.#out(out, "fill", n), value, n);
     this.#tick();
   }
   /** See {@link Backend}.copy. */
   copy(src: Buf, dst: Buf, n: number, srcOffset: number, dstOffset: number): void {
-    EW.copy(this.#live(), gpu(src, "copy"), gpu(dst, "copy"), n, srcOffset, dstOffset);
+    const ctx = this.#live();
+    const s = this.#in(src, "copy");
+    const d = dstOffset === 0 ? this.#out(dst, "copy", n) : this.#in(dst, "copy");
+    EW.copy(ctx, s, d, n, srcOffset, dstOffset);
     this.#tick();
   }
   /** See {@link Backend}.strided. */
   strided(x: Buf, out: Buf, spec: StridedSpec): void {
-    EW.strided(this.#live(), gpu(x, "strided"), gpu(out, "strided"), spec);
+    const w = "strided";
+    EW.strided(this.#live(), this.#in(x, w), this.#out(out, w, count(spec.shape)), spec);
     this.#tick();
   }
   /** See {@link Backend}.accumulate. */
   accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
-    EW.accumulate(this.#live(), gpu(dst, "accumulate"), gpu(src, "accumulate"), n, alpha);
+    const w = "accumulate";
+    EW.accumulate(this.#live(), this.#in(dst, w), this.#in(src, w), n, alpha);
     this.#tick();
   }
 
   // ---- elementwise ----
   /** See {@link Backend}.unary. */
   unary(op: UnaryOp, x: Buf, out: Buf, n: number, p: UnaryParams): void {
-    EW.unary(this.#live(), op, gpu(x, op), gpu(out, op), n, p);
+    EW.unary(this.#live(), op, this.#in(x, op), this.#out(out, op, n), n, p);
     this.#tick();
   }
   /** See {@link Backend}.unaryBackward. */
   unaryBackward(op: UnaryOp, x: Buf, y: Buf, dy: Buf, dx: Buf, n: number, p: UnaryParams): void {
     const w = `${op} backward`;
-    EW.unaryBackward(this.#live(), op, gpu(x, w), gpu(y, w), gpu(dy, w), gpu(dx, w), n, p);
+    EW.unaryBackward(
+      this.#live(),
+      op,
+      this.#in(x, w),
+      this.#in(y, w),
+      this.#in(dy, w),
+      this.#out(dx, w, n),
+      n,
+      p,
+    );
     this.#tick();
   }
   /** See {@link Backend}.binary. */
   binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, spec: BinarySpec): void {
-    EW.binary(this.#live(), op, gpu(a, op), gpu(b, op), gpu(out, op), spec);
+    const o = this.#out(out, op, count(spec.shape));
+    EW.binary(this.#live(), op, this.#in(a, op), this.#in(b, op), o, spec);
     this.#tick();
   }
   /** See {@link Backend}.where. */
   where(cond: Buf, a: Buf, b: Buf, out: Buf, spec: WhereSpec): void {
     const w = "where";
-    EW.where(this.#live(), gpu(cond, w), gpu(a, w), gpu(b, w), gpu(out, w), spec);
+    const o = this.#out(out, w, count(spec.shape));
+    EW.where(this.#live(), this.#in(cond, w), this.#in(a, w), this.#in(b, w), o, spec);
     this.#tick();
   }
   /** See {@link Backend}.reduceSum. */
   reduceSum(x: Buf, out: Buf, spec: ReduceSpec): void {
-    reduceSum(this.#live(), gpu(x, "reduceSum"), gpu(out, "reduceSum"), spec);
+    const w = "reduceSum";
+    reduceSum(this.#live(), this.#in(x, w), this.#out(out, w, count(spec.outShape)), spec);
     this.#tick();
   }
 
@@ -315,18 +353,20 @@ export class WebgpuBackend implements Backend {
   /** See {@link Backend}.matmul. */
   matmul(a: Buf, b: Buf, out: Buf, spec: MatmulSpec): void {
     const w = "matmul";
-    matmul(this.#live(), gpu(a, w), gpu(b, w), gpu(out, w), spec);
+    const o = this.#out(out, w, spec.batch * spec.m * spec.n);
+    matmul(this.#live(), this.#in(a, w), this.#in(b, w), o, spec);
     this.#tick();
   }
   /** See {@link Backend}.conv2d. */
   conv2d(x: Buf, w: Buf, bias: Buf | null, out: Buf, spec: ConvSpec): void {
     const n = "conv2d";
+    const o = this.#out(out, n, spec.n * spec.cOut * spec.outH * spec.outW);
     CV.conv2d(
       this.#live(),
-      gpu(x, n),
-      gpu(w, n),
-      bias ? gpu(bias, n) : null,
-      gpu(out, n),
+      this.#in(x, n),
+      this.#in(w, n),
+      bias ? this.#in(bias, n) : null,
+      o,
       spec,
     );
     this.#tick();
@@ -334,7 +374,8 @@ export class WebgpuBackend implements Backend {
   /** See {@link Backend}.conv2dBackwardInput. */
   conv2dBackwardInput(dy: Buf, w: Buf, dx: Buf, spec: ConvSpec): void {
     const n = "conv2dBackwardInput";
-    CV.conv2dBackwardInput(this.#live(), gpu(dy, n), gpu(w, n), gpu(dx, n), spec);
+    const o = this.#out(dx, n, spec.n * spec.cIn * spec.h * spec.w);
+    CV.conv2dBackwardInput(this.#live(), this.#in(dy, n), this.#in(w, n), o, spec);
     this.#tick();
   }
   /** See {@link Backend}.conv2dBackwardWeight. */
@@ -342,10 +383,10 @@ export class WebgpuBackend implements Backend {
     const n = "conv2dBackwardWeight";
     CV.conv2dBackwardWeight(
       this.#live(),
-      gpu(x, n),
-      gpu(dy, n),
-      gpu(dw, n),
-      dbias ? gpu(dbias, n) : null,
+      this.#in(x, n),
+      this.#in(dy, n),
+      this.#out(dw, n, spec.cOut * spec.cIn * spec.kh * spec.kw),
+      dbias ? this.#out(dbias, n, spec.cOut) : null,
       spec,
     );
     this.#tick();
@@ -364,17 +405,17 @@ export class WebgpuBackend implements Backend {
     saveInvStd: Buf,
     spec: BatchNormSpec,
   ): void {
-    const n = "batchNormTrain";
+    const n = "batchNormTrain", len = spec.n * spec.c * spec.hw;
     CH.batchNormTrain(
       this.#live(),
-      gpu(x, n),
-      gpu(gamma, n),
-      gpu(beta, n),
-      gpu(runMean, n),
-      gpu(runVar, n),
-      gpu(out, n),
-      gpu(saveMean, n),
-      gpu(saveInvStd, n),
+      this.#in(x, n),
+      this.#in(gamma, n),
+      this.#in(beta, n),
+      this.#in(runMean, n),
+      this.#in(runVar, n),
+      this.#out(out, n, len),
+      this.#out(saveMean, n, spec.c),
+      this.#out(saveInvStd, n, spec.c),
       spec,
     );
     this.#tick();
@@ -391,36 +432,37 @@ export class WebgpuBackend implements Backend {
     dbeta: Buf,
     spec: ChannelSpec,
   ): void {
-    const n = "batchNormBackward";
+    const n = "batchNormBackward", len = spec.n * spec.c * spec.hw;
     CH.batchNormBackward(
       this.#live(),
-      gpu(x, n),
-      gpu(dy, n),
-      gpu(gamma, n),
-      gpu(saveMean, n),
-      gpu(saveInvStd, n),
-      gpu(dx, n),
-      gpu(dgamma, n),
-      gpu(dbeta, n),
+      this.#in(x, n),
+      this.#in(dy, n),
+      this.#in(gamma, n),
+      this.#in(saveMean, n),
+      this.#in(saveInvStd, n),
+      this.#out(dx, n, len),
+      this.#out(dgamma, n, spec.c),
+      this.#out(dbeta, n, spec.c),
       spec,
     );
     this.#tick();
   }
   /** See {@link Backend}.prelu. */
   prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {
-    CH.prelu(this.#live(), gpu(x, "prelu"), gpu(alpha, "prelu"), gpu(out, "prelu"), spec);
+    const n = "prelu", len = spec.n * spec.c * spec.hw;
+    CH.prelu(this.#live(), this.#in(x, n), this.#in(alpha, n), this.#out(out, n, len), spec);
     this.#tick();
   }
   /** See {@link Backend}.preluBackward. */
   preluBackward(x: Buf, alpha: Buf, dy: Buf, dx: Buf, dalpha: Buf, spec: ChannelSpec): void {
-    const n = "preluBackward";
+    const n = "preluBackward", len = spec.n * spec.c * spec.hw;
     CH.preluBackward(
       this.#live(),
-      gpu(x, n),
-      gpu(alpha, n),
-      gpu(dy, n),
-      gpu(dx, n),
-      gpu(dalpha, n),
+      this.#in(x, n),
+      this.#in(alpha, n),
+      this.#in(dy, n),
+      this.#out(dx, n, len),
+      this.#out(dalpha, n, spec.c),
       spec,
     );
     this.#tick();
@@ -432,10 +474,10 @@ export class WebgpuBackend implements Backend {
     const n = "softmaxCrossEntropy";
     HD.softmaxCrossEntropy(
       this.#live(),
-      gpu(logits, n),
-      gpu(targets, n),
-      gpu(loss, n),
-      gpu(probs, n),
+      this.#in(logits, n),
+      this.#in(targets, n),
+      this.#out(loss, n, spec.rows),
+      this.#out(probs, n, spec.rows * spec.cols),
       spec,
     );
     this.#tick();
@@ -451,17 +493,24 @@ export class WebgpuBackend implements Backend {
     const n = "softmaxCrossEntropyBackward";
     HD.softmaxCrossEntropyBackward(
       this.#live(),
-      gpu(probs, n),
-      gpu(targets, n),
-      gpu(dloss, n),
-      gpu(dlogits, n),
+      this.#in(probs, n),
+      this.#in(targets, n),
+      this.#in(dloss, n),
+      this.#out(dlogits, n, spec.rows * spec.cols),
       spec,
     );
     this.#tick();
   }
   /** See {@link Backend}.margin. */
   margin(cos: Buf, labels: Buf, out: Buf, spec: MarginSpec): void {
-    HD.margin(this.#live(), gpu(cos, "margin"), gpu(labels, "margin"), gpu(out, "margin"), spec);
+    const n = "margin";
+    HD.margin(
+      this.#live(),
+      this.#in(cos, n),
+      this.#in(labels, n),
+      this.#out(out, n, spec.rows * spec.cols),
+      spec,
+    );
     this.#tick();
   }
   /** See {@link Backend}.marginBackward. */
@@ -469,10 +518,10 @@ export class WebgpuBackend implements Backend {
     const n = "marginBackward";
     HD.marginBackward(
       this.#live(),
-      gpu(cos, n),
-      gpu(labels, n),
-      gpu(dout, n),
-      gpu(dcos, n),
+      this.#in(cos, n),
+      this.#in(labels, n),
+      this.#in(dout, n),
+      this.#out(dcos, n, spec.rows * spec.cols),
       spec,
     );
     this.#tick();
@@ -481,7 +530,12 @@ export class WebgpuBackend implements Backend {
   // ---- optimiser ----
   /** See {@link Backend}.sgd. */
   sgd(param: Buf, grad: Buf, mom: Buf, n: number, spec: SgdSpec): void {
-    EW.sgd(this.#live(), gpu(param, "sgd"), gpu(grad, "sgd"), gpu(mom, "sgd"), n, spec);
+    const w = "sgd";
+    EW.sgd(this.#live(), this.#in(param, w), this.#in(grad, w), this.#in(mom, w), n, spec);
     this.#tick();
   }
+}
+
+function count(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }
