@@ -27,6 +27,8 @@ export interface GemmShape {
   nc: number;
   /** Use f32x4.relaxed_madd (FMA where the CPU has it). */
   fma: boolean;
+  /** Depth steps per micro-kernel loop iteration (default 4). */
+  unroll?: number;
 }
 
 /** The shape the committed kernel was generated with. */
@@ -92,20 +94,25 @@ export function gemmWat(s: GemmShape): string {
   const madd = (a: string, b: string, c: string) =>
     s.fma ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add ${c} (f32x4.mul ${a} ${b}))`;
 
-  const kStep: string[] = [];
-  for (let v = 0; v < nv; v++) {
-    kStep.push(`(local.set $b${v} (v128.load offset=${v * 16} (local.get $pb)))`);
-  }
-  for (let r = 0; r < mr; r++) {
-    kStep.push(`(local.set $a (v128.load32_splat offset=${r * 4} (local.get $pa)))`);
+  /** One depth step reading the panels at byte offset `u` steps ahead. */
+  const kStep = (u: number): string[] => {
+    const out: string[] = [];
     for (let v = 0; v < nv; v++) {
-      kStep.push(
-        `(local.set ${acc(r, v)} ${
-          madd("(local.get $a)", `(local.get $b${v})`, `(local.get ${acc(r, v)})`)
-        })`,
-      );
+      out.push(`(local.set $b${v} (v128.load offset=${u * nr * 4 + v * 16} (local.get $pb)))`);
     }
-  }
+    for (let r = 0; r < mr; r++) {
+      out.push(`(local.set $a (v128.load32_splat offset=${u * mr * 4 + r * 4} (local.get $pa)))`);
+      for (let v = 0; v < nv; v++) {
+        out.push(
+          `(local.set ${acc(r, v)} ${
+            madd("(local.get $a)", `(local.get $b${v})`, `(local.get ${acc(r, v)})`)
+          })`,
+        );
+      }
+    }
+    return out;
+  };
+  const unroll = s.unroll ?? 4;
   const fullStore: string[] = [];
   const tmpStore: string[] = [];
   for (let r = 0; r < mr; r++) {
@@ -135,9 +142,17 @@ export function gemmWat(s: GemmShape): string {
     (local $a v128) ${bLocals}
     ${accLocals.join(" ")}
     (local $dst i32) (local $r i32) (local $j i32) (local $v f32)
+    ;; depth loop unrolled ${unroll}×, then single steps
+    (block $done2 (loop $lp2
+      (br_if $done2 (i32.lt_u (local.get $kc) (i32.const ${unroll})))
+      ${Array.from({ length: unroll }, (_, u) => kStep(u).join("\n      ")).join("\n      ")}
+      (local.set $pa (i32.add (local.get $pa) (i32.const ${unroll * mr * 4})))
+      (local.set $pb (i32.add (local.get $pb) (i32.const ${unroll * nr * 4})))
+      (local.set $kc (i32.sub (local.get $kc) (i32.const ${unroll})))
+      (br $lp2)))
     (block $done (loop $lp
       (br_if $done (i32.eqz (local.get $kc)))
-      ${kStep.join("\n      ")}
+      ${kStep(0).join("\n      ")}
       (local.set $pa (i32.add (local.get $pa) (i32.const ${mr * 4})))
       (local.set $pb (i32.add (local.get $pb) (i32.const ${nr * 4})))
       (local.set $kc (i32.sub (local.get $kc) (i32.const 1)))
