@@ -83,6 +83,14 @@ export class CommandBatch {
   pending = 0;
   /** Total submits (the benchmark reports submits per step). */
   submits = 0;
+  /**
+   * Bind groups by (layout, arena, buffers): a training step reuses the same tuples, and
+   * creating a bind group costs more than the rest of a dispatch. Ids are per GPUBuffer object,
+   * so an entry for a destroyed buffer is simply never hit again (the map is capped).
+   */
+  #groups = new Map<string, GPUBindGroup>();
+  #ids = new WeakMap<object, number>();
+  #nextId = 1;
   /** When set, every dispatch is timed (see `profiler.ts`). */
   profiler: KernelProfiler | null = null;
 
@@ -127,20 +135,32 @@ export class CommandBatch {
     if (this.#slot === SLOTS) this.#nextArena();
     const arena = this.#arenaBuffer();
     this.#staging.set(params.words(), this.#slot * SLOT / 4);
-    const entries: GPUBindGroupEntry[] = [{
-      binding: 0,
-      resource: { buffer: arena, offset: this.#slot * SLOT, size: SLOT },
-    }];
-    buffers.forEach((b, i) =>
-      entries.push({
-        binding: i + 1,
-        // Rounded up to 16 bytes so vec4 views see whole elements (pooled buffers are
-        // multiples of 64 bytes, so this stays inside the buffer).
-        resource: { buffer: b.buffer, offset: 0, size: Math.max(16, Math.ceil(b.bytes / 16) * 16) },
-      })
-    );
+    let key = `${this.#id(layout)}/${this.#arena}`;
+    for (const b of buffers) key += `/${this.#id(b.buffer)}:${b.bytes}`;
+    let group = this.#groups.get(key);
+    if (!group) {
+      const entries: GPUBindGroupEntry[] = [{
+        binding: 0,
+        resource: { buffer: arena, offset: 0, size: SLOT },
+      }];
+      buffers.forEach((b, i) =>
+        entries.push({
+          binding: i + 1,
+          // Rounded up to 16 bytes so vec4 views see whole elements (pooled buffers are
+          // multiples of 64 bytes, so this stays inside the buffer).
+          resource: {
+            buffer: b.buffer,
+            offset: 0,
+            size: Math.max(16, Math.ceil(b.bytes / 16) * 16),
+          },
+        })
+      );
+      if (this.#groups.size >= 16384) this.#groups.clear();
+      group = this.#device.createBindGroup({ layout, entries });
+      this.#groups.set(key, group);
+    }
+    const offset = this.#slot * SLOT;
     this.#slot++;
-    const group = this.#device.createBindGroup({ layout, entries });
     if (this.profiler) {
       this.#pass?.end();
       this.#encoder ??= this.#device.createCommandEncoder();
@@ -152,9 +172,15 @@ export class CommandBatch {
       this.#pass = this.#encoder.beginComputePass();
     }
     this.#pass.setPipeline(pipeline);
-    this.#pass.setBindGroup(0, group);
+    this.#pass.setBindGroup(0, group, [offset]);
     this.#pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.pending++;
+  }
+
+  #id(o: object): number {
+    let id = this.#ids.get(o);
+    if (id === undefined) this.#ids.set(o, id = this.#nextId++);
+    return id;
   }
 
   #arenaBuffer(): GPUBuffer {
@@ -200,8 +226,9 @@ export class CommandBatch {
     for (const fn of after) fn();
   }
 
-  /** Destroy the arena buffers. */
+  /** Destroy the arena buffers and drop cached bind groups. */
   destroy(): void {
+    this.#groups.clear();
     for (const a of this.#arenas) a.destroy();
     this.#arenas = [];
   }

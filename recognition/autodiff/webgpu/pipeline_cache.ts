@@ -81,7 +81,8 @@ export class PipelineCache {
     const entries: GPUBindGroupLayoutEntry[] = [{
       binding: 0,
       visibility: GPUShaderStage.COMPUTE,
-      buffer: { type: "uniform" },
+      // Dynamic offset: the uniform slot changes every dispatch, the bind group need not.
+      buffer: { type: "uniform", hasDynamicOffset: true },
     }];
     [...bindings].forEach((b, i) =>
       entries.push({
