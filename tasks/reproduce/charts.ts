@@ -34,8 +34,12 @@ const f1 = (x: number) => (Math.round(x * 10) / 10).toString();
 /** A grouped bar chart: one group per label, one bar per series, with error bars. */
 export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOptions): string {
   const width = o.width ?? 720;
-  const height = o.height ?? 360;
-  const m = { top: 40, right: 16, bottom: 92, left: 56 };
+  const rows = legendRows(series.map((s) => s.label), width - 72);
+  const gwGuess = (width - 72) / Math.max(1, groups.length);
+  const labelLines = groups.map((g) => wrap(g, Math.max(6, Math.floor(gwGuess / 6.2))));
+  const maxLines = Math.max(1, ...labelLines.map((l) => l.length));
+  const m = { top: 40, right: 16, bottom: 24 + 14 * maxLines + 18 * rows.length, left: 56 };
+  const height = o.height ?? 260 + m.bottom;
   const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   const yMin = o.yMin ?? Math.min(50, Math.floor((Math.min(...all, 100) - 5) / 10) * 10);
   const yMax = o.yMax ?? 100;
@@ -95,17 +99,20 @@ export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOp
       }
     });
     const lx = m.left + gi * gw + gw / 2;
-    parts.push(
-      `<text transform="translate(${f1(lx)} ${height - m.bottom + 14}) rotate(20)" ` +
-        `text-anchor="start">${esc(g)}</text>`,
-    );
+    labelLines[gi].forEach((line, li) => {
+      parts.push(
+        `<text x="${f1(lx)}" y="${height - m.bottom + 16 + 14 * li}" text-anchor="middle">${
+          esc(line)
+        }</text>`,
+      );
+    });
   });
   parts.push(
     `<line x1="${m.left}" x2="${width - m.right}" y1="${f1(y(yMin))}" y2="${
       f1(y(yMin))
     }" stroke="#333"/>`,
   );
-  legend(parts, series.map((s) => s.label), m.left, height - 18);
+  legend(parts, rows, m.left, height - 8 - 18 * (rows.length - 1));
   parts.push("</svg>");
   return parts.join("\n") + "\n";
 }
@@ -129,9 +136,10 @@ export function lineChartSvg(
     height?: number;
   },
 ): string {
-  const width = o.width ?? 520;
-  const height = o.height ?? 400;
-  const m = { top: 36, right: 16, bottom: 70, left: 56 };
+  const width = o.width ?? 640;
+  const rows = legendRows(series.map((s) => s.label), width - 72);
+  const m = { top: 36, right: 16, bottom: 52 + 18 * rows.length, left: 56 };
+  const height = o.height ?? 340 + m.bottom;
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const xMin = o.logX ? 1e-4 : 0;
@@ -168,19 +176,52 @@ export function lineChartSvg(
         `stroke-width="1.5"><title>${esc(s.label)}</title></polyline>`,
     );
   });
-  legend(parts, series.map((s) => s.label), m.left, height - 18);
+  legend(parts, rows, m.left, height - 8 - 18 * (rows.length - 1));
   parts.push("</svg>");
   return parts.join("\n") + "\n";
 }
 
-function legend(parts: string[], labels: string[], x0: number, y: number): void {
-  let x = x0;
+/** Legend entries (index, label) laid out in rows that fit `width` (≈6 px per character). */
+function legendRows(labels: string[], width: number): [number, string][][] {
+  const rows: [number, string][][] = [[]];
+  let x = 0;
   labels.forEach((l, i) => {
-    parts.push(
-      `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/>`,
-      `<text x="${x + 14}" y="${y}">${esc(l)}</text>`,
-    );
-    x += 24 + l.length * 6;
+    const w = 24 + l.length * 6;
+    if (x > 0 && x + w > width) {
+      rows.push([]);
+      x = 0;
+    }
+    rows[rows.length - 1].push([i, l]);
+    x += w;
+  });
+  return rows;
+}
+
+/** Split a label into lines of at most `max` characters at spaces. */
+function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let cur = "";
+  for (const word of text.split(" ")) {
+    if (cur && cur.length + 1 + word.length > max) {
+      lines.push(cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
+
+function legend(parts: string[], rows: [number, string][][], x0: number, y0: number): void {
+  rows.forEach((row, r) => {
+    let x = x0;
+    const y = y0 + 18 * r;
+    for (const [i, l] of row) {
+      parts.push(
+        `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/>`,
+        `<text x="${x + 14}" y="${y}">${esc(l)}</text>`,
+      );
+      x += 24 + l.length * 6;
+    }
   });
 }
 

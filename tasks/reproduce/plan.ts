@@ -561,10 +561,18 @@ class Builder {
   }
 
   train(name: string, data: string | null, real: RealSlice | null, domainMixup = false) {
+    // A batch never exceeds the training set (toy cells of the smoke preset are that small).
+    const ds = data ? this.nodes[data] : undefined;
+    const images = ds?.kind === "dataset"
+      ? ds.config.ids * ds.config.perId
+      : real
+      ? real.ids * real.perId
+      : this.p.train.batch;
     this.nodes[name] = {
       kind: "train",
       config: {
         ...this.p.train,
+        batch: Math.min(this.p.train.batch, images),
         data,
         real,
         domainMixup,

@@ -319,8 +319,11 @@ function barChart(
 
 function rocChart(exp: Experiment, table: ReportTable): string | null {
   const series: LineSeries[] = [];
+  const cols = exp.chart
+    ? table.columns.filter((c) => exp.chart!.columns.includes(c.key))
+    : table.columns;
   for (const row of table.rows) {
-    for (const col of table.columns) {
+    for (const col of cols) {
       const c = row.cells[col.key];
       const roc = c?.kind === "value" ? c.results.synface?.roc : undefined;
       if (!roc) continue;
@@ -331,7 +334,7 @@ function rocChart(exp: Experiment, table: ReportTable): string | null {
   }
   if (series.length === 0) return null;
   return lineChartSvg(series, {
-    title: `${exp.title}: ROC (synface protocol, mean over folds)`,
+    title: `${exp.title.split(":")[0]}: ROC (synface protocol, mean over folds)`,
     xLabel: "false accept rate",
     yLabel: "true accept rate",
     logX: true,
