@@ -185,7 +185,12 @@ async function openInputs(cfg: TrainConfig): Promise<Inputs> {
       }
     }
   }
-  const spec = archByName(cfg.arch);
+  let spec: ArchSpec;
+  try {
+    spec = archByName(cfg.arch);
+  } catch (e) {
+    throw new TrainConfigError(`--arch: ${(e as Error).message}`);
+  }
   const input = cfg.input ?? spec.input;
   try {
     checkInput(spec, input.height, input.width);

@@ -166,6 +166,10 @@ Deno.test("trainer: bad inputs give clear errors", async () => {
     );
     await assert.rejects(train(tinyConfig(`${tmp}/nope`, `${tmp}/r6`), quiet), /no such folder/);
     await assert.rejects(
+      train(tinyConfig(data, `${tmp}/r8`, { arch: "resnet9000" }), quiet),
+      /--arch: unknown architecture "resnet9000", expected one of: lresnet50e_ir/,
+    );
+    await assert.rejects(
       train(tinyConfig(data, `${tmp}/r7`, { val: { pairs: "x/pairs.txt", images: "x" } }), quiet),
       /pairs file not found/,
     );
