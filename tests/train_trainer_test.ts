@@ -220,10 +220,28 @@ Deno.test("trainer: gradient accumulation over micro-batches and the CosFace/sof
   await withDirs(async (tmp, data) => {
     for (const kind of ["cosface", "softmax"] as const) {
       const losses: number[] = [];
+      const own = await CpuBackend.create({ threads: 1 });
+      const live: number[] = [];
       const r = await train(
-        tinyConfig(data, `${tmp}/${kind}`, { microBatch: 4, epochs: 3, loss: { kind } }),
-        { ...quiet, onProgress: (p) => losses.push(p.loss) },
+        tinyConfig(data, `${tmp}/${kind}`, {
+          microBatch: 4,
+          epochs: 3,
+          loss: { kind },
+          val: { data, numPairs: 20 },
+        }),
+        {
+          ...quiet,
+          backend: own,
+          onProgress: (p) => {
+            if (!p.val) losses.push(p.loss);
+            live.push(own.liveBytes);
+          },
+        },
       );
+      // No tensor leaks: device memory is flat from step to step and all freed at the end.
+      assert.ok(live.every((b) => b === live[0]), `live bytes ${live}`);
+      assert.equal(own.liveBytes, 0);
+      own.dispose();
       assert.equal(r.steps, 6);
       assert.ok(losses.every(Number.isFinite));
       assert.ok(losses.at(-1)! < losses[0], `${kind}: ${losses[0]} → ${losses.at(-1)}`);
