@@ -28,6 +28,8 @@ export interface Tuning {
     sharedConv?: boolean;
     /** K tile of the workgroup-memory kernels (default 16). */
     bk?: number;
+    /** false: always use this tile, even for narrow outputs (see {@link fitTile}). */
+    fit?: boolean;
   };
   /** Invocations per workgroup of elementwise kernels. */
   elementwise: number;
@@ -63,4 +65,17 @@ const TABLE: { match: (a: AdapterSummary) => boolean; tuning: Tuning }[] = [
 /** The first table row whose predicate matches the adapter. */
 export function tuningFor(adapter: AdapterSummary): Tuning {
   return TABLE.find((r) => r.match(adapter))!.tuning;
+}
+
+/**
+ * The tile for an m×n output: halves the per-invocation multiplicity (rm, rn) while a
+ * workgroup's tile would still cover twice the output, so narrow products (32-channel convs,
+ * small heads) do not leave most invocations idle. Thread counts stay as tuned.
+ */
+export function fitTile(t: Tuning["gemm"], m: number, n: number): Tuning["gemm"] {
+  if (t.fit === false) return t;
+  let { rm, rn } = t;
+  while (rm > 1 && 4 * t.wy * (rm / 2) >= m) rm /= 2;
+  while (rn > 1 && 4 * t.wx * (rn / 2) >= n) rn /= 2;
+  return rm === t.rm && rn === t.rn ? t : { ...t, rm, rn };
 }

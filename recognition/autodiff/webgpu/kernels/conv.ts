@@ -22,6 +22,7 @@ import { matmul } from "./matmul.ts";
 import { memo } from "./memo.ts";
 import { sharedGemmMain } from "./shared_gemm.ts";
 import { reduceSum } from "./reduce.ts";
+import { fitTile, type Tuning } from "../tuning.ts";
 
 const STRUCT = `struct Q { m: u32, n: u32, k: u32, cz: u32, cIn: u32, h: u32, w: u32, cOut: u32,
   kh: u32, kw: u32, sh: u32, sw: u32, ph: u32, pw: u32, oh: u32, ow: u32, khw: u32,
@@ -372,8 +373,7 @@ function isPointwise(s: ConvSpec): boolean {
     s.padW === 0;
 }
 
-function tileKey(ctx: Ctx): string {
-  const t = ctx.tuning.gemm;
+function tileKey(t: Tuning["gemm"]): string {
   return `${t.wx},${t.wy},${t.rm},${t.rn}`;
 }
 
@@ -399,7 +399,7 @@ export function conv2d(
       bBatchStride: s.cIn * s.h * s.w,
     });
   }
-  const t = ctx.tuning.gemm;
+  const t = fitTile(ctx.tuning.gemm, s.cOut, hw);
   if (t.sharedConv) {
     const k = memo(`conv_fwd_shared/${JSON.stringify(t)}`, () => ({
       name: "conv2d (shared)",
@@ -411,7 +411,7 @@ export function conv2d(
     ctx.batch.dispatch(k, [x, w, bias ?? ctx.dummy, out], p, gemmGrid(t, s.cOut, hw, s.n));
     return;
   }
-  const k = memo(`conv_fwd/${tileKey(ctx)}`, () => ({
+  const k = memo(`conv_fwd/${tileKey(t)}`, () => ({
     name: "conv2d",
     bindings: "rrrw",
     source: FORWARD + tapGemmMain(t),
@@ -442,9 +442,10 @@ export function conv2dBackwardInput(
       bBatchStride: s.cOut * hw,
     });
   }
-  const t = ctx.tuning.gemm;
-  if (t.sharedConv && s.strideH === 1 && s.strideW === 1) {
+  const base = ctx.tuning.gemm;
+  if (base.sharedConv && s.strideH === 1 && s.strideW === 1) {
     // (Strided input gradients keep the register kernel: its parity order skips the ¾ zeros.)
+    const t = fitTile(base, s.cIn, hw);
     const k = memo(`conv_bwd_in_shared/${JSON.stringify(t)}`, () => ({
       name: "conv2dBackwardInput (shared)",
       bindings: "rrw",
@@ -454,14 +455,15 @@ export function conv2dBackwardInput(
     ctx.batch.dispatch(k, [dy, w, dx], p, gemmGrid(t, s.cIn, hw, s.n));
     return;
   }
-  const k = memo(`conv_bwd_in/${tileKey(ctx)}`, () => ({
+  const taps = s.kh * s.kw;
+  const hc = Math.ceil(s.h / s.strideH), wc = Math.ceil(s.w / s.strideW);
+  const cols = s.strideH * s.strideW * hc * wc; // parity classes × class grid (≥ h·w)
+  const t = fitTile(base, s.cIn, cols);
+  const k = memo(`conv_bwd_in/${tileKey(t)}`, () => ({
     name: "conv2dBackwardInput",
     bindings: "rrw",
     source: BACKWARD_INPUT + tapGemmMain(t),
   }));
-  const taps = s.kh * s.kw;
-  const hc = Math.ceil(s.h / s.strideH), wc = Math.ceil(s.w / s.strideW);
-  const cols = s.strideH * s.strideW * hc * wc; // parity classes × class grid (≥ h·w)
   const p = convParams(s, s.cIn, cols, s.cOut * taps, 0, [0, 0, taps, 1, hc, wc]);
   ctx.batch.dispatch(k, [dy, w, dx], p, gemmGrid(t, s.cIn, cols, s.n));
 }
@@ -475,7 +477,7 @@ export function conv2dBackwardWeight(
   dbias: GpuBuf | null,
   s: ConvSpec,
 ): void {
-  const t = ctx.tuning.gemm;
+  const base = ctx.tuning.gemm;
   const m = s.cOut, n = s.cIn * s.kh * s.kw, K = s.n * s.outH * s.outW;
   if (dbias) {
     reduceSum(ctx, dy, dbias, {
@@ -485,8 +487,9 @@ export function conv2dBackwardWeight(
   }
   const taps = s.kh * s.kw, ohw = s.outH * s.outW;
   // cIn ≥ 8: with fewer input channels the per-tap GEMM is too narrow to fill a workgroup.
-  const shared = Boolean(t.sharedConv);
+  const shared = Boolean(base.sharedConv);
   const fast = !shared && ohw % 4 === 0 && s.outW >= 4 && s.cIn >= 8;
+  const t = fitTile(base, m, fast ? s.cIn : n);
   // Fast path: one GEMM (cOut × cIn) per tap; generic path: one GEMM (cOut × cIn·taps).
   const [gx, gy] = fast ? gemmGrid(t, m, s.cIn, 1) : gemmGrid(t, m, n, 1);
   const perSlice = gx * gy * (fast ? taps : 1);
@@ -501,12 +504,12 @@ export function conv2dBackwardWeight(
       source: SHARED_BACKWARD_WEIGHT + sharedGemmMain(t, { a: "k", b: "k" }),
     }))
     : fast
-    ? memo(`conv_bwd_w_fast/${tileKey(ctx)}`, () => ({
+    ? memo(`conv_bwd_w_fast/${tileKey(t)}`, () => ({
       name: "conv2dBackwardWeight",
       bindings: "rrw",
       source: BACKWARD_WEIGHT_FAST + tapGemmMain(t),
     }))
-    : memo(`conv_bwd_w/${tileKey(ctx)}`, () => ({
+    : memo(`conv_bwd_w/${tileKey(t)}`, () => ({
       name: "conv2dBackwardWeight (generic)",
       bindings: "rrw",
       source: BACKWARD_WEIGHT + gemmMain(t),

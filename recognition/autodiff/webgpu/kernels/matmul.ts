@@ -10,7 +10,7 @@
 import type { MatmulSpec } from "../../backend.ts";
 import { Params } from "../batch.ts";
 import type { Ctx, GpuBuf } from "../ctx.ts";
-import type { Tuning } from "../tuning.ts";
+import { fitTile, type Tuning } from "../tuning.ts";
 import { storage } from "./common.ts";
 import { fill } from "./elementwise.ts";
 import { denseStore, gemmGrid, gemmMain, scalarBlockA, scalarBlockB } from "./gemm_template.ts";
@@ -101,7 +101,7 @@ ${sharedGemmMain(t, { a: transA ? "m" : "k", b: transB ? "k" : "n" })}`;
 
 /** Batched matrix product, see {@link MatmulSpec}. */
 export function matmul(ctx: Ctx, a: GpuBuf, b: GpuBuf, out: GpuBuf, s: MatmulSpec): void {
-  const t = ctx.tuning.gemm;
+  const t = fitTile(ctx.tuning.gemm, s.m, s.n);
   if (t.shared) {
     if (s.m * s.n * s.batch === 0) return;
     if (s.k === 0) return fill(ctx, out, 0, s.batch * s.m * s.n);
