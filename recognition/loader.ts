@@ -6,6 +6,18 @@
  */
 import { type Batch, BatchMaker, type LoaderPlan } from "./batch_maker.ts";
 
+/**
+ * Deno's own `Worker`, captured when this module loads: creating an onnxruntime-web wasm session
+ * replaces `globalThis.Worker` with Node's `worker_threads` Worker, which cannot run our module.
+ */
+const NATIVE_WORKER = isWebWorker(globalThis.Worker) ? globalThis.Worker : undefined;
+
+function isWebWorker(w: unknown): w is typeof Worker {
+  // A web Worker is an EventTarget; Node's worker_threads Worker is an EventEmitter (`on`).
+  return typeof w === "function" && "postMessage" in w.prototype &&
+    "addEventListener" in w.prototype && !("on" in w.prototype);
+}
+
 /** A data position: the next batch to train on. */
 export interface DataPosition {
   /** Epoch, 0-based. */
@@ -55,13 +67,21 @@ export class Loader {
     start: DataPosition = { epoch: 0, step: 0 },
     opts: LoaderOptions = {},
   ): Promise<Loader> {
-    const workers = opts.workers ?? 1;
+    let workers = opts.workers ?? 1;
+    const WebWorker = isWebWorker(globalThis.Worker) ? globalThis.Worker : NATIVE_WORKER;
+    if (workers > 0 && !WebWorker) {
+      console.error(
+        "loader: globalThis.Worker is not a web Worker (onnxruntime-web replaced it); " +
+          "building batches on this thread",
+      );
+      workers = 0;
+    }
     const loader = new Loader(plan, stepsPerEpoch, start, Math.max(1, opts.prefetch ?? 4));
     if (workers === 0) {
       loader.#inline = await BatchMaker.open(plan);
     } else {
       for (let i = 0; i < workers; i++) {
-        const w = new Worker(new URL("./loader_worker.ts", import.meta.url).href, {
+        const w = new WebWorker!(new URL("./loader_worker.ts", import.meta.url).href, {
           type: "module",
         });
         w.onmessage = (e) => loader.#onMessage(e.data);

@@ -8,6 +8,8 @@ import { readCheckpoint } from "../recognition/checkpoint.ts";
 import { exportRun, train } from "../recognition/trainer.ts";
 import { fromData } from "../recognition/nn.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+import { AugmentConfigSchema } from "../recognition/config.ts";
+import { Loader } from "../recognition/loader.ts";
 
 Deno.test("export: RUN/model.onnx embeddings (onnxruntime wasm) equal the engine's within 1e-4", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "train_export_" });
@@ -53,6 +55,22 @@ Deno.test("export: RUN/model.onnx embeddings (onnxruntime wasm) equal the engine
     let maxDiff = 0;
     for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
     assert.ok(maxDiff < 1e-4, `max |onnx − engine| = ${maxDiff}`);
+    // onnxruntime-web has now replaced globalThis.Worker with Node's; the loader still uses
+    // Deno's web Worker and yields the same batches as the inline path.
+    const plan = {
+      data: `${tmp}/data`,
+      domainMixup: false,
+      input: { height: 16, width: 16 },
+      fit: "center-crop" as const,
+      augment: AugmentConfigSchema.parse({}),
+      seed: 3,
+      batch: 4,
+    };
+    const viaWorker = await Loader.open(plan, 4, { epoch: 0, step: 0 }, { workers: 1 });
+    const inline = await Loader.open(plan, 4, { epoch: 0, step: 0 }, { workers: 0 });
+    assert.deepEqual((await viaWorker.next()).x, (await inline.next()).x);
+    viaWorker.close();
+    inline.close();
     // Re-export of the last checkpoint works too.
     assert.equal(await exportRun(`${tmp}/run`, `${tmp}/run/last.ckpt`), `${tmp}/run/model.onnx`);
   } finally {
