@@ -112,7 +112,7 @@ export function buildBases(geo: Geometry): Bases {
     (p) => [0.4 * sgn(p[0]) * g2(p, [sgn(p[0]) * 6.5, -3], 2.5), 0, 0], // roundness
     (p, i) => {
       if (!isEar(i)) return [0, 0, 0];
-      const c: V3 = [sgn(p[0]) * 7.35, 0.6, -3.3];
+      const c: V3 = [sgn(p[0]) * 6.8, 0.6, -3.3];
       return [0.15 * (p[0] - c[0]), 0.15 * (p[1] - c[1]), 0.15 * (p[2] - c[2])];
     }, // ear size
     (p, i) => [isEar(i) ? 0.35 * sgn(p[0]) : 0, 0, 0], // ear protrusion

@@ -287,6 +287,7 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
   );
   alb = lerp(alb, irisCol, at("iris"));
   alb = lerp(alb, rgb([0.03, 0.03, 0.03]), at("pupil"));
+  alb = lerp(alb, rgb([0.06, 0.05, 0.05]), mul(at("lash"), c(0.85)));
   alb = lerp(alb, rgb([0.22, 0.07, 0.07]), at("mouth"));
   const colour = mul(alb, irr); // [N,3,B]
 
@@ -352,7 +353,7 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
     op("ReduceMean", [reshape(nz27, [-1, 3, 9]), g.ints([2])], { keepdims: 1 }),
     [-1, 3, 1, 1],
   );
-  const bgGrid = add(add(c(0.5), mul(c(0.35), bgMean)), mul(c(0.08), reshape(nz27, [-1, 3, 3, 3])));
+  const bgGrid = add(add(c(0.5), mul(c(0.22), bgMean)), mul(c(0.06), reshape(nz27, [-1, 3, 3, 3])));
   // bilinear upsampling 3→H as two MatMuls (Resize is slow on wasm)
   const up = new Float32Array(H * 3);
   for (let y = 0; y < H; y++) {

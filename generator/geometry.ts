@@ -92,6 +92,7 @@ export const ATTR = [
   "skinDetail", // fixed fine noise, skin
   "hairDetail", // fixed strand noise
   "neck",
+  "lash", // upper lid line
 ] as const;
 
 /** The static geometry. */
@@ -143,7 +144,8 @@ function polyDist(x: number, y: number, poly: [number, number][]): number {
     const [bx, by] = poly[i];
     const dx = bx - ax;
     const dy = by - ay;
-    const t = Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)));
+    const len2 = dx * dx + dy * dy;
+    const t = len2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / len2)) : 0;
     best = Math.min(best, Math.hypot(x - ax - t * dx, y - ay - t * dy));
   }
   return best;
@@ -215,7 +217,8 @@ function conformToTemplate(P: number[], nFace: number): void {
 
 /** Build the geometry from the canonical mesh; `density` = points per cm² on the face. */
 export function buildGeometry(mesh: CanonicalMesh, density = 26): Geometry {
-  const P = mesh.positions.slice();
+  // The canonical mesh is ~10 % wider (relative to the eyes) than typical aligned faces.
+  const P = mesh.positions.map((v, i) => (i % 3 === 0 ? v * 0.92 : v));
   conformToTemplate(P, P.length / 3);
   const nFace = P.length / 3;
   const ctrl: number[] = [...P];
@@ -313,7 +316,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 26): Geometry {
     }
   }
   // Skull: ellipsoid through the forehead top (10) and the mesh's side edges (234/454).
-  const SC: V3 = [0, 1.8, -2.6], SR: V3 = [7.75, 10.2, 9.3];
+  const SC: V3 = [0, 1.8, -2.6], SR: V3 = [7.15, 10.2, 9.3];
   const ell = (c: V3, r: V3, u: number, v: number): V3 => {
     const th = Math.PI * (1 - v), ph = 2 * Math.PI * u; // v=0 bottom, u=0 front
     return [
@@ -324,11 +327,11 @@ export function buildGeometry(mesh: CanonicalMesh, density = 26): Geometry {
   };
   addGrid(REGION.skull, 40, 24, (u, v) => ell(SC, SR, u, 0.08 + 0.92 * v));
   for (const s of [-1, 1]) {
-    addGrid(REGION.ear, 12, 8, (u, v) => ell([s * 7.35, 0.6, -3.3], [1.0, 3.0, 1.6], u, v));
+    addGrid(REGION.ear, 12, 8, (u, v) => ell([s * 6.8, 0.6, -3.3], [1.0, 3.0, 1.6], u, v));
   }
   addGrid(REGION.neck, 24, 6, (u, v) => {
     const ph = 2 * Math.PI * u;
-    return [5.3 * Math.sin(ph), -17 + 12 * v, -2.8 + 4.6 * Math.cos(ph)];
+    return [4.9 * Math.sin(ph), -17 + 12 * v, -2.8 + 4.6 * Math.cos(ph)];
   });
   const nCtrl = ctrl.length / 3;
 
@@ -381,7 +384,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 26): Geometry {
   }
 
   const hairCoordOf = (p: V3) => {
-    const side = smooth(3.5, 7.2, Math.abs(p[0]));
+    const side = smooth(3.2, 6.6, Math.abs(p[0]));
     const back = smooth(0, -5, p[2]);
     return p[1] + 5.8 * Math.max(side, back);
   };
@@ -410,6 +413,10 @@ export function buildGeometry(mesh: CanonicalMesh, density = 26): Geometry {
     pl: [number, number][],
   ) => [pl.reduce((s, p) => s + p[0], 0) / pl.length, pl.reduce((s, p) => s + p[1], 0) / pl.length];
   const eyeCL = centre(eyeL), eyeCR = centre(eyeR);
+  const lidOpen = (ids: number[]) => ids.map((i) => [P[3 * i], P[3 * i + 1]] as [number, number]);
+  const openPoly = (pl: [number, number][]) => [...pl, ...pl.slice().reverse()]; // polyline as a degenerate polygon
+  const lidL = openPoly(lidOpen([33, 246, 161, 160, 159, 158, 157, 173, 133]));
+  const lidR = openPoly(lidOpen([263, 466, 388, 387, 386, 385, 384, 398, 362]));
   const pIdx: number[] = [], pW: number[] = [], pPos: number[] = [], attrs: number[] = [];
   for (let t = 0; t < tris.length; t += 3) {
     const region = triRegion[t / 3];
@@ -471,8 +478,8 @@ export function buildGeometry(mesh: CanonicalMesh, density = 26): Geometry {
             : 0;
           attrs.push(
             inEye ? 1 : 0,
-            inEye ? smooth(0.62, 0.5, dEye) : 0,
-            inEye ? smooth(0.26, 0.18, dEye) : 0,
+            inEye ? smooth(0.6, 0.48, dEye) : 0,
+            inEye ? smooth(0.25, 0.17, dEye) : 0,
             inMouth ? 1 : 0,
             lipSoft,
             browSoft,
@@ -483,6 +490,10 @@ export function buildGeometry(mesh: CanonicalMesh, density = 26): Geometry {
             rng.normal(),
             rng.normal(),
             region === REGION.neck ? 1 : 0,
+            region === REGION.face
+              ? smooth(0.16, 0.06, Math.min(polyDist(x, y, lidL), polyDist(x, y, lidR))) *
+                (y > (x < 0 ? eyeCL : eyeCR)[1] - 0.1 ? 1 : 0)
+              : 0,
           );
         }
       }

@@ -24,7 +24,7 @@ scope.onmessage = async (e: MessageEvent) => {
       scope.postMessage({ type: "ready" });
     } else {
       const images = await gen!.generate(msg.latents, msg.n);
-      scope.postMessage({ type: "done", id: msg.id, images }, [images.buffer]);
+      scope.postMessage({ type: "done", id: msg.id, images }, [images.buffer as ArrayBuffer]);
     }
   } catch (err) {
     scope.postMessage({
