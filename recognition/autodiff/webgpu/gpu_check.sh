@@ -12,8 +12,8 @@
 # Usage, from the repo root, as root:  bash recognition/autodiff/webgpu/gpu_check.sh
 # Dry run on a dev machine (llvmpipe, no dpkg into /, tiny sizes):
 #   GPU_CHECK_SKIP_LOADERS=1 GPU_CHECK_QUICK=1 bash recognition/autodiff/webgpu/gpu_check.sh
-# Logs: $OUT (or /tmp/gpu_check)/{test,bench,nets,torch}.log. Each step has its own timeout
-# (120+150+150+120 s at most, so the whole fits a 600 s device call); typically 3–5 minutes.
+# Logs: $OUT (or /tmp/gpu_check)/{test,bench,nets,profile,torch}.log. Each step has its own
+# timeout (100+120+120+90+100 s at most, within one 600 s device call); typically 3–5 min.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 LOG=${OUT:-/tmp/gpu_check}
@@ -75,22 +75,59 @@ if ! timeout 60 deno run -A /tmp/probe_adapter.ts; then
 fi
 
 step "webgpu kernel tests"
-DENO_DIR=$NPM_DIR timeout 120 deno test -A --no-config tests/autodiff_webgpu_test.ts 2>&1 |
+DENO_DIR=$NPM_DIR timeout 100 deno test -A --no-config tests/autodiff_webgpu_test.ts 2>&1 |
   tee "$LOG/test.log" | tail -25
 
 step "webgpu kernel benchmark"
 if [ -n "$QUICK" ]; then ARGS="--sizes 128 --min-seconds 0 --conv-batch 1 --profile"
 else ARGS="--sizes 512,1024,2048,4096 --profile --tune"; fi
-timeout 150 deno run -A recognition/autodiff/webgpu/bench.ts --json --no-cpu $ARGS 2>&1 |
+timeout 120 deno run -A recognition/autodiff/webgpu/bench.ts --json --no-cpu $ARGS 2>&1 |
   tee "$LOG/bench.log"
 
 step "autodiff bench, webgpu backend (whole training steps, batch 32)"
 if [ -f tasks/bench_autodiff.ts ] && [ -z "$QUICK" ]; then
-  DENO_DIR=$NPM_DIR timeout 150 deno run -A --no-config tasks/bench_autodiff.ts \
+  DENO_DIR=$NPM_DIR timeout 120 deno run -A --no-config tasks/bench_autodiff.ts \
     --backends webgpu --no-torch --steps 5 --json 2>&1 | tee "$LOG/nets.log"
 fi
 
+step "webgpu: GPU time per kernel of one training step of each net (batch 32)"
+if [ -f tasks/bench_autodiff_nets.ts ] && [ -z "$QUICK" ]; then
+  cat >/tmp/gpu_check_profile.ts <<TS
+import * as ag from "$PWD/recognition/autodiff/mod.ts";
+import { buildNet, trainStep } from "$PWD/tasks/bench_autodiff_nets.ts";
+import { createWebgpuBackend } from "$PWD/recognition/autodiff/webgpu/mod.ts";
+const be = (await createWebgpuBackend())!;
+ag.useBackend(be);
+for (const name of ["cnn", "ir"] as const) {
+  const net = buildNet(name);
+  const opt = new ag.SGD([...net.model.parameters(), net.head], { lr: 0.01, momentum: 0.9 });
+  const [c, h, w] = net.input;
+  const x = ag.keep(ag.tensor(new Float32Array(32 * c * h * w).map((_, i) => Math.sin(i)), [32, c, h, w]));
+  const ys = Array.from({ length: 32 }, (_, i) => (i * 7) % net.classes);
+  const labels = ag.keep(ag.tensor(ys, [32])), targets = ag.keep(ag.oneHot(ys, net.classes));
+  for (let i = 0; i < 2; i++) await trainStep(net, opt, x, labels, targets).item();
+  let t0 = performance.now();
+  for (let i = 0; i < 3; i++) trainStep(net, opt, x, labels, targets);
+  await be.flush();
+  const ms = (performance.now() - t0) / 3;
+  console.log(\`\${name}: \${ms.toFixed(1)} ms/step (\${(32000 / ms).toFixed(1)} images/s), \${be.submits} submits so far\`);
+  if (!be.startProfile()) continue;
+  trainStep(net, opt, x, labels, targets);
+  const t = await be.stopProfile();
+  const total = Object.values(t).reduce((a, e) => a + e.ms, 0);
+  const n = Object.values(t).reduce((a, e) => a + e.count, 0);
+  console.log(\`  GPU time \${total.toFixed(2)} ms in \${n} dispatches; top kernels:\`);
+  for (const [k, e] of Object.entries(t).sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
+    console.log(\`  \${e.ms.toFixed(3).padStart(9)} ms \${String(e.count).padStart(4)}× \${k}\`);
+  }
+}
+be.dispose();
+TS
+  DENO_DIR=$NPM_DIR timeout 90 deno run -A --no-config /tmp/gpu_check_profile.ts 2>&1 |
+    tee "$LOG/profile.log"
+fi
+
 step "PyTorch CUDA fp32 peer"
-PYTHONUNBUFFERED=1 timeout 120 python3 recognition/autodiff/webgpu/torch_cuda_peer.py \
+PYTHONUNBUFFERED=1 timeout 100 python3 recognition/autodiff/webgpu/torch_cuda_peer.py \
   512,1024,2048,4096 2>&1 | tee "$LOG/torch.log"
 step "done"
