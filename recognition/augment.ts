@@ -8,22 +8,43 @@
 import type { ImageTensor } from "../data/image.ts";
 import type { Rng } from "../data/rng.ts";
 import { centerCrop, crop, flipHorizontal, resize } from "../data/transform.ts";
-import type { AugmentConfig } from "./config.ts";
+import type { AugmentConfig, FitMode } from "./config.ts";
 
 /**
- * Bring a decoded image to the network input size: unchanged when equal, a centred crop when
- * larger and `fit` is "center-crop"; anything else is an error naming the file.
+ * The centred window of an `h × w` image with the aspect ratio of `height × width` (the largest
+ * one), which "resize" scales to the input size.
+ */
+export function aspectWindow(
+  h: number,
+  w: number,
+  height: number,
+  width: number,
+): [number, number] {
+  return h * width > w * height
+    ? [Math.round((w * height) / width), w]
+    : [h, Math.round((h * width) / height)];
+}
+
+/**
+ * Bring a decoded image to the network input size: unchanged when equal; "center-crop": a
+ * centred crop of a larger image; "resize": the largest centred window of the input's aspect
+ * ratio, resized (area averaging when shrinking). Anything else is an error naming the file.
  */
 export function fitImage(
   image: ImageTensor,
   height: number,
   width: number,
-  fit: "exact" | "center-crop",
+  fit: FitMode,
   file: string,
 ): ImageTensor {
   if (image.height === height && image.width === width) return image;
   if (fit === "center-crop" && image.height >= height && image.width >= width) {
     return centerCrop(image, height, width);
+  }
+  if (fit === "resize") {
+    const [ch, cw] = aspectWindow(image.height, image.width, height, width);
+    const c = ch === image.height && cw === image.width ? image : centerCrop(image, ch, cw);
+    return resize(c, height, width);
   }
   throw new RangeError(
     `${file}: image is ${image.height}×${image.width}, the network input is ${height}×${width}` +

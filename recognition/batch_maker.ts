@@ -8,7 +8,7 @@ import { type Dataset, type DatasetRecord, openAnyDataset } from "../data/datase
 import { Rng } from "../data/rng.ts";
 import { blendPixels, oversample, sampleLambda, type SoftLabel } from "../mixup/domain_mixup.ts";
 import { augment, fitImage } from "./augment.ts";
-import type { AugmentConfig } from "./config.ts";
+import type { AugmentConfig, FitMode } from "./config.ts";
 
 /** Everything a batch maker needs; structured-cloneable (it is posted to the Worker). */
 export interface LoaderPlan {
@@ -21,7 +21,7 @@ export interface LoaderPlan {
   /** Network input size. */
   input: { height: number; width: number };
   /** How larger images reach the input size. */
-  fit: "exact" | "center-crop";
+  fit: FitMode;
   /** Augmentation settings. */
   augment: AugmentConfig;
   /** Run seed (order, augmentation, λ). */

@@ -120,6 +120,9 @@ const valConfigSchema = z.object({
 /** Zod schema of {@link ValConfig}. */
 export const ValConfigSchema: z.ZodType<ValConfig, Partial<ValConfig>> = valConfigSchema;
 
+/** How dataset images reach the network input: as is, centred crop, or aspect crop + resize. */
+export type FitMode = "exact" | "center-crop" | "resize";
+
 /** Everything a training run needs (after defaults); see the schema for each field. */
 export interface TrainConfig {
   /** Training set: a `data/` dataset (manifest.jsonl) or an image folder `<class>/<image>`. */
@@ -130,8 +133,12 @@ export interface TrainConfig {
   arch: string;
   /** Network input; default the architecture's (112×96 for the IR family). */
   input?: { height: number; width: number };
-  /** Larger dataset images: centred crop (default) or an error ("exact"). Never resized. */
-  fit: "exact" | "center-crop";
+  /**
+   * Dataset images of another size: "center-crop" (default; the paper's 112×112 → 112×96),
+   * "resize" (centred window of the input's aspect, then resized: e.g. 112×112 → 64×64 for
+   * cheap CPU runs) or "exact" (an error).
+   */
+  fit: FitMode;
   /** Head and loss. */
   loss: LossConfig;
   /** Epochs (default 40), unless `steps` is set. */
@@ -204,7 +211,7 @@ const trainConfigSchema = z.object({
   input: z.object({ height: z.number().int().positive(), width: z.number().int().positive() })
     .optional(),
   /** How dataset images of another size reach the input: only a centred crop, never a resize. */
-  fit: z.enum(["exact", "center-crop"]).default("center-crop"),
+  fit: z.enum(["exact", "center-crop", "resize"]).default("center-crop"),
   loss: lossConfigSchema.default({ kind: "arcface", easyMargin: false }),
   /** Training length: epochs, or (when set) optimiser steps. */
   epochs: z.number().int().positive().default(40),

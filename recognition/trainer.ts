@@ -199,7 +199,8 @@ async function openInputs(cfg: TrainConfig): Promise<Inputs> {
   }
   const checkSize = (dir: string, h: number, w: number) => {
     const ok = (h === input.height && w === input.width) ||
-      (cfg.fit === "center-crop" && h >= input.height && w >= input.width);
+      (cfg.fit === "center-crop" && h >= input.height && w >= input.width) ||
+      cfg.fit === "resize";
     if (!ok) {
       throw new TrainConfigError(
         `${dir}: images are ${h}×${w}, but ${spec.name} takes ${input.height}×${input.width}` +
@@ -557,7 +558,7 @@ export async function train(
           let val: ValResult[] | undefined;
           if (valSets.length) {
             val = [];
-            for (const s of valSets) val.push(await validate(backbone, s));
+            for (const s of valSets) val.push(await validate(backbone, s, { fit: cfg.fit }));
           }
           await log({
             kind: "epoch",

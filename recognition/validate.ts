@@ -6,14 +6,16 @@
  */
 import { openAnyDataset } from "../data/dataset.ts";
 import { Rng } from "../data/rng.ts";
-import { loadImage } from "../eval/images.ts";
+import { readImage } from "../data/image.ts";
+import { preprocessImage } from "../eval/images.ts";
+import { fitImage } from "./augment.ts";
 import { resolveImages } from "../eval/images.ts";
 import { foldSplits, verify } from "../eval/metrics.ts";
 import { readPairs, splitFolds } from "../eval/pairs.ts";
 import { SYNFACE } from "../eval/protocols.ts";
 import { noGrad, scope } from "./autodiff/tensor.ts";
 import type { Backbone } from "./backbones.ts";
-import { TrainConfigError, type ValConfig } from "./config.ts";
+import { type FitMode, TrainConfigError, type ValConfig } from "./config.ts";
 import { fromData, l2normalize } from "./nn.ts";
 
 /** A validation pair set: image files and pairs of indices into them. */
@@ -155,6 +157,7 @@ export async function embedFiles(
   backbone: Backbone,
   files: string[],
   batch = 32,
+  fit: FitMode = "center-crop",
 ): Promise<Float32Array[]> {
   const { height, width } = backbone.input;
   const out: Float32Array[] = [];
@@ -162,7 +165,13 @@ export async function embedFiles(
   for (let i = 0; i < files.length; i += batch) {
     const chunk = files.slice(i, i + batch);
     const x = new Float32Array(chunk.length * plane);
-    const imgs = await Promise.all(chunk.map((f) => loadImage(f, height, width, "auto")));
+    const imgs = await Promise.all(chunk.map(async (f) => {
+      const img = await readImage(f);
+      // Raw 250×250 LFW needs eval's face-box crop; everything else is fitted as in training.
+      return img.height === 250 && img.width === 250
+        ? preprocessImage(img, height, width, "auto", f)
+        : fitImage(img, height, width, fit, f);
+    }));
     imgs.forEach((img, b) => x.set(img.data, b * plane));
     const emb = await scope(() =>
       noGrad(() =>
@@ -180,8 +189,12 @@ export async function embedFiles(
 }
 
 /** Verification accuracy of the backbone on a set (SynFace protocol, k-fold thresholds). */
-export async function validate(backbone: Backbone, set: ValSet, batch = 32): Promise<ValResult> {
-  const emb = await embedFiles(backbone, set.files, batch);
+export async function validate(
+  backbone: Backbone,
+  set: ValSet,
+  opts: { batch?: number; fit?: FitMode } = {},
+): Promise<ValResult> {
+  const emb = await embedFiles(backbone, set.files, opts.batch ?? 32, opts.fit ?? "center-crop");
   const scores = set.pairs.map(({ a, b }) => {
     let s = 0;
     for (let i = 0; i < emb[a].length; i++) s += emb[a][i] * emb[b][i];

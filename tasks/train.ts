@@ -16,7 +16,9 @@ const USAGE = `usage: deno task train --data DIR --out RUN [flags]
   --resume              continue RUN/last.ckpt exactly (same flags)
   --config FILE         JSON config (TrainConfigSchema); flags override it
   --arch NAME           ${Object.keys(ARCHS).join(" | ")} (default ir18_half)
-  --input HxW           network input (default: the arch's, 112x96); larger images are centre-cropped
+  --input HxW           network input (default: the arch's, 112x96)
+  --fit MODE            other image sizes: center-crop (default; 112x112 -> 112x96) | resize
+                        (centred window of the input's aspect, resized: 112x112 -> 64x64) | exact
   --loss KIND           arcface | cosface | softmax (default arcface; s=30, m=0.5 / cosface m=0.4)
   --s S --m M           margin scale and margin; --easy-margin for ArcFace's easy margin
   --epochs E            default 40 (or --steps N optimiser steps)
@@ -67,6 +69,7 @@ export async function parseTrainArgs(
       config: s,
       arch: s,
       input: s,
+      fit: s,
       loss: s,
       s: s,
       m: s,
@@ -128,6 +131,12 @@ export async function parseTrainArgs(
     const m = /^(\d+)x(\d+)$/.exec(v.input);
     if (!m) fail(`--input ${v.input}: expected HxW, e.g. 112x96`);
     c.input = { height: Number(m[1]), width: Number(m[2]) };
+  }
+  if (v.fit !== undefined) {
+    if (!["exact", "center-crop", "resize"].includes(v.fit)) {
+      fail(`--fit ${v.fit}: expected exact, center-crop or resize`);
+    }
+    c.fit = v.fit;
   }
   const loss = { ...(c.loss as Record<string, unknown> ?? {}) };
   if (v.loss !== undefined) {

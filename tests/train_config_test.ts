@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { flipHorizontal } from "../data/transform.ts";
+import { centerCrop, flipHorizontal, resize } from "../data/transform.ts";
 import { Rng } from "../data/rng.ts";
-import { augment, fitImage, randomErase } from "../recognition/augment.ts";
+import { aspectWindow, augment, fitImage, randomErase } from "../recognition/augment.ts";
 import { archByName, blocks, checkInput, featureSize } from "../recognition/arch.ts";
 import {
   AugmentConfigSchema,
@@ -98,4 +98,14 @@ Deno.test("augment: flip, erasing and centred fit", () => {
   const big = { channels: 3, height: 112, width: 112, data: new Float32Array(3 * 112 * 112) };
   assert.deepEqual([fitImage(big, 112, 96, "center-crop", "f").width], [96]);
   assert.throws(() => fitImage(big, 112, 96, "exact", "f.png"), /f\.png: image is 112×112/);
+  // resize: same aspect → plain resize; other aspect → centred window of that aspect first.
+  const ramp = {
+    channels: 1,
+    height: 8,
+    width: 8,
+    data: new Float32Array(64).map((_, i) => i % 8),
+  };
+  assert.deepEqual(fitImage(ramp, 4, 4, "resize", "r"), resize(ramp, 4, 4));
+  assert.deepEqual(aspectWindow(112, 112, 64, 48), [112, 84]);
+  assert.deepEqual(fitImage(ramp, 4, 2, "resize", "r"), resize(centerCrop(ramp, 8, 4), 4, 2));
 });

@@ -146,6 +146,12 @@ Deno.test("trainer: bad inputs give clear errors", async () => {
       train(tinyConfig(data, `${tmp}/r3`, { input: { height: 14, width: 16 } }), quiet),
       /multiples of 4/,
     );
+    // …unless asked to resize (16×16 → 8×8).
+    const small = await train(
+      tinyConfig(data, `${tmp}/r3b`, { input: { height: 8, width: 8 }, fit: "resize", epochs: 1 }),
+      quiet,
+    );
+    assert.equal(small.steps, 2);
     // Labels out of range: a manifest whose record names class 7 of 4.
     const bad = `${tmp}/bad`;
     await writeTinyDataset(bad, { classes: 4, perClass: 4, height: 16, width: 16 });
