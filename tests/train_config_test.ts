@@ -109,3 +109,21 @@ Deno.test("augment: flip, erasing and centred fit", () => {
   assert.deepEqual(aspectWindow(112, 112, 64, 48), [112, 84]);
   assert.deepEqual(fitImage(ramp, 4, 2, "resize", "r"), resize(centerCrop(ramp, 8, 4), 4, 2));
 });
+
+Deno.test("config: the shipped experiment configs parse", async () => {
+  for (const name of ["paper.json", "cpu_fast.json"]) {
+    const url = new URL(`../recognition/configs/${name}`, import.meta.url);
+    const json = JSON.parse(await Deno.readTextFile(url));
+    const c = parseTrainConfig({ ...json, data: "d", out: "o" }, name);
+    assert.ok(c.batch % (c.microBatch ?? c.batch) === 0);
+  }
+  const { config } = await parseTrainArgs([
+    "--config",
+    new URL("../recognition/configs/paper.json", import.meta.url).pathname,
+    "--data=D",
+    "--out=R",
+    "--epochs=2",
+  ]);
+  const c = parseTrainConfig(config);
+  assert.deepEqual([c.arch, c.batch, c.epochs, c.loss.m], ["lresnet50e_ir", 512, 2, 0.5]);
+});
