@@ -4,7 +4,7 @@
  * from one command. See `tasks/reproduce/cli.ts` and the README's "reproduce" section.
  */
 import { parseReproduceArgs, reproduce, USAGE, UsageError } from "./reproduce/cli.ts";
-import { STAGES } from "./reproduce/stages.ts";
+import { createStages } from "./reproduce/stages.ts";
 
 if (import.meta.main) {
   try {
@@ -12,7 +12,7 @@ if (import.meta.main) {
     if (o === "help") {
       console.log(USAGE);
     } else {
-      const r = await reproduce(o, STAGES, {
+      const r = await reproduce(o, createStages(), {
         command: ["deno task reproduce", ...Deno.args].join(" "),
       });
       Deno.exitCode = r.exitCode;

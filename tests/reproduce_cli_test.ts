@@ -5,7 +5,7 @@ import {
   type ReproduceOptions,
   UsageError,
 } from "../tasks/reproduce/cli.ts";
-import { STAGES } from "../tasks/reproduce/stages.ts";
+import { createStages } from "../tasks/reproduce/stages.ts";
 
 const TASK = new URL("../tasks/reproduce.ts", import.meta.url).pathname;
 
@@ -64,7 +64,7 @@ Deno.test("--dry-run prints every stage with its estimate, shared stages, and wh
   const printed: string[] = [];
   const r = await reproduce(
     opts(["--preset", "smoke", "--dry-run", "--out", "/nonexistent/never-written"]),
-    STAGES,
+    createStages(),
     {
       print: (l) => printed.push(l),
     },

@@ -9,8 +9,8 @@ import { buildPlan, resolvePreset } from "../tasks/reproduce/plan.ts";
 import { readEvalResults } from "../tasks/reproduce/report.ts";
 import type { StageContext } from "../tasks/reproduce/run.ts";
 import {
+  createStages,
   linkRealSlice,
-  STAGES,
   trainerConfig,
   verificationFiles,
 } from "../tasks/reproduce/stages.ts";
@@ -93,7 +93,7 @@ Deno.test("eval and features stages run the eval module and write what the repor
 
     const evalStage = byRef("table2", "train-syn@syntest");
     await Deno.mkdir(`${root}/eval`);
-    const r = await STAGES.eval(ctx(evalStage, `${root}/eval`, {
+    const r = await createStages().eval(ctx(evalStage, `${root}/eval`, {
       "train-syn": dep(`${root}/run`, byRef("table2", "train-syn")),
       syntest: dep(`${root}/ver`, byRef("table2", "syntest")),
     }));
@@ -106,7 +106,7 @@ Deno.test("eval and features stages run the eval module and write what the repor
 
     const spread = byRef("fig2", "spread");
     await Deno.mkdir(`${root}/spread`);
-    const f = await STAGES.features(ctx(spread, `${root}/spread`, {
+    const f = await createStages().features(ctx(spread, `${root}/spread`, {
       "train-syn": dep(`${root}/run`, byRef("fig2", "train-syn")),
       syn: dep(`${root}/ds`, byRef("fig2", "syn")),
       "syn-im": dep(`${root}/ds`, byRef("fig2", "syn-im")),

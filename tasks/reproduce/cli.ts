@@ -200,7 +200,7 @@ export interface ReproduceResult {
  */
 export async function reproduce(
   o: ReproduceOptions,
-  stages: StageImpls,
+  stages: StageImpls & { close?(): Promise<void> },
   io: { log?: (l: string) => void; print?: (l: string) => void; command?: string } = {},
 ): Promise<ReproduceResult> {
   const print = io.print ?? ((l: string) => console.log(l));
@@ -211,13 +211,18 @@ export async function reproduce(
   }
   const startedAt = new Date();
   const t0 = performance.now();
-  const outcomes = await runPlan(resolved, stages, {
-    out: o.out,
-    inputs: o.inputs,
-    backend: o.backend,
-    workers: o.workers,
-    log: io.log,
-  });
+  let outcomes: StageOutcome[];
+  try {
+    outcomes = await runPlan(resolved, stages, {
+      out: o.out,
+      inputs: o.inputs,
+      backend: o.backend,
+      workers: o.workers,
+      log: io.log,
+    });
+  } finally {
+    await stages.close?.();
+  }
   const wallS = (performance.now() - t0) / 1000;
   const model = await buildReportModel(resolved, outcomes, {
     command: io.command ?? `deno task reproduce --preset ${o.preset}`,

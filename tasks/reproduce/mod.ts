@@ -8,5 +8,5 @@ export * from "./cache.ts";
 export * from "./run.ts";
 export * from "./report.ts";
 export * from "./charts.ts";
-export { STAGES } from "./stages.ts";
+export { createStages, type StageSet } from "./stages.ts";
 export * from "./cli.ts";

@@ -31,6 +31,8 @@ export const DatasetConfigSchema = z.strictObject({
   identityMixup: z.boolean(),
   vary: VarySchema,
   longTail: LongTailSchema,
+  /** Held-out identities (the generator's held-out stream numbering), for model selection. */
+  heldOut: z.boolean(),
 });
 /** Config of a synthetic training set. */
 export type DatasetConfig = z.infer<typeof DatasetConfigSchema>;
@@ -41,6 +43,7 @@ export type DatasetConfig = z.infer<typeof DatasetConfigSchema>;
  */
 export const VerificationConfigSchema = z.strictObject({
   ids: pos(),
+  perId: z.number().int().min(2),
   folds: pos(),
   pairsPerFold: pos(),
   size: ImageSizeSchema,
@@ -261,7 +264,13 @@ export const PresetSchema = z.strictObject({
   /** Table 2 / Table 1 / Fig. 2 training set. */
   base: Cell,
   /** Synthetic test set (Table 1's synthetic column): held-out identities, LFW format. */
-  test: z.strictObject({ ids: pos(), folds: pos(), pairsPerFold: pos(), seed: int() }),
+  test: z.strictObject({
+    ids: pos(),
+    perId: z.number().int().min(2),
+    folds: pos(),
+    pairsPerFold: pos(),
+    seed: int(),
+  }),
   /** Held-out synthetic set for model selection, and how many pairs are drawn from it. */
   validation: z.strictObject({ ids: pos(), perId: pos(), pairs: pos(), seed: int() }),
   /** Real slices: `ids` × each of `perId` (the paper's 2K_10 and 2K_20, scaled). */
@@ -331,7 +340,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     size: "112x112",
     seed: 1,
     base: { ids: 6, perId: 4 },
-    test: { ids: 12, folds: 10, pairsPerFold: 2, seed: 1_000_001 },
+    test: { ids: 12, perId: 3, folds: 10, pairsPerFold: 2, seed: 1_000_001 },
     validation: { ids: 8, perId: 3, pairs: 24, seed: 2_000_001 },
     real: { ids: 6, perId: [2, 4] },
     table1Real: true,
@@ -363,7 +372,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     size: "112x112",
     seed: 1,
     base: { ids: 200, perId: 20 },
-    test: { ids: 400, folds: 10, pairsPerFold: 100, seed: 1_000_001 },
+    test: { ids: 400, perId: 4, folds: 10, pairsPerFold: 100, seed: 1_000_001 },
     validation: { ids: 100, perId: 4, pairs: 400, seed: 2_000_001 },
     real: { ids: 100, perId: [5, 10] },
     table1Real: false,
@@ -394,7 +403,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     size: "112x112",
     seed: 1,
     base: { ids: 500, perId: 20 },
-    test: { ids: 1000, folds: 10, pairsPerFold: 300, seed: 1_000_001 },
+    test: { ids: 1000, perId: 5, folds: 10, pairsPerFold: 300, seed: 1_000_001 },
     validation: { ids: 200, perId: 5, pairs: 1000, seed: 2_000_001 },
     real: { ids: 200, perId: [10, 20] },
     table1Real: true,
@@ -425,7 +434,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     size: "112x96",
     seed: 1,
     base: { ids: 10_000, perId: 50 },
-    test: { ids: 6000, folds: 10, pairsPerFold: 300, seed: 1_000_001 },
+    test: { ids: 3000, perId: 4, folds: 10, pairsPerFold: 300, seed: 1_000_001 },
     validation: { ids: 1000, perId: 5, pairs: 2200, seed: 2_000_001 },
     real: { ids: 2000, perId: [10, 20] },
     table1Real: true,
@@ -539,7 +548,7 @@ class Builder {
     };
     if (!inputs.val) {
       const v = p.validation;
-      this.dataset("synval", v, { seed: v.seed });
+      this.dataset("synval", v, { seed: v.seed, heldOut: true });
     }
   }
 
@@ -554,6 +563,7 @@ class Builder {
         identityMixup: false,
         vary: "all",
         longTail: "balanced",
+        heldOut: false,
         ...o,
       },
     };
@@ -615,8 +625,8 @@ class Builder {
   }
 }
 
-function pick(s: { ids: number; folds: number; pairsPerFold: number }) {
-  return { ids: s.ids, folds: s.folds, pairsPerFold: s.pairsPerFold };
+function pick(s: { ids: number; perId: number; folds: number; pairsPerFold: number }) {
+  return { ids: s.ids, perId: s.perId, folds: s.folds, pairsPerFold: s.pairsPerFold };
 }
 
 const PM_COLUMNS = [
@@ -799,9 +809,9 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
 // ---------------------------------------------------------------------------------------------
 // Time estimate
 
-/** Images a verification set holds at most (two per pair). */
+/** Images a verification set holds. */
 export function verificationImages(c: VerificationConfig): number {
-  return c.folds * c.pairsPerFold * 4;
+  return c.ids * c.perId;
 }
 
 /**

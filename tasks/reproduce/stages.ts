@@ -1,7 +1,6 @@
 /**
- * The real stage functions: thin adapters from plan nodes to the modules' APIs (generator,
- * recognition, eval). A module that is not available yet makes its stages fail with a
- * `NeedsError` ("needs generator/ …"), never with a faked result.
+ * The real stage functions: thin adapters from plan nodes to the modules' APIs (`mixup/` +
+ * `generator/` for data, `recognition/` for training, `eval/` for verification and Fig. 2).
  */
 import { openAnyDataset } from "../../data/mod.ts";
 import {
@@ -15,22 +14,23 @@ import {
   writeEvaluationReport,
   writeFileAtomic,
 } from "../../eval/mod.ts";
+import type { Generator } from "../../generator/mod.ts";
+import {
+  HELD_OUT_OFFSET,
+  openGenerator,
+  synthesize,
+  synthesizeVerification,
+  writePreviews,
+} from "../../mixup/mod.ts";
 import { train, type TrainConfigInput } from "../../recognition/mod.ts";
 import type { PlanNode, RealSlice } from "./plan.ts";
-import { NeedsError, type StageContext, type StageImpls } from "./run.ts";
+import type { StageContext, StageImpls } from "./run.ts";
 
 type Of<K extends PlanNode["kind"]> = Extract<PlanNode, { kind: K }>;
 
 /** `[height, width]` of a plan image size. */
 export function sizeOf(size: "112x112" | "112x96"): [number, number] {
   return size === "112x96" ? [112, 96] : [112, 112];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Modules not every checkout has yet: imported on first use, checked for the API we call.
-
-async function importModule(path: string): Promise<Record<string, unknown>> {
-  return await import(new URL(path, import.meta.url).href);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,13 +230,98 @@ function round(x: number): number {
 
 // ---------------------------------------------------------------------------------------------
 
-/** The stage functions `deno task reproduce` uses. */
-export const STAGES: StageImpls = {
-  dataset: () => Promise.reject(new NeedsError("generator/", "dataset synthesis (issue 3)")),
-  verification: () =>
-    Promise.reject(new NeedsError("generator/", "synthetic verification pairs (issue 3)")),
-  preview: () => Promise.reject(new NeedsError("generator/", "preview sheets (issue 3)")),
-  train: trainStage,
-  eval: evalStage,
-  features: featuresStage,
+// ---------------------------------------------------------------------------------------------
+// Generator stages
+
+const SIZE = { "112x112": "112", "112x96": "112x96" } as const;
+
+const PREVIEW_TITLES: Record<string, string> = {
+  "identities_x_variations.png": "Identities × variations (first column: frontal, neutral)",
+  "identity_mixup.png": "Fig. 3: Identity Mixup strips, φ = 1 … 0 (identity i → its partner)",
+  "sweep_pose.png": "Pose sweep (yaw −45° … 45°), everything else fixed",
+  "sweep_expression.png": "Expression sweep (one blendshape per column)",
+  "sweep_illumination.png": "Illumination sweep (spherical-harmonics lighting)",
 };
+
+/** A set of stage functions with a `close` for what they keep open between stages. */
+export interface StageSet extends StageImpls {
+  /** Release the shared generator (its worker pool). */
+  close(): Promise<void>;
+}
+
+/**
+ * The stage functions `deno task reproduce` uses. One generator (a pool of `workers` wasm
+ * workers) is opened on first use and shared by every data stage of the run; `close()` ends it.
+ */
+export function createStages(): StageSet {
+  let shared: { gen: Generator; workers: number } | undefined;
+  const generator = async (workers: number) => {
+    if (shared?.workers !== workers) {
+      await shared?.gen.close();
+      shared = { gen: await openGenerator({ workers }), workers };
+    }
+    return shared.gen;
+  };
+  return {
+    async dataset(ctx) {
+      const c = (ctx.stage.node as Of<"dataset">).config;
+      const r = await synthesize({
+        out: ctx.dir,
+        ids: c.ids,
+        perId: c.perId,
+        seed: c.seed,
+        size: SIZE[c.size],
+        identityMixup: c.identityMixup,
+        vary: c.vary,
+        longTail: c.longTail,
+        ...(c.heldOut ? { idOffset: HELD_OUT_OFFSET } : {}),
+        generator: await generator(ctx.workers),
+        progress: false,
+      });
+      return { images: r.total, imagesPerSec: r.written / Math.max(r.seconds, 1e-9) };
+    },
+    async verification(ctx) {
+      const c = (ctx.stage.node as Of<"verification">).config;
+      const r = await synthesizeVerification({
+        out: ctx.dir,
+        pairsOut: `${ctx.dir}/pairs.txt`,
+        ids: c.ids,
+        perId: c.perId,
+        seed: c.seed,
+        size: SIZE[c.size],
+        vary: c.vary,
+        folds: c.folds,
+        perFold: c.pairsPerFold,
+        generator: await generator(ctx.workers),
+        progress: false,
+      });
+      return { images: r.total, pairs: 2 * c.folds * c.pairsPerFold };
+    },
+    async preview(ctx) {
+      const c = (ctx.stage.node as Of<"preview">).config;
+      const paths = await writePreviews(
+        await generator(ctx.workers),
+        ctx.dir,
+        c.seed,
+        c.ids,
+        c.variations,
+      );
+      const figures = paths.map((p) => {
+        const file = p.slice(p.lastIndexOf("/") + 1);
+        return { title: PREVIEW_TITLES[file] ?? file, file };
+      });
+      // The Identity Mixup strip is the paper's Fig. 3: show it first.
+      figures.sort((a, b) =>
+        Number(b.file === "identity_mixup.png") - Number(a.file === "identity_mixup.png")
+      );
+      return { figures };
+    },
+    train: trainStage,
+    eval: evalStage,
+    features: featuresStage,
+    async close() {
+      await shared?.gen.close();
+      shared = undefined;
+    },
+  };
+}
