@@ -1,7 +1,7 @@
 /**
- * `recognition/`: the recogniser. For now its public surface is the autodiff engine, exported
- * as the namespace `autodiff` (tensors, ops, layers, SGD, checkpoints, backends; see
- * `autodiff/README.md`).
+ * `recognition/`: the recogniser: the autodiff engine, exported as the namespace `autodiff`
+ * (tensors, ops, layers, SGD, checkpoints, backends; see `autodiff/README.md`), and training
+ * (`train()`, IR backbones, margin heads, loader, checkpoints, ONNX export; see `README.md`).
  * @module
  */
 export * as autodiff from "./autodiff/mod.ts";
@@ -10,7 +10,7 @@ export * from "./config.ts";
 export * from "./arch.ts";
 export { Backbone, type ForwardOptions, ParamStore } from "./backbones.ts";
 export { type HeadSpec, headSpec, MarginHead } from "./heads.ts";
-export { augment, fitImage, randomErase } from "./augment.ts";
+export { aspectWindow, augment, fitImage, randomErase } from "./augment.ts";
 export { type Batch, BatchMaker, type LoaderPlan, stepsPerEpoch } from "./batch_maker.ts";
 export { type DataPosition, Loader, type LoaderOptions } from "./loader.ts";
 export * from "./checkpoint.ts";
