@@ -1,5 +1,5 @@
 /**
- * `deno task bench autodiff [--json] [--steps N] [--backends cpu,webgpu] [--no-torch]`
+ * `deno task bench autodiff [--json] [--steps N] [--rounds R] [--backends cpu,webgpu] [--no-torch]`
  *
  * Per backend: GEMM GFLOP/s at 512³ and 1024³, and training-step images/s of the two reference
  * nets (`bench_autodiff_nets.ts`): (a) small CNN + CosFace at 3×64×64, (b) ir10_half + ArcFace
@@ -141,8 +141,10 @@ export async function main(args: string[]): Promise<void> {
       steps: { type: "string", default: "5" },
       backends: { type: "string" },
       "no-torch": { type: "boolean", default: false },
+      rounds: { type: "string", default: "1" },
     },
   });
+  const rounds = Math.max(1, Number(values.rounds));
   const steps = Number(values.steps);
   const kinds = values.backends
     ? values.backends.split(",") as ag.BackendKind[]
@@ -155,6 +157,9 @@ export async function main(args: string[]): Promise<void> {
     torch_cnn_images_per_s: null,
     torch_ir_images_per_s: null,
   };
+  // With --rounds R, ours and the PyTorch peer alternate R times (best of each), so a load
+  // change on a shared machine hits both sides alike.
+  const torchRounds: (TorchResult | string)[] = [];
   for (const kind of kinds) {
     const be = await ag.selectBackend(kind);
     ag.useBackend(be);
@@ -164,9 +169,17 @@ export async function main(args: string[]): Promise<void> {
     console.error(`  GEMM: 512³ ${g512.toFixed(1)} GFLOP/s, 1024³ ${g1024.toFixed(1)} GFLOP/s`);
     result[`gemm_gflops_${be.name}`] = +g1024.toFixed(2);
     result[`gemm_gflops_${be.name}_512`] = +g512.toFixed(2);
-    result[`cnn_images_per_s_${be.name}`] = +(await netImagesPerS("cnn", steps)).toFixed(2);
-    result[`ir_images_per_s_${be.name}`] = +(await netImagesPerS("ir", Math.max(2, steps - 2)))
-      .toFixed(2);
+    for (let r = 0; r < rounds; r++) {
+      const cnn = await netImagesPerS("cnn", steps);
+      const ir = await netImagesPerS("ir", Math.max(2, steps - 2));
+      const best = (k: string, v: number) =>
+        result[k] = Math.max(Number(result[k] ?? 0), +v.toFixed(2));
+      best(`cnn_images_per_s_${be.name}`, cnn);
+      best(`ir_images_per_s_${be.name}`, ir);
+      if (rounds > 1 && be.name === "cpu" && !values["no-torch"]) {
+        torchRounds.push(await runTorch(steps));
+      }
+    }
     if (be instanceof ag.CpuBackend) {
       result.peak_wasm_heap_mib = +(be.peakBytes / 1048576).toFixed(1);
       console.error(`  peak wasm heap ${result.peak_wasm_heap_mib} MiB`);
@@ -176,7 +189,15 @@ export async function main(args: string[]): Promise<void> {
   result.peak_rss_mib = +(Deno.memoryUsage().rss / 1048576).toFixed(1);
   if (!values["no-torch"]) {
     console.error("PyTorch-CPU peer (2 threads):");
-    const t = await runTorch(steps);
+    if (torchRounds.length === 0) torchRounds.push(await runTorch(steps));
+    const ok = torchRounds.filter((t): t is TorchResult => typeof t !== "string");
+    const t = ok.length
+      ? ok.reduce((a, b) => ({
+        ...a,
+        torch_cnn_images_per_s: Math.max(a.torch_cnn_images_per_s, b.torch_cnn_images_per_s),
+        torch_ir_images_per_s: Math.max(a.torch_ir_images_per_s, b.torch_ir_images_per_s),
+      }))
+      : torchRounds[0];
     if (typeof t === "string") {
       console.error(`  skipped: ${t}`);
       result.torch_skipped = t;

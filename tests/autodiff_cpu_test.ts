@@ -253,3 +253,26 @@ Deno.test("autodiff cpu: threaded GEMM slices (rows and columns) match one threa
   }
   be.dispose();
 });
+
+Deno.test("autodiff cpu: batch-norm running statistics follow PyTorch (both backends)", async () => {
+  // x: N=2, C=2, HW=3; channel 0 values 1..6, channel 1 all 2
+  const data = [1, 2, 3, 2, 2, 2, 4, 5, 6, 2, 2, 2];
+  for (const be of [ref, cpu]) {
+    ag.useBackend(be);
+    const x = ag.tensor(data, [2, 2, 3, 1]);
+    const rm = ag.zeros([2]), rv = ag.ones([2]);
+    const y = ag.noGrad(() => ag.batchNormTrain(x, ag.ones([2]), ag.zeros([2]), rm, rv));
+    const [m, v, out] = [await rm.toArray(), await rv.toArray(), await y.toArray()];
+    // mean 3.5, biased var 35/12, unbiased 3.5
+    assert.ok(Math.abs(m[0] - 0.35) < 1e-6 && Math.abs(m[1] - 0.2) < 1e-6, `${be.name} mean ${m}`);
+    assert.ok(
+      Math.abs(v[0] - (0.9 + 0.35)) < 1e-5 && Math.abs(v[1] - 0.9) < 1e-6,
+      `${be.name} var ${v}`,
+    );
+    assert.ok(
+      Math.abs(out[0] - (1 - 3.5) / Math.sqrt(35 / 12 + 1e-5)) < 1e-5,
+      `${be.name} out ${out[0]}`,
+    );
+    assert.ok(Math.abs(out[3]) < 1e-6, "constant channel normalises to 0");
+  }
+});
