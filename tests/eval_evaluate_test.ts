@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { encodePng } from "../data/mod.ts";
 import { type Embedder, evaluatePairs, parseCsvPairs, parseLfwPairs } from "../eval/mod.ts";
+import { main as evaluateCli } from "../tasks/evaluate.ts";
 
 /** Images whose embedding (mean colour) is one of a few directions: `Name/Name_000k.png`. */
 async function writeFaces(dir: string): Promise<void> {
@@ -81,6 +82,52 @@ Deno.test("eval evaluatePairs: View 2 folds, png detection, both protocols separ
     });
     assert.equal(t.results.pairs.threshold_pairs, 8);
     assert.equal(t.results.synface!.accuracy, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("eval CLI: results.json carries both protocols, pairs, missing, model and flags", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeFaces(dir);
+    await Deno.writeTextFile(
+      `${dir}/pairs.txt`,
+      "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
+    );
+    await evaluateCli([
+      "--model",
+      "pixels",
+      "--pairs",
+      `${dir}/pairs.txt`,
+      "--images",
+      dir,
+      "--out",
+      `${dir}/out`,
+      "--no-plots",
+    ]);
+    const r = JSON.parse(await Deno.readTextFile(`${dir}/out/results.json`));
+    for (const p of ["synface", "insightface"]) {
+      for (
+        const k of [
+          "accuracy",
+          "std",
+          "threshold",
+          "auc",
+          "eer",
+          "tar_at_far_1e-3",
+          "tar_at_far_1e-2",
+        ]
+      ) {
+        assert.equal(typeof r[p][k], "number", `${p}.${k}`);
+      }
+      assert.ok(r[p].accuracy >= 0 && r[p].accuracy <= 1);
+    }
+    assert.equal(r.pairs.evaluated, 8);
+    assert.equal(r.missing.images, 0);
+    assert.equal(r.model.kind, "pixels");
+    assert.deepEqual(r.flags.protocols, ["synface", "insightface"]);
+    assert.match(await Deno.readTextFile(`${dir}/out/table.md`), /\|pixels\|insightface\|/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
