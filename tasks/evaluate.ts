@@ -23,7 +23,7 @@ import {
 const USAGE =
   `usage: deno task evaluate --model RUN_DIR|model.onnx|pixels|pca --pairs FILE --images DIR --out DIR
   [--protocol synface|insightface|both] [--flip] [--threshold-from FILE] [--kfold K]
-  [--input-size 112x112] [--layout nchw|nhwc] [--bgr] [--mean 127.5] [--std 127.5]
+  [--threshold-images DIR] [--input-size 112x112] [--layout nchw|nhwc] [--bgr] [--mean 127.5] [--std 127.5]
   [--crop auto|none|HxW] [--skip-missing] [--batch 64] [--ep wasm|webgpu] [--name LABEL]
   [--fit-pairs FILE] [--pca-components 128] [--no-plots]
 usage: deno task evaluate --compare OUT_DIR1,OUT_DIR2,... --out DIR   (one table + ROC plots of finished runs)
@@ -33,7 +33,8 @@ usage: deno task evaluate --compare OUT_DIR1,OUT_DIR2,... --out DIR   (one table
                  fitted on the images of --fit-pairs, default the --threshold-from file)
   --pairs        LFW pairs.txt (View 2), pairsDevTrain/pairsDevTest.txt (View 1) or CSV path1,path2,same[,fold]
   --images       folder the pair images are relative to (<name>/<name>_0001.jpg for LFW)
-  --threshold-from FILE   choose thresholds on another pairs file (same --images folder), report on --pairs
+  --threshold-from FILE   choose thresholds on another pairs file, report on --pairs
+  --threshold-images DIR  images of the --threshold-from file (default: --images)
   --kfold K      k-fold inside --pairs (default: the file's folds; 10 for a single-block file)
   --protocol     synface (cosine, no flip, last max) | insightface (flip, squared L2, first max) | both (default)
   --flip         also use flip fusion under the synface protocol
@@ -71,6 +72,7 @@ export async function main(args: string[]): Promise<void> {
       protocol: { type: "string", default: "both" },
       flip: { type: "boolean", default: false },
       "threshold-from": { type: "string" },
+      "threshold-images": { type: "string" },
       kfold: { type: "string" },
       "input-size": { type: "string" },
       layout: { type: "string" },
@@ -171,6 +173,7 @@ export async function main(args: string[]): Promise<void> {
     pairs,
     imagesDir: values.images!,
     thresholdPairs,
+    thresholdImagesDir: values["threshold-images"],
     kfold,
     protocols,
     flip: values.flip,
