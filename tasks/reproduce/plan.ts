@@ -70,6 +70,10 @@ export const ValSourceSchema = z.discriminatedUnion("kind", [
 /** The training hyper-parameters a preset fixes for all its runs. */
 export const TrainSettingsSchema = z.strictObject({
   arch: z.string().min(1),
+  /** Network input; null = the image size. Smaller inputs make CPU presets affordable. */
+  input: z.strictObject({ height: pos(), width: pos() }).nullable(),
+  /** How images reach the input: centre crop only, or centre window + resize. */
+  fit: z.enum(["center-crop", "resize"]),
   loss: z.enum(["arcface", "cosface", "softmax"]),
   epochs: pos(),
   batch: pos(),
@@ -354,7 +358,16 @@ export const PRESETS: Record<PresetName, Preset> = {
     fig2: { ids: 4, perId: 4 },
     preview: { ids: 3, variations: 4 },
     lfwIn: ["table1", "table2"],
-    train: { arch: "ir_tiny", loss: "arcface", epochs: 1, batch: 8, lr: 0.05, seed: 1 },
+    train: {
+      arch: "ir_tiny",
+      input: { height: 32, width: 32 },
+      fit: "resize",
+      loss: "arcface",
+      epochs: 1,
+      batch: 8,
+      lr: 0.05,
+      seed: 1,
+    },
     estimate: {
       generateImgPerS: 50,
       trainImgPerS: 10,
@@ -371,7 +384,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     experiments: ["table1", "table2"],
     size: "112x112",
     seed: 1,
-    base: { ids: 200, perId: 20 },
+    base: { ids: 150, perId: 20 },
     test: { ids: 400, perId: 4, folds: 10, pairsPerFold: 100, seed: 1_000_001 },
     validation: { ids: 100, perId: 4, pairs: 400, seed: 2_000_001 },
     real: { ids: 100, perId: [5, 10] },
@@ -386,13 +399,23 @@ export const PRESETS: Record<PresetName, Preset> = {
     fig2: { ids: 8, perId: 10 },
     preview: { ids: 6, variations: 8 },
     lfwIn: "all",
-    train: { arch: "ir10_half", loss: "arcface", epochs: 6, batch: 64, lr: 0.1, seed: 1 },
+    train: {
+      arch: "ir10_quarter",
+      input: { height: 64, width: 64 },
+      fit: "resize",
+      loss: "arcface",
+      epochs: 8,
+      batch: 64,
+      lr: 0.1,
+      seed: 1,
+    },
     estimate: {
-      generateImgPerS: 100,
-      trainImgPerS: 60,
+      generateImgPerS: 50,
+      trainImgPerS: 35,
       embedImgPerS: 300,
       stageOverheadS: 5,
-      note: "guess, to be measured on the 2-core dev machine",
+      note: "2-core dev VM shared with other jobs (load ≈ 7): generator ~20–60 img/s, " +
+        "ir10_quarter@64×64 ~35–40 img/s",
     },
   },
   cpu: {
@@ -417,7 +440,16 @@ export const PRESETS: Record<PresetName, Preset> = {
     fig2: { ids: 10, perId: 20 },
     preview: { ids: 8, variations: 10 },
     lfwIn: "all",
-    train: { arch: "ir18_half", loss: "arcface", epochs: 10, batch: 64, lr: 0.1, seed: 1 },
+    train: {
+      arch: "ir10_quarter",
+      input: { height: 64, width: 64 },
+      fit: "resize",
+      loss: "arcface",
+      epochs: 8,
+      batch: 64,
+      lr: 0.1,
+      seed: 1,
+    },
     estimate: {
       generateImgPerS: 100,
       trainImgPerS: 60,
@@ -448,7 +480,16 @@ export const PRESETS: Record<PresetName, Preset> = {
     fig2: { ids: 10, perId: 50 },
     preview: { ids: 10, variations: 10 },
     lfwIn: "all",
-    train: { arch: "lresnet50e_ir", loss: "arcface", epochs: 40, batch: 512, lr: 0.1, seed: 1 },
+    train: {
+      arch: "lresnet50e_ir",
+      input: null,
+      fit: "center-crop",
+      loss: "arcface",
+      epochs: 40,
+      batch: 512,
+      lr: 0.1,
+      seed: 1,
+    },
     estimate: {
       generateImgPerS: 150,
       trainImgPerS: 1500,
