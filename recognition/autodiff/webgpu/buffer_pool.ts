@@ -35,12 +35,23 @@ export class BufferPool {
   #device: GPUDevice;
   #free = new Map<number, GPUBuffer[]>();
   #maxPooledBytes: number;
+  #deferDestroy: (destroy: () => void) => void;
   stats: PoolStats = { liveBytes: 0, pooledBytes: 0, peakLiveBytes: 0, created: 0 };
 
-  /** `maxPooledBytes`: released buffers beyond this are destroyed instead of kept. */
-  constructor(device: GPUDevice, maxPooledBytes = 2 ** 30) {
+  /**
+   * `maxPooledBytes`: released buffers beyond this are destroyed instead of kept.
+   * `deferDestroy`: runs that destruction once the commands recorded so far are submitted: a
+   * released buffer may still be bound by a dispatch that has been recorded but not submitted,
+   * and destroying it then fails the whole submission ("buffer has been destroyed").
+   */
+  constructor(
+    device: GPUDevice,
+    maxPooledBytes = 2 ** 30,
+    deferDestroy: (destroy: () => void) => void = (destroy) => destroy(),
+  ) {
     this.#device = device;
     this.#maxPooledBytes = maxPooledBytes;
+    this.#deferDestroy = deferDestroy;
   }
 
   /** A buffer of at least `bytes` bytes (a pooled one when available: contents undefined). */
@@ -64,7 +75,7 @@ export class BufferPool {
     const cls = buffer.size;
     this.stats.liveBytes -= cls;
     if (this.stats.pooledBytes + cls > this.#maxPooledBytes) {
-      buffer.destroy();
+      this.#deferDestroy(() => buffer.destroy());
       return;
     }
     let list = this.#free.get(cls);

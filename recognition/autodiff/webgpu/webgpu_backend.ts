@@ -87,10 +87,10 @@ export class WebgpuBackend implements Backend {
     this.gpu = g;
     const device = g.device;
     const cache = new PipelineCache(device);
-    const pool = new BufferPool(device);
+    const batch = new CommandBatch(device, cache);
+    const pool = new BufferPool(device, 2 ** 30, (destroy) => batch.afterSubmit(destroy));
     const tuning = opts.tuning ?? tuningFor(g.info);
     this.#maxPending = opts.maxPending ?? 4096;
-    const batch = new CommandBatch(device, cache);
     const dummy = new GpuBuf(4, device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }));
     this.#ctx = {
       device,
