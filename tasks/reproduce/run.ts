@@ -118,16 +118,23 @@ export async function runPlan(
   const outcomes = new Map<string, StageOutcome>();
   const total = resolved.stages.length;
   const t0 = now();
-  let ranEstimate = 0;
-  let ranActual = 0;
-  let remaining = resolved.stages.reduce((s, st) => s + st.estimateS, 0);
+  // The ETA scales what is left by how fast this machine has been so far, separately for
+  // generation, training and embedding (their speeds differ by orders of magnitude).
+  const group = (k: NodeKind) =>
+    k === "train" ? "train" : k === "eval" || k === "features" ? "embed" : "generate";
+  const ranEstimate = { generate: 0, train: 0, embed: 0 };
+  const ranActual = { generate: 0, train: 0, embed: 0 };
+  const remaining = { generate: 0, train: 0, embed: 0 };
+  for (const st of resolved.stages) if (!st.needs.length) remaining[group(st.kind)] += st.estimateS;
   const width = String(total).length;
 
   const line = (i: number, o: StageOutcome) => {
-    remaining -= o.stage.estimateS;
-    // Scale the remaining estimate by how fast this machine has been so far.
-    const speed = ranEstimate > 0 ? ranActual / ranEstimate : 1;
-    const eta = Math.max(0, remaining * speed);
+    if (!o.stage.needs.length) remaining[group(o.stage.kind)] -= o.stage.estimateS;
+    let eta = 0;
+    for (const g of ["generate", "train", "embed"] as const) {
+      const speed = ranEstimate[g] > 0 ? ranActual[g] / ranEstimate[g] : 1;
+      eta += Math.max(0, remaining[g]) * speed;
+    }
     const what = o.status === "done" || o.status === "cached"
       ? `${o.status} in ${fmtSeconds(o.wallS)}`
       : `${o.status}${o.message ? `: ${o.message}` : ""}`;
@@ -143,8 +150,8 @@ export async function runPlan(
     const outcome = await runOne(stage);
     outcomes.set(stage.hash, outcome);
     if (outcome.status === "done") {
-      ranEstimate += stage.estimateS;
-      ranActual += outcome.wallS;
+      ranEstimate[group(stage.kind)] += stage.estimateS;
+      ranActual[group(stage.kind)] += outcome.wallS;
     }
     line(i, outcome);
   }
