@@ -87,7 +87,7 @@ Deno.test("report tables: both protocols, mean ± std in %, paper beside ours, m
   );
   assert.match(
     lines[4],
-    /^\| \+ IM \+ Domain Mixup, real 6x2 \| needs --real \| needs --real \| needs --lfw, needs --real/,
+    /^\| \+ IM \+ Domain Mixup, real 6x2 \| needs --real \| needs --real \| needs --real, --lfw/,
   );
   assert.equal(
     fmtCell({ kind: "missing", text: "needs generator/" }, "synface"),

@@ -155,9 +155,10 @@ export async function readEvalResults(dir: string): Promise<EvalResults | null> 
 export function missingText(o: StageOutcome | undefined): string {
   if (!o) return "not run";
   if (o.status === "needs-input") {
-    return o.stage.needs.map((n) => n.startsWith("--lfw") ? "needs --lfw" : `needs ${n}`).join(
-      ", ",
-    );
+    const flags = o.stage.needs.map((n) => n.startsWith("--lfw") ? "--lfw" : n);
+    return `needs ${
+      flags.sort((a, b) => (a === "--real" ? -1 : b === "--real" ? 1 : 0)).join(", ")
+    }`;
   }
   const m = o.message ?? o.status;
   if (o.status === "needs-module" || m.startsWith("needs ")) {
@@ -259,13 +260,15 @@ function tableOf(
   results: Map<string, EvalResults | null>,
 ): ReportTable {
   const t = exp.table!;
+  // Columns the preset never fills (e.g. LFW for smoke's Table 3) are left out.
+  const columns = t.columns.filter((c) => t.rows.some((r) => r.cells[c.key] !== undefined));
   return {
     rowHeader: t.rowHeader,
-    columns: t.columns,
+    columns,
     rows: t.rows.map((row) => ({
       label: row.label,
       paper: row.paper,
-      cells: Object.fromEntries(t.columns.map((c) => {
+      cells: Object.fromEntries(columns.map((c) => {
         const ref = row.cells[c.key];
         if (ref === undefined) return [c.key, { kind: "missing", text: "—" }];
         const o = byHash.get(refs[ref]);
@@ -294,7 +297,8 @@ function barChart(
   columns: string[],
   protocol: Protocol,
 ): string | null {
-  const series: BarSeries[] = columns.map((key) => {
+  const present = columns.filter((key) => table.columns.some((c) => c.key === key));
+  const series: BarSeries[] = present.map((key) => {
     const col = table.columns.find((c) => c.key === key)!;
     const vals = table.rows.map((r) => {
       const c = r.cells[key];
