@@ -1,0 +1,86 @@
+/**
+ * `deno task reproduce --preset smoke` end to end (the CI run of issue 7): every experiment at toy
+ * size through the real generator, trainer and evaluator, then a rerun that must find everything
+ * cached. Adds `--real` when `../shared/data/celeba-aligned` is present (Domain Mixup rows).
+ * Takes ~3–4 minutes on 2 cores.
+ */
+import assert from "node:assert/strict";
+import { hasSharedData, SHARED_DATA } from "./_helpers.ts";
+
+const TASK = new URL("../tasks/reproduce.ts", import.meta.url).pathname;
+
+async function run(args: string[]) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TASK, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
+}
+
+Deno.test("reproduce --preset smoke: every stage runs, the report is complete, a rerun is cached", async () => {
+  const out = await Deno.makeTempDir({ prefix: "reproduce_smoke_test_" });
+  try {
+    const args = ["--preset", "smoke", "--out", out];
+    const real = hasSharedData("celeba-aligned");
+    if (real) args.push("--real", new URL("celeba-aligned", SHARED_DATA).pathname);
+    const t0 = performance.now();
+    const first = await run(args);
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`smoke preset: ${seconds.toFixed(0)} s (${real ? "with" : "without"} --real)`);
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr.slice(-3000)}`);
+    const lines = first.stderr.split("\n").filter((l) => /^reproduce \[\s*\d+\/\d+\]/.test(l));
+    const cfg = JSON.parse(await Deno.readTextFile(`${out}/report/configs.json`));
+    assert.equal(lines.length, cfg.stages.length, "one progress line per stage");
+    for (const s of cfg.stages) {
+      const ok = s.status === "done" ||
+        (s.status === "needs-input" &&
+          (s.message.includes("--lfw") || (!real && s.message.includes("--real"))));
+      assert.ok(ok, `${s.label}: ${s.status} ${s.message ?? ""}`);
+    }
+    const md = await Deno.readTextFile(`${out}/report/README.md`);
+    assert.match(md, /its numbers are meaningless/);
+    for (
+      const row of [
+        "synthetic 6x4",
+        "\\+ Identity Mixup",
+        ...(real ? ["\\+ IM \\+ Domain Mixup, real 6x2"] : []),
+      ]
+    ) {
+      assert.match(
+        md,
+        new RegExp(
+          `\\| ${row} \\| \\d+\\.\\d\\d ± \\d+\\.\\d\\d \\| \\d+\\.\\d\\d ± \\d+\\.\\d\\d \\|`,
+        ),
+        row,
+      );
+    }
+    for (
+      const f of [
+        "index.html",
+        "table2.svg",
+        "table3.svg",
+        "fig5.svg",
+        "fig6.svg",
+        "figures/fig2-1.svg",
+        "figures/fig3-1.png",
+      ]
+    ) {
+      assert.ok((await Deno.stat(`${out}/report/${f}`)).size > 0, f);
+    }
+
+    const second = await run(args);
+    assert.equal(second.code, 0, second.stderr.slice(-3000));
+    const again = JSON.parse(await Deno.readTextFile(`${out}/report/configs.json`));
+    assert.deepEqual(
+      again.stages.filter((s: { status: string }) => s.status === "done").map((
+        s: { label: string },
+      ) => s.label),
+      [],
+      "a rerun reuses every finished stage",
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
