@@ -183,6 +183,11 @@ export interface Backend {
   // ---- storage ----
   /** A new buffer of `size` float32 elements, contents zero. `size` may be 0. */
   alloc(size: number): Buf;
+  /**
+   * Optional: a new buffer whose contents are unspecified, for outputs a kernel overwrites
+   * completely (saves zeroing pooled memory). Callers fall back to {@link Backend.alloc}.
+   */
+  allocUninit?(size: number): Buf;
   /** Release a buffer (the backend may pool it). Using it afterwards is an error. */
   free(buf: Buf): void;
   /**

@@ -15,7 +15,7 @@ import {
   denseStrides,
   normAxis,
 } from "./shape.ts";
-import { empty, record, ShapeError, shapeSize, type Tensor } from "./tensor.ts";
+import { empty, record, ShapeError, shapeSize, type Tensor, uninit } from "./tensor.ts";
 
 /** Arithmetic binary ops (differentiable). */
 export type ArithOp = "add" | "sub" | "mul" | "div" | "max" | "min";
@@ -97,12 +97,12 @@ function channelSpec(x: Tensor) {
 export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
   unary: {
     forward([x], { op, p }) {
-      const out = empty(x.shape, x.backend);
+      const out = uninit(x.shape, x.backend);
       x.backend.unary(op, x.buf, out.buf, x.size, p);
       return { out };
     },
     backward(dy, [x], out, { op, p }) {
-      const dx = empty(x.shape, x.backend);
+      const dx = uninit(x.shape, x.backend);
       x.backend.unaryBackward(op, x.buf, out.buf, dy.buf, dx.buf, x.size, p);
       return [dx];
     },
@@ -110,7 +110,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
   binary: {
     forward([a, b], { op }) {
       const shape = broadcastShapes(a.shape, b.shape)!;
-      const out = empty(shape, a.backend);
+      const out = uninit(shape, a.backend);
       a.backend.binary(op, a.buf, b.buf, out.buf, binarySpec(a.shape, b.shape, shape));
       return { out };
     },
@@ -143,7 +143,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
   compare: {
     forward([a, b], { op }) {
       const shape = broadcastShapes(a.shape, b.shape)!;
-      const out = empty(shape, a.backend);
+      const out = uninit(shape, a.backend);
       a.backend.binary(op, a.buf, b.buf, out.buf, binarySpec(a.shape, b.shape, shape));
       return { out };
     },
@@ -154,7 +154,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
   where: {
     forward([c, a, b]) {
       const shape = broadcastShapes(broadcastShapes(c.shape, a.shape)!, b.shape)!;
-      const out = empty(shape, a.backend);
+      const out = uninit(shape, a.backend);
       const k = collapse(shape, [
         broadcastStrides(c.shape, shape),
         broadcastStrides(a.shape, shape),
@@ -189,7 +189,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
     forward([x], { perm }) {
       const shape = perm.map((d) => x.shape[d]);
       const ds = denseStrides(x.shape);
-      const out = empty(shape, x.backend);
+      const out = uninit(shape, x.backend);
       const k = collapse(shape, [perm.map((d) => ds[d])]);
       x.backend.strided(x.buf, out.buf, { shape: k.shape, strides: k.strides[0], offset: 0 });
       return { out };
@@ -202,7 +202,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
   },
   expand: {
     forward([x], { shape }) {
-      const out = empty(shape, x.backend);
+      const out = uninit(shape, x.backend);
       const k = collapse(shape, [broadcastStrides(x.shape, shape)]);
       x.backend.strided(x.buf, out.buf, { shape: k.shape, strides: k.strides[0], offset: 0 });
       return { out };
@@ -214,7 +214,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
   sum: {
     forward([x], { axes, keepdim }) {
       const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-      const out = empty(keepdim ? kept : x.shape.filter((_, i) => !axes.includes(i)), x.backend);
+      const out = uninit(keepdim ? kept : x.shape.filter((_, i) => !axes.includes(i)), x.backend);
       x.backend.reduceSum(x.buf, out.buf, collapseReduce(x.shape, kept));
       return { out };
     },
@@ -231,7 +231,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
       const n = transB ? b.shape[rb - 2] : b.shape[rb - 1];
       const batch = ra === 3 ? a.shape[0] : rb === 3 ? b.shape[0] : 1;
       const shape = ra === 3 || rb === 3 ? [batch, m, n] : [m, n];
-      const out = empty(shape, a.backend);
+      const out = uninit(shape, a.backend);
       a.backend.matmul(a.buf, b.buf, out.buf, {
         batch,
         m,
@@ -265,7 +265,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
     forward(xs, p) {
       const [x, w, bias] = xs;
       const s = convSpec(x, w, p);
-      const out = empty([s.n, s.cOut, s.outH, s.outW], x.backend);
+      const out = uninit([s.n, s.cOut, s.outH, s.outW], x.backend);
       x.backend.conv2d(x.buf, w.buf, bias ? bias.buf : null, out.buf, s);
       return { out };
     },
@@ -275,13 +275,13 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
       const be = x.backend;
       let dx: Tensor | null = null;
       if (x.requiresGrad) {
-        dx = empty(x.shape, be);
+        dx = uninit(x.shape, be);
         be.conv2dBackwardInput(dy.buf, w.buf, dx.buf, s);
       }
       let dw: Tensor | null = null, db: Tensor | null = null;
       if (w.requiresGrad || bias?.requiresGrad) {
-        dw = empty(w.shape, be);
-        db = bias ? empty(bias.shape, be) : null;
+        dw = uninit(w.shape, be);
+        db = bias ? uninit(bias.shape, be) : null;
         be.conv2dBackwardWeight(x.buf, dy.buf, dw.buf, db ? db.buf : null, s);
       }
       return bias ? [dx, dw, db] : [dx, dw];
@@ -290,8 +290,8 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
   batchNorm: {
     forward([x, gamma, beta], p) {
       const be = x.backend, cs = channelSpec(x);
-      const out = empty(x.shape, be);
-      const mean = empty([cs.c], be), inv = empty([cs.c], be);
+      const out = uninit(x.shape, be);
+      const mean = uninit([cs.c], be), inv = uninit([cs.c], be);
       be.batchNormTrain(
         x.buf,
         gamma.buf,
@@ -307,19 +307,19 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
     },
     backward(dy, [x, gamma], _out, _p, [mean, inv]) {
       const be = x.backend, cs = channelSpec(x);
-      const dx = empty(x.shape, be), dg = empty(gamma.shape, be), db = empty(gamma.shape, be);
+      const dx = uninit(x.shape, be), dg = uninit(gamma.shape, be), db = uninit(gamma.shape, be);
       be.batchNormBackward(x.buf, dy.buf, gamma.buf, mean.buf, inv.buf, dx.buf, dg.buf, db.buf, cs);
       return [dx, dg, db];
     },
   },
   prelu: {
     forward([x, alpha]) {
-      const out = empty(x.shape, x.backend);
+      const out = uninit(x.shape, x.backend);
       x.backend.prelu(x.buf, alpha.buf, out.buf, channelSpec(x));
       return { out };
     },
     backward(dy, [x, alpha]) {
-      const dx = empty(x.shape, x.backend), da = empty(alpha.shape, x.backend);
+      const dx = uninit(x.shape, x.backend), da = uninit(alpha.shape, x.backend);
       x.backend.preluBackward(x.buf, alpha.buf, dy.buf, dx.buf, da.buf, channelSpec(x));
       return [dx, da];
     },
@@ -327,13 +327,13 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
   softmaxCrossEntropy: {
     forward([z, t]) {
       const [rows, cols] = z.shape;
-      const out = empty([rows], z.backend), probs = empty(z.shape, z.backend);
+      const out = uninit([rows], z.backend), probs = uninit(z.shape, z.backend);
       z.backend.softmaxCrossEntropy(z.buf, t.buf, out.buf, probs.buf, { rows, cols });
       return { out, saved: [probs] };
     },
     backward(dy, [z, t], _out, _p, [probs]) {
       const [rows, cols] = z.shape;
-      const dz = empty(z.shape, z.backend);
+      const dz = uninit(z.shape, z.backend);
       z.backend.softmaxCrossEntropyBackward(probs.buf, t.buf, dy.buf, dz.buf, { rows, cols });
       return [dz, null];
     },
@@ -341,13 +341,13 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
   margin: {
     forward([c], p) {
       const [rows, cols] = c.shape;
-      const out = empty(c.shape, c.backend);
+      const out = uninit(c.shape, c.backend);
       c.backend.margin(c.buf, p.labels.buf, out.buf, { ...p, rows, cols });
       return { out };
     },
     backward(dy, [c], _out, p) {
       const [rows, cols] = c.shape;
-      const dc = empty(c.shape, c.backend);
+      const dc = uninit(c.shape, c.backend);
       c.backend.marginBackward(c.buf, p.labels.buf, dy.buf, dc.buf, { ...p, rows, cols });
       return [dc];
     },

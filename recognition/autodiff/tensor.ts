@@ -167,6 +167,16 @@ export function empty(shape: readonly number[], backend: Backend = getBackend())
   return new Tensor({ buf, refs: 1, backend }, shape);
 }
 
+/**
+ * A new tensor whose contents are unspecified (backends without `allocUninit` zero it): for
+ * op outputs that the kernel overwrites completely.
+ */
+export function uninit(shape: readonly number[], backend: Backend): Tensor {
+  const n = shapeSize(shape);
+  const buf = backend.allocUninit ? backend.allocUninit(n) : backend.alloc(n);
+  return new Tensor({ buf, refs: 1, backend }, shape);
+}
+
 /** Whether ops currently record to the tape. */
 export function isGradEnabled(): boolean {
   return state.gradEnabled;

@@ -104,12 +104,19 @@ export class CpuBackend implements Backend {
   }
 
   alloc(size: number): Buf {
+    return this.take(size, true);
+  }
+  /** A buffer with unspecified contents (pooled memory is not re-zeroed). */
+  allocUninit(size: number): Buf {
+    return this.take(size, false);
+  }
+  private take(size: number, zero: boolean): Buf {
     const cap = Math.max(GRANULE, Math.ceil(size / GRANULE) * GRANULE);
     const list = this.freeLists.get(cap);
     let off: number;
     if (list && list.length) {
       off = list.pop()!;
-      this.heapFor(off, cap).fill(0);
+      if (zero) this.heapFor(off, cap).fill(0);
     } else {
       off = this.top;
       this.top += cap;
@@ -306,7 +313,7 @@ export class CpuBackend implements Backend {
     const jobs: Job[] = [];
     const partials: Buf[] = [];
     for (let t = 0; t < parts; t++) {
-      const col = this.direct(s) ? null : this.alloc(Kd * P);
+      const col = this.direct(s) ? null : this.allocUninit(Kd * P);
       if (col) temps.push(col);
       let wt = this.off(w);
       if (mode === 2) {
