@@ -98,8 +98,9 @@ export function gemmWat(s: GemmShape): string {
   const kStep = (u: number): string[] => {
     const out: string[] = [];
     for (let v = 0; v < nv; v++) {
-      out.push(`(local.set $b${v} (v128.load offset=${u * nr * 4 + v * 16} (local.get $pb)))`);
+      out.push(`(local.set $b${v} (v128.load offset=${v * 16} (local.get $pb)))`);
     }
+    out.push(`(local.set $pb (i32.add (local.get $pb) (local.get $bs)))`);
     for (let r = 0; r < mr; r++) {
       out.push(`(local.set $a (v128.load32_splat offset=${u * mr * 4 + r * 4} (local.get $pa)))`);
       for (let v = 0; v < nv; v++) {
@@ -136,9 +137,11 @@ export function gemmWat(s: GemmShape): string {
   return `(module
   (import "env" "memory" (memory 1 65536 shared))
 
-  ;; One MR×NR tile of C from packed panels pa (kc×MR) and pb (kc×NR). ldc in bytes.
+  ;; One MR×NR tile of C from a packed A panel pa (kc×MR) and B rows of NR floats at pb,
+  ;; pb + bs, pb + 2·bs, … (a packed panel: bs = NR·4; B itself when row-major: its row stride).
+  ;; ldc and bs in bytes.
   (func $kernel (param $kc i32) (param $pa i32) (param $pb i32) (param $c i32) (param $ldc i32)
-      (param $acc i32) (param $mr i32) (param $nr i32) (param $tmp i32)
+      (param $acc i32) (param $mr i32) (param $nr i32) (param $tmp i32) (param $bs i32)
     (local $a v128) ${bLocals}
     ${accLocals.join(" ")}
     (local $dst i32) (local $r i32) (local $j i32) (local $v f32)
@@ -147,14 +150,12 @@ export function gemmWat(s: GemmShape): string {
       (br_if $done2 (i32.lt_u (local.get $kc) (i32.const ${unroll})))
       ${Array.from({ length: unroll }, (_, u) => kStep(u).join("\n      ")).join("\n      ")}
       (local.set $pa (i32.add (local.get $pa) (i32.const ${unroll * mr * 4})))
-      (local.set $pb (i32.add (local.get $pb) (i32.const ${unroll * nr * 4})))
       (local.set $kc (i32.sub (local.get $kc) (i32.const ${unroll})))
       (br $lp2)))
     (block $done (loop $lp
       (br_if $done (i32.eqz (local.get $kc)))
       ${kStep(0).join("\n      ")}
       (local.set $pa (i32.add (local.get $pa) (i32.const ${mr * 4})))
-      (local.set $pb (i32.add (local.get $pb) (i32.const ${nr * 4})))
       (local.set $kc (i32.sub (local.get $kc) (i32.const 1)))
       (br $lp)))
     (if (i32.and (i32.eq (local.get $mr) (i32.const ${mr})) (i32.eq (local.get $nr) (i32.const ${nr})))
@@ -268,6 +269,7 @@ export function gemmWat(s: GemmShape): string {
     (local $pA i32) (local $pB i32) (local $tmp i32)
     (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
     (local $jr i32) (local $ir i32) (local $acc i32) (local $kcb i32) (local $ncb i32)
+    (local $direct i32) (local $pbp i32) (local $bs i32)
     ;; to bytes
     (local.set $a (i32.shl (local.get $a) (i32.const 2)))
     (local.set $b (i32.shl (local.get $b) (i32.const 2)))
@@ -308,9 +310,14 @@ export function gemmWat(s: GemmShape): string {
         (br_if $pcd (i32.ge_u (local.get $pc) (local.get $K)))
         (local.set $kc (call $min (local.get $kcb) (i32.sub (local.get $K) (local.get $pc))))
         (local.set $acc (i32.or (local.get $accumulate) (i32.ne (local.get $pc) (i32.const 0))))
+        ;; a row-major B used by one block of A rows is read in place (packing it would be a
+        ;; full extra pass over B for no reuse); only a partial edge panel is packed
+        (local.set $direct (i32.and (i32.eq (local.get $bcs) (i32.const 4))
+          (i32.le_u (local.get $M) (i32.const ${MC}))))
+        (if (i32.eqz (local.get $direct)) (then
         (call $packB
           (i32.add (local.get $b) (i32.add (i32.mul (local.get $pc) (local.get $brs)) (i32.mul (local.get $jc) (local.get $bcs))))
-          (local.get $brs) (local.get $bcs) (local.get $kc) (local.get $nc) (local.get $pB))
+          (local.get $brs) (local.get $bcs) (local.get $kc) (local.get $nc) (local.get $pB))))
         (local.set $ic (i32.const 0))
         (block $icd (loop $icl
           (br_if $icd (i32.ge_u (local.get $ic) (local.get $M)))
@@ -321,19 +328,30 @@ export function gemmWat(s: GemmShape): string {
           (local.set $jr (i32.const 0))
           (block $jrd (loop $jrl
             (br_if $jrd (i32.ge_u (local.get $jr) (local.get $nc)))
+            (local.set $bs (i32.const ${nr * 4}))
+            (local.set $pbp (i32.add (local.get $pB) (i32.shl (i32.mul (local.get $jr) (local.get $kc)) (i32.const 2))))
+            (if (local.get $direct) (then
+              (local.set $pbp (i32.add (local.get $b) (i32.add (i32.mul (local.get $pc) (local.get $brs))
+                (i32.shl (i32.add (local.get $jc) (local.get $jr)) (i32.const 2)))))
+              (if (i32.le_u (i32.add (local.get $jr) (i32.const ${nr})) (local.get $nc))
+                (then (local.set $bs (local.get $brs)))
+                (else
+                  (call $packB (local.get $pbp) (local.get $brs) (local.get $bcs) (local.get $kc)
+                    (i32.sub (local.get $nc) (local.get $jr)) (local.get $pB))
+                  (local.set $pbp (local.get $pB))))))
             (local.set $ir (i32.const 0))
             (block $ird (loop $irl
               (br_if $ird (i32.ge_u (local.get $ir) (local.get $mc)))
               (call $kernel (local.get $kc)
                 (i32.add (local.get $pA) (i32.shl (i32.mul (local.get $ir) (local.get $kc)) (i32.const 2)))
-                (i32.add (local.get $pB) (i32.shl (i32.mul (local.get $jr) (local.get $kc)) (i32.const 2)))
+                (local.get $pbp)
                 (i32.add (local.get $c) (i32.add
                   (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))
                   (i32.shl (i32.add (local.get $jc) (local.get $jr)) (i32.const 2))))
                 (local.get $ldc) (local.get $acc)
                 (call $min (i32.const ${mr}) (i32.sub (local.get $mc) (local.get $ir)))
                 (call $min (i32.const ${nr}) (i32.sub (local.get $nc) (local.get $jr)))
-                (local.get $tmp))
+                (local.get $tmp) (local.get $bs))
               (local.set $ir (i32.add (local.get $ir) (i32.const ${mr})))
               (br $irl)))
             (local.set $jr (i32.add (local.get $jr) (i32.const ${nr})))
