@@ -247,9 +247,16 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
 
   // ---- albedo composition from named identity parameters and static region masks
   const K = ATTR.length;
-  const attrs = g.initializer("point_attrs", geo.attrs, [N, K, 1]);
-  const at = (name: (typeof ATTR)[number]) =>
-    slice(attrs, ATTR.indexOf(name), ATTR.indexOf(name) + 1, 1); // [N,1,1]
+  // one initializer per attribute: slicing a shared one costs a copy per run when not folded
+  const attrIds = new Map<string, string>();
+  const at = (name: (typeof ATTR)[number]) => {
+    if (!attrIds.has(name)) {
+      const k = ATTR.indexOf(name);
+      const v = Float32Array.from({ length: N }, (_, p) => geo.attrs[p * K + k]);
+      attrIds.set(name, g.initializer(`point_${name}`, v, [N, 1, 1]));
+    }
+    return attrIds.get(name)!;
+  }; // [N,1,1]
   const rgb = (v: [number, number, number]) => c(v, [1, 3, 1]);
   const namedT = op("Unsqueeze", [op("Transpose", [albNamed], { perm: [1, 0] }), g.ints([0])]); // [1,12,B]
   const nb = (k: number) => slice(namedT, k, k + 1, 1); // [1,1,B]
@@ -324,10 +331,10 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
     ], { to: 1 }),
     [N, 1, -1],
   );
-  const upd = reshape(op("Transpose", [concat([mul(colour, vis), vis], 1)], { perm: [0, 2, 1] }), [
-    -1,
-    4,
-  ]); // rows (r·w, g·w, b·w, w)
+  // (r·w, g·w, b·w, w) rows. The Reshape pair keeps onnxruntime's transpose optimizer from
+  // pushing this Transpose up into the colour math, which then ran in a slow [N,B,3] layout.
+  const cw = reshape(reshape(concat([mul(colour, vis), vis], 1), [N, -1]), [N, 4, -1]);
+  const upd = reshape(op("Transpose", [cw], { perm: [0, 2, 1] }), [-1, 4]);
   const acc = op("ScatterND", [
     op("Expand", [c(0), op("Concat", [bufLen, g.ints([4])], { axis: 0 })]),
     idxND,
