@@ -8,3 +8,4 @@ export * from "./transform.ts";
 export * from "./rng.ts";
 export * from "./image_info.ts";
 export * from "./dataset.ts";
+export * from "./web_worker.ts";

@@ -5,6 +5,7 @@
  */
 import { type Generator, type Latents, loadManifest, toUrl } from "./face_generator.ts";
 import type { GeneratorManifest } from "./manifest.ts";
+import { spawnWorker } from "../data/web_worker.ts";
 
 interface Job {
   latents: Latents;
@@ -31,7 +32,7 @@ export class GeneratorPool implements Generator {
     const { manifest: m, url } = await loadManifest(manifest ? toUrl(manifest) : undefined);
     const ws = Array.from(
       { length: Math.max(1, workers) },
-      () => new Worker(new URL("./pool_worker.ts", import.meta.url), { type: "module" }),
+      () => spawnWorker(new URL("./pool_worker.ts", import.meta.url)),
     );
     const pool = new GeneratorPool(m, ws);
     await Promise.all(ws.map((w) =>

@@ -5,18 +5,7 @@
  * so resuming at a position reproduces the uninterrupted stream exactly.
  */
 import { type Batch, BatchMaker, type LoaderPlan } from "./batch_maker.ts";
-
-/**
- * Deno's own `Worker`, captured when this module loads: creating an onnxruntime-web wasm session
- * replaces `globalThis.Worker` with Node's `worker_threads` Worker, which cannot run our module.
- */
-const NATIVE_WORKER = isWebWorker(globalThis.Worker) ? globalThis.Worker : undefined;
-
-function isWebWorker(w: unknown): w is typeof Worker {
-  // A web Worker is an EventTarget; Node's worker_threads Worker is an EventEmitter (`on`).
-  return typeof w === "function" && "postMessage" in w.prototype &&
-    "addEventListener" in w.prototype && !("on" in w.prototype);
-}
+import { canSpawnWorkers, spawnWorker } from "../data/web_worker.ts";
 
 /** A data position: the next batch to train on. */
 export interface DataPosition {
@@ -68,11 +57,9 @@ export class Loader {
     opts: LoaderOptions = {},
   ): Promise<Loader> {
     let workers = opts.workers ?? 1;
-    const WebWorker = isWebWorker(globalThis.Worker) ? globalThis.Worker : NATIVE_WORKER;
-    if (workers > 0 && !WebWorker) {
+    if (workers > 0 && !canSpawnWorkers()) {
       console.error(
-        "loader: globalThis.Worker is not a web Worker (onnxruntime-web replaced it); " +
-          "building batches on this thread",
+        "loader: no web Worker in this runtime; building batches on this thread",
       );
       workers = 0;
     }
@@ -81,9 +68,7 @@ export class Loader {
       loader.#inline = await BatchMaker.open(plan);
     } else {
       for (let i = 0; i < workers; i++) {
-        const w = new WebWorker!(new URL("./loader_worker.ts", import.meta.url).href, {
-          type: "module",
-        });
+        const w = spawnWorker(new URL("./loader_worker.ts", import.meta.url));
         w.onmessage = (e) => loader.#onMessage(e.data);
         w.onerror = (e) => {
           e.preventDefault();

@@ -9,6 +9,7 @@
 import type { Gemm } from "./gemm.ts";
 import { GEMM_FMA_WASM, GEMM_PLAIN_WASM, GEMM_SHAPE } from "./gemm_wasm.ts";
 import { scratchFloats } from "./gemm_wat.ts";
+import { spawnWorker } from "../../../data/web_worker.ts";
 
 const DEAD = 0, IDLE = 1, BUSY = 2, STARTING = 3;
 /** Int32 words per worker control block. */
@@ -122,7 +123,7 @@ export async function createWasmGemm(
   function spawn(w: number): void {
     workers[w]?.terminate();
     Atomics.store(ctrls[w], 0, STARTING);
-    const worker = new Worker(new URL("./gemm_worker.ts", import.meta.url), { type: "module" });
+    const worker = spawnWorker(new URL("./gemm_worker.ts", import.meta.url));
     worker.postMessage({ memory, wasm, ctrl: w * CTRL_WORDS, scratch: scratchOf(w + 1), idleMs });
     workers[w] = worker;
   }
