@@ -216,7 +216,7 @@ function conformToTemplate(P: number[], nFace: number): void {
 }
 
 /** Build the geometry from the canonical mesh; `density` = points per cm² on the face. */
-export function buildGeometry(mesh: CanonicalMesh, density = 26): Geometry {
+export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   // The canonical mesh is ~10 % wider (relative to the eyes) than typical aligned faces.
   const P = mesh.positions.map((v, i) => (i % 3 === 0 ? v * 0.92 : v));
   conformToTemplate(P, P.length / 3);
@@ -429,7 +429,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 26): Geometry {
         e1[2] * e2[0] - e1[0] * e2[2],
         e1[0] * e2[1] - e1[1] * e2[0],
       );
-    const dens = region === REGION.face ? density : density * 0.5;
+    const dens = region === REGION.face ? density : density * 0.6;
     const n = Math.max(1, Math.ceil(Math.sqrt(area * dens)));
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n - i; j++) {
