@@ -150,7 +150,7 @@ export function buildBases(geo: Geometry): Bases {
   while (shapeFields.length < SHAPE_DIM) {
     const k = shapeFields.length;
     shapeFields.push(
-      randomField(rng.split("shape", k), 0.22 * Math.pow(0.985, k), [1.2, 3.2], k % 5 !== 0),
+      randomField(rng.split("shape", k), 0.26 * Math.pow(0.985, k), [1.2, 3.2], k % 5 !== 0),
     );
   }
 

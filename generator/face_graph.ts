@@ -217,7 +217,7 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
   // light colour varies less than its direction: pull each coefficient's RGB toward its mean
   const illum = reshape(illumination, [-1, 9, 3]);
   const illumMean = op("ReduceMean", [illum, g.ints([2])], { keepdims: 1 });
-  const illumC = add(illumMean, mul(c(0.25), sub(illum, illumMean)));
+  const illumC = add(illumMean, mul(c(0.12), sub(illum, illumMean)));
   const shL = add(c(Array.from(shBase), [1, 9, 3]), mul(illumC, c(Array.from(shS), [1, 9, 3])));
   const irrV = op("Relu", [add(op("MatMul", [shB, shL]), c(0.04))]); // [B,nC,3]
 
