@@ -73,7 +73,7 @@ export async function main(args: string[]): Promise<void> {
   console.error(`bench generator: embedded model, 112×112, ${cores} cores`);
   for (const w of [...new Set([cores, 1])]) {
     const pool = await GeneratorPool.create(undefined, w);
-    add("wasm", w, 16, await measure(pool, 16, w + 1, secs, w === cores ? warmPool : warm));
+    add("wasm", w, 32, await measure(pool, 32, w + 1, secs, w === cores ? warmPool : warm));
     await pool.close();
   }
   const single = await FaceGenerator.load(undefined, { ep: "wasm" });

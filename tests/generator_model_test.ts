@@ -50,7 +50,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "generator: an image does not depend on its batch position or batch mates",
+  name: "generator: an image does not depend on its batch size, position or batch mates",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -67,6 +67,8 @@ Deno.test({
     const per = 3 * 112 * 112;
     const at9 = (await gen.generate(moved, 16)).slice(9 * per, 10 * per);
     assert.equal(await sha(at9), await sha(all.slice(5 * per, 6 * per)));
+    // ... nor on the batch size
+    assert.equal(await sha(await gen.generate(one, 1)), await sha(all.slice(5 * per, 6 * per)));
   },
 });
 

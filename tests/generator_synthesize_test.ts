@@ -8,7 +8,7 @@ import { FaceGenerator } from "../generator/mod.ts";
 import { makePairs, synthesize, synthesizeVerification } from "../mixup/mod.ts";
 
 const gen = await FaceGenerator.load(undefined, { ep: "wasm" });
-const base = { ids: 3, perId: 6, seed: 11, identityMixup: true, generator: gen, progress: false };
+const base = { ids: 5, perId: 8, seed: 11, identityMixup: true, generator: gen, progress: false };
 
 async function summary(dir: string): Promise<string[]> {
   const ds = await openDataset(dir);
@@ -24,9 +24,9 @@ Deno.test({
     const root = await Deno.makeTempDir();
     try {
       const single = await synthesize({ ...base, out: `${root}/single` });
-      assert.equal(single.written, 18);
+      assert.equal(single.written, 40);
       const ref = await summary(`${root}/single`);
-      assert.equal(ref.length, 18);
+      assert.equal(ref.length, 40);
 
       await synthesize({ ...base, out: `${root}/sharded`, shard: { index: 2, count: 2 } });
       await synthesize({ ...base, out: `${root}/sharded`, shard: { index: 1, count: 2 } });
@@ -38,7 +38,7 @@ Deno.test({
       const lines = (await Deno.readTextFile(mf)).split("\n");
       await Deno.writeTextFile(mf, lines.slice(0, 6).join("\n") + "\n" + lines[6].slice(0, 20));
       const again = await synthesize({ ...base, out: `${root}/resumed` });
-      assert.ok(again.written >= 13 && again.written < 18, `resume wrote ${again.written}`);
+      assert.ok(again.written >= 35 && again.written < 40, `resume wrote ${again.written}`);
       assert.deepEqual(await summary(`${root}/resumed`), ref);
 
       // a different dataset in the folder: refused, nothing overwritten
