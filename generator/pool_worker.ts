@@ -6,8 +6,7 @@ import type { FaceGenerator, Latents } from "./face_generator.ts";
 
 // onnxruntime-web resolves its files against `location.origin` at import time; in a Deno worker
 // that is the string "null" for file: modules, which breaks `new URL`. Hide `location` (as on
-// the main thread) before importing it. (Create pools before any session on the main thread:
-// once one exists there, new workers start without `self`.)
+// the main thread) before importing it.
 const scope = self;
 Object.defineProperty(globalThis, "location", { value: undefined, configurable: true });
 const { FaceGenerator: Gen } = await import("./face_generator.ts");

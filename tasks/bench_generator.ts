@@ -1,8 +1,7 @@
 /**
  * `deno task bench generator [--json] [--quick]`: images/s of the embedded generator at 112×112
  * by execution provider, batch size and number of workers (a single in-process wasm session at
- * batch 1 is the baseline for the ratios). Worker pools are measured first: once a session
- * exists on the main thread, new workers start broken (see generator/pool_worker.ts).
+ * batch 1 is the baseline for the ratios; WebGPU only on hardware adapters unless `--webgpu`).
  */
 import { parseArgs } from "node:util";
 import { Rng } from "../data/mod.ts";
