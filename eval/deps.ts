@@ -3,6 +3,6 @@
 export * as ort from "npm:onnxruntime-web@1.30.0/webgpu";
 export { z } from "npm:zod@4.1.12";
 // arquero@8.0.3 accepts any flechette 2.x, but 2.7.0 needs a package the npm registry lacks:
-// importing 2.6.0 first pins it for URL imports too, where deno.json's map does not apply.
-import "npm:@uwdata/flechette@2.6.0";
+// importing 2.6.0 first (re-exported only so lint keeps the import) pins it for URL imports too, where deno.json's map does not apply.
+export * as flechette from "npm:@uwdata/flechette@2.6.0";
 export * as aq from "npm:arquero@8.0.3";
