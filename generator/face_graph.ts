@@ -220,12 +220,28 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
   const illumC = add(illumMean, mul(c(0.12), sub(illum, illumMean)));
   const shL = add(c(Array.from(shBase), [1, 9, 3]), mul(illumC, c(Array.from(shS), [1, 9, 3])));
   const irrV = op("Relu", [add(op("MatMul", [shB, shL]), c(0.04))]); // [B,nC,3]
+  // a soft Blinn-Phong sheen from the dominant light direction (the SH first-order terms)
+  const l1 = op("ReduceMean", [slice(shL, 1, 4, 1), g.ints([2])], { keepdims: 0 }); // [B,3]: y,z,x
+  const lDir = op("Gather", [l1, g.ints([2, 0, 1])], { axis: 1 }); // x,y,z
+  const lLen = op("Sqrt", [
+    add(op("ReduceSum", [mul(lDir, lDir), g.ints([1])], { keepdims: 1 }), c(1e-6)),
+  ]);
+  const half = add(div(lDir, lLen), c([0, 0, 1], [1, 3]));
+  const halfN = op("Unsqueeze", [
+    div(
+      half,
+      op("Sqrt", [add(op("ReduceSum", [mul(half, half), g.ints([1])], { keepdims: 1 }), c(1e-6))]),
+    ),
+    g.ints([1]),
+  ]); // [B,1,3]
+  const nh = op("Relu", [op("ReduceSum", [mul(vn, halfN), g.ints([2])], { keepdims: 1 })]); // [B,nC,1]
+  const specV = mul(op("Pow", [nh, c(12)]), op("Unsqueeze", [mul(lLen, c(0.22)), g.ints([1])]));
 
   // ---- interpolate to the dense points. Point tensors are laid out [N, channels, B]: Gathers
   // along axis 0 copy contiguous blocks, and every broadcast runs over contiguous spans (ORT's
   // fast paths; [B,N,3] broadcasts and last-axis gathers were 10-100× slower on wasm).
   const ctrlAttr = reshape(
-    op("Transpose", [concat([screen, irrV, albV], 2)], { perm: [1, 2, 0] }),
+    op("Transpose", [concat([screen, irrV, albV, specV], 2)], { perm: [1, 2, 0] }),
     [nC, -1],
   ); // [nC,9·B]
   let dense = "";
@@ -241,9 +257,9 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
     );
     dense = k === 0 ? term : add(dense, term);
   }
-  const dn = reshape(dense, [N, 9, -1]); // [N,9,B]
+  const dn = reshape(dense, [N, 10, -1]); // [N,10,B]
   const u = slice(dn, 0, 1, 1), v = slice(dn, 1, 2, 1), d = slice(dn, 2, 3, 1); // [N,1,B]
-  const irr = slice(dn, 3, 6, 1), pAlbField = slice(dn, 6, 9, 1);
+  const irr = slice(dn, 3, 6, 1), pAlbField = slice(dn, 6, 9, 1), spec = slice(dn, 9, 10, 1);
 
   // ---- albedo composition from named identity parameters and static region masks
   const K = ATTR.length;
@@ -296,7 +312,8 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
   alb = lerp(alb, rgb([0.03, 0.03, 0.03]), at("pupil"));
   alb = lerp(alb, rgb([0.06, 0.05, 0.05]), mul(at("lash"), c(0.85)));
   alb = lerp(alb, rgb([0.22, 0.07, 0.07]), at("mouth"));
-  const colour = mul(alb, irr); // [N,3,B]
+  // no sheen on hair and inside the mouth
+  const colour = add(mul(alb, irr), mul(spec, mul(sub(c(1), hairW), sub(c(1), at("mouth"))))); // [N,3,B]
 
   // ---- z-buffered splatting: each point to its nearest pixel of a [B·(H·W+1)] buffer (slot H·W
   // of each image takes what falls off-screen); a point survives if within 2 px of the front.
