@@ -210,7 +210,7 @@ export async function createWasmGemm(
       }
       const t0 = performance.now();
       while (ctrls.some((c) => Atomics.load(c, 0) === STARTING)) {
-        if (performance.now() - t0 > 10000) throw new Error("GEMM workers did not start in 10 s");
+        if (performance.now() - t0 > 120000) throw new Error("GEMM workers did not start in 120 s");
         await new Promise((r) => setTimeout(r, 5));
       }
     },
