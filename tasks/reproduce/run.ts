@@ -52,20 +52,6 @@ export type StageFn = (ctx: StageContext) => Promise<unknown>;
 /** One stage function per node kind. */
 export type StageImpls = Record<NodeKind, StageFn>;
 
-/**
- * Deno's own `Worker`, captured before any stage runs. Creating an onnxruntime-web wasm session
- * replaces `globalThis.Worker` with Node's `worker_threads` Worker (emscripten's Node branch),
- * which rejects `file://` hrefs and runs workers without `self.onmessage`; every later stage in
- * the same process (the trainer's loader, the generator's pool) would then fail. The runner
- * puts the original back after every stage.
- */
-const NATIVE_WORKER = globalThis.Worker;
-
-/** Undo onnxruntime-web's replacement of `globalThis.Worker` (see `NATIVE_WORKER`). */
-export function restoreWorker(): void {
-  if (globalThis.Worker !== NATIVE_WORKER) globalThis.Worker = NATIVE_WORKER;
-}
-
 /** How a stage ended. */
 export type StageStatus =
   | "done" // ran now
@@ -208,7 +194,6 @@ export async function runPlan(
           );
         },
       });
-      restoreWorker();
       const wallS = (now() - s0) / 1000;
       await writeDone(out, {
         hash: stage.hash,
@@ -222,7 +207,6 @@ export async function runPlan(
       });
       return { stage, status: "done", wallS, result };
     } catch (e) {
-      restoreWorker();
       const wallS = (now() - s0) / 1000;
       if (e instanceof NeedsError) {
         // Nothing was started: leave no folder behind, so the next run is not a "resume".
