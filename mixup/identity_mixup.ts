@@ -1,7 +1,8 @@
 /**
  * Identity Mixup (SynFace §3.2, code data/syn_images.py): image k of identity i gets its own
  * partner j ≠ i and a weight φ from {0, 0.05, …, 1}; its identity coefficients are
- * `φ·id_i + (1−φ)·id_j` and its soft label is `[[i, φ], [j, 1−φ]]`.
+ * `φ·id_i + (1−φ)·id_j` and its soft label is `[[i, φ], [j, 1−φ]]`. An optional strength
+ * `phiMin` restricts φ to the grid values ≥ phiMin (this project's addition, for Fig. 2).
  */
 import { MIXUP_GRID, type Rng } from "../data/rng.ts";
 
@@ -13,13 +14,30 @@ export interface MixupDraw {
   phi: number;
 }
 
-/** Draw partner j ≠ i uniformly from `[0, numIds)` and φ uniformly from the grid. */
-export function drawMixup(rng: Rng, i: number, numIds: number): MixupDraw {
+/**
+ * The φ values {@link drawMixup} draws from: the {@link MIXUP_GRID} values ≥ `phiMin` (the IM
+ * strength: 0 = the paper's full grid, 0.5 = mild mixing, 1 = no mixing). Throws a RangeError
+ * naming `phiMin` unless it is a number in [0, 1].
+ */
+export function mixupGrid(phiMin = 0): readonly number[] {
+  if (typeof phiMin !== "number" || !(phiMin >= 0 && phiMin <= 1)) {
+    throw new RangeError(`Identity Mixup phiMin=${phiMin}: expected a number in [0, 1]`);
+  }
+  // the full grid itself for 0 so the default draws stay byte-identical
+  return phiMin === 0 ? MIXUP_GRID : MIXUP_GRID.filter((v) => v >= phiMin - 1e-12);
+}
+
+/**
+ * Draw partner j ≠ i uniformly from `[0, numIds)` and φ uniformly from the grid values ≥
+ * `phiMin` (default 0: the whole grid).
+ */
+export function drawMixup(rng: Rng, i: number, numIds: number, phiMin = 0): MixupDraw {
   if (!(numIds >= 2)) {
     throw new RangeError(`Identity Mixup needs at least 2 identities, got ${numIds}`);
   }
+  const grid = mixupGrid(phiMin);
   const r = rng.int(numIds - 1);
-  return { partner: r >= i ? r + 1 : r, phi: rng.choice(MIXUP_GRID) };
+  return { partner: r >= i ? r + 1 : r, phi: rng.choice(grid) };
 }
 
 /**

@@ -78,6 +78,11 @@ export interface SynthesizeOptions {
   size?: SizeOption;
   shard?: Shard;
   identityMixup?: boolean;
+  /**
+   * IM strength: φ is drawn from the grid values ≥ phiMin (default 0 = the paper's full grid;
+   * 0.5 = mild). Only meaningful with `identityMixup`; recorded in the header config when > 0.
+   */
+  phiMin?: number;
   vary?: Vary;
   longTail?: LongTail;
   /** Generator manifest (default: the embedded model). */
@@ -126,7 +131,14 @@ export interface ImageJob {
 /** The latents, label and provenance of image k of identity i (pure function of the inputs). */
 export function imageJob(
   manifest: GeneratorManifest,
-  o: { seed: number; ids: number; identityMixup: boolean; vary: Vary; idOffset: number },
+  o: {
+    seed: number;
+    ids: number;
+    identityMixup: boolean;
+    vary: Vary;
+    idOffset: number;
+    phiMin?: number;
+  },
   i: number,
   k: number,
 ): ImageJob {
@@ -140,7 +152,12 @@ export function imageJob(
     if (role === "identity") {
       const own = sampleBlock(b, root.split("identity", g, b.name));
       if (o.identityMixup) {
-        const { partner, phi } = drawMixup(root.split("mixup", g, k), i, o.ids);
+        const { partner, phi } = drawMixup(
+          root.split("mixup", g, k),
+          i,
+          o.ids,
+          o.phiMin ?? 0,
+        );
         const other = sampleBlock(b, root.split("identity", o.idOffset + partner, b.name));
         latents[b.name] = mixCoefficients(own, other, phi);
         label = mixupLabel(i, partner, phi);
@@ -206,6 +223,7 @@ export async function synthesize(opts: SynthesizeOptions): Promise<SynthesizeRes
     identityMixup: opts.identityMixup ?? false,
     vary: opts.vary ?? "all",
     idOffset: opts.idOffset ?? 0,
+    phiMin: opts.phiMin ?? 0,
   };
   const size = opts.size ?? "112";
   const longTail = opts.longTail ?? "balanced";
@@ -217,6 +235,12 @@ export async function synthesize(opts: SynthesizeOptions): Promise<SynthesizeRes
     throw new RangeError(`--per-id ${opts.perId}: expected an integer ≥ 1`);
   }
   if (o.identityMixup && opts.ids < 2) throw new RangeError("--identity-mixup needs --ids ≥ 2");
+  if (typeof o.phiMin !== "number" || !(o.phiMin >= 0 && o.phiMin <= 1)) {
+    throw new RangeError(`--im-phi-min ${o.phiMin}: expected a number in [0, 1]`);
+  }
+  if (o.phiMin > 0 && !o.identityMixup) {
+    throw new RangeError(`--im-phi-min ${o.phiMin} needs --identity-mixup`);
+  }
   if (opts.shard && !(opts.shard.index >= 1 && opts.shard.index <= opts.shard.count)) {
     throw new RangeError(`--shard ${opts.shard.index}/${opts.shard.count}: expected 1 ≤ i ≤ n`);
   }
@@ -247,6 +271,8 @@ export async function synthesize(opts: SynthesizeOptions): Promise<SynthesizeRes
         size,
         id_offset: o.idOffset,
         prefix,
+        // only when set, so default datasets keep their header (and resume) unchanged
+        ...(o.phiMin > 0 ? { im_phi_min: o.phiMin } : {}),
       },
     };
     const writer = await DatasetWriter.open(

@@ -3,7 +3,7 @@
  * generator. See `mixup/synthesize.ts` for determinism, shards and resume.
  *
  *   deno task generate --out DIR --ids N --per-id K [--size 112|112x96] [--seed S]
- *     [--shard i/n] [--identity-mixup] [--vary all|none|expression|pose|illumination]
+ *     [--shard i/n] [--identity-mixup [--im-phi-min F]] [--vary all|none|expression|pose|illumination]
  *     [--long-tail balanced|ub1|ub2] [--model generator.json] [--workers N] [--ep auto|webgpu|wasm]
  *   deno task generate --preview --out DIR            PNG sheets (ids × variations, IM strip, sweeps)
  *   deno task generate --pairs-out pairs.txt --out DIR --ids N --per-id K [--folds 10 --per-fold 300]
@@ -58,6 +58,7 @@ export async function main(args: string[]): Promise<void> {
       seed: { type: "string" },
       shard: { type: "string" },
       "identity-mixup": { type: "boolean" },
+      "im-phi-min": { type: "string" },
       vary: { type: "string" },
       "long-tail": { type: "string" },
       model: { type: "string" },
@@ -113,6 +114,14 @@ export async function main(args: string[]): Promise<void> {
     workers,
     ep,
   };
+  let phiMin = 0;
+  if (values["im-phi-min"] !== undefined) {
+    phiMin = Number(values["im-phi-min"]);
+    if (values["im-phi-min"].trim() === "" || !(phiMin >= 0 && phiMin <= 1)) {
+      fail(`--im-phi-min ${values["im-phi-min"]}: expected a number in [0, 1]`);
+    }
+    if (!values["identity-mixup"]) fail("--im-phi-min needs --identity-mixup");
+  }
   const r = values["pairs-out"]
     ? await synthesizeVerification({
       ...common,
@@ -123,6 +132,7 @@ export async function main(args: string[]): Promise<void> {
     : await synthesize({
       ...common,
       identityMixup: values["identity-mixup"] ?? false,
+      ...(phiMin > 0 ? { phiMin } : {}),
       longTail: oneOf<LongTail>(
         "long-tail",
         values["long-tail"],

@@ -7,7 +7,9 @@ import {
   imageJob,
   longTailCounts,
   mixCoefficients,
+  mixupGrid,
   mixupLabel,
+  synthesize,
   type Vary,
 } from "../mixup/mod.ts";
 
@@ -105,4 +107,51 @@ Deno.test("long tail: profiles keep the total; documented 2K × 50 counts", () =
   const ub1 = longTailCounts("ub1", 2000, 50), ub2 = longTailCounts("ub2", 2000, 50);
   assert.deepEqual([ub1[0], ub1[999], ub1[1000], ub1[1999]], [75, 75, 25, 25]);
   assert.deepEqual([ub2[0], ub2[199], ub2[200], ub2[1999]], [275, 275, 25, 25]);
+});
+
+Deno.test("identity mixup strength: φ ≥ phiMin on the grid, both ends reached; 0 = full grid", () => {
+  assert.equal(mixupGrid(0), MIXUP_GRID);
+  assert.deepEqual(mixupGrid(0.5), MIXUP_GRID.slice(10));
+  assert.deepEqual(mixupGrid(0.45), MIXUP_GRID.slice(9));
+  assert.deepEqual(mixupGrid(0.51), MIXUP_GRID.slice(11));
+  assert.deepEqual(mixupGrid(1), [1]);
+  for (const phiMin of [0.05, 0.5, 0.85]) {
+    const root = Rng.fromSeed(11);
+    const seen = new Set<number>();
+    for (let k = 0; k < 2000; k++) {
+      const { partner, phi } = drawMixup(root.split(k), k % 5, 5, phiMin);
+      assert.notEqual(partner, k % 5);
+      assert.ok(phi >= phiMin - 1e-12, `φ=${phi} < phiMin=${phiMin}`);
+      assert.ok(MIXUP_GRID.includes(phi), `φ=${phi} off the grid`);
+      seen.add(phi);
+    }
+    assert.ok(seen.has(1), `phiMin=${phiMin}: φ=1 never drawn`);
+    assert.ok(seen.has(Math.min(...mixupGrid(phiMin))), `phiMin=${phiMin}: lowest φ never drawn`);
+    assert.equal(seen.size, mixupGrid(phiMin).length);
+  }
+  // default phiMin draws exactly what the full grid draws (bytes of default datasets unchanged)
+  for (let k = 0; k < 50; k++) {
+    const r = Rng.fromSeed(3).split(k);
+    assert.deepEqual(drawMixup(r, 1, 7), drawMixup(Rng.fromSeed(3).split(k), 1, 7, 0));
+  }
+  const m = embeddedManifest();
+  const o = { seed: 9, ids: 10, identityMixup: true, vary: "all" as Vary, idOffset: 0 };
+  for (let k = 0; k < 30; k++) {
+    assert.deepEqual(imageJob(m, o, 2, k), imageJob(m, { ...o, phiMin: 0 }, 2, k));
+    const phi = (imageJob(m, { ...o, phiMin: 0.5 }, 2, k).meta as { phi: number }).phi;
+    assert.ok(phi >= 0.5, `image ${k}: φ=${phi}`);
+  }
+});
+
+Deno.test("identity mixup strength: bad phiMin values are rejected with the option named", async () => {
+  for (const bad of [-0.1, 1.5, NaN, Infinity]) {
+    assert.throws(() => mixupGrid(bad), /phiMin=.*expected a number in \[0, 1\]/);
+    assert.throws(() => drawMixup(Rng.fromSeed(1), 0, 3, bad), /phiMin/);
+  }
+  const base = { out: "/nonexistent/never-written", ids: 3, perId: 1, seed: 0, progress: false };
+  await assert.rejects(
+    () => synthesize({ ...base, identityMixup: true, phiMin: 2 }),
+    /--im-phi-min 2: expected a number in \[0, 1\]/,
+  );
+  await assert.rejects(() => synthesize({ ...base, phiMin: 0.5 }), /needs --identity-mixup/);
 });

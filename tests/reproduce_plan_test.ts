@@ -86,8 +86,14 @@ Deno.test("fig2 adds the real set only with --real; fig6 has the five factors ±
   const withReal = buildPlan(p, { real: true, val: false }, ["fig2"]).experiments[0];
   const sets = (e: typeof without) =>
     e.nodes.spread.kind === "features" ? e.nodes.spread.config.sets : [];
-  assert.equal(sets(without).length, 2);
-  assert.equal(sets(withReal).length, 3);
+  assert.equal(sets(without).length, 3);
+  assert.equal(sets(withReal).length, 4);
+  // no IM, IM on the full grid, mild IM (φ ≥ 0.5); only the mild set records a strength
+  const ims = sets(without).map((s) => {
+    const n = "dataset" in s ? without.nodes[s.dataset] : undefined;
+    return n?.kind === "dataset" ? [n.config.identityMixup, n.config.phiMin] : null;
+  });
+  assert.deepEqual(ims, [[false, undefined], [true, undefined], [true, 0.5]]);
   const f6 = buildPlan(p, { real: false, val: false }, ["fig6"]).experiments[0];
   const varies = Object.entries(f6.nodes).filter(([k]) => k !== "synval").map(([, n]) => n).flatMap(
     (n) => n.kind === "dataset" ? [`${n.config.vary}${n.config.identityMixup ? "+im" : ""}`] : [],

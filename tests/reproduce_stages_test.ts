@@ -110,15 +110,18 @@ Deno.test("eval and features stages run the eval module and write what the repor
       "train-syn": dep(`${root}/run`, byRef("fig2", "train-syn")),
       syn: dep(`${root}/ds`, byRef("fig2", "syn")),
       "syn-im": dep(`${root}/ds`, byRef("fig2", "syn-im")),
+      "syn-im-mild": dep(`${root}/ds`, byRef("fig2", "syn-im-mild")),
     }, { real: `${root}/real` })) as { figures: unknown[]; table: { rows: (string | number)[][] } };
     assert.deepEqual(f.figures, [{
       title: "Fig. 2: feature spread by set and identity",
       file: "spread.svg",
     }]);
-    assert.deepEqual(f.table.rows.map((r) => [r[0], r[1]]), [["synthetic, no IM", 4], [
-      "synthetic, IM",
-      4,
-    ], ["real", 4]]);
+    assert.deepEqual(f.table.rows.map((r) => [r[0], r[1]]), [
+      ["synthetic, no IM", 4],
+      ["synthetic, IM (φ ∈ {0 … 1})", 4],
+      ["synthetic, mild IM (φ ≥ 0.5)", 4],
+      ["real", 4],
+    ]);
     for (const row of f.table.rows) {
       assert.ok((row[2] as number) > (row[3] as number), "intra > inter cosine");
     }

@@ -263,7 +263,8 @@ export function summary(s: Stage): string {
   switch (n.kind) {
     case "dataset": {
       const c = n.config;
-      return `${c.ids}×${c.perId}${c.identityMixup ? " +IM" : ""} vary=${c.vary} ${c.longTail}`;
+      const im = c.identityMixup ? ` +IM${c.phiMin ? ` φ≥${c.phiMin}` : ""}` : "";
+      return `${c.ids}×${c.perId}${im} vary=${c.vary} ${c.longTail}`;
     }
     case "verification":
       return `${n.config.folds} folds × ${n.config.pairsPerFold}+${n.config.pairsPerFold} pairs`;

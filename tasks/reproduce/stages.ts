@@ -273,6 +273,7 @@ export function createStages(): StageSet {
         seed: c.seed,
         size: SIZE[c.size],
         identityMixup: c.identityMixup,
+        ...(c.phiMin !== undefined ? { phiMin: c.phiMin } : {}),
         vary: c.vary,
         longTail: c.longTail,
         ...(c.heldOut ? { idOffset: HELD_OUT_OFFSET } : {}),
