@@ -23,7 +23,7 @@ export function pca2d(features: Float32Array[]): [number, number][] {
   });
 }
 
-const SHAPES = ["circle", "triangle", "square"] as const;
+const SHAPES = ["circle", "triangle", "square", "diamond"] as const;
 
 /** SVG scatter: colour = identity, marker shape = group. */
 export function embeddingSvg(sets: IdentityFeatures[], options: { title?: string } = {}): string {

@@ -138,12 +138,12 @@ export class SvgPlot {
     );
   }
 
-  /** A marker at a data point: circle, triangle or square. */
+  /** A marker at a data point: circle, triangle, square or diamond. */
   marker(
     x: number,
     y: number,
     color: string,
-    shape: "circle" | "triangle" | "square" = "circle",
+    shape: MarkerShape = "circle",
     r = 4,
   ): void {
     this.body.push(markerSvg(this.px(x), this.py(y), color, shape, r));
@@ -170,7 +170,7 @@ export class SvgPlot {
 
   /** A legend box in a corner. */
   legend(
-    entries: { label: string; color: string; shape?: "line" | "circle" | "triangle" | "square" }[],
+    entries: { label: string; color: string; shape?: "line" | MarkerShape }[],
     corner: "bottom-right" | "top-right" | "top-left" | "outside" = "bottom-right",
   ): void {
     if (entries.length === 0) return;
@@ -279,17 +279,28 @@ export class SvgPlot {
   }
 }
 
+/** Marker shapes of scatter plots and legends (one per group of points). */
+export type MarkerShape = "circle" | "triangle" | "square" | "diamond";
+
 function markerSvg(
   x: number,
   y: number,
   color: string,
-  shape: "circle" | "triangle" | "square",
+  shape: MarkerShape,
   r: number,
 ): string {
   const X = x.toFixed(1);
   const Y = y.toFixed(1);
   if (shape === "circle") {
     return `<circle cx="${X}" cy="${Y}" r="${r}" fill="${color}" fill-opacity="0.8" stroke="white" stroke-width="0.6"/>`;
+  }
+  if (shape === "diamond") {
+    const d = r * 1.3;
+    return `<polygon points="${X},${(y - d).toFixed(1)} ${(x + d).toFixed(1)},${Y} ${X},${
+      (y + d).toFixed(1)
+    } ${
+      (x - d).toFixed(1)
+    },${Y}" fill="${color}" fill-opacity="0.8" stroke="white" stroke-width="0.6"/>`;
   }
   if (shape === "square") {
     return `<rect x="${(x - r).toFixed(1)}" y="${(y - r).toFixed(1)}" width="${2 * r}" height="${
