@@ -276,3 +276,17 @@ Deno.test("autodiff cpu: batch-norm running statistics follow PyTorch (both back
     assert.ok(Math.abs(out[3]) < 1e-6, "constant channel normalises to 0");
   }
 });
+
+Deno.test("autodiff cpu: the portable JS GEMM path (im2col conv, direct 1×1) agrees with ref64", async () => {
+  const js = await ag.CpuBackend.create({ initialMiB: 16, gemm: "js" });
+  assert.doesNotMatch(js.info, /wasm|simd/i);
+  for (const c of [{ k: 3, s: 2, p: 1 }, { k: 3, s: 1, p: 1 }, { k: 1, s: 1, p: 0 }]) {
+    await agree(
+      `js conv ${JSON.stringify(c)}`,
+      [[2, 3, 7, 6], [4, 3, c.k, c.k], [4]],
+      ([x, w, b]) => ag.conv2d(x, w, b, { stride: c.s, padding: c.p }),
+      { cpu: js },
+    );
+  }
+  js.dispose();
+});

@@ -41,8 +41,11 @@ const GRANULE = 16;
 
 /** Options of {@link CpuBackend.create}. */
 export interface CpuOptions {
-  /** GEMM implementation (default: the WebAssembly SIMD one when available, else JS). */
-  gemm?: Gemm;
+  /**
+   * GEMM implementation (default: the WebAssembly SIMD one when available, else JS). `"js"`
+   * forces the portable TypeScript GEMM and its im2col convolution (what runs without wasm SIMD).
+   */
+  gemm?: Gemm | "js";
   /** Initial memory in MiB (grows on demand). */
   initialMiB?: number;
   /** GEMM threads including the caller (default: all cores). */
@@ -78,7 +81,7 @@ export class CpuBackend implements Backend {
   static async create(opts: CpuOptions = {}): Promise<CpuBackend> {
     const pages = Math.ceil(((opts.initialMiB ?? 64) * 1048576) / PAGE);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true });
-    let gemm = opts.gemm;
+    let gemm = opts.gemm === "js" ? jsGemm(memory) : opts.gemm;
     if (!gemm) {
       try {
         const { createWasmGemm } = await import("./wasm_gemm.ts");
@@ -378,12 +381,7 @@ export class CpuBackend implements Backend {
     const xo = this.off(x), wo = this.off(w), oo = this.off(out);
     try {
       for (let b = 0; b < s.n; b++) {
-        const xb = xo + b * s.cIn * s.h * s.w;
-        let bo = xb;
-        if (col) {
-          this.im2col(xb, this.off(col), s);
-          bo = this.off(col);
-        }
+        const bo = this.imageColumns(xo, b, col, s);
         this.gemmImpl.gemm(s.cOut, P, Kd, wo, Kd, 1, bo, P, 1, oo + b * s.cOut * P, P, false);
       }
     } finally {
@@ -392,15 +390,24 @@ export class CpuBackend implements Backend {
     if (bias) this.addBias(out, bias, s);
   }
 
+  /**
+   * Offset of image `b`'s GEMM operand: the image itself when the conv is direct (1×1, stride 1,
+   * no padding: `col` is null), else its im2col columns written into `col`.
+   */
+  private imageColumns(xo: number, b: number, col: Buf | null, s: ConvSpec): number {
+    const xb = xo + b * s.cIn * s.h * s.w;
+    if (!col) return xb;
+    this.im2col(xb, this.off(col), s);
+    return this.off(col);
+  }
+
   private addBias(out: Buf, bias: Buf, s: ConvSpec): void {
     const P = s.outH * s.outW;
-    {
-      const o = this.view(out), bv = this.view(bias);
-      for (let b = 0; b < s.n; b++) {
-        for (let c = 0; c < s.cOut; c++) {
-          const base = (b * s.cOut + c) * P, v = bv[c];
-          for (let q = 0; q < P; q++) o[base + q] += v;
-        }
+    const o = this.view(out), bv = this.view(bias);
+    for (let b = 0; b < s.n; b++) {
+      for (let c = 0; c < s.cOut; c++) {
+        const base = (b * s.cOut + c) * P, v = bv[c];
+        for (let q = 0; q < P; q++) o[base + q] += v;
       }
     }
   }
@@ -435,12 +442,7 @@ export class CpuBackend implements Backend {
     const xo = this.off(x), dyo = this.off(dy), dwo = this.off(dw);
     try {
       for (let b = 0; b < s.n; b++) {
-        const xb = xo + b * s.cIn * s.h * s.w;
-        let bo = xb;
-        if (col) {
-          this.im2col(xb, this.off(col), s);
-          bo = this.off(col);
-        }
+        const bo = this.imageColumns(xo, b, col, s);
         // dW (cOut×K) += dy_b (cOut×P) · colᵀ (P×K)
         this.gemmImpl.gemm(s.cOut, Kd, P, dyo + b * s.cOut * P, P, 1, bo, 1, P, dwo, Kd, b > 0);
       }
