@@ -106,8 +106,9 @@ export async function readManifest(dir: string, name: string): Promise<ManifestF
   return { name, header: header!, records, committedBytes: end, torn: end < bytes.length };
 }
 
-/** Lowercase hex SHA-256 of `bytes`. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+/** Lowercase hex SHA-256 of `data` (text is hashed as UTF-8). */
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
   );

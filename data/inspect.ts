@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { openAnyDataset } from "./dataset_reader.ts";
 import { encodePng, toRaw } from "./image.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
 import { contactSheet, resize } from "./transform.ts";
 
 /** Run the inspector on command-line arguments; returns the exit code. */
@@ -83,9 +84,7 @@ export async function main(args: string[]): Promise<number> {
         tiles.push(resize(img, image.height, image.width));
       }
       const sheet = contactSheet(tiles, Number(values.columns));
-      const tmp = `${values.sheet}.tmp-${Deno.pid}`;
-      await Deno.writeFile(tmp, encodePng(toRaw(sheet)));
-      await Deno.rename(tmp, values.sheet);
+      await writeFileAtomic(values.sheet, encodePng(toRaw(sheet)));
       console.log(`  sheet: ${values.sheet} (${n} images, every ${step}th)`);
     }
     return 0;

@@ -9,3 +9,4 @@ export * from "./rng.ts";
 export * from "./image_info.ts";
 export * from "./dataset.ts";
 export * from "./web_worker.ts";
+export * from "./atomic_write.ts";

@@ -4,6 +4,7 @@
  * thread (use {@link GeneratorPool} for one worker per core).
  */
 import type { Rng } from "../data/rng.ts";
+import { writeFileAtomic } from "../data/atomic_write.ts";
 import { ort } from "./deps.ts";
 import { type GeneratorManifest, type LatentBlock, parseManifest } from "./manifest.ts";
 
@@ -202,13 +203,8 @@ async function readModel(m: GeneratorManifest, url: URL, modelUrl: URL): Promise
   }
   const { onnx } = await buildEmbedded(new URL("./model/", import.meta.url));
   if (modelUrl.protocol === "file:") {
-    const tmp = new URL(`${modelUrl.href}.${crypto.randomUUID()}.tmp`);
-    try {
-      await Deno.writeFile(tmp, onnx);
-      await Deno.rename(tmp, modelUrl);
-    } catch {
-      await Deno.remove(tmp).catch(() => {});
-    }
+    // Caching is best effort: a read-only checkout still works, it just rebuilds each time.
+    await writeFileAtomic(modelUrl, onnx).catch(() => {});
   }
   return onnx;
 }

@@ -2,7 +2,14 @@
  * Preview sheets (PNG): identities × variations, an Identity Mixup strip per row (φ = 0 … 1,
  * the paper's Fig. 3), and one sweep per factor (pose, expression, illumination).
  */
-import { contactSheet, encodePng, type ImageTensor, Rng, toRaw } from "../data/mod.ts";
+import {
+  contactSheet,
+  encodePng,
+  type ImageTensor,
+  Rng,
+  toRaw,
+  writeFileAtomic,
+} from "../data/mod.ts";
 import { type Generator, type Latents, roleOf, sampleBlock } from "../generator/mod.ts";
 import { imageJob, stackLatents } from "./synthesize.ts";
 
@@ -28,9 +35,7 @@ async function render(gen: Generator, rows: Latents[]): Promise<ImageTensor[]> {
 
 async function writeSheet(path: string, images: ImageTensor[], cols: number): Promise<void> {
   const sheet = contactSheet(images, cols, { gap: 2, background: 1 });
-  const tmp = `${path}.tmp`;
-  await Deno.writeFile(tmp, encodePng(toRaw(sheet)));
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, encodePng(toRaw(sheet)));
 }
 
 /** Write the preview sheets into `dir`; returns their paths. */

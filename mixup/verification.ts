@@ -5,6 +5,7 @@
  * `folds` folds of `perFold` same pairs then `perFold` different pairs.
  */
 import { Rng } from "../data/rng.ts";
+import { writeFileAtomic } from "../data/atomic_write.ts";
 import {
   className,
   synthesize,
@@ -70,8 +71,6 @@ export async function synthesizeVerification(o: VerificationOptions): Promise<Sy
     prefix: "syn",
     longTail: "balanced",
   });
-  const tmp = `${o.pairsOut}.tmp`;
-  await Deno.writeTextFile(tmp, makePairs(o.seed, o.ids, o.perId, o.folds, o.perFold));
-  await Deno.rename(tmp, o.pairsOut);
+  await writeFileAtomic(o.pairsOut, makePairs(o.seed, o.ids, o.perId, o.folds, o.perFold));
   return r;
 }

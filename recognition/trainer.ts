@@ -10,6 +10,7 @@
 import { type Dataset, ManifestError, openAnyDataset } from "../data/dataset.ts";
 import { ImageDecodeError } from "../data/image.ts";
 import { Rng } from "../data/rng.ts";
+import { writeFileAtomic } from "../data/atomic_write.ts";
 import { mixTerms, selectReal, type SoftLabel } from "../mixup/domain_mixup.ts";
 import { archByName, type ArchSpec, checkInput } from "./arch.ts";
 import type { Backend } from "./autodiff/backend.ts";
@@ -127,17 +128,6 @@ const RESUME_FREE = [
   "backend",
   "threads",
 ] as const;
-
-async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -307,7 +297,7 @@ export async function train(
       );
     }
   }
-  await writeTextAtomic(`${out}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
+  await writeFileAtomic(`${out}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
 
   const backend = opts.backend ??
     (cfg.threads !== undefined && cfg.backend === "cpu"
@@ -385,7 +375,7 @@ export async function train(
           return false; // a line torn by the kill
         }
       });
-      await writeTextAtomic(`${out}/metrics.jsonl`, keep.map((l) => l + "\n").join(""));
+      await writeFileAtomic(`${out}/metrics.jsonl`, keep.map((l) => l + "\n").join(""));
     } else {
       await Deno.writeTextFile(`${out}/metrics.jsonl`, "");
     }
@@ -640,10 +630,8 @@ export async function exportRun(out: string, checkpoint?: string): Promise<strin
   const weights = new Map([...ck.tensors].map(([k, v]) => [k, v.data]));
   const bytes = exportBackboneOnnx(spec, input, weights);
   const model = `${out}/model.onnx`;
-  const tmp = `${model}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, model);
-  await writeTextAtomic(
+  await writeFileAtomic(model, bytes);
+  await writeFileAtomic(
     `${out}/embedder.json`,
     JSON.stringify(
       {

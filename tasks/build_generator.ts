@@ -3,13 +3,8 @@
  * generator.json) into generator/model/ (or DIR). Writes are atomic.
  */
 import { parseArgs } from "node:util";
+import { writeFileAtomic } from "../data/mod.ts";
 import { buildEmbedded } from "../generator/build.ts";
-
-async function writeAtomic(path: URL, bytes: Uint8Array): Promise<void> {
-  const tmp = new URL(path.href + ".tmp");
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
-}
 
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { out: { type: "string" } } });
@@ -24,8 +19,8 @@ export async function main(args: string[]): Promise<void> {
   await Deno.mkdir(out, { recursive: true });
   const t0 = performance.now();
   const { onnx, manifest } = await buildEmbedded(modelDir);
-  await writeAtomic(new URL("face.onnx", out), onnx);
-  await writeAtomic(
+  await writeFileAtomic(new URL("face.onnx", out), onnx);
+  await writeFileAtomic(
     new URL("generator.json", out),
     new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"),
   );

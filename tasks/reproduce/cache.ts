@@ -4,6 +4,7 @@
  * real inputs it reads, and the source of the modules that compute it). Its folder is
  * `<out>/<datasets|runs|evals>/<hash>/`; a `done.json` holding the same hash marks it finished.
  */
+import { canonicalJson, sha256Hex, writeFileAtomic } from "../../data/mod.ts";
 import {
   estimateSeconds,
   type ExperimentName,
@@ -12,6 +13,9 @@ import {
   type PlanNode,
   type RealSlice,
 } from "./plan.ts";
+
+// Shared with the data floor; re-exported because the report and stages import them from here.
+export { canonicalJson, sha256Hex, writeFileAtomic };
 
 /** Bumped when the reproduce task changes how it drives a stage (invalidates every stage). */
 export const STAGE_FORMAT = 1;
@@ -78,24 +82,6 @@ export const KIND_MODULES: Record<NodeKind, string[]> = {
   eval: ["data", "eval", "recognition"],
   features: ["data", "eval", "recognition"],
 };
-
-/** JSON with object keys sorted and `undefined` fields dropped: equal values, equal strings. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_k, v) =>
-      v !== null && typeof v === "object" && !Array.isArray(v)
-        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
-        : v,
-  );
-}
-
-/** Lowercase hex SHA-256. */
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** The stage hash of a key: 16 hex digits of its canonical JSON's SHA-256. */
 export async function hashKey(key: unknown): Promise<string> {
@@ -353,22 +339,6 @@ export async function isPartial(out: string, stage: Stage): Promise<boolean> {
     throw e;
   }
   return (await readDone(out, stage)) === null;
-}
-
-/** Write a file atomically: a temp file beside it, then rename. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash >= 0 ? path.slice(0, slash) : ".";
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${dir}/.${path.slice(slash + 1)}.${crypto.randomUUID()}.tmp`;
-  try {
-    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-    else await Deno.writeFile(tmp, data);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }
 
 /** Mark a stage finished (atomically; written last, after all its outputs). */

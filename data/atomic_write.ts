@@ -1,0 +1,31 @@
+/**
+ * Atomic file writes: a uniquely named temp file beside the target, then a rename, so readers,
+ * resumes and concurrent writers never see half a file, and a failed write (disk full, kill)
+ * leaves the previous content in place.
+ * @module
+ */
+
+/** Write `data` (text or bytes) to `path` atomically, creating its parent folder. */
+export async function writeFileAtomic(
+  path: string | URL,
+  data: string | Uint8Array,
+): Promise<void> {
+  const suffix = `.${crypto.randomUUID().slice(0, 13)}.tmp`;
+  let tmp: string | URL;
+  if (path instanceof URL) {
+    await Deno.mkdir(new URL("./", path), { recursive: true });
+    tmp = new URL(path.href + suffix);
+  } else {
+    const slash = path.lastIndexOf("/");
+    if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+    tmp = path + suffix;
+  }
+  try {
+    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
+    else await Deno.writeFile(tmp, data);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
