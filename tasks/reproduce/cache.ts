@@ -6,6 +6,7 @@
  */
 import { canonicalJson, sha256Hex, writeFileAtomic } from "../../data/mod.ts";
 import {
+  type EstimateCounts,
   estimateSeconds,
   type ExperimentName,
   type NodeKind,
@@ -31,6 +32,8 @@ export interface InputFingerprints {
   lfw?: string;
   /** `--val-pairs` + `--val-images`. */
   val?: string;
+  /** Distinct images of the LFW / validation pair files, for time estimates only. */
+  counts?: EstimateCounts;
 }
 
 /** A unit of cached work: one unique node of the plan. */
@@ -152,7 +155,7 @@ export async function resolvePlan(
           deps,
           needs: [...needs].sort(),
           key,
-          estimateS: estimateSeconds(node, plan.preset, (r) => exp.nodes[r]),
+          estimateS: estimateSeconds(node, plan.preset, (r) => exp.nodes[r], inputs.counts),
         };
         byHash.set(hash, stage);
         order.push(stage);

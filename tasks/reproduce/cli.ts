@@ -3,6 +3,7 @@
  * it with `--dry-run`), and write the report.
  */
 import { parseArgs } from "node:util";
+import { PairsFormatError, readPairs } from "../../eval/mod.ts";
 import {
   codeFingerprints,
   type InputFingerprints,
@@ -156,6 +157,12 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
   };
 }
 
+/** Distinct images a pairs file refers to (its parse errors name the file and line). */
+async function distinctPairImages(path: string): Promise<number> {
+  const list = await readPairs(path);
+  return new Set(list.pairs.flatMap((p) => [p.a, p.b])).size;
+}
+
 /** Build the plan of the options and resolve it into stages (reads input fingerprints). */
 export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
   const preset = resolvePreset(o.preset, { realIds: o.realIds, realPerId: o.realPerId });
@@ -169,7 +176,11 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
       }
       fp.real = (slice) => realSliceFingerprint(real, slice);
     }
-    if (lfwPairs && lfwImages) fp.lfw = await pairsFingerprint(lfwPairs, lfwImages);
+    fp.counts = {};
+    if (lfwPairs && lfwImages) {
+      fp.lfw = await pairsFingerprint(lfwPairs, lfwImages);
+      fp.counts.lfwImages = await distinctPairImages(lfwPairs);
+    }
     if (valPairs && valImages) {
       if (lfwPairs && (await Deno.realPath(valPairs)) === (await Deno.realPath(lfwPairs))) {
         throw new UsageError(
@@ -177,9 +188,12 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
         );
       }
       fp.val = await pairsFingerprint(valPairs, valImages);
+      fp.counts.valImages = await distinctPairImages(valPairs);
     }
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new UsageError((e as Error).message);
+    if (e instanceof Deno.errors.NotFound || e instanceof PairsFormatError) {
+      throw new UsageError((e as Error).message);
+    }
     throw e;
   }
   return resolvePlan(plan, fp, await codeFingerprints());
