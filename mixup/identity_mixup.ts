@@ -56,12 +56,35 @@ export function mixupLabel(i: number, j: number, phi: number): [number, number][
   return [[i, phi], [j, rest]];
 }
 
-/** `φ·a + (1−φ)·b`, elementwise (identity coefficient blend). */
-export function mixCoefficients(a: Float32Array, b: Float32Array, phi: number): Float32Array {
+/**
+ * How two identities' coefficients are blended:
+ * - `linear` (the paper): `φ·a + (1−φ)·b`. For independent N(0,1) coefficients the blend has
+ *   variance φ² + (1−φ)² (0.5 at φ = 0.5), so mixed identities sit closer to the mean face than
+ *   any sampled identity.
+ * - `variance` (this project's extension): the linear blend divided by √(φ² + (1−φ)²), so a
+ *   mixed identity has the same N(0,1) distribution as a sampled one; same direction, same soft
+ *   label, φ ∈ {0, 1} unchanged.
+ */
+export type MixupBlend = "linear" | "variance";
+
+/** The blends {@link mixCoefficients} knows. */
+export const MIXUP_BLENDS: readonly MixupBlend[] = ["linear", "variance"];
+
+/** `φ·a + (1−φ)·b` elementwise, rescaled for the `variance` blend (see {@link MixupBlend}). */
+export function mixCoefficients(
+  a: Float32Array,
+  b: Float32Array,
+  phi: number,
+  blend: MixupBlend = "linear",
+): Float32Array {
   if (a.length !== b.length) {
     throw new RangeError(`mixCoefficients: lengths ${a.length} and ${b.length} differ`);
   }
+  if (!MIXUP_BLENDS.includes(blend)) {
+    throw new RangeError(`Identity Mixup blend "${blend}": expected ${MIXUP_BLENDS.join(" or ")}`);
+  }
+  const gain = blend === "variance" ? 1 / Math.sqrt(phi * phi + (1 - phi) * (1 - phi)) : 1;
   const out = new Float32Array(a.length);
-  for (let k = 0; k < a.length; k++) out[k] = phi * a[k] + (1 - phi) * b[k];
+  for (let k = 0; k < a.length; k++) out[k] = gain * (phi * a[k] + (1 - phi) * b[k]);
   return out;
 }

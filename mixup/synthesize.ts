@@ -27,7 +27,13 @@ import {
   roleOf,
   sampleBlock,
 } from "../generator/mod.ts";
-import { drawMixup, mixCoefficients, mixupLabel } from "./identity_mixup.ts";
+import {
+  drawMixup,
+  mixCoefficients,
+  MIXUP_BLENDS,
+  type MixupBlend,
+  mixupLabel,
+} from "./identity_mixup.ts";
 
 /**
  * Images per generator call and unit of sharding/resume. An image's pixels do not depend on the
@@ -83,6 +89,11 @@ export interface SynthesizeOptions {
    * 0.5 = mild). Only meaningful with `identityMixup`; recorded in the header config when > 0.
    */
   phiMin?: number;
+  /**
+   * How identities are blended (default `linear`, the paper's); recorded in the header config
+   * only when not linear.
+   */
+  imBlend?: MixupBlend;
   vary?: Vary;
   longTail?: LongTail;
   /** Generator manifest (default: the embedded model). */
@@ -138,6 +149,7 @@ export function imageJob(
     vary: Vary;
     idOffset: number;
     phiMin?: number;
+    imBlend?: MixupBlend;
   },
   i: number,
   k: number,
@@ -159,7 +171,7 @@ export function imageJob(
           o.phiMin ?? 0,
         );
         const other = sampleBlock(b, root.split("identity", o.idOffset + partner, b.name));
-        latents[b.name] = mixCoefficients(own, other, phi);
+        latents[b.name] = mixCoefficients(own, other, phi, o.imBlend ?? "linear");
         label = mixupLabel(i, partner, phi);
         meta.partner = partner;
         meta.phi = phi;
@@ -224,6 +236,7 @@ export async function synthesize(opts: SynthesizeOptions): Promise<SynthesizeRes
     vary: opts.vary ?? "all",
     idOffset: opts.idOffset ?? 0,
     phiMin: opts.phiMin ?? 0,
+    imBlend: opts.imBlend ?? "linear",
   };
   const size = opts.size ?? "112";
   const longTail = opts.longTail ?? "balanced";
@@ -240,6 +253,12 @@ export async function synthesize(opts: SynthesizeOptions): Promise<SynthesizeRes
   }
   if (o.phiMin > 0 && !o.identityMixup) {
     throw new RangeError(`--im-phi-min ${o.phiMin} needs --identity-mixup`);
+  }
+  if (!MIXUP_BLENDS.includes(o.imBlend)) {
+    throw new RangeError(`--im-blend ${o.imBlend}: expected ${MIXUP_BLENDS.join(" or ")}`);
+  }
+  if (o.imBlend !== "linear" && !o.identityMixup) {
+    throw new RangeError(`--im-blend ${o.imBlend} needs --identity-mixup`);
   }
   if (opts.shard && !(opts.shard.index >= 1 && opts.shard.index <= opts.shard.count)) {
     throw new RangeError(`--shard ${opts.shard.index}/${opts.shard.count}: expected 1 ≤ i ≤ n`);
@@ -273,6 +292,7 @@ export async function synthesize(opts: SynthesizeOptions): Promise<SynthesizeRes
         prefix,
         // only when set, so default datasets keep their header (and resume) unchanged
         ...(o.phiMin > 0 ? { im_phi_min: o.phiMin } : {}),
+        ...(o.imBlend !== "linear" ? { im_blend: o.imBlend } : {}),
       },
     };
     const writer = await DatasetWriter.open(

@@ -3,7 +3,8 @@
  * generator. See `mixup/synthesize.ts` for determinism, shards and resume.
  *
  *   deno task generate --out DIR --ids N --per-id K [--size 112|112x96] [--seed S]
- *     [--shard i/n] [--identity-mixup [--im-phi-min F]] [--vary all|none|expression|pose|illumination]
+ *     [--shard i/n] [--identity-mixup [--im-phi-min F] [--im-blend linear|variance]]
+ *     [--vary all|none|expression|pose|illumination]
  *     [--long-tail balanced|ub1|ub2] [--model generator.json] [--workers N] [--ep auto|webgpu|wasm]
  *   deno task generate --preview --out DIR            PNG sheets (ids × variations, IM strip, sweeps)
  *   deno task generate --pairs-out pairs.txt --out DIR --ids N --per-id K [--folds 10 --per-fold 300]
@@ -13,6 +14,8 @@ import { parseArgs } from "node:util";
 import type { EpChoice } from "../generator/mod.ts";
 import {
   type LongTail,
+  MIXUP_BLENDS,
+  type MixupBlend,
   openGenerator,
   type SizeOption,
   synthesize,
@@ -59,6 +62,7 @@ export async function main(args: string[]): Promise<void> {
       shard: { type: "string" },
       "identity-mixup": { type: "boolean" },
       "im-phi-min": { type: "string" },
+      "im-blend": { type: "string" },
       vary: { type: "string" },
       "long-tail": { type: "string" },
       model: { type: "string" },
@@ -122,6 +126,10 @@ export async function main(args: string[]): Promise<void> {
     }
     if (!values["identity-mixup"]) fail("--im-phi-min needs --identity-mixup");
   }
+  const imBlend = oneOf<MixupBlend>("im-blend", values["im-blend"], MIXUP_BLENDS, "linear");
+  if (imBlend !== "linear" && !values["identity-mixup"]) {
+    fail(`--im-blend ${imBlend} needs --identity-mixup`);
+  }
   const r = values["pairs-out"]
     ? await synthesizeVerification({
       ...common,
@@ -133,6 +141,7 @@ export async function main(args: string[]): Promise<void> {
       ...common,
       identityMixup: values["identity-mixup"] ?? false,
       ...(phiMin > 0 ? { phiMin } : {}),
+      ...(imBlend !== "linear" ? { imBlend } : {}),
       longTail: oneOf<LongTail>(
         "long-tail",
         values["long-tail"],

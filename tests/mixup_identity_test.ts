@@ -155,3 +155,46 @@ Deno.test("identity mixup strength: bad phiMin values are rejected with the opti
   );
   await assert.rejects(() => synthesize({ ...base, phiMin: 0.5 }), /needs --identity-mixup/);
 });
+
+Deno.test("identity mixup blends: variance keeps N(0,1) spread at every φ, linear shrinks it", () => {
+  const rng = Rng.fromSeed(4);
+  const n = 20000;
+  const a = Float32Array.from({ length: n }, (_, i) => rng.split("a", i).normal());
+  const b = Float32Array.from({ length: n }, (_, i) => rng.split("b", i).normal());
+  const variance = (x: Float32Array) => x.reduce((s, v) => s + v * v, 0) / x.length;
+  for (const phi of [0.1, 0.3, 0.5, 0.75]) {
+    const linear = variance(mixCoefficients(a, b, phi));
+    const kept = variance(mixCoefficients(a, b, phi, "variance"));
+    const expected = phi * phi + (1 - phi) * (1 - phi);
+    assert.ok(Math.abs(linear - expected) < 0.04, `linear φ=${phi}: ${linear} vs ${expected}`);
+    assert.ok(Math.abs(kept - 1) < 0.04, `variance φ=${phi}: ${kept}`);
+  }
+  // same direction as the linear blend, and the ends are the identities themselves
+  const half = mixCoefficients(new Float32Array([1, 2]), new Float32Array([3, 6]), 0.5, "variance");
+  assert.ok(Math.abs(half[0] - 2 * Math.SQRT2) < 1e-6 && Math.abs(half[1] - 4 * Math.SQRT2) < 1e-6);
+  assert.deepEqual(mixCoefficients(a, b, 1, "variance"), a);
+  assert.deepEqual(mixCoefficients(a, b, 0, "variance"), b);
+  assert.throws(
+    () => mixCoefficients(a, b, 0.5, "cubic" as "linear"),
+    /blend "cubic": expected linear or variance/,
+  );
+});
+
+Deno.test("identity mixup blends: the variance blend is recorded and needs --identity-mixup", async () => {
+  const m = embeddedManifest();
+  const o = { seed: 9, ids: 10, identityMixup: true, vary: "all" as Vary, idOffset: 0 };
+  const job = imageJob(m, { ...o, imBlend: "variance" }, 2, 3);
+  const linear = imageJob(m, o, 2, 3);
+  const { phi } = job.meta as { phi: number };
+  const gain = 1 / Math.sqrt(phi * phi + (1 - phi) * (1 - phi));
+  job.latents.identity.forEach((v, t) => {
+    assert.ok(Math.abs(v - gain * linear.latents.identity[t]) < 1e-5);
+  });
+  assert.deepEqual(job.label, linear.label);
+  assert.deepEqual(job.latents.pose, linear.latents.pose);
+  const base = { out: "/nonexistent/never-written", ids: 3, perId: 1, seed: 0, progress: false };
+  await assert.rejects(
+    () => synthesize({ ...base, imBlend: "variance" }),
+    /--im-blend variance needs --identity-mixup/,
+  );
+});

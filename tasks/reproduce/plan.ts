@@ -34,6 +34,8 @@ export const DatasetConfigSchema = z.strictObject({
   identityMixup: z.boolean(),
   /** IM strength: φ from the grid values ≥ phiMin (absent = 0, the paper's full grid). */
   phiMin: z.number().gt(0).max(1).optional(),
+  /** How IM blends identities (absent = the paper's linear blend). */
+  imBlend: z.literal("variance").optional(),
   vary: VarySchema,
   longTail: LongTailSchema,
   /** Held-out identities (the generator's held-out stream numbering), for model selection. */
@@ -864,6 +866,14 @@ export function verificationImages(c: VerificationConfig): number {
   return c.ids * c.perId;
 }
 
+/** Image counts of the external pair files, where known (else View 2's 6000 pairs / 1000). */
+export interface EstimateCounts {
+  /** Distinct images `--lfw-pairs` refers to. */
+  lfwImages?: number;
+  /** Distinct images `--val-pairs` refers to. */
+  valImages?: number;
+}
+
 /**
  * Estimated seconds of one node at the preset's assumed throughput. `lookup` resolves a
  * reference of the node's experiment (for sizes of the data a run or eval reads).
@@ -872,6 +882,7 @@ export function estimateSeconds(
   node: PlanNode,
   preset: Preset,
   lookup: (ref: string) => PlanNode | undefined,
+  counts: EstimateCounts = {},
 ): number {
   const e = preset.estimate;
   const over = e.stageOverheadS;
@@ -887,14 +898,16 @@ export function estimateSeconds(
       const data = c.data ? lookup(c.data) : undefined;
       let images = data?.kind === "dataset" ? data.config.ids * data.config.perId : 0;
       if (c.real) images = Math.max(images, c.real.ids * c.real.perId);
-      const valImages = c.val.kind === "synthetic" ? 2 * c.val.pairs : 1000;
+      const valImages = c.val.kind === "synthetic" ? 2 * c.val.pairs : counts.valImages ?? 1000;
       return over + c.epochs * (images / e.trainImgPerS + valImages / e.embedImgPerS);
     }
     case "eval": {
       const t = node.config.test;
       const set = t.kind === "synthetic" ? lookup(t.set) : undefined;
-      // Both protocols: plain + flipped embeddings. LFW View 2: 6000 pairs.
-      const images = set?.kind === "verification" ? verificationImages(set.config) : 12000;
+      // Both protocols: plain + flipped embeddings. Unknown LFW file: View 2's 6000 pairs.
+      const images = set?.kind === "verification"
+        ? verificationImages(set.config)
+        : counts.lfwImages ?? 12000;
       return over + 2 * images / e.embedImgPerS;
     }
     case "features":

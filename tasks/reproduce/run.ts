@@ -263,7 +263,9 @@ export function summary(s: Stage): string {
   switch (n.kind) {
     case "dataset": {
       const c = n.config;
-      const im = c.identityMixup ? ` +IM${c.phiMin ? ` φ≥${c.phiMin}` : ""}` : "";
+      const im = c.identityMixup
+        ? ` +IM${c.phiMin ? ` φ≥${c.phiMin}` : ""}${c.imBlend ? ` ${c.imBlend} blend` : ""}`
+        : "";
       return `${c.ids}×${c.perId}${im} vary=${c.vary} ${c.longTail}`;
     }
     case "verification":

@@ -274,6 +274,7 @@ export function createStages(): StageSet {
         size: SIZE[c.size],
         identityMixup: c.identityMixup,
         ...(c.phiMin !== undefined ? { phiMin: c.phiMin } : {}),
+        ...(c.imBlend !== undefined ? { imBlend: c.imBlend } : {}),
         vary: c.vary,
         longTail: c.longTail,
         ...(c.heldOut ? { idOffset: HELD_OUT_OFFSET } : {}),
