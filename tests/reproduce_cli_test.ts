@@ -139,3 +139,14 @@ Deno.test("--dry-run estimates LFW evaluation from the images the pairs file nam
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("durations round once: never 60 seconds in a minute", async () => {
+  const { fmtSeconds } = await import("../tasks/reproduce/run.ts");
+  assert.equal(fmtSeconds(2579.6), "43m00s");
+  assert.equal(fmtSeconds(59.7), "1m00s");
+  assert.equal(fmtSeconds(9.96), "10s");
+  assert.equal(fmtSeconds(4.25), "4.3s");
+  assert.equal(fmtSeconds(125.2), "2m05s");
+  assert.equal(fmtSeconds(7260), "2h01m");
+  assert.equal(fmtSeconds(NaN), "?");
+});

@@ -30,10 +30,9 @@ Deno.test("smoke covers every experiment; default is Table 2 core + Table 1 synt
   const t1 = plan.experiments[0];
   assert.deepEqual(t1.table!.rows.map((r) => r.label), ["synthetic 150x20"]);
   const t2 = plan.experiments[1];
-  // syn, +IM, +IM with the variance blend (ours, no paper number), and one +IM+DM row per real
-  // size (the paper's 2K_10 and 2K_20, scaled).
-  assert.equal(t2.table!.rows.length, 3 + PRESETS.default.real.perId.length);
-  assert.deepEqual(t2.table!.rows.map((r) => r.paper), [88.98, 91.97, undefined, 95.78, 97.65]);
+  // syn, +IM, and one +IM+DM row per real size (the paper's 2K_10 and 2K_20, scaled).
+  assert.equal(t2.table!.rows.length, 2 + PRESETS.default.real.perId.length);
+  assert.deepEqual(t2.table!.rows.map((r) => r.paper), [88.98, 91.97, 95.78, 97.65]);
 });
 
 Deno.test("paper preset is the paper's scale", () => {
@@ -137,6 +136,6 @@ Deno.test("--only, --real-ids/--real-per-id overrides, unknown names", () => {
   assert.deepEqual(p.real, { ids: 50, perId: [3] });
   assert.equal(PRESETS.default.real.ids, 100, "overrides do not mutate PRESETS");
   const t2 = buildPlan(p, { real: true, val: false }, ["table2"]).experiments[0];
-  assert.equal(t2.table!.rows.length, 4);
-  assert.equal(t2.table!.rows[3].paper, undefined, "paper numbers only for the paper's two sizes");
+  assert.equal(t2.table!.rows.length, 3);
+  assert.equal(t2.table!.rows[2].paper, undefined, "paper numbers only for the paper's two sizes");
 });

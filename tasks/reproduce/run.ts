@@ -222,9 +222,12 @@ export async function runPlan(
 /** `42s`, `3m05s`, `2h07m`. */
 export function fmtSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.round(s - m * 60)).padStart(2, "0")}s`;
+  if (s < 9.95) return `${s.toFixed(1)}s`;
+  // round to whole seconds first, so 2579.6 s is 43m00s, never 42m60s
+  const whole = Math.round(s);
+  if (whole < 60) return `${whole}s`;
+  const m = Math.floor(whole / 60);
+  if (m < 60) return `${m}m${String(whole - m * 60).padStart(2, "0")}s`;
   const h = Math.floor(m / 60);
   return `${h}h${String(m - h * 60).padStart(2, "0")}m`;
 }
