@@ -5,6 +5,8 @@ import {
   type ReproduceOptions,
   UsageError,
 } from "../tasks/reproduce/cli.ts";
+import { PRESETS } from "../tasks/reproduce/plan.ts";
+import { fmtSeconds } from "../tasks/reproduce/run.ts";
 import { createStages } from "../tasks/reproduce/stages.ts";
 
 const TASK = new URL("../tasks/reproduce.ts", import.meta.url).pathname;
@@ -131,7 +133,7 @@ Deno.test("--dry-run estimates LFW evaluation from the images the pairs file nam
       return lfw.estimateS;
     };
     const small = await estimate(pairs);
-    const e = (await import("../tasks/reproduce/plan.ts")).PRESETS.smoke.estimate;
+    const e = PRESETS.smoke.estimate;
     assert.ok(Math.abs(small - (e.stageOverheadS + 2 * 6 / e.embedImgPerS)) < 1e-9, `${small}`);
     await Deno.writeTextFile(`${dir}/bad.txt`, "2\nA\t1\n");
     await assert.rejects(() => estimate(`${dir}/bad.txt`), UsageError);
@@ -140,8 +142,7 @@ Deno.test("--dry-run estimates LFW evaluation from the images the pairs file nam
   }
 });
 
-Deno.test("durations round once: never 60 seconds in a minute", async () => {
-  const { fmtSeconds } = await import("../tasks/reproduce/run.ts");
+Deno.test("durations round once: never 60 seconds in a minute", () => {
   assert.equal(fmtSeconds(2579.6), "43m00s");
   assert.equal(fmtSeconds(59.7), "1m00s");
   assert.equal(fmtSeconds(9.96), "10s");

@@ -37,8 +37,6 @@ export const DatasetConfigSchema = z.strictObject({
   identityMixup: z.boolean(),
   /** IM strength: φ from the grid values ≥ phiMin (absent = 0, the paper's full grid). */
   phiMin: z.number().gt(0).max(1).optional(),
-  /** How IM blends identities (absent = the paper's linear blend). */
-  imBlend: z.literal("variance").optional(),
   vary: VarySchema,
   longTail: LongTailSchema,
   /** Held-out identities (the generator's held-out stream numbering), for model selection. */

@@ -266,9 +266,7 @@ export function summary(s: Stage): string {
   switch (n.kind) {
     case "dataset": {
       const c = n.config;
-      const im = c.identityMixup
-        ? ` +IM${c.phiMin ? ` φ≥${c.phiMin}` : ""}${c.imBlend ? ` ${c.imBlend} blend` : ""}`
-        : "";
+      const im = c.identityMixup ? ` +IM${c.phiMin ? ` φ≥${c.phiMin}` : ""}` : "";
       return `${c.ids}×${c.perId}${im} vary=${c.vary} ${c.longTail}`;
     }
     case "verification":

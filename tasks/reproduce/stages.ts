@@ -274,7 +274,6 @@ export function createStages(): StageSet {
         size: SIZE[c.size],
         identityMixup: c.identityMixup,
         ...(c.phiMin !== undefined ? { phiMin: c.phiMin } : {}),
-        ...(c.imBlend !== undefined ? { imBlend: c.imBlend } : {}),
         vary: c.vary,
         longTail: c.longTail,
         ...(c.heldOut ? { idOffset: HELD_OUT_OFFSET } : {}),
