@@ -28,7 +28,7 @@ Deno.test("smoke covers every experiment; default is Table 2 core + Table 1 synt
   const plan = buildPlan(resolvePreset("default"), { real: false, val: false });
   assert.deepEqual(plan.experiments.map((e) => e.name), ["table1", "table2"]);
   const t1 = plan.experiments[0];
-  assert.deepEqual(t1.table!.rows.map((r) => r.label), ["synthetic 150x20"]);
+  assert.deepEqual(t1.table!.rows.map((r) => r.label), ["synthetic 60x50"]);
   const t2 = plan.experiments[1];
   // syn, +IM, and one +IM+DM row per real size (the paper's 2K_10 and 2K_20, scaled).
   assert.equal(t2.table!.rows.length, 2 + PRESETS.default.real.perId.length);
