@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   canonicalJson,
+  codeFingerprints,
   hashKey,
   readDone,
   resolvePlan,
@@ -214,4 +215,28 @@ Deno.test("writeFileAtomic leaves no temp files", async () => {
     await Deno.remove(dir, { recursive: true });
   }
   assert.ok(PRESETS.smoke);
+});
+
+Deno.test("code fingerprints follow source edits, not the build outputs a .gitignore names", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/gen/model`, { recursive: true });
+    await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 1;\n");
+    await Deno.writeTextFile(`${root}/gen/model/.gitignore`, "face.onnx\n*.tmp\n");
+    const url = new URL(`file://${root}/`);
+    const before = await codeFingerprints(url, ["gen", "absent"]);
+    assert.deepEqual(Object.keys(before), ["gen"]);
+    // what the first run builds (and an interrupted write) must not change the hash
+    await Deno.writeFile(`${root}/gen/model/face.onnx`, new Uint8Array([1, 2, 3]));
+    await Deno.writeTextFile(`${root}/gen/model/x.onnx.tmp`, "partial");
+    assert.deepEqual(await codeFingerprints(url, ["gen"]), before);
+    // a file the .gitignore does not name counts, and so does an edit
+    await Deno.writeTextFile(`${root}/gen/model/face.json`, "{}");
+    const added = await codeFingerprints(url, ["gen"]);
+    assert.notEqual(added.gen, before.gen);
+    await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 2;\n");
+    assert.notEqual((await codeFingerprints(url, ["gen"])).gen, added.gen);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -265,7 +265,8 @@ async function listDir(dir: string): Promise<Deno.DirEntry[]> {
 
 /**
  * Fingerprint of each module's source: the SHA-256 of every file under `<root>/<module>/`
- * (names and bytes, sorted), so editing a module invalidates what it computed. When the
+ * (names and bytes, sorted; dot files and what a folder's `.gitignore` names are left out), so
+ * editing a module invalidates what it computed. When the
  * modules are not local files (imported by URL), their `deno.json` version is used instead.
  */
 export async function codeFingerprints(
@@ -298,12 +299,32 @@ export async function codeFingerprints(
 }
 
 async function walk(base: string, rel: string, out: string[]): Promise<void> {
+  const ignored = await ignoredNames(`${base}${rel}`);
   for await (const e of Deno.readDir(`${base}${rel}`)) {
-    if (e.name.startsWith(".")) continue;
+    if (e.name.startsWith(".") || ignored(e.name)) continue;
     const p = `${rel}${e.name}`;
     if (e.isDirectory) await walk(base, `${p}/`, out);
     else if (e.isFile) out.push(p);
   }
+}
+
+/**
+ * The names a folder's own `.gitignore` excludes (exact names and `*.ext` lines): build outputs
+ * such as the generator's `face.onnx`, which the first run writes. Fingerprinting them would give
+ * a fresh clone's first run other hashes than its rerun, so nothing would be reused.
+ */
+async function ignoredNames(dir: string): Promise<(name: string) => boolean> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}.gitignore`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return () => false;
+    throw e;
+  }
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const names = new Set(lines.filter((l) => !l.startsWith("*")));
+  const suffixes = lines.filter((l) => l.startsWith("*")).map((l) => l.slice(1));
+  return (name) => names.has(name) || suffixes.some((x) => name.endsWith(x));
 }
 
 // ---------------------------------------------------------------------------------------------
