@@ -240,3 +240,67 @@ Deno.test("code fingerprints follow source edits, not the build outputs a .gitig
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("side by side: up to `jobs` trainings at once in processes of their own, other stages one at a time, inputs first", async () => {
+  const out = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
+  try {
+    const p = resolvePreset("smoke", { seeds: 3 });
+    const r = await resolvePlan(plan(p, ["table2"]), {}, CODE);
+    const f = fakes();
+    let trains = 0, others = 0, maxTrains = 0, maxOthers = 0;
+    const finishedAt = new Map<string, number>();
+    let clock = 0;
+    const threads: (number | undefined)[] = [];
+    const slow =
+      (inner: (ctx: StageContext) => Promise<unknown>, train: boolean) =>
+      async (ctx: StageContext) => {
+        for (const h of Object.values(ctx.stage.deps)) {
+          assert.ok(finishedAt.has(h), `${ctx.stage.label} starts after its inputs`);
+        }
+        if (train) threads.push(ctx.threads);
+        train ? trains++ : others++;
+        maxTrains = Math.max(maxTrains, trains);
+        maxOthers = Math.max(maxOthers, others);
+        await new Promise((res) => setTimeout(res, train ? 30 : 5));
+        const result = await inner(ctx);
+        train ? trains-- : others--;
+        finishedAt.set(ctx.stage.hash, ++clock);
+        return result;
+      };
+    for (const k of Object.keys(f.impls) as (keyof StageImpls)[]) {
+      f.impls[k] = slow(f.impls[k], k === "train");
+    }
+    const lines: string[] = [];
+    const o = await runPlan(r, f.impls, {
+      out,
+      jobs: 2,
+      threadsPerJob: 1,
+      log: (l) => lines.push(l),
+    });
+    assert.equal(maxTrains, 2, "two trainings overlapped, never three");
+    assert.equal(maxOthers, 1, "stages in this process run one at a time");
+    assert.equal(threads.length, 6, "three seeds × (no IM, IM)");
+    assert.ok(threads.every((t) => t === 1), "each side-by-side training gets its thread count");
+    assert.equal(o.filter((x) => x.status === "done").length, f.calls.length);
+    assert.deepEqual(o.map((x) => x.stage.hash), r.stages.map((s) => s.hash), "plan order");
+    assert.equal(lines.length, r.stages.length);
+    assert.match(
+      lines.at(-1)!,
+      new RegExp(`^reproduce \\[${r.stages.length}/${r.stages.length}\\]`),
+    );
+
+    // One job: every stage in turn, in this process (no thread count).
+    const out2 = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
+    try {
+      maxTrains = 0;
+      threads.length = 0;
+      await runPlan(r, f.impls, { out: out2, log: () => {} });
+      assert.equal(maxTrains, 1);
+      assert.ok(threads.every((t) => t === undefined));
+    } finally {
+      await Deno.remove(out2, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  jobLayout,
   parseReproduceArgs,
   reproduce,
   type ReproduceOptions,
@@ -35,7 +36,12 @@ Deno.test("flags: defaults, overrides, and clear errors", () => {
     "table2,fig6",
     "--workers",
     "3",
+    "--jobs",
+    "2",
+    "--seeds",
+    "4",
   ]);
+  assert.deepEqual([s.jobs, s.seeds, d.jobs, d.seeds], [2, 4, undefined, undefined]);
   assert.equal(s.out, "out/reproduce-smoke");
   assert.deepEqual([s.realIds, s.realPerId, s.only, s.workers], [
     20,
@@ -51,6 +57,8 @@ Deno.test("flags: defaults, overrides, and clear errors", () => {
     [["--real", "r", "--real-per-id", "0"], /--real-per-id: expected a positive integer, got "0"/],
     [["--only", "table7"], /unknown experiment "table7"/],
     [["--backend", "tpu"], /expected auto\|cpu\|webgpu/],
+    [["--jobs", "0"], /--jobs: expected a positive integer, got "0"/],
+    [["--seeds", "1.5"], /--seeds: expected a positive integer/],
     [["--frobnicate"], /frobnicate/],
   ];
   for (const [args, re] of bad) {
@@ -82,7 +90,9 @@ Deno.test("--dry-run prints every stage with its estimate, shared stages, and wh
   );
   assert.match(text, /train +table2\/train-syn-im-dm2 .* — skipped: needs --real/);
   assert.match(text, /preview +fig3\/sheets/);
-  const m = /(\d+) stages \((\d+) runnable\), estimated (\S+)$/.exec(text)!;
+  const m = /(\d+) stages \((\d+) runnable\), estimated (\S+)( with \d+ trainings .*)?$/.exec(
+    text,
+  )!;
   assert.equal(Number(m[1]), r.resolved.stages.length);
   assert.ok(Number(m[2]) < Number(m[1]));
 });
@@ -151,3 +161,45 @@ Deno.test("durations round once: never 60 seconds in a minute", () => {
   assert.equal(fmtSeconds(7260), "2h01m");
   assert.equal(fmtSeconds(NaN), "?");
 });
+
+Deno.test("jobs: one training per core (at most 4) on the cpu backend, one on a GPU; dry-run total", async () => {
+  const cpu = () => Promise.resolve(false);
+  const gpu = () => Promise.resolve(true);
+  const at = (o: Partial<ReproduceOptions>, has = cpu) =>
+    jobLayout({ backend: "auto", workers: 2, ...o }, has);
+  assert.deepEqual(await at({}), { jobs: 2, threadsPerJob: 1, backend: "cpu" });
+  assert.deepEqual(await at({ workers: 16 }), { jobs: 4, threadsPerJob: 4, backend: "cpu" });
+  assert.deepEqual(await at({ workers: 1 }), { jobs: 1, threadsPerJob: 1, backend: "auto" });
+  assert.deepEqual(await at({ jobs: 1 }), { jobs: 1, threadsPerJob: 2, backend: "auto" });
+  assert.deepEqual(await at({}, gpu), { jobs: 1, threadsPerJob: 2, backend: "auto" });
+  assert.deepEqual(await at({ jobs: 2 }, gpu), { jobs: 2, threadsPerJob: 1, backend: "webgpu" });
+  assert.deepEqual(await at({ backend: "cpu", workers: 3 }), {
+    jobs: 3,
+    threadsPerJob: 1,
+    backend: "cpu",
+  });
+
+  // The dry run's total: training shrinks by the side-by-side rate, the rest is unchanged.
+  const total = async (jobs: number) => {
+    const printed: string[] = [];
+    const o = { ...opts(["--dry-run", "--only", "table2", "--jobs", String(jobs)]) };
+    await reproduce(o, createStages(), { print: (l) => printed.push(l) });
+    const text = printed.join("\n");
+    const m = /estimated (\S+)/.exec(text.split("\n").at(-1)!)!;
+    return { text, s: parseDuration(m[1]) };
+  };
+  const one = await total(1);
+  const two = await total(2);
+  const e = PRESETS.default.estimate;
+  assert.ok(two.s < one.s, `${two.s} < ${one.s}`);
+  assert.match(
+    two.text,
+    new RegExp(`with 2 trainings side by side \\(${e.trainImgPerSPerJob} img/s each\\)$`),
+  );
+  assert.doesNotMatch(one.text.split("\n").at(-1)!, /side by side/);
+});
+
+function parseDuration(s: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$/.exec(s)!;
+  return 3600 * Number(m[1] ?? 0) + 60 * Number(m[2] ?? 0) + Number(m[3] ?? 0);
+}

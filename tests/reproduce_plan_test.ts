@@ -139,3 +139,33 @@ Deno.test("--only, --real-ids/--real-per-id overrides, unknown names", () => {
   assert.equal(t2.table!.rows.length, 3);
   assert.equal(t2.table!.rows[2].paper, undefined, "paper numbers only for the paper's two sizes");
 });
+
+Deno.test("seeds: one run per seed and cell (seed, seed + 1, …); the first seed's run is unchanged", () => {
+  const one = buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table2"]);
+  const three = buildPlan(resolvePreset("smoke", { seeds: 3 }), { real: true, val: false }, [
+    "table2",
+  ]);
+  const t2 = three.experiments[0];
+  const seedOf = (n: string) => {
+    const node = t2.nodes[n];
+    assert.equal(node.kind, "train", n);
+    return node.kind === "train" ? node.config.seed : NaN;
+  };
+  assert.deepEqual(
+    ["train-syn", "train-syn-seed2", "train-syn-seed3"].map(seedOf),
+    [1, 2, 3],
+  );
+  assert.deepEqual(t2.table!.rows[1].cells.syn, [
+    "train-syn-im@syntest",
+    "train-syn-im-seed2@syntest",
+    "train-syn-im-seed3@syntest",
+  ]);
+  assert.equal(t2.table!.rows[2].cells.syn.length, 3, "Domain Mixup rows too");
+  // The first seed's run and eval are the nodes a one-seed plan has: its cache stays valid.
+  const o = one.experiments[0].nodes;
+  for (const n of ["train-syn", "train-syn@syntest", "train-syn-im-dm2"]) {
+    assert.deepEqual(t2.nodes[n], o[n], n);
+  }
+  assert.deepEqual(one.experiments[0].table!.rows[0].cells.syn, ["train-syn@syntest"]);
+  assert.throws(() => resolvePreset("smoke", { seeds: 0 }), /field "seeds"/);
+});

@@ -3,9 +3,11 @@ import { resolvePlan } from "../tasks/reproduce/cache.ts";
 import { barChartSvg, lineChartSvg } from "../tasks/reproduce/charts.ts";
 import { buildPlan, resolvePreset } from "../tasks/reproduce/plan.ts";
 import {
+  aggregateSeeds,
   buildReportModel,
   type EvalResults,
   fmtCell,
+  fmtSeeds,
   markdownTable,
   renderHtml,
   renderMarkdown,
@@ -173,4 +175,84 @@ Deno.test("bar chart: one bar per value, error bars, gaps for missing; line char
     logX: true,
   });
   assert.equal((roc.match(/<polyline/g) ?? []).length, 1);
+});
+
+Deno.test("seeds: a cell is the mean over its training seeds, ± their sample std; per-seed table", async () => {
+  const a: EvalResults = {
+    synface: {
+      accuracy: 0.97,
+      std: 0.01,
+      threshold: 0.3,
+      auc: 0.99,
+      "tar_at_far_1e-3": 0.5,
+      roc: { fpr: [0, 0.5, 1], tpr: [0, 0.8, 1] },
+    },
+    insightface: { accuracy: 0.96, std: 0.02 },
+  };
+  const b: EvalResults = {
+    synface: {
+      accuracy: 0.98,
+      std: 0.03,
+      threshold: 0.4,
+      auc: 0.97,
+      "tar_at_far_1e-3": null,
+      roc: { fpr: [0, 0.5, 1], tpr: [0, 0.9, 1] },
+    },
+  };
+  const c: EvalResults = { synface: { accuracy: 0.99, std: 0.0, threshold: 0.5 } };
+  const ab = aggregateSeeds([a, b]);
+  assert.ok(Math.abs(ab.synface!.accuracy - 0.975) < 1e-12);
+  // sample std of 0.97, 0.98: sqrt(2 · 0.005² / 1)
+  assert.ok(Math.abs(ab.synface!.std - Math.sqrt(2 * 0.005 ** 2)) < 1e-12);
+  assert.ok(Math.abs(ab.synface!.threshold! - 0.35) < 1e-12);
+  assert.ok(Math.abs(ab.synface!.auc! - 0.98) < 1e-12);
+  assert.equal(ab.synface!["tar_at_far_1e-3"], undefined, "one seed has no TAR: no mean");
+  const roc = ab.synface!.roc as { fpr: number[]; tpr: number[] };
+  assert.deepEqual(roc.fpr, [0, 0.5, 1]);
+  assert.deepEqual(roc.tpr.map((v) => Math.round(v * 1e9) / 1e9), [0, 0.85, 1], "mean curve");
+  assert.equal(ab.insightface, undefined, "a protocol one seed lacks is left out");
+  const abc = aggregateSeeds([a, b, c]);
+  assert.ok(Math.abs(abc.synface!.accuracy - 0.98) < 1e-12);
+  assert.ok(Math.abs(abc.synface!.std - 0.01) < 1e-12, "sample std of 0.97, 0.98, 0.99");
+  assert.equal(abc.synface!.roc, undefined);
+  assert.equal(aggregateSeeds([a]), a, "one seed: its own std over folds");
+  assert.throws(() => aggregateSeeds([]), /no seeds/);
+
+  // Through the report: Table 2 with two seeds per cell.
+  const plan = buildPlan(resolvePreset("smoke", { seeds: 2 }), { real: false, val: false }, [
+    "table2",
+  ]);
+  const resolved = await resolvePlan(plan, {}, CODE);
+  const t2 = resolved.refs.table2;
+  const acc: Record<string, EvalResults> = {
+    [t2["train-syn@syntest"]]: a,
+    [t2["train-syn-seed2@syntest"]]: { ...b, insightface: { accuracy: 0.94, std: 0.01 } },
+    [t2["train-syn-im@syntest"]]: c,
+  };
+  const outcomes: StageOutcome[] = resolved.stages.map((stage) =>
+    stage.needs.length
+      ? { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` }
+      : {
+        stage,
+        status: stage.kind !== "eval" || stage.hash in acc ? "cached" : "failed",
+        wallS: 1,
+      }
+  );
+  const model = await buildReportModel(
+    resolved,
+    outcomes,
+    META,
+    (s) => Promise.resolve(acc[s.hash] ?? null),
+  );
+  const table = model.experiments[0].table!;
+  const row = table.rows[0];
+  assert.equal(fmtCell(row.cells.syn, "synface"), "97.50 ± 0.71");
+  assert.equal(fmtCell(row.cells.syn, "insightface"), "95.00 ± 1.41");
+  assert.equal(fmtSeeds(row.cells.syn, "synface"), "97.00 / 98.00");
+  assert.equal(fmtCell(table.rows[1].cells.syn, "synface"), "failed", "a seed failed: no mean");
+  const md = renderMarkdown(model);
+  assert.match(md, /mean ± std over 2 training seeds \(1, 2;/);
+  assert.match(md, /Each seed \(1, 2\):\n\n\| training data \| synthetic test \(synface\) \|/);
+  assert.match(md, /\| synthetic 6x4 \| 97\.00 \/ 98\.00 \| 96\.00 \/ 94\.00 \|/);
+  assert.match(renderHtml(model), /<td>97\.00 \/ 98\.00<\/td>/);
 });

@@ -182,3 +182,43 @@ Deno.test("train stage config: paths from deps and inputs; real-only runs link t
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("train stage in a process of its own: progress relayed, model exported; a failure carries the child's error", async () => {
+  const root = await Deno.makeTempDir({ prefix: "reproduce_stages_test_" });
+  try {
+    await fixture(root);
+    const resolved = await resolvePlan(
+      buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table1"]),
+      {},
+      {},
+    );
+    const s = resolved.stages.find((x) => x.hash === resolved.refs.table1["train-syn"])!;
+    const deps = (data: string) => ({
+      syn: { stage: s, dir: data },
+      synval: { stage: s, dir: `${root}/ds` },
+    });
+    const progress: number[] = [];
+    const c = {
+      ...ctx(s, `${root}/r`, deps(`${root}/ds`)),
+      threads: 1,
+      progress: (f: number) => progress.push(f),
+    };
+    await Deno.mkdir(c.dir, { recursive: true });
+    const result = await createStages().train(c) as { steps: number; imagesPerSec: number };
+    assert.equal(result.steps, 1, "12 images, batch 8: one full batch in one epoch");
+    assert.ok(result.imagesPerSec > 0);
+    assert.ok(progress.length > 0 && progress.at(-1)! <= 1, "the child's progress reaches us");
+    assert.ok((await Deno.stat(`${c.dir}/model.onnx`)).size > 0);
+    const request = JSON.parse(await Deno.readTextFile(`${c.dir}/train-request.json`));
+    assert.deepEqual([request.backend, request.threads, request.workers], ["cpu", 1, 1]);
+
+    const bad = { ...c, dir: `${root}/r2`, deps: deps(`${root}/missing`) };
+    await Deno.mkdir(bad.dir, { recursive: true });
+    await assert.rejects(
+      createStages().train(bad),
+      /^Error: --data .*\/missing: no such folder \(exit code 1 of .*train_process\.ts .*train-request\.json\)$/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

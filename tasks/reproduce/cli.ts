@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { PairsFormatError, readPairs } from "../../eval/mod.ts";
+import { autodiff } from "../../recognition/mod.ts";
 import {
   codeFingerprints,
   type InputFingerprints,
@@ -41,18 +42,25 @@ export interface ReproduceOptions {
   dryRun: boolean;
   backend: BackendChoice;
   workers: number;
+  /** `--jobs N`; absent: one per core (at most 4) on the cpu backend, 1 on a GPU. */
+  jobs?: number;
+  /** `--seeds N`: training runs per cell (the preset's when absent). */
+  seeds?: number;
 }
 
 /** Usage text. */
 export const USAGE = `usage: deno task reproduce [--preset ${PRESET_NAMES.join("|")}] [--out DIR]
   [--real DIR [--real-ids R] [--real-per-id K[,K2]]] [--lfw-pairs FILE --lfw-images DIR]
   [--val-pairs FILE --val-images DIR] [--only table1,table2,table3,fig5,fig6,fig2,fig3]
-  [--dry-run] [--backend auto|cpu|webgpu] [--workers N]
+  [--seeds N] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N]
 
 Runs the paper's experiments (generate → train → evaluate) at the preset's size and writes
 <out>/report/ (README.md, index.html). Finished work under --out is reused; unfinished runs
 continue. Without --real / --lfw-* those cells say "needs --real" / "needs --lfw".
---val-pairs is for model selection (e.g. LFW View 1 pairsDevTrain.txt), never test pairs.`;
+--val-pairs is for model selection (e.g. LFW View 1 pairsDevTrain.txt), never test pairs.
+--seeds N trains every cell N times (seeds 1…N) and reports their mean ± std over seeds.
+--jobs N trains N models side by side, each in its own process with cores/N threads (default:
+one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.`;
 
 /** Raised for a bad command line (exit 2). */
 export class UsageError extends Error {
@@ -90,6 +98,8 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
         "dry-run": { type: "boolean", default: false },
         backend: { type: "string", default: "auto" },
         workers: { type: "string" },
+        jobs: { type: "string" },
+        seeds: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -154,6 +164,8 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
     workers: values.workers === undefined
       ? Math.max(1, navigator.hardwareConcurrency)
       : positiveInt("--workers", values.workers),
+    jobs: values.jobs === undefined ? undefined : positiveInt("--jobs", values.jobs),
+    seeds: values.seeds === undefined ? undefined : positiveInt("--seeds", values.seeds),
   };
 }
 
@@ -165,7 +177,11 @@ async function distinctPairImages(path: string): Promise<number> {
 
 /** Build the plan of the options and resolve it into stages (reads input fingerprints). */
 export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
-  const preset = resolvePreset(o.preset, { realIds: o.realIds, realPerId: o.realPerId });
+  const preset = resolvePreset(o.preset, {
+    realIds: o.realIds,
+    realPerId: o.realPerId,
+    seeds: o.seeds,
+  });
   const plan = buildPlan(preset, { real: !!o.inputs.real, val: !!o.inputs.valPairs }, o.only);
   const fp: InputFingerprints = {};
   const { real, lfwPairs, lfwImages, valPairs, valImages } = o.inputs;
@@ -199,6 +215,31 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
   return resolvePlan(plan, fp, await codeFingerprints());
 }
 
+/** How training is spread: side-by-side jobs, each one's CPU threads, and the backend. */
+export interface JobLayout {
+  jobs: number;
+  threadsPerJob: number;
+  backend: BackendChoice;
+}
+
+/**
+ * `--jobs` and the backend resolved: on the cpu backend one job per core (at most 4) by
+ * default, each with an equal share of `--workers`; on a GPU one job unless told otherwise.
+ */
+export async function jobLayout(
+  o: Pick<ReproduceOptions, "jobs" | "workers" | "backend">,
+  hasGpu: () => Promise<boolean> = autodiff.hasHardwareGpu,
+): Promise<JobLayout> {
+  const gpu = o.backend === "webgpu" || (o.backend === "auto" && await hasGpu());
+  const jobs = o.jobs ?? (gpu ? 1 : Math.min(o.workers, 4));
+  return {
+    jobs,
+    threadsPerJob: Math.max(1, Math.floor(o.workers / jobs)),
+    // side-by-side jobs train in child processes, which must not each probe for a GPU
+    backend: jobs > 1 && o.backend === "auto" ? (gpu ? "webgpu" : "cpu") : o.backend,
+  };
+}
+
 /** What `reproduce` returns. */
 export interface ReproduceResult {
   resolved: ResolvedPlan;
@@ -219,8 +260,9 @@ export async function reproduce(
 ): Promise<ReproduceResult> {
   const print = io.print ?? ((l: string) => console.log(l));
   const resolved = await planOf(o);
+  const layout = await jobLayout(o);
   if (o.dryRun) {
-    print(describePlan(resolved));
+    print(describePlan(resolved, layout.jobs));
     return { resolved, outcomes: [], exitCode: 0 };
   }
   const startedAt = new Date();
@@ -230,8 +272,10 @@ export async function reproduce(
     outcomes = await runPlan(resolved, stages, {
       out: o.out,
       inputs: o.inputs,
-      backend: o.backend,
+      backend: layout.backend,
       workers: o.workers,
+      jobs: layout.jobs,
+      threadsPerJob: layout.threadsPerJob,
       log: io.log,
     });
   } finally {
@@ -246,6 +290,7 @@ export async function reproduce(
     wallS,
     backend: o.backend,
     workers: o.workers,
+    jobs: layout.jobs,
     inputs: o.inputs,
     hardware: await hardwareInfo(),
   }, (s) => readEvalResults(`${o.out}/${s.dir}`));

@@ -179,7 +179,8 @@ export const TableSpecSchema = z.strictObject({
   columns: z.array(z.strictObject({ key: z.string(), label: z.string() })).min(1),
   rows: z.array(z.strictObject({
     label: z.string(),
-    cells: z.record(z.string(), z.string()),
+    /** Column key → the eval node of each training seed (one per seed; the cell is their mean). */
+    cells: z.record(z.string(), z.array(z.string()).min(1)),
     /** The paper's LFW accuracy (%) for this row, when recoverable (`../shared/PAPER.md`). */
     paper: z.number().optional(),
   })).min(1),
@@ -241,8 +242,8 @@ function checkRefs(e: z.infer<typeof ExperimentSchema>, ctx: z.RefinementCtx): v
     }
   }
   for (const row of e.table?.rows ?? []) {
-    for (const [col, ref] of Object.entries(row.cells)) {
-      want(ref, ["eval"], `table.${row.label}.${col}`);
+    for (const [col, refs] of Object.entries(row.cells)) {
+      for (const ref of refs) want(ref, ["eval"], `table.${row.label}.${col}`);
       if (!e.table!.columns.some((c) => c.key === col)) {
         ctx.addIssue({ code: "custom", message: `${e.name}: unknown table column "${col}"` });
       }
@@ -310,10 +311,18 @@ export const PresetSchema = z.strictObject({
   /** Fig. 3 preview sheets. */
   preview: z.strictObject({ ids: pos(), variations: pos() }),
   train: TrainSettingsSchema,
+  /**
+   * Training runs per table cell, with seeds `train.seed`, `train.seed + 1`, …: a cell shows
+   * their mean and, above one seed, the std over seeds (single runs differ by about a point).
+   */
+  seeds: pos(),
   /** Throughput the time estimate assumes (measured on the machine named in `note`). */
   estimate: z.strictObject({
     generateImgPerS: z.number().positive(),
+    /** One training run using the whole machine. */
     trainImgPerS: z.number().positive(),
+    /** Each of `--jobs` runs training side by side, one CPU thread each (cpu backend). */
+    trainImgPerSPerJob: z.number().positive(),
     embedImgPerS: z.number().positive(),
     /** Fixed cost per stage (process start, model load, export). */
     stageOverheadS: z.number().nonnegative(),
@@ -380,9 +389,11 @@ export const PRESETS: Record<PresetName, Preset> = {
       lr: 0.05,
       seed: 1,
     },
+    seeds: 1,
     estimate: {
       generateImgPerS: 40,
       trainImgPerS: 20,
+      trainImgPerSPerJob: 15,
       embedImgPerS: 200,
       stageOverheadS: 1.5,
       note: "measured: the whole preset takes 1m41s–3m09s on the 2-core dev VM under load ≈ 7",
@@ -401,7 +412,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     // (75 × 40), +0.95 (60 × 50) at the same 3000 images and 16 epochs; over three runs per arm
     // at 60 × 50 it is +0.37, within the run-to-run spread (see the README)
     base: { ids: 60, perId: 50 },
-    test: { ids: 400, perId: 4, folds: 10, pairsPerFold: 100, seed: 1_000_001 },
+    // 6000 pairs (as LFW's View 2), so a test accuracy has ±0.15 standard error, not ±0.4 (fixed
+    // before any run was tested on it)
+    test: { ids: 600, perId: 5, folds: 10, pairsPerFold: 300, seed: 1_000_001 },
     validation: { ids: 100, perId: 4, pairs: 400, seed: 2_000_001 },
     real: { ids: 100, perId: [5, 10] },
     table1Real: false,
@@ -427,13 +440,18 @@ export const PRESETS: Record<PresetName, Preset> = {
       lr: PAPER_LR_PER_IMAGE * 64,
       seed: 1,
     },
+    // two runs per arm, side by side (one thread each): the same no-IM config scored 97.08, 98.02
+    // and 97.70 on dev pairs, so a single run cannot show a gap of a few tenths
+    seeds: 2,
     estimate: {
       generateImgPerS: 90,
       trainImgPerS: 85,
+      trainImgPerSPerJob: 60,
       embedImgPerS: 300,
       stageOverheadS: 5,
-      note: "idle 2-core dev VM: generator ~99 img/s, ir10_quarter@64×64 ~85–100 img/s " +
-        "(a third of that while other jobs load the machine)",
+      note: "idle 2-core dev VM: generator ~99 img/s, ir10_quarter@64×64 ~85–100 img/s on both " +
+        "cores, ~61 img/s each when two run side by side (a third of that while other jobs " +
+        "load the machine)",
     },
   },
   cpu: {
@@ -470,9 +488,11 @@ export const PRESETS: Record<PresetName, Preset> = {
       lr: PAPER_LR_PER_IMAGE * 64,
       seed: 1,
     },
+    seeds: 1,
     estimate: {
       generateImgPerS: 50,
       trainImgPerS: 35,
+      trainImgPerSPerJob: 25,
       embedImgPerS: 300,
       stageOverheadS: 5,
       note: "2-core dev VM shared with other jobs (load ≈ 7): generator ~20–60 img/s, " +
@@ -511,9 +531,11 @@ export const PRESETS: Record<PresetName, Preset> = {
       lr: 0.1,
       seed: 1,
     },
+    seeds: 1,
     estimate: {
       generateImgPerS: 150,
       trainImgPerS: 1500,
+      trainImgPerSPerJob: 1500,
       embedImgPerS: 3000,
       stageOverheadS: 10,
       note: "assumed for one modern GPU; not measured",
@@ -546,6 +568,8 @@ export interface PresetOverrides {
   realIds?: number;
   /** `--real-per-id K[,K2]`. */
   realPerId?: number[];
+  /** `--seeds N`. */
+  seeds?: number;
 }
 
 /** The preset with command-line overrides applied, validated. */
@@ -558,6 +582,7 @@ export function resolvePreset(name: string, overrides: PresetOverrides = {}): Pr
   const base = structuredClone(PRESETS[name as PresetName]);
   if (overrides.realIds !== undefined) base.real.ids = overrides.realIds;
   if (overrides.realPerId !== undefined) base.real.perId = overrides.realPerId;
+  if (overrides.seeds !== undefined) base.seeds = overrides.seeds;
   const r = PresetSchema.safeParse(base);
   if (!r.success) throw new Error(`preset ${name}: ${describe(r.error)}`);
   return r.data;
@@ -632,7 +657,16 @@ class Builder {
     return name;
   }
 
-  train(name: string, data: string | null, real: RealSlice | null, domainMixup = false) {
+  /**
+   * One run per seed of the preset: `name` (seed `train.seed`), then `name-seedS` for the
+   * following seeds. Returns their node names, first seed first.
+   */
+  train(
+    name: string,
+    data: string | null,
+    real: RealSlice | null,
+    domainMixup = false,
+  ): string[] {
     // A batch never exceeds the training set (toy cells of the smoke preset are that small).
     const ds = data ? this.nodes[data] : undefined;
     const images = ds?.kind === "dataset"
@@ -640,38 +674,51 @@ class Builder {
       : real
       ? real.ids * real.perId
       : this.p.train.batch;
-    this.nodes[name] = {
-      kind: "train",
-      config: {
-        ...this.p.train,
-        batch: Math.min(this.p.train.batch, images),
-        data,
-        real,
-        domainMixup,
-        size: this.p.size,
-        val: this.inputs.val
-          ? { kind: "external" }
-          : { kind: "synthetic", set: "synval", pairs: this.p.validation.pairs },
-      },
-    };
-    return name;
+    const names: string[] = [];
+    for (let i = 0; i < this.p.seeds; i++) {
+      const seed = this.p.train.seed + i;
+      const run = i === 0 ? name : `${name}-seed${seed}`;
+      this.nodes[run] = {
+        kind: "train",
+        config: {
+          ...this.p.train,
+          seed,
+          batch: Math.min(this.p.train.batch, images),
+          data,
+          real,
+          domainMixup,
+          size: this.p.size,
+          val: this.inputs.val
+            ? { kind: "external" }
+            : { kind: "synthetic", set: "synval", pairs: this.p.validation.pairs },
+        },
+      };
+      names.push(run);
+    }
+    return names;
   }
 
-  /** Evals of `run` on the synthetic test set and LFW: `{ syn: ref, lfw: ref }`. */
-  evals(run: string): { syn: string; lfw?: string } {
-    const syn = `${run}@syntest`;
-    this.nodes[syn] = {
-      kind: "eval",
-      config: { run, test: { kind: "synthetic", set: "syntest" } },
-    };
+  /** Evals of each run on the synthetic test set and LFW: `{ syn: refs, lfw: refs }`. */
+  evals(runs: string[]): { syn: string[]; lfw?: string[] } {
+    const syn = runs.map((run) => {
+      const ref = `${run}@syntest`;
+      this.nodes[ref] = {
+        kind: "eval",
+        config: { run, test: { kind: "synthetic", set: "syntest" } },
+      };
+      return ref;
+    });
     const p = this.p;
     if (p.lfwIn !== "all" && !p.lfwIn.includes(this.experiment)) return { syn };
-    const lfw = `${run}@lfw`;
-    this.nodes[lfw] = { kind: "eval", config: { run, test: { kind: "lfw" } } };
+    const lfw = runs.map((run) => {
+      const ref = `${run}@lfw`;
+      this.nodes[ref] = { kind: "eval", config: { run, test: { kind: "lfw" } } };
+      return ref;
+    });
     return { syn, lfw };
   }
 
-  /** Dataset + run + evals, with and without Identity Mixup: the ± IM cells of a row. */
+  /** Dataset + runs + evals, with and without Identity Mixup: the ± IM cells of a row. */
   pm(prefix: string, cell: { ids: number; perId: number }, o: Partial<DatasetConfig> = {}) {
     const plain = this.evals(this.train(`train-${prefix}`, this.dataset(prefix, cell, o), null));
     const im = this.evals(
@@ -681,7 +728,7 @@ class Builder {
         null,
       ),
     );
-    const cells: Record<string, string> = { syn: plain.syn, syn_im: im.syn };
+    const cells: Record<string, string[]> = { syn: plain.syn, syn_im: im.syn };
     if (plain.lfw && im.lfw) Object.assign(cells, { lfw: plain.lfw, lfw_im: im.lfw });
     return cells;
   }
@@ -874,6 +921,15 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
 
 // ---------------------------------------------------------------------------------------------
 // Time estimate
+
+/**
+ * Wall time of the plan's training per second of `estimateSeconds` (which assumes one run at a
+ * time on the whole machine) when `jobs` runs train side by side, one thread each.
+ */
+export function trainWallFactor(preset: Preset, jobs: number): number {
+  if (jobs <= 1) return 1;
+  return preset.estimate.trainImgPerS / (jobs * preset.estimate.trainImgPerSPerJob);
+}
 
 /** Images a verification set holds. */
 export function verificationImages(c: VerificationConfig): number {

@@ -48,9 +48,12 @@ export interface StageFigure {
   file: string;
 }
 
-/** A table cell: results of both protocols, or why there is none. */
+/**
+ * A table cell: results of both protocols (over the cell's training seeds, see
+ * `aggregateSeeds`) and each seed's own, or why there is none.
+ */
 export type Cell =
-  | { kind: "value"; results: EvalResults }
+  | { kind: "value"; results: EvalResults; seeds: EvalResults[] }
   | { kind: "missing"; text: string };
 
 /** A table ready to render. */
@@ -97,6 +100,8 @@ export interface ReportMeta {
   wallS: number;
   backend: string;
   workers: number;
+  /** Trainings that ran side by side (absent: 1). */
+  jobs?: number;
   inputs: RunInputs;
   hardware: Hardware;
 }
@@ -262,25 +267,78 @@ function tableOf(
   const t = exp.table!;
   // Columns the preset never fills (e.g. LFW for smoke's Table 3) are left out.
   const columns = t.columns.filter((c) => t.rows.some((r) => r.cells[c.key] !== undefined));
+  const cellOf = (evals: string[] | undefined): Cell => {
+    if (evals === undefined) return { kind: "missing", text: "—" };
+    const seeds: EvalResults[] = [];
+    for (const ref of evals) {
+      const o = byHash.get(refs[ref]);
+      if (!o || !finished(o)) return { kind: "missing", text: missingText(o) };
+      const r = results.get(o.stage.hash);
+      if (!r) return { kind: "missing", text: "no results.json" };
+      seeds.push(r);
+    }
+    return { kind: "value", results: aggregateSeeds(seeds), seeds };
+  };
   return {
     rowHeader: t.rowHeader,
     columns,
     rows: t.rows.map((row) => ({
       label: row.label,
       paper: row.paper,
-      cells: Object.fromEntries(columns.map((c) => {
-        const ref = row.cells[c.key];
-        if (ref === undefined) return [c.key, { kind: "missing", text: "—" }];
-        const o = byHash.get(refs[ref]);
-        if (!o || !finished(o)) return [c.key, { kind: "missing", text: missingText(o) }];
-        const r = results.get(o.stage.hash);
-        return [
-          c.key,
-          r ? { kind: "value", results: r } : { kind: "missing", text: "no results.json" },
-        ];
-      })),
+      cells: Object.fromEntries(columns.map((c) => [c.key, cellOf(row.cells[c.key])])),
     })),
   };
+}
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+/**
+ * The results of one cell's training seeds as one: each protocol's accuracy, threshold, AUC and
+ * TAR are the means over seeds; `std` is the sample std of the seeds' accuracies (with one seed,
+ * that seed's std over folds); the ROC is the mean curve when the seeds share FAR points, else
+ * the first seed's. A protocol some seed lacks is left out.
+ */
+export function aggregateSeeds(seeds: EvalResults[]): EvalResults {
+  if (seeds.length === 0) throw new Error("aggregateSeeds: no seeds");
+  if (seeds.length === 1) return seeds[0];
+  const out: EvalResults = {};
+  for (const p of PROTOCOLS) {
+    const rs = seeds.map((s) => s[p]);
+    if (rs.some((r) => r === undefined)) continue;
+    const all = rs as ProtocolResult[];
+    const acc = all.map((r) => r.accuracy);
+    const m = mean(acc);
+    const agg: ProtocolResult = {
+      accuracy: m,
+      std: Math.sqrt(acc.reduce((a, x) => a + (x - m) ** 2, 0) / (acc.length - 1)),
+    };
+    const opt = (f: (r: ProtocolResult) => number | null | undefined) => {
+      const v = all.map(f);
+      return v.every((x) => typeof x === "number") ? mean(v as number[]) : undefined;
+    };
+    const threshold = opt((r) => r.threshold);
+    if (threshold !== undefined) agg.threshold = threshold;
+    const auc = opt((r) => r.auc);
+    if (auc !== undefined) agg.auc = auc;
+    const tar = opt((r) => r["tar_at_far_1e-3"]);
+    if (tar !== undefined) agg["tar_at_far_1e-3"] = tar;
+    const rocs = all.map((r) => r.roc);
+    if (rocs.every((r) => r !== undefined)) agg.roc = meanRoc(rocs as Roc[]);
+    out[p] = agg;
+  }
+  return out;
+}
+
+type Roc = NonNullable<ProtocolResult["roc"]>;
+
+function meanRoc(rocs: Roc[]): Roc {
+  const xy = rocs.map((r) => "far" in r ? [r.far, r.tar] : [r.fpr, r.tpr]);
+  const [x0] = xy[0];
+  const same = xy.every(([x, y]) =>
+    x.length === x0.length && y.length === x0.length && x.every((v, i) => v === x0[i])
+  );
+  if (!same) return rocs[0];
+  return { fpr: x0, tpr: x0.map((_, i) => mean(xy.map(([, y]) => y[i]))) };
 }
 
 /** `97.50 ± 1.20` (percent) or the missing text. */
@@ -374,11 +432,38 @@ function rowCells(t: ReportTable, row: ReportTable["rows"][number]): string[] {
   return cells;
 }
 
-/** A Markdown table (pipes escaped). */
-export function markdownTable(t: ReportTable): string {
+/** `97.25 / 97.80`: each seed's accuracy (%) in seed order, or the missing text. */
+export function fmtSeeds(cell: Cell, protocol: Protocol): string {
+  if (cell.kind === "missing") return cell.text;
+  const v = cell.seeds.map((s) => s[protocol]);
+  if (v.some((r) => r === undefined)) return "—";
+  return v.map((r) => (100 * r!.accuracy).toFixed(2)).join(" / ");
+}
+
+function seedRowCells(t: ReportTable, row: ReportTable["rows"][number]): string[] {
+  const cells = [row.label];
+  for (const c of t.columns) for (const p of PROTOCOLS) cells.push(fmtSeeds(row.cells[c.key], p));
+  return cells;
+}
+
+/** A Markdown table (pipes escaped); `perSeed`: each seed's accuracy instead of the mean. */
+export function markdownTable(t: ReportTable, perSeed = false): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
-  const h = headerCells(t);
-  return [line(h), line(h.map(() => "---")), ...t.rows.map((r) => line(rowCells(t, r)))].join("\n");
+  const h = perSeed ? headerCells(t).slice(0, 1 + 2 * t.columns.length) : headerCells(t);
+  const row = perSeed ? seedRowCells : rowCells;
+  return [line(h), line(h.map(() => "---")), ...t.rows.map((r) => line(row(t, r)))].join("\n");
+}
+
+/** The sentence saying what a cell's number and its ± are. */
+function accuracyNote(p: Preset): string {
+  return p.seeds > 1
+    ? `mean ± std over ${p.seeds} training seeds (${seedList(p)}; each seed's accuracy is its ` +
+      "mean over folds, listed per seed below each table)"
+    : "mean ± std over folds";
+}
+
+function seedList(p: Preset): string {
+  return Array.from({ length: p.seeds }, (_, i) => p.train.seed + i).join(", ");
 }
 
 function hardwareLine(h: Hardware): string {
@@ -393,10 +478,10 @@ export function renderMarkdown(m: ReportModel): string {
   out.push(
     `Command: \`${m.meta.command}\`  `,
     `Wall time: ${fmtSeconds(m.meta.wallS)} (${m.meta.startedAt} → ${m.meta.finishedAt}); ` +
-      `backend \`${m.meta.backend}\`, ${m.meta.workers} worker(s)  `,
+      `backend \`${m.meta.backend}\`, ${m.meta.workers} worker(s), ${jobsText(m.meta)}  `,
     `Hardware: ${hardwareLine(m.meta.hardware)}`,
     "",
-    "Accuracy is LFW-style verification accuracy in %, mean ± std over folds, under both " +
+    `Accuracy is LFW-style verification accuracy in %, ${accuracyNote(m.preset)}, under both ` +
       "protocols: `synface` (cosine, no flip, threshold from the other folds) and " +
       "`insightface` (flip fusion, squared L2). Model selection used " +
       (m.meta.inputs.valPairs ? `\`${m.meta.inputs.valPairs}\`` : "the synthetic validation set") +
@@ -408,6 +493,9 @@ export function renderMarkdown(m: ReportModel): string {
   for (const e of m.experiments) {
     out.push(`## ${e.title}`, "", e.about, "");
     if (e.table) out.push(markdownTable(e.table), "");
+    if (e.table && m.preset.seeds > 1) {
+      out.push(`Each seed (${seedList(m.preset)}):`, "", markdownTable(e.table, true), "");
+    }
     for (const c of e.charts) out.push(`![${c.title}](${c.path})`, "");
     for (const f of e.figures) out.push(`![${f.title}](${f.path})`, "", `*${f.title}*`, "");
     if (e.figureMissing) out.push(`Figure: ${e.figureMissing}.`, "");
@@ -452,6 +540,29 @@ export function renderMarkdown(m: ReportModel): string {
   return out.join("\n");
 }
 
+function jobsText(meta: ReportMeta): string {
+  const jobs = meta.jobs ?? 1;
+  return jobs > 1 ? `${jobs} trainings side by side` : "one training at a time";
+}
+
+function htmlTable(
+  t: ReportTable,
+  head: string[],
+  row: (t: ReportTable, r: ReportTable["rows"][number]) => string[],
+): string {
+  const h = ["<table><tr>" + head.map((c) => `<th>${esc(c)}</th>`).join("") + "</tr>"];
+  for (const r of t.rows) {
+    h.push(
+      "<tr>" + row(t, r).map((c, i) => {
+        const miss = i > 0 && !/^[\d.]+( ± [\d.]+| \/ [\d. /]+)?$/.test(c);
+        return `<td${miss ? ' class="missing"' : ""}>${esc(c)}</td>`;
+      }).join("") + "</tr>",
+    );
+  }
+  h.push("</table>");
+  return h.join("\n");
+}
+
 /** The report as one self-contained HTML page (`report/index.html`). */
 export function renderHtml(m: ReportModel): string {
   const h: string[] = [
@@ -474,28 +585,25 @@ export function renderHtml(m: ReportModel): string {
       `(${esc(m.meta.startedAt)} → ${esc(m.meta.finishedAt)}); backend <code>${
         esc(m.meta.backend)
       }` +
-      `</code>, ${m.meta.workers} worker(s)<br>Hardware: ${esc(hardwareLine(m.meta.hardware))}</p>`,
-    `<p>Accuracy: LFW-style verification accuracy in %, mean ± std over folds, under both ` +
+      `</code>, ${m.meta.workers} worker(s), ${esc(jobsText(m.meta))}<br>Hardware: ${
+        esc(hardwareLine(m.meta.hardware))
+      }</p>`,
+    `<p>Accuracy: LFW-style verification accuracy in %, ${
+      esc(accuracyNote(m.preset))
+    }, under both ` +
       `protocols (<code>synface</code>: cosine, no flip; <code>insightface</code>: flip fusion, ` +
       `squared L2).</p>`,
     `<p>${mdInline(PAPER_NOTE)}</p>`,
   );
   for (const e of m.experiments) {
     h.push(`<h2 id="${esc(e.name)}">${esc(e.title)}</h2>`, `<p>${esc(e.about)}</p>`);
-    if (e.table) {
+    if (e.table) h.push(htmlTable(e.table, headerCells(e.table), rowCells));
+    if (e.table && m.preset.seeds > 1) {
+      const head = headerCells(e.table).slice(0, 1 + 2 * e.table.columns.length);
       h.push(
-        "<table><tr>" + headerCells(e.table).map((c) => `<th>${esc(c)}</th>`).join("") + "</tr>",
+        `<p>Each seed (${esc(seedList(m.preset))}):</p>`,
+        htmlTable(e.table, head, seedRowCells),
       );
-      for (const r of e.table.rows) {
-        const cells = rowCells(e.table, r);
-        h.push(
-          "<tr>" + cells.map((c, i) => {
-            const miss = i > 0 && !/^[\d.]+ ± [\d.]+$|^[\d.]+$/.test(c);
-            return `<td${miss ? ' class="missing"' : ""}>${esc(c)}</td>`;
-          }).join("") + "</tr>",
-        );
-      }
-      h.push("</table>");
     }
     for (const c of e.charts) h.push(`<figure>${c.svg}</figure>`);
     for (const f of e.figures) {

@@ -4,7 +4,7 @@
  * and prints one line per stage with the ETA of the whole plan on stderr.
  */
 import { isPartial, readDone, type ResolvedPlan, type Stage, writeDone } from "./cache.ts";
-import type { NodeKind } from "./plan.ts";
+import { type NodeKind, trainWallFactor } from "./plan.ts";
 
 /**
  * Thrown by a stage whose module is not available (not built yet, or lacking an API): the
@@ -43,6 +43,11 @@ export interface StageContext {
   inputs: RunInputs;
   backend: BackendChoice;
   workers: number;
+  /**
+   * Set when training runs side by side (`--jobs` above 1 on the cpu backend): this stage runs
+   * its training in a process of its own with this many CPU threads.
+   */
+  threads?: number;
   /** Report progress within the stage (fraction 0…1). */
   progress(fraction: number, note?: string): void;
 }
@@ -78,6 +83,13 @@ export interface RunOptions {
   inputs?: RunInputs;
   backend?: BackendChoice;
   workers?: number;
+  /**
+   * Training stages that may run at once, each in a process of its own (default 1: every stage
+   * in turn, in this process). Other stages run one at a time beside them.
+   */
+  jobs?: number;
+  /** CPU threads of each side-by-side training (`StageContext.threads`); absent: 1. */
+  threadsPerJob?: number;
   /** Where progress lines go (default stderr). */
   log?: (line: string) => void;
   /** Clock in ms (tests). */
@@ -114,36 +126,73 @@ export async function runPlan(
   for (const st of resolved.stages) if (!st.needs.length) remaining[group(st.kind)] += st.estimateS;
   const width = String(total).length;
 
-  const line = (i: number, o: StageOutcome) => {
+  const jobs = Math.max(1, options.jobs ?? 1);
+  const trainFactor = trainWallFactor(resolved.plan.preset, jobs);
+  let completed = 0;
+  const line = (o: StageOutcome) => {
     if (!o.stage.needs.length) remaining[group(o.stage.kind)] -= o.stage.estimateS;
     let eta = 0;
     for (const g of ["generate", "train", "embed"] as const) {
       const speed = ranEstimate[g] > 0 ? ranActual[g] / ranEstimate[g] : 1;
-      eta += Math.max(0, remaining[g]) * speed;
+      eta += Math.max(0, remaining[g]) * speed * (g === "train" ? trainFactor : 1);
     }
     const what = o.status === "done" || o.status === "cached"
       ? `${o.status} in ${fmtSeconds(o.wallS)}`
       : `${o.status}${o.message ? `: ${o.message}` : ""}`;
+    completed++;
     log(
-      `reproduce [${String(i + 1).padStart(width)}/${total}] ${o.stage.kind} ${o.stage.label} ` +
+      `reproduce [${
+        String(completed).padStart(width)
+      }/${total}] ${o.stage.kind} ${o.stage.label} ` +
         `(${o.stage.dir}) ${what} · elapsed ${fmtSeconds((now() - t0) / 1000)} · ETA ${
           fmtSeconds(eta)
         }`,
     );
   };
-
-  for (const [i, stage] of resolved.stages.entries()) {
-    const outcome = await runOne(stage);
+  const settle = (stage: Stage, outcome: StageOutcome) => {
     outcomes.set(stage.hash, outcome);
     if (outcome.status === "done") {
-      ranEstimate[group(stage.kind)] += stage.estimateS;
+      // A side-by-side run takes `jobs × factor` times the estimate of a run alone.
+      const f = stage.kind === "train" ? jobs * trainFactor : 1;
+      ranEstimate[group(stage.kind)] += stage.estimateS * f;
       ranActual[group(stage.kind)] += outcome.wallS;
     }
-    line(i, outcome);
+    line(outcome);
+  };
+
+  // In plan order, start every stage whose inputs are settled while there is room: up to `jobs`
+  // trainings in processes of their own, and one stage at a time in this process (generation,
+  // evaluation and in-process training share its main thread and globals).
+  const pending = [...resolved.stages];
+  const running = new Set<Promise<void>>();
+  let inProcess = 0;
+  let isolated = 0;
+  const isolate = (s: Stage) => jobs > 1 && s.kind === "train";
+  while (pending.length > 0 || running.size > 0) {
+    for (let i = 0; i < pending.length; i++) {
+      const stage = pending[i];
+      if (!Object.values(stage.deps).every((h) => outcomes.has(h))) continue;
+      const own = isolate(stage);
+      if (own ? isolated >= jobs : inProcess >= 1) continue;
+      pending.splice(i--, 1);
+      if (own) isolated++;
+      else inProcess++;
+      const p: Promise<void> = runOne(stage, own).then((o) => {
+        if (own) isolated--;
+        else inProcess--;
+        running.delete(p);
+        settle(stage, o);
+      });
+      running.add(p);
+    }
+    if (running.size === 0) {
+      throw new Error(`reproduce: no stage can start (${pending[0].label} waits for inputs)`);
+    }
+    await Promise.race(running);
   }
   return resolved.stages.map((s) => outcomes.get(s.hash)!);
 
-  async function runOne(stage: Stage): Promise<StageOutcome> {
+  async function runOne(stage: Stage, ownProcess: boolean): Promise<StageOutcome> {
     if (stage.needs.length > 0) {
       return { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` };
     }
@@ -181,6 +230,7 @@ export async function runPlan(
         inputs: options.inputs ?? {},
         backend: options.backend ?? "auto",
         workers: options.workers ?? 1,
+        ...(ownProcess ? { threads: options.threadsPerJob ?? 1 } : {}),
         progress: (fraction, note) => {
           // Long stages report within themselves at most every `progressEveryS` seconds.
           const t = now();
@@ -232,8 +282,11 @@ export function fmtSeconds(s: number): string {
   return `${h}h${String(m - h * 60).padStart(2, "0")}m`;
 }
 
-/** The `--dry-run` listing: every stage with its estimate and the plan's total. */
-export function describePlan(resolved: ResolvedPlan): string {
+/**
+ * The `--dry-run` listing: every stage with its estimate (of a run alone on the machine) and the
+ * plan's total wall time with `jobs` trainings side by side.
+ */
+export function describePlan(resolved: ResolvedPlan, jobs = 1): string {
   const p = resolved.plan.preset;
   const lines = [
     `preset ${p.name}: ${p.description}${p.meaningless ? " (numbers meaningless)" : ""}`,
@@ -242,9 +295,10 @@ export function describePlan(resolved: ResolvedPlan): string {
     `embed ${p.estimate.embedImgPerS} img/s (${p.estimate.note})`,
     "",
   ];
+  const factor = trainWallFactor(p, jobs);
   let total = 0;
   for (const s of resolved.stages) {
-    total += s.needs.length ? 0 : s.estimateS;
+    total += s.needs.length ? 0 : s.estimateS * (s.kind === "train" ? factor : 1);
     const shared = s.uses.length > 1 ? ` (shared by ${s.uses.length})` : "";
     const needs = s.needs.length ? ` — skipped: needs ${s.needs.join(", ")}` : "";
     lines.push(
@@ -255,7 +309,10 @@ export function describePlan(resolved: ResolvedPlan): string {
   const runnable = resolved.stages.filter((s) => !s.needs.length).length;
   lines.push(
     "",
-    `${resolved.stages.length} stages (${runnable} runnable), estimated ${fmtSeconds(total)}`,
+    `${resolved.stages.length} stages (${runnable} runnable), estimated ${fmtSeconds(total)}` +
+      (jobs > 1
+        ? ` with ${jobs} trainings side by side (${p.estimate.trainImgPerSPerJob} img/s each)`
+        : ""),
   );
   return lines.join("\n");
 }

@@ -25,6 +25,7 @@ import {
 import { train, type TrainConfigInput } from "../../recognition/mod.ts";
 import type { PlanNode, RealSlice } from "./plan.ts";
 import type { StageContext, StageImpls } from "./run.ts";
+import type { TrainProcessMessage } from "./train_process.ts";
 
 type Of<K extends PlanNode["kind"]> = Extract<PlanNode, { kind: K }>;
 
@@ -111,7 +112,9 @@ async function trainStage(ctx: StageContext): Promise<unknown> {
   const data = c.data
     ? ctx.deps[c.data].dir
     : await linkRealSlice(ctx.inputs.real!, c.real!, `${ctx.dir}/real-slice`);
-  const r = await train(trainerConfig(node, ctx, data), {
+  const config = trainerConfig(node, ctx, data);
+  if (ctx.threads !== undefined) return await trainInOwnProcess(ctx, config);
+  const r = await train(config, {
     resume: true,
     progressBar: false,
     onProgress: (p) =>
@@ -122,6 +125,87 @@ async function trainStage(ctx: StageContext): Promise<unknown> {
   });
   if (!r.model) throw new Error(`${ctx.dir}: training ended without model.onnx`);
   return { steps: r.steps, imagesPerSec: r.imagesPerSec, bestValAccuracy: r.bestAccuracy ?? null };
+}
+
+/** The root `deno.json` of a local checkout (its import map and lock), if this is one. */
+async function localConfig(): Promise<string | null> {
+  const url = new URL("../../deno.json", import.meta.url);
+  if (url.protocol !== "file:") return null;
+  try {
+    await Deno.stat(url);
+    return url.pathname;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Train in a child process (`train_process.ts`) on the cpu backend with `ctx.threads` threads,
+ * relaying its progress; a failure carries the child's error (else its last lines of stderr).
+ */
+async function trainInOwnProcess(ctx: StageContext, config: TrainConfigInput): Promise<unknown> {
+  const own: TrainConfigInput = {
+    ...config,
+    // one job's share of the machine: the backend, its threads and no extra loader thread
+    backend: ctx.backend === "webgpu" ? "webgpu" : "cpu",
+    threads: ctx.threads,
+    workers: Math.min(config.workers ?? 1, 1),
+  };
+  const request = `${ctx.dir}/train-request.json`;
+  await writeFileAtomic(request, JSON.stringify(own, null, 2) + "\n");
+  const deno = await localConfig();
+  const script = new URL("./train_process.ts", import.meta.url).href;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", ...(deno ? ["--config", deno] : []), script, request],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const errTail: string[] = [];
+  const drainErr = (async () => {
+    for await (const l of lines(child.stderr)) {
+      errTail.push(l);
+      if (errTail.length > 20) errTail.shift();
+    }
+  })();
+  let result: unknown = undefined;
+  let error: string | undefined;
+  for await (const l of lines(child.stdout)) {
+    let m: TrainProcessMessage;
+    try {
+      m = JSON.parse(l);
+    } catch {
+      continue; // a stray line (e.g. a library's notice), not a message
+    }
+    if ("progress" in m) ctx.progress(m.progress, m.note);
+    else if ("result" in m) result = m.result;
+    else if ("error" in m) error = m.error;
+  }
+  const status = await child.status;
+  await drainErr;
+  if (!status.success || result === undefined) {
+    // The first line is what the report shows; the child's stderr follows when it said nothing.
+    const tail = errTail.filter((l) => l.trim() !== "").slice(-6).join("\n");
+    throw new Error(
+      `${error ?? "training process failed"} (exit code ${status.code} of ${script} ${request})` +
+        (error === undefined && tail ? `\n${tail}` : ""),
+    );
+  }
+  return result;
+}
+
+/** Lines of a byte stream. */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buf = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, i);
+      buf = buf.slice(i + 1);
+    }
+  }
+  if (buf !== "") yield buf;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,56 @@
+/**
+ * One training run in a process of its own, for `reproduce --jobs N`: the CPU backend is
+ * process-global and computes on its caller's thread, so runs only train side by side as
+ * separate processes. `deno run -A train_process.ts CONFIG.json` trains the config (resuming
+ * what its run folder holds) and prints JSON lines on stdout: `{"progress": f, "note": s}` while
+ * it runs, then `{"result": {...}}`, or `{"error": message}` and exit code 1.
+ */
+import { train, type TrainConfigInput } from "../../recognition/mod.ts";
+
+/** A line the child prints on stdout. */
+export type TrainProcessMessage =
+  | { progress: number; note: string }
+  | { result: { steps: number; imagesPerSec: number; bestValAccuracy: number | null } }
+  | { error: string };
+
+/** Run the training of `configPath`, reporting through `emit`. */
+export async function runTrainProcess(
+  configPath: string,
+  emit: (m: TrainProcessMessage) => void,
+): Promise<void> {
+  const config = JSON.parse(await Deno.readTextFile(configPath)) as TrainConfigInput;
+  const r = await train(config, {
+    resume: true,
+    progressBar: false,
+    onProgress: (p) =>
+      emit({
+        progress: p.step / p.totalSteps,
+        note: `step ${p.step}/${p.totalSteps}, ${p.imagesPerSec.toFixed(0)} img/s`,
+      }),
+  });
+  if (!r.model) throw new Error(`${config.out}: training ended without model.onnx`);
+  emit({
+    result: {
+      steps: r.steps,
+      imagesPerSec: r.imagesPerSec,
+      bestValAccuracy: r.bestAccuracy ?? null,
+    },
+  });
+}
+
+if (import.meta.main) {
+  if (Deno.args.length !== 1) {
+    console.error("usage: deno run -A train_process.ts CONFIG.json");
+    Deno.exit(2);
+  }
+  const emit = (m: TrainProcessMessage) => console.log(JSON.stringify(m));
+  try {
+    await runTrainProcess(Deno.args[0], emit);
+  } catch (e) {
+    emit({ error: e instanceof Error ? e.message : String(e) });
+    console.error(e instanceof Error ? e.stack : e);
+    Deno.exit(1);
+  }
+  // Loader and GEMM workers must not keep the process alive once the run is exported.
+  Deno.exit(0);
+}
