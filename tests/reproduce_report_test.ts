@@ -255,4 +255,8 @@ Deno.test("seeds: a cell is the mean over its training seeds, ± their sample st
   assert.match(md, /Each seed \(1, 2\):\n\n\| training data \| synthetic test \(synface\) \|/);
   assert.match(md, /\| synthetic 6x4 \| 97\.00 \/ 98\.00 \| 96\.00 \/ 94\.00 \|/);
   assert.match(renderHtml(model), /<td>97\.00 \/ 98\.00<\/td>/);
+  assert.match(md, /Stages: \d+, stage time [\d.]+s\.\n/, "one job: a plain sum");
+  const side = renderMarkdown({ ...model, meta: { ...META, jobs: 2 } });
+  assert.match(side, /2 trainings side by side/);
+  assert.match(side, /stage time [\d.]+s \(summed over stages; trainings ran side by side\)/);
 });

@@ -450,7 +450,7 @@ export const PRESETS: Record<PresetName, Preset> = {
       embedImgPerS: 300,
       stageOverheadS: 5,
       note: "idle 2-core dev VM: generator ~99 img/s, ir10_quarter@64×64 ~85–100 img/s on both " +
-        "cores, ~61 img/s each when two run side by side (a third of that while other jobs " +
+        "cores, 61–78 img/s each when two run side by side (a third of that while other jobs " +
         "load the machine)",
     },
   },

@@ -508,7 +508,7 @@ export function renderMarkdown(m: ReportModel): string {
         "",
       );
     }
-    out.push(`Stages: ${e.stages}, wall time ${fmtSeconds(e.wallS)}.`, "");
+    out.push(`${stageTime(e, m.meta)}.`, "");
   }
   out.push(
     "## Stages",
@@ -538,6 +538,12 @@ export function renderMarkdown(m: ReportModel): string {
     "",
   );
   return out.join("\n");
+}
+
+/** An experiment's stage count and summed stage time (which overlaps when trainings did). */
+function stageTime(e: ReportExperiment, meta: ReportMeta): string {
+  const overlap = (meta.jobs ?? 1) > 1 ? " (summed over stages; trainings ran side by side)" : "";
+  return `Stages: ${e.stages}, stage time ${fmtSeconds(e.wallS)}${overlap}`;
 }
 
 function jobsText(meta: ReportMeta): string {
@@ -622,7 +628,7 @@ export function renderHtml(m: ReportModel): string {
           ).join("") + "</table>",
       );
     }
-    h.push(`<p>Stages: ${e.stages}, wall time ${fmtSeconds(e.wallS)}.</p>`);
+    h.push(`<p>${esc(stageTime(e, m.meta))}.</p>`);
   }
   h.push(
     "<h2>Stages</h2><table><tr><th>stage</th><th>kind</th><th>status</th><th>wall</th><th>folder</th><th>config</th></tr>",
