@@ -2,6 +2,7 @@
  * The real stage functions: thin adapters from plan nodes to the modules' APIs (`mixup/` +
  * `generator/` for data, `recognition/` for training, `eval/` for verification and Fig. 2).
  */
+import { fileURLToPath } from "node:url";
 import { openAnyDataset } from "../../data/mod.ts";
 import {
   classCosineStats,
@@ -22,10 +23,10 @@ import {
   synthesizeVerification,
   writePreviews,
 } from "../../mixup/mod.ts";
-import { train, type TrainConfigInput } from "../../recognition/mod.ts";
+import type { TrainConfigInput } from "../../recognition/mod.ts";
 import type { PlanNode, RealSlice } from "./plan.ts";
 import type { StageContext, StageImpls } from "./run.ts";
-import type { TrainProcessMessage } from "./train_process.ts";
+import { runTraining, type TrainProcessMessage } from "./train_process.ts";
 
 type Of<K extends PlanNode["kind"]> = Extract<PlanNode, { kind: K }>;
 
@@ -114,17 +115,7 @@ async function trainStage(ctx: StageContext): Promise<unknown> {
     : await linkRealSlice(ctx.inputs.real!, c.real!, `${ctx.dir}/real-slice`);
   const config = trainerConfig(node, ctx, data);
   if (ctx.threads !== undefined) return await trainInOwnProcess(ctx, config);
-  const r = await train(config, {
-    resume: true,
-    progressBar: false,
-    onProgress: (p) =>
-      ctx.progress(
-        p.step / p.totalSteps,
-        `step ${p.step}/${p.totalSteps}, ${p.imagesPerSec.toFixed(0)} img/s`,
-      ),
-  });
-  if (!r.model) throw new Error(`${ctx.dir}: training ended without model.onnx`);
-  return { steps: r.steps, imagesPerSec: r.imagesPerSec, bestValAccuracy: r.bestAccuracy ?? null };
+  return await runTraining(config, (fraction, note) => ctx.progress(fraction, note));
 }
 
 /** The root `deno.json` of a local checkout (its import map and lock), if this is one. */
@@ -133,7 +124,7 @@ async function localConfig(): Promise<string | null> {
   if (url.protocol !== "file:") return null;
   try {
     await Deno.stat(url);
-    return url.pathname;
+    return fileURLToPath(url);
   } catch {
     return null;
   }
@@ -146,7 +137,7 @@ async function localConfig(): Promise<string | null> {
 async function trainInOwnProcess(ctx: StageContext, config: TrainConfigInput): Promise<unknown> {
   const own: TrainConfigInput = {
     ...config,
-    // one job's share of the machine: the backend, its threads and no extra loader thread
+    // one job's share of the machine: the backend, its threads and at most one loader thread
     backend: ctx.backend === "webgpu" ? "webgpu" : "cpu",
     threads: ctx.threads,
     workers: Math.min(config.workers ?? 1, 1),

@@ -10,32 +10,46 @@ import { train, type TrainConfigInput } from "../../recognition/mod.ts";
 /** A line the child prints on stdout. */
 export type TrainProcessMessage =
   | { progress: number; note: string }
-  | { result: { steps: number; imagesPerSec: number; bestValAccuracy: number | null } }
+  | { result: TrainStageResult }
   | { error: string };
 
-/** Run the training of `configPath`, reporting through `emit`. */
+/** What a train stage keeps in its `done.json`. */
+export interface TrainStageResult {
+  steps: number;
+  imagesPerSec: number;
+  bestValAccuracy: number | null;
+}
+
+/**
+ * Train `config` (resuming what its run folder holds) and export the selected checkpoint,
+ * reporting progress as a fraction and a note: the one definition of a reproduce training run,
+ * in this process or in a child.
+ */
+export async function runTraining(
+  config: TrainConfigInput,
+  progress: (fraction: number, note: string) => void,
+): Promise<TrainStageResult> {
+  const r = await train(config, {
+    resume: true,
+    progressBar: false,
+    onProgress: (p) =>
+      progress(
+        p.step / p.totalSteps,
+        `step ${p.step}/${p.totalSteps}, ${p.imagesPerSec.toFixed(0)} img/s`,
+      ),
+  });
+  if (!r.model) throw new Error(`${config.out}: training ended without model.onnx`);
+  return { steps: r.steps, imagesPerSec: r.imagesPerSec, bestValAccuracy: r.bestAccuracy ?? null };
+}
+
+/** Run the training of the config file at `configPath`, reporting through `emit`. */
 export async function runTrainProcess(
   configPath: string,
   emit: (m: TrainProcessMessage) => void,
 ): Promise<void> {
   const config = JSON.parse(await Deno.readTextFile(configPath)) as TrainConfigInput;
-  const r = await train(config, {
-    resume: true,
-    progressBar: false,
-    onProgress: (p) =>
-      emit({
-        progress: p.step / p.totalSteps,
-        note: `step ${p.step}/${p.totalSteps}, ${p.imagesPerSec.toFixed(0)} img/s`,
-      }),
-  });
-  if (!r.model) throw new Error(`${config.out}: training ended without model.onnx`);
-  emit({
-    result: {
-      steps: r.steps,
-      imagesPerSec: r.imagesPerSec,
-      bestValAccuracy: r.bestAccuracy ?? null,
-    },
-  });
+  const result = await runTraining(config, (progress, note) => emit({ progress, note }));
+  emit({ result });
 }
 
 if (import.meta.main) {
