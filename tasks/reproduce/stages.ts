@@ -2,7 +2,6 @@
  * The real stage functions: thin adapters from plan nodes to the modules' APIs (`mixup/` +
  * `generator/` for data, `recognition/` for training, `eval/` for verification and Fig. 2).
  */
-import { fileURLToPath } from "node:url";
 import { openAnyDataset } from "../../data/mod.ts";
 import {
   classCosineStats,
@@ -26,7 +25,7 @@ import {
 import type { TrainConfigInput } from "../../recognition/mod.ts";
 import type { PlanNode, RealSlice } from "./plan.ts";
 import type { StageContext, StageImpls } from "./run.ts";
-import { runTraining, type TrainProcessMessage } from "./train_process.ts";
+import { runTraining, trainInChild } from "./train_process.ts";
 
 type Of<K extends PlanNode["kind"]> = Extract<PlanNode, { kind: K }>;
 
@@ -118,21 +117,9 @@ async function trainStage(ctx: StageContext): Promise<unknown> {
   return await runTraining(config, (fraction, note) => ctx.progress(fraction, note));
 }
 
-/** The root `deno.json` of a local checkout (its import map and lock), if this is one. */
-async function localConfig(): Promise<string | null> {
-  const url = new URL("../../deno.json", import.meta.url);
-  if (url.protocol !== "file:") return null;
-  try {
-    await Deno.stat(url);
-    return fileURLToPath(url);
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Train in a child process (`train_process.ts`) on the cpu backend with `ctx.threads` threads,
- * relaying its progress; a failure carries the child's error (else its last lines of stderr).
+ * relaying its progress. The request is kept in the run folder as `train-request.json`.
  */
 async function trainInOwnProcess(ctx: StageContext, config: TrainConfigInput): Promise<unknown> {
   const own: TrainConfigInput = {
@@ -144,59 +131,7 @@ async function trainInOwnProcess(ctx: StageContext, config: TrainConfigInput): P
   };
   const request = `${ctx.dir}/train-request.json`;
   await writeFileAtomic(request, JSON.stringify(own, null, 2) + "\n");
-  const deno = await localConfig();
-  const script = new URL("./train_process.ts", import.meta.url).href;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", ...(deno ? ["--config", deno] : []), script, request],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const errTail: string[] = [];
-  const drainErr = (async () => {
-    for await (const l of lines(child.stderr)) {
-      errTail.push(l);
-      if (errTail.length > 20) errTail.shift();
-    }
-  })();
-  let result: unknown = undefined;
-  let error: string | undefined;
-  for await (const l of lines(child.stdout)) {
-    let m: TrainProcessMessage;
-    try {
-      m = JSON.parse(l);
-    } catch {
-      continue; // a stray line (e.g. a library's notice), not a message
-    }
-    if ("progress" in m) ctx.progress(m.progress, m.note);
-    else if ("result" in m) result = m.result;
-    else if ("error" in m) error = m.error;
-  }
-  const status = await child.status;
-  await drainErr;
-  if (!status.success || result === undefined) {
-    // The first line is what the report shows; the child's stderr follows when it said nothing.
-    const tail = errTail.filter((l) => l.trim() !== "").slice(-6).join("\n");
-    throw new Error(
-      `${error ?? "training process failed"} (exit code ${status.code} of ${script} ${request})` +
-        (error === undefined && tail ? `\n${tail}` : ""),
-    );
-  }
-  return result;
-}
-
-/** Lines of a byte stream. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
-    }
-  }
-  if (buf !== "") yield buf;
+  return await trainInChild(request, (fraction, note) => ctx.progress(fraction, note));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
  * process-global and computes on its caller's thread, so runs only train side by side as
  * separate processes. `deno run -A train_process.ts CONFIG.json` trains the config (resuming
  * what its run folder holds) and prints JSON lines on stdout: `{"progress": f, "note": s}` while
- * it runs, then `{"result": {...}}`, or `{"error": message}` and exit code 1.
+ * it runs, then `{"result": {...}}`, or `{"error": message}` and exit code 1. `trainInChild` is
+ * the parent's side.
  */
+import { fileURLToPath } from "node:url";
 import { train, type TrainConfigInput } from "../../recognition/mod.ts";
 
 /** A line the child prints on stdout. */
@@ -50,6 +52,82 @@ export async function runTrainProcess(
   const config = JSON.parse(await Deno.readTextFile(configPath)) as TrainConfigInput;
   const result = await runTraining(config, (progress, note) => emit({ progress, note }));
   emit({ result });
+}
+
+/** The root `deno.json` of a local checkout (its import map and lock), if this is one. */
+async function localConfig(): Promise<string | null> {
+  const url = new URL("../../deno.json", import.meta.url);
+  if (url.protocol !== "file:") return null;
+  try {
+    await Deno.stat(url);
+    return fileURLToPath(url);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Train the config file `request` in a child process running this module, relaying its
+ * progress. A failure's message starts with the child's error (else it carries its last lines of
+ * stderr).
+ */
+export async function trainInChild(
+  request: string,
+  progress: (fraction: number, note: string) => void,
+): Promise<TrainStageResult> {
+  const deno = await localConfig();
+  const script = import.meta.url;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", ...(deno ? ["--config", deno] : []), script, request],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const errTail: string[] = [];
+  const drainErr = (async () => {
+    for await (const l of lines(child.stderr)) {
+      errTail.push(l);
+      if (errTail.length > 20) errTail.shift();
+    }
+  })();
+  let result: TrainStageResult | undefined;
+  let error: string | undefined;
+  for await (const l of lines(child.stdout)) {
+    let m: TrainProcessMessage;
+    try {
+      m = JSON.parse(l);
+    } catch {
+      continue; // a stray line (e.g. a library's notice), not a message
+    }
+    if ("progress" in m) progress(m.progress, m.note);
+    else if ("result" in m) result = m.result;
+    else if ("error" in m) error = m.error;
+  }
+  const status = await child.status;
+  await drainErr;
+  if (!status.success || result === undefined) {
+    // The first line is what the report shows; the child's stderr follows when it said nothing.
+    const tail = errTail.filter((l) => l.trim() !== "").slice(-6).join("\n");
+    throw new Error(
+      `${error ?? "training process failed"} (exit code ${status.code} of ${script} ${request})` +
+        (error === undefined && tail ? `\n${tail}` : ""),
+    );
+  }
+  return result;
+}
+
+/** Lines of a byte stream. */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buf = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, i);
+      buf = buf.slice(i + 1);
+    }
+  }
+  if (buf !== "") yield buf;
 }
 
 if (import.meta.main) {
