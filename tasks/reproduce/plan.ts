@@ -562,6 +562,11 @@ export const PlanSchema = z.strictObject({
 /** A plan. */
 export type Plan = z.infer<typeof PlanSchema>;
 
+/** The training seeds of every cell: `train.seed`, `train.seed + 1`, … (`seeds` of them). */
+export function trainSeeds(p: Preset): number[] {
+  return Array.from({ length: p.seeds }, (_, i) => p.train.seed + i);
+}
+
 /** Preset fields that flags may override. */
 export interface PresetOverrides {
   /** `--real-ids R`. */
@@ -675,8 +680,7 @@ class Builder {
       ? real.ids * real.perId
       : this.p.train.batch;
     const names: string[] = [];
-    for (let i = 0; i < this.p.seeds; i++) {
-      const seed = this.p.train.seed + i;
+    for (const [i, seed] of trainSeeds(this.p).entries()) {
       const run = i === 0 ? name : `${name}-seed${seed}`;
       this.nodes[run] = {
         kind: "train",

@@ -9,7 +9,7 @@
 import { z } from "./deps.ts";
 import { type ResolvedPlan, type Stage, writeFileAtomic } from "./cache.ts";
 import { barChartSvg, type BarSeries, esc, lineChartSvg, type LineSeries } from "./charts.ts";
-import type { Experiment, Preset } from "./plan.ts";
+import { type Experiment, type Preset, trainSeeds } from "./plan.ts";
 import { finished, fmtSeconds, type RunInputs, type StageOutcome, summary } from "./run.ts";
 
 /** The two protocols, always both, always labelled. */
@@ -418,10 +418,11 @@ function meaninglessBanner(p: Preset): string | null {
     : null;
 }
 
-function headerCells(t: ReportTable): string[] {
+/** Header cells; `paper: false` leaves out the paper's column (the per-seed tables). */
+function headerCells(t: ReportTable, paper = true): string[] {
   const h = [t.rowHeader];
   for (const c of t.columns) for (const p of PROTOCOLS) h.push(`${c.label} (${p})`);
-  if (t.rows.some((r) => r.paper !== undefined)) h.push("paper, LFW");
+  if (paper && t.rows.some((r) => r.paper !== undefined)) h.push("paper, LFW");
   return h;
 }
 
@@ -449,7 +450,7 @@ function seedRowCells(t: ReportTable, row: ReportTable["rows"][number]): string[
 /** A Markdown table (pipes escaped); `perSeed`: each seed's accuracy instead of the mean. */
 export function markdownTable(t: ReportTable, perSeed = false): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
-  const h = perSeed ? headerCells(t).slice(0, 1 + 2 * t.columns.length) : headerCells(t);
+  const h = headerCells(t, !perSeed);
   const row = perSeed ? seedRowCells : rowCells;
   return [line(h), line(h.map(() => "---")), ...t.rows.map((r) => line(row(t, r)))].join("\n");
 }
@@ -463,7 +464,7 @@ function accuracyNote(p: Preset): string {
 }
 
 function seedList(p: Preset): string {
-  return Array.from({ length: p.seeds }, (_, i) => p.train.seed + i).join(", ");
+  return trainSeeds(p).join(", ");
 }
 
 function hardwareLine(h: Hardware): string {
@@ -605,10 +606,9 @@ export function renderHtml(m: ReportModel): string {
     h.push(`<h2 id="${esc(e.name)}">${esc(e.title)}</h2>`, `<p>${esc(e.about)}</p>`);
     if (e.table) h.push(htmlTable(e.table, headerCells(e.table), rowCells));
     if (e.table && m.preset.seeds > 1) {
-      const head = headerCells(e.table).slice(0, 1 + 2 * e.table.columns.length);
       h.push(
         `<p>Each seed (${esc(seedList(m.preset))}):</p>`,
-        htmlTable(e.table, head, seedRowCells),
+        htmlTable(e.table, headerCells(e.table, false), seedRowCells),
       );
     }
     for (const c of e.charts) h.push(`<figure>${c.svg}</figure>`);
