@@ -7,7 +7,7 @@
  * Exits 1 with the error (naming file, line and field) when the set is malformed.
  * @module
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCliArgs } from "./cli_args.ts";
 import { openAnyDataset } from "./dataset_reader.ts";
 import { encodePng, toRaw } from "./image.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
@@ -15,7 +15,7 @@ import { contactSheet, resize } from "./transform.ts";
 
 /** Run the inspector on command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
     allowPositionals: true,
     options: {
@@ -25,7 +25,7 @@ export async function main(args: string[]): Promise<number> {
       columns: { type: "string", default: "8" },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
+  }, exitUsage("inspect"));
   if (values.help || positionals.length !== 1) {
     console.error(
       "usage: deno run -A data/inspect.ts DIR [--verify] [--sheet out.png] [--count 64] [--columns 8]",

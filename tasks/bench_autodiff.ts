@@ -14,7 +14,7 @@
  * With `--json` the last line is one JSON object.
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import { Rng } from "../data/rng.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
 import { buildNet, trainStep } from "./bench_autodiff_nets.ts";
@@ -147,7 +147,7 @@ async function runTorch(steps: number): Promise<TorchResult | string> {
 
 /** Entry point for `deno task bench autodiff`. */
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: {
       json: { type: "boolean", default: false },
@@ -156,7 +156,7 @@ export async function main(args: string[]): Promise<void> {
       "no-torch": { type: "boolean", default: false },
       rounds: { type: "string", default: "1" },
     },
-  });
+  }, exitUsage("bench autodiff"));
   const rounds = Math.max(1, Number(values.rounds));
   const steps = Number(values.steps);
   const kinds = values.backends

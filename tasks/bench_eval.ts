@@ -4,7 +4,7 @@
  * embedder, an optional ONNX embedder (plain and with flip), and the protocol metrics on a
  * View 2-sized (6000 pairs, 10 folds) score set.
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import {
   createPixelEmbedder,
   type Embedder,
@@ -21,7 +21,7 @@ import {
 import { type ImageTensor, Rng } from "../data/mod.ts";
 
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: {
       model: { type: "string" },
@@ -30,7 +30,7 @@ export async function main(args: string[]): Promise<void> {
       std: { type: "string" },
       json: { type: "boolean", default: false },
     },
-  });
+  }, exitUsage("bench eval"));
   const lfw = new URL("../../shared/data/lfw-view1/", import.meta.url).pathname;
   const n = Number(values.images);
   const pairs = await readPairs(`${lfw}pairsDevTest.txt`);

@@ -3,7 +3,7 @@
  * by execution provider, batch size and number of workers (a single in-process wasm session at
  * batch 1 is the baseline for the ratios; WebGPU only on hardware adapters unless `--webgpu`).
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import { Rng } from "../data/mod.ts";
 import {
   FaceGenerator,
@@ -49,10 +49,10 @@ async function measure(
 }
 
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: { json: { type: "boolean" }, quick: { type: "boolean" }, webgpu: { type: "boolean" } },
-  });
+  }, exitUsage("bench generator"));
   // V8 runs onnxruntime's wasm with its baseline tier first; in workers on a busy machine the
   // optimised tier takes 30-60 s to arrive, so pools get a long warm-up (steady state is what a
   // dataset run sees)

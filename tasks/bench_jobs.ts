@@ -6,7 +6,7 @@
  * ratio; wall times include each child's start-up and its ONNX export. `--json` ends with one line
  * `{"baseline_images_per_s": …, "side_by_side_images_per_s": …, "ratio": …, …}`.
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import { writeFileAtomic } from "../data/mod.ts";
 import { archByName } from "../recognition/arch.ts";
 import type { TrainConfigInput } from "../recognition/config.ts";
@@ -15,7 +15,7 @@ import { trainInChild } from "./reproduce/train_process.ts";
 
 /** Entry point (`deno task bench jobs`). */
 export async function main(args: string[]): Promise<void> {
-  const { values: v } = parseArgs({
+  const { values: v } = parseCliArgs({
     args,
     options: {
       json: { type: "boolean" },
@@ -25,7 +25,7 @@ export async function main(args: string[]): Promise<void> {
       steps: { type: "string", default: "30" },
       jobs: { type: "string" },
     },
-  });
+  }, exitUsage("bench jobs"));
   const spec = archByName(v.arch!);
   const m = /^(\d+)x(\d+)$/.exec(v.input!);
   if (!m) throw new Error(`--input ${v.input}: expected HxW`);

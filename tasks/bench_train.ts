@@ -8,7 +8,7 @@
  * not counted. `--json` ends with one line
  * `{"train_images_per_s": …, "loader_share": …, "loader_images_per_s": …, …}`.
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import { archByName } from "../recognition/arch.ts";
 import { AugmentConfigSchema } from "../recognition/config.ts";
 import { Loader } from "../recognition/loader.ts";
@@ -17,7 +17,7 @@ import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 
 /** Entry point (`deno task bench train`). */
 export async function main(args: string[]): Promise<void> {
-  const { values: v } = parseArgs({
+  const { values: v } = parseCliArgs({
     args,
     options: {
       json: { type: "boolean" },
@@ -29,7 +29,7 @@ export async function main(args: string[]): Promise<void> {
       workers: { type: "string", default: "1" },
       "micro-batch": { type: "string" },
     },
-  });
+  }, exitUsage("bench train"));
   const spec = archByName(v.arch!);
   const m = v.input ? /^(\d+)x(\d+)$/.exec(v.input) : null;
   if (v.input && !m) throw new Error(`--input ${v.input}: expected HxW`);

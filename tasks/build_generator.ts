@@ -2,12 +2,15 @@
  * `deno task build-generator [--out DIR]`: build the embedded generator (face.onnx +
  * generator.json) into generator/model/ (or DIR). Writes are atomic.
  */
-import { parseArgs } from "node:util";
+import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import { writeFileAtomic } from "../data/mod.ts";
 import { buildEmbedded } from "../generator/build.ts";
 
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { out: { type: "string" } } });
+  const { values } = parseCliArgs(
+    { args, options: { out: { type: "string" } } },
+    exitUsage("build-generator"),
+  );
   const modelDir = new URL("../generator/model/", import.meta.url);
   const out = values.out
     ? new URL(

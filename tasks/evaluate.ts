@@ -3,7 +3,7 @@
  * LFW-style verification of any embedder under the synface and/or insightface protocols.
  * Writes results.json, a table (Markdown/CSV/JSON), ROC/histogram/embedding SVGs and scores.csv.
  */
-import { parseArgs } from "node:util";
+import { outDirProblem, parseCliArgs } from "../data/mod.ts";
 import {
   type CropMode,
   type Embedder,
@@ -57,12 +57,21 @@ function size(s: string | undefined, flag: string): [number, number] | undefined
 function num(s: string | undefined, flag: string): number | undefined {
   if (s === undefined) return undefined;
   const v = Number(s);
-  if (!Number.isFinite(v)) fail(`${flag} ${s}: expected a number`);
+  if (s.trim() === "" || !Number.isFinite(v)) fail(`${flag} ${s}: expected a number`);
+  return v;
+}
+
+/** An integer flag ≥ `min`, or undefined when absent. */
+function intAtLeast(s: string | undefined, flag: string, min: number): number | undefined {
+  const v = num(s, flag);
+  if (v !== undefined && (!Number.isInteger(v) || v < min)) {
+    fail(`${flag} ${s}: expected an integer ≥ ${min}`);
+  }
   return v;
 }
 
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: {
       model: { type: "string" },
@@ -90,10 +99,14 @@ export async function main(args: string[]): Promise<void> {
       compare: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
+  }, fail);
   if (values.help) {
     console.log(USAGE);
     return;
+  }
+  if (values.out) {
+    const problem = outDirProblem(values.out);
+    if (problem) fail(problem);
   }
   if (values.compare) {
     if (!values.out) fail("--out is required");
@@ -122,7 +135,14 @@ export async function main(args: string[]): Promise<void> {
   const crop: CropMode = values.crop === "auto" || values.crop === "none"
     ? values.crop
     : size(values.crop, "--crop")!;
-  const kfold = num(values.kfold, "--kfold");
+  // Every flag is checked here, before any pairs file is read or image embedded.
+  const kfold = intAtLeast(values.kfold, "--kfold", 2);
+  const batchSize = intAtLeast(values.batch, "--batch", 1);
+  const components = intAtLeast(values["pca-components"], "--pca-components", 1);
+  const mean = num(values.mean, "--mean");
+  const std = num(values.std, "--std");
+  if (std !== undefined && std <= 0) fail(`--std ${values.std}: expected a positive number`);
+  const inputSize = size(values["input-size"], "--input-size");
   const pairs = await readPairs(values.pairs!);
   const thresholdPairs: PairList | undefined = values["threshold-from"]
     ? await readPairs(values["threshold-from"])
@@ -135,7 +155,6 @@ export async function main(args: string[]): Promise<void> {
       `evaluate: ${pairs.file} is a single block; using 10-fold inside it (pass --threshold-from FILE to choose thresholds on another file)`,
     );
   }
-  const inputSize = size(values["input-size"], "--input-size");
   let embedder: Embedder;
   if (values.model === "pca") {
     const fitFile = values["fit-pairs"] ?? values["threshold-from"];
@@ -153,7 +172,7 @@ export async function main(args: string[]): Promise<void> {
     const t = performance.now();
     embedder = fitPcaEmbedder(imgs, {
       inputSize: [h, w],
-      components: num(values["pca-components"], "--pca-components"),
+      components,
       fittedOn: `${imgs.length} images of ${fit.file}`,
     });
     console.error(`pca: fitted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -162,9 +181,9 @@ export async function main(args: string[]): Promise<void> {
       inputSize,
       layout: values.layout as "nchw" | "nhwc" | undefined,
       channelOrder: values.bgr ? "bgr" : undefined,
-      mean: num(values.mean, "--mean"),
-      std: num(values.std, "--std"),
-      batchSize: num(values.batch, "--batch"),
+      mean,
+      std,
+      batchSize,
       executionProvider: values.ep as "wasm" | "webgpu" | undefined,
     });
   }

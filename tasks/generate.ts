@@ -10,7 +10,7 @@
  *   deno task generate --pairs-out pairs.txt --out DIR --ids N --per-id K [--folds 10 --per-fold 300]
  *                                                     held-out verification set in LFW format
  */
-import { parseArgs } from "node:util";
+import { outDirProblem, parseCliArgs } from "../data/mod.ts";
 import type { EpChoice } from "../generator/mod.ts";
 import {
   type LongTail,
@@ -51,7 +51,7 @@ function oneOf<T extends string>(
 }
 
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: {
       out: { type: "string" },
@@ -73,8 +73,10 @@ export async function main(args: string[]): Promise<void> {
       folds: { type: "string" },
       "per-fold": { type: "string" },
     },
-  });
+  }, fail);
   if (!values.out) fail("--out DIR is required");
+  const outProblem = outDirProblem(values.out);
+  if (outProblem) fail(outProblem);
   const seed = int("seed", values.seed, 0);
   const ep = oneOf<EpChoice>("ep", values.ep, ["auto", "webgpu", "wasm"], "auto");
   const workers = int(

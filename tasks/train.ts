@@ -3,7 +3,7 @@
  * CosFace/softmax head, Identity Mixup soft labels, optional Domain Mixup with a real set), then
  * export the selected checkpoint to `RUN/model.onnx` + `RUN/embedder.json`.
  */
-import { parseArgs } from "node:util";
+import { parseCliArgs } from "../data/mod.ts";
 import { ARCHS } from "../recognition/arch.ts";
 import { CheckpointError } from "../recognition/checkpoint.ts";
 import { TrainConfigError, type TrainConfigInput } from "../recognition/config.ts";
@@ -60,7 +60,7 @@ export async function parseTrainArgs(
 ): Promise<{ config: TrainConfigInput; resume: boolean }> {
   const s = { type: "string" } as const;
   const b = { type: "boolean" } as const;
-  const { values: v, positionals } = parseArgs({
+  const { values: v, positionals } = parseCliArgs({
     args,
     options: {
       data: s,
@@ -104,7 +104,7 @@ export async function parseTrainArgs(
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
-  });
+  }, fail);
   if (v.help) {
     console.log(USAGE);
     Deno.exit(0);

@@ -2,7 +2,7 @@
  * `deno task reproduce`: parse the command line, build and resolve the plan, run it (or print
  * it with `--dry-run`), and write the report.
  */
-import { parseArgs } from "node:util";
+import { parseCliArgs } from "../../data/mod.ts";
 import { PairsFormatError, readPairs } from "../../eval/mod.ts";
 import { autodiff } from "../../recognition/mod.ts";
 import {
@@ -80,34 +80,31 @@ function positiveInt(flag: string, v: string): number {
 
 /** Parse `deno task reproduce` arguments (no file-system checks). */
 export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        preset: { type: "string", default: "default" },
-        out: { type: "string" },
-        real: { type: "string" },
-        "real-ids": { type: "string" },
-        "real-per-id": { type: "string" },
-        "lfw-pairs": { type: "string" },
-        "lfw-images": { type: "string" },
-        "val-pairs": { type: "string" },
-        "val-images": { type: "string" },
-        only: { type: "string" },
-        "dry-run": { type: "boolean", default: false },
-        backend: { type: "string", default: "auto" },
-        workers: { type: "string" },
-        jobs: { type: "string" },
-        seeds: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseCliArgs({
+    args,
+    options: {
+      preset: { type: "string", default: "default" },
+      out: { type: "string" },
+      real: { type: "string" },
+      "real-ids": { type: "string" },
+      "real-per-id": { type: "string" },
+      "lfw-pairs": { type: "string" },
+      "lfw-images": { type: "string" },
+      "val-pairs": { type: "string" },
+      "val-images": { type: "string" },
+      only: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      backend: { type: "string", default: "auto" },
+      workers: { type: "string" },
+      jobs: { type: "string" },
+      seeds: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  }, (m) => {
+    throw new UsageError(m);
+  });
   if (values.help) return "help";
   if (!(PRESET_NAMES as readonly string[]).includes(values.preset)) {
     throw new UsageError(

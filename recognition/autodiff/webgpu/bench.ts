@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { exitUsage, parseCliArgs } from "../../../data/mod.ts";
 import type { Backend, ConvSpec } from "../backend.ts";
 import type { Tuning } from "./tuning.ts";
 import { createWebgpuBackend, type WebgpuBackend, type WebgpuOptions } from "./webgpu_backend.ts";
@@ -259,7 +259,7 @@ function round(v: number): number {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args: Deno.args,
     options: {
       json: { type: "boolean", default: false },
@@ -271,7 +271,7 @@ if (import.meta.main) {
       tune: { type: "boolean", default: false },
       "conv-batch": { type: "string", default: "32" },
     },
-  });
+  }, exitUsage("webgpu bench"));
   let baseline: Backend | undefined;
   if (!values["no-cpu"]) {
     try {

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { joinNegativeValues, parseCliArgs } from "../data/mod.ts";
+import { parseReproduceArgs } from "../tasks/reproduce/cli.ts";
+import { parseTrainArgs } from "../tasks/train.ts";
+
+const usage = (msg: string): never => {
+  throw new Error(`usage: ${msg}`);
+};
+
+Deno.test("cli args: a negative number after a string flag is its value", () => {
+  const options = {
+    lr: { type: "string" },
+    v: { type: "boolean" },
+    n: { type: "string", short: "n" },
+  } as const;
+  assert.deepEqual(
+    joinNegativeValues(["--lr", "-1", "-n", "-.5", "--v", "--", "--lr", "-2"], options),
+    ["--lr=-1", "-n=-.5", "--v", "--", "--lr", "-2"],
+  );
+  const { values } = parseCliArgs({ args: ["--lr", "-1e-3"], options }, usage);
+  assert.equal(values.lr, "-1e-3");
+  // A flag name after a string flag is still a missing value: usage, not a TypeError.
+  assert.throws(() => parseCliArgs({ args: ["--lr", "--v"], options }, usage), /^Error: usage: /);
+  assert.throws(() => parseCliArgs({ args: ["--nope"], options }, usage), /usage: .*--nope/);
+});
+
+Deno.test("cli args: train parses --lr -1 like --lr=-1 (config validation then refuses it)", async () => {
+  const a = await parseTrainArgs(["--data", "d", "--out", "o", "--lr", "-1", "--seed", "-0"]);
+  assert.equal(a.config.lr, -1);
+  const b = await parseTrainArgs(["--data", "d", "--out", "o", "--lr=-1"]);
+  assert.equal(b.config.lr, -1);
+});
+
+Deno.test("cli args: reproduce refuses --jobs -1 with its own message", () => {
+  assert.throws(
+    () => parseReproduceArgs(["--jobs", "-1"]),
+    /--jobs: expected a positive integer, got "-1"/,
+  );
+  assert.throws(() => parseReproduceArgs(["--bogus"]), { name: "UsageError" });
+});
+
+async function runTask(task: string, args: string[]) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`../tasks/${task}.ts`, import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: r.code, err: new TextDecoder().decode(r.stderr) };
+}
+
+Deno.test("cli args: generate and evaluate answer a negative value with usage (exit 2)", async () => {
+  const g = await runTask("generate", ["--out", "/nonexistent/x", "--ids", "-3", "--per-id", "1"]);
+  assert.equal(g.code, 2, g.err);
+  assert.match(g.err, /--ids -3: expected a non-negative integer/);
+  const e = await runTask("evaluate", [
+    "--model",
+    "pixels",
+    "--pairs",
+    "p.txt",
+    "--images",
+    "i",
+    "--out",
+    "o",
+    "--kfold",
+    "-2",
+  ]);
+  assert.equal(e.code, 2, e.err);
+  assert.match(e.err, /--kfold -2: expected/);
+  const t = await runTask("train", ["--data", "d", "--out", "o", "--lr", "-1"]);
+  assert.equal(t.code, 2, t.err);
+  assert.doesNotMatch(t.err, /TypeError|ambiguous/);
+});
+
+Deno.test("cli args: --out that is an existing file is refused in words (generate, evaluate)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/taken`;
+    await Deno.writeTextFile(file, "x");
+    const g = await runTask("generate", ["--out", file, "--ids", "1", "--per-id", "1"]);
+    assert.equal(g.code, 2, g.err);
+    assert.match(g.err, /--out .*taken: exists and is a file, expected a folder/);
+    const g2 = await runTask("generate", ["--out", `${file}/sub`, "--ids", "1", "--per-id", "1"]);
+    assert.equal(g2.code, 2, g2.err);
+    assert.match(g2.err, /taken is a file, so no folder can be made under it/);
+    const e = await runTask("evaluate", [
+      "--model",
+      "pixels",
+      "--pairs",
+      `${dir}/missing.txt`,
+      "--images",
+      dir,
+      "--out",
+      file,
+    ]);
+    assert.equal(e.code, 2, e.err);
+    assert.match(e.err, /exists and is a file/);
+    // Flags are checked before the (missing) pairs file is read.
+    const k = await runTask("evaluate", [
+      "--model",
+      "pixels",
+      "--pairs",
+      `${dir}/missing.txt`,
+      "--images",
+      dir,
+      "--out",
+      `${dir}/o`,
+      "--kfold",
+      "1",
+    ]);
+    assert.equal(k.code, 2, k.err);
+    assert.match(k.err, /--kfold 1: expected an integer ≥ 2/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
