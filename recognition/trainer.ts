@@ -11,6 +11,7 @@ import { type Dataset, ManifestError, openAnyDataset } from "../data/dataset.ts"
 import { ImageDecodeError } from "../data/image.ts";
 import { Rng } from "../data/rng.ts";
 import { writeFileAtomic } from "../data/atomic_write.ts";
+import { outDirProblem } from "../data/cli_args.ts";
 import { mixTerms, selectReal, type SoftLabel } from "../mixup/domain_mixup.ts";
 import { archByName, type ArchSpec, checkInput } from "./arch.ts";
 import type { Backend } from "./autodiff/backend.ts";
@@ -39,6 +40,7 @@ import { Loader } from "./loader.ts";
 import { fromData } from "./nn.ts";
 import { selectBackend } from "./autodiff/backends.ts";
 import { CpuBackend } from "./autodiff/cpu/cpu_backend.ts";
+import { lockRunFolder } from "./run_lock.ts";
 import { loadValSets, validate, type ValResult, type ValSet } from "./validate.ts";
 
 /** One progress report (also what the progress bar shows). */
@@ -272,7 +274,24 @@ export async function train(
   const cfg = parseTrainConfig(config);
   const inputs = await openInputs(cfg);
   const out = cfg.out;
+  const outProblem = outDirProblem(out);
+  if (outProblem) throw new TrainConfigError(outProblem);
   await Deno.mkdir(out, { recursive: true });
+  // One trainer per run folder, held until this call returns (also on errors).
+  const lock = await lockRunFolder(out);
+  try {
+    return await trainLocked(cfg, inputs, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(
+  cfg: TrainConfig,
+  inputs: Inputs,
+  opts: TrainOptions,
+): Promise<TrainResult> {
+  const out = cfg.out;
   const lastPath = `${out}/last.ckpt`;
   const bestPath = `${out}/best.ckpt`;
   const hasLast = await exists(lastPath);

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { CpuBackend } from "../recognition/autodiff/cpu/cpu_backend.ts";
+import type { TrainConfigInput } from "../recognition/config.ts";
+import { TrainConfigError } from "../recognition/config.ts";
+import { lockRunFolder } from "../recognition/run_lock.ts";
+import { train } from "../recognition/trainer.ts";
+import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+
+const backend = await CpuBackend.create({ threads: 1 });
+const quiet = { backend, progressBar: false, noExport: true };
+
+function tiny(data: string, out: string, extra: Partial<TrainConfigInput> = {}): TrainConfigInput {
+  return {
+    data,
+    out,
+    arch: "ir_tiny",
+    input: { height: 16, width: 16 },
+    batch: 8,
+    steps: 2,
+    augment: { enabled: false },
+    workers: 0,
+    ...extra,
+  };
+}
+
+async function withData(fn: (tmp: string, data: string) => Promise<void>) {
+  const tmp = await Deno.makeTempDir({ prefix: "train_guards_" });
+  try {
+    const data = `${tmp}/data`;
+    await writeTinyDataset(data, { classes: 3, perClass: 4, height: 16, width: 16 });
+    await fn(tmp, data);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+Deno.test("run lock: a second train into a held run folder is refused, naming the holder's pid", async () => {
+  await withData(async (tmp, data) => {
+    const out = `${tmp}/run`;
+    await Deno.mkdir(out);
+    const held = await lockRunFolder(out);
+    try {
+      await assert.rejects(
+        train(tiny(data, out), quiet),
+        (e: Error) =>
+          e instanceof TrainConfigError &&
+          e.message.includes(`pid ${Deno.pid}`) && e.message.includes(`${out}/.lock`),
+      );
+      assert.equal(await Deno.stat(`${out}/metrics.jsonl`).catch(() => null), null);
+    } finally {
+      held.release();
+    }
+    // Released: the folder can be trained into, and the lock is released again afterwards.
+    const r = await train(tiny(data, out), quiet);
+    assert.equal(r.steps, 2);
+    (await lockRunFolder(out)).release();
+  });
+});
+
+Deno.test("run lock: a stale lock file of a dead process is taken over", async () => {
+  await withData(async (tmp, data) => {
+    const out = `${tmp}/run`;
+    await Deno.mkdir(out);
+    await Deno.writeTextFile(`${out}/.lock`, "999999999\n");
+    const r = await train(tiny(data, out), quiet);
+    assert.equal(r.steps, 2);
+  });
+});
+
+Deno.test("run lock: two train processes into one --out: exactly one runs, the other exits 2", async () => {
+  await withData(async (tmp, data) => {
+    const out = `${tmp}/run`;
+    const args = [
+      "run",
+      "-A",
+      new URL("../tasks/train.ts", import.meta.url).pathname,
+      "--data",
+      data,
+      "--out",
+      out,
+      "--arch",
+      "ir_tiny",
+      "--input",
+      "16x16",
+      "--batch",
+      "8",
+      "--steps",
+      "300",
+      "--backend",
+      "cpu",
+      "--threads",
+      "1",
+      "--workers",
+      "0",
+    ];
+    const run = () =>
+      new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" }).output();
+    const [a, b] = await Promise.all([run(), run()]);
+    const codes = [a.code, b.code].sort();
+    const errs = new TextDecoder().decode(a.code === 2 ? a.stderr : b.stderr);
+    assert.deepEqual(codes, [0, 2], errs);
+    assert.match(errs, /another train \(pid \d+\) is using this run folder/);
+  });
+});
+
+Deno.test("train: --out that is an existing file is a config error in words", async () => {
+  await withData(async (tmp, data) => {
+    await Deno.writeTextFile(`${tmp}/file`, "x");
+    await assert.rejects(
+      train(tiny(data, `${tmp}/file`), quiet),
+      (e: Error) => e instanceof TrainConfigError && /exists and is a file/.test(e.message),
+    );
+  });
+});
