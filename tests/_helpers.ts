@@ -13,3 +13,18 @@ export function hasSharedData(sub = ""): boolean {
     return false;
   }
 }
+
+/**
+ * For `Deno.test({ ignore: sharedMissing("orl"), … })`: true (the runner reports the test as
+ * ignored) when any `../shared/data/<sub>` is absent; users do not have that data.
+ */
+export function sharedMissing(...subs: string[]): boolean {
+  return subs.some((sub) => {
+    try {
+      Deno.statSync(new URL(sub, SHARED_DATA));
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}

@@ -1,7 +1,7 @@
 /** Decoding and folder-reading the real datasets in ../shared/data (skipped when absent). */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { hasSharedData, SHARED_DATA } from "./_helpers.ts";
+import { SHARED_DATA, sharedMissing } from "./_helpers.ts";
 import {
   decodeRaw,
   ImageDecodeError,
@@ -24,8 +24,10 @@ function stats(data: Uint8Array) {
   return { mean, std: Math.sqrt(sq / data.length - mean * mean) };
 }
 
-Deno.test("real: LFW aligned112 JPEGs decode to 112×112 RGB with sane pixels", async () => {
-  if (!hasSharedData("lfw-view1/aligned112")) return;
+Deno.test({
+  name: "real: LFW aligned112 JPEGs decode to 112×112 RGB with sane pixels",
+  ignore: sharedMissing("lfw-view1/aligned112"),
+}, async () => {
   const dir = dataDir("lfw-view1/aligned112");
   for (const name of ["AJ_Cook/AJ_Cook_0001.jpg", "Aaron_Guiel/Aaron_Guiel_0001.jpg"]) {
     const file = `${dir}/${name}`;
@@ -53,8 +55,10 @@ Deno.test("real: LFW aligned112 JPEGs decode to 112×112 RGB with sane pixels", 
   }
 });
 
-Deno.test("real: ORL PGMs decode to 92×112 grey, replicated to RGB", async () => {
-  if (!hasSharedData("orl")) return;
+Deno.test({
+  name: "real: ORL PGMs decode to 92×112 grey, replicated to RGB",
+  ignore: sharedMissing("orl"),
+}, async () => {
   const file = `${dataDir("orl")}/s1/1.pgm`;
   const raw = decodeRaw(await Deno.readFile(file), file);
   assert.deepEqual([raw.height, raw.width, raw.channels], [112, 92, 1]);
@@ -66,19 +70,25 @@ Deno.test("real: ORL PGMs decode to 92×112 grey, replicated to RGB", async () =
   assert.deepEqual(t.data.subarray(0, plane), t.data.subarray(2 * plane));
 });
 
-Deno.test("real: ORL, LFW and CelebA open as image folders", async () => {
-  if (!hasSharedData("orl")) return;
-  const orl = await openAnyDataset(dataDir("orl"));
-  assert.equal(orl.kind, "folder");
-  assert.equal(orl.header.num_classes, 40);
-  assert.equal(orl.size, 400);
-  assert.deepEqual(orl.header.image, { height: 112, width: 92, channels: 1 });
-  assert.deepEqual(orl.classNames().slice(0, 3), ["s1", "s10", "s11"]); // sorted by name
-  const r = orl.records()[0];
-  assert.deepEqual([r.path, r.class, r.label, r.source], ["s1/1.pgm", 0, [[0, 1]], "s1/1.pgm"]);
-  assert.equal((await orl.readImage(r)).channels, 3);
+Deno.test(
+  { name: "real: ORL opens as an image folder", ignore: sharedMissing("orl") },
+  async () => {
+    const orl = await openAnyDataset(dataDir("orl"));
+    assert.equal(orl.kind, "folder");
+    assert.equal(orl.header.num_classes, 40);
+    assert.equal(orl.size, 400);
+    assert.deepEqual(orl.header.image, { height: 112, width: 92, channels: 1 });
+    assert.deepEqual(orl.classNames().slice(0, 3), ["s1", "s10", "s11"]); // sorted by name
+    const r = orl.records()[0];
+    assert.deepEqual([r.path, r.class, r.label, r.source], ["s1/1.pgm", 0, [[0, 1]], "s1/1.pgm"]);
+    assert.equal((await orl.readImage(r)).channels, 3);
+  },
+);
 
-  if (!hasSharedData("lfw-view1/aligned112") || !hasSharedData("celeba-aligned")) return;
+Deno.test({
+  name: "real: LFW and CelebA open as image folders",
+  ignore: sharedMissing("lfw-view1/aligned112", "celeba-aligned"),
+}, async () => {
   const lfw = await openImageFolder(dataDir("lfw-view1/aligned112"));
   assert.equal(lfw.header.num_classes, 3095);
   assert.equal(lfw.size, 4992);

@@ -8,7 +8,7 @@ import {
   readPairs,
   writeEvaluationReport,
 } from "../eval/mod.ts";
-import { hasSharedData, SHARED_DATA } from "./_helpers.ts";
+import { SHARED_DATA, sharedMissing } from "./_helpers.ts";
 
 const LFW = new URL("lfw-view1/", SHARED_DATA).pathname;
 
@@ -19,8 +19,10 @@ async function fewPairs(n: number): Promise<PairList> {
   return { ...list, pairs: [...pick(true), ...pick(false)] };
 }
 
-Deno.test("eval smoke: a few real LFW View 1 pairs end to end, with report files", async () => {
-  if (!hasSharedData("lfw-view1/aligned112")) return;
+Deno.test({
+  name: "eval smoke: a few real LFW View 1 pairs end to end, with report files",
+  ignore: sharedMissing("lfw-view1/aligned112"),
+}, async () => {
   const pairs = await fewPairs(6);
   const evaluation = await evaluatePairs({
     embedder: createPixelEmbedder(),
@@ -67,8 +69,10 @@ Deno.test("eval smoke: a few real LFW View 1 pairs end to end, with report files
   }
 });
 
-Deno.test("eval smoke: missing images fail by default and are counted with skipMissing", async () => {
-  if (!hasSharedData("lfw-view1/aligned112")) return;
+Deno.test({
+  name: "eval smoke: missing images fail by default and are counted with skipMissing",
+  ignore: sharedMissing("lfw-view1/aligned112"),
+}, async () => {
   const pairs = await fewPairs(3);
   const ghost: Pair = {
     a: "Nobody_Here/Nobody_Here_0001",
@@ -95,8 +99,10 @@ Deno.test("eval smoke: missing images fail by default and are counted with skipM
   assert.equal(r.pairs.evaluated, 6);
 });
 
-Deno.test("eval smoke: 250×250 funneled LFW is centre-cropped to the model size", async () => {
-  if (!hasSharedData("lfw-view1/images")) return;
+Deno.test({
+  name: "eval smoke: 250×250 funneled LFW is centre-cropped to the model size",
+  ignore: sharedMissing("lfw-view1/images"),
+}, async () => {
   const img = await loadImage(`${LFW}images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg`, 112, 96);
   assert.deepEqual([img.channels, img.height, img.width], [3, 112, 96]);
   await assert.rejects(
