@@ -144,7 +144,8 @@ export interface ImageFolderOptions {
 /**
  * Open a plain image folder without manifest: each sub-folder is one class (sorted by name),
  * its `.png/.jpg/.jpeg/.pgm` files (sorted) are the images, labels are one-hot and `source` is
- * the relative path. Hidden entries, top-level files, other files and empty sub-folders are
+ * the relative path. Symlinked class folders and image files are followed (a dangling link is
+ * an error naming it). Hidden entries, top-level files, other files and empty sub-folders are
  * skipped. `header.image` is the first image's size (read from its header bytes).
  */
 export async function openImageFolder(
@@ -153,7 +154,8 @@ export async function openImageFolder(
 ): Promise<Dataset> {
   const classes: string[] = [];
   for await (const e of Deno.readDir(dir)) {
-    if (e.isDirectory && !e.name.startsWith(".")) classes.push(e.name);
+    if (e.name.startsWith(".")) continue;
+    if ((await followEntry(dir, e)) === "dir") classes.push(e.name);
   }
   classes.sort(byCodeUnit);
   const records: DatasetRecord[] = [];
@@ -161,7 +163,8 @@ export async function openImageFolder(
   for (const name of classes) {
     const files: string[] = [];
     for await (const e of Deno.readDir(`${dir}/${name}`)) {
-      if (e.isFile && !e.name.startsWith(".") && isImagePath(e.name)) files.push(e.name);
+      if (e.name.startsWith(".") || !isImagePath(e.name)) continue;
+      if ((await followEntry(`${dir}/${name}`, e)) === "file") files.push(e.name);
     }
     if (files.length === 0) continue;
     const cls = kept.length;
@@ -196,6 +199,24 @@ export async function openImageFolder(
     source: "real",
   };
   return makeDataset(dir, "folder", header, records, kept, opts.checkSize ?? true);
+}
+
+/**
+ * What a folder entry is, following symlinks (subsets are often made of links): "file", "dir"
+ * or "other". A dangling link is an `ImageDecodeError` naming it, not an entry skipped in silence.
+ */
+async function followEntry(dir: string, e: Deno.DirEntry): Promise<"file" | "dir" | "other"> {
+  if (!e.isSymlink) return e.isFile ? "file" : e.isDirectory ? "dir" : "other";
+  try {
+    const st = await Deno.stat(`${dir}/${e.name}`);
+    return st.isFile ? "file" : st.isDirectory ? "dir" : "other";
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      const target = await Deno.readLink(`${dir}/${e.name}`).catch(() => "?");
+      throw new ImageDecodeError(`${dir}/${e.name}`, `broken symlink (to ${target})`);
+    }
+    throw err;
+  }
 }
 
 /** `openDataset` when `dir` has a manifest, else `openImageFolder`. */
