@@ -115,6 +115,14 @@ function dropMissing(pairs: Pair[], missing: Set<string>): Pair[] {
   return pairs.filter((p) => !missing.has(p.a) && !missing.has(p.b));
 }
 
+/** `file:line` of the first pair that names `ref` (for errors about that image). */
+function lineOf(list: PairList): (ref: string) => string {
+  return (ref) => {
+    const p = list.pairs.find((q) => q.a === ref || q.b === ref);
+    return p ? `${list.file}:${p.line}` : list.file;
+  };
+}
+
 /**
  * Embed every image of the pair list(s) once and evaluate the protocols. Thresholds come from
  * `thresholdPairs` when given, otherwise from leave-one-fold-out over the file's folds (View 2) or
@@ -129,9 +137,13 @@ export async function evaluatePairs(options: EvaluatePairsOptions): Promise<Eval
   const trainDir = options.thresholdImagesDir ?? imagesDir;
 
   // Resolve image files (per folder) and apply the missing-image policy.
-  const testImgs = resolveImages(list.pairs.flatMap((p) => [p.a, p.b]), imagesDir);
+  const testImgs = resolveImages(
+    list.pairs.flatMap((p) => [p.a, p.b]),
+    imagesDir,
+    lineOf(list),
+  );
   const trainImgs = trainList
-    ? resolveImages(trainList.pairs.flatMap((p) => [p.a, p.b]), trainDir)
+    ? resolveImages(trainList.pairs.flatMap((p) => [p.a, p.b]), trainDir, lineOf(trainList))
     : undefined;
   const missingAll = [...testImgs.missing, ...(trainImgs?.missing ?? [])];
   if (missingAll.length > 0 && !options.skipMissing) {

@@ -7,6 +7,7 @@ import {
   readImage,
   resize,
 } from "../data/mod.ts";
+import { PairsFormatError, pathEscape } from "./pairs.ts";
 
 /** Where each image reference of a pair list lives, and which are missing. */
 export interface ResolvedImages {
@@ -30,9 +31,29 @@ function exists(path: string): boolean {
  * Resolve image references under `imagesDir`. LFW references carry no extension: the first one
  * found decides it (`jpg`, `png`, `jpeg`, `pgm`, tried in that order), and the others are tried
  * per image when that one is absent.
+ *
+ * Every reference must stay inside `imagesDir`: an absolute one or one with a `..` segment, or one
+ * whose folder resolves (after symlinks) outside `realPath(imagesDir)`, is a `PairsFormatError`
+ * named by `where(ref)` (e.g. the pairs file and line). The image file itself may be a symlink
+ * (subsets made of links).
  */
-export function resolveImages(refs: Iterable<string>, imagesDir: string): ResolvedImages {
+export function resolveImages(
+  refs: Iterable<string>,
+  imagesDir: string,
+  where: (ref: string) => string = (ref) => ref,
+): ResolvedImages {
   const dir = imagesDir.replace(/\/+$/, "");
+  let root: string | undefined;
+  const inside = (ref: string, path: string) => {
+    root ??= Deno.realPathSync(dir);
+    const folder = Deno.realPathSync(path.slice(0, path.lastIndexOf("/")));
+    if (folder !== root && !folder.startsWith(root + "/")) {
+      const name = path.slice(path.lastIndexOf("/") + 1);
+      throw new PairsFormatError(
+        `${where(ref)}: resolves to ${folder}/${name}, outside the images folder ${root}`,
+      );
+    }
+  };
   const paths = new Map<string, string>();
   const missing: string[] = [];
   const seenMissing = new Set<string>();
@@ -40,10 +61,16 @@ export function resolveImages(refs: Iterable<string>, imagesDir: string): Resolv
   const order = ["jpg", "png", "jpeg", "pgm"].filter((e) => IMAGE_EXTENSIONS.includes(e));
   for (const ref of refs) {
     if (paths.has(ref) || seenMissing.has(ref)) continue;
+    const why = pathEscape(ref);
+    if (why) {
+      throw new PairsFormatError(`${where(ref)}: "${ref}" ${why}; images must stay inside ${dir}`);
+    }
     if (isImagePath(ref)) {
       const p = `${dir}/${ref}`;
-      if (exists(p)) paths.set(ref, p);
-      else {
+      if (exists(p)) {
+        inside(ref, p);
+        paths.set(ref, p);
+      } else {
         missing.push(ref);
         seenMissing.add(ref);
       }
@@ -52,6 +79,7 @@ export function resolveImages(refs: Iterable<string>, imagesDir: string): Resolv
     const tries = extension ? [extension, ...order.filter((e) => e !== extension)] : order;
     const hit = tries.find((e) => exists(`${dir}/${ref}.${e}`));
     if (hit) {
+      inside(ref, `${dir}/${ref}.${hit}`);
       extension ??= hit;
       paths.set(ref, `${dir}/${ref}.${hit}`);
     } else {

@@ -36,3 +36,4 @@ export * from "./plot_embedding.ts";
 export * from "./report.ts";
 export { writeFileAtomic } from "./atomic_write.ts";
 export * from "./compare.ts";
+export * from "./view2_guard.ts";

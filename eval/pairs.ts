@@ -44,6 +44,28 @@ export function lfwImageRef(name: string, n: number): string {
 
 const LFW_FORMS = `"name n1 n2" or "name1 n1 name2 n2"`;
 
+/**
+ * Why an image reference could leave the images folder, or undefined when it cannot: it is
+ * absolute, or one of its segments is `..` (checked on the text; folders on its way are checked
+ * after symlinks by `resolveImages`).
+ */
+export function pathEscape(ref: string): string | undefined {
+  if (ref.startsWith("/") || ref.startsWith("\\") || /^[A-Za-z]:/.test(ref)) {
+    return "is absolute";
+  }
+  if (ref.split(/[\\/]/).includes("..")) return 'climbs out with ".."';
+  return undefined;
+}
+
+function checkLfwName(name: string, file: string, line: number): void {
+  if (name === "." || name === ".." || /[\\/]/.test(name)) {
+    throw new PairsFormatError(
+      `${file}:${line}: name "${name}" is not a plain identity name; ` +
+        "an image must stay inside the images folder",
+    );
+  }
+}
+
 function positiveInt(s: string): number | undefined {
   return /^\d+$/.test(s) && Number(s) > 0 ? Number(s) : undefined;
 }
@@ -119,6 +141,8 @@ export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
     if (!pair) {
       throw new PairsFormatError(`${file}:${i + 1}: expected ${LFW_FORMS}, got "${raw}"`);
     }
+    checkLfwName(f[0], file, i + 1);
+    if (f.length === 4) checkLfwName(f[2], file, i + 1);
     if (pair.same !== wantSame) {
       const pos = (k % perSide) + 1;
       throw new PairsFormatError(
@@ -168,6 +192,14 @@ export function parseCsvPairs(text: string, file = "pairs.csv"): PairList {
       throw new PairsFormatError(
         `${file}:${i + 1}: "same" must be 1/0 or true/false, got "${f[2]}" in "${raw}"`,
       );
+    }
+    for (const ref of [f[0], f[1]]) {
+      const why = pathEscape(ref);
+      if (why) {
+        throw new PairsFormatError(
+          `${file}:${i + 1}: path "${ref}" ${why}; paths must stay inside the images folder`,
+        );
+      }
     }
     const withFold = f.length === 4;
     if (hasFold === undefined) hasFold = withFold;

@@ -1,7 +1,7 @@
 /**
  * Validation for model selection: verification accuracy on a development pair set, never on
- * LFW View 2. Either LFW View 1 (`pairsDevTrain.txt`, one block; a View 2 file with its
- * `10\t300` header is refused) or same/different pairs drawn from a held-out dataset. Scores and
+ * LFW View 2. Either LFW View 1 (`pairsDevTrain.txt`, one block; a file in View 2's shape or
+ * holding its pairs is refused, see `eval/view2_guard.ts`) or same/different pairs drawn from a held-out dataset. Scores and
  * accuracy come from `eval/` (SynFace protocol: cosine, 10-fold best threshold).
  */
 import { openAnyDataset } from "../data/dataset.ts";
@@ -11,7 +11,8 @@ import { preprocessImage } from "../eval/images.ts";
 import { fitImage } from "./augment.ts";
 import { resolveImages } from "../eval/images.ts";
 import { foldSplits, verify } from "../eval/metrics.ts";
-import { readPairs, splitFolds } from "../eval/pairs.ts";
+import { type PairList, PairsFormatError, readPairs, splitFolds } from "../eval/pairs.ts";
+import { view2Reason } from "../eval/view2_guard.ts";
 import { SYNFACE } from "../eval/protocols.ts";
 import { noGrad, scope } from "./autodiff/tensor.ts";
 import type { Backbone } from "./backbones.ts";
@@ -42,19 +43,14 @@ export interface ValResult {
   pairs: number;
 }
 
-function refuseView2(
-  file: string,
-  images: string,
-  list: { folds: number; pairs: unknown[] },
-): void {
-  // LFW View 2 is `pairs.txt` with 10 folds of 600 pairs; refuse it (and any 10×600 LFW-format
-  // file over an LFW image folder) so model selection cannot touch the test set.
-  const lfw = /lfw/i.test(images) || /lfw/i.test(file);
-  const view2Shape = list.folds === 10 && list.pairs.length === 6000;
-  if (lfw && (view2Shape || /(^|\/)pairs\.txt$/.test(file))) {
+function refuseView2(list: PairList): void {
+  // Decided by content (eval/view2_guard.ts: a multi-fold LFW header, or View 2's fingerprint
+  // pairs), so a renamed file, a symlink or a subset of its folds is refused too.
+  const why = view2Reason(list);
+  if (why) {
     throw new TrainConfigError(
-      `${file}: looks like LFW View 2 (${list.folds} folds, ${list.pairs.length} pairs); model selection must never use View 2 — ` +
-        `use View 1 (pairsDevTrain.txt) or a held-out synthetic set`,
+      `--val-pairs ${why}; model selection must never use View 2 — ` +
+        `use View 1 (pairsDevTrain.txt) or a held-out synthetic set (--val-data)`,
     );
   }
 }
@@ -64,8 +60,14 @@ export async function loadValSets(cfg: ValConfig | undefined, seed: number): Pro
   const sets: ValSet[] = [];
   if (!cfg) return sets;
   if (cfg.pairs) {
-    const list = await readPairs(cfg.pairs);
-    refuseView2(cfg.pairs, cfg.images!, list);
+    let list: PairList;
+    try {
+      list = await readPairs(cfg.pairs);
+    } catch (e) {
+      if (e instanceof PairsFormatError) throw new TrainConfigError(`--val-pairs ${e.message}`);
+      throw e;
+    }
+    refuseView2(list);
     let pairs = list.pairs;
     if (cfg.maxPairs > 0 && pairs.length > cfg.maxPairs) {
       // Keep the balance: the first maxPairs/2 same and different pairs.
@@ -75,7 +77,16 @@ export async function loadValSets(cfg: ValConfig | undefined, seed: number): Pro
         ...pairs.filter((p) => !p.same).slice(0, half),
       ];
     }
-    const resolved = resolveImages(pairs.flatMap((p) => [p.a, p.b]), cfg.images!);
+    let resolved: ReturnType<typeof resolveImages>;
+    try {
+      resolved = resolveImages(pairs.flatMap((p) => [p.a, p.b]), cfg.images!, (ref) => {
+        const p = pairs.find((q) => q.a === ref || q.b === ref);
+        return p ? `${cfg.pairs}:${p.line}` : cfg.pairs!;
+      });
+    } catch (e) {
+      if (e instanceof PairsFormatError) throw new TrainConfigError(`--val-pairs ${e.message}`);
+      throw e;
+    }
     if (resolved.missing.length) {
       throw new TrainConfigError(
         `${cfg.pairs}: ${resolved.missing.length} images not found under ${cfg.images} (first: ${

@@ -12,6 +12,7 @@ import {
   loadEmbedder,
   loadImage,
   type PairList,
+  PairsFormatError,
   type ProtocolName,
   readPairs,
   readRun,
@@ -225,6 +226,7 @@ if (import.meta.main) {
     await main(Deno.args);
   } catch (e) {
     console.error(`evaluate: ${(e as Error).message}`);
-    Deno.exit(1);
+    // A malformed pairs file (or one naming images outside --images) is bad input: exit 2.
+    Deno.exit(e instanceof PairsFormatError ? 2 : 1);
   }
 }

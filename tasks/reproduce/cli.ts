@@ -3,7 +3,7 @@
  * it with `--dry-run`), and write the report.
  */
 import { parseCliArgs } from "../../data/mod.ts";
-import { PairsFormatError, readPairs } from "../../eval/mod.ts";
+import { PairsFormatError, readPairs, view2Reason } from "../../eval/mod.ts";
 import { autodiff } from "../../recognition/mod.ts";
 import {
   codeFingerprints,
@@ -198,6 +198,13 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
       if (lfwPairs && (await Deno.realPath(valPairs)) === (await Deno.realPath(lfwPairs))) {
         throw new UsageError(
           "--val-pairs is the test file --lfw-pairs; model selection never uses test pairs",
+        );
+      }
+      const why = view2Reason(await readPairs(valPairs));
+      if (why) {
+        throw new UsageError(
+          `--val-pairs ${why}; model selection must use View 1 (pairsDevTrain.txt) or another ` +
+            "held-out file",
         );
       }
       fp.val = await pairsFingerprint(valPairs, valImages);
