@@ -228,6 +228,15 @@ async function openInputs(cfg: TrainConfig): Promise<Inputs> {
     if (sel.indices.length === 0) {
       throw new TrainConfigError(`--real ${cfg.real.dir}: no images selected`);
     }
+    if (sel.numClasses < 2) {
+      // One real class: its head row learns "real photo", not an identity, and Domain Mixup's
+      // real labels carry no identity signal.
+      throw new TrainConfigError(
+        `--real ${cfg.real.dir}: ${sel.numClasses} identity selected` +
+          (cfg.real.ids ? ` (--real-ids ${cfg.real.ids})` : "") +
+          `; Domain Mixup needs at least 2 real identities`,
+      );
+    }
     checkSize(cfg.real.dir, ds.header.image.height, ds.header.image.width);
     real = { dir: cfg.real.dir, ...sel };
   }

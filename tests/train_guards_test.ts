@@ -112,3 +112,19 @@ Deno.test("train: --out that is an existing file is a config error in words", as
     );
   });
 });
+
+Deno.test("train: --real with fewer than 2 identities and --domain-mixup is refused", async () => {
+  await withData(async (tmp, data) => {
+    const real = `${tmp}/real`;
+    await writeTinyDataset(real, { classes: 3, perClass: 4, height: 16, width: 16, seed: 2 });
+    const cfg = (ids: number) =>
+      tiny(data, `${tmp}/run${ids}`, { real: { dir: real, ids, perId: 0 }, domainMixup: true });
+    await assert.rejects(
+      train(cfg(1), quiet),
+      (e: Error) =>
+        e instanceof TrainConfigError &&
+        /--real .*: 1 identity selected.*at least 2/.test(e.message),
+    );
+    assert.equal((await train(cfg(2), quiet)).steps, 2);
+  });
+});
