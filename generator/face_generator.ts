@@ -6,7 +6,12 @@
 import type { Rng } from "../data/rng.ts";
 import { writeFileAtomic } from "../data/atomic_write.ts";
 import { ort } from "./deps.ts";
-import { type GeneratorManifest, type LatentBlock, parseManifest } from "./manifest.ts";
+import {
+  type GeneratorManifest,
+  type LatentBlock,
+  netModelProblem,
+  parseManifest,
+} from "./manifest.ts";
 
 /** Execution provider choice; `auto` = WebGPU on a hardware adapter, wasm otherwise. */
 export type EpChoice = "auto" | "webgpu" | "wasm";
@@ -187,18 +192,23 @@ export class FaceGenerator implements Generator {
 
 /**
  * The model bytes. The embedded model is not committed (7 MB of generated data): when its file
- * is missing it is built from source (~2 s) and cached beside the manifest when that is a file.
+ * is missing it is built from source (~2 s) and cached in generator/model/. Other manifests'
+ * models must exist; a URL model is refused here (see `resolveGeneratorModel`).
  */
-async function readModel(m: GeneratorManifest, url: URL, modelUrl: URL): Promise<Uint8Array> {
+async function readModel(_m: GeneratorManifest, url: URL, modelUrl: URL): Promise<Uint8Array> {
+  const net = netModelProblem(url, modelUrl); // a URL model: only via resolveGeneratorModel
+  if (net) throw new Error(net);
   const res = await fetch(modelUrl).catch(() => undefined);
   if (res?.ok) return new Uint8Array(await res.arrayBuffer());
   await res?.body?.cancel();
-  const { EMBEDDED_ID, buildEmbedded } = await import("./build.ts");
-  if (m.id !== EMBEDDED_ID) {
+  const { buildEmbedded } = await import("./build.ts");
+  // Only the project's own manifest falls back to building the embedded model (and caches it
+  // in generator/model/); any other manifest's missing model is an error, nothing is written.
+  if (url.href !== DEFAULT_MANIFEST.href) {
     throw new Error(
-      `${url.href}: field "model": cannot read ${modelUrl.href}${
-        res ? ` (HTTP ${res.status})` : ""
-      }`,
+      `${url.href}: field "model": ${
+        modelUrl.protocol === "file:" ? modelUrl.pathname : modelUrl.href
+      } not found${res ? ` (HTTP ${res.status})` : ""}`,
     );
   }
   const { onnx } = await buildEmbedded(new URL("./model/", import.meta.url));

@@ -107,3 +107,19 @@ export function parseManifest(text: string, file = "generator.json"): GeneratorM
   }
   return r.data;
 }
+
+/** True for a model or manifest that would be fetched over the network. */
+export function isNetUrl(u: URL): boolean {
+  return u.protocol === "http:" || u.protocol === "https:";
+}
+
+/**
+ * Why the manifest at `manifestUrl` may not load its model from `modelUrl` as is, or undefined:
+ * a model on the network is fetched only on request (`generate --allow-net-model`, which caches
+ * it under the project's `out/cache/`), never silently at load.
+ */
+export function netModelProblem(manifestUrl: URL, modelUrl: URL): string | undefined {
+  if (!isNetUrl(modelUrl)) return undefined;
+  return `${manifestUrl.href}: field "model": ${modelUrl.href} is a URL; it is fetched only with ` +
+    "generate --allow-net-model (cached under the project's out/cache/generator-models/)";
+}

@@ -6,6 +6,7 @@
 export * from "./manifest.ts";
 export * from "./face_generator.ts";
 export { GeneratorPool } from "./pool.ts";
+export * from "./model_source.ts";
 export { buildEmbedded, EMBEDDED_ID, embeddedManifest } from "./build.ts";
 export { IMAGE_SIZE, LATENT_BLOCKS } from "./face_graph.ts";
 export { ARCFACE_TEMPLATE } from "./geometry.ts";

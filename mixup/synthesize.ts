@@ -295,6 +295,12 @@ export async function synthesize(opts: SynthesizeOptions): Promise<SynthesizeRes
         ...(o.imBlend !== "linear" ? { im_blend: o.imBlend } : {}),
       },
     };
+    // One blank render first: a model whose output does not match the manifest (e.g. a wrong
+    // imageSize) fails here, before the dataset header or .tmp/ is written into --out.
+    await gen.generate(
+      Object.fromEntries(m.inputs.map((b) => [b.name, new Float32Array(b.size)])),
+      1,
+    );
     const writer = await DatasetWriter.open(
       opts.out,
       header,

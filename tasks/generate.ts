@@ -5,13 +5,13 @@
  *   deno task generate --out DIR --ids N --per-id K [--size 112|112x96] [--seed S]
  *     [--shard i/n] [--identity-mixup [--im-phi-min F] [--im-blend linear|variance]]
  *     [--vary all|none|expression|pose|illumination]
- *     [--long-tail balanced|ub1|ub2] [--model generator.json] [--workers N] [--ep auto|webgpu|wasm]
+ *     [--long-tail balanced|ub1|ub2] [--model generator.json [--allow-net-model]] [--workers N] [--ep auto|webgpu|wasm]
  *   deno task generate --preview --out DIR            PNG sheets (ids × variations, IM strip, sweeps)
  *   deno task generate --pairs-out pairs.txt --out DIR --ids N --per-id K [--folds 10 --per-fold 300]
  *                                                     held-out verification set in LFW format
  */
 import { outDirProblem, parseCliArgs } from "../data/mod.ts";
-import type { EpChoice } from "../generator/mod.ts";
+import { type EpChoice, resolveGeneratorModel } from "../generator/mod.ts";
 import {
   type LongTail,
   MIXUP_BLENDS,
@@ -66,6 +66,7 @@ export async function main(args: string[]): Promise<void> {
       vary: { type: "string" },
       "long-tail": { type: "string" },
       model: { type: "string" },
+      "allow-net-model": { type: "boolean" },
       workers: { type: "string" },
       ep: { type: "string" },
       preview: { type: "boolean" },
@@ -78,6 +79,11 @@ export async function main(args: string[]): Promise<void> {
   const outProblem = outDirProblem(values.out);
   if (outProblem) fail(outProblem);
   const seed = int("seed", values.seed, 0);
+  // A missing model is an error here, a URL model is fetched (into out/cache/) only when allowed.
+  const model = values.model === undefined ? undefined : await resolveGeneratorModel(
+    values.model,
+    { allowNet: values["allow-net-model"] ?? false },
+  ).catch((e) => fail((e as Error).message));
   const ep = oneOf<EpChoice>("ep", values.ep, ["auto", "webgpu", "wasm"], "auto");
   const workers = int(
     "workers",
@@ -85,7 +91,7 @@ export async function main(args: string[]): Promise<void> {
     ep === "wasm" || ep === "auto" ? navigator.hardwareConcurrency || 1 : 0,
   );
   if (values.preview) {
-    const gen = await openGenerator({ model: values.model, workers: Math.min(workers, 2), ep });
+    const gen = await openGenerator({ model, workers: Math.min(workers, 2), ep });
     try {
       const paths = await writePreviews(gen, values.out, seed);
       for (const p of paths) console.log(p);
@@ -116,7 +122,7 @@ export async function main(args: string[]): Promise<void> {
       ["all", "none", "expression", "pose", "illumination"],
       "all",
     ),
-    model: values.model,
+    model,
     workers,
     ep,
   };
