@@ -24,6 +24,7 @@ export {
 } from "./dataset_writer.ts";
 export {
   type Dataset,
+  headerShortfall,
   type ImageFolderOptions,
   openAnyDataset,
   openDataset,

@@ -55,6 +55,34 @@ export interface Dataset {
    * header. Throws on the first bad file, naming it.
    */
   verify(opts?: { onProgress?: (done: number, total: number) => void }): Promise<void>;
+  /**
+   * Fast check (one `stat` per image, no reads): every record's file exists and, where the
+   * manifest records it, has the recorded size. Throws an `ImageDecodeError` saying how many
+   * files are missing or changed and naming the first.
+   */
+  checkFiles(): Promise<void>;
+}
+
+/**
+ * Where a manifest's header promises more than its records hold (an unfinished or cut `generate`),
+ * in words, or undefined: fewer classes with images than `num_classes`, or fewer images than
+ * `config.ids × config.per_id` of a balanced synthetic set.
+ */
+export function headerShortfall(ds: Dataset): string | undefined {
+  if (ds.kind !== "manifest") return undefined;
+  const h = ds.header;
+  const records = ds.records();
+  const classes = new Set(records.map((r) => r.class)).size;
+  const cfg = (h.config ?? {}) as Record<string, unknown>;
+  const balanced = cfg.long_tail === undefined || cfg.long_tail === "balanced";
+  const want = typeof cfg.ids === "number" && typeof cfg.per_id === "number" && balanced
+    ? cfg.ids * cfg.per_id
+    : undefined;
+  if (classes >= h.num_classes && (want === undefined || records.length >= want)) return undefined;
+  return `${ds.dir}: the header says ${h.num_classes} classes${
+    want !== undefined ? `, ${want} images` : ""
+  }, the manifest holds ${classes} classes, ${records.length} images ` +
+    "(an unfinished generate? rerun it with the same flags to complete the set)";
 }
 
 /**
@@ -305,6 +333,38 @@ function makeDataset(
         }
       };
       await Promise.all(Array.from({ length: 8 }, worker));
+    },
+    checkFiles: async () => {
+      const problems: string[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < records.length) {
+          const record = records[next++];
+          const file = `${dir}/${record.path}`;
+          try {
+            const st = await Deno.stat(file);
+            if (!st.isFile) problems.push(`${file}: not a file`);
+            else if (record.bytes !== undefined && st.size !== record.bytes) {
+              problems.push(
+                `${file}: ${st.size} bytes, the manifest says ${record.bytes} (changed or swapped)`,
+              );
+            }
+          } catch (e) {
+            if (!(e instanceof Deno.errors.NotFound)) throw e;
+            problems.push(`${file}: file not found (listed in the manifest)`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, worker));
+      if (problems.length) {
+        problems.sort();
+        throw new ImageDecodeError(
+          dir,
+          `${problems.length} of ${records.length} images missing or changed; first: ${
+            problems[0]
+          }`,
+        );
+      }
     },
   };
 }

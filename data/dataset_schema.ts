@@ -99,6 +99,8 @@ const recordSchema = z.object({
   source: z.string().optional(),
   /** Lowercase hex SHA-256 of the image file's bytes. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits"),
+  /** Size of the image file in bytes (absent in manifests written before it was recorded). */
+  bytes: z.number().int().min(0).optional(),
 });
 
 /** One image record of a manifest (= `z.infer` of the schema). */
@@ -117,6 +119,8 @@ export interface DatasetRecord {
   source?: string;
   /** Lowercase hex SHA-256 of the file's bytes ("" for plain folders, which have no manifest). */
   sha256: string;
+  /** Size of the file in bytes (absent in older manifests and for plain folders). */
+  bytes?: number;
 }
 /** Zod schema of an image record (`DatasetRecord`). */
 export const DatasetRecordSchema: z.ZodType<DatasetRecord> = recordSchema;
@@ -217,6 +221,6 @@ export function compareRecords(a: DatasetRecord, b: DatasetRecord): number {
 
 /** One manifest line (no newline) with a fixed key order. */
 export function recordLine(record: DatasetRecord): string {
-  const { kind, path, class: cls, label, latent, source, sha256 } = record;
-  return JSON.stringify({ kind, path, class: cls, label, latent, source, sha256 });
+  const { kind, path, class: cls, label, latent, source, sha256, bytes } = record;
+  return JSON.stringify({ kind, path, class: cls, label, latent, source, sha256, bytes });
 }

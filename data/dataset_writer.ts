@@ -38,8 +38,8 @@ export interface DatasetWriterOptions {
   shard?: Shard;
 }
 
-/** A record as the caller gives it: the writer adds `kind` and `sha256`. */
-export type DatasetRecordInput = Omit<DatasetRecord, "kind" | "sha256">;
+/** A record as the caller gives it: the writer adds `kind`, `sha256` and `bytes`. */
+export type DatasetRecordInput = Omit<DatasetRecord, "kind" | "sha256" | "bytes">;
 
 /**
  * Writes images and their manifest records into a dataset folder.
@@ -188,7 +188,7 @@ export class DatasetWriter {
     try {
       const sha256 = await sha256Hex(bytes);
       const full = parseRecord(
-        { kind: "image", ...record, sha256 },
+        { kind: "image", ...record, sha256, bytes: bytes.length },
         this.#header,
         `${this.#manifest} (record ${record.path})`,
       );

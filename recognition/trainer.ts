@@ -7,7 +7,7 @@
  * A run folder holds `config.json`, `metrics.jsonl`, `last.ckpt`, `best.ckpt` (when there is a
  * validation set), `model.onnx` and `embedder.json`.
  */
-import { type Dataset, ManifestError, openAnyDataset } from "../data/dataset.ts";
+import { type Dataset, headerShortfall, ManifestError, openAnyDataset } from "../data/dataset.ts";
 import { ImageDecodeError } from "../data/image.ts";
 import { Rng } from "../data/rng.ts";
 import { writeFileAtomic } from "../data/atomic_write.ts";
@@ -88,6 +88,10 @@ export interface TrainOptions {
   tamper?: (batch: Batch, globalStep: number) => void;
   /** Skip the ONNX export at the end. */
   noExport?: boolean;
+  /** Check every training image's sha256 against the manifest before the first step. */
+  verify?: boolean;
+  /** Where data warnings go (default: a `train: WARNING:` line on stderr). */
+  onWarning?: (message: string) => void;
 }
 
 /** What a finished run produced. */
@@ -118,6 +122,61 @@ export class NonFiniteLossError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "NonFiniteLossError";
+  }
+}
+
+/**
+ * Raised when a training image cannot be read mid-run (deleted, truncated, unreadable): one line
+ * naming the file, the step, and the last checkpoint, which stays usable for `--resume`.
+ */
+export class TrainDataError extends Error {
+  /** An error with `message`. */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainDataError";
+  }
+}
+
+/**
+ * Before the first step: every record's file exists with its recorded size (fast), a header that
+ * promises more than the records hold is warned about, and with `verify` every sha256 is checked.
+ */
+async function checkData(ds: Dataset, flag: string, opts: TrainOptions): Promise<void> {
+  try {
+    await ds.checkFiles();
+  } catch (e) {
+    if (e instanceof ImageDecodeError) {
+      throw new TrainConfigError(
+        `${flag} ${e.message}; regenerate the set (rerun generate with the same flags) or fix it`,
+      );
+    }
+    throw e;
+  }
+  const short = headerShortfall(ds);
+  if (short) {
+    (opts.onWarning ?? ((m) => console.error(`train: WARNING: ${m}`)))(`${flag} ${short}`);
+  }
+  if (opts.verify) {
+    const t0 = performance.now();
+    let last = 0;
+    try {
+      await ds.verify({
+        onProgress: (done, total) => {
+          const now = performance.now();
+          if (opts.progressBar === false || (now - last < 2000 && done < total)) return;
+          last = now;
+          const rate = done / Math.max(1e-9, (now - t0) / 1000);
+          console.error(
+            `train: verify ${done}/${total} images, ${rate.toFixed(0)} img/s, ETA ${
+              Math.ceil((total - done) / Math.max(rate, 1e-9))
+            } s`,
+          );
+        },
+      });
+    } catch (e) {
+      if (e instanceof ImageDecodeError) throw new TrainConfigError(`${flag} ${e.message}`);
+      throw e;
+    }
   }
 }
 
@@ -282,6 +341,7 @@ export async function train(
 ): Promise<TrainResult> {
   const cfg = parseTrainConfig(config);
   const inputs = await openInputs(cfg);
+  await checkData(inputs.syn, "--data", opts);
   const out = cfg.out;
   const outProblem = outDirProblem(out);
   if (outProblem) throw new TrainConfigError(outProblem);
@@ -411,7 +471,11 @@ async function trainLocked(
     const log = async (obj: Record<string, unknown>) => {
       await metrics.write(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
     };
-    const save = async (path: string) => await writeCheckpoint(path, await snapshot(), opts);
+    let savedStep = resumed ? resumed.meta.globalStep : -1;
+    const save = async (path: string) => {
+      await writeCheckpoint(path, await snapshot(), opts);
+      if (path === lastPath) savedStep = globalStep;
+    };
 
     const plan: LoaderPlan = {
       data: cfg.data,
@@ -468,7 +532,17 @@ async function trainLocked(
 
     try {
       while (globalStep < totalSteps) {
-        const batch = await loader.next();
+        let batch: Batch;
+        try {
+          batch = await loader.next();
+        } catch (e) {
+          const what = String((e as Error).message ?? e).split("\n")[0];
+          throw new TrainDataError(
+            `${what}; training stopped before step ${globalStep + 1}, the last checkpoint ${
+              savedStep >= 0 ? `${lastPath} (step ${savedStep})` : "(none written yet)"
+            } is intact: fix the data, then continue with --resume`,
+          );
+        }
         opts.tamper?.(batch, globalStep);
         const lr = learningRate(cfg, globalStep, totalSteps);
         for (const p of params) p.gradStale = true;

@@ -7,13 +7,15 @@ import { parseCliArgs } from "../data/mod.ts";
 import { ARCHS } from "../recognition/arch.ts";
 import { CheckpointError } from "../recognition/checkpoint.ts";
 import { TrainConfigError, type TrainConfigInput } from "../recognition/config.ts";
-import { NonFiniteLossError, train } from "../recognition/trainer.ts";
+import { NonFiniteLossError, train, TrainDataError } from "../recognition/trainer.ts";
 
 const USAGE = `usage: deno task train --data DIR --out RUN [flags]
 
   --data DIR            training set: a data/ dataset (manifest.jsonl) or an image folder <class>/<img>
   --out RUN             run folder: config.json, metrics.jsonl, last.ckpt, best.ckpt, model.onnx
   --resume              continue RUN/last.ckpt exactly (same flags)
+  --verify              check every image's sha256 against the manifest first (the fast check of
+                        each file's presence and size always runs)
   --config FILE         JSON config (TrainConfigSchema); flags override it
   --arch NAME           ${Object.keys(ARCHS).join(" | ")} (default ir18_half)
   --input HxW           network input (default: the arch's, 112x96)
@@ -57,7 +59,7 @@ function num(v: string | undefined, flag: string, int = false): number | undefin
 /** Parse the command line into a config (exported for tests). */
 export async function parseTrainArgs(
   args: string[],
-): Promise<{ config: TrainConfigInput; resume: boolean }> {
+): Promise<{ config: TrainConfigInput; resume: boolean; verify: boolean }> {
   const s = { type: "string" } as const;
   const b = { type: "boolean" } as const;
   const { values: v, positionals } = parseCliArgs({
@@ -66,6 +68,7 @@ export async function parseTrainArgs(
       data: s,
       out: s,
       resume: b,
+      verify: b,
       config: s,
       arch: s,
       input: s,
@@ -189,12 +192,12 @@ export async function parseTrainArgs(
   set("workers", num(v.workers, "workers", true));
   set("prefetch", num(v.prefetch, "prefetch", true));
   set("logEvery", num(v["log-every"], "log-every", true));
-  return { config: c as TrainConfigInput, resume: v.resume ?? false };
+  return { config: c as TrainConfigInput, resume: v.resume ?? false, verify: v.verify ?? false };
 }
 
 /** Entry point. */
 export async function main(args: string[]): Promise<void> {
-  const { config, resume } = await parseTrainArgs(args);
+  const { config, resume, verify } = await parseTrainArgs(args);
   // First Ctrl-C: finish the step, save last.ckpt, exit 130; a second one exits at once.
   const stop = new AbortController();
   const onInt = () => {
@@ -204,7 +207,7 @@ export async function main(args: string[]): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", onInt);
   try {
-    const r = await train(config, { resume, signal: stop.signal });
+    const r = await train(config, { resume, verify, signal: stop.signal });
     if (r.stopped) {
       console.error(`train: stopped at step ${r.steps}; continue with the same flags and --resume`);
       Deno.exit(130);
@@ -223,6 +226,10 @@ export async function main(args: string[]): Promise<void> {
     if (e instanceof TrainConfigError) {
       console.error(`train: ${e.message}`);
       Deno.exit(2);
+    }
+    if (e instanceof TrainDataError) {
+      console.error(`train: ${e.message}`);
+      Deno.exit(1);
     }
     if (e instanceof NonFiniteLossError) {
       console.error(`train: ${e.message}`);
