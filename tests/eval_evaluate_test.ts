@@ -21,6 +21,32 @@ async function writeFaces(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Grey 8×8 patterns, one per identity, each symmetric under a horizontal flip (so flip fusion
+ * keeps them): image 2 of an identity is image 1 brighter by 20, which the pixel baseline's
+ * per-image standardisation removes, so same pairs have cosine 1 and every protocol separates
+ * same from different pairs perfectly.
+ */
+async function writePatterns(dir: string): Promise<void> {
+  const patterns: Record<string, (y: number, x: number) => number> = {
+    A: (y) => (y < 4 ? 200 : 40), // top half bright
+    B: (_, x) => (x >= 2 && x < 6 ? 200 : 40), // centre columns bright
+    C: (y) => (y % 2 ? 200 : 40), // horizontal stripes
+    D: (y, x) => (y >= 2 && y < 6 && x >= 2 && x < 6 ? 40 : 200), // dark centre block
+  };
+  for (const [name, f] of Object.entries(patterns)) {
+    await Deno.mkdir(`${dir}/${name}`, { recursive: true });
+    for (const k of [0, 1]) {
+      const data = new Uint8Array(8 * 8 * 3).map((_, i) => {
+        const p = Math.floor(i / 3);
+        return f(Math.floor(p / 8), p % 8) + 20 * k;
+      });
+      const png = encodePng({ channels: 3, height: 8, width: 8, data });
+      await Deno.writeFile(`${dir}/${name}/${name}_${String(k + 1).padStart(4, "0")}.png`, png);
+    }
+  }
+}
+
 /** Embedding = mean pixel value per channel (0–255 scale). */
 const meanColour: Embedder = {
   info: { kind: "test", name: "mean-colour", inputHeight: 4, inputWidth: 4 },
@@ -90,7 +116,7 @@ Deno.test("eval evaluatePairs: View 2 folds, png detection, both protocols separ
 Deno.test("eval CLI: results.json carries both protocols, pairs, missing, model and flags", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await writeFaces(dir);
+    await writePatterns(dir);
     await Deno.writeTextFile(
       `${dir}/pairs.txt`,
       "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
@@ -121,7 +147,12 @@ Deno.test("eval CLI: results.json carries both protocols, pairs, missing, model 
       ) {
         assert.equal(typeof r[p][k], "number", `${p}.${k}`);
       }
-      assert.ok(r[p].accuracy >= 0 && r[p].accuracy <= 1);
+      // Known answer: perfectly separable pairs (see writePatterns).
+      assert.equal(r[p].accuracy, 1, `${p}.accuracy`);
+      assert.equal(r[p].std, 0, `${p}.std`);
+      assert.equal(r[p].auc, 1, `${p}.auc`);
+      assert.equal(r[p].eer, 0, `${p}.eer`);
+      assert.equal(r[p]["tar_at_far_1e-2"], 1, `${p}.tar_at_far_1e-2`);
     }
     assert.equal(r.pairs.evaluated, 8);
     assert.equal(r.missing.images, 0);

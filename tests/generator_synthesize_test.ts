@@ -3,16 +3,23 @@
  * holding another dataset is refused, 112×96 crops, LFW-format verification pairs.
  */
 import assert from "node:assert/strict";
-import { openDataset } from "../data/mod.ts";
+import { openDataset, sha256Hex } from "../data/mod.ts";
 import { FaceGenerator } from "../generator/mod.ts";
 import { makePairs, synthesize, synthesizeVerification } from "../mixup/mod.ts";
 
 const gen = await FaceGenerator.load(undefined, { ep: "wasm" });
 const base = { ids: 5, perId: 8, seed: 11, identityMixup: true, generator: gen, progress: false };
 
+/** Each record's path, label and the sha256 of its file as read from disk (not the manifest's). */
 async function summary(dir: string): Promise<string[]> {
   const ds = await openDataset(dir);
-  return ds.records().map((r) => `${r.path} ${r.sha256} ${JSON.stringify(r.label)}`);
+  const out: string[] = [];
+  for (const r of ds.records()) {
+    const file = await sha256Hex(await Deno.readFile(`${dir}/${r.path}`));
+    assert.equal(file, r.sha256, `${dir}/${r.path}: the manifest's hash is not the file's`);
+    out.push(`${r.path} ${file} ${JSON.stringify(r.label)}`);
+  }
+  return out;
 }
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -32,7 +39,8 @@ Deno.test({
       await synthesize({ ...base, out: `${root}/sharded`, shard: { index: 1, count: 2 } });
       assert.deepEqual(await summary(`${root}/sharded`), ref);
 
-      // a run killed half way: keep the header and 5 records, drop one image file too
+      // a torn manifest tail (what a kill in the middle of a line leaves): header, 5 records and
+      // the first 20 characters of the 6th
       await synthesize({ ...base, out: `${root}/resumed` });
       const mf = `${root}/resumed/manifest.jsonl`;
       const lines = (await Deno.readTextFile(mf)).split("\n");
@@ -40,6 +48,50 @@ Deno.test({
       const again = await synthesize({ ...base, out: `${root}/resumed` });
       assert.ok(again.written >= 35 && again.written < 40, `resume wrote ${again.written}`);
       assert.deepEqual(await summary(`${root}/resumed`), ref);
+
+      // a real `deno task generate` child killed with SIGKILL mid-run, then resumed (2 ids, to
+      // keep the test short; its reference is rendered in this process)
+      await synthesize({ ...base, ids: 2, out: `${root}/ref2` });
+      const ref2 = await summary(`${root}/ref2`);
+      const killed = `${root}/killed`;
+      const cli = [
+        "run",
+        "-A",
+        new URL("../tasks/generate.ts", import.meta.url).pathname,
+        "--out",
+        killed,
+        "--ids",
+        "2",
+        "--per-id",
+        "8",
+        "--seed",
+        "11",
+        "--identity-mixup",
+        "--workers",
+        "1",
+        "--ep",
+        "wasm",
+      ];
+      const child = new Deno.Command(Deno.execPath(), { args: cli, stdout: "null", stderr: "null" })
+        .spawn();
+      let seen = 0;
+      for (let i = 0; i < 6000 && seen < 3; i++) {
+        const text = await Deno.readTextFile(`${killed}/manifest.jsonl`).catch(() => "");
+        seen = Math.max(0, text.split("\n").length - 2);
+        if (seen < 3) await new Promise((r) => setTimeout(r, 5));
+      }
+      child.kill("SIGKILL");
+      const status = await child.status;
+      assert.equal(status.signal, "SIGKILL", "the child finished before it could be killed");
+      const partial = (await openDataset(killed)).size;
+      assert.ok(partial >= 3 && partial < 16, `killed after ${partial} images`);
+      const cont = await new Deno.Command(Deno.execPath(), {
+        args: cli,
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.equal(cont.code, 0);
+      assert.deepEqual(await summary(killed), ref2);
 
       // a different dataset in the folder: refused, nothing overwritten
       const before = await Deno.readTextFile(`${root}/single/manifest.jsonl`);
