@@ -167,7 +167,7 @@ export interface TrainConfig {
   seed: number;
   /** Compute backend (default auto: WebGPU on a hardware GPU, else cpu). */
   backend: "auto" | "cpu" | "webgpu";
-  /** cpu backend threads (default all cores; 1 makes resumes bit-exact). */
+  /** cpu backend threads, also when `auto` picks cpu (default all cores; recorded as used). */
   threads?: number;
   /** Training augmentation. */
   augment: AugmentConfig;

@@ -385,12 +385,11 @@ async function trainLocked(
       );
     }
   }
+  // `--threads` holds for the cpu backend however it is reached (`auto` included); config.json
+  // records the thread count actually used.
+  const backend = opts.backend ?? await selectBackend(cfg.backend, { threads: cfg.threads });
+  if (backend instanceof CpuBackend) cfg.threads = backend.threads;
   await writeFileAtomic(`${out}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
-
-  const backend = opts.backend ??
-    (cfg.threads !== undefined && cfg.backend === "cpu"
-      ? await CpuBackend.create({ threads: cfg.threads })
-      : await selectBackend(cfg.backend));
   useBackend(backend);
   // Free what this call allocated, and the backend when this call created it (it may hold
   // worker threads and a large WebAssembly memory), also when training fails.
@@ -471,6 +470,12 @@ async function trainLocked(
     const log = async (obj: Record<string, unknown>) => {
       await metrics.write(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
     };
+    await log({
+      kind: "run",
+      backend: backend.info,
+      threads: cfg.threads ?? null,
+      resumed_at: resumed ? globalStep : null,
+    });
     let savedStep = resumed ? resumed.meta.globalStep : -1;
     const save = async (path: string) => {
       await writeCheckpoint(path, await snapshot(), opts);

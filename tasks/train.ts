@@ -30,7 +30,8 @@ const USAGE = `usage: deno task train --data DIR --out RUN [flags]
   --momentum 0.9 --wd 5e-4 --dropout 0
   --seed S              default 0
   --backend KIND        auto | cpu | webgpu (default auto: WebGPU on a hardware GPU, else cpu)
-  --threads N           cpu backend threads (default all cores; 1 gives bit-exact resumes)
+  --threads N           cpu backend threads, also under auto (default all cores); results and
+                        resumes are bit-exact at any thread count
   --real DIR            real aligned set for Domain Mixup (e.g. ../shared/data/celeba-aligned)
   --real-ids R          first R identities (default all); --real-per-id K first K images each
   --domain-mixup        blend real into synthetic with λ per batch (needs --real)

@@ -60,12 +60,21 @@ async function loadWebGpu(): Promise<Backend> {
   return be;
 }
 
+/** Options of {@link selectBackend}. */
+export interface SelectOptions {
+  /** Threads of the cpu backend, whether chosen or fallen back to (default: all cores). */
+  threads?: number;
+}
+
 /** Creates the requested backend (see the module comment for `auto` and the env override). */
-export async function selectBackend(kind: BackendKind = "auto"): Promise<Backend> {
+export async function selectBackend(
+  kind: BackendKind = "auto",
+  opts: SelectOptions = {},
+): Promise<Backend> {
   const k = envOverride() ?? kind;
   switch (k) {
     case "cpu":
-      return await CpuBackend.create();
+      return await CpuBackend.create({ threads: opts.threads });
     case "ref64":
       return new Ref64Backend();
     case "webgpu":
@@ -78,6 +87,6 @@ export async function selectBackend(kind: BackendKind = "auto"): Promise<Backend
           console.error(`autodiff: WebGPU backend failed (${e}); using cpu`);
         }
       }
-      return await CpuBackend.create();
+      return await CpuBackend.create({ threads: opts.threads });
   }
 }

@@ -38,6 +38,12 @@ interface CpuBuf extends Buf {
 const PAGE = 65536;
 /** Allocation granule in floats (64 bytes: SIMD- and cache-line aligned). */
 const GRANULE = 16;
+/**
+ * Chunks of images a convolution's weight gradient is cut into (fewer when the batch is
+ * smaller): fixed, so its floating-point sums never depend on the thread count. 8 balances two
+ * threads well at no measurable cost (16 was slower on the 2-core VM: more partials to sum).
+ */
+const WEIGHT_GRAD_CHUNKS = 8;
 
 /** Options of {@link CpuBackend.create}. */
 export interface CpuOptions {
@@ -167,6 +173,11 @@ export class CpuBackend implements Backend {
   /** Starts the GEMM worker threads now (they also start on the first large GEMM). */
   async warmup(): Promise<void> {
     await this.gemmImpl.warmup?.();
+  }
+
+  /** Threads the kernels use, including the caller (1 for the JS GEMM). */
+  get threads(): number {
+    return (this.gemmImpl as Partial<WasmKernels>).threads ?? 1;
   }
 
   /** The GEMM implementation in use. */
@@ -309,6 +320,7 @@ export class CpuBackend implements Backend {
   private wasmConv(mode: 0 | 1 | 2, s: ConvSpec, x: Buf, w: Buf, out: Buf): boolean {
     const k = this.gemmImpl as Partial<WasmKernels>;
     if (!k.run || !k.available) return false;
+    if (mode === 2 && k.runQueue) return this.wasmWeightGrad(k as WasmKernels, s, x, w, out);
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
     const parts = Math.max(1, Math.min(s.n, k.available()));
     const counter = this.alloc(1); // next image to take (Int32, zeroed)
@@ -363,6 +375,74 @@ export class CpuBackend implements Backend {
             dw[o * Kd + q] = acc;
           }
         }
+      }
+    } finally {
+      for (const t of temps) this.free(t);
+    }
+    return true;
+  }
+
+  /**
+   * Weight gradient, deterministic at any thread count: the images are cut into a fixed number
+   * of chunks (`WEIGHT_GRAD_CHUNKS`, or n if fewer; a function of n only), each chunk's partial
+   * dWᵀ is summed over its images in order by whichever thread takes the chunk, and the partials
+   * are added in chunk order. So the bits do not depend on the thread count or on which threads
+   * were idle (an atomic counter handing out images made the sums depend on both).
+   */
+  private wasmWeightGrad(k: WasmKernels, s: ConvSpec, x: Buf, dw: Buf, dy: Buf): boolean {
+    const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
+    const chunks = Math.min(s.n, WEIGHT_GRAD_CHUNKS);
+    const size = Kd * s.cOut;
+    const counters = this.alloc(chunks); // one image counter per chunk (Int32, zeroed)
+    // No zeroing needed: every chunk has an image, and its first one overwrites the partial.
+    const partials = this.allocUninit(chunks * size);
+    const temps: Buf[] = [counters, partials];
+    const cols: number[] = [];
+    if (!this.direct(s)) {
+      for (let t = 0; t < Math.min(k.threads, chunks); t++) {
+        const col = this.allocUninit(Kd * P);
+        temps.push(col);
+        cols.push(this.off(col));
+      }
+      while (cols.length < k.threads) cols.push(cols[0]); // slots that never get a chunk
+    }
+    const xImg = s.cIn * s.h * s.w, dyImg = s.cOut * P;
+    const jobs: Job[] = [];
+    for (let c = 0; c < chunks; c++) {
+      const lo = Math.floor((c * s.n) / chunks), hi = Math.floor(((c + 1) * s.n) / chunks);
+      jobs.push({
+        kernel: 1,
+        args: [
+          2,
+          this.off(x) + lo * xImg,
+          this.off(partials) + c * size,
+          this.off(dy) + lo * dyImg,
+          this.off(counters) + c,
+          hi - lo,
+          s.cIn,
+          s.h,
+          s.w,
+          s.cOut,
+          s.kh,
+          s.kw,
+          s.strideH,
+          s.strideW,
+          s.padH,
+          s.padW,
+          s.outH,
+          s.outW,
+          0, // im2col columns: the running thread's (cols)
+        ],
+      });
+    }
+    try {
+      k.runQueue(jobs, cols.length ? cols : undefined);
+      // Σ partials in chunk order, into partial 0, then dw (cOut×Kd) = that sumᵀ.
+      const p0 = this.off(partials);
+      for (let c = 1; c < chunks; c++) k.ew.add(p0, p0 + c * size, p0, size);
+      const sum = this.view(partials), out = this.view(dw);
+      for (let o = 0; o < s.cOut; o++) {
+        for (let q = 0; q < Kd; q++) out[o * Kd + q] = sum[q * s.cOut + o];
       }
     } finally {
       for (const t of temps) this.free(t);

@@ -83,6 +83,16 @@ export interface WasmKernels extends Gemm {
   available(): number;
   /** Runs the jobs, the first on the caller, others on idle workers (or the caller). */
   run(jobs: Job[]): void;
+  /**
+   * Runs the jobs as a queue: the caller and whichever workers are idle each take the next job
+   * until none is left (dynamic load balancing, for more jobs than threads). A job's result
+   * must not depend on which thread runs it; with `cols`, a job's last argument is replaced by
+   * `cols[slot]` of the thread that runs it (slot 0 the caller, 1… the workers: per-thread
+   * scratch such as im2col columns).
+   */
+  runQueue(jobs: Job[], cols?: number[]): void;
+  /** Threads including the caller. */
+  readonly threads: number;
 }
 
 /** Instantiates the SIMD kernels over `memory` (its first `reservedFloats` floats are ours). */
@@ -167,6 +177,35 @@ export async function createWasmGemm(
     }
   }
 
+  function runQueue(jobs: Job[], cols?: number[]): void {
+    const argsFor = (j: Job, slot: number) => cols ? [...j.args.slice(0, -1), cols[slot]] : j.args;
+    const started = new Set<number>();
+    let next = 0;
+    while (next < jobs.length) {
+      // Hand the next jobs to idle workers, then run one here; repeat.
+      for (const w of idle()) {
+        if (next >= jobs.length) break;
+        const ctrl = ctrls[w];
+        const args = argsFor(jobs[next], w + 1);
+        ctrl[1] = jobs[next].kernel;
+        ctrl[2] = args.length;
+        for (let k = 0; k < args.length; k++) ctrl[3 + k] = args[k];
+        if (Atomics.compareExchange(ctrl, 0, IDLE, BUSY) === IDLE) {
+          Atomics.notify(ctrl, 0);
+          started.add(w);
+          next++;
+        }
+      }
+      if (next < jobs.length) {
+        const j = jobs[next++];
+        kernels[j.kernel](...argsFor(j, 0), scratchOf(0));
+      }
+    }
+    for (const w of started) {
+      while (Atomics.load(ctrls[w], 0) === BUSY) Atomics.wait(ctrls[w], 0, BUSY, 50);
+    }
+  }
+
   /** Range `part` of `parts` over n, aligned. */
   function slice(n: number, parts: number, part: number, align: number): [number, number] {
     const step = Math.ceil(n / parts / align) * align;
@@ -182,6 +221,8 @@ export async function createWasmGemm(
     ew: instance.exports as unknown as EltwiseKernels,
     available: () => 1 + idle().length,
     run: runJobs,
+    runQueue,
+    threads,
     gemm(M, N, K, a, ars, acs, b, brs, bcs, c, ldc, accumulate) {
       const acc = accumulate ? 1 : 0;
       const parts = threads === 1 || M * N * K < PARALLEL_MIN ? 1 : 1 + idle().length;
