@@ -44,9 +44,12 @@ export function resolveImages(
 ): ResolvedImages {
   const dir = imagesDir.replace(/\/+$/, "");
   let root: string | undefined;
+  const realFolders = new Map<string, string>(); // one realPath per folder, not per image
   const inside = (ref: string, path: string) => {
     root ??= Deno.realPathSync(dir);
-    const folder = Deno.realPathSync(path.slice(0, path.lastIndexOf("/")));
+    const parent = path.slice(0, path.lastIndexOf("/"));
+    let folder = realFolders.get(parent);
+    if (folder === undefined) realFolders.set(parent, folder = Deno.realPathSync(parent));
     if (folder !== root && !folder.startsWith(root + "/")) {
       const name = path.slice(path.lastIndexOf("/") + 1);
       throw new PairsFormatError(
