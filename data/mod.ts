@@ -10,3 +10,4 @@ export * from "./image_info.ts";
 export * from "./dataset.ts";
 export * from "./web_worker.ts";
 export * from "./atomic_write.ts";
+export * from "./onnx/session.ts";
