@@ -16,8 +16,7 @@
  * result's provenance, so callers record it (dataset headers, cache keys).
  * @module
  */
-import type * as OrtWeb from "npm:onnxruntime-web@1.30.0/webgpu";
-import { importOrtNode, importOrtWeb } from "../deps.ts";
+import { importOrtNode, importOrtWeb, type OrtTypes as OrtWeb } from "../deps.ts";
 import type { TensorData } from "./graph_builder.ts";
 
 /** The execution providers, fastest-first in what `auto` prefers. */
