@@ -36,7 +36,7 @@ async function knownAnswer(ep: "wasm" | "node", threads?: number) {
     assert.deepEqual(s.outputs.map((o) => o.name), ["y", "s"]);
     const x = Float32Array.of(-1, 1, 2, 3, -4, 0.25);
     const out = await s.run({ x: { data: x, dims: [2, 3] } });
-    assert.deepEqual(out.y.dims, [2, 3]);
+    assert.deepEqual([out.y.dims, out.y.type, out.s.type], [[2, 3], "float32", "int64"]);
     assert.deepEqual(Array.from(out.y.data as Float32Array), [0.5, 1, 4, 6.5, -1, 0.5]);
     assert.deepEqual(Array.from(out.s.data as BigInt64Array), [2n, 3n]);
     // only the asked-for output

@@ -37,6 +37,8 @@ export function isEpChoice(v: unknown): v is EpChoice {
 export interface TensorValue {
   data: TensorData;
   dims: readonly number[];
+  /** Element type (`float32`, `int64`…): set on outputs; inputs take it from `data`. */
+  type?: string;
 }
 
 /** Name, element type and shape (numbers, or symbolic names) of a model input or output. */
@@ -260,7 +262,7 @@ export async function createSession(
       }
       const r: Record<string, TensorValue> = {};
       for (const [k, v] of Object.entries(out)) {
-        r[k] = { data: (await v.getData()) as TensorData, dims: [...v.dims] };
+        r[k] = { data: (await v.getData()) as TensorData, dims: [...v.dims], type: v.type };
         v.dispose?.();
       }
       return r;
