@@ -15,6 +15,8 @@ import {
 } from "../data/onnx/mod.ts";
 
 const NODE = await nodeAvailable();
+/** Appended to a skipped test's name: why it is skipped. */
+const SKIP = NODE.available ? "" : ` (ignored: onnxruntime-node does not load: ${NODE.reason})`;
 
 /** y = Relu(x) · 2 + b (b = [0.5, −1, 0]) over [N, 3]; s = Shape(x) (int64). */
 function tinyModel(): Uint8Array {
@@ -53,7 +55,7 @@ Deno.test("onnx session: wasm runs a known answer on one thread", async () => {
 });
 
 Deno.test({
-  name: "onnx session: node runs the same known answer with the asked threads",
+  name: "onnx session: node runs the same known answer with the asked threads" + SKIP,
   ignore: !NODE.available,
   fn: async () => {
     assert.equal(await knownAnswer("node", 2), 2);
@@ -96,9 +98,9 @@ Deno.test("onnx session: errors name the model, the EP and what went wrong", asy
 });
 
 Deno.test({
-  name: "onnx session: without --allow-ffi the addon cannot load and auto falls back to wasm",
+  name: "onnx session: without --allow-ffi the addon cannot load and auto falls back to wasm" +
+    SKIP,
   ignore: !NODE.available, // elsewhere every run is this fallback
-
   fn: async () => {
     const mod = new URL("../data/onnx/mod.ts", import.meta.url).href;
     const script = `
