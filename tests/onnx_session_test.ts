@@ -129,3 +129,41 @@ console.log(JSON.stringify({ ep: s.ep, y: Array.from(y.data), node: node.availab
     assert.deepEqual(got, { ep: "wasm", y: [0, 3], node: false, reason: true });
   },
 });
+
+Deno.test("onnx session: works imported by URL, without our import map (wasm; auto where node loads)", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "synface-url-onnx-" });
+  const script = `
+import { createSession, GraphBuilder } from ${
+    JSON.stringify(new URL("../data/onnx/mod.ts", import.meta.url).href)
+  };
+const g = new GraphBuilder();
+g.input("x", "float32", [1, 2]);
+g.output(g.op("Relu", ["x"]), "y", "float32", [1, 2]);
+const out = {};
+for (const ep of ["wasm", "auto"]) {
+  const s = await createSession(g.toBytes(), { ep });
+  const { y } = await s.run({ x: { data: Float32Array.of(-3, 3), dims: [1, 2] } });
+  out[ep] = [s.ep, Array.from(y.data)];
+  await s.release();
+}
+console.log(JSON.stringify(out));
+`;
+  try {
+    await Deno.writeTextFile(`${tmp}/main.ts`, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", "--no-lock", "main.ts"],
+      cwd: tmp,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    assert.equal(out.code, 0, `child failed:\n${new TextDecoder().decode(out.stderr)}`);
+    const got = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    assert.deepEqual(got, {
+      wasm: ["wasm", [0, 3]],
+      auto: [await resolveEp("auto"), [0, 3]],
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
