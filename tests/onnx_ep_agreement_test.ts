@@ -5,9 +5,10 @@
  * onnxruntime-node's addon does not load.
  */
 import assert from "node:assert/strict";
-import { type ImageTensor, nodeAvailable, Rng } from "../data/mod.ts";
+import { type ImageTensor, nodeAvailable, openDataset, Rng } from "../data/mod.ts";
 import { createOnnxEmbedder } from "../eval/mod.ts";
 import { FaceGenerator, type Latents } from "../generator/mod.ts";
+import { synthesize } from "../mixup/mod.ts";
 
 const NODE = await nodeAvailable();
 /** Appended to a skipped test's name: why it is skipped. */
@@ -129,6 +130,36 @@ Deno.test({
     } finally {
       await w.dispose?.();
       await n.dispose?.();
+    }
+  },
+});
+
+Deno.test({
+  name: "EP agreement: a dataset records the EP that made it; resuming it on another is refused" +
+    SKIP,
+  ignore: !NODE.available,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "synface-ep-" });
+    const o = { ids: 2, perId: 1, seed: 3, progress: false };
+    const node = await FaceGenerator.load(undefined, { ep: "node", threads: 1 });
+    const wasm = await FaceGenerator.load(undefined, { ep: "wasm" });
+    try {
+      await synthesize({ ...o, out: `${root}/n`, generator: node });
+      await synthesize({ ...o, out: `${root}/w`, generator: wasm });
+      const config = async (d: string) =>
+        (await openDataset(`${root}/${d}`)).header.config as Record<string, unknown>;
+      assert.equal((await config("n")).ep, "node");
+      assert.equal("ep" in await config("w"), false); // absent = wasm, as before EPs were recorded
+      await assert.rejects(
+        () => synthesize({ ...o, out: `${root}/w`, generator: node }),
+        /holds a different dataset \(field "config": on disk .*"seed":3.*, given .*"ep":"node"/,
+      );
+    } finally {
+      await node.close();
+      await wasm.close();
+      await Deno.remove(root, { recursive: true });
     }
   },
 });
