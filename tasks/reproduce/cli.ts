@@ -272,6 +272,7 @@ export async function reproduce(
   const print = io.print ?? ((l: string) => console.log(l));
   const resolved = await planOf(o);
   const layout = await jobLayout(o);
+  const ep = await resolveEp(o.ep ?? "auto");
   if (o.dryRun) {
     print(describePlan(resolved, layout.jobs));
     return { resolved, outcomes: [], exitCode: 0 };
@@ -285,7 +286,7 @@ export async function reproduce(
       inputs: o.inputs,
       backend: layout.backend,
       workers: o.workers,
-      ep: await resolveEp(o.ep ?? "auto"),
+      ep,
       jobs: layout.jobs,
       threadsPerJob: layout.threadsPerJob,
       log: io.log,
@@ -301,6 +302,7 @@ export async function reproduce(
     finishedAt: new Date().toISOString(),
     wallS,
     backend: o.backend,
+    ep,
     workers: o.workers,
     jobs: layout.jobs,
     inputs: o.inputs,
