@@ -11,3 +11,4 @@ export * from "./dataset.ts";
 export * from "./web_worker.ts";
 export * from "./atomic_write.ts";
 export * from "./cli_args.ts";
+export * from "./onnx/session.ts";

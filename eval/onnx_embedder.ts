@@ -1,6 +1,8 @@
-/** An embedder backed by any ONNX face model, run by onnxruntime-web (wasm by default). */
-import type { ImageTensor } from "../data/mod.ts";
-import { ort } from "./deps.ts";
+/**
+ * An embedder backed by any ONNX face model, run by one ONNX session (`data/onnx/session.ts`):
+ * native onnxruntime-node, wasm or WebGPU (`auto` by default).
+ */
+import { createSession, type EpChoice, type ImageTensor, type OnnxSession } from "../data/mod.ts";
 import type { Embedder, EmbedderInfo } from "./embedder.ts";
 
 /** How to feed the ONNX model. */
@@ -16,8 +18,13 @@ export interface OnnxEmbedderOptions {
   std?: number;
   /** Images per `session.run` (default 32; forced to 1 when the model's batch dimension is 1). */
   batchSize?: number;
-  /** Execution provider (default `wasm`; `webgpu` needs `navigator.gpu`). */
-  executionProvider?: "wasm" | "webgpu";
+  /**
+   * Execution provider (default `auto`: hardware WebGPU, else native `node`, else `wasm`). The
+   * one used is reported in `info.executionProvider` (and so in evaluation results).
+   */
+  executionProvider?: EpChoice;
+  /** Intra-op threads on the `node` EP (default: one per core). */
+  threads?: number;
   /** Expected embedding length, checked against the output. */
   embeddingDim?: number;
   /** Name for reports (default: the file name). */
@@ -65,27 +72,29 @@ export async function createOnnxEmbedder(
   const name = options.name ??
     (model instanceof Uint8Array ? "<bytes>" : String(model).split("/").pop() ?? String(model));
   const bytes = await readModel(model);
-  ort.env.wasm.numThreads = 1;
-  ort.env.logLevel = "error";
-  const ep = options.executionProvider ?? "wasm";
-  let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+  let session: OnnxSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: [ep] });
+    session = await createSession(bytes, {
+      ep: options.executionProvider ?? "auto",
+      threads: options.threads,
+      name,
+    });
   } catch (e) {
     throw new Error(`${name}: cannot load ONNX model: ${(e as Error).message}`);
   }
-  if (session.inputNames.length !== 1) {
+  const ep = session.ep;
+  if (session.inputs.length !== 1) {
     throw new ModelShapeError(
-      `${name}: expected one image input, the model has ${session.inputNames.length}: ${
-        session.inputNames.join(", ")
+      `${name}: expected one image input, the model has ${session.inputs.length}: ${
+        session.inputs.map((v) => v.name).join(", ")
       }`,
     );
   }
-  const inputName = session.inputNames[0];
-  const outputName = session.outputNames[0];
-  const meta = session.inputMetadata[0];
-  const shape = meta && meta.isTensor ? meta.shape : [];
-  if (meta && meta.isTensor && meta.type !== "float32") {
+  const meta = session.inputs[0];
+  const inputName = meta.name;
+  const outputName = session.outputs[0].name;
+  const shape = meta.shape ?? [];
+  if (meta.type !== undefined && meta.type !== "float32") {
     throw new ModelShapeError(`${name}: input "${inputName}" is ${meta.type}, expected float32`);
   }
   if (shape.length !== 0 && shape.length !== 4) {
@@ -132,6 +141,7 @@ export async function createOnnxEmbedder(
     mean,
     std,
     executionProvider: ep,
+    threads: session.threads,
     batchSize,
   };
   let checkedDim: number | undefined = options.embeddingDim;
@@ -164,12 +174,13 @@ export async function createOnnxEmbedder(
   async function runChunk(images: ImageTensor[]): Promise<Float32Array[]> {
     const n = fixedBatch ?? images.length;
     const dims = layout === "nchw" ? [n, 3, height, width] : [n, height, width, 3];
-    const input = new ort.Tensor("float32", pack(images, n), dims);
-    const result = await session.run({ [inputName]: input });
+    const result = await session.run({ [inputName]: { data: pack(images, n), dims } }, [
+      outputName,
+    ]);
     const out = result[outputName];
     const od = out.dims;
     const ok = od[0] === n && (od.length === 2 || (od.length === 4 && od[2] === 1 && od[3] === 1));
-    if (!ok || out.type !== "float32") {
+    if (!ok || !(out.data instanceof Float32Array)) {
       throw new ModelShapeError(
         `${name}: output "${outputName}" is ${out.type} [${
           od.join(", ")
@@ -182,7 +193,7 @@ export async function createOnnxEmbedder(
     }
     checkedDim = d;
     info.embeddingDim = d;
-    const data = out.data as Float32Array;
+    const data = out.data;
     return images.map((_, b) => data.slice(b * d, (b + 1) * d));
   }
 

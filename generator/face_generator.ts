@@ -1,11 +1,17 @@
 /**
  * Run a face generator ONNX model (the embedded one or any other with a `generator.json`) on
- * onnxruntime-web: WebGPU when asked for (or when `auto` finds a real GPU), else wasm with one
- * thread (use {@link GeneratorPool} for one worker per core).
+ * one ONNX session (`data/onnx/session.ts`): WebGPU, native CPU (`node`, with intra-op threads)
+ * or wasm with one thread (use {@link GeneratorPool} for one wasm worker per core).
  */
 import type { Rng } from "../data/rng.ts";
 import { writeFileAtomic } from "../data/atomic_write.ts";
-import { ort } from "./deps.ts";
+import {
+  createSession,
+  type Ep,
+  type EpChoice,
+  type OnnxSession,
+  type TensorValue,
+} from "../data/onnx/session.ts";
 import {
   type GeneratorManifest,
   type LatentBlock,
@@ -13,8 +19,14 @@ import {
   parseManifest,
 } from "./manifest.ts";
 
-/** Execution provider choice; `auto` = WebGPU on a hardware adapter, wasm otherwise. */
-export type EpChoice = "auto" | "webgpu" | "wasm";
+// The EP plumbing lives at the floor; re-exported because callers of the generator pick EPs.
+export {
+  type AdapterInfo,
+  type Ep,
+  type EpChoice,
+  probeWebGpu,
+  resolveEp,
+} from "../data/onnx/session.ts";
 /** Latent blocks by name, each `n × size` values, row-major. */
 export type Latents = Record<string, Float32Array>;
 
@@ -25,45 +37,11 @@ export const DEFAULT_MANIFEST: URL = new URL("./model/generator.json", import.me
 export interface Generator {
   readonly manifest: GeneratorManifest;
   /** Execution provider in use. */
-  readonly ep: "wasm" | "webgpu";
+  readonly ep: Ep;
   /** `n` images, NCHW RGB float in [-1, 1] (`(x/255 − 0.5)/0.5`), at the manifest's size. */
   generate(latents: Latents, n: number): Promise<Float32Array>;
   /** Release sessions/workers. */
   close(): Promise<void>;
-}
-
-/** Why `auto` chose what it chose, and whether a WebGPU adapter exists at all. */
-export interface AdapterInfo {
-  available: boolean;
-  software: boolean;
-  description: string;
-}
-
-/** Probe WebGPU: is there an adapter, and is it a software (llvmpipe/fallback) one? */
-export async function probeWebGpu(): Promise<AdapterInfo> {
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) return { available: false, software: false, description: "navigator.gpu missing" };
-  type Adapter = { info?: Record<string, unknown>; isFallbackAdapter?: boolean };
-  const adapter = await gpu.requestAdapter().then((a) => a as Adapter | null, () => null);
-  if (!adapter) return { available: false, software: false, description: "no adapter" };
-  const info = adapter.info ?? {};
-  const description = ["vendor", "architecture", "device", "description"].map((k) => info[k])
-    .filter(Boolean).join(" ");
-  const software = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) ||
-    /llvmpipe|swiftshader|software|lavapipe/i.test(description);
-  return { available: true, software, description };
-}
-
-/** Resolve `auto|webgpu|wasm` to the EP to use; `webgpu` without an adapter is an error. */
-export async function resolveEp(choice: EpChoice): Promise<"wasm" | "webgpu"> {
-  if (choice === "wasm") return "wasm";
-  const probe = await probeWebGpu();
-  if (choice === "webgpu") {
-    if (!probe.available) throw new Error(`--ep webgpu: no WebGPU adapter (${probe.description})`);
-    return "webgpu";
-  }
-  // llvmpipe runs this model 10-20× slower than wasm: auto only picks a hardware adapter
-  return probe.available && !probe.software ? "webgpu" : "wasm";
 }
 
 /** Fetch and validate a manifest (file path, file: or https: URL). */
@@ -100,17 +78,24 @@ export function sampleBlock(block: LatentBlock, rng: Rng, n = 1): Float32Array {
 
 /** Options of {@link FaceGenerator.load}. */
 export interface LoadOptions {
+  /** Execution provider (default `auto`: hardware WebGPU, else `node`, else `wasm`). */
   ep?: EpChoice;
+  /** Intra-op threads on `node` (default: one per core). */
+  threads?: number;
 }
 
-/** One onnxruntime-web session running a generator. */
+/** One ONNX session running a generator. */
 export class FaceGenerator implements Generator {
   private constructor(
     readonly manifest: GeneratorManifest,
-    readonly ep: "wasm" | "webgpu",
-    private session: ort.InferenceSession,
+    private session: OnnxSession,
     readonly manifestUrl: URL,
   ) {}
+
+  /** Execution provider in use. */
+  get ep(): Ep {
+    return this.session.ep;
+  }
 
   /**
    * Load a generator by manifest (default: the embedded model).
@@ -131,24 +116,17 @@ export class FaceGenerator implements Generator {
     const { manifest: m, url } = await loadManifest(manifest);
     const modelUrl = new URL(m.model, url);
     const bytes = await readModel(m, url, modelUrl);
-    const ep = await resolveEp(options.ep ?? "auto");
-    ort.env.wasm.numThreads = 1;
-    ort.env.logLevel = "error";
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, {
-        executionProviders: [ep],
-        graphOptimizationLevel: "all",
-      });
-    } catch (e) {
-      throw new Error(`${modelUrl.href}: onnxruntime could not load it (${(e as Error).message})`);
-    }
+    const session = await createSession(bytes, {
+      ep: options.ep ?? "auto",
+      threads: options.threads,
+      name: modelUrl.href,
+    });
     checkSession(m, session, modelUrl.href);
-    return new FaceGenerator(m, ep, session, url);
+    return new FaceGenerator(m, session, url);
   }
 
   async generate(latents: Latents, n: number): Promise<Float32Array> {
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, TensorValue> = {};
     for (const b of this.manifest.inputs) {
       const v = latents[b.name];
       if (!v) throw new Error(`generate: latent block "${b.name}" missing`);
@@ -157,11 +135,11 @@ export class FaceGenerator implements Generator {
           `generate: latent block "${b.name}" has ${v.length} values, expected ${n} × ${b.size}`,
         );
       }
-      feeds[b.name] = new ort.Tensor("float32", v, [n, b.size]);
+      feeds[b.name] = { data: v, dims: [n, b.size] };
     }
     const out = await this.session.run(feeds, [this.manifest.output]);
     const t = out[this.manifest.output];
-    const data = await t.getData() as Float32Array;
+    const data = t.data as Float32Array;
     const [h, w] = this.manifest.imageSize;
     const expect = this.manifest.layout === "NCHW" ? [n, 3, h, w] : [n, h, w, 3];
     if (t.dims.join() !== expect.join()) {
@@ -169,19 +147,18 @@ export class FaceGenerator implements Generator {
         `${this.manifest.model}: output "${this.manifest.output}" has shape [${t.dims}], manifest says [${expect}] (${this.manifest.layout})`,
       );
     }
-    t.dispose?.();
     return toUnitNchw(data, this.manifest, n);
   }
 
   /** Run and return every output (image as-is, landmarks...), for tests and tools. */
   async runRaw(latents: Latents, n: number): Promise<Record<string, Float32Array>> {
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, TensorValue> = {};
     for (const b of this.manifest.inputs) {
-      feeds[b.name] = new ort.Tensor("float32", latents[b.name], [n, b.size]);
+      feeds[b.name] = { data: latents[b.name], dims: [n, b.size] };
     }
     const out = await this.session.run(feeds);
     const r: Record<string, Float32Array> = {};
-    for (const [k, t] of Object.entries(out)) r[k] = (await t.getData()) as Float32Array;
+    for (const [k, t] of Object.entries(out)) r[k] = t.data as Float32Array;
     return r;
   }
 
@@ -220,32 +197,32 @@ async function readModel(_m: GeneratorManifest, url: URL, modelUrl: URL): Promis
 }
 
 /** The ONNX's inputs/outputs must match the manifest: names, and sizes where the model says. */
-function checkSession(m: GeneratorManifest, s: ort.InferenceSession, file: string): void {
-  const inputs = new Set(s.inputNames);
+function checkSession(m: GeneratorManifest, s: OnnxSession, file: string): void {
+  const inputNames = s.inputs.map((v) => v.name);
+  const outputNames = s.outputs.map((v) => v.name);
+  const inputs = new Set(inputNames);
   for (const b of m.inputs) {
     if (!inputs.has(b.name)) {
       throw new Error(
         `${file}: manifest input "${b.name}" is not a model input (model has: ${
-          s.inputNames.join(", ")
+          inputNames.join(", ")
         })`,
       );
     }
   }
-  for (const name of s.inputNames) {
+  for (const name of inputNames) {
     if (!m.inputs.some((b) => b.name === name)) {
       throw new Error(`${file}: model input "${name}" is not in the manifest's inputs`);
     }
   }
-  if (!s.outputNames.includes(m.output)) {
+  if (!outputNames.includes(m.output)) {
     throw new Error(
       `${file}: manifest output "${m.output}" is not a model output (model has: ${
-        s.outputNames.join(", ")
+        outputNames.join(", ")
       })`,
     );
   }
-  const meta = (s as unknown as { inputMetadata?: { name: string; shape?: (number | string)[] }[] })
-    .inputMetadata;
-  for (const md of meta ?? []) {
+  for (const md of s.inputs) {
     const b = m.inputs.find((x) => x.name === md.name);
     const last = md.shape?.[md.shape.length - 1];
     if (b && typeof last === "number" && last !== b.size) {

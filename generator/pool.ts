@@ -1,9 +1,11 @@
 /**
- * Parallel CPU generation: one Deno Worker per core, each with a single-threaded wasm session.
+ * Parallel CPU generation: one Deno Worker per core, each with a single-threaded session (wasm
+ * by default, or native `node`).
  * Requests queue until a worker is free; each request runs whole on one worker, so an image's
  * pixels never depend on how work was spread.
  */
 import { type Generator, type Latents, loadManifest, toUrl } from "./face_generator.ts";
+import type { Ep } from "../data/onnx/session.ts";
 import type { GeneratorManifest } from "./manifest.ts";
 import { spawnWorker } from "../data/web_worker.ts";
 
@@ -14,27 +16,31 @@ interface Job {
   reject(e: Error): void;
 }
 
-/** A pool of generator workers (wasm EP). */
+/** A pool of generator workers, each with a one-thread session on a CPU EP. */
 export class GeneratorPool implements Generator {
-  readonly ep = "wasm" as const;
   private queue: Job[] = [];
   private idle: Worker[] = [];
   private pending = new Map<number, Job>();
   private nextId = 0;
 
-  private constructor(readonly manifest: GeneratorManifest, private workers: Worker[]) {}
+  private constructor(
+    readonly manifest: GeneratorManifest,
+    private workers: Worker[],
+    readonly ep: Ep,
+  ) {}
 
-  /** Start `workers` workers (default: one per core) on the manifest's model. */
+  /** Start `workers` workers (default: one per core) on the manifest's model, on `ep` (wasm). */
   static async create(
     manifest: string | URL | undefined,
     workers = navigator.hardwareConcurrency || 1,
+    ep: "wasm" | "node" = "wasm",
   ): Promise<GeneratorPool> {
     const { manifest: m, url } = await loadManifest(manifest ? toUrl(manifest) : undefined);
     const ws = Array.from(
       { length: Math.max(1, workers) },
       () => spawnWorker(new URL("./pool_worker.ts", import.meta.url)),
     );
-    const pool = new GeneratorPool(m, ws);
+    const pool = new GeneratorPool(m, ws, ep);
     await Promise.all(ws.map((w) =>
       new Promise<void>((resolve, reject) => {
         w.onmessage = (e) => {
@@ -45,7 +51,7 @@ export class GeneratorPool implements Generator {
           e.preventDefault();
           reject(new Error(`generator worker: ${e.message}`));
         };
-        w.postMessage({ type: "init", manifest: url.href });
+        w.postMessage({ type: "init", manifest: url.href, ep });
       })
     )).catch(async (e) => {
       await pool.close();

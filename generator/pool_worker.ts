@@ -1,6 +1,6 @@
 /// <reference lib="deno.worker" />
 /**
- * Worker side of {@link GeneratorPool}: one single-threaded wasm session per worker.
+ * Worker side of {@link GeneratorPool}: one single-threaded session (wasm or node) per worker.
  */
 import type { FaceGenerator, Latents } from "./face_generator.ts";
 
@@ -15,11 +15,11 @@ let gen: FaceGenerator | undefined;
 
 scope.onmessage = async (e: MessageEvent) => {
   const msg = e.data as
-    | { type: "init"; manifest: string }
+    | { type: "init"; manifest: string; ep: "wasm" | "node" }
     | { type: "run"; id: number; latents: Latents; n: number };
   try {
     if (msg.type === "init") {
-      gen = await Gen.load(msg.manifest, { ep: "wasm" });
+      gen = await Gen.load(msg.manifest, { ep: msg.ep, threads: 1 });
       scope.postMessage({ type: "ready" });
     } else {
       const images = await gen!.generate(msg.latents, msg.n);

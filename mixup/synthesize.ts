@@ -24,6 +24,7 @@ import {
   type GeneratorManifest,
   GeneratorPool,
   type Latents,
+  resolveEp,
   roleOf,
   sampleBlock,
 } from "../generator/mod.ts";
@@ -98,8 +99,14 @@ export interface SynthesizeOptions {
   longTail?: LongTail;
   /** Generator manifest (default: the embedded model). */
   model?: string | URL;
-  /** Worker count for the wasm pool; 0 = one in-process session (then `ep` applies). */
+  /** Worker count for the wasm pool; 0 = one in-process wasm session. */
   workers?: number;
+  /** Intra-op threads of the `node` EP (default: one per core). */
+  threads?: number;
+  /**
+   * Execution provider (default `auto`); the one used is recorded in the header config as `ep`
+   * unless it is `wasm` (absent = wasm, as in datasets made before EPs were recorded).
+   */
   ep?: EpChoice;
   /** Identities are numbered from `idOffset` in the random streams (held-out sets use 10⁹). */
   idOffset?: number;
@@ -216,14 +223,19 @@ export function toRawImage(images: Float32Array, r: number, h: number, w: number
   return { channels: 3, height: h, width: w, data };
 }
 
-/** Open the generator an options object asks for. */
+/**
+ * Open the generator an options object asks for: the EP resolved (`auto`: hardware WebGPU, else
+ * native `node`, else `wasm`); on `wasm` a pool of `workers` one-thread workers (0 = one
+ * in-process session), elsewhere one in-process session (`node` with `threads` intra-op threads;
+ * on 2 cores it beats a pool of native workers: `deno task bench generator`).
+ */
 export async function openGenerator(
-  o: { model?: string | URL; workers?: number; ep?: EpChoice },
+  o: { model?: string | URL; workers?: number; threads?: number; ep?: EpChoice },
 ): Promise<Generator> {
+  const ep = await resolveEp(o.ep ?? "auto");
   const workers = o.workers ?? (navigator.hardwareConcurrency || 1);
-  return workers > 0
-    ? await GeneratorPool.create(o.model, workers)
-    : await FaceGenerator.load(o.model, { ep: o.ep ?? "auto" });
+  if (ep === "wasm" && workers > 0) return await GeneratorPool.create(o.model, workers);
+  return await FaceGenerator.load(o.model, { ep, threads: o.threads });
 }
 
 /** Render and write a dataset (see the module doc for determinism, shards and resume). */
@@ -293,6 +305,8 @@ export async function synthesize(opts: SynthesizeOptions): Promise<SynthesizeRes
         // only when set, so default datasets keep their header (and resume) unchanged
         ...(o.phiMin > 0 ? { im_phi_min: o.phiMin } : {}),
         ...(o.imBlend !== "linear" ? { im_blend: o.imBlend } : {}),
+        // native kernels round differently from wasm: the EP is part of the dataset's identity
+        ...(gen.ep !== "wasm" ? { ep: gen.ep } : {}),
       },
     };
     // One blank render first: a model whose output does not match the manifest (e.g. a wrong

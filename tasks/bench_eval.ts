@@ -1,10 +1,12 @@
 /**
  * `deno task bench eval [--model FILE.onnx|RUN_DIR] [--images N] [--json]`: throughput of the
  * evaluation pipeline on real LFW View 1 images: decode + preprocess (the baseline), the pixel
- * embedder, an optional ONNX embedder (plain and with flip), and the protocol metrics on a
- * View 2-sized (6000 pairs, 10 folds) score set.
+ * embedder, an ONNX embedder on each execution provider side by side (embedding only, and with
+ * flip; ratios against wasm), and the protocol metrics on a View 2-sized (6000 pairs, 10 folds)
+ * score set. The ONNX model defaults to the public `fr_feature.onnx` (npm
+ * faceplugin-face-recognition-js, RGB, (x − 127)/128) when that package is installed.
  */
-import { exitUsage, parseCliArgs } from "../data/mod.ts";
+import { exitUsage, nodeAvailable, parseCliArgs, probeWebGpu } from "../data/mod.ts";
 import {
   createPixelEmbedder,
   type Embedder,
@@ -26,6 +28,7 @@ export async function main(args: string[]): Promise<void> {
     options: {
       model: { type: "string" },
       images: { type: "string", default: "64" },
+      threads: { type: "string" },
       mean: { type: "string" },
       std: { type: "string" },
       json: { type: "boolean", default: false },
@@ -59,16 +62,42 @@ export async function main(args: string[]): Promise<void> {
     );
   };
   await time("pixels", createPixelEmbedder(), false);
-  if (values.model) {
-    const e = await loadEmbedder(values.model, {
-      mean: values.mean ? Number(values.mean) : undefined,
-      std: values.std ? Number(values.std) : undefined,
-    });
-    await e.embed(images.slice(0, 1)); // warm-up
-    await time("onnx", e, false);
-    await time("onnx_flip", e, true);
-    await e.dispose?.();
-  }
+  const fr = await frFeature();
+  const model = values.model ?? fr;
+  if (model) {
+    const cores = navigator.hardwareConcurrency || 1;
+    const threads = values.threads ? Number(values.threads) : cores;
+    const eps: { label: string; ep: "wasm" | "node" | "webgpu"; threads?: number }[] = [
+      { label: "wasm", ep: "wasm" },
+    ];
+    const node = await nodeAvailable();
+    if (node.available) {
+      eps.push({ label: `node_${threads}t`, ep: "node", threads });
+      if (threads !== 1) eps.push({ label: "node_1t", ep: "node", threads: 1 });
+    } else console.log(`node: skipped (${node.reason})`);
+    const gpu = await probeWebGpu();
+    if (gpu.available && !gpu.software) eps.push({ label: "webgpu", ep: "webgpu" });
+    const plainDefaults = values.model ? {} : { mean: 127, std: 128 };
+    console.log(`onnx model: ${model}, ${images.length} images, side by side by EP:`);
+    for (const { label, ep, threads: t } of eps) {
+      const e = await loadEmbedder(model, {
+        ...plainDefaults,
+        ...(values.mean ? { mean: Number(values.mean) } : {}),
+        ...(values.std ? { std: Number(values.std) } : {}),
+        executionProvider: ep,
+        threads: t,
+      });
+      await e.embed(images.slice(0, 4)); // warm-up: the first runs grow onnxruntime's arena
+      await time(`onnx_${label}`, e, false);
+      await time(`onnx_${label}_flip`, e, true);
+      await e.dispose?.();
+      const ratio = figures[`onnx_${label}_images_per_s`] / figures.onnx_wasm_images_per_s;
+      figures[`onnx_${label}_vs_wasm`] = ratio;
+      console.log(`  ${label}: ${ratio.toFixed(2)}× wasm (embedding only)`);
+    }
+  } else {console.log(
+      "onnx: skipped (no --model, and faceplugin-face-recognition-js not installed)",
+    );}
 
   // Metrics on 6000 synthetic pairs in 10 folds (View 2 size).
   const rng = Rng.fromSeed(1).split("bench");
@@ -88,4 +117,16 @@ export async function main(args: string[]): Promise<void> {
     );
   }
   if (values.json) console.log(JSON.stringify(figures));
+}
+
+/** The public embedder `fr_feature.onnx` in the installed npm package, if it is there. */
+async function frFeature(): Promise<string | undefined> {
+  try {
+    const url = new URL(
+      import.meta.resolve("faceplugin-face-recognition-js/model/fr_feature.onnx"),
+    );
+    return (await Deno.stat(url)).isFile ? url.pathname : undefined;
+  } catch {
+    return undefined;
+  }
 }

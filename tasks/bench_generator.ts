@@ -1,10 +1,12 @@
 /**
  * `deno task bench generator [--json] [--quick]`: images/s of the embedded generator at 112×112
- * by execution provider, batch size and number of workers (a single in-process wasm session at
- * batch 1 is the baseline for the ratios; WebGPU only on hardware adapters unless `--webgpu`).
+ * by execution provider, batch size, workers and threads, side by side in one process: the wasm
+ * pool (one one-thread worker per core, what datasets used before the native EP), one native
+ * `node` session with intra-op threads, a pool of one-thread `node` workers, and WebGPU (only on
+ * hardware adapters unless `--webgpu`). Ratios: each EP's best against the wasm pool, and
+ * against a single wasm session at batch 1.
  */
-import { exitUsage, parseCliArgs } from "../data/mod.ts";
-import { Rng } from "../data/mod.ts";
+import { exitUsage, nodeAvailable, parseCliArgs, Rng } from "../data/mod.ts";
 import {
   FaceGenerator,
   type Generator,
@@ -15,7 +17,10 @@ import {
 
 interface Row {
   ep: string;
+  /** Pool workers (0 = one in-process session). */
   workers: number;
+  /** Intra-op threads per session. */
+  threads: number;
   batch: number;
   imagesPerS: number;
   msPerImage: number;
@@ -61,25 +66,38 @@ export async function main(args: string[]): Promise<void> {
   const warm = values.quick ? 6 : 15;
   const cores = navigator.hardwareConcurrency || 1;
   const rows: Row[] = [];
-  const add = (ep: string, workers: number, batch: number, ips: number) => {
-    rows.push({ ep, workers, batch, imagesPerS: ips, msPerImage: 1000 / ips });
+  const add = (ep: string, workers: number, threads: number, batch: number, ips: number) => {
+    rows.push({ ep, workers, threads, batch, imagesPerS: ips, msPerImage: 1000 / ips });
     console.error(
-      `  ${ep.padEnd(6)} workers=${workers} batch=${String(batch).padStart(2)}  ${
-        ips.toFixed(1).padStart(7)
-      } img/s  ${(1000 / ips).toFixed(1).padStart(6)} ms/img`,
+      `  ${ep.padEnd(6)} workers=${workers} threads=${threads} batch=${
+        String(batch).padStart(2)
+      }  ${ips.toFixed(1).padStart(7)} img/s  ${(1000 / ips).toFixed(1).padStart(6)} ms/img`,
     );
   };
   console.error(`bench generator: embedded model, 112×112, ${cores} cores`);
   for (const w of [...new Set([cores, 1])]) {
     const pool = await GeneratorPool.create(undefined, w);
-    add("wasm", w, 32, await measure(pool, 32, w + 1, secs, w === cores ? warmPool : warm));
+    add("wasm", w, 1, 32, await measure(pool, 32, w + 1, secs, w === cores ? warmPool : warm));
     await pool.close();
   }
   const single = await FaceGenerator.load(undefined, { ep: "wasm" });
   for (const b of values.quick ? [1, 16] : [1, 4, 16, 32]) {
-    add("wasm", 0, b, await measure(single, b, 1, secs, 3));
+    add("wasm", 0, 1, b, await measure(single, b, 1, secs, 3));
   }
   await single.close();
+  const node = await nodeAvailable();
+  if (node.available) {
+    for (const t of [...new Set([cores, 1])]) {
+      const gen = await FaceGenerator.load(undefined, { ep: "node", threads: t });
+      for (const b of t === cores ? (values.quick ? [1, 32] : [1, 8, 32]) : [32]) {
+        add("node", 0, t, b, await measure(gen, b, 1, secs, 3));
+      }
+      await gen.close();
+    }
+    const pool = await GeneratorPool.create(undefined, cores, "node");
+    add("node", cores, 1, 32, await measure(pool, 32, cores + 1, secs, warm));
+    await pool.close();
+  } else console.error(`  node: skipped (${node.reason})`);
   const probe = await probeWebGpu();
   if (probe.available && probe.software && !values.webgpu) {
     console.error(
@@ -87,18 +105,32 @@ export async function main(args: string[]): Promise<void> {
     );
   } else if (probe.available) {
     const gpu = await FaceGenerator.load(undefined, { ep: "webgpu" });
-    add("webgpu", 0, 16, await measure(gpu, 16, 1, secs, 1));
+    add("webgpu", 0, 0, 16, await measure(gpu, 16, 1, secs, 1));
     await gpu.close();
     console.error(`  (webgpu adapter: ${probe.description}${probe.software ? ", software" : ""})`);
   } else console.error(`  webgpu: skipped (${probe.description})`);
   const base = rows.find((r) => r.ep === "wasm" && r.workers === 0 && r.batch === 1)!;
-  const best = rows.reduce((a, b) => (b.imagesPerS > a.imagesPerS ? b : a));
+  const wasmPool = rows.find((r) => r.ep === "wasm" && r.workers === cores)!;
+  const fastest = (rs: Row[]) => rs.reduce((a, b) => (b.imagesPerS > a.imagesPerS ? b : a));
+  const best = fastest(rows);
+  const byEp: Record<string, Row & { vsWasmPool: number }> = {};
+  const describe = (r: Row) =>
+    `${r.imagesPerS.toFixed(1)} img/s (${r.workers ? `${r.workers} workers` : "one session"}, ${
+      r.threads || "GPU"
+    } thread(s), batch ${r.batch})`;
+  for (const ep of [...new Set(rows.map((r) => r.ep))]) {
+    const r = fastest(rows.filter((x) => x.ep === ep));
+    byEp[ep] = { ...r, vsWasmPool: r.imagesPerS / wasmPool.imagesPerS };
+    console.error(
+      `${ep.padEnd(6)} best: ${describe(r)} = ${
+        (r.imagesPerS / wasmPool.imagesPerS).toFixed(2)
+      }× the wasm pool`,
+    );
+  }
   console.error(
-    `best: ${
-      best.imagesPerS.toFixed(1)
-    } img/s (${best.ep}, ${best.workers} workers, batch ${best.batch}) = ${
+    `best: ${best.ep} ${describe(best)} = ${
       (best.imagesPerS / base.imagesPerS).toFixed(2)
-    }× the single-session batch-1 baseline`,
+    }× the single-session batch-1 wasm baseline`,
   );
   if (values.json) {
     console.log(
@@ -106,7 +138,18 @@ export async function main(args: string[]): Promise<void> {
         images_per_s: +best.imagesPerS.toFixed(1),
         ep: best.ep,
         workers: best.workers,
+        threads: best.threads,
         batch: best.batch,
+        wasm_pool_images_per_s: +wasmPool.imagesPerS.toFixed(1),
+        by_ep: Object.fromEntries(
+          Object.entries(byEp).map(([ep, r]) => [ep, {
+            images_per_s: +r.imagesPerS.toFixed(1),
+            workers: r.workers,
+            threads: r.threads,
+            batch: r.batch,
+            vs_wasm_pool: +r.vsWasmPool.toFixed(2),
+          }]),
+        ),
         rows,
       }),
     );

@@ -3,7 +3,7 @@
  * LFW-style verification of any embedder under the synface and/or insightface protocols.
  * Writes results.json, a table (Markdown/CSV/JSON), ROC/histogram/embedding SVGs and scores.csv.
  */
-import { outDirProblem, parseCliArgs } from "../data/mod.ts";
+import { EP_CHOICES, type EpChoice, isEpChoice, outDirProblem, parseCliArgs } from "../data/mod.ts";
 import {
   type CropMode,
   type Embedder,
@@ -25,8 +25,8 @@ const USAGE =
   `usage: deno task evaluate --model RUN_DIR|model.onnx|pixels|pca --pairs FILE --images DIR --out DIR
   [--protocol synface|insightface|both] [--flip] [--threshold-from FILE] [--kfold K]
   [--threshold-images DIR] [--input-size 112x112] [--layout nchw|nhwc] [--bgr] [--mean 127.5] [--std 127.5]
-  [--crop auto|none|HxW] [--skip-missing] [--batch 64] [--ep wasm|webgpu] [--name LABEL]
-  [--fit-pairs FILE] [--pca-components 128] [--no-plots]
+  [--crop auto|none|HxW] [--skip-missing] [--batch 64] [--ep auto|webgpu|node|wasm] [--threads N]
+  [--name LABEL] [--fit-pairs FILE] [--pca-components 128] [--no-plots]
 usage: deno task evaluate --compare OUT_DIR1,OUT_DIR2,... --out DIR   (one table + ROC plots of finished runs)
 
   --model        run folder (model.onnx + optional embedder.json), an .onnx file, or a baseline:
@@ -41,7 +41,9 @@ usage: deno task evaluate --compare OUT_DIR1,OUT_DIR2,... --out DIR   (one table
   --flip         also use flip fusion under the synface protocol
   --mean/--std   model input is (x - mean)/std of 0-255 pixels (default 127.5/127.5)
   --crop         auto (default: 250x250 funneled LFW -> centre 150x150 -> input size; 112x112 -> 112x96
-                 centre crop), none (sizes must match), or HxW (centre crop, then resize)`;
+                 centre crop), none (sizes must match), or HxW (centre crop, then resize)
+  --ep           auto (default: hardware WebGPU, else native onnxruntime-node, else wasm); the EP
+                 used is recorded in results.json; --threads: node's intra-op threads (default: cores)`;
 
 function fail(msg: string): never {
   console.error(`evaluate: ${msg}\n\n${USAGE}`);
@@ -93,6 +95,7 @@ export async function main(args: string[]): Promise<void> {
       "skip-missing": { type: "boolean", default: false },
       batch: { type: "string" },
       ep: { type: "string" },
+      threads: { type: "string" },
       name: { type: "string" },
       "fit-pairs": { type: "string" },
       "pca-components": { type: "string" },
@@ -130,8 +133,12 @@ export async function main(args: string[]): Promise<void> {
   if (values.layout && values.layout !== "nchw" && values.layout !== "nhwc") {
     fail(`--layout ${values.layout}: expected nchw or nhwc`);
   }
-  if (values.ep && values.ep !== "wasm" && values.ep !== "webgpu") {
-    fail(`--ep ${values.ep}: expected wasm or webgpu`);
+  if (values.ep !== undefined && !isEpChoice(values.ep)) {
+    fail(`--ep ${values.ep}: expected one of ${EP_CHOICES.join(", ")}`);
+  }
+  const threads = num(values.threads, "--threads");
+  if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 1)) {
+    fail(`--threads ${values.threads}: expected an integer ≥ 1`);
   }
   const crop: CropMode = values.crop === "auto" || values.crop === "none"
     ? values.crop
@@ -185,7 +192,8 @@ export async function main(args: string[]): Promise<void> {
       mean,
       std,
       batchSize,
-      executionProvider: values.ep as "wasm" | "webgpu" | undefined,
+      executionProvider: values.ep as EpChoice | undefined,
+      threads,
     });
   }
   const evaluation = await evaluatePairs({

@@ -5,13 +5,17 @@
  *   deno task generate --out DIR --ids N --per-id K [--size 112|112x96] [--seed S]
  *     [--shard i/n] [--identity-mixup [--im-phi-min F] [--im-blend linear|variance]]
  *     [--vary all|none|expression|pose|illumination]
- *     [--long-tail balanced|ub1|ub2] [--model generator.json [--allow-net-model]] [--workers N] [--ep auto|webgpu|wasm]
+ *     [--long-tail balanced|ub1|ub2] [--model generator.json [--allow-net-model]]
+ *     [--ep auto|webgpu|node|wasm] [--workers N] [--threads N]
+ *   --ep: auto = hardware WebGPU, else native onnxruntime-node, else wasm; the EP used is
+ *   recorded in the dataset header (config.ep; absent = wasm). --workers: the wasm pool's size;
+ *   --threads: node's intra-op threads (both default to one per core).
  *   deno task generate --preview --out DIR            PNG sheets (ids × variations, IM strip, sweeps)
  *   deno task generate --pairs-out pairs.txt --out DIR --ids N --per-id K [--folds 10 --per-fold 300]
  *                                                     held-out verification set in LFW format
  */
-import { outDirProblem, parseCliArgs } from "../data/mod.ts";
-import { type EpChoice, resolveGeneratorModel } from "../generator/mod.ts";
+import { EP_CHOICES, type EpChoice, outDirProblem, parseCliArgs } from "../data/mod.ts";
+import { resolveGeneratorModel } from "../generator/mod.ts";
 import {
   type LongTail,
   MIXUP_BLENDS,
@@ -68,6 +72,7 @@ export async function main(args: string[]): Promise<void> {
       model: { type: "string" },
       "allow-net-model": { type: "boolean" },
       workers: { type: "string" },
+      threads: { type: "string" },
       ep: { type: "string" },
       preview: { type: "boolean" },
       "pairs-out": { type: "string" },
@@ -84,14 +89,12 @@ export async function main(args: string[]): Promise<void> {
     values.model,
     { allowNet: values["allow-net-model"] ?? false },
   ).catch((e) => fail((e as Error).message));
-  const ep = oneOf<EpChoice>("ep", values.ep, ["auto", "webgpu", "wasm"], "auto");
-  const workers = int(
-    "workers",
-    values.workers,
-    ep === "wasm" || ep === "auto" ? navigator.hardwareConcurrency || 1 : 0,
-  );
+  const ep = oneOf<EpChoice>("ep", values.ep, EP_CHOICES, "auto");
+  const workers = int("workers", values.workers, navigator.hardwareConcurrency || 1);
+  const threads = values.threads === undefined ? undefined : int("threads", values.threads);
+  if (threads === 0) fail("--threads 0: expected an integer ≥ 1");
   if (values.preview) {
-    const gen = await openGenerator({ model, workers: Math.min(workers, 2), ep });
+    const gen = await openGenerator({ model, workers: Math.min(workers, 2), threads, ep });
     try {
       const paths = await writePreviews(gen, values.out, seed);
       for (const p of paths) console.log(p);
@@ -124,6 +127,7 @@ export async function main(args: string[]): Promise<void> {
     ),
     model,
     workers,
+    threads,
     ep,
   };
   let phiMin = 0;

@@ -3,6 +3,7 @@ import {
   canonicalJson,
   codeFingerprints,
   hashKey,
+  ONNX_KINDS,
   readDone,
   resolvePlan,
   writeFileAtomic,
@@ -99,6 +100,24 @@ Deno.test("real-input fingerprints key the stages that read them; missing inputs
   const dm = none.stages.find((s) => s.hash === none.refs.table2["train-syn-im-dm4@lfw"])!;
   assert.deepEqual(dm.needs, ["--lfw-pairs/--lfw-images", "--real"]);
   assert.deepEqual(none.stages.find((s) => s.hash === none.refs.table2["train-syn"])!.needs, []);
+});
+
+Deno.test("the ONNX execution provider keys the stages that run models, and so what reads them", async () => {
+  const pl = plan(resolvePreset("smoke"), ["table2"]);
+  const none = await resolvePlan(pl, {}, CODE);
+  const wasm = await resolvePlan(pl, {}, CODE, { ep: "wasm" });
+  const node = await resolvePlan(pl, {}, CODE, { ep: "node" });
+  assert.deepEqual(node.stages.map((s) => s.label), wasm.stages.map((s) => s.label));
+  const kinds = new Set<string>();
+  node.stages.forEach((s, i) => {
+    const key = s.key as { ep?: string };
+    assert.equal(key.ep, ONNX_KINDS.includes(s.kind) ? "node" : undefined, s.label);
+    assert.equal((none.stages[i].key as { ep?: string }).ep, undefined);
+    // every stage of table 2 runs a model or reads a dataset a model made
+    assert.notEqual(s.hash, wasm.stages[i].hash, s.label);
+    kinds.add(s.kind);
+  });
+  assert.ok(kinds.has("dataset") && kinds.has("train") && kinds.has("eval"));
 });
 
 /** Fake stage functions that record calls and write a marker file. */

@@ -116,6 +116,11 @@ Deno.test("report README/HTML: banner, command, hardware, charts, figures, confi
   assert.ok(!html.includes("Test CPU <x>"));
   assert.match(html, /<svg xmlns/);
   assert.match(html, /<td class="missing">needs --real<\/td>/);
+  // the ONNX execution provider, when the run recorded one
+  assert.ok(!md.includes("ONNX EP"));
+  const withEp = { ...model, meta: { ...model.meta, ep: "node" } };
+  assert.match(renderMarkdown(withEp), /backend `cpu`, ONNX EP `node`, 2 worker\(s\)/);
+  assert.match(renderHtml(withEp), /ONNX EP <code>node<\/code>, 2 worker\(s\)/);
 });
 
 Deno.test("writeReport writes README, index.html, charts, copied figures, configs.json atomically", async () => {

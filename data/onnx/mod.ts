@@ -6,3 +6,4 @@
  */
 export * from "./graph_builder.ts";
 export * from "./protobuf.ts";
+export * from "./session.ts";

@@ -4,7 +4,7 @@
  * real inputs it reads, and the source of the modules that compute it). Its folder is
  * `<out>/<datasets|runs|evals>/<hash>/`; a `done.json` holding the same hash marks it finished.
  */
-import { canonicalJson, sha256Hex, writeFileAtomic } from "../../data/mod.ts";
+import { canonicalJson, type Ep, sha256Hex, writeFileAtomic } from "../../data/mod.ts";
 import {
   type EstimateCounts,
   estimateSeconds,
@@ -86,6 +86,18 @@ export const KIND_MODULES: Record<NodeKind, string[]> = {
   features: ["data", "eval", "recognition"],
 };
 
+/**
+ * Kinds that run ONNX models (the generator, embedders): their results depend on the execution
+ * provider (native kernels round differently from wasm), so it is part of their key.
+ */
+export const ONNX_KINDS: readonly NodeKind[] = [
+  "dataset",
+  "verification",
+  "preview",
+  "eval",
+  "features",
+];
+
 /** The stage hash of a key: 16 hex digits of its canonical JSON's SHA-256. */
 export async function hashKey(key: unknown): Promise<string> {
   return (await sha256Hex(canonicalJson(key))).slice(0, 16);
@@ -93,12 +105,14 @@ export async function hashKey(key: unknown): Promise<string> {
 
 /**
  * Resolve a plan into stages. `code` maps module name → fingerprint of its source (see
- * `codeFingerprints`); a module missing from it hashes as "absent".
+ * `codeFingerprints`); a module missing from it hashes as "absent". `ep`, the execution provider
+ * the run's ONNX models use, joins the key of {@link ONNX_KINDS} stages when given.
  */
 export async function resolvePlan(
   plan: Plan,
   inputs: InputFingerprints,
   code: Record<string, string>,
+  runtime: { ep?: Ep } = {},
 ): Promise<ResolvedPlan> {
   const byHash = new Map<string, Stage>();
   const order: Stage[] = [];
@@ -138,6 +152,7 @@ export async function resolvePlan(
         config: substituteRefs(node, deps),
         inputs: used,
         code: Object.fromEntries(KIND_MODULES[node.kind].map((m) => [m, code[m] ?? "absent"])),
+        ...(runtime.ep && ONNX_KINDS.includes(node.kind) ? { ep: runtime.ep } : {}),
       };
       const hash = await hashKey(key);
       const label = `${exp.name}/${name}`;

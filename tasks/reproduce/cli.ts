@@ -2,7 +2,7 @@
  * `deno task reproduce`: parse the command line, build and resolve the plan, run it (or print
  * it with `--dry-run`), and write the report.
  */
-import { parseCliArgs } from "../../data/mod.ts";
+import { EP_CHOICES, type EpChoice, isEpChoice, parseCliArgs, resolveEp } from "../../data/mod.ts";
 import { PairsFormatError, readPairs, view2Reason } from "../../eval/mod.ts";
 import { autodiff } from "../../recognition/mod.ts";
 import {
@@ -42,6 +42,8 @@ export interface ReproduceOptions {
   dryRun: boolean;
   backend: BackendChoice;
   workers: number;
+  /** `--ep`: execution provider of the ONNX models (generator, embedders); default `auto`. */
+  ep?: EpChoice;
   /** `--jobs N`; absent: one per core (at most 4) on the cpu backend, 1 on a GPU. */
   jobs?: number;
   /** `--seeds N`: training runs per cell (the preset's when absent). */
@@ -53,6 +55,7 @@ export const USAGE = `usage: deno task reproduce [--preset ${PRESET_NAMES.join("
   [--real DIR [--real-ids R] [--real-per-id K[,K2]]] [--lfw-pairs FILE --lfw-images DIR]
   [--val-pairs FILE --val-images DIR] [--only table1,table2,table3,fig5,fig6,fig2,fig3]
   [--seeds N] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N]
+  [--ep auto|webgpu|node|wasm]
 
 Runs the paper's experiments (generate → train → evaluate) at the preset's size and writes
 <out>/report/ (README.md, index.html). Finished work under --out is reused; unfinished runs
@@ -60,7 +63,9 @@ continue. Without --real / --lfw-* those cells say "needs --real" / "needs --lfw
 --val-pairs is for model selection (e.g. LFW View 1 pairsDevTrain.txt), never test pairs.
 --seeds N trains every cell N times (seeds 1…N) and reports their mean ± std over seeds.
 --jobs N trains N models side by side, each in its own process with cores/N threads (default:
-one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.`;
+one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.
+--ep runs the ONNX models (generator, embedders) on WebGPU, native onnxruntime-node or wasm
+(auto: hardware WebGPU, else node where it loads, else wasm); the EP is part of their cache keys.`;
 
 /** Raised for a bad command line (exit 2). */
 export class UsageError extends Error {
@@ -98,6 +103,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       workers: { type: "string" },
       jobs: { type: "string" },
       seeds: { type: "string" },
+      ep: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -113,6 +119,9 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
   }
   if (!["auto", "cpu", "webgpu"].includes(values.backend)) {
     throw new UsageError(`--backend: expected auto|cpu|webgpu, got "${values.backend}"`);
+  }
+  if (values.ep !== undefined && !isEpChoice(values.ep)) {
+    throw new UsageError(`--ep: expected ${EP_CHOICES.join("|")}, got "${values.ep}"`);
   }
   const pair = (a: string, b: string) => {
     if (
@@ -161,6 +170,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
     workers: values.workers === undefined
       ? Math.max(1, navigator.hardwareConcurrency)
       : positiveInt("--workers", values.workers),
+    ...(values.ep !== undefined ? { ep: values.ep as EpChoice } : {}),
     jobs: values.jobs === undefined ? undefined : positiveInt("--jobs", values.jobs),
     seeds: values.seeds === undefined ? undefined : positiveInt("--seeds", values.seeds),
   };
@@ -216,7 +226,7 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
     }
     throw e;
   }
-  return resolvePlan(plan, fp, await codeFingerprints());
+  return resolvePlan(plan, fp, await codeFingerprints(), { ep: await resolveEp(o.ep ?? "auto") });
 }
 
 /** How training is spread: side-by-side jobs, each one's CPU threads, and the backend. */
@@ -265,6 +275,7 @@ export async function reproduce(
   const print = io.print ?? ((l: string) => console.log(l));
   const resolved = await planOf(o);
   const layout = await jobLayout(o);
+  const ep = await resolveEp(o.ep ?? "auto");
   if (o.dryRun) {
     print(describePlan(resolved, layout.jobs));
     return { resolved, outcomes: [], exitCode: 0 };
@@ -278,6 +289,7 @@ export async function reproduce(
       inputs: o.inputs,
       backend: layout.backend,
       workers: o.workers,
+      ep,
       jobs: layout.jobs,
       threadsPerJob: layout.threadsPerJob,
       log: io.log,
@@ -293,6 +305,7 @@ export async function reproduce(
     finishedAt: new Date().toISOString(),
     wallS,
     backend: o.backend,
+    ep,
     workers: o.workers,
     jobs: layout.jobs,
     inputs: o.inputs,

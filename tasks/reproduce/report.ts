@@ -99,6 +99,8 @@ export interface ReportMeta {
   finishedAt: string;
   wallS: number;
   backend: string;
+  /** Execution provider of the ONNX models (generator, embedders); absent in older reports. */
+  ep?: string;
   workers: number;
   /** Trainings that ran side by side (absent: 1). */
   jobs?: number;
@@ -479,7 +481,9 @@ export function renderMarkdown(m: ReportModel): string {
   out.push(
     `Command: \`${m.meta.command}\`  `,
     `Wall time: ${fmtSeconds(m.meta.wallS)} (${m.meta.startedAt} → ${m.meta.finishedAt}); ` +
-      `backend \`${m.meta.backend}\`, ${m.meta.workers} worker(s), ${jobsText(m.meta)}  `,
+      `backend \`${m.meta.backend}\`, ${
+        m.meta.ep ? `ONNX EP \`${m.meta.ep}\`, ` : ""
+      }${m.meta.workers} worker(s), ${jobsText(m.meta)}  `,
     `Hardware: ${hardwareLine(m.meta.hardware)}`,
     "",
     `Accuracy is LFW-style verification accuracy in %, ${accuracyNote(m.preset)}, under both ` +
@@ -592,7 +596,9 @@ export function renderHtml(m: ReportModel): string {
       `(${esc(m.meta.startedAt)} → ${esc(m.meta.finishedAt)}); backend <code>${
         esc(m.meta.backend)
       }` +
-      `</code>, ${m.meta.workers} worker(s), ${esc(jobsText(m.meta))}<br>Hardware: ${
+      `</code>, ${
+        m.meta.ep ? `ONNX EP <code>${esc(m.meta.ep)}</code>, ` : ""
+      }${m.meta.workers} worker(s), ${esc(jobsText(m.meta))}<br>Hardware: ${
         esc(hardwareLine(m.meta.hardware))
       }</p>`,
     `<p>Accuracy: LFW-style verification accuracy in %, ${

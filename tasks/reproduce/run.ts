@@ -3,6 +3,7 @@
  * resumes partial ones, runs the rest through a table of stage functions (one per node kind),
  * and prints one line per stage with the ETA of the whole plan on stderr.
  */
+import type { Ep } from "../../data/mod.ts";
 import { isPartial, readDone, type ResolvedPlan, type Stage, writeDone } from "./cache.ts";
 import { type NodeKind, trainWallFactor } from "./plan.ts";
 
@@ -43,6 +44,8 @@ export interface StageContext {
   inputs: RunInputs;
   backend: BackendChoice;
   workers: number;
+  /** Execution provider of the ONNX models (generator, embedders); part of their stage keys. */
+  ep?: Ep;
   /**
    * Set when training runs side by side (`--jobs` above 1 on the cpu backend): this stage runs
    * its training in a process of its own with this many CPU threads.
@@ -83,6 +86,8 @@ export interface RunOptions {
   inputs?: RunInputs;
   backend?: BackendChoice;
   workers?: number;
+  /** Execution provider of the ONNX models (as resolved into the stage keys). */
+  ep?: Ep;
   /**
    * Training stages that may run at once, each in a process of its own (default 1: every stage
    * in turn, in this process). Other stages run one at a time beside them.
@@ -230,6 +235,7 @@ export async function runPlan(
         inputs: options.inputs ?? {},
         backend: options.backend ?? "auto",
         workers: options.workers ?? 1,
+        ...(options.ep ? { ep: options.ep } : {}),
         ...(ownProcess ? { threads: options.threadsPerJob ?? 1 } : {}),
         progress: (fraction, note) => {
           // Long stages report within themselves at most every `progressEveryS` seconds.

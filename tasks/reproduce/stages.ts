@@ -160,7 +160,9 @@ async function evalStage(ctx: StageContext): Promise<unknown> {
   const { pairs, images } = t.kind === "synthetic"
     ? await verificationFiles(ctx.deps[t.set].dir)
     : { pairs: ctx.inputs.lfwPairs!, images: ctx.inputs.lfwImages! };
-  const embedder = await loadEmbedder(ctx.deps[node.config.run].dir);
+  const embedder = await loadEmbedder(ctx.deps[node.config.run].dir, {
+    executionProvider: ctx.ep,
+  });
   try {
     const evaluation = await evaluatePairs({
       embedder,
@@ -181,7 +183,7 @@ async function evalStage(ctx: StageContext): Promise<unknown> {
 async function featuresStage(ctx: StageContext): Promise<unknown> {
   const node = ctx.stage.node as Of<"features">;
   const c = node.config;
-  const embedder = await loadEmbedder(ctx.deps[c.run].dir);
+  const embedder = await loadEmbedder(ctx.deps[c.run].dir, { executionProvider: ctx.ep });
   const { inputHeight: h, inputWidth: w } = embedder.info;
   const sets: IdentityFeatures[] = [];
   const rows: (string | number)[][] = [];
@@ -261,15 +263,18 @@ export interface StageSet extends StageImpls {
 }
 
 /**
- * The stage functions `deno task reproduce` uses. One generator (a pool of `workers` wasm
- * workers) is opened on first use and shared by every data stage of the run; `close()` ends it.
+ * The stage functions `deno task reproduce` uses. One generator (on `ctx.ep`: a pool of
+ * `workers` wasm workers, or one native session with `workers` threads) is opened on first use
+ * and shared by every data stage of the run; `close()` ends it.
  */
 export function createStages(): StageSet {
-  let shared: { gen: Generator; workers: number } | undefined;
-  const generator = async (workers: number) => {
-    if (shared?.workers !== workers) {
+  let shared: { gen: Generator; key: string } | undefined;
+  const generator = async (ctx: StageContext) => {
+    const key = `${ctx.workers}/${ctx.ep ?? "auto"}`;
+    if (shared?.key !== key) {
       await shared?.gen.close();
-      shared = { gen: await openGenerator({ workers }), workers };
+      const o = { workers: ctx.workers, threads: ctx.workers, ep: ctx.ep ?? "auto" } as const;
+      shared = { gen: await openGenerator(o), key };
     }
     return shared.gen;
   };
@@ -287,7 +292,7 @@ export function createStages(): StageSet {
         vary: c.vary,
         longTail: c.longTail,
         ...(c.heldOut ? { idOffset: HELD_OUT_OFFSET } : {}),
-        generator: await generator(ctx.workers),
+        generator: await generator(ctx),
         progress: false,
       });
       return { images: r.total, imagesPerSec: r.written / Math.max(r.seconds, 1e-9) };
@@ -304,7 +309,7 @@ export function createStages(): StageSet {
         vary: c.vary,
         folds: c.folds,
         perFold: c.pairsPerFold,
-        generator: await generator(ctx.workers),
+        generator: await generator(ctx),
         progress: false,
       });
       return { images: r.total, pairs: 2 * c.folds * c.pairsPerFold };
@@ -312,7 +317,7 @@ export function createStages(): StageSet {
     async preview(ctx) {
       const c = (ctx.stage.node as Of<"preview">).config;
       const paths = await writePreviews(
-        await generator(ctx.workers),
+        await generator(ctx),
         ctx.dir,
         c.seed,
         c.ids,
