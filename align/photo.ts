@@ -1,0 +1,44 @@
+/** Reading photos as they come: the decoder follows the bytes, not the file name. */
+import {
+  decodeRaw,
+  encodeJpeg,
+  encodePng,
+  ImageDecodeError,
+  type RawImage,
+  sniffFormat,
+} from "../data/mod.ts";
+
+/**
+ * Decode PNG, JPEG or PGM bytes whatever the file is named (a PNG named `.jpg` is common in
+ * scraped sets). Throws `ImageDecodeError` naming `file` and the decoder's complaint.
+ */
+export function decodePhoto(bytes: Uint8Array, file: string): RawImage {
+  const format = sniffFormat(bytes);
+  if (format === undefined) return decodeRaw(bytes, file); // the decoder's own "wrong magic" error
+  const ext = format === "jpeg" ? "jpg" : format;
+  try {
+    return decodeRaw(bytes, `x.${ext}`);
+  } catch (e) {
+    if (e instanceof ImageDecodeError) {
+      throw new ImageDecodeError(file, e.message.slice(e.file.length + 2));
+    }
+    throw e;
+  }
+}
+
+/**
+ * The output file name of an aligned crop and its bytes: a `.jpg`/`.jpeg` name gets JPEG
+ * (quality 95), `.png` gets PNG, anything else (`.pgm`) gets `<name>.png`.
+ */
+export function encodeCrop(rel: string, crop: RawImage): { rel: string; bytes: Uint8Array } {
+  const out = cropName(rel);
+  return {
+    rel: out,
+    bytes: out.toLowerCase().endsWith(".png") ? encodePng(crop) : encodeJpeg(crop),
+  };
+}
+
+/** The relative path the crop of input `rel` is written to (see {@link encodeCrop}). */
+export function cropName(rel: string): string {
+  return /\.(jpe?g|png)$/i.test(rel) ? rel : `${rel}.png`;
+}
