@@ -7,7 +7,7 @@
  * `align.shard-i-of-n.csv`; whichever finishes last merges them into `align.csv`.
  * @module
  */
-import { isImagePath, writeFileAtomic } from "../data/mod.ts";
+import { isImagePath, sniffFormat, writeFileAtomic } from "../data/mod.ts";
 import { FACEPLUGIN, z } from "./deps.ts";
 import {
   ALIGN_CSV_COLUMNS,
@@ -68,7 +68,23 @@ export class AlignUsageError extends Error {
   }
 }
 
-/** Relative paths of the images under `dir` (recursively, sorted), skipping `skipDir`. */
+/** A file without an extension whose first bytes are PNG, JPEG or PGM magic. */
+async function isExtensionlessImage(dir: string, name: string): Promise<boolean> {
+  if (name.lastIndexOf(".") > 0) return false;
+  const f = await Deno.open(`${dir}/${name}`);
+  try {
+    const head = new Uint8Array(8);
+    const n = await f.read(head);
+    return n !== null && sniffFormat(head.subarray(0, n)) !== undefined;
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Relative paths of the images under `dir` (recursively, sorted), skipping `skipDir`: files with
+ * an image extension, and files without an extension whose bytes are an image.
+ */
 export async function listImages(dir: string, skipDir?: string): Promise<string[]> {
   const out: string[] = [];
   const skip = skipDir ? await Deno.realPath(skipDir).catch(() => undefined) : undefined;
@@ -77,7 +93,9 @@ export async function listImages(dir: string, skipDir?: string): Promise<string[
     for await (const e of Deno.readDir(abs)) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory) await walk(`${abs}/${e.name}`, r);
-      else if (e.isFile && isImagePath(e.name)) out.push(r);
+      else if (e.isFile && (isImagePath(e.name) || await isExtensionlessImage(abs, e.name))) {
+        out.push(r);
+      }
     }
   }
   await walk(dir, "");

@@ -27,8 +27,8 @@ export function decodePhoto(bytes: Uint8Array, file: string): RawImage {
 }
 
 /**
- * The output file name of an aligned crop and its bytes: a `.jpg`/`.jpeg` name gets JPEG
- * (quality 95), `.png` gets PNG, anything else (`.pgm`) gets `<name>.png`.
+ * The output file name of an aligned crop and its bytes: the input's name, JPEG (quality 95)
+ * unless it ends in `.png` (PNG); a `.pgm` input's crop is `<name>.png`.
  */
 export function encodeCrop(rel: string, crop: RawImage): { rel: string; bytes: Uint8Array } {
   const out = cropName(rel);
@@ -40,5 +40,5 @@ export function encodeCrop(rel: string, crop: RawImage): { rel: string; bytes: U
 
 /** The relative path the crop of input `rel` is written to (see {@link encodeCrop}). */
 export function cropName(rel: string): string {
-  return /\.(jpe?g|png)$/i.test(rel) ? rel : `${rel}.png`;
+  return /\.pgm$/i.test(rel) ? `${rel}.png` : rel;
 }
