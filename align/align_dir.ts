@@ -237,7 +237,12 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
         while (next < todo.length) {
           const rel = todo[next++];
           const identity = rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : "";
-          const { row, error } = await pool.align(inDir, outDir, rel, identity);
+          const { row, error } = await pool.align(
+            inDir,
+            `${outDir}/${cropName(rel)}`,
+            rel,
+            identity,
+          );
           rows.set(rel, row);
           let line = formatAlignRow(row) + "\n";
           if (error !== undefined) {

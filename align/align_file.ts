@@ -5,12 +5,15 @@ import type { AlignRow } from "./align_csv.ts";
 import { decodePhoto, encodeCrop } from "./photo.ts";
 import type { CropSize } from "./similarity.ts";
 
-/** Align one file; the row says what happened (decoder errors become `bad_image`). */
+/**
+ * Align `inDir/rel`, writing its crop to `cropPath` (atomically); the row says what happened
+ * (decoder errors become `bad_image`).
+ */
 export async function alignFile(
   al: FaceAligner,
   cropSize: CropSize,
   inDir: string,
-  outDir: string,
+  cropPath: string,
   rel: string,
   identity: string,
 ): Promise<{ row: AlignRow; error?: string }> {
@@ -26,8 +29,7 @@ export async function alignFile(
   }
   const face = await al.align(image, { size: cropSize });
   if (!face) return { row: { path: rel, identity, status: "no_face", ...empty } };
-  const out = encodeCrop(rel, face.crop);
-  await writeFileAtomic(`${outDir}/${out.rel}`, out.bytes);
+  await writeFileAtomic(cropPath, encodeCrop(cropPath, face.crop));
   const b = face.box;
   return {
     row: {

@@ -64,15 +64,15 @@ export class AlignPool {
     return this.workers.length;
   }
 
-  /** Align `inDir/rel`, writing its crop under `outDir`. */
+  /** Align `inDir/rel`, writing its crop (when a face is found) to `cropPath`. */
   align(
     inDir: string,
-    outDir: string,
+    cropPath: string,
     rel: string,
     identity: string,
   ): Promise<{ row: AlignRow; error?: string }> {
     return new Promise((resolve, reject) => {
-      const msg = { type: "run" as const, id: this.nextId++, inDir, outDir, rel, identity };
+      const msg = { type: "run" as const, id: this.nextId++, inDir, cropPath, rel, identity };
       this.queue.push({ msg, resolve, reject });
       this.pump();
     });

@@ -19,7 +19,7 @@ const { alignFile } = await import("./align_file.ts");
 /** Messages to the worker. */
 export type AlignWorkerRequest =
   | { type: "init"; minScore: number; size: CropSize }
-  | { type: "run"; id: number; inDir: string; outDir: string; rel: string; identity: string };
+  | { type: "run"; id: number; inDir: string; cropPath: string; rel: string; identity: string };
 
 /** Messages from the worker. */
 export type AlignWorkerReply =
@@ -40,7 +40,7 @@ scope.onmessage = async (e: MessageEvent<AlignWorkerRequest>) => {
       return;
     }
     if (!aligner) throw new Error("align worker: run before init");
-    const r = await alignFile(aligner, size, msg.inDir, msg.outDir, msg.rel, msg.identity);
+    const r = await alignFile(aligner, size, msg.inDir, msg.cropPath, msg.rel, msg.identity);
     scope.postMessage({ type: "done", id: msg.id, ...r } satisfies AlignWorkerReply);
   } catch (err) {
     scope.postMessage(

@@ -34,3 +34,4 @@ export {
 } from "./align_dir.ts";
 export { cropName, decodePhoto } from "./photo.ts";
 export { modelUrl, readModel } from "./session.ts";
+export { alignCached, type AlignCachedOptions, type AlignCachedResult } from "./align_cached.ts";

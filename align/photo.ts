@@ -26,19 +26,15 @@ export function decodePhoto(bytes: Uint8Array, file: string): RawImage {
   }
 }
 
-/**
- * The output file name of an aligned crop and its bytes: the input's name, JPEG (quality 95)
- * unless it ends in `.png` (PNG); a `.pgm` input's crop is `<name>.png`.
- */
-export function encodeCrop(rel: string, crop: RawImage): { rel: string; bytes: Uint8Array } {
-  const out = cropName(rel);
-  return {
-    rel: out,
-    bytes: out.toLowerCase().endsWith(".png") ? encodePng(crop) : encodeJpeg(crop),
-  };
+/** The bytes of a crop file: PNG when `path` ends in `.png`, else JPEG (quality 95). */
+export function encodeCrop(path: string, crop: RawImage): Uint8Array {
+  return path.toLowerCase().endsWith(".png") ? encodePng(crop) : encodeJpeg(crop);
 }
 
-/** The relative path the crop of input `rel` is written to (see {@link encodeCrop}). */
+/**
+ * The relative path the crop of input `rel` is written to: the same name (JPEG in, JPEG out;
+ * PNG in, PNG out), except that a `.pgm` input's crop is `<name>.png`.
+ */
 export function cropName(rel: string): string {
   return /\.pgm$/i.test(rel) ? `${rel}.png` : rel;
 }

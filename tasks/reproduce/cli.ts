@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { PairsFormatError, readPairs } from "../../eval/mod.ts";
 import { autodiff } from "../../recognition/mod.ts";
+import { alignInputs } from "./align_inputs.ts";
 import {
   codeFingerprints,
   type InputFingerprints,
@@ -46,13 +47,15 @@ export interface ReproduceOptions {
   jobs?: number;
   /** `--seeds N`: training runs per cell (the preset's when absent). */
   seeds?: number;
+  /** `--align`: the real folders are unaligned photos, aligned (and cached) before planning. */
+  align?: boolean;
 }
 
 /** Usage text. */
 export const USAGE = `usage: deno task reproduce [--preset ${PRESET_NAMES.join("|")}] [--out DIR]
   [--real DIR [--real-ids R] [--real-per-id K[,K2]]] [--lfw-pairs FILE --lfw-images DIR]
   [--val-pairs FILE --val-images DIR] [--only table1,table2,table3,fig5,fig6,fig2,fig3]
-  [--seeds N] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N]
+  [--seeds N] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N] [--align]
 
 Runs the paper's experiments (generate → train → evaluate) at the preset's size and writes
 <out>/report/ (README.md, index.html). Finished work under --out is reused; unfinished runs
@@ -60,7 +63,10 @@ continue. Without --real / --lfw-* those cells say "needs --real" / "needs --lfw
 --val-pairs is for model selection (e.g. LFW View 1 pairsDevTrain.txt), never test pairs.
 --seeds N trains every cell N times (seeds 1…N) and reports their mean ± std over seeds.
 --jobs N trains N models side by side, each in its own process with cores/N threads (default:
-one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.`;
+one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.
+--align: --real / --lfw-images / --val-images are unaligned photos (e.g. raw LFW images/):
+each is detected, landmarked and aligned to the ArcFace template first (crops cached by content
+hash in <out>/align-cache; pair photos without a face get their centre, --real drops them).`;
 
 /** Raised for a bad command line (exit 2). */
 export class UsageError extends Error {
@@ -100,6 +106,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
         workers: { type: "string" },
         jobs: { type: "string" },
         seeds: { type: "string" },
+        align: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -166,6 +173,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       : positiveInt("--workers", values.workers),
     jobs: values.jobs === undefined ? undefined : positiveInt("--jobs", values.jobs),
     seeds: values.seeds === undefined ? undefined : positiveInt("--seeds", values.seeds),
+    align: values.align,
   };
 }
 
@@ -259,6 +267,9 @@ export async function reproduce(
   io: { log?: (l: string) => void; print?: (l: string) => void; command?: string } = {},
 ): Promise<ReproduceResult> {
   const print = io.print ?? ((l: string) => console.log(l));
+  if (o.align && !o.dryRun) {
+    o = { ...o, inputs: await alignInputs(o.inputs, `${o.out}/align-cache`, o.workers, io.log) };
+  }
   const resolved = await planOf(o);
   const layout = await jobLayout(o);
   if (o.dryRun) {
