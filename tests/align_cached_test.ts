@@ -91,3 +91,12 @@ Deno.test("align cache: content-hash crops, mirror views, no-face policy, evalua
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("reproduce --align: parsed, off by default", async () => {
+  const { parseReproduceArgs } = await import("../tasks/reproduce/cli.ts");
+  const on = parseReproduceArgs(["--align", "--real", "/r"]);
+  const off = parseReproduceArgs([]);
+  assert.ok(on !== "help" && off !== "help");
+  assert.equal(on.align, true);
+  assert.equal(off.align, false);
+});
