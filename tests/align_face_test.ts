@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ARCFACE_TEMPLATE, decodePhoto, FaceAligner } from "../align/mod.ts";
+import { resizeBilinear } from "../align/pixels.ts";
 import { canvas, faceTile } from "./_align_faces.ts";
 import { hasSharedData, SHARED_DATA } from "./_helpers.ts";
 
@@ -15,6 +16,7 @@ Deno.test("align: a generated face is found where it was pasted, and moves with 
   const b = await aligner.align(canvas(224, 224, [{ image: tile, at: [30, 80] }]));
   assert.ok(a && b);
   assert.equal(a.faces, 1);
+  assert.equal(a.framed, false);
   assert.ok(a.score > 0.9, `score ${a.score}`);
   assert.equal(a.landmarks68.length, 68);
   // The generator put the eyes on the template: ours land within a few pixels of it.
@@ -60,6 +62,31 @@ Deno.test("align: a blank photo has no face; two faces give the one nearest the 
   assert.equal(f.faces, 2);
   // The right face (centre x ≈ 216) is nearer the image centre (180) than the left one (66).
   assert.ok(f.box.x1 > 150, `picked box ${JSON.stringify(f.box)}`);
+});
+
+Deno.test("align: a tight crop the detector misses is found inside a grey frame", async () => {
+  // Tile (0, 0) zoomed so that the face fills the photo: the detector alone finds nothing.
+  const inset = 14, zoom = 200 / (112 - 2 * inset);
+  const tight = resizeBilinear(faceTile(0, 0), 200, 200, {
+    left: inset,
+    top: inset,
+    width: 112 - 2 * inset,
+    height: 112 - 2 * inset,
+  });
+  assert.equal((await aligner.detect(tight)).length, 0);
+  const f = await aligner.align(tight);
+  assert.ok(f && f.framed);
+  // Points come back in the photo's own pixels: the eyes near where the template put them.
+  for (const i of [0, 1]) {
+    const ex = (ARCFACE_TEMPLATE[i][0] - inset) * zoom,
+      ey = (ARCFACE_TEMPLATE[i][1] - inset) * zoom;
+    const d = Math.hypot(f.points5[i][0] - ex, f.points5[i][1] - ey);
+    assert.ok(
+      d < 12,
+      `eye ${i}: ${d.toFixed(1)} px off (${(d / zoom).toFixed(1)} px at tile scale)`,
+    );
+  }
+  assert.ok(f.box.x1 > -20 && f.box.x2 < 220, JSON.stringify(f.box));
 });
 
 Deno.test({
