@@ -79,6 +79,14 @@ Deno.test("align task: statuses, mirror tree, summary and exit codes", async () 
     const before = await listFiles(`${tmp}/out`);
     assert.equal(await main(["--in", src, "--out", `${tmp}/out`, "--skip-bad"]), 0);
     assert.deepEqual(await listFiles(`${tmp}/out`), before);
+    // Two shards into one folder: the last to finish merges them into the same align.csv,
+    // summary and crops as the single run.
+    for (const shard of ["2/2", "1/2"]) {
+      await main(["--in", src, "--out", `${tmp}/sharded`, "--shard", shard, "--workers", "1"]);
+    }
+    const sharded = await listFiles(`${tmp}/sharded`);
+    assert.ok(sharded.has("align.shard-1-of-2.csv") && sharded.has("align.shard-2-of-2.csv"));
+    for (const [k, v] of before) assert.deepEqual(sharded.get(k), v, `${k} differs`);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
