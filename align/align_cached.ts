@@ -146,7 +146,7 @@ export async function alignCached(options: AlignCachedOptions): Promise<AlignCac
       };
       await Promise.all(Array.from({ length: pool.size * 2 }, lane));
     } finally {
-      pool.close();
+      await pool.close();
     }
   }
 

@@ -259,7 +259,7 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
       report(true);
     } finally {
       jf.close();
-      pool.close();
+      await pool.close();
     }
   }
 

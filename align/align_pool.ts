@@ -1,67 +1,106 @@
 /**
- * A pool of align workers, one {@link FaceAligner} each; jobs queue until a worker is free.
- * Each job runs whole on one worker, so a file's outputs never depend on how work was spread.
+ * A pool of align processes (`align_child.ts`), one {@link FaceAligner} each; jobs queue until a
+ * process is free. Each job runs whole in one process, so a file's outputs never depend on how
+ * work was spread.
  * @module
  */
-import { spawnWorker } from "../data/mod.ts";
+import { type AlignChildReply, type AlignChildRequest, lines } from "./align_child.ts";
 import type { AlignRow } from "./align_csv.ts";
-import type { AlignWorkerReply, AlignWorkerRequest } from "./align_worker.ts";
 import type { CropSize } from "./similarity.ts";
 
 interface Job {
-  msg: Extract<AlignWorkerRequest, { type: "run" }>;
+  msg: AlignChildRequest;
   resolve(v: { row: AlignRow; error?: string }): void;
   reject(e: Error): void;
 }
 
-/** Align workers (wasm, one thread each). */
+interface Child {
+  proc: Deno.ChildProcess;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  job?: Job;
+}
+
+/** The root `deno.json` of a local checkout (its import map, lock and node_modules), if any. */
+async function localConfig(): Promise<string[]> {
+  const url = new URL("../deno.json", import.meta.url);
+  if (url.protocol !== "file:") return [];
+  return await Deno.stat(url).then(() => ["--config", url.pathname], () => []);
+}
+
+/** Align processes (wasm, one thread each). */
 export class AlignPool {
   private queue: Job[] = [];
-  private idle: Worker[] = [];
-  private pending = new Map<Worker, Job>();
+  private idle: Child[] = [];
   private nextId = 0;
+  private closed = false;
+  private enc = new TextEncoder();
 
-  private constructor(private workers: Worker[]) {}
+  private constructor(private children: Child[]) {}
 
-  /** Start `workers` workers that align to `size` with detections scoring ≥ `minScore`. */
+  /** Start `workers` processes that align to `size` with detections scoring ≥ `minScore`. */
   static async create(workers: number, minScore: number, size: CropSize): Promise<AlignPool> {
-    const ws = Array.from(
-      { length: Math.max(1, workers) },
-      () => spawnWorker(new URL("./align_worker.ts", import.meta.url)),
-    );
-    const pool = new AlignPool(ws);
+    const config = await localConfig();
+    const script = new URL("./align_child.ts", import.meta.url).href;
+    const children: Child[] = Array.from({ length: Math.max(1, workers) }, () => {
+      const proc = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", ...config, script, String(minScore), size],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      return { proc, writer: proc.stdin.getWriter() };
+    });
+    const pool = new AlignPool(children);
     try {
-      await Promise.all(ws.map((w) =>
-        new Promise<void>((resolve, reject) => {
-          w.onmessage = (e: MessageEvent<AlignWorkerReply>) => {
-            if (e.data.type === "ready") resolve();
-            else reject(new Error(`align worker: ${"message" in e.data ? e.data.message : ""}`));
-          };
-          w.onerror = (e) => {
-            e.preventDefault();
-            reject(new Error(`align worker: ${e.message}`));
-          };
-          w.postMessage({ type: "init", minScore, size } satisfies AlignWorkerRequest);
-        })
-      ));
+      await Promise.all(children.map((c) => pool.listen(c)));
     } catch (e) {
-      pool.close();
+      await pool.close();
       throw e;
-    }
-    for (const w of ws) {
-      w.onmessage = (e: MessageEvent<AlignWorkerReply>) => pool.onReply(w, e.data);
-      w.onerror = (e) => {
-        e.preventDefault();
-        pool.fail(w, new Error(`align worker: ${e.message}`));
-      };
-      pool.idle.push(w);
     }
     return pool;
   }
 
-  /** Number of workers. */
+  /** Read a child's replies; resolves once it says it is ready (rejects if it cannot start). */
+  private listen(c: Child): Promise<void> {
+    return new Promise((ready, failed) => {
+      let started = false;
+      (async () => {
+        for await (const line of lines(c.proc.stdout)) {
+          let m: AlignChildReply;
+          try {
+            m = JSON.parse(line);
+          } catch {
+            continue; // a library's stray line, not a reply
+          }
+          if (m.type === "ready") {
+            started = true;
+            ready();
+            this.idle.push(c);
+            this.pump();
+          } else if (!started) {
+            failed(new Error(`align process: ${"message" in m ? m.message : "no reply"}`));
+            return;
+          } else {
+            const job = c.job;
+            c.job = undefined;
+            if (m.type === "done") job?.resolve({ row: m.row, error: m.error });
+            else job?.reject(new Error(m.message));
+            this.idle.push(c);
+            this.pump();
+          }
+        }
+        // stdout closed: the process ended.
+        const err = new Error("align process ended unexpectedly");
+        if (!started) failed(err);
+        c.job?.reject(err);
+        c.job = undefined;
+      })().catch((e) => (started ? c.job?.reject(e) : failed(e)));
+    });
+  }
+
+  /** Number of processes. */
   get size(): number {
-    return this.workers.length;
+    return this.children.length;
   }
 
   /** Align `inDir/rel`, writing its crop (when a face is found) to `cropPath`. */
@@ -72,7 +111,8 @@ export class AlignPool {
     identity: string,
   ): Promise<{ row: AlignRow; error?: string }> {
     return new Promise((resolve, reject) => {
-      const msg = { type: "run" as const, id: this.nextId++, inDir, cropPath, rel, identity };
+      if (this.closed) return reject(new Error("align pool closed"));
+      const msg = { id: this.nextId++, inDir, cropPath, rel, identity };
       this.queue.push({ msg, resolve, reject });
       this.pump();
     });
@@ -80,36 +120,27 @@ export class AlignPool {
 
   private pump(): void {
     while (this.idle.length && this.queue.length) {
-      const w = this.idle.pop()!;
+      const c = this.idle.pop()!;
       const job = this.queue.shift()!;
-      this.pending.set(w, job);
-      w.postMessage(job.msg);
+      c.job = job;
+      c.writer.write(this.enc.encode(JSON.stringify(job.msg) + "\n")).catch((e) => job.reject(e));
     }
   }
 
-  private onReply(w: Worker, reply: AlignWorkerReply): void {
-    const job = this.pending.get(w);
-    if (!job) return;
-    this.pending.delete(w);
-    this.idle.push(w);
-    if (reply.type === "done") job.resolve({ row: reply.row, error: reply.error });
-    else job.reject(new Error(reply.type === "fatal" ? reply.message : "align worker: bad reply"));
-    this.pump();
-  }
-
-  private fail(w: Worker, e: Error): void {
-    const job = this.pending.get(w);
-    this.pending.delete(w);
-    job?.reject(e);
-  }
-
-  /** Stop every worker. */
-  close(): void {
-    for (const w of this.workers) w.terminate();
-    for (const job of [...this.pending.values(), ...this.queue]) {
-      job.reject(new Error("align pool closed"));
-    }
-    this.pending.clear();
+  /** Stop every process (closing their stdin lets them exit; they are killed if they linger). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue) job.reject(new Error("align pool closed"));
     this.queue = [];
+    await Promise.all(this.children.map(async (c) => {
+      await c.writer.close().catch(() => {});
+      const timer = setTimeout(() => {
+        try {
+          c.proc.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, 5000);
+      await c.proc.status;
+      clearTimeout(timer);
+    }));
   }
 }
