@@ -16,3 +16,4 @@ export * as generator from "./generator/mod.ts";
 export * as mixup from "./mixup/mod.ts";
 export * as recognition from "./recognition/mod.ts";
 export * as evaluation from "./eval/mod.ts";
+export * as align from "./align/mod.ts";

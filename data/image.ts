@@ -4,6 +4,7 @@
  */
 import { decodePngRaw, jpeg } from "./deps.ts";
 import { encodePngBytes, type PngEncodeOptions } from "./png_encode.ts";
+import { encodeJpegBytes } from "./jpeg_encode.ts";
 import { ImageDecodeError, imageInfo, sniffFormat } from "./image_info.ts";
 
 export { ImageDecodeError, sniffFormat } from "./image_info.ts";
@@ -221,6 +222,20 @@ function decodePgm(bytes: Uint8Array, file: string): RawImage {
  */
 export function encodePng(image: RawImage, options: PngEncodeOptions = {}): Uint8Array {
   return encodePngBytes(image, options);
+}
+
+/**
+ * Encode 8-bit HWC pixels (grey or RGB) as a baseline 4:4:4 JPEG (`quality` 1–100, IJG scale,
+ * default 95; see `jpeg_encode.ts`). Grey is stored as three equal channels.
+ */
+export function encodeJpeg(image: RawImage, quality = 95): Uint8Array {
+  if (!(quality >= 1 && quality <= 100)) {
+    throw new RangeError(`encodeJpeg: quality ${quality}, expected 1..100`);
+  }
+  if (image.channels !== 1 && image.channels !== 3) {
+    throw new RangeError(`encodeJpeg: ${image.channels} channels, expected 1 or 3`);
+  }
+  return encodeJpegBytes(image.data, image.width, image.height, image.channels, quality);
 }
 
 /** Options for converting raw pixels to a float tensor. */

@@ -20,6 +20,7 @@ import {
   writeComparison,
   writeEvaluationReport,
 } from "../eval/mod.ts";
+import { alignCached } from "../align/mod.ts";
 
 const USAGE =
   `usage: deno task evaluate --model RUN_DIR|model.onnx|pixels|pca --pairs FILE --images DIR --out DIR
@@ -27,6 +28,7 @@ const USAGE =
   [--threshold-images DIR] [--input-size 112x112] [--layout nchw|nhwc] [--bgr] [--mean 127.5] [--std 127.5]
   [--crop auto|none|HxW] [--skip-missing] [--batch 64] [--ep auto|webgpu|node|wasm] [--threads N]
   [--name LABEL] [--fit-pairs FILE] [--pca-components 128] [--no-plots]
+  [--align [--align-cache DIR] [--workers N]]
 usage: deno task evaluate --compare OUT_DIR1,OUT_DIR2,... --out DIR   (one table + ROC plots of finished runs)
 
   --model        run folder (model.onnx + optional embedder.json), an .onnx file, or a baseline:
@@ -40,6 +42,10 @@ usage: deno task evaluate --compare OUT_DIR1,OUT_DIR2,... --out DIR   (one table
   --protocol     synface (cosine, no flip, last max) | insightface (flip, squared L2, first max) | both (default)
   --flip         also use flip fusion under the synface protocol
   --mean/--std   model input is (x - mean)/std of 0-255 pixels (default 127.5/127.5)
+  --align        the images are unaligned photos (e.g. raw LFW images/): detect, landmark and align
+                 each to the ArcFace 112x112 template first (align/), caching crops by content hash
+                 in --align-cache (default out/align-cache); a photo without a face gets its centre
+                 square; --workers N align workers (default one per core)
   --crop         auto (default: 250x250 funneled LFW -> centre 150x150 -> input size; 112x112 -> 112x96
                  centre crop), none (sizes must match), or HxW (centre crop, then resize)
   --ep           auto (default: hardware WebGPU, else native onnxruntime-node, else wasm); the EP
@@ -100,6 +106,9 @@ export async function main(args: string[]): Promise<void> {
       "fit-pairs": { type: "string" },
       "pca-components": { type: "string" },
       "no-plots": { type: "boolean", default: false },
+      align: { type: "boolean", default: false },
+      "align-cache": { type: "string", default: "out/align-cache" },
+      workers: { type: "string" },
       compare: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -162,6 +171,30 @@ export async function main(args: string[]): Promise<void> {
     console.error(
       `evaluate: ${pairs.file} is a single block; using 10-fold inside it (pass --threshold-from FILE to choose thresholds on another file)`,
     );
+  }
+  if (values.align) {
+    const workers = intAtLeast(values.workers, "--workers", 1);
+    const view = async (list: PairList, dir: string) => {
+      const found = resolveImages(list.pairs.flatMap((p) => [p.a, p.b]), dir);
+      const base = dir.replace(/\/+$/, "") + "/";
+      const files = [...found.paths.values()].map((p) => p.slice(base.length));
+      const r = await alignCached({
+        inDir: dir,
+        files,
+        cacheDir: values["align-cache"]!,
+        workers,
+      });
+      console.error(
+        `align: ${files.length} photos of ${list.file} (${r.aligned} aligned now, the rest cached)` +
+          `${r.noFace.length ? `, ${r.noFace.length} without a face (centre crop)` : ""}` +
+          `${r.bad.length ? `, ${r.bad.length} unreadable: ${r.bad[0].error}` : ""} → ${r.dir}`,
+      );
+      return r.dir;
+    };
+    const thrDir = values["threshold-images"] ?? values.images!;
+    const alignedImages = await view(pairs, values.images!);
+    if (thresholdPairs) values["threshold-images"] = await view(thresholdPairs, thrDir);
+    values.images = alignedImages;
   }
   let embedder: Embedder;
   if (values.model === "pca") {

@@ -5,6 +5,7 @@
 import { EP_CHOICES, type EpChoice, isEpChoice, parseCliArgs, resolveEp } from "../../data/mod.ts";
 import { PairsFormatError, readPairs, view2Reason } from "../../eval/mod.ts";
 import { autodiff } from "../../recognition/mod.ts";
+import { alignInputs } from "./align_inputs.ts";
 import {
   codeFingerprints,
   type InputFingerprints,
@@ -48,13 +49,15 @@ export interface ReproduceOptions {
   jobs?: number;
   /** `--seeds N`: training runs per cell (the preset's when absent). */
   seeds?: number;
+  /** `--align`: the real folders are unaligned photos, aligned (and cached) before planning. */
+  align?: boolean;
 }
 
 /** Usage text. */
 export const USAGE = `usage: deno task reproduce [--preset ${PRESET_NAMES.join("|")}] [--out DIR]
   [--real DIR [--real-ids R] [--real-per-id K[,K2]]] [--lfw-pairs FILE --lfw-images DIR]
   [--val-pairs FILE --val-images DIR] [--only table1,table2,table3,fig5,fig6,fig2,fig3]
-  [--seeds N] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N]
+  [--seeds N] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N] [--align]
   [--ep auto|webgpu|node|wasm]
 
 Runs the paper's experiments (generate → train → evaluate) at the preset's size and writes
@@ -65,7 +68,10 @@ continue. Without --real / --lfw-* those cells say "needs --real" / "needs --lfw
 --jobs N trains N models side by side, each in its own process with cores/N threads (default:
 one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.
 --ep runs the ONNX models (generator, embedders) on WebGPU, native onnxruntime-node or wasm
-(auto: hardware WebGPU, else node where it loads, else wasm); the EP is part of their cache keys.`;
+(auto: hardware WebGPU, else node where it loads, else wasm); the EP is part of their cache keys.
+--align: --real / --lfw-images / --val-images are unaligned photos (e.g. raw LFW images/):
+each is detected, landmarked and aligned to the ArcFace template first (crops cached by content
+hash in <out>/align-cache; pair photos without a face get their centre, --real drops them).`;
 
 /** Raised for a bad command line (exit 2). */
 export class UsageError extends Error {
@@ -104,6 +110,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       jobs: { type: "string" },
       seeds: { type: "string" },
       ep: { type: "string" },
+      align: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -173,6 +180,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
     ...(values.ep !== undefined ? { ep: values.ep as EpChoice } : {}),
     jobs: values.jobs === undefined ? undefined : positiveInt("--jobs", values.jobs),
     seeds: values.seeds === undefined ? undefined : positiveInt("--seeds", values.seeds),
+    align: values.align,
   };
 }
 
@@ -273,6 +281,9 @@ export async function reproduce(
   io: { log?: (l: string) => void; print?: (l: string) => void; command?: string } = {},
 ): Promise<ReproduceResult> {
   const print = io.print ?? ((l: string) => console.log(l));
+  if (o.align && !o.dryRun) {
+    o = { ...o, inputs: await alignInputs(o.inputs, `${o.out}/align-cache`, o.workers, io.log) };
+  }
   const resolved = await planOf(o);
   const layout = await jobLayout(o);
   const ep = await resolveEp(o.ep ?? "auto");

@@ -1,0 +1,332 @@
+/**
+ * Align every photo of a folder (`<class>/<file>` or flat) into a mirror folder: crops under the
+ * same relative paths, `align.csv` (see `align_csv.ts`) and `align_summary.json`. Resumable: each
+ * row is appended to a journal as soon as its crop is written, so a killed run continues where it
+ * stopped; the final files are written atomically, rows in path order, so a resumed run and one
+ * uninterrupted run leave the same files. `--shard i/n` runs write their own
+ * `align.shard-i-of-n.csv`; whichever finishes last merges them into `align.csv`.
+ * @module
+ */
+import { isImagePath, sniffFormat, writeFileAtomic } from "../data/mod.ts";
+import { FACEPLUGIN, z } from "./deps.ts";
+import {
+  ALIGN_CSV_COLUMNS,
+  ALIGN_STATUSES,
+  type AlignRow,
+  type AlignStatus,
+  formatAlignRow,
+  parseAlignCsv,
+} from "./align_csv.ts";
+import { AlignPool } from "./align_pool.ts";
+import { DETECT_THRESHOLD } from "./detect.ts";
+import { cropName } from "./photo.ts";
+import type { CropSize } from "./similarity.ts";
+
+/** Options of {@link alignDirectory}. */
+export interface AlignDirectoryOptions {
+  inDir: string;
+  outDir: string;
+  size?: CropSize;
+  workers?: number;
+  /** 1-based shard `index` of `count`: files whose sorted position ≡ index−1 (mod count). */
+  shard?: { index: number; count: number };
+  minScore?: number;
+  /** Progress lines on stderr (default true). */
+  progress?: boolean;
+}
+
+/** What a run did. */
+export interface AlignSummary {
+  /** Images in this run's share (shard) of the input. */
+  total: number;
+  /** Rows found done from an earlier run. */
+  skipped: number;
+  counts: Record<AlignStatus, number>;
+  noFace: string[];
+  bad: { path: string; error: string }[];
+  seconds: number;
+}
+
+/** Settings stored in `align.json`; a rerun with other settings into the same folder is refused. */
+const alignSettingsSchema = z.object({
+  models: z.string(),
+  size: z.enum(["112", "112x96"]),
+  minScore: z.number(),
+});
+export type AlignSettings = z.infer<typeof alignSettingsSchema>;
+export const AlignSettingsSchema: z.ZodType<AlignSettings> = alignSettingsSchema;
+
+const SummaryFileSchema = z.object({
+  bad: z.array(z.object({ path: z.string(), error: z.string() })),
+}).passthrough();
+
+/** Raised for a bad `--in`/`--out` or settings that clash with the folder's `align.json`. */
+export class AlignUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AlignUsageError";
+  }
+}
+
+/** A file without an extension whose first bytes are PNG, JPEG or PGM magic. */
+async function isExtensionlessImage(dir: string, name: string): Promise<boolean> {
+  if (name.lastIndexOf(".") > 0) return false;
+  const f = await Deno.open(`${dir}/${name}`);
+  try {
+    const head = new Uint8Array(8);
+    const n = await f.read(head);
+    return n !== null && sniffFormat(head.subarray(0, n)) !== undefined;
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Relative paths of the images under `dir` (recursively, sorted), skipping `skipDir`: files with
+ * an image extension, and files without an extension whose bytes are an image.
+ */
+export async function listImages(dir: string, skipDir?: string): Promise<string[]> {
+  const out: string[] = [];
+  const skip = skipDir ? await Deno.realPath(skipDir).catch(() => undefined) : undefined;
+  async function walk(abs: string, rel: string): Promise<void> {
+    if (skip && (await Deno.realPath(abs)) === skip) return;
+    for await (const e of Deno.readDir(abs)) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(`${abs}/${e.name}`, r);
+      else if (e.isFile && (isImagePath(e.name) || await isExtensionlessImage(abs, e.name))) {
+        out.push(r);
+      }
+    }
+  }
+  await walk(dir, "");
+  return out.sort();
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+function csvText(rows: AlignRow[]): string {
+  const sorted = rows.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [ALIGN_CSV_COLUMNS.join(","), ...sorted.map(formatAlignRow)].join("\n") + "\n";
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
+  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(sec).padStart(2, "0")}s`;
+}
+
+/** Align a folder of photos; see the module doc. */
+export async function alignDirectory(options: AlignDirectoryOptions): Promise<AlignSummary> {
+  const t0 = performance.now();
+  const inDir = options.inDir.replace(/\/+$/, "") || "/";
+  const outDir = options.outDir.replace(/\/+$/, "") || "/";
+  const size = options.size ?? "112";
+  const minScore = options.minScore ?? DETECT_THRESHOLD;
+  const progress = options.progress ?? true;
+  if (!(await Deno.stat(inDir).then((s) => s.isDirectory, () => false))) {
+    throw new AlignUsageError(`--in ${inDir}: not a folder`);
+  }
+  await Deno.mkdir(outDir, { recursive: true });
+  if ((await Deno.realPath(inDir)) === (await Deno.realPath(outDir))) {
+    throw new AlignUsageError(`--out ${outDir}: must differ from --in`);
+  }
+
+  // Settings: the same folder always holds crops of one kind.
+  const settings: AlignSettings = { models: FACEPLUGIN, size, minScore };
+  const settingsPath = `${outDir}/align.json`;
+  const prevText = await readText(settingsPath);
+  if (prevText !== undefined) {
+    const prev = AlignSettingsSchema.safeParse(JSON.parse(prevText));
+    if (!prev.success) throw new AlignUsageError(`${settingsPath}: not an align settings file`);
+    if (JSON.stringify(prev.data) !== JSON.stringify(settings)) {
+      throw new AlignUsageError(
+        `${outDir} holds crops made with ${JSON.stringify(prev.data)}, this run asks for ${
+          JSON.stringify(settings)
+        }: use another --out`,
+      );
+    }
+  } else await writeFileAtomic(settingsPath, JSON.stringify(settings, null, 2) + "\n");
+
+  const all = await listImages(inDir, outDir);
+  const shard = options.shard;
+  const mine = shard ? all.filter((_, i) => i % shard.count === shard.index - 1) : all;
+  const mineSet = new Set(mine);
+  const tag = shard ? `.shard-${shard.index}-of-${shard.count}` : "";
+  const finalCsv = `${outDir}/align${tag}.csv`;
+  const journal = `${outDir}/align${tag}.journal.csv`;
+
+  // What earlier runs finished: the merged CSV, this share's CSV, and the journal.
+  const done = new Map<string, AlignRow>();
+  const prevBad = new Map<string, string>();
+  for (const f of new Set([`${outDir}/align.csv`, finalCsv])) {
+    const text = await readText(f);
+    if (text !== undefined) {
+      for (const r of parseAlignCsv(text, f)) if (mineSet.has(r.path)) done.set(r.path, r);
+    }
+  }
+  const summaryText = await readText(`${outDir}/align_summary${tag}.json`);
+  if (summaryText !== undefined) {
+    const s = SummaryFileSchema.safeParse(JSON.parse(summaryText));
+    if (s.success) { for (const b of s.data.bad) prevBad.set(b.path, b.error); }
+  }
+  const journalText = await readText(journal);
+  if (journalText !== undefined) {
+    for (const line of journalText.split("\n").filter((l) => l.startsWith("#bad\t"))) {
+      const [, path, error] = line.split("\t");
+      prevBad.set(path, error);
+    }
+    const rowsText = journalText.split("\n").filter((l) => !l.startsWith("#bad\t")).join("\n");
+    for (const r of parseAlignCsv(rowsText, journal, { header: false, dropPartialLast: true })) {
+      if (mineSet.has(r.path)) done.set(r.path, r);
+    }
+  }
+  // A row counts as done only with its crop on disk.
+  for (const [path, r] of [...done]) {
+    if (r.status === "ok" || r.status === "several_faces") {
+      if (!(await exists(`${outDir}/${cropName(path)}`))) done.delete(path);
+    }
+  }
+
+  const todo = mine.filter((p) => !done.has(p));
+  const rows = new Map(done);
+  const bad = new Map<string, string>();
+  for (const [p, r] of done) {
+    if (r.status === "bad_image") bad.set(p, prevBad.get(p) ?? "(reported by an earlier run)");
+  }
+  if (todo.length) {
+    const pool = await AlignPool.create(
+      Math.min(options.workers ?? (navigator.hardwareConcurrency || 1), todo.length),
+      minScore,
+      size,
+    );
+    const jf = await Deno.open(journal, { append: true, create: true });
+    const enc = new TextEncoder();
+    let finished = 0;
+    let lastPrint = 0;
+    const tStart = performance.now();
+    const report = (force = false) => {
+      const now = performance.now();
+      if (!progress || (!force && now - lastPrint < 2000)) return;
+      lastPrint = now;
+      const rate = finished / ((now - tStart) / 1000);
+      console.error(
+        `align: ${done.size + finished}/${mine.length} (${finished} this run), ` +
+          `${rate.toFixed(1)} images/s, ETA ${fmtTime((todo.length - finished) / rate)}`,
+      );
+    };
+    try {
+      let next = 0;
+      const lane = async () => {
+        while (next < todo.length) {
+          const rel = todo[next++];
+          const identity = rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : "";
+          const { row, error } = await pool.align(
+            inDir,
+            `${outDir}/${cropName(rel)}`,
+            rel,
+            identity,
+          );
+          rows.set(rel, row);
+          let line = formatAlignRow(row) + "\n";
+          if (error !== undefined) {
+            bad.set(rel, error);
+            if (progress) console.error(`align: bad_image ${error}`);
+            line = `#bad\t${rel}\t${error.replaceAll(/[\t\n]/g, " ")}\n` + line;
+          }
+          await jf.write(enc.encode(line));
+          finished++;
+          report();
+        }
+      };
+      await Promise.all(Array.from({ length: pool.size * 2 }, lane));
+      report(true);
+    } finally {
+      jf.close();
+      await pool.close();
+    }
+  }
+
+  const ordered = mine.map((p) => rows.get(p)!);
+  const counts = Object.fromEntries(ALIGN_STATUSES.map((s) => [s, 0])) as Record<
+    AlignStatus,
+    number
+  >;
+  for (const r of ordered) counts[r.status]++;
+  const summary: AlignSummary = {
+    total: mine.length,
+    skipped: done.size,
+    counts,
+    noFace: ordered.filter((r) => r.status === "no_face").map((r) => r.path),
+    bad: ordered.filter((r) => r.status === "bad_image").map((r) => ({
+      path: r.path,
+      error: bad.get(r.path) ?? "",
+    })),
+    seconds: (performance.now() - t0) / 1000,
+  };
+  const { seconds: _s, skipped: _k, ...stable } = summary;
+  await writeFileAtomic(
+    `${outDir}/align_summary${tag}.json`,
+    JSON.stringify(stable, null, 2) + "\n",
+  );
+  await writeFileAtomic(finalCsv, csvText(ordered));
+  await Deno.remove(journal).catch(() => {});
+  if (shard) await mergeShards(outDir, all, shard.count);
+  return summary;
+}
+
+/** When every shard's CSV is there, write `align.csv` and `align_summary.json` from them. */
+async function mergeShards(outDir: string, all: string[], count: number): Promise<void> {
+  const rows: AlignRow[] = [];
+  const bad: { path: string; error: string }[] = [];
+  for (let i = 1; i <= count; i++) {
+    const f = `${outDir}/align.shard-${i}-of-${count}.csv`;
+    const text = await readText(f);
+    if (text === undefined) return;
+    rows.push(...parseAlignCsv(text, f));
+    const s = await readText(`${outDir}/align_summary.shard-${i}-of-${count}.json`);
+    if (s !== undefined) {
+      const parsed = SummaryFileSchema.safeParse(JSON.parse(s));
+      if (parsed.success) bad.push(...parsed.data.bad);
+    }
+  }
+  const have = new Set(rows.map((r) => r.path));
+  if (!all.every((p) => have.has(p))) return;
+  const counts = Object.fromEntries(ALIGN_STATUSES.map((s) => [s, 0])) as Record<
+    AlignStatus,
+    number
+  >;
+  for (const r of rows) counts[r.status]++;
+  const sorted = rows.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  bad.sort((a, b) => (a.path < b.path ? -1 : 1));
+  await writeFileAtomic(
+    `${outDir}/align_summary.json`,
+    JSON.stringify(
+      {
+        total: rows.length,
+        counts,
+        noFace: sorted.filter((r) => r.status === "no_face").map((r) => r.path),
+        bad,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  await writeFileAtomic(`${outDir}/align.csv`, csvText(rows));
+}

@@ -1,0 +1,146 @@
+/**
+ * A pool of align processes (`align_child.ts`), one {@link FaceAligner} each; jobs queue until a
+ * process is free. Each job runs whole in one process, so a file's outputs never depend on how
+ * work was spread.
+ * @module
+ */
+import { type AlignChildReply, type AlignChildRequest, lines } from "./align_child.ts";
+import type { AlignRow } from "./align_csv.ts";
+import type { CropSize } from "./similarity.ts";
+
+interface Job {
+  msg: AlignChildRequest;
+  resolve(v: { row: AlignRow; error?: string }): void;
+  reject(e: Error): void;
+}
+
+interface Child {
+  proc: Deno.ChildProcess;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  job?: Job;
+}
+
+/** The root `deno.json` of a local checkout (its import map, lock and node_modules), if any. */
+async function localConfig(): Promise<string[]> {
+  const url = new URL("../deno.json", import.meta.url);
+  if (url.protocol !== "file:") return [];
+  return await Deno.stat(url).then(() => ["--config", url.pathname], () => []);
+}
+
+/** Align processes (wasm, one thread each). */
+export class AlignPool {
+  private queue: Job[] = [];
+  private idle: Child[] = [];
+  private nextId = 0;
+  private closed = false;
+  private enc = new TextEncoder();
+
+  private constructor(private children: Child[]) {}
+
+  /** Start `workers` processes that align to `size` with detections scoring ≥ `minScore`. */
+  static async create(workers: number, minScore: number, size: CropSize): Promise<AlignPool> {
+    const config = await localConfig();
+    const script = new URL("./align_child.ts", import.meta.url).href;
+    const children: Child[] = Array.from({ length: Math.max(1, workers) }, () => {
+      const proc = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", ...config, script, String(minScore), size],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      return { proc, writer: proc.stdin.getWriter() };
+    });
+    const pool = new AlignPool(children);
+    try {
+      await Promise.all(children.map((c) => pool.listen(c)));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** Read a child's replies; resolves once it says it is ready (rejects if it cannot start). */
+  private listen(c: Child): Promise<void> {
+    return new Promise((ready, failed) => {
+      let started = false;
+      (async () => {
+        for await (const line of lines(c.proc.stdout)) {
+          let m: AlignChildReply;
+          try {
+            m = JSON.parse(line);
+          } catch {
+            continue; // a library's stray line, not a reply
+          }
+          if (m.type === "ready") {
+            started = true;
+            ready();
+            this.idle.push(c);
+            this.pump();
+          } else if (!started) {
+            failed(new Error(`align process: ${"message" in m ? m.message : "no reply"}`));
+            return;
+          } else {
+            const job = c.job;
+            c.job = undefined;
+            if (m.type === "done") job?.resolve({ row: m.row, error: m.error });
+            else job?.reject(new Error(m.message));
+            this.idle.push(c);
+            this.pump();
+          }
+        }
+        // stdout closed: the process ended.
+        const err = new Error("align process ended unexpectedly");
+        if (!started) failed(err);
+        c.job?.reject(err);
+        c.job = undefined;
+      })().catch((e) => (started ? c.job?.reject(e) : failed(e)));
+    });
+  }
+
+  /** Number of processes. */
+  get size(): number {
+    return this.children.length;
+  }
+
+  /** Align `inDir/rel`, writing its crop (when a face is found) to `cropPath`. */
+  align(
+    inDir: string,
+    cropPath: string,
+    rel: string,
+    identity: string,
+  ): Promise<{ row: AlignRow; error?: string }> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new Error("align pool closed"));
+      const msg = { id: this.nextId++, inDir, cropPath, rel, identity };
+      this.queue.push({ msg, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.idle.length && this.queue.length) {
+      const c = this.idle.pop()!;
+      const job = this.queue.shift()!;
+      c.job = job;
+      c.writer.write(this.enc.encode(JSON.stringify(job.msg) + "\n")).catch((e) => job.reject(e));
+    }
+  }
+
+  /** Stop every process (closing their stdin lets them exit; they are killed if they linger). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue) job.reject(new Error("align pool closed"));
+    this.queue = [];
+    await Promise.all(this.children.map(async (c) => {
+      await c.writer.close().catch(() => {});
+      const timer = setTimeout(() => {
+        try {
+          c.proc.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, 5000);
+      await c.proc.status;
+      clearTimeout(timer);
+    }));
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * `deno task align`: detect, landmark and align every photo of a folder onto the ArcFace template.
+ *
+ *   deno task align --in DIR --out DIR [--size 112|112x96] [--workers N] [--shard i/n]
+ *     [--min-score S] [--skip-bad]
+ *
+ * Writes the crops under the same relative paths, `align.csv` and `align_summary.json` (see
+ * `align/README.md`). Exit status: 0 done; 1 when an image could not be decoded (`bad_image`;
+ * 0 with `--skip-bad`) or the run failed; 2 for a bad command line.
+ */
+import { parseArgs } from "node:util";
+import { alignDirectory, AlignUsageError, type CropSize } from "../align/mod.ts";
+
+const USAGE =
+  "usage: deno task align --in DIR --out DIR [--size 112|112x96] [--workers N] [--shard i/n] " +
+  "[--min-score S] [--skip-bad]";
+
+function fail(msg: string): never {
+  console.error(`align: ${msg}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        in: { type: "string" },
+        out: { type: "string" },
+        size: { type: "string" },
+        workers: { type: "string" },
+        shard: { type: "string" },
+        "min-score": { type: "string" },
+        "skip-bad": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.in) fail("--in is required");
+  if (!values.out) fail("--out is required");
+  const size = values.size ?? "112";
+  if (size !== "112" && size !== "112x96") fail(`--size ${size}: expected 112 or 112x96`);
+  let workers: number | undefined;
+  if (values.workers !== undefined) {
+    workers = Number(values.workers);
+    if (!Number.isSafeInteger(workers) || workers < 1) {
+      fail(`--workers ${values.workers}: expected a positive integer`);
+    }
+  }
+  let shard: { index: number; count: number } | undefined;
+  if (values.shard !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
+    if (!m) fail(`--shard ${values.shard}: expected i/n, e.g. 1/4`);
+    shard = { index: Number(m[1]), count: Number(m[2]) };
+    if (shard.count < 1 || shard.index < 1 || shard.index > shard.count) {
+      fail(`--shard ${values.shard}: expected 1 ≤ i ≤ n`);
+    }
+  }
+  let minScore: number | undefined;
+  if (values["min-score"] !== undefined) {
+    minScore = Number(values["min-score"]);
+    if (!(minScore >= 0 && minScore <= 1)) {
+      fail(`--min-score ${values["min-score"]}: expected a number in [0, 1]`);
+    }
+  }
+  try {
+    const s = await alignDirectory({
+      inDir: values.in,
+      outDir: values.out,
+      size: size as CropSize,
+      workers,
+      shard,
+      minScore,
+    });
+    const c = s.counts;
+    console.error(
+      `align: ${s.total} images (${s.skipped} done before): ${c.ok} ok, ${c.several_faces} ` +
+        `several_faces, ${c.no_face} no_face, ${c.bad_image} bad_image in ${
+          s.seconds.toFixed(1)
+        } s → ${values.out}/align${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.csv`,
+    );
+    for (const p of s.noFace.slice(0, 20)) console.error(`  no_face ${p}`);
+    if (s.noFace.length > 20) console.error(`  … ${s.noFace.length - 20} more no_face`);
+    for (const b of s.bad) console.error(`  bad_image ${b.error}`);
+    return s.bad.length && !values["skip-bad"] ? 1 : 0;
+  } catch (e) {
+    if (e instanceof AlignUsageError) fail(e.message);
+    console.error(`align: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
