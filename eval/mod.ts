@@ -36,3 +36,6 @@ export * from "./plot_embedding.ts";
 export * from "./report.ts";
 export { writeFileAtomic } from "./atomic_write.ts";
 export * from "./compare.ts";
+export * from "./sym_eigen.ts";
+export * from "./frechet.ts";
+export * from "./realism.ts";
