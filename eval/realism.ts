@@ -21,7 +21,9 @@ export function defaultReferenceModel(): string {
 }
 
 /** The default reference: `fr_feature.onnx`, RGB, `(x − 127)/128`, NCHW 112×112. */
-export async function loadReferenceEmbedder(model = defaultReferenceModel()): Promise<Embedder> {
+export async function loadReferenceEmbedder(
+  model: string = defaultReferenceModel(),
+): Promise<Embedder> {
   return await createOnnxEmbedder(model, { mean: 127, std: 128, name: model.split("/").pop() });
 }
 
