@@ -193,15 +193,16 @@ async function readModel(m: GeneratorManifest, url: URL, modelUrl: URL): Promise
   const res = await fetch(modelUrl).catch(() => undefined);
   if (res?.ok) return new Uint8Array(await res.arrayBuffer());
   await res?.body?.cancel();
-  const { EMBEDDED_ID, buildEmbedded } = await import("./build.ts");
-  if (m.id !== EMBEDDED_ID) {
+  const { embeddedKind, buildEmbedded } = await import("./build.ts");
+  const kind = embeddedKind(m.id);
+  if (!kind) {
     throw new Error(
       `${url.href}: field "model": cannot read ${modelUrl.href}${
         res ? ` (HTTP ${res.status})` : ""
       }`,
     );
   }
-  const { onnx } = await buildEmbedded(new URL("./model/", import.meta.url));
+  const { onnx } = await buildEmbedded(new URL("./model/", import.meta.url), kind);
   if (modelUrl.protocol === "file:") {
     // Caching is best effort: a read-only checkout still works, it just rebuilds each time.
     await writeFileAtomic(modelUrl, onnx).catch(() => {});
