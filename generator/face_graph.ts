@@ -488,13 +488,38 @@ export function buildFaceGraph(
       alb = k === 0 ? term : add(alb, term);
     }
     alb = reshape(alb, [N, 3, -1]);
-    // inside the inner lip contour (what an open mouth shows): dark
-    const KA = ATTR.length, mouthK = ATTR.indexOf("mouth");
-    const mouth = g.initializer(
-      "point_mouth",
-      Float32Array.from({ length: N }, (_, p) => geo.attrs[p * KA + mouthK]),
-      [N, 1, 1],
+    // hair where the photos rarely reach (tight crops end mid-forehead, ~24 px from the top of
+    // the frame): skull points projecting above it take the colour of the identity's own
+    // texture at the temples (hair or what surrounds the head), with fixed strand detail
+    const KA = ATTR.length;
+    const attrOf = (name: (typeof ATTR)[number]) => {
+      const k = ATTR.indexOf(name);
+      return Float32Array.from({ length: N }, (_, p) => geo.attrs[p * KA + k]);
+    };
+    const cand = attrOf("hairCand"), strands = attrOf("hairDetail");
+    const smooth01 = (a: number, b: number, x: number) => {
+      const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
+      return t * t * (3 - 2 * t);
+    };
+    const topW = Float32Array.from(
+      { length: N },
+      (_, p) => cand[p] * smooth01(30, 20, taps.uv[2 * p + 1]),
     );
+    const texel = (u: number, v: number) =>
+      Math.round((v * R) / IMAGE_SIZE - 0.5) * R + Math.round((u * R) / IMAGE_SIZE - 0.5);
+    const temples = op("ReduceMean", [
+      op("Gather", [texT, g.ints([texel(12, 42), texel(100, 42), texel(18, 30), texel(94, 30)])], {
+        axis: 0,
+      }),
+      g.ints([0]),
+    ], { keepdims: 1 }); // [1,3·B]
+    const hairCol = mul(
+      mul(reshape(temples, [1, 3, -1]), c(0.8)),
+      g.initializer("point_strands", Float32Array.from(strands, (x) => 1 + 0.12 * x), [N, 1, 1]),
+    );
+    alb = lerp(alb, hairCol, g.initializer("point_top_hair", topW, [N, 1, 1]));
+    // inside the inner lip contour (what an open mouth shows): dark
+    const mouth = g.initializer("point_mouth", attrOf("mouth"), [N, 1, 1]);
     alb = lerp(alb, c([0.2, 0.07, 0.07], [1, 3, 1]), mouth);
     return { u, v, d, colour: mul(alb, pShade) };
   };

@@ -1,6 +1,6 @@
 /**
- * `deno task build-generator [--out DIR] [--faces DIR [--align-csv FILE] [--components 200]
- * [--resolution 80] [--max-images 6000]]`: build the embedded generators (face.onnx +
+ * `deno task build-generator [--out DIR] [--faces DIR [--align-csv FILE | --landmarks FILE] [--components 200]
+ * [--resolution 96] [--max-images 6000]]`: build the embedded generators (face.onnx +
  * generator.json: learned appearance, the default; procedural.onnx + procedural.json: painted
  * albedo, for comparison) into generator/model/ (or DIR). With `--faces`, first learn the
  * appearance model (`appearance.bin`) from a folder of face crops aligned to the ArcFace 112×112
@@ -19,12 +19,14 @@ import {
 import { fitAppearance } from "./appearance_fit.ts";
 
 const USAGE =
-  `usage: deno task build-generator [--out DIR] [--faces DIR [--align-csv FILE] [--components 200]
-  [--resolution 80] [--max-images 6000] [--source TEXT]]
+  `usage: deno task build-generator [--out DIR] [--faces DIR [--align-csv FILE | --landmarks FILE] [--components 200]
+  [--resolution 96] [--max-images 6000] [--source TEXT]]
 
   --faces       folder of face crops aligned to the ArcFace 112x112 template (recursive); learns
                 appearance.bin from them (PCA, ~1-3 min on 2 cores) before building
-  --align-csv   alignment log to filter by (default: DIR/align.csv when present)`;
+  --align-csv   alignment log to filter the aligned crops by (default: DIR/align.csv when present)
+  --landmarks   alignment log (deno task align: path, score, 5 points in source pixels, status) of
+                the raw photos in --faces: align them here (edges continued), filtered by it`;
 
 function fail(msg: string): never {
   console.error(`build-generator: ${msg}\n\n${USAGE}`);
@@ -47,6 +49,7 @@ export async function main(args: string[]): Promise<void> {
         out: { type: "string" },
         faces: { type: "string" },
         "align-csv": { type: "string" },
+        landmarks: { type: "string" },
         components: { type: "string" },
         resolution: { type: "string" },
         "max-images": { type: "string" },
@@ -69,7 +72,7 @@ export async function main(args: string[]): Promise<void> {
   let appearance;
   if (values.faces) {
     const dir = values.faces.replace(/\/+$/, "");
-    let alignCsv = values["align-csv"];
+    let alignCsv = values.landmarks ?? values["align-csv"];
     if (alignCsv === undefined) {
       try {
         if (Deno.statSync(`${dir}/align.csv`).isFile) alignCsv = `${dir}/align.csv`;
@@ -78,6 +81,7 @@ export async function main(args: string[]): Promise<void> {
     appearance = await fitAppearance({
       dir,
       alignCsv,
+      landmarks: values.landmarks !== undefined,
       components: int(values.components, "--components", 1),
       resolution: int(values.resolution, "--resolution", 8),
       maxImages: int(values["max-images"], "--max-images", 2),

@@ -86,7 +86,14 @@ Deno.test({
         );
       }
       const fit = () =>
-        fitAppearance({ dir: tmp, resolution: 16, components: 5, source: "t", progress: false });
+        fitAppearance({
+          dir: tmp,
+          resolution: 16,
+          components: 5,
+          mirror: false,
+          source: "t",
+          progress: false,
+        });
       const a = await fit();
       assert.equal(a.header.images, 40);
       assert.ok(a.header.explained > 0.99, `explained ${a.header.explained}`);
@@ -111,7 +118,9 @@ Deno.test("appearance: yaw proxy is 0 for a frontal face and grows with the nose
     l2x: noseX,
     l2y: 70,
     l3x: 45,
+    l3y: 90,
     l4x: 75,
+    l4y: 90,
   });
   assert.equal(yawProxy(row(60)), 0);
   assert.equal(yawProxy(row(64)), 0.1);
