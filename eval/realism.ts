@@ -178,6 +178,13 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
     floor = await feats(o.floor, "floor");
     partsFloor = frechetDistance(floor.stats, real.stats);
   }
+  if (o.progress !== false) {
+    console.error(
+      `realism: fd ${partsGen.fd.toFixed(4)}${
+        partsFloor ? `, fd_floor ${partsFloor.fd.toFixed(4)}` : ""
+      } (identity accuracy next, if pairs)`,
+    );
+  }
   let pairsFile = o.pairs;
   if (pairsFile === undefined) {
     const p = `${o.generated.replace(/\/+$/, "")}/pairs.txt`;
