@@ -57,8 +57,9 @@ export const ALIGN_COLUMNS: string[] = [
 
 const rowSchema = z.object({
   path: z.string().min(1),
-  score: z.coerce.number(),
-  status: z.string(),
+  // absent in a list of chosen faces (`appearanceFacesCsv`): those passed already
+  score: z.coerce.number().default(1),
+  status: z.string().default("ok"),
   l0x: z.coerce.number(),
   l0y: z.coerce.number(),
   l1x: z.coerce.number(),
@@ -233,17 +234,31 @@ async function mm(
   return out;
 }
 
+/** The faces a fit learns from: {@link selectFaces}, then a seeded `maxImages` of them. */
+export async function chooseFaces(o: FitAppearanceOptions): Promise<FaceEntry[]> {
+  const files = await selectFaces(o);
+  const max = o.maxImages ?? 6000;
+  if (files.length <= max) return files;
+  return Rng.fromSeed(0).split("appearance").shuffle([...files]).slice(0, max)
+    .sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+}
+
+/**
+ * The chosen faces as a compact alignment log (`path,l0x,l0y,…,l4x,l4y`): shipped beside
+ * `appearance.bin`, it rebuilds the same bytes from the photos alone (`--landmarks` this file).
+ */
+export function appearanceFacesCsv(faces: FaceEntry[]): string {
+  const head = ["path", ..."01234".split("").flatMap((k) => [`l${k}x`, `l${k}y`])].join(",");
+  return [head, ...faces.map((f) => [f.path, ...(f.points?.flat() ?? [])].join(","))].join("\n") +
+    "\n";
+}
+
 /** Fit the appearance model (see the module comment). */
 export async function fitAppearance(o: FitAppearanceOptions): Promise<AppearanceModel> {
   const R = o.resolution ?? 96;
   const K = o.components ?? 200;
   const root = o.dir.replace(/\/+$/, "");
-  let files = await selectFaces(o);
-  const max = o.maxImages ?? 6000;
-  if (files.length > max) {
-    files = Rng.fromSeed(0).split("appearance").shuffle([...files]).slice(0, max)
-      .sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
-  }
+  const files = await chooseFaces(o);
   const mirror = o.mirror ?? true;
   const N = files.length * (mirror ? 2 : 1);
   if (N < K + 20) {

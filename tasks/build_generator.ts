@@ -16,7 +16,7 @@ import {
   type EmbeddedKind,
   encodeAppearance,
 } from "../generator/mod.ts";
-import { fitAppearance } from "./appearance_fit.ts";
+import { appearanceFacesCsv, chooseFaces, fitAppearance } from "./appearance_fit.ts";
 
 const USAGE =
   `usage: deno task build-generator [--out DIR] [--faces DIR [--align-csv FILE | --landmarks FILE] [--components 200]
@@ -78,7 +78,7 @@ export async function main(args: string[]): Promise<void> {
         if (Deno.statSync(`${dir}/align.csv`).isFile) alignCsv = `${dir}/align.csv`;
       } catch { /* no log: every crop is used */ }
     }
-    appearance = await fitAppearance({
+    const fit = {
       dir,
       alignCsv,
       landmarks: values.landmarks !== undefined,
@@ -86,7 +86,15 @@ export async function main(args: string[]): Promise<void> {
       resolution: int(values.resolution, "--resolution", 8),
       maxImages: int(values["max-images"], "--max-images", 2),
       source: values.source ?? dir.split("/").pop(),
-    });
+    };
+    appearance = await fitAppearance(fit);
+    if (fit.landmarks) {
+      // which photos and points: rebuilds the same bytes with --landmarks this file
+      await writeFileAtomic(
+        new URL("appearance_faces.csv", out),
+        appearanceFacesCsv(await chooseFaces(fit)),
+      );
+    }
     const bytes = encodeAppearance(appearance);
     await writeFileAtomic(new URL("appearance.bin", out), bytes);
     appearance = decodeAppearance(bytes); // build from what was stored (float16), as a load would
