@@ -37,3 +37,6 @@ export * from "./report.ts";
 export { writeFileAtomic } from "./atomic_write.ts";
 export * from "./compare.ts";
 export * from "./view2_guard.ts";
+export * from "./sym_eigen.ts";
+export * from "./frechet.ts";
+export * from "./realism.ts";

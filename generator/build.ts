@@ -1,25 +1,52 @@
 /**
- * Build the embedded generator: canonical mesh → geometry → bases → ONNX graph, written with
- * its manifest. Deterministic: the same code gives the same bytes.
+ * Build the embedded generators: canonical mesh → geometry → bases → ONNX graph, written with
+ * its manifest. Two kinds share geometry, pose, expression, SH light, rasteriser and camera:
+ * `learned` (the default: appearance from the PCA of real photos in `model/appearance.bin`) and
+ * `procedural` (painted albedo from region masks, for comparison). Deterministic: the same code
+ * and the same `appearance.bin` give the same bytes.
  */
-import { buildBases } from "./bases.ts";
+import { type AppearanceModel, decodeAppearance } from "./appearance.ts";
+import { buildBases, SHAPE_DIM } from "./bases.ts";
 import { buildFaceGraph, IMAGE_SIZE, LATENT_BLOCKS } from "./face_graph.ts";
 import { buildGeometry } from "./geometry.ts";
 import type { GeneratorManifest } from "./manifest.ts";
 import { type CanonicalMesh, FACE_MESH_PACKAGE, fetchCanonicalMesh } from "./mesh_extract.ts";
 
-/** Version tag of the embedded model (bump when its output changes). */
-export const EMBEDDED_ID = "embedded-3dmm@1";
+/** Version tag of the procedural model (bump when its output changes). */
+export const PROCEDURAL_ID = "embedded-3dmm@1";
+/** Version tag of the learned-appearance model (bump when its output changes). */
+export const LEARNED_ID = "embedded-aam@1";
+/** The default embedded model. */
+export const EMBEDDED_ID = LEARNED_ID;
+/** Which embedded model. */
+export type EmbeddedKind = "learned" | "procedural";
+/** Manifest file of each kind in `generator/model/`. */
+export const EMBEDDED_MANIFESTS: Record<EmbeddedKind, string> = {
+  learned: "generator.json",
+  procedural: "procedural.json",
+};
+/** Appearance components of the shipped model (the identity block is 80 shape + these). */
+export const APPEARANCE_COMPONENTS = 200;
 
-/** The embedded model's manifest. */
-export function embeddedManifest(model = "face.onnx"): GeneratorManifest {
+/** The embedded kind of a generator id, or undefined. */
+export function embeddedKind(id: string): EmbeddedKind | undefined {
+  return id === LEARNED_ID ? "learned" : id === PROCEDURAL_ID ? "procedural" : undefined;
+}
+
+/** The embedded model's manifest (`components`: appearance components of the learned kind). */
+export function embeddedManifest(
+  model?: string,
+  kind: EmbeddedKind = "learned",
+  components = APPEARANCE_COMPONENTS,
+): GeneratorManifest {
+  const learned = kind === "learned";
   return {
     format: "synface-generator/1",
-    id: EMBEDDED_ID,
-    model,
+    id: learned ? LEARNED_ID : PROCEDURAL_ID,
+    model: model ?? (learned ? "learned.onnx" : "procedural.onnx"),
     inputs: LATENT_BLOCKS.map((b) => ({
       name: b.name,
-      size: b.size,
+      size: b.name === "identity" && learned ? SHAPE_DIM + components : b.size,
       prior: "normal" as const,
       scale: 1,
       role: b.name,
@@ -30,8 +57,9 @@ export function embeddedManifest(model = "face.onnx"): GeneratorManifest {
     valueRange: [-1, 1],
     imageSize: [IMAGE_SIZE, IMAGE_SIZE],
     aligned: true,
-    notes:
-      `3DMM-style face renderer built by generator/build.ts; geometry: MediaPipe canonical face mesh (${FACE_MESH_PACKAGE}, Apache-2.0)`,
+    notes: learned
+      ? `3DMM-style face renderer built by generator/build.ts with appearance learned from real photos (PCA of UTKFace crops, non-commercial research terms; model/appearance.bin); geometry: MediaPipe canonical face mesh (${FACE_MESH_PACKAGE}, Apache-2.0)`
+      : `3DMM-style face renderer built by generator/build.ts (procedural albedo); geometry: MediaPipe canonical face mesh (${FACE_MESH_PACKAGE}, Apache-2.0)`,
   };
 }
 
@@ -49,10 +77,31 @@ export async function canonicalMesh(dir: URL): Promise<CanonicalMesh> {
   return mesh;
 }
 
-/** Build the model bytes and manifest. */
+/** The appearance model beside the manifests (`appearance.bin`). */
+export async function readAppearance(dir: URL): Promise<AppearanceModel> {
+  const file = new URL("appearance.bin", dir);
+  const res = await fetch(file).catch(() => undefined);
+  if (!res?.ok) {
+    await res?.body?.cancel();
+    throw new Error(
+      `${file.href}: cannot read the appearance model${
+        res ? ` (HTTP ${res.status})` : ""
+      }; rebuild it with deno task build-generator --faces DIR`,
+    );
+  }
+  return decodeAppearance(new Uint8Array(await res.arrayBuffer()), file.href);
+}
+
+/** Build the model bytes and manifest of one kind (`appearance` overrides `dir/appearance.bin`). */
 export async function buildEmbedded(
   dir: URL,
+  kind: EmbeddedKind = "learned",
+  appearance?: AppearanceModel,
 ): Promise<{ onnx: Uint8Array; manifest: GeneratorManifest }> {
   const geo = buildGeometry(await canonicalMesh(dir));
-  return { onnx: buildFaceGraph(geo, buildBases(geo)), manifest: embeddedManifest() };
+  const app = kind === "learned" ? appearance ?? await readAppearance(dir) : undefined;
+  return {
+    onnx: buildFaceGraph(geo, buildBases(geo), app),
+    manifest: embeddedManifest(undefined, kind, app?.header.components),
+  };
 }

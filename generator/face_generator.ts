@@ -172,23 +172,27 @@ export class FaceGenerator implements Generator {
  * is missing it is built from source (~2 s) and cached in generator/model/. Other manifests'
  * models must exist; a URL model is refused here (see `resolveGeneratorModel`).
  */
-async function readModel(_m: GeneratorManifest, url: URL, modelUrl: URL): Promise<Uint8Array> {
+async function readModel(m: GeneratorManifest, url: URL, modelUrl: URL): Promise<Uint8Array> {
   const net = netModelProblem(url, modelUrl); // a URL model: only via resolveGeneratorModel
   if (net) throw new Error(net);
   const res = await fetch(modelUrl).catch(() => undefined);
   if (res?.ok) return new Uint8Array(await res.arrayBuffer());
   await res?.body?.cancel();
-  const { buildEmbedded } = await import("./build.ts");
-  // Only the project's own manifest falls back to building the embedded model (and caches it
+  const { embeddedKind, buildEmbedded, EMBEDDED_MANIFESTS } = await import("./build.ts");
+  // Only the project's own manifests fall back to building their embedded model (and cache it
   // in generator/model/); any other manifest's missing model is an error, nothing is written.
-  if (url.href !== DEFAULT_MANIFEST.href) {
+  const own = Object.values(EMBEDDED_MANIFESTS).some((f) =>
+    new URL(`./model/${f}`, import.meta.url).href === url.href
+  );
+  const kind = own ? embeddedKind(m.id) : undefined;
+  if (!kind) {
     throw new Error(
       `${url.href}: field "model": ${
         modelUrl.protocol === "file:" ? modelUrl.pathname : modelUrl.href
       } not found${res ? ` (HTTP ${res.status})` : ""}`,
     );
   }
-  const { onnx } = await buildEmbedded(new URL("./model/", import.meta.url));
+  const { onnx } = await buildEmbedded(new URL("./model/", import.meta.url), kind);
   if (modelUrl.protocol === "file:") {
     // Caching is best effort: a read-only checkout still works, it just rebuilds each time.
     await writeFileAtomic(modelUrl, onnx).catch(() => {});

@@ -18,9 +18,10 @@ import {
   NAMED_ALBEDO,
   SHAPE_DIM,
 } from "./bases.ts";
+import type { AppearanceModel } from "./appearance.ts";
 import { ARCFACE_TEMPLATE, ATTR, type Geometry } from "./geometry.ts";
 
-/** Latent block sizes of the embedded model, in input order. */
+/** Latent block sizes of the procedural embedded model, in input order. */
 export const LATENT_BLOCKS = [
   { name: "identity", size: IDENTITY_DIM },
   { name: "expression", size: EXPRESSION_DIM },
@@ -32,8 +33,106 @@ export const LATENT_BLOCKS = [
 /** Output image size. */
 export const IMAGE_SIZE = 112;
 
-/** Build the ONNX model bytes. */
-export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
+/** Latent blocks of the model built with `appearance` (identity = 80 shape + K appearance). */
+export function latentBlocks(
+  appearance?: AppearanceModel,
+): { name: (typeof LATENT_BLOCKS)[number]["name"]; size: number }[] {
+  return LATENT_BLOCKS.map((b) =>
+    b.name === "identity" && appearance
+      ? { name: b.name, size: SHAPE_DIM + appearance.header.components }
+      : { name: b.name, size: b.size }
+  );
+}
+
+/** Background coefficients of the learned model: noise[0:27] drive the top 27 components. */
+const BG_COMPONENTS = 27;
+
+/** Bilinear weights from `n` output pixel centres to `m` texel centres: [n, m] row-major. */
+function bilinearMatrix(n: number, m: number): Float32Array {
+  const out = new Float32Array(n * m);
+  for (let y = 0; y < n; y++) {
+    const t = Math.min(m - 1, Math.max(0, ((y + 0.5) * m) / n - 0.5));
+    const i = Math.min(m - 2, Math.floor(t)), f = t - i;
+    out[y * m + i] += 1 - f;
+    out[y * m + i + 1] += f;
+  }
+  return out;
+}
+
+/**
+ * Where each dense point's texel lies in the texture frame: the rest mesh's frontal projection
+ * by the same 5-point similarity the graph fits (the mean face at zero pose lands on it).
+ * Returns 4 texel indices and bilinear weights per point.
+ */
+export function textureTaps(
+  geo: Geometry,
+  resolution: number,
+): { idx: Int32Array; w: Float32Array; uv: Float32Array } {
+  const nC = geo.nCtrl;
+  const L = Array.from({ length: 5 }, (_, k) => {
+    let x = 0, y = 0;
+    for (let i = 0; i < nC; i++) {
+      const w = geo.landmarkW[k * nC + i];
+      if (w) {
+        x += w * geo.ctrl[3 * i];
+        y += w * geo.ctrl[3 * i + 1];
+      }
+    }
+    return [x, -y];
+  });
+  const dst = ARCFACE_TEMPLATE;
+  const mdx = dst.reduce((s, p) => s + p[0], 0) / 5, mdy = dst.reduce((s, p) => s + p[1], 0) / 5;
+  const msx = L.reduce((s, p) => s + p[0], 0) / 5, msy = L.reduce((s, p) => s + p[1], 0) / 5;
+  let den = 0, an = 0, bn = 0;
+  for (let k = 0; k < 5; k++) {
+    const cx = L[k][0] - msx, cy = L[k][1] - msy;
+    const dx = dst[k][0] - mdx, dy = dst[k][1] - mdy;
+    den += cx * cx + cy * cy;
+    an += cx * dx + cy * dy;
+    bn += cx * dy - cy * dx;
+  }
+  const A = an / den, B = bn / den;
+  const tx = mdx - (A * msx - B * msy), ty = mdy - (B * msx + A * msy);
+  const N = geo.nPoints, R = resolution;
+  const idx = new Int32Array(4 * N), w = new Float32Array(4 * N), uv = new Float32Array(2 * N);
+  for (let p = 0; p < N; p++) {
+    const x = geo.pointPos[3 * p], y = geo.pointPos[3 * p + 1];
+    const u = A * x + B * y + tx, v = B * x - A * y + ty;
+    uv[2 * p] = u;
+    uv[2 * p + 1] = v;
+    const tu = Math.min(R - 1, Math.max(0, (u * R) / IMAGE_SIZE - 0.5));
+    const tv = Math.min(R - 1, Math.max(0, (v * R) / IMAGE_SIZE - 0.5));
+    const i = Math.min(R - 2, Math.floor(tu)), j = Math.min(R - 2, Math.floor(tv));
+    const fu = tu - i, fv = tv - j;
+    const taps = [
+      [j, i, (1 - fu) * (1 - fv)],
+      [j, i + 1, fu * (1 - fv)],
+      [j + 1, i, (1 - fu) * fv],
+      [
+        j + 1,
+        i + 1,
+        fu * fv,
+      ],
+    ];
+    taps.forEach(([r, c, ww], k) => {
+      idx[4 * p + k] = r * R + c;
+      w[4 * p + k] = ww;
+    });
+  }
+  return { idx, w, uv };
+}
+
+/**
+ * Build the ONNX model bytes. With `appearance`, the learned model: the identity block's last K
+ * coefficients draw a texture from the PCA of real photos, sampled by every dense point at its
+ * rest frontal projection and lit by SH shading relative to the default light; the background is
+ * the same PCA driven by noise[0:27]. Without it, the procedural albedo of region masks.
+ */
+export function buildFaceGraph(
+  geo: Geometry,
+  bases: Bases,
+  appearance?: AppearanceModel,
+): Uint8Array {
   const H = IMAGE_SIZE, W = IMAGE_SIZE, HW = H * W;
   const nC = geo.nCtrl, N = geo.nPoints;
   const g = new GraphBuilder("synface_face", 18);
@@ -52,7 +151,9 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
   const lerp = (a: string, b: string, t: string) => add(a, mul(t, sub(b, a)));
   const sigmoid = (x: string) => op("Sigmoid", [x]);
 
-  const identity = g.input("identity", "float32", ["batch", IDENTITY_DIM]);
+  const learned = appearance !== undefined;
+  const idDim = learned ? SHAPE_DIM + appearance.header.components : IDENTITY_DIM;
+  const identity = g.input("identity", "float32", ["batch", idDim]);
   const expression = g.input("expression", "float32", ["batch", EXPRESSION_DIM]);
   const pose = g.input("pose", "float32", ["batch", 3]);
   const illumination = g.input("illumination", "float32", ["batch", 27]);
@@ -60,9 +161,10 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
 
   // ---- geometry: V = mean + shape·α + expression·β (+ hair volume along rest normals)
   const idShape = slice(identity, 0, SHAPE_DIM, 1);
-  const idAlb = slice(identity, SHAPE_DIM, IDENTITY_DIM, 1);
-  const albNamed = slice(idAlb, 0, NAMED_ALBEDO, 1);
-  const albField = slice(idAlb, NAMED_ALBEDO, ALBEDO_DIM, 1);
+  const idAlb = slice(identity, SHAPE_DIM, idDim, 1);
+  // procedural: 12 named colour/hair parameters + 68 smooth albedo fields; learned: K PCA coefficients
+  const albNamed = learned ? "" : slice(idAlb, 0, NAMED_ALBEDO, 1);
+  const albField = learned ? "" : slice(idAlb, NAMED_ALBEDO, ALBEDO_DIM, 1);
   // mouth-open and blinks only act for positive weights
   const reluMask = Array.from(
     { length: EXPRESSION_DIM },
@@ -86,19 +188,24 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
   );
   const V3a = reshape(V, [-1, nC, 3]);
   const named = (k: number) => col(albNamed, k); // [B,1]
-  const hairline = add(c(7.3), mul(c(0.9), named(5))); // cm on the hair coordinate
-  const hairVol = op("Softplus", [add(c(-0.6), mul(c(0.6), named(6)))]);
   const hairSoft = (cand: string, coord: string, hl: string) =>
     mul(cand, sigmoid(mul(sub(coord, hl), c(1 / 0.35))));
-  const ctrlHair = hairSoft(
-    g.initializer("ctrl_hair_cand", geo.ctrlHairCand, [1, nC]),
-    g.initializer("ctrl_hair_coord", geo.ctrlHairCoord, [1, nC]),
-    hairline,
-  );
-  const V3 = add(
+  // the learned model takes hair from the photos' texture: no procedural hair volume
+  const hairline = learned ? "" : add(c(7.3), mul(c(0.9), named(5))); // cm on the hair coordinate
+  const V3 = learned ? V3a : add(
     V3a,
     mul(
-      op("Unsqueeze", [mul(ctrlHair, hairVol), g.ints([2])]),
+      op("Unsqueeze", [
+        mul(
+          hairSoft(
+            g.initializer("ctrl_hair_cand", geo.ctrlHairCand, [1, nC]),
+            g.initializer("ctrl_hair_coord", geo.ctrlHairCoord, [1, nC]),
+            hairline,
+          ),
+          op("Softplus", [add(c(-0.6), mul(c(0.6), named(6)))]),
+        ),
+        g.ints([2]),
+      ]),
       g.initializer("ctrl_normal", geo.ctrlNormal, [1, nC, 3]),
     ),
   );
@@ -182,17 +289,6 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
   const landmarks = add(op("MatMul", [L, Mr]), Mt);
   g.output(slice(landmarks, 0, 2, 2), "landmarks", "float32", ["batch", 5, 2]);
 
-  // ---- per control vertex: screen position, SH irradiance (Gouraud), albedo field
-  const albV = reshape(
-    op("MatMul", [
-      albField,
-      g.initializer("albedo_basis", bases.albedo.slice(NAMED_ALBEDO * nC * 3), [
-        ALBEDO_DIM - NAMED_ALBEDO,
-        nC * 3,
-      ]),
-    ]),
-    [-1, nC, 3],
-  );
   const nx = col(vn, 0), ny = col(vn, 1), nz = col(vn, 2); // [B,nC,1]
   const shB = concat([
     op("Expand", [c(1), op("Shape", [nx])]),
@@ -220,100 +316,215 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
   const illumC = add(illumMean, mul(c(0.12), sub(illum, illumMean)));
   const shL = add(c(Array.from(shBase), [1, 9, 3]), mul(illumC, c(Array.from(shS), [1, 9, 3])));
   const irrV = op("Relu", [add(op("MatMul", [shB, shL]), c(0.04))]); // [B,nC,3]
-  // a soft Blinn-Phong sheen from the dominant light direction (the SH first-order terms)
-  const l1 = op("ReduceMean", [slice(shL, 1, 4, 1), g.ints([2])], { keepdims: 0 }); // [B,3]: y,z,x
-  const lDir = op("Gather", [l1, g.ints([2, 0, 1])], { axis: 1 }); // x,y,z
-  const lLen = op("Sqrt", [
-    add(op("ReduceSum", [mul(lDir, lDir), g.ints([1])], { keepdims: 1 }), c(1e-6)),
-  ]);
-  const half = add(div(lDir, lLen), c([0, 0, 1], [1, 3]));
-  const halfN = op("Unsqueeze", [
-    div(
-      half,
-      op("Sqrt", [add(op("ReduceSum", [mul(half, half), g.ints([1])], { keepdims: 1 }), c(1e-6))]),
-    ),
-    g.ints([1]),
-  ]); // [B,1,3]
-  const nh = op("Relu", [op("ReduceSum", [mul(vn, halfN), g.ints([2])], { keepdims: 1 })]); // [B,nC,1]
-  const specV = mul(op("Pow", [nh, c(12)]), op("Unsqueeze", [mul(lLen, c(0.22)), g.ints([1])]));
-
-  // ---- interpolate to the dense points. Point tensors are laid out [N, channels, B]: Gathers
-  // along axis 0 copy contiguous blocks, and every broadcast runs over contiguous spans (ORT's
-  // fast paths; [B,N,3] broadcasts and last-axis gathers were 10-100× slower on wasm).
-  const ctrlAttr = reshape(
-    op("Transpose", [concat([screen, irrV, albV, specV], 2)], { perm: [1, 2, 0] }),
-    [nC, -1],
-  ); // [nC,9·B]
-  let dense = "";
-  for (let k = 0; k < 3; k++) {
-    const idx = new BigInt64Array(N), w = new Float32Array(N);
-    for (let p = 0; p < N; p++) {
-      idx[p] = BigInt(geo.pointIdx[3 * p + k]);
-      w[p] = geo.pointW[3 * p + k];
+  // ---- interpolation to the dense points: each is a fixed barycentric mix of 3 control vertices
+  const toDense = (ctrlAttr: string) => {
+    let dense = "";
+    for (let k = 0; k < 3; k++) {
+      const idx = new BigInt64Array(N), w = new Float32Array(N);
+      for (let p = 0; p < N; p++) {
+        idx[p] = BigInt(geo.pointIdx[3 * p + k]);
+        w[p] = geo.pointW[3 * p + k];
+      }
+      const term = mul(
+        op("Gather", [ctrlAttr, g.initializer(`point_idx${k}`, idx, [N])], { axis: 0 }),
+        g.initializer(`point_w${k}`, w, [N, 1]),
+      );
+      dense = k === 0 ? term : add(dense, term);
     }
-    const term = mul(
-      op("Gather", [ctrlAttr, g.initializer(`point_idx${k}`, idx, [N])], { axis: 0 }),
-      g.initializer(`point_w${k}`, w, [N, 1]),
+    return dense;
+  };
+
+  const proceduralSurface = () => {
+    // ---- per control vertex: screen position, SH irradiance (Gouraud), albedo field
+    const albV = reshape(
+      op("MatMul", [
+        albField,
+        g.initializer("albedo_basis", bases.albedo.slice(NAMED_ALBEDO * nC * 3), [
+          ALBEDO_DIM - NAMED_ALBEDO,
+          nC * 3,
+        ]),
+      ]),
+      [-1, nC, 3],
     );
-    dense = k === 0 ? term : add(dense, term);
-  }
-  const dn = reshape(dense, [N, 10, -1]); // [N,10,B]
-  const u = slice(dn, 0, 1, 1), v = slice(dn, 1, 2, 1), d = slice(dn, 2, 3, 1); // [N,1,B]
-  const irr = slice(dn, 3, 6, 1), pAlbField = slice(dn, 6, 9, 1), spec = slice(dn, 9, 10, 1);
+    // a soft Blinn-Phong sheen from the dominant light direction (the SH first-order terms)
+    const l1 = op("ReduceMean", [slice(shL, 1, 4, 1), g.ints([2])], { keepdims: 0 }); // [B,3]: y,z,x
+    const lDir = op("Gather", [l1, g.ints([2, 0, 1])], { axis: 1 }); // x,y,z
+    const lLen = op("Sqrt", [
+      add(op("ReduceSum", [mul(lDir, lDir), g.ints([1])], { keepdims: 1 }), c(1e-6)),
+    ]);
+    const half = add(div(lDir, lLen), c([0, 0, 1], [1, 3]));
+    const halfN = op("Unsqueeze", [
+      div(
+        half,
+        op("Sqrt", [
+          add(op("ReduceSum", [mul(half, half), g.ints([1])], { keepdims: 1 }), c(1e-6)),
+        ]),
+      ),
+      g.ints([1]),
+    ]); // [B,1,3]
+    const nh = op("Relu", [op("ReduceSum", [mul(vn, halfN), g.ints([2])], { keepdims: 1 })]); // [B,nC,1]
+    const specV = mul(op("Pow", [nh, c(12)]), op("Unsqueeze", [mul(lLen, c(0.22)), g.ints([1])]));
 
-  // ---- albedo composition from named identity parameters and static region masks
-  const K = ATTR.length;
-  // one initializer per attribute: slicing a shared one costs a copy per run when not folded
-  const attrIds = new Map<string, string>();
-  const at = (name: (typeof ATTR)[number]) => {
-    if (!attrIds.has(name)) {
-      const k = ATTR.indexOf(name);
-      const v = Float32Array.from({ length: N }, (_, p) => geo.attrs[p * K + k]);
-      attrIds.set(name, g.initializer(`point_${name}`, v, [N, 1, 1]));
+    // ---- interpolate to the dense points. Point tensors are laid out [N, channels, B]: Gathers
+    // along axis 0 copy contiguous blocks, and every broadcast runs over contiguous spans (ORT's
+    // fast paths; [B,N,3] broadcasts and last-axis gathers were 10-100× slower on wasm).
+    const ctrlAttr = reshape(
+      op("Transpose", [concat([screen, irrV, albV, specV], 2)], { perm: [1, 2, 0] }),
+      [nC, -1],
+    ); // [nC,9·B]
+    const dense = toDense(ctrlAttr);
+    const dn = reshape(dense, [N, 10, -1]); // [N,10,B]
+    const u = slice(dn, 0, 1, 1), v = slice(dn, 1, 2, 1), d = slice(dn, 2, 3, 1); // [N,1,B]
+    const irr = slice(dn, 3, 6, 1), pAlbField = slice(dn, 6, 9, 1), spec = slice(dn, 9, 10, 1);
+
+    // ---- albedo composition from named identity parameters and static region masks
+    const K = ATTR.length;
+    // one initializer per attribute: slicing a shared one costs a copy per run when not folded
+    const attrIds = new Map<string, string>();
+    const at = (name: (typeof ATTR)[number]) => {
+      if (!attrIds.has(name)) {
+        const k = ATTR.indexOf(name);
+        const v = Float32Array.from({ length: N }, (_, p) => geo.attrs[p * K + k]);
+        attrIds.set(name, g.initializer(`point_${name}`, v, [N, 1, 1]));
+      }
+      return attrIds.get(name)!;
+    }; // [N,1,1]
+    const rgb = (v: [number, number, number]) => c(v, [1, 3, 1]);
+    const namedT = op("Unsqueeze", [op("Transpose", [albNamed], { perm: [1, 0] }), g.ints([0])]); // [1,12,B]
+    const nb = (k: number) => slice(namedT, k, k + 1, 1); // [1,1,B]
+    const skinTone = add(
+      add(
+        mul(rgb([0.8, 0.6, 0.5]), op("Exp", [mul(nb(0), rgb([0.3, 0.34, 0.38]))])),
+        mul(nb(1), rgb([0.035, -0.015, -0.02])),
+      ),
+      mul(nb(2), rgb([0.015, 0.01, -0.025])),
+    ); // [1,3,B]
+    let alb = add(mul(skinTone, add(c(1), mul(c(0.03), at("skinDetail")))), pAlbField);
+    const cheekRed = add(c(0.05), mul(c(0.03), nb(11)));
+    alb = add(alb, mul(mul(at("cheek"), cheekRed), rgb([1, -0.4, -0.3])));
+    const lipCol = mul(
+      skinTone,
+      add(rgb([0.95, 0.66, 0.68]), mul(nb(8), rgb([0.04, -0.04, -0.02]))),
+    );
+    alb = lerp(alb, lipCol, mul(at("lip"), c(0.85)));
+    const hairCol = op("Exp", [
+      add(
+        c([Math.log(0.11), Math.log(0.085), Math.log(0.065)], [1, 3, 1]),
+        add(mul(nb(3), rgb([0.85, 0.88, 0.92])), mul(nb(4), rgb([0.25, 0.05, -0.25]))),
+      ),
+    ]);
+    const hairColC = clip(hairCol, 0.02, 0.85);
+    const beardDen = clip(sub(mul(nb(10), c(0.55)), c(0.25)), 0, 0.75);
+    alb = lerp(alb, mul(hairColC, c(0.9)), mul(at("beard"), beardDen));
+    const browDen = clip(add(c(0.7), mul(c(0.2), nb(9))), 0.15, 1);
+    alb = lerp(alb, mul(hairColC, c(0.75)), mul(at("brow"), browDen));
+    const hairlineT = reshape(hairline, [1, 1, -1]);
+    const hairW = hairSoft(at("hairCand"), at("hairCoord"), hairlineT); // [N,1,B]
+    alb = lerp(alb, mul(hairColC, add(c(1), mul(c(0.12), at("hairDetail")))), hairW);
+    alb = lerp(alb, rgb([0.78, 0.74, 0.7]), mul(at("sclera"), c(0.9)));
+    const irisCol = lerp(
+      rgb([0.22, 0.12, 0.07]),
+      rgb([0.3, 0.42, 0.48]),
+      sigmoid(sub(mul(nb(7), c(2)), c(2.4))),
+    );
+    alb = lerp(alb, irisCol, at("iris"));
+    alb = lerp(alb, rgb([0.03, 0.03, 0.03]), at("pupil"));
+    alb = lerp(alb, rgb([0.06, 0.05, 0.05]), mul(at("lash"), c(0.85)));
+    alb = lerp(alb, rgb([0.22, 0.07, 0.07]), at("mouth"));
+    // no sheen on hair and inside the mouth
+    const colour = add(mul(alb, irr), mul(spec, mul(sub(c(1), hairW), sub(c(1), at("mouth"))))); // [N,3,B]
+    return { u, v, d, colour };
+  };
+
+  // ---- learned appearance: texture = mean + coefficients·basis in the template frame, sampled by
+  // each dense point at its rest frontal projection (4 bilinear taps), times SH shading relative
+  // to the default light at the rest normal (the photos already carry their light).
+  const learnedSurface = () => {
+    const app = appearance!;
+    const R = app.header.resolution, Kc = app.header.components, D = R * R * 3;
+    const irr0 = new Float32Array(nC * 3);
+    for (let i = 0; i < nC; i++) {
+      const [x, y, z] = [0, 1, 2].map((k) => geo.ctrlNormal[3 * i + k]);
+      const b = [1, y, z, x, x * y, y * z, 1.5 * z * z - 0.5, x * z, 0.5 * (x * x - y * y)];
+      for (let ch = 0; ch < 3; ch++) {
+        let e = 0.04;
+        for (let k = 0; k < 9; k++) e += b[k] * shBase[3 * k + ch];
+        irr0[3 * i + ch] = Math.max(e, 0.05);
+      }
     }
-    return attrIds.get(name)!;
-  }; // [N,1,1]
-  const rgb = (v: [number, number, number]) => c(v, [1, 3, 1]);
-  const namedT = op("Unsqueeze", [op("Transpose", [albNamed], { perm: [1, 0] }), g.ints([0])]); // [1,12,B]
-  const nb = (k: number) => slice(namedT, k, k + 1, 1); // [1,1,B]
-  const skinTone = add(
-    add(
-      mul(rgb([0.8, 0.6, 0.5]), op("Exp", [mul(nb(0), rgb([0.3, 0.34, 0.38]))])),
-      mul(nb(1), rgb([0.035, -0.015, -0.02])),
-    ),
-    mul(nb(2), rgb([0.015, 0.01, -0.025])),
-  ); // [1,3,B]
-  let alb = add(mul(skinTone, add(c(1), mul(c(0.03), at("skinDetail")))), pAlbField);
-  const cheekRed = add(c(0.05), mul(c(0.03), nb(11)));
-  alb = add(alb, mul(mul(at("cheek"), cheekRed), rgb([1, -0.4, -0.3])));
-  const lipCol = mul(skinTone, add(rgb([0.95, 0.66, 0.68]), mul(nb(8), rgb([0.04, -0.04, -0.02]))));
-  alb = lerp(alb, lipCol, mul(at("lip"), c(0.85)));
-  const hairCol = op("Exp", [
-    add(
-      c([Math.log(0.11), Math.log(0.085), Math.log(0.065)], [1, 3, 1]),
-      add(mul(nb(3), rgb([0.85, 0.88, 0.92])), mul(nb(4), rgb([0.25, 0.05, -0.25]))),
-    ),
-  ]);
-  const hairColC = clip(hairCol, 0.02, 0.85);
-  const beardDen = clip(sub(mul(nb(10), c(0.55)), c(0.25)), 0, 0.75);
-  alb = lerp(alb, mul(hairColC, c(0.9)), mul(at("beard"), beardDen));
-  const browDen = clip(add(c(0.7), mul(c(0.2), nb(9))), 0.15, 1);
-  alb = lerp(alb, mul(hairColC, c(0.75)), mul(at("brow"), browDen));
-  const hairlineT = reshape(hairline, [1, 1, -1]);
-  const hairW = hairSoft(at("hairCand"), at("hairCoord"), hairlineT); // [N,1,B]
-  alb = lerp(alb, mul(hairColC, add(c(1), mul(c(0.12), at("hairDetail")))), hairW);
-  alb = lerp(alb, rgb([0.78, 0.74, 0.7]), mul(at("sclera"), c(0.9)));
-  const irisCol = lerp(
-    rgb([0.22, 0.12, 0.07]),
-    rgb([0.3, 0.42, 0.48]),
-    sigmoid(sub(mul(nb(7), c(2)), c(2.4))),
-  );
-  alb = lerp(alb, irisCol, at("iris"));
-  alb = lerp(alb, rgb([0.03, 0.03, 0.03]), at("pupil"));
-  alb = lerp(alb, rgb([0.06, 0.05, 0.05]), mul(at("lash"), c(0.85)));
-  alb = lerp(alb, rgb([0.22, 0.07, 0.07]), at("mouth"));
-  // no sheen on hair and inside the mouth
-  const colour = add(mul(alb, irr), mul(spec, mul(sub(c(1), hairW), sub(c(1), at("mouth"))))); // [N,3,B]
+    // damped (×0.7) and bounded: a photo's own shading is already in its texture
+    const shade = clip(
+      add(c(0.3), mul(c(0.7), div(irrV, g.initializer("irr_rest", irr0, [1, nC, 3])))),
+      0.45,
+      1.6,
+    );
+    const ctrlAttr = reshape(
+      op("Transpose", [concat([screen, shade], 2)], { perm: [1, 2, 0] }),
+      [nC, -1],
+    ); // [nC,6·B]
+    const dn = reshape(toDense(ctrlAttr), [N, 6, -1]); // [N,6,B]
+    const u = slice(dn, 0, 1, 1), v = slice(dn, 1, 2, 1), d = slice(dn, 2, 3, 1);
+    const pShade = slice(dn, 3, 6, 1);
+    const tex = add(
+      g.initializer("app_mean", app.mean, [1, D]),
+      op("MatMul", [idAlb, g.initializer("app_basis", app.basis, [Kc, D])]),
+    ); // [B,R·R·3]
+    const texT = reshape(
+      op("Transpose", [reshape(tex, [-1, R * R, 3])], { perm: [1, 2, 0] }),
+      [R * R, -1],
+    ); // [R·R,3·B]
+    const taps = textureTaps(geo, R);
+    let alb = "";
+    for (let k = 0; k < 4; k++) {
+      const idx = new BigInt64Array(N), w = new Float32Array(N);
+      for (let p = 0; p < N; p++) {
+        idx[p] = BigInt(taps.idx[4 * p + k]);
+        w[p] = taps.w[4 * p + k];
+      }
+      const term = mul(
+        op("Gather", [texT, g.initializer(`tex_idx${k}`, idx, [N])], { axis: 0 }),
+        g.initializer(`tex_w${k}`, w, [N, 1]),
+      );
+      alb = k === 0 ? term : add(alb, term);
+    }
+    alb = reshape(alb, [N, 3, -1]);
+    // hair where the photos rarely reach (tight crops end mid-forehead, ~24 px from the top of
+    // the frame): skull points projecting above it take the colour of the identity's own
+    // texture at the temples (hair or what surrounds the head), with fixed strand detail
+    const KA = ATTR.length;
+    const attrOf = (name: (typeof ATTR)[number]) => {
+      const k = ATTR.indexOf(name);
+      return Float32Array.from({ length: N }, (_, p) => geo.attrs[p * KA + k]);
+    };
+    const cand = attrOf("hairCand"), strands = attrOf("hairDetail");
+    const smooth01 = (a: number, b: number, x: number) => {
+      const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
+      return t * t * (3 - 2 * t);
+    };
+    const topW = Float32Array.from(
+      { length: N },
+      (_, p) => cand[p] * smooth01(30, 20, taps.uv[2 * p + 1]),
+    );
+    const texel = (u: number, v: number) =>
+      Math.round((v * R) / IMAGE_SIZE - 0.5) * R + Math.round((u * R) / IMAGE_SIZE - 0.5);
+    const temples = op("ReduceMean", [
+      op("Gather", [texT, g.ints([texel(12, 42), texel(100, 42), texel(18, 30), texel(94, 30)])], {
+        axis: 0,
+      }),
+      g.ints([0]),
+    ], { keepdims: 1 }); // [1,3·B]
+    const hairCol = mul(
+      mul(reshape(temples, [1, 3, -1]), c(0.8)),
+      g.initializer("point_strands", Float32Array.from(strands, (x) => 1 + 0.12 * x), [N, 1, 1]),
+    );
+    alb = lerp(alb, hairCol, g.initializer("point_top_hair", topW, [N, 1, 1]));
+    // inside the inner lip contour (what an open mouth shows): dark
+    const mouth = g.initializer("point_mouth", attrOf("mouth"), [N, 1, 1]);
+    alb = lerp(alb, c([0.2, 0.07, 0.07], [1, 3, 1]), mouth);
+    return { u, v, d, colour: mul(alb, pShade) };
+  };
+
+  const { u, v, d, colour } = learned ? learnedSurface() : proceduralSurface();
 
   // ---- z-buffered splatting: each point to its nearest pixel of a [B·(H·W+1)] buffer (slot H·W
   // of each image takes what falls off-screen); a point survives if within 2 px of the front.
@@ -371,27 +582,58 @@ export function buildFaceGraph(geo: Geometry, bases: Bases): Uint8Array {
   const fg = div(slice(accB, 0, 3, 1), op("Max", [wsum, c(1e-4)]));
   const alpha = clip(mul(wsum, c(1 / 0.3)), 0, 1);
 
-  // ---- background: a smooth 3×3 colour field per image from noise[0:27]
-  const nz27 = slice(noise, 0, 27, 1);
-  const bgMean = reshape(
-    op("ReduceMean", [reshape(nz27, [-1, 3, 9]), g.ints([2])], { keepdims: 1 }),
-    [-1, 3, 1, 1],
-  );
-  const bgGrid = add(add(c(0.5), mul(c(0.22), bgMean)), mul(c(0.06), reshape(nz27, [-1, 3, 3, 3])));
-  // bilinear upsampling 3→H as two MatMuls (Resize is slow on wasm)
-  const up = new Float32Array(H * 3);
-  for (let y = 0; y < H; y++) {
-    const t = (y / (H - 1)) * 2, i = Math.min(1, Math.floor(t)), f = t - i;
-    up[y * 3 + i] = 1 - f;
-    up[y * 3 + i + 1] = f;
-  }
-  const upT = new Float32Array(3 * W);
-  for (let y = 0; y < W; y++) for (let k = 0; k < 3; k++) upT[k * W + y] = up[y * 3 + k];
-  const bg = clip(
-    op("MatMul", [op("MatMul", [c(Array.from(up), [H, 3]), bgGrid]), c(Array.from(upT), [3, W])]),
-    0.02,
-    0.98,
-  );
+  const proceduralBackground = () => {
+    // ---- background: a smooth 3×3 colour field per image from noise[0:27]
+    const nz27 = slice(noise, 0, 27, 1);
+    const bgMean = reshape(
+      op("ReduceMean", [reshape(nz27, [-1, 3, 9]), g.ints([2])], { keepdims: 1 }),
+      [-1, 3, 1, 1],
+    );
+    const bgGrid = add(
+      add(c(0.5), mul(c(0.22), bgMean)),
+      mul(c(0.06), reshape(nz27, [-1, 3, 3, 3])),
+    );
+    // bilinear upsampling 3→H as two MatMuls (Resize is slow on wasm)
+    const up = new Float32Array(H * 3);
+    for (let y = 0; y < H; y++) {
+      const t = (y / (H - 1)) * 2, i = Math.min(1, Math.floor(t)), f = t - i;
+      up[y * 3 + i] = 1 - f;
+      up[y * 3 + i + 1] = f;
+    }
+    const upT = new Float32Array(3 * W);
+    for (let y = 0; y < W; y++) for (let k = 0; k < 3; k++) upT[k * W + y] = up[y * 3 + k];
+    const bg = clip(
+      op("MatMul", [op("MatMul", [c(Array.from(up), [H, 3]), bgGrid]), c(Array.from(upT), [3, W])]),
+      0.02,
+      0.98,
+    );
+    return bg;
+  };
+  // ---- learned background: the same PCA driven by noise[0:27] (a different photo's backdrop per
+  // image, so a background never tells identities apart), upsampled R → H by two MatMuls
+  const learnedBackground = () => {
+    const app = appearance!;
+    const R = app.header.resolution, D = R * R * 3;
+    const bgTex = add(
+      g.initializer("app_bg_mean", app.mean, [1, D]),
+      op("MatMul", [
+        slice(noise, 0, BG_COMPONENTS, 1),
+        g.initializer("app_bg_basis", app.basis.slice(0, BG_COMPONENTS * D), [BG_COMPONENTS, D]),
+      ]),
+    );
+    const planes = op("Transpose", [reshape(bgTex, [-1, R, R, 3])], { perm: [0, 3, 1, 2] });
+    const upH = c(Array.from(bilinearMatrix(H, R)), [H, R]);
+    const upW = bilinearMatrix(W, R);
+    const upWT = new Float32Array(R * W);
+    for (let x = 0; x < W; x++) for (let k = 0; k < R; k++) upWT[k * W + x] = upW[x * R + k];
+    return clip(
+      op("MatMul", [op("MatMul", [upH, planes]), c(Array.from(upWT), [R, W])]),
+      0,
+      1,
+    );
+  };
+
+  const bg = learned ? learnedBackground() : proceduralBackground();
   let img = add(mul(fg, alpha), mul(bg, sub(c(1), alpha)));
 
   // ---- camera: optional blur, colour gain, contrast, fixed sensor noise

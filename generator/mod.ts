@@ -7,6 +7,17 @@ export * from "./manifest.ts";
 export * from "./face_generator.ts";
 export { GeneratorPool } from "./pool.ts";
 export * from "./model_source.ts";
-export { buildEmbedded, EMBEDDED_ID, embeddedManifest } from "./build.ts";
-export { IMAGE_SIZE, LATENT_BLOCKS } from "./face_graph.ts";
+export {
+  APPEARANCE_COMPONENTS,
+  buildEmbedded,
+  EMBEDDED_ID,
+  EMBEDDED_MANIFESTS,
+  type EmbeddedKind,
+  embeddedKind,
+  embeddedManifest,
+  LEARNED_ID,
+  PROCEDURAL_ID,
+} from "./build.ts";
+export * from "./appearance.ts";
+export { IMAGE_SIZE, LATENT_BLOCKS, latentBlocks, textureTaps } from "./face_graph.ts";
 export { ARCFACE_TEMPLATE } from "./geometry.ts";

@@ -1,16 +1,59 @@
 /**
- * `deno task build-generator [--out DIR]`: build the embedded generator (face.onnx +
- * generator.json) into generator/model/ (or DIR). Writes are atomic.
+ * `deno task build-generator [--out DIR] [--faces DIR [--align-csv FILE | --landmarks FILE] [--components 200]
+ * [--resolution 96] [--max-images 6000]]`: build the embedded generators (face.onnx +
+ * generator.json: learned appearance, the default; procedural.onnx + procedural.json: painted
+ * albedo, for comparison) into generator/model/ (or DIR). With `--faces`, first learn the
+ * appearance model (`appearance.bin`) from a folder of face crops aligned to the ArcFace 112×112
+ * template (`DIR/align.csv`, when present, filters them: status ok, score, near-frontal).
+ * Deterministic: same photos → same bytes. Writes are atomic.
  */
 import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import { writeFileAtomic } from "../data/mod.ts";
-import { buildEmbedded } from "../generator/build.ts";
+import {
+  buildEmbedded,
+  decodeAppearance,
+  EMBEDDED_MANIFESTS,
+  type EmbeddedKind,
+  encodeAppearance,
+} from "../generator/mod.ts";
+import { appearanceFacesCsv, chooseFaces, fitAppearance } from "./appearance_fit.ts";
+
+const USAGE =
+  `usage: deno task build-generator [--out DIR] [--faces DIR [--align-csv FILE | --landmarks FILE] [--components 200]
+  [--resolution 96] [--max-images 6000] [--source TEXT]]
+
+  --faces       folder of face crops aligned to the ArcFace 112x112 template (recursive); learns
+                appearance.bin from them (PCA, ~1-3 min on 2 cores) before building
+  --align-csv   alignment log to filter the aligned crops by (default: DIR/align.csv when present)
+  --landmarks   alignment log (deno task align: path, score, 5 points in source pixels, status) of
+                the raw photos in --faces: align them here (edges continued), filtered by it`;
+
+function fail(msg: string): never {
+  console.error(`build-generator: ${msg}\n\n${USAGE}`);
+  Deno.exit(2);
+}
+
+function int(s: string | undefined, flag: string, lo: number): number | undefined {
+  if (s === undefined) return undefined;
+  const v = Number(s);
+  if (!Number.isInteger(v) || v < lo) fail(`${flag} ${s}: expected an integer ≥ ${lo}`);
+  return v;
+}
 
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseCliArgs(
-    { args, options: { out: { type: "string" } } },
-    exitUsage("build-generator"),
-  );
+  const { values } = parseCliArgs({
+    args,
+    options: {
+      out: { type: "string" },
+      faces: { type: "string" },
+      "align-csv": { type: "string" },
+      landmarks: { type: "string" },
+      components: { type: "string" },
+      resolution: { type: "string" },
+      "max-images": { type: "string" },
+      source: { type: "string" },
+    },
+  }, exitUsage("build-generator"));
   const modelDir = new URL("../generator/model/", import.meta.url);
   const out = values.out
     ? new URL(
@@ -21,17 +64,57 @@ export async function main(args: string[]): Promise<void> {
     : modelDir;
   await Deno.mkdir(out, { recursive: true });
   const t0 = performance.now();
-  const { onnx, manifest } = await buildEmbedded(modelDir);
-  await writeFileAtomic(new URL("face.onnx", out), onnx);
-  await writeFileAtomic(
-    new URL("generator.json", out),
-    new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"),
-  );
-  console.error(
-    `build-generator: wrote ${new URL("face.onnx", out).pathname} (${
-      (onnx.length / 1e6).toFixed(2)
-    } MB) and generator.json in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-  );
+  let appearance;
+  if (values.faces) {
+    const dir = values.faces.replace(/\/+$/, "");
+    let alignCsv = values.landmarks ?? values["align-csv"];
+    if (alignCsv === undefined) {
+      try {
+        if (Deno.statSync(`${dir}/align.csv`).isFile) alignCsv = `${dir}/align.csv`;
+      } catch { /* no log: every crop is used */ }
+    }
+    const fit = {
+      dir,
+      alignCsv,
+      landmarks: values.landmarks !== undefined,
+      components: int(values.components, "--components", 1),
+      resolution: int(values.resolution, "--resolution", 8),
+      maxImages: int(values["max-images"], "--max-images", 2),
+      source: values.source ?? dir.split("/").pop(),
+    };
+    appearance = await fitAppearance(fit);
+    if (fit.landmarks) {
+      // which photos and points: rebuilds the same bytes with --landmarks this file
+      await writeFileAtomic(
+        new URL("appearance_faces.csv", out),
+        appearanceFacesCsv(await chooseFaces(fit)),
+      );
+    }
+    const bytes = encodeAppearance(appearance);
+    await writeFileAtomic(new URL("appearance.bin", out), bytes);
+    appearance = decodeAppearance(bytes); // build from what was stored (float16), as a load would
+  } else if (out.href !== modelDir.href) {
+    const bytes = await Deno.readFile(new URL("appearance.bin", modelDir));
+    await writeFileAtomic(new URL("appearance.bin", out), bytes);
+  }
+  for (const kind of ["learned", "procedural"] as EmbeddedKind[]) {
+    const { onnx, manifest } = await buildEmbedded(
+      modelDir,
+      kind,
+      kind === "learned" ? appearance : undefined,
+    );
+    await writeFileAtomic(new URL(manifest.model, out), onnx);
+    await writeFileAtomic(
+      new URL(EMBEDDED_MANIFESTS[kind], out),
+      new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"),
+    );
+    console.error(
+      `build-generator: wrote ${new URL(manifest.model, out).pathname} (${
+        (onnx.length / 1e6).toFixed(2)
+      } MB) and ${EMBEDDED_MANIFESTS[kind]}`,
+    );
+  }
+  console.error(`build-generator: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 if (import.meta.main) await main(Deno.args);

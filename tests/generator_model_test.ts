@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { GraphBuilder } from "../data/onnx/mod.ts";
 import { Rng } from "../data/rng.ts";
-import { ARCFACE_TEMPLATE, FaceGenerator, type Latents, probeWebGpu } from "../generator/mod.ts";
+import {
+  ARCFACE_TEMPLATE,
+  decodeAppearance,
+  FaceGenerator,
+  type Latents,
+  LEARNED_ID,
+  probeWebGpu,
+  PROCEDURAL_ID,
+} from "../generator/mod.ts";
 
 const gen = await FaceGenerator.load(undefined, { ep: "wasm" });
 const blocks = gen.manifest.inputs;
@@ -199,10 +207,72 @@ Deno.test({
       );
       await assert.rejects(
         gen.generate({ ...latents(1, 0), identity: new Float32Array(3) }, 1),
-        /"identity" has 3 values, expected 1 × 160/,
+        new RegExp(`"identity" has 3 values, expected 1 × ${blocks[0].size}`),
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "generator: learned appearance sits on the geometry: the frontal mean face renders the mean texture",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    assert.equal(gen.manifest.id, LEARNED_ID);
+    const app = decodeAppearance(
+      await Deno.readFile(new URL("../generator/model/appearance.bin", import.meta.url)),
+    );
+    const R = app.header.resolution;
+    assert.equal(blocks[0].size, 80 + app.header.components);
+    const lat: Latents = Object.fromEntries(blocks.map((b) => [b.name, new Float32Array(b.size)]));
+    const img = await gen.generate(lat, 1);
+    // bilinear sample of the mean texture at each pixel centre of the face's middle
+    const tex = (x: number, y: number, ch: number) => {
+      const tu = Math.min(R - 1, Math.max(0, ((x + 0.5) * R) / 112 - 0.5));
+      const tv = Math.min(R - 1, Math.max(0, ((y + 0.5) * R) / 112 - 0.5));
+      const i = Math.min(R - 2, Math.floor(tu)), j = Math.min(R - 2, Math.floor(tv));
+      const fu = tu - i, fv = tv - j;
+      const at = (r: number, q: number) => app.mean[(r * R + q) * 3 + ch];
+      return (1 - fv) * ((1 - fu) * at(j, i) + fu * at(j, i + 1)) +
+        fv * ((1 - fu) * at(j + 1, i) + fu * at(j + 1, i + 1));
+    };
+    let sum = 0, n = 0;
+    for (let y = 40; y < 85; y++) {
+      for (let x = 36; x < 76; x++) {
+        for (let ch = 0; ch < 3; ch++) {
+          sum += Math.abs((img[(ch * 112 + y) * 112 + x] + 1) / 2 - tex(x, y, ch));
+          n++;
+        }
+      }
+    }
+    assert.ok(sum / n < 0.03, `mean |render − texture| = ${sum / n}`);
+  },
+});
+
+Deno.test({
+  name: "generator: the procedural model stays selectable (procedural.json) and differs",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const proc = await FaceGenerator.load(
+      new URL("../generator/model/procedural.json", import.meta.url),
+      { ep: "wasm" },
+    );
+    try {
+      assert.equal(proc.manifest.id, PROCEDURAL_ID);
+      assert.equal(proc.manifest.inputs[0].size, 160);
+      const rng = Rng.fromSeed(9);
+      const lat: Latents = Object.fromEntries(
+        proc.manifest.inputs.map((b) => [b.name, rng.normals(b.size)]),
+      );
+      const img = await proc.generate(lat, 1);
+      assert.equal(img.length, 3 * 112 * 112);
+      assert.ok(img.every((v) => v >= -1 && v <= 1));
+    } finally {
+      await proc.close();
     }
   },
 });

@@ -22,13 +22,16 @@ Deno.test("every preset is valid and builds a valid plan with and without real i
   }
 });
 
-Deno.test("smoke covers every experiment; default is Table 2 core + Table 1 synthetic half", () => {
+Deno.test("smoke covers every experiment; default is Table 2 core + Table 1 with its equal-size real control", () => {
   assert.deepEqual(PRESETS.smoke.experiments, [...EXPERIMENTS]);
   assert.equal(PRESETS.smoke.meaningless, true);
   const plan = buildPlan(resolvePreset("default"), { real: false, val: false });
   assert.deepEqual(plan.experiments.map((e) => e.name), ["table1", "table2"]);
   const t1 = plan.experiments[0];
-  assert.deepEqual(t1.table!.rows.map((r) => r.label), ["synthetic 60x50"]);
+  // the real-trained control row at the synthetic base's image count (runs only with --real)
+  assert.deepEqual(t1.table!.rows.map((r) => r.label), ["synthetic 60x50", "real 150x20"]);
+  const b = PRESETS.default.base, c = PRESETS.default.table1Real;
+  assert.ok(typeof c === "object" && c.ids * c.perId === b.ids * b.perId);
   const t2 = plan.experiments[1];
   // syn, +IM, and one +IM+DM row per real size (the paper's 2K_10 and 2K_20, scaled).
   assert.equal(t2.table!.rows.length, 2 + PRESETS.default.real.perId.length);

@@ -1,0 +1,225 @@
+/**
+ * The realism meter: how far a set of generated faces is from real faces, as seen by a face model
+ * trained on real photographs. Fréchet distance between the L2-normalised reference-embedder
+ * features of `n` generated and `n` real aligned crops, beside the same distance for a second
+ * real set (the floor), and the reference's verification accuracy on a generated pairs set.
+ * A meter only: nothing is trained or selected on it.
+ */
+import { isImagePath, Rng } from "../data/mod.ts";
+import { REFERENCE_PACKAGE } from "./deps.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
+import { type Embedder, l2normalize } from "./embedder.ts";
+import { evaluatePairs } from "./evaluate.ts";
+import { type FrechetDistance, frechetDistance, gaussianStats } from "./frechet.ts";
+import { loadImage } from "./images.ts";
+import { createOnnxEmbedder } from "./onnx_embedder.ts";
+import { readPairs } from "./pairs.ts";
+
+/** Path of the default reference embedder, `fr_feature.onnx` of the npm package (installed). */
+export function defaultReferenceModel(): string {
+  return new URL(import.meta.resolve(`${REFERENCE_PACKAGE}/model/fr_feature.onnx`)).pathname;
+}
+
+/** The default reference: `fr_feature.onnx`, RGB, `(x − 127)/128`, NCHW 112×112. */
+export async function loadReferenceEmbedder(
+  model: string = defaultReferenceModel(),
+): Promise<Embedder> {
+  return await createOnnxEmbedder(model, { mean: 127, std: 128, name: model.split("/").pop() });
+}
+
+/** Every image file under `dir` (recursive), sorted by path. */
+export async function listImageFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(d)];
+    } catch (e) {
+      throw new Error(`${d}: cannot read folder (${(e as Error).message})`);
+    }
+    for (const e of entries) {
+      const p = `${d}/${e.name}`;
+      if (e.isDirectory) await walk(p);
+      else if (e.isFile && isImagePath(p)) out.push(p);
+    }
+  };
+  await walk(dir.replace(/\/+$/, ""));
+  return out.sort();
+}
+
+/** A deterministic sample of `n` paths (all when fewer), in path order. */
+export function sampleFiles(files: string[], n: number, seed = 0): string[] {
+  if (files.length <= n) return [...files];
+  return Rng.fromSeed(seed).shuffle([...files]).slice(0, n).sort();
+}
+
+/** Options of {@link measureRealism}. */
+export interface RealismOptions {
+  /** Folder of generated aligned crops (searched recursively). */
+  generated: string;
+  /** Folder of real aligned crops (e.g. LFW View 1 `aligned112`). */
+  real: string;
+  /** A second real folder (e.g. `celeba-aligned`) measured against `real`: the floor. */
+  floor?: string;
+  /** Images per set (default 1500). */
+  n?: number;
+  /** Reference embedder (default `fr_feature.onnx`). */
+  reference?: Embedder;
+  /** LFW-format pairs of the generated set for `identity_accuracy` (default `generated/pairs.txt` when present). */
+  pairs?: string;
+  /** Folder where features are cached by (model, files) so a rerun does not embed again. */
+  cacheDir?: string;
+  /** Sampling seed (default 0). */
+  seed?: number;
+  /** Progress on stderr (default true). */
+  progress?: boolean;
+}
+
+/** The content of `realism.json`. */
+export interface RealismResult {
+  /** Fréchet distance generated vs real (L2-normalised reference features). */
+  fd: number;
+  /** Fréchet distance floor vs real (absent without a floor set). */
+  fd_floor?: number;
+  /** `fd / fd_floor`. */
+  fd_ratio?: number;
+  /** Reference verification accuracy (synface protocol) on the generated pairs. */
+  identity_accuracy?: number;
+  /** Images per set. */
+  n: number;
+  parts: { generated: FrechetDistance; floor?: FrechetDistance };
+  sets: { generated: string; real: string; floor?: string; pairs?: string };
+  images: { generated: number; real: number; floor?: number };
+  reference: string;
+  seconds: number;
+  note: string;
+}
+
+async function hashText(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(d).slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+}
+
+/** L2-normalised features of `files`, cached in `cacheDir` under a hash of model + files + sizes. */
+export async function referenceFeatures(
+  embedder: Embedder,
+  files: string[],
+  opts: { cacheDir?: string; label?: string; progress?: boolean } = {},
+): Promise<Float32Array[]> {
+  const { inputHeight: h, inputWidth: w } = embedder.info;
+  let cacheFile: string | undefined;
+  if (opts.cacheDir) {
+    const key = JSON.stringify([embedder.info, files.map((f) => [f, Deno.statSync(f).size])]);
+    cacheFile = `${opts.cacheDir}/${await hashText(key)}.f32`;
+    try {
+      const bytes = await Deno.readFile(cacheFile);
+      const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      const d = all.length / files.length;
+      if (Number.isInteger(d) && d > 0) {
+        return files.map((_, i) => all.slice(i * d, (i + 1) * d));
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  const out: Float32Array[] = [];
+  const t0 = performance.now();
+  let last = t0;
+  const batch = 32;
+  for (let i = 0; i < files.length; i += batch) {
+    const imgs = await Promise.all(files.slice(i, i + batch).map((f) => loadImage(f, h, w)));
+    for (const e of await embedder.embed(imgs)) out.push(l2normalize(e));
+    const now = performance.now();
+    if (opts.progress !== false && (now - last > 2000 || out.length === files.length)) {
+      last = now;
+      const rate = out.length / ((now - t0) / 1000);
+      console.error(
+        `realism: ${opts.label ?? "embedding"} ${out.length}/${files.length} (${
+          rate.toFixed(1)
+        } images/s, ETA ${Math.round((files.length - out.length) / rate)} s)`,
+      );
+    }
+  }
+  if (cacheFile) {
+    const flat = new Float32Array(out.length * out[0].length);
+    out.forEach((v, i) => flat.set(v, i * v.length));
+    await writeFileAtomic(cacheFile, new Uint8Array(flat.buffer));
+  }
+  return out;
+}
+
+/** Measure a generated set against real faces (see the module comment). */
+export async function measureRealism(o: RealismOptions): Promise<RealismResult> {
+  const t0 = performance.now();
+  const n = o.n ?? 1500;
+  const seed = o.seed ?? 0;
+  const reference = o.reference ?? await loadReferenceEmbedder();
+  const feats = async (dir: string, label: string) => {
+    const all = await listImageFiles(dir);
+    if (all.length < 2) {
+      throw new Error(`${dir}: expected aligned face images, found ${all.length}`);
+    }
+    const files = sampleFiles(all, n, seed);
+    const f = await referenceFeatures(reference, files, {
+      cacheDir: o.cacheDir,
+      label,
+      progress: o.progress,
+    });
+    return { stats: gaussianStats(f, f[0].length), count: files.length };
+  };
+  const real = await feats(o.real, "real");
+  const gen = await feats(o.generated, "generated");
+  const partsGen = frechetDistance(gen.stats, real.stats);
+  let floor: Awaited<ReturnType<typeof feats>> | undefined;
+  let partsFloor: FrechetDistance | undefined;
+  if (o.floor) {
+    floor = await feats(o.floor, "floor");
+    partsFloor = frechetDistance(floor.stats, real.stats);
+  }
+  if (o.progress !== false) {
+    console.error(
+      `realism: fd ${partsGen.fd.toFixed(4)}${
+        partsFloor ? `, fd_floor ${partsFloor.fd.toFixed(4)}` : ""
+      } (identity accuracy next, if pairs)`,
+    );
+  }
+  let pairsFile = o.pairs;
+  if (pairsFile === undefined) {
+    const p = `${o.generated.replace(/\/+$/, "")}/pairs.txt`;
+    try {
+      if (Deno.statSync(p).isFile) pairsFile = p;
+    } catch { /* no pairs: no identity accuracy */ }
+  }
+  let identityAccuracy: number | undefined;
+  if (pairsFile) {
+    const ev = await evaluatePairs({
+      embedder: reference,
+      pairs: await readPairs(pairsFile),
+      imagesDir: o.generated,
+      protocols: ["synface"],
+      progress: o.progress === false ? false : undefined,
+    });
+    identityAccuracy = ev.results.synface!.accuracy;
+  }
+  if (!o.reference) await reference.dispose?.();
+  return {
+    fd: partsGen.fd,
+    ...(partsFloor ? { fd_floor: partsFloor.fd, fd_ratio: partsGen.fd / partsFloor.fd } : {}),
+    ...(identityAccuracy !== undefined ? { identity_accuracy: identityAccuracy } : {}),
+    n,
+    parts: { generated: partsGen, ...(partsFloor ? { floor: partsFloor } : {}) },
+    sets: {
+      generated: o.generated,
+      real: o.real,
+      ...(o.floor ? { floor: o.floor } : {}),
+      ...(pairsFile ? { pairs: pairsFile } : {}),
+    },
+    images: { generated: gen.count, real: real.count, ...(floor ? { floor: floor.count } : {}) },
+    reference: reference.info.name,
+    seconds: (performance.now() - t0) / 1000,
+    note:
+      "Fréchet distance between L2-normalised reference-embedder features (a meter only: never used to train or choose a model); identity_accuracy: synface protocol on the generated pairs",
+  };
+}

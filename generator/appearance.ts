@@ -1,0 +1,139 @@
+/**
+ * The learned appearance model: a PCA of real face photographs in the generator's texture frame
+ * (5-point aligned to the ArcFace 112×112 template, i.e. the frontal projection of the mean mesh,
+ * sampled on an R×R grid, RGB in [0, 1], HWC). Stored as `appearance.bin`: a magic line, a JSON
+ * header (zod-checked), then float16 `mean` [R·R·3] and `basis` [K, R·R·3], each basis row already
+ * scaled by its component's standard deviation, so N(0, 1) coefficients give faces distributed
+ * like the photos. Built by `deno task build-generator --faces DIR`; read by `build.ts`.
+ */
+import { z } from "./deps.ts";
+
+const MAGIC = "SYNFACE-APPEARANCE/1\n";
+
+/** Header of `appearance.bin`. */
+export interface AppearanceHeader {
+  format: "synface-appearance/1";
+  resolution: number;
+  components: number;
+  variances: number[];
+  explained: number;
+  images: number;
+  source: string;
+  sourceHash: string;
+}
+
+const headerSchema: z.ZodType<AppearanceHeader> = z.object({
+  format: z.literal("synface-appearance/1"),
+  /** Texture grid side (R): the 112×112 frame sampled at R×R texel centres. */
+  resolution: z.number().int().min(8).max(224),
+  /** Number of components (K). */
+  components: z.number().int().positive(),
+  /** Variance of each component (before scaling into the basis), descending. */
+  variances: z.array(z.number().nonnegative()),
+  /** Share of the total variance the K components explain. */
+  explained: z.number().min(0).max(1),
+  /** Photos the model was learned from, and how they were chosen. */
+  images: z.number().int().positive(),
+  source: z.string(),
+  /** SHA-256 of the sorted list of photo file names + sizes (what "same photos" means). */
+  sourceHash: z.string(),
+});
+
+/** A decoded appearance model. */
+export interface AppearanceModel {
+  header: AppearanceHeader;
+  /** [R·R·3], HWC, RGB in [0, 1]. */
+  mean: Float32Array;
+  /** [K, R·R·3], rows scaled by √variance. */
+  basis: Float32Array;
+}
+
+/** float32 → IEEE half bits (round to nearest even; deterministic). */
+export function toHalf(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1), half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (h & 1))) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  e = h >>> 10;
+  return sign | h;
+}
+
+/** IEEE half bits → number. */
+export function fromHalf(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f, m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 0x1f) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Encode a model as `appearance.bin` bytes (float16 payload). */
+export function encodeAppearance(m: AppearanceModel): Uint8Array {
+  const D = m.header.resolution ** 2 * 3;
+  if (m.mean.length !== D || m.basis.length !== m.header.components * D) {
+    throw new RangeError(
+      `encodeAppearance: mean ${m.mean.length} / basis ${m.basis.length} values, expected ${D} / ${
+        m.header.components * D
+      }`,
+    );
+  }
+  const head = new TextEncoder().encode(MAGIC + JSON.stringify(m.header) + "\n");
+  const pad = (8 - (head.length % 8)) % 8;
+  const out = new Uint8Array(head.length + pad + 2 * (m.mean.length + m.basis.length));
+  out.set(head);
+  out.fill(0x20, head.length - 1, head.length - 1 + pad); // spaces before the final newline
+  out[head.length - 1 + pad] = 0x0a;
+  const h = new Uint16Array(out.buffer, head.length + pad);
+  for (let i = 0; i < m.mean.length; i++) h[i] = toHalf(m.mean[i]);
+  for (let i = 0; i < m.basis.length; i++) h[m.mean.length + i] = toHalf(m.basis[i]);
+  return out;
+}
+
+/** Decode `appearance.bin` bytes; errors name `file` and what was expected. */
+export function decodeAppearance(bytes: Uint8Array, file = "appearance.bin"): AppearanceModel {
+  const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length));
+  if (magic !== MAGIC) {
+    throw new Error(`${file}: not an appearance model (expected "${MAGIC.trim()}")`);
+  }
+  const end = bytes.indexOf(0x0a, MAGIC.length);
+  if (end < 0 || (end + 1) % 8 !== 0) {
+    throw new Error(`${file}: header line not found or misaligned`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length, end)));
+  } catch (e) {
+    throw new Error(`${file}: header is not JSON (${(e as Error).message})`);
+  }
+  const r = headerSchema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new Error(`${file}: header field "${i.path.join(".")}": ${i.message}`);
+  }
+  const header = r.data;
+  const D = header.resolution ** 2 * 3;
+  const need = 2 * D * (1 + header.components);
+  if (bytes.length - (end + 1) !== need) {
+    throw new Error(`${file}: payload is ${bytes.length - end - 1} bytes, expected ${need}`);
+  }
+  const h = new Uint16Array(bytes.slice(end + 1).buffer);
+  const mean = Float32Array.from(h.subarray(0, D), fromHalf);
+  const basis = Float32Array.from(h.subarray(D), fromHalf);
+  return { header, mean, basis };
+}

@@ -1,0 +1,81 @@
+/**
+ * `deno task realism --generated DIR --real DIR [--floor DIR] [--n 1500] [--reference MODEL]
+ * [--pairs FILE] [--cache DIR] --out DIR`: the realism meter (eval/realism.ts). Writes
+ * `realism.json` {fd, fd_floor, fd_ratio, identity_accuracy, n, …}. A meter only.
+ */
+import { parseArgs } from "node:util";
+import { loadReferenceEmbedder, measureRealism, writeFileAtomic } from "../eval/mod.ts";
+
+const USAGE =
+  `usage: deno task realism --generated DIR --real DIR [--floor DIR] [--n 1500] [--reference MODEL]
+  [--pairs FILE] [--cache DIR] [--seed 0] --out DIR
+
+  --generated  generated aligned 112x112 crops (recursive); its pairs.txt, if any, gives identity_accuracy
+  --real       real aligned crops, e.g. ../shared/data/lfw-view1/aligned112
+  --floor      a second real set measured against --real, e.g. ../shared/data/celeba-aligned
+  --n          images sampled per set (default 1500)
+  --reference  ONNX face embedder (default fr_feature.onnx of npm faceplugin-face-recognition-js@0.0.1,
+               RGB, (x-127)/128, NCHW 112x112)
+  --pairs      LFW-format pairs of the generated set (default DIR/pairs.txt when present)
+  --cache      folder for cached features (default out/cache/realism)`;
+
+function fail(msg: string): never {
+  console.error(`realism: ${msg}\n\n${USAGE}`);
+  Deno.exit(2);
+}
+
+export async function main(args: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        generated: { type: "string" },
+        real: { type: "string" },
+        floor: { type: "string" },
+        n: { type: "string", default: "1500" },
+        reference: { type: "string" },
+        pairs: { type: "string" },
+        cache: { type: "string", default: "out/cache/realism" },
+        seed: { type: "string", default: "0" },
+        out: { type: "string" },
+      },
+    }));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (!values.generated) fail("--generated DIR is required");
+  if (!values.real) fail("--real DIR is required");
+  if (!values.out) fail("--out DIR is required");
+  const n = Number(values.n);
+  if (!Number.isInteger(n) || n < 2) fail(`--n ${values.n}: expected an integer ≥ 2`);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed)) fail(`--seed ${values.seed}: expected an integer`);
+  const reference = await loadReferenceEmbedder(values.reference);
+  const r = await measureRealism({
+    generated: values.generated,
+    real: values.real,
+    floor: values.floor,
+    n,
+    seed,
+    reference,
+    pairs: values.pairs,
+    cacheDir: values.cache,
+  });
+  await reference.dispose?.();
+  await Deno.mkdir(values.out, { recursive: true });
+  await writeFileAtomic(
+    `${values.out}/realism.json`,
+    new TextEncoder().encode(JSON.stringify(r, null, 2) + "\n"),
+  );
+  const f = (x: number | undefined, d = 3) => (x === undefined ? "–" : x.toFixed(d));
+  console.log(
+    `realism: fd ${f(r.fd)} · fd_floor ${f(r.fd_floor)} · fd_ratio ${
+      f(r.fd_ratio, 2)
+    } · identity_accuracy ${
+      r.identity_accuracy === undefined ? "–" : (100 * r.identity_accuracy).toFixed(2) + " %"
+    } (n ${r.n}; ${values.out}/realism.json)`,
+  );
+}
+
+if (import.meta.main) await main(Deno.args);

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { encodePng, Rng } from "../data/mod.ts";
+import {
+  createPixelEmbedder,
+  frechetDistance,
+  gaussianStats,
+  listImageFiles,
+  measureRealism,
+  referenceFeatures,
+  sampleFiles,
+} from "../eval/mod.ts";
+
+/** Folder of `ids` × 2 tiny RGB PNGs `idN/idN_000k.png`; pixel values from `draw(id, k, i)`. */
+async function makeSet(
+  dir: string,
+  ids: number,
+  draw: (id: number, k: number, i: number) => number,
+) {
+  for (let id = 0; id < ids; id++) {
+    const name = `id${id}`;
+    await Deno.mkdir(`${dir}/${name}`, { recursive: true });
+    for (let k = 1; k <= 2; k++) {
+      const data = new Uint8Array(8 * 8 * 3);
+      for (let i = 0; i < data.length; i++) data[i] = draw(id, k, i);
+      await Deno.writeFile(
+        `${dir}/${name}/${name}_000${k}.png`,
+        encodePng({ width: 8, height: 8, channels: 3, data }),
+      );
+    }
+  }
+}
+
+Deno.test("realism: FD of a set against itself is 0, a shifted set is farther; ratio, cache and identity accuracy", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const rng = Rng.fromSeed(3);
+    const noise = Array.from({ length: 40 * 2 * 192 }, () => rng.uniform());
+    // "real" and "generated": identical pictures (an identity = a fixed pattern, two noisy views)
+    const pattern = (id: number, k: number, i: number) =>
+      Math.round(
+        40 + 170 * (((id * 37 + i * 11) % 23) / 23) + 20 * noise[(id * 2 + k - 1) * 192 + i],
+      );
+    await makeSet(`${tmp}/real`, 40, pattern);
+    await makeSet(`${tmp}/gen`, 40, pattern);
+    // floor: another distribution (different patterns)
+    await makeSet(`${tmp}/floor`, 40, (id, k, i) => pattern(id + 1000, k, (i * 7) % 192));
+    await Deno.writeTextFile(
+      `${tmp}/gen/pairs.txt`,
+      "2\t2\nid0\t1\t2\nid1\t1\t2\nid0\t1\tid1\t1\nid2\t1\tid3\t2\n" +
+        "id2\t1\t2\nid3\t1\t2\nid4\t1\tid5\t1\nid6\t2\tid7\t1\n",
+    );
+    const reference = createPixelEmbedder({ inputSize: [8, 8], workSize: [2, 2] });
+    const r = await measureRealism({
+      generated: `${tmp}/gen`,
+      real: `${tmp}/real`,
+      floor: `${tmp}/floor`,
+      n: 80,
+      reference,
+      cacheDir: `${tmp}/cache`,
+      progress: false,
+    });
+    assert.ok(Math.abs(r.fd) < 1e-6, `fd ${r.fd}`); // singular Σ: √ of round-off
+    assert.ok(r.fd_floor! > 0.01, `fd_floor ${r.fd_floor}`);
+    assert.equal(r.fd_ratio, r.fd / r.fd_floor!);
+    assert.deepEqual(r.images, { generated: 80, real: 80, floor: 80 });
+    assert.ok(
+      r.identity_accuracy !== undefined && r.identity_accuracy >= 0 && r.identity_accuracy <= 1,
+    );
+    // the floor by hand: same features, same formula
+    const files = await listImageFiles(`${tmp}/floor`);
+    const f = await referenceFeatures(reference, files, { progress: false });
+    const g = await referenceFeatures(reference, await listImageFiles(`${tmp}/real`), {
+      progress: false,
+    });
+    const want = frechetDistance(gaussianStats(f, 4), gaussianStats(g, 4)).fd;
+    assert.ok(Math.abs(r.fd_floor! - want) < 1e-9);
+    // cached features are read back identically
+    const again = await measureRealism({
+      generated: `${tmp}/gen`,
+      real: `${tmp}/real`,
+      floor: `${tmp}/floor`,
+      n: 80,
+      reference,
+      cacheDir: `${tmp}/cache`,
+      pairs: "",
+      progress: false,
+    });
+    assert.equal(again.fd_floor, r.fd_floor);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("realism: sampleFiles is a deterministic sorted subset", () => {
+  const files = Array.from({ length: 100 }, (_, i) => `f${String(i).padStart(3, "0")}.png`);
+  const a = sampleFiles(files, 10), b = sampleFiles(files, 10);
+  assert.deepEqual(a, b);
+  assert.equal(new Set(a).size, 10);
+  assert.deepEqual(a, [...a].sort());
+  assert.deepEqual(sampleFiles(files.slice(0, 5), 10), files.slice(0, 5));
+});

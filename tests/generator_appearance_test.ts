@@ -1,0 +1,127 @@
+/**
+ * The learned appearance model: float16 storage, the `appearance.bin` format, and the PCA fit
+ * (deterministic bytes; recovers a known low-rank structure).
+ */
+import assert from "node:assert/strict";
+import { encodePng, Rng } from "../data/mod.ts";
+import {
+  type AppearanceModel,
+  decodeAppearance,
+  encodeAppearance,
+  fromHalf,
+  toHalf,
+} from "../generator/mod.ts";
+import { fitAppearance, yawProxy } from "../tasks/appearance_fit.ts";
+
+Deno.test("appearance: float16 known values and round-to-nearest-even", () => {
+  assert.equal(toHalf(1), 0x3c00);
+  assert.equal(toHalf(-2), 0xc000);
+  assert.equal(toHalf(0.5), 0x3800);
+  assert.equal(toHalf(65504), 0x7bff);
+  assert.equal(toHalf(1e6), 0x7c00); // overflow → ∞
+  assert.equal(toHalf(2 ** -24), 0x0001); // smallest subnormal
+  assert.equal(toHalf(1 + 2 ** -11), 0x3c00); // tie → even
+  assert.equal(toHalf(1 + 3 * 2 ** -11), 0x3c02); // tie → even (up)
+  for (const v of [0.1, -0.3337, 0.0001, 12.5, 1 / 3]) {
+    assert.ok(Math.abs(fromHalf(toHalf(v)) - v) <= Math.abs(v) * 2 ** -11, `${v}`);
+  }
+});
+
+Deno.test("appearance: appearance.bin round trip; bad files are clear errors", () => {
+  const m: AppearanceModel = {
+    header: {
+      format: "synface-appearance/1",
+      resolution: 8,
+      components: 2,
+      variances: [2, 1],
+      explained: 0.9,
+      images: 10,
+      source: "test",
+      sourceHash: "x",
+    },
+    mean: Float32Array.from({ length: 192 }, (_, i) => i / 192),
+    basis: Float32Array.from({ length: 384 }, (_, i) => Math.sin(i) / 4),
+  };
+  const bytes = encodeAppearance(m);
+  const back = decodeAppearance(bytes);
+  assert.deepEqual(back.header, m.header);
+  for (let i = 0; i < 384; i++) assert.ok(Math.abs(back.basis[i] - m.basis[i]) < 2e-4);
+  assert.deepEqual(encodeAppearance(back), bytes); // float16 values survive exactly
+  assert.throws(
+    () => decodeAppearance(bytes.slice(0, bytes.length - 2), "a.bin"),
+    /a.bin: payload/,
+  );
+  assert.throws(
+    () => decodeAppearance(new Uint8Array(40), "b.bin"),
+    /b.bin: not an appearance model/,
+  );
+});
+
+Deno.test({
+  name: "appearance: PCA fit recovers a rank-3 photo set and is byte-deterministic",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir();
+    try {
+      // 40 "photos" = grey mean + 3 smooth patterns × random coefficients (σ 3, 2, 1 in 0-255)
+      const rng = Rng.fromSeed(5);
+      const pat = (k: number, x: number, y: number) =>
+        k === 0 ? Math.sin(x / 18) : k === 1 ? Math.cos(y / 15) : Math.sin((x + y) / 25);
+      for (let n = 0; n < 40; n++) {
+        const cf = [30, 20, 10].map((s) => s * rng.normal());
+        const data = new Uint8Array(112 * 112 * 3);
+        for (let y = 0; y < 112; y++) {
+          for (let x = 0; x < 112; x++) {
+            let v = 128;
+            for (let k = 0; k < 3; k++) v += cf[k] * pat(k, x, y);
+            for (let ch = 0; ch < 3; ch++) {
+              data[(y * 112 + x) * 3 + ch] = Math.round(Math.max(0, Math.min(255, v)));
+            }
+          }
+        }
+        await Deno.writeFile(
+          `${tmp}/p${n}.png`,
+          encodePng({ width: 112, height: 112, channels: 3, data }),
+        );
+      }
+      const fit = () =>
+        fitAppearance({
+          dir: tmp,
+          resolution: 16,
+          components: 5,
+          mirror: false,
+          source: "t",
+          progress: false,
+        });
+      const a = await fit();
+      assert.equal(a.header.images, 40);
+      assert.ok(a.header.explained > 0.99, `explained ${a.header.explained}`);
+      // 3 real components, the rest is quantisation noise
+      assert.ok(a.header.variances[2] > 50 * a.header.variances[3], `${a.header.variances}`);
+      assert.deepEqual(encodeAppearance(await fit()), encodeAppearance(a));
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test("appearance: yaw proxy is 0 for a frontal face and grows with the nose offset", () => {
+  const row = (noseX: number) => ({
+    path: "a.jpg",
+    score: 1,
+    status: "ok",
+    l0x: 40,
+    l0y: 50,
+    l1x: 80,
+    l1y: 50,
+    l2x: noseX,
+    l2y: 70,
+    l3x: 45,
+    l3y: 90,
+    l4x: 75,
+    l4y: 90,
+  });
+  assert.equal(yawProxy(row(60)), 0);
+  assert.equal(yawProxy(row(64)), 0.1);
+});
