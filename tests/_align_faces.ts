@@ -1,12 +1,13 @@
 /**
  * Face photos for the align tests without ../shared/data: generated faces cut from
- * `generator/preview.png` (8×8 tiles of 112×112 on the ArcFace template, 2-px borders), pasted on
- * grey canvases at known places.
+ * `fixtures/procedural_preview.png` (8×8 tiles of 112×112 on the ArcFace template, 2-px borders),
+ * pasted on grey canvases at known places. The sheet is the procedural generator's preview, frozen
+ * here so these tests do not move when the embedded generator changes.
  */
 import { decodeRaw, type RawImage } from "../data/mod.ts";
 
 const SHEET = decodeRaw(
-  await Deno.readFile(new URL("../generator/preview.png", import.meta.url)),
+  await Deno.readFile(new URL("./fixtures/procedural_preview.png", import.meta.url)),
   "preview.png",
 );
 

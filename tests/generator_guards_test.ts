@@ -8,7 +8,7 @@ const EMBEDDED = JSON.parse(
 );
 // Build (or find) the embedded model once, so a manifest can point at it.
 await (await FaceGenerator.load(undefined, { ep: "wasm" })).close();
-const FACE_ONNX = new URL("../generator/model/face.onnx", import.meta.url).pathname;
+const FACE_ONNX = new URL(`../generator/model/${EMBEDDED.model}`, import.meta.url).pathname;
 
 async function withTmp(fn: (tmp: string) => Promise<void>) {
   const tmp = await Deno.makeTempDir({ prefix: "gen_guards_" });
@@ -45,7 +45,7 @@ Deno.test({
       await Deno.writeTextFile(`${tmp}/generator.json`, JSON.stringify(EMBEDDED));
       await assert.rejects(
         FaceGenerator.load(`${tmp}/generator.json`, { ep: "wasm" }),
-        (e: Error) => e.message.includes(`${tmp}/face.onnx`) && /not found/.test(e.message),
+        (e: Error) => e.message.includes(`${tmp}/${EMBEDDED.model}`) && /not found/.test(e.message),
       );
       assert.deepEqual(await names(tmp), ["generator.json"]);
     });

@@ -20,7 +20,8 @@ Deno.test("golden: PRNG draws", () => {
 });
 
 Deno.test({
-  name: "golden: generated images at seed 7 (file sha256 and pixel sha256, embedded generator)",
+  name:
+    "golden: generated images at seed 7 (file sha256 and pixel sha256, embedded learned generator)",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -34,6 +35,52 @@ Deno.test({
         identityMixup: true,
         workers: 0,
         ep: "wasm",
+        progress: false,
+      });
+      const ds = await openDataset(dir);
+      const got: string[] = [];
+      for (const r of ds.records()) {
+        const file = await sha256Hex(await Deno.readFile(`${dir}/${r.path}`));
+        const pixels = await sha256Hex((await ds.readRaw(r)).data);
+        got.push(`${r.path} ${JSON.stringify(r.label)} ${file} ${pixels}`);
+      }
+      assert.deepEqual(got, [
+        "id000000/id000000_0001.png [[1,1]] " +
+        "b583b775d87e67ae60f753d5fe7c8b30c8d4e23f4fd823cf49b53a5d1f33e321 " +
+        "fae76b5d74691f76ed34eec3c48bda0fae2107a8d865a89ebef1d9fc107d5dd0",
+        "id000000/id000000_0002.png [[1,1]] " +
+        "81793e398db9c51636fe01d108d58c0715c991124c46f17e2144b1c7171469d5 " +
+        "38176d1d607e2254e1a020d68b27ffa4ac3998ca1f49229850c50534fa7a1170",
+        "id000001/id000001_0001.png [[1,0.15],[0,0.85]] " +
+        "8922f1467834306d794c2938ac08cf685efbfe25bdbaf71159cb12576cf70316 " +
+        "0fb7d84552809a64802ed6f07ff6ef8d82e7603637128e305ddc8eebe5109614",
+        "id000001/id000001_0002.png [[1,0.25],[0,0.75]] " +
+        "5b80290f9527953ebb57642a1d6e90b061c8619b36d51396ed43b257c44d2ce3 " +
+        "77f42aeceec0ced40d8125463e7a6abf3da2b92a41a90f56a1f1106df8200a66",
+      ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "golden: generated images at seed 7 (file sha256 and pixel sha256, procedural generator, unchanged by the learned one)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "golden_" });
+    try {
+      await synthesize({
+        out: dir,
+        ids: 2,
+        perId: 2,
+        seed: 7,
+        identityMixup: true,
+        workers: 0,
+        ep: "wasm",
+        model: new URL("../generator/model/procedural.json", import.meta.url),
         progress: false,
       });
       const ds = await openDataset(dir);

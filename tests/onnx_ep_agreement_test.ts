@@ -58,7 +58,8 @@ async function generateBoth(): Promise<
 }
 
 Deno.test({
-  name: "EP agreement: generator images from node and wasm differ by ≤ 1 level in ≤ 1 % of values" +
+  name:
+    "EP agreement: generator images from node and wasm differ by ≤ 2 levels in ≤ 0.1 % of values" +
     SKIP,
   ignore: !NODE.available,
   fn: async () => {
@@ -72,8 +73,12 @@ Deno.test({
       sum += Math.abs(node[i]);
     }
     assert.ok(sum / node.length > 0.05, "node images are not blank");
-    assert.ok(worst <= 1, `max difference ${worst} levels`);
-    assert.ok(differ <= 0.01 * wasm.length, `${differ} of ${wasm.length} values differ`);
+    console.error(`EP agreement: ${differ} of ${wasm.length} values differ, worst ${worst}`);
+    // The learned appearance sums 200 float16 basis images per point: node's and wasm's GEMMs
+    // round that sum differently, so a few values land two 8-bit levels apart (measured: 44 of
+    // 301,056 differ, worst 2; the procedural model never exceeded 1).
+    assert.ok(worst <= 2, `max difference ${worst} levels`);
+    assert.ok(differ <= 0.001 * wasm.length, `${differ} of ${wasm.length} values differ`);
     // and on node, too, an image does not depend on its batch (at 8 bits)
     for (let i = 0; i < single.length; i++) {
       assert.ok(Math.abs(to8(single[i]) - to8(node[i])) <= 1, `value ${i}: batch 1 vs ${N}`);
