@@ -5,7 +5,7 @@
  * real set (the floor), and the reference's verification accuracy on a generated pairs set.
  * A meter only: nothing is trained or selected on it.
  */
-import { isImagePath, Rng } from "../data/mod.ts";
+import { type EpChoice, isImagePath, Rng } from "../data/mod.ts";
 import { REFERENCE_PACKAGE } from "./deps.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { type Embedder, l2normalize } from "./embedder.ts";
@@ -20,11 +20,20 @@ export function defaultReferenceModel(): string {
   return new URL(import.meta.resolve(`${REFERENCE_PACKAGE}/model/fr_feature.onnx`)).pathname;
 }
 
-/** The default reference: `fr_feature.onnx`, RGB, `(x − 127)/128`, NCHW 112×112. */
+/**
+ * The default reference: `fr_feature.onnx`, RGB, `(x − 127)/128`, NCHW 112×112, on the given
+ * execution provider (default `auto`).
+ */
 export async function loadReferenceEmbedder(
   model: string = defaultReferenceModel(),
+  options: { executionProvider?: EpChoice } = {},
 ): Promise<Embedder> {
-  return await createOnnxEmbedder(model, { mean: 127, std: 128, name: model.split("/").pop() });
+  return await createOnnxEmbedder(model, {
+    mean: 127,
+    std: 128,
+    name: model.split("/").pop(),
+    ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
+  });
 }
 
 /** Every image file under `dir` (recursive), sorted by path. */
@@ -71,6 +80,11 @@ export interface RealismOptions {
   cacheDir?: string;
   /** Sampling seed (default 0). */
   seed?: number;
+  /**
+   * Real images to leave out of the sample: paths relative to `real` without the extension
+   * (`Name/Name_0001`, as a pairs file names them), e.g. every image of LFW View 2.
+   */
+  excludeReal?: Set<string>;
   /** Progress on stderr (default true). */
   progress?: boolean;
 }
@@ -156,8 +170,11 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
   const n = o.n ?? 1500;
   const seed = o.seed ?? 0;
   const reference = o.reference ?? await loadReferenceEmbedder();
-  const feats = async (dir: string, label: string) => {
-    const all = await listImageFiles(dir);
+  const feats = async (dir: string, label: string, exclude?: Set<string>) => {
+    const root = dir.replace(/\/+$/, "");
+    const all = (await listImageFiles(dir)).filter((f) =>
+      !exclude?.has(f.slice(root.length + 1).replace(/\.[^./]+$/, ""))
+    );
     if (all.length < 2) {
       throw new Error(`${dir}: expected aligned face images, found ${all.length}`);
     }
@@ -169,7 +186,7 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
     });
     return { stats: gaussianStats(f, f[0].length), count: files.length };
   };
-  const real = await feats(o.real, "real");
+  const real = await feats(o.real, "real", o.excludeReal);
   const gen = await feats(o.generated, "generated");
   const partsGen = frechetDistance(gen.stats, real.stats);
   let floor: Awaited<ReturnType<typeof feats>> | undefined;

@@ -147,6 +147,7 @@ function fakes(fail: Partial<Record<string, Error>> = {}) {
     train: fn,
     eval: fn,
     features: fn,
+    realism: fn,
   };
   return { calls, impls };
 }

@@ -32,6 +32,10 @@ export interface InputFingerprints {
   lfw?: string;
   /** `--val-pairs` + `--val-images`. */
   val?: string;
+  /** `--lfw-images` as a folder of real crops (the realism meter's real set); called lazily. */
+  lfwImages?: () => Promise<string>;
+  /** `--real` as a whole folder (the realism meter's floor set); called lazily. */
+  realFolder?: () => Promise<string>;
   /** Distinct images of the LFW / validation pair files, for time estimates only. */
   counts?: EstimateCounts;
 }
@@ -74,6 +78,7 @@ const KIND_DIR: Record<NodeKind, string> = {
   train: "runs",
   eval: "evals",
   features: "evals",
+  realism: "evals",
 };
 
 /** The modules whose source decides each kind's result. */
@@ -84,6 +89,7 @@ export const KIND_MODULES: Record<NodeKind, string[]> = {
   train: ["data", "mixup", "recognition"],
   eval: ["data", "eval", "recognition"],
   features: ["data", "eval", "recognition"],
+  realism: ["data", "eval"],
 };
 
 /**
@@ -96,6 +102,7 @@ export const ONNX_KINDS: readonly NodeKind[] = [
   "preview",
   "eval",
   "features",
+  "realism",
 ];
 
 /** The stage hash of a key: 16 hex digits of its canonical JSON's SHA-256. */
@@ -141,6 +148,12 @@ export async function resolvePlan(
       if (node.kind === "eval" && node.config.test.kind === "lfw") {
         used.lfw = inputs.lfw ?? null;
         if (!inputs.lfw) needs.add("--lfw-pairs/--lfw-images");
+      }
+      if (node.kind === "realism") {
+        // real: the --lfw-images crops (required); floor: the --real folder (optional)
+        used.lfwImages = inputs.lfwImages ? await inputs.lfwImages() : null;
+        used.floor = inputs.realFolder ? await inputs.realFolder() : null;
+        if (!inputs.lfwImages) needs.add("--lfw-images");
       }
       if (node.kind === "train" && node.config.val.kind === "external") {
         used.val = inputs.val ?? null;
@@ -197,6 +210,8 @@ export function nodeRefs(node: PlanNode): string[] {
       return node.config.test.kind === "synthetic"
         ? [node.config.run, node.config.test.set]
         : [node.config.run];
+    case "realism":
+      return [node.config.set];
     case "features":
       return [
         node.config.run,
@@ -233,6 +248,8 @@ function substituteRefs(node: PlanNode, deps: Record<string, string>): unknown {
         test: c.test.kind === "synthetic" ? { kind: "synthetic", set: ref(c.test.set) } : c.test,
       };
     }
+    case "realism":
+      return { ...node.config, set: ref(node.config.set) };
     case "features":
       return {
         ...node.config,
@@ -260,6 +277,26 @@ export async function realSliceFingerprint(dir: string, slice: RealSlice): Promi
       parts.push(`${c}/${f}:${(await Deno.stat(`${dir}/${c}/${f}`)).size}`);
     }
   }
+  return (await sha256Hex(parts.join("\n"))).slice(0, 16);
+}
+
+/**
+ * Fingerprint of a whole image folder (recursive): its absolute path and every file's relative
+ * path and size, sorted.
+ */
+export async function folderFingerprint(dir: string): Promise<string> {
+  const root = await Deno.realPath(dir);
+  const parts: string[] = [root];
+  const walkDir = async (rel: string) => {
+    const entries = await listDir(`${root}${rel}`);
+    for (const e of entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
+      if (e.name.startsWith(".")) continue;
+      const p = `${rel}/${e.name}`;
+      if (e.isDirectory) await walkDir(p);
+      else if (e.isFile) parts.push(`${p}:${(await Deno.stat(`${root}${p}`)).size}`);
+    }
+  };
+  await walkDir("");
   return (await sha256Hex(parts.join("\n"))).slice(0, 16);
 }
 

@@ -6,8 +6,10 @@ import { EP_CHOICES, type EpChoice, isEpChoice, parseCliArgs, resolveEp } from "
 import { PairsFormatError, readPairs, view2Reason } from "../../eval/mod.ts";
 import { autodiff } from "../../recognition/mod.ts";
 import { alignInputs } from "./align_inputs.ts";
+import { loadManifest } from "../../generator/mod.ts";
 import {
   codeFingerprints,
+  folderFingerprint,
   type InputFingerprints,
   pairsFingerprint,
   realSliceFingerprint,
@@ -190,6 +192,12 @@ async function distinctPairImages(path: string): Promise<number> {
   return new Set(list.pairs.flatMap((p) => [p.a, p.b])).size;
 }
 
+/** `f`, computed on the first call only. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => p ??= f();
+}
+
 /** Build the plan of the options and resolve it into stages (reads input fingerprints). */
 export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
   const preset = resolvePreset(o.preset, {
@@ -197,7 +205,12 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
     realPerId: o.realPerId,
     seeds: o.seeds,
   });
-  const plan = buildPlan(preset, { real: !!o.inputs.real, val: !!o.inputs.valPairs }, o.only);
+  const generator = (await loadManifest()).manifest.id;
+  const plan = buildPlan(
+    preset,
+    { real: !!o.inputs.real, val: !!o.inputs.valPairs, generator },
+    o.only,
+  );
   const fp: InputFingerprints = {};
   const { real, lfwPairs, lfwImages, valPairs, valImages } = o.inputs;
   try {
@@ -206,7 +219,9 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
         throw new UsageError(`--real ${real}: not a folder`);
       }
       fp.real = (slice) => realSliceFingerprint(real, slice);
+      fp.realFolder = once(() => folderFingerprint(real));
     }
+    if (lfwImages) fp.lfwImages = once(() => folderFingerprint(lfwImages));
     fp.counts = {};
     if (lfwPairs && lfwImages) {
       fp.lfw = await pairsFingerprint(lfwPairs, lfwImages);

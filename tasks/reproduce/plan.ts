@@ -149,6 +149,25 @@ export const PreviewConfigSchema = z.strictObject({
 /** Config of the preview sheets. */
 export type PreviewConfig = z.infer<typeof PreviewConfigSchema>;
 
+/**
+ * The realism meter (`eval/realism.ts`) on a synthetic verification set of `generator`: Fréchet
+ * distance of the reference embedder's features, generated vs the real `--lfw-images` crops
+ * (floor: `--real` vs the same), and the reference's accuracy on the set's pairs. A meter only:
+ * nothing is trained or selected on it.
+ */
+export const RealismConfigSchema = z.strictObject({
+  /** The verification node whose images are measured. */
+  set: z.string(),
+  /** Id of the generator that made them (its manifest's `id`). */
+  generator: z.string().min(1),
+  /** Images sampled per set. */
+  n: z.number().int().min(2),
+  /** Sampling seed. */
+  seed: int(),
+});
+/** Config of a realism measurement. */
+export type RealismConfig = z.infer<typeof RealismConfigSchema>;
+
 /** A node of the plan: one unit of cached work. */
 export const NodeSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("dataset"), config: DatasetConfigSchema }),
@@ -157,6 +176,7 @@ export const NodeSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("eval"), config: EvalConfigSchema }),
   z.strictObject({ kind: z.literal("features"), config: FeaturesConfigSchema }),
   z.strictObject({ kind: z.literal("preview"), config: PreviewConfigSchema }),
+  z.strictObject({ kind: z.literal("realism"), config: RealismConfigSchema }),
 ]);
 /** A plan node. */
 export type PlanNode = z.infer<typeof NodeSchema>;
@@ -236,6 +256,8 @@ function checkRefs(e: z.infer<typeof ExperimentSchema>, ctx: z.RefinementCtx): v
       if (node.config.test.kind === "synthetic") {
         want(node.config.test.set, ["verification"], `${where}.test`);
       }
+    } else if (node.kind === "realism") {
+      want(node.config.set, ["verification"], `${where}.set`);
     } else if (node.kind === "features") {
       want(node.config.run, ["train"], `${where}.run`);
       for (const s of node.config.sets) if ("dataset" in s) want(s.dataset, ["dataset"], where);
@@ -314,6 +336,8 @@ export const PresetSchema = z.strictObject({
   lfwIn: z.union([z.literal("all"), z.array(ExperimentNameSchema)]),
   /** Fig. 3 preview sheets. */
   preview: z.strictObject({ ids: pos(), variations: pos() }),
+  /** Realism meter on the synthetic test set (needs `--lfw-images`): images sampled per set. */
+  realism: z.strictObject({ n: z.number().int().min(2) }),
   train: TrainSettingsSchema,
   /**
    * Training runs per table cell, with seeds `train.seed`, `train.seed + 1`, …: a cell shows
@@ -382,6 +406,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 6, perId: 4 },
     fig2: { ids: 4, perId: 4 },
     preview: { ids: 3, variations: 4 },
+    realism: { n: 24 },
     lfwIn: ["table1", "table2"],
     train: {
       arch: "ir_tiny",
@@ -432,6 +457,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 200, perId: 20 },
     fig2: { ids: 8, perId: 10 },
     preview: { ids: 6, variations: 8 },
+    realism: { n: 1500 },
     lfwIn: "all",
     train: {
       arch: "ir10_quarter",
@@ -482,6 +508,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 300, perId: 20 },
     fig2: { ids: 10, perId: 20 },
     preview: { ids: 8, variations: 10 },
+    realism: { n: 1500 },
     lfwIn: "all",
     train: {
       arch: "ir10_quarter",
@@ -525,6 +552,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     factors: { ids: 5000, perId: 50 },
     fig2: { ids: 10, perId: 50 },
     preview: { ids: 10, variations: 10 },
+    realism: { n: 3000 },
     lfwIn: "all",
     train: {
       arch: "lresnet50e_ir",
@@ -557,7 +585,15 @@ export interface PlanInputs {
   real: boolean;
   /** `--val-pairs` given: model selection uses it instead of the synthetic validation set. */
   val: boolean;
+  /** Id of the generator the data stages use (default {@link DEFAULT_GENERATOR_ID}). */
+  generator?: string;
 }
+
+/** Id of the generator `reproduce` uses when the plan is not told (the embedded default). */
+export const DEFAULT_GENERATOR_ID = "embedded-aam@1";
+
+/** Seed of the realism meter's sampling. */
+export const REALISM_SEED = 0;
 
 /** A validated plan: the preset it was built from and its experiments in report order. */
 export const PlanSchema = z.strictObject({
@@ -642,6 +678,16 @@ class Builder {
     this.nodes.syntest = {
       kind: "verification",
       config: { ...pick(p.test), size: p.size, seed: p.test.seed, vary: "all" },
+    };
+    // The realism meter of the generator, on its test set (one stage, shared by experiments).
+    this.nodes.realism = {
+      kind: "realism",
+      config: {
+        set: "syntest",
+        generator: inputs.generator ?? DEFAULT_GENERATOR_ID,
+        n: p.realism.n,
+        seed: REALISM_SEED,
+      },
     };
     if (!inputs.val) {
       const v = p.validation;
@@ -915,6 +961,7 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
     const b = new Builder("fig3", p, inputs);
     delete b.nodes.syntest;
     delete b.nodes.synval;
+    delete b.nodes.realism;
     b.nodes.sheets = {
       kind: "preview",
       config: { ...p.preview, size: p.size, seed: p.seed },
@@ -993,5 +1040,11 @@ export function estimateSeconds(
     }
     case "features":
       return over + node.config.sets.length * node.config.ids * node.config.perId / e.embedImgPerS;
+    case "realism": {
+      // generated, real and floor samples, plus the set's pairs for identity accuracy
+      const set = lookup(node.config.set);
+      const images = set?.kind === "verification" ? verificationImages(set.config) : 0;
+      return over + (3 * node.config.n + images) / e.embedImgPerS;
+    }
   }
 }

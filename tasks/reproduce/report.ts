@@ -42,6 +42,45 @@ export const EvalResultsSchema = z.looseObject({
 /** Parsed `results.json`. */
 export type EvalResults = z.infer<typeof EvalResultsSchema>;
 
+/** What the report reads from a realism stage's `realism.json` (other fields kept aside). */
+export const RealismJsonSchema = z.looseObject({
+  generator: z.string().optional(),
+  n: z.number().int().positive(),
+  fd: z.number(),
+  fd_floor: z.number().optional(),
+  fd_ratio: z.number().optional(),
+  identity_accuracy: z.number().min(0).max(1).optional(),
+});
+/** Parsed `realism.json`. */
+export type RealismJson = z.infer<typeof RealismJsonSchema>;
+
+/** One row of the report's Realism table: a generator's meter, or why there is none. */
+export interface RealismRow {
+  generator: string;
+  /** The stage's folder, relative to `--out`. */
+  dir: string;
+  result?: RealismJson;
+  /** Why there is no result (e.g. "needs --lfw-images"). */
+  missing?: string;
+}
+
+/** `realism.json` of a realism stage folder, validated; null when absent. */
+export async function readRealism(dir: string): Promise<RealismJson | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/realism.json`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  const r = RealismJsonSchema.safeParse(JSON.parse(text));
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new Error(`${dir}/realism.json: field "${i.path.join(".")}": ${i.message}`);
+  }
+  return r.data;
+}
+
 /** A figure a stage made (`result.figures` of its `done.json`), relative to its folder. */
 export interface StageFigure {
   title: string;
@@ -113,6 +152,8 @@ export interface ReportModel {
   preset: Preset;
   meta: ReportMeta;
   experiments: ReportExperiment[];
+  /** The realism meter of each generator the plan used (absent in older reports). */
+  realism?: RealismRow[];
   stages: {
     label: string;
     uses: string[];
@@ -162,7 +203,7 @@ export async function readEvalResults(dir: string): Promise<EvalResults | null> 
 export function missingText(o: StageOutcome | undefined): string {
   if (!o) return "not run";
   if (o.status === "needs-input") {
-    const flags = o.stage.needs.map((n) => n.startsWith("--lfw") ? "--lfw" : n);
+    const flags = o.stage.needs.map((n) => n.startsWith("--lfw-pairs") ? "--lfw" : n);
     return `needs ${
       flags.sort((a, b) => (a === "--real" ? -1 : b === "--real" ? 1 : 0)).join(", ")
     }`;
@@ -182,6 +223,8 @@ export async function buildReportModel(
   outcomes: StageOutcome[],
   meta: ReportMeta,
   read: ResultReader,
+  readMeter: (stage: Stage) => Promise<RealismJson | null> = (s) =>
+    readRealism(`${meta.out}/${s.dir}`),
 ): Promise<ReportModel> {
   const byHash = new Map(outcomes.map((o) => [o.stage.hash, o]));
   const results = new Map<string, EvalResults | null>();
@@ -234,10 +277,24 @@ export async function buildReportModel(
     }
     experiments.push(re);
   }
+  const realism: RealismRow[] = [];
+  for (const o of outcomes) {
+    if (o.stage.node.kind !== "realism") continue;
+    const row: RealismRow = { generator: o.stage.node.config.generator, dir: o.stage.dir };
+    if (finished(o)) {
+      const r = await readMeter(o.stage);
+      if (r) row.result = r;
+      else row.missing = "no realism.json";
+    } else {
+      row.missing = missingText(o);
+    }
+    realism.push(row);
+  }
   return {
     preset: resolved.plan.preset,
     meta,
     experiments,
+    ...(realism.length ? { realism } : {}),
     stages: outcomes.map((o) => ({
       label: o.stage.label,
       uses: o.stage.uses,
@@ -473,6 +530,40 @@ function hardwareLine(h: Hardware): string {
   return `${h.cpu}, ${h.cores} cores, ${h.memoryGiB.toFixed(0)} GiB RAM, ${h.os}, Deno ${h.deno}`;
 }
 
+/** Columns of the Realism table. */
+export const REALISM_COLUMNS = [
+  "generator",
+  "n",
+  "fd",
+  "fd_floor",
+  "fd_ratio",
+  "identity_accuracy",
+] as const;
+
+/** What the Realism table shows and that it is a meter only. */
+export const REALISM_NOTE = "The realism meter: Fréchet distance (`fd`) between the " +
+  "L2-normalised features of the reference embedder `fr_feature.onnx` (trained on real faces) " +
+  "on `n` images of each generator's synthetic test set and `n` real aligned crops of " +
+  "`--lfw-images` (leaving out the images of `--lfw-pairs` when it is View 2), beside the same distance for the `--real` " +
+  "photos (`fd_floor`; `fd_ratio` = fd / fd_floor, 1 = as real as real photos); " +
+  "`identity_accuracy`: the reference's verification accuracy (%, synface protocol) on the " +
+  "test set's generated pairs. A meter only: never used for training or model choice.";
+
+/** The cells of a Realism row (numbers, or "—" and the missing text). */
+export function realismCells(row: RealismRow): string[] {
+  const r = row.result;
+  if (!r) return [row.generator, row.missing ?? "—", "", "", "", ""];
+  const f = (x: number | undefined, d: number) => x === undefined ? "—" : x.toFixed(d);
+  return [
+    row.generator,
+    String(r.n),
+    f(r.fd, 4),
+    f(r.fd_floor, 4),
+    f(r.fd_ratio, 2),
+    r.identity_accuracy === undefined ? "—" : (100 * r.identity_accuracy).toFixed(2),
+  ];
+}
+
 /** The report as Markdown (`report/README.md`). */
 export function renderMarkdown(m: ReportModel): string {
   const out: string[] = [`# synface reproduce report: preset \`${m.preset.name}\``, ""];
@@ -514,6 +605,19 @@ export function renderMarkdown(m: ReportModel): string {
       );
     }
     out.push(`${stageTime(e, m.meta)}.`, "");
+  }
+  if (m.realism?.length) {
+    const line = (c: string[]) => `| ${c.join(" | ")} |`;
+    out.push(
+      "## Realism",
+      "",
+      REALISM_NOTE,
+      "",
+      line([...REALISM_COLUMNS]),
+      line(REALISM_COLUMNS.map(() => "---")),
+      ...m.realism.map((r) => line(realismCells(r))),
+      "",
+    );
   }
   out.push(
     "## Stages",
@@ -635,6 +739,19 @@ export function renderHtml(m: ReportModel): string {
       );
     }
     h.push(`<p>${esc(stageTime(e, m.meta))}.</p>`);
+  }
+  if (m.realism?.length) {
+    h.push(
+      `<h2 id="realism">Realism</h2>`,
+      `<p>${mdInline(REALISM_NOTE)}</p>`,
+      "<table><tr>" + REALISM_COLUMNS.map((c) => `<th>${esc(c)}</th>`).join("") + "</tr>" +
+        m.realism.map((r) =>
+          "<tr>" + realismCells(r).map((c, i) => {
+            const miss = i > 0 && !/^[\d.]*$/.test(c);
+            return `<td${miss ? ' class="missing"' : ""}>${esc(c)}</td>`;
+          }).join("") + "</tr>"
+        ).join("") + "</table>",
+    );
   }
   h.push(
     "<h2>Stages</h2><table><tr><th>stage</th><th>kind</th><th>status</th><th>wall</th><th>folder</th><th>config</th></tr>",

@@ -124,7 +124,11 @@ export async function runPlan(
   // The ETA scales what is left by how fast this machine has been so far, separately for
   // generation, training and embedding (their speeds differ by orders of magnitude).
   const group = (k: NodeKind) =>
-    k === "train" ? "train" : k === "eval" || k === "features" ? "embed" : "generate";
+    k === "train"
+      ? "train"
+      : k === "eval" || k === "features" || k === "realism"
+      ? "embed"
+      : "generate";
   const ranEstimate = { generate: 0, train: 0, embed: 0 };
   const ranActual = { generate: 0, train: 0, embed: 0 };
   const remaining = { generate: 0, train: 0, embed: 0 };
@@ -345,5 +349,7 @@ export function summary(s: Stage): string {
       return `${n.config.sets.length} sets × ${n.config.ids} ids`;
     case "preview":
       return `${n.config.ids} ids × ${n.config.variations}`;
+    case "realism":
+      return `realism meter of ${n.config.generator}, n ${n.config.n}`;
   }
 }

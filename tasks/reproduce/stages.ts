@@ -9,8 +9,11 @@ import {
   evaluatePairs,
   type IdentityFeatures,
   loadEmbedder,
+  loadReferenceEmbedder,
+  measureRealism,
   preprocessImage,
   readPairs,
+  view2Reason,
   writeEvaluationReport,
   writeFileAtomic,
 } from "../../eval/mod.ts";
@@ -237,6 +240,48 @@ async function featuresStage(ctx: StageContext): Promise<unknown> {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Realism meter
+
+/**
+ * The realism meter on a synthetic verification set: its images against the `--lfw-images`
+ * crops (floor: `--real` against the same), and the reference's accuracy on its pairs. When
+ * `--lfw-pairs` is View 2 (the test pairs), its images are left out of the real sample. Writes
+ * `realism.json`. A meter only: nothing is trained or selected on it.
+ */
+export async function realismStage(ctx: StageContext): Promise<unknown> {
+  const c = (ctx.stage.node as Of<"realism">).config;
+  const real = ctx.inputs.lfwImages;
+  if (!real) throw new Error("the realism meter needs --lfw-images");
+  const { pairs, images } = await verificationFiles(ctx.deps[c.set].dir);
+  let excludeReal: Set<string> | undefined;
+  if (ctx.inputs.lfwPairs) {
+    const list = await readPairs(ctx.inputs.lfwPairs);
+    if (view2Reason(list)) excludeReal = new Set(list.pairs.flatMap((p) => [p.a, p.b]));
+  }
+  const reference = await loadReferenceEmbedder(undefined, { executionProvider: ctx.ep });
+  try {
+    ctx.progress(0, `${c.generator}: n ${c.n}`);
+    const r = await measureRealism({
+      generated: images,
+      real,
+      ...(ctx.inputs.real ? { floor: ctx.inputs.real } : {}),
+      n: c.n,
+      seed: c.seed,
+      reference,
+      pairs,
+      cacheDir: `${ctx.out}/cache/realism`,
+      ...(excludeReal ? { excludeReal } : {}),
+      progress: false,
+    });
+    const out = { generator: c.generator, ...r };
+    await writeFileAtomic(`${ctx.dir}/realism.json`, JSON.stringify(out, null, 2) + "\n");
+    return { generator: c.generator, fd: r.fd, fd_ratio: r.fd_ratio ?? null };
+  } finally {
+    await reference.dispose?.();
+  }
+}
+
 function round(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
@@ -336,6 +381,7 @@ export function createStages(): StageSet {
     train: trainStage,
     eval: evalStage,
     features: featuresStage,
+    realism: realismStage,
     async close() {
       await shared?.gen.close();
       shared = undefined;
