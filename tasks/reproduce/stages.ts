@@ -2,9 +2,10 @@
  * The real stage functions: thin adapters from plan nodes to the modules' APIs (`mixup/` +
  * `generator/` for data, `recognition/` for training, `eval/` for verification and Fig. 2).
  */
-import { openAnyDataset } from "../../data/mod.ts";
+import { type Ep, openAnyDataset } from "../../data/mod.ts";
 import {
   classCosineStats,
+  type Embedder,
   embeddingSvg,
   evaluatePairs,
   type IdentityFeatures,
@@ -249,7 +250,11 @@ async function featuresStage(ctx: StageContext): Promise<unknown> {
  * `--lfw-pairs` is View 2 (the test pairs), its images are left out of the real sample. Writes
  * `realism.json`. A meter only: nothing is trained or selected on it.
  */
-export async function realismStage(ctx: StageContext): Promise<unknown> {
+export async function realismStage(
+  ctx: StageContext,
+  loadReference: (ep?: Ep) => Promise<Embedder> = (ep) =>
+    loadReferenceEmbedder(undefined, { executionProvider: ep }),
+): Promise<unknown> {
   const c = (ctx.stage.node as Of<"realism">).config;
   const real = ctx.inputs.lfwImages;
   if (!real) throw new Error("the realism meter needs --lfw-images");
@@ -259,7 +264,7 @@ export async function realismStage(ctx: StageContext): Promise<unknown> {
     const list = await readPairs(ctx.inputs.lfwPairs);
     if (view2Reason(list)) excludeReal = new Set(list.pairs.flatMap((p) => [p.a, p.b]));
   }
-  const reference = await loadReferenceEmbedder(undefined, { executionProvider: ctx.ep });
+  const reference = await loadReference(ctx.ep);
   try {
     ctx.progress(0, `${c.generator}: n ${c.n}`);
     const r = await measureRealism({
@@ -381,7 +386,7 @@ export function createStages(): StageSet {
     train: trainStage,
     eval: evalStage,
     features: featuresStage,
-    realism: realismStage,
+    realism: (ctx) => realismStage(ctx),
     async close() {
       await shared?.gen.close();
       shared = undefined;
