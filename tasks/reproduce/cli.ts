@@ -66,6 +66,8 @@ Runs the paper's experiments (generate → train → evaluate) at the preset's s
 <out>/report/ (README.md, index.html). Finished work under --out is reused; unfinished runs
 continue. Without --real / --lfw-* those cells say "needs --real" / "needs --lfw".
 --val-pairs is for model selection (e.g. LFW View 1 pairsDevTrain.txt), never test pairs.
+--lfw-images also gives the realism meter its real crops (the report's Realism table: each
+generator's synthetic test set vs those, floor --real); a meter only, never used to choose.
 --seeds N trains every cell N times (seeds 1…N) and reports their mean ± std over seeds.
 --jobs N trains N models side by side, each in its own process with cores/N threads (default:
 one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.
