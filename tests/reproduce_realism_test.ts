@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { encodePng } from "../data/mod.ts";
 import { createPixelEmbedder, measureRealism } from "../eval/mod.ts";
-import { ONNX_KINDS, resolvePlan } from "../tasks/reproduce/cache.ts";
+import { folderFingerprint, ONNX_KINDS, resolvePlan } from "../tasks/reproduce/cache.ts";
 import { buildPlan, DEFAULT_GENERATOR_ID, resolvePreset } from "../tasks/reproduce/plan.ts";
 import {
   buildReportModel,
@@ -253,6 +253,23 @@ Deno.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
       () => Promise.resolve(null),
     );
     assert.ok(renderMarkdown(m2).includes("| embedded-aam@1 | needs --lfw-images |"));
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("folderFingerprint follows the files of a folder (names and sizes), not their order of listing", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "reproduce_realism_fp_" });
+  try {
+    await makeSet(`${tmp}/a`, 2, 0);
+    const f0 = await folderFingerprint(`${tmp}/a`);
+    assert.match(f0, /^[0-9a-f]{16}$/);
+    assert.equal(await folderFingerprint(`${tmp}/a/`), f0);
+    await Deno.writeFile(`${tmp}/a/id1/id1_0003.png`, new Uint8Array(3));
+    const f1 = await folderFingerprint(`${tmp}/a`);
+    assert.notEqual(f1, f0);
+    await Deno.writeFile(`${tmp}/a/id1/id1_0003.png`, new Uint8Array(4));
+    assert.notEqual(await folderFingerprint(`${tmp}/a`), f1);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
