@@ -9,9 +9,8 @@
  */
 import { parseArgs } from "node:util";
 import { decodeRaw, encodeJpeg, type RawImage } from "../data/mod.ts";
-import { AlignPool } from "../align/align_pool.ts";
 import { type Ep, nodeAvailable } from "../data/mod.ts";
-import { decodePhoto, listImages } from "../align/mod.ts";
+import { AlignPool, decodePhoto, listImages } from "../align/mod.ts";
 
 /** 250×250 grey canvases each holding one generated face (tiles of generator/preview.png). */
 function syntheticPhotos(n: number): Uint8Array[] {
