@@ -5,7 +5,7 @@
  * where links fail) gives readers the usual `<dir>/<rel>` layout.
  * @module
  */
-import { writeFileAtomic } from "../data/mod.ts";
+import { type Ep, type EpChoice, resolveEp, writeFileAtomic } from "../data/mod.ts";
 import { AlignPool } from "./align_pool.ts";
 import { decodePhoto, encodeCrop } from "./photo.ts";
 import { resizeBilinear, toRgb } from "./pixels.ts";
@@ -18,10 +18,18 @@ export interface AlignCachedOptions {
   inDir: string;
   /** Relative paths of the photos to align. */
   files: string[];
-  /** Cache root; crops live in `<cacheDir>/<size>/<hash>.jpg`, views in `<cacheDir>/views/`. */
+  /**
+   * Cache root; crops live in `<cacheDir>/<size>/<hash>.jpg` (made on wasm) or
+   * `<cacheDir>/<size>-<ep>/<hash>.jpg` (other EPs: native kernels round differently), views in
+   * `views/` beside them.
+   */
   cacheDir: string;
   size?: CropSize;
   workers?: number;
+  /** Execution provider (default `auto`). */
+  ep?: EpChoice;
+  /** Intra-op threads per worker on `node` (default 1). */
+  threads?: number;
   /**
    * What to do with a photo without a face: `centre` (default) writes the centre square resized
    * to the crop size, as the shared LFW crops did; `drop` leaves it out of the view.
@@ -34,6 +42,8 @@ export interface AlignCachedOptions {
 export interface AlignCachedResult {
   /** The mirror folder: `<dir>/<rel>` is the crop of `<inDir>/<rel>`. */
   dir: string;
+  /** The execution provider the crops were made on. */
+  ep: Ep;
   /** Photos aligned now (the others came from the cache). */
   aligned: number;
   /** Photos without a face (centre crop or dropped). */
@@ -87,7 +97,10 @@ function centreCrop(bytes: Uint8Array, file: string, size: CropSize) {
 export async function alignCached(options: AlignCachedOptions): Promise<AlignCachedResult> {
   const size = options.size ?? "112";
   const noFaceMode = options.noFace ?? "centre";
-  const root = `${options.cacheDir.replace(/\/+$/, "")}/${size === "112" ? "112" : "112x96"}`;
+  const ep = await resolveEp(options.ep ?? "auto");
+  const root = `${options.cacheDir.replace(/\/+$/, "")}/${size === "112" ? "112" : "112x96"}${
+    ep === "wasm" ? "" : `-${ep}`
+  }`;
   await Deno.mkdir(root, { recursive: true });
   const inDir = options.inDir.replace(/\/+$/, "");
   const files = [...new Set(options.files)].sort();
@@ -119,6 +132,7 @@ export async function alignCached(options: AlignCachedOptions): Promise<AlignCac
       Math.min(options.workers ?? (navigator.hardwareConcurrency || 1), todo.length),
       DETECT_THRESHOLD,
       size,
+      { ep, threads: options.threads },
     );
     const t0 = performance.now();
     let done = 0, last = 0;
@@ -150,7 +164,7 @@ export async function alignCached(options: AlignCachedOptions): Promise<AlignCac
     }
   }
 
-  const result: AlignCachedResult = { dir, aligned: todo.length, noFace: [], bad: [] };
+  const result: AlignCachedResult = { dir, ep, aligned: todo.length, noFace: [], bad: [] };
   for (const rel of files) {
     const h = hashes.get(rel)!;
     const s = await status(h);

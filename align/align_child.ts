@@ -1,13 +1,15 @@
 /**
- * A child process of the align pool: one {@link FaceAligner} (one wasm thread). Requests arrive
+ * A child process of the align pool: one {@link FaceAligner} on the EP and intra-op threads its
+ * parent chose (one thread on wasm, which is single-threaded in Deno). Requests arrive
  * as JSON lines on stdin, replies leave as JSON lines on stdout; it exits when stdin closes (its
  * parent finished or was killed). Processes, not web workers: two onnxruntime-web sessions in
  * worker threads of one process ran slower together than one alone (measured: 16 vs 27
  * images/s on 341 LFW photos), two processes do not.
  *
- *   deno run -A align/align_child.ts MIN_SCORE SIZE
+ *   deno run -A align/align_child.ts MIN_SCORE SIZE EP THREADS
  * @module
  */
+import { type EpChoice, isEpChoice } from "../data/mod.ts";
 import { FaceAligner } from "./align_face.ts";
 import type { AlignRow } from "./align_csv.ts";
 import { alignFile } from "./align_file.ts";
@@ -48,10 +50,15 @@ if (import.meta.main) {
     const bytes = enc.encode(JSON.stringify(m) + "\n");
     for (let off = 0; off < bytes.length;) off += await Deno.stdout.write(bytes.subarray(off));
   };
-  const [minScore, size] = Deno.args;
+  const [minScore, size, ep = "wasm", threads = "1"] = Deno.args;
   let aligner: FaceAligner;
   try {
-    aligner = await FaceAligner.create({ minScore: Number(minScore) });
+    if (!isEpChoice(ep)) throw new Error(`EP ${ep}: not an execution provider`);
+    aligner = await FaceAligner.create({
+      minScore: Number(minScore),
+      ep: ep as EpChoice,
+      threads: Number(threads),
+    });
   } catch (e) {
     await send({ type: "fatal", message: (e as Error).message });
     Deno.exit(1);

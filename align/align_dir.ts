@@ -7,7 +7,15 @@
  * `align.shard-i-of-n.csv`; whichever finishes last merges them into `align.csv`.
  * @module
  */
-import { isImagePath, sniffFormat, writeFileAtomic } from "../data/mod.ts";
+import {
+  type Ep,
+  type EpChoice,
+  EPS,
+  isImagePath,
+  resolveEp,
+  sniffFormat,
+  writeFileAtomic,
+} from "../data/mod.ts";
 import { FACEPLUGIN, z } from "./deps.ts";
 import {
   ALIGN_CSV_COLUMNS,
@@ -28,6 +36,10 @@ export interface AlignDirectoryOptions {
   outDir: string;
   size?: CropSize;
   workers?: number;
+  /** Execution provider (default `auto`); recorded in `align.json` and `align_summary.json`. */
+  ep?: EpChoice;
+  /** Intra-op threads per worker on `node` (default 1). */
+  threads?: number;
   /** 1-based shard `index` of `count`: files whose sorted position ≡ index−1 (mod count). */
   shard?: { index: number; count: number };
   minScore?: number;
@@ -37,6 +49,8 @@ export interface AlignDirectoryOptions {
 
 /** What a run did. */
 export interface AlignSummary {
+  /** The execution provider the models ran on. */
+  ep: Ep;
   /** Images in this run's share (shard) of the input. */
   total: number;
   /** Rows found done from an earlier run. */
@@ -52,9 +66,12 @@ const alignSettingsSchema = z.object({
   models: z.string(),
   size: z.enum(["112", "112x96"]),
   minScore: z.number(),
+  /** Folders written before the EP was recorded were all made on wasm. */
+  ep: z.enum(EPS).default("wasm"),
 });
 export type AlignSettings = z.infer<typeof alignSettingsSchema>;
-export const AlignSettingsSchema: z.ZodType<AlignSettings> = alignSettingsSchema;
+export const AlignSettingsSchema: z.ZodType<AlignSettings, z.input<typeof alignSettingsSchema>> =
+  alignSettingsSchema;
 
 const SummaryFileSchema = z.object({
   bad: z.array(z.object({ path: z.string(), error: z.string() })),
@@ -148,8 +165,10 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
     throw new AlignUsageError(`--out ${outDir}: must differ from --in`);
   }
 
-  // Settings: the same folder always holds crops of one kind.
-  const settings: AlignSettings = { models: FACEPLUGIN, size, minScore };
+  // Settings: the same folder always holds crops of one kind, made on one EP (native kernels
+  // round differently from wasm).
+  const ep = await resolveEp(options.ep ?? "auto");
+  const settings: AlignSettings = { models: FACEPLUGIN, size, minScore, ep };
   const settingsPath = `${outDir}/align.json`;
   const prevText = await readText(settingsPath);
   if (prevText !== undefined) {
@@ -215,6 +234,7 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
       Math.min(options.workers ?? (navigator.hardwareConcurrency || 1), todo.length),
       minScore,
       size,
+      { ep, threads: options.threads },
     );
     const jf = await Deno.open(journal, { append: true, create: true });
     const enc = new TextEncoder();
@@ -270,6 +290,7 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
   >;
   for (const r of ordered) counts[r.status]++;
   const summary: AlignSummary = {
+    ep,
     total: mine.length,
     skipped: done.size,
     counts,
@@ -287,12 +308,17 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
   );
   await writeFileAtomic(finalCsv, csvText(ordered));
   await Deno.remove(journal).catch(() => {});
-  if (shard) await mergeShards(outDir, all, shard.count);
+  if (shard) await mergeShards(outDir, all, shard.count, ep);
   return summary;
 }
 
 /** When every shard's CSV is there, write `align.csv` and `align_summary.json` from them. */
-async function mergeShards(outDir: string, all: string[], count: number): Promise<void> {
+async function mergeShards(
+  outDir: string,
+  all: string[],
+  count: number,
+  ep: Ep,
+): Promise<void> {
   const rows: AlignRow[] = [];
   const bad: { path: string; error: string }[] = [];
   for (let i = 1; i <= count; i++) {
@@ -319,6 +345,7 @@ async function mergeShards(outDir: string, all: string[], count: number): Promis
     `${outDir}/align_summary.json`,
     JSON.stringify(
       {
+        ep,
         total: rows.length,
         counts,
         noFace: sorted.filter((r) => r.status === "no_face").map((r) => r.path),

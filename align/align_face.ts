@@ -3,7 +3,7 @@
  * landmarks, reduce them to 5 points and warp the face onto the ArcFace template.
  * @module
  */
-import type { RawImage } from "../data/mod.ts";
+import type { Ep, EpChoice, RawImage } from "../data/mod.ts";
 import {
   decodeDetections,
   DETECT_H,
@@ -66,6 +66,13 @@ export function frame(image: RawImage, pad: number): RawImage {
 export interface FaceAlignerOptions {
   /** Detections scoring below this are ignored (default 0.65, faceplugin's threshold). */
   minScore?: number;
+  /**
+   * Execution provider (default `auto`: hardware WebGPU, else native onnxruntime-node, else
+   * wasm). Native kernels round differently from wasm: points differ by hundredths of a pixel.
+   */
+  ep?: EpChoice;
+  /** Intra-op threads per model on `node` (default 1). */
+  threads?: number;
 }
 
 /** Options of {@link FaceAligner.align}. */
@@ -103,11 +110,16 @@ export class FaceAligner {
       throw new RangeError(`minScore ${minScore}: expected a number in [0, 1]`);
     }
     const [det, lm] = await Promise.all([readModel("fr_detect"), readModel("fr_landmark")]);
-    return new FaceAligner(
-      await createSession(det, "fr_detect.onnx"),
-      await createSession(lm, "fr_landmark.onnx"),
-      minScore,
-    );
+    const at = { ep: options.ep, threads: options.threads };
+    const detector = await createSession(det, "fr_detect.onnx", at);
+    // the landmarker on the EP the detector resolved to, so `auto` resolves once
+    const landmarker = await createSession(lm, "fr_landmark.onnx", { ...at, ep: detector.ep });
+    return new FaceAligner(detector, landmarker, minScore);
+  }
+
+  /** The execution provider both models run on. */
+  get ep(): Ep {
+    return this.detector.ep;
   }
 
   /** Every face the detector finds (after thresholding and suppression). */

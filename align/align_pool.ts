@@ -4,6 +4,7 @@
  * work was spread.
  * @module
  */
+import { type Ep, type EpChoice, resolveEp } from "../data/mod.ts";
 import { type AlignChildReply, type AlignChildRequest, lines } from "./align_child.ts";
 import type { AlignRow } from "./align_csv.ts";
 import type { CropSize } from "./similarity.ts";
@@ -27,7 +28,18 @@ async function localConfig(): Promise<string[]> {
   return await Deno.stat(url).then(() => ["--config", url.pathname], () => []);
 }
 
-/** Align processes (wasm, one thread each). */
+/** How an {@link AlignPool} runs its models. */
+export interface AlignPoolOptions {
+  /** Execution provider (default `auto`), resolved once here so every process runs the same. */
+  ep?: EpChoice;
+  /**
+   * Intra-op threads per process on `node` (default 1: on 2 cores, 2 one-thread processes
+   * aligned faster than 1 two-thread process; see README). wasm always runs one.
+   */
+  threads?: number;
+}
+
+/** Align processes, one {@link FaceAligner} each, all on one execution provider. */
 export class AlignPool {
   private queue: Job[] = [];
   private idle: Child[] = [];
@@ -35,22 +47,48 @@ export class AlignPool {
   private closed = false;
   private enc = new TextEncoder();
 
-  private constructor(private children: Child[]) {}
+  private constructor(
+    private children: Child[],
+    /** The execution provider every process runs on. */
+    readonly ep: Ep,
+    /** Intra-op threads per process. */
+    readonly threads: number,
+  ) {}
 
   /** Start `workers` processes that align to `size` with detections scoring ≥ `minScore`. */
-  static async create(workers: number, minScore: number, size: CropSize): Promise<AlignPool> {
+  static async create(
+    workers: number,
+    minScore: number,
+    size: CropSize,
+    options: AlignPoolOptions = {},
+  ): Promise<AlignPool> {
+    const ep = await resolveEp(options.ep ?? "auto");
+    const threads = ep === "node" ? options.threads ?? 1 : 1;
+    if (!Number.isSafeInteger(threads) || threads < 1) {
+      throw new RangeError(`threads ${options.threads}: expected an integer ≥ 1`);
+    }
     const config = await localConfig();
     const script = new URL("./align_child.ts", import.meta.url).href;
     const children: Child[] = Array.from({ length: Math.max(1, workers) }, () => {
       const proc = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--quiet", ...config, script, String(minScore), size],
+        args: [
+          "run",
+          "-A",
+          "--quiet",
+          ...config,
+          script,
+          String(minScore),
+          size,
+          ep,
+          String(threads),
+        ],
         stdin: "piped",
         stdout: "piped",
         stderr: "inherit",
       }).spawn();
       return { proc, writer: proc.stdin.getWriter() };
     });
-    const pool = new AlignPool(children);
+    const pool = new AlignPool(children, ep, threads);
     try {
       await Promise.all(children.map((c) => pool.listen(c)));
     } catch (e) {

@@ -1,6 +1,5 @@
 // Full npm specifiers so `align/` also works when imported by URL, where the workspace import map
 // does not apply. Every third-party import of `align/` goes through here.
-export * as ort from "npm:onnxruntime-web@1.30.0/webgpu";
 export { z } from "npm:zod@4.1.12";
 
 /** The npm package whose detector and landmark models `align/` runs (MIT). */

@@ -1,11 +1,13 @@
 /**
  * `align/`: real photos in. Detects faces, finds 68 landmarks and warps each face onto the
  * ArcFace template with the detector and landmark models of the npm package
- * `faceplugin-face-recognition-js@0.0.1` (MIT), run by onnxruntime-web. Depends only on `data/`.
+ * `faceplugin-face-recognition-js@0.0.1` (MIT), run through `data/`'s ONNX session interface
+ * (native onnxruntime-node, or onnxruntime-web's wasm/WebGPU). Depends only on `data/`.
  * @module
  */
 export { type AlignedFace, alignFace, FaceAligner, warpToTemplate } from "./align_face.ts";
 export type { AlignOptions, FaceAlignerOptions } from "./align_face.ts";
+export { AlignPool, type AlignPoolOptions } from "./align_pool.ts";
 export {
   applySimilarity,
   ARCFACE_TEMPLATE,

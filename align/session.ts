@@ -1,14 +1,19 @@
 /**
  * Where `align/` gets its models and how it runs them: the ONNX files of the npm package
  * `faceplugin-face-recognition-js@0.0.1`, read as bytes from the installed package (never the
- * network), in an onnxruntime-web session. Session creation is this one function, so another
- * execution provider can be swapped in here alone.
+ * network), in a session of `data/`'s ONNX interface on any execution provider (`node`: native
+ * onnxruntime-node; `wasm`/`webgpu`: onnxruntime-web).
  * @module
  */
-import { FACEPLUGIN, ort } from "./deps.ts";
+import {
+  createSession as createOnnxSession,
+  type EpChoice,
+  type OnnxSession,
+} from "../data/mod.ts";
+import { FACEPLUGIN } from "./deps.ts";
 
-/** An onnxruntime session, as `align/` uses it. */
-export type Session = Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+/** An ONNX session, as `align/` uses it. */
+export type Session = OnnxSession;
 
 /** The models `align/` uses. */
 export type ModelName = "fr_detect" | "fr_landmark";
@@ -38,15 +43,25 @@ export async function readModel(name: ModelName | "fr_feature"): Promise<Uint8Ar
   }
 }
 
-/** An onnxruntime-web session on one wasm thread (the one place sessions are made). */
-export async function createSession(bytes: Uint8Array, name: string): Promise<Session> {
-  ort.env.wasm.numThreads = 1;
-  ort.env.logLevel = "error";
-  try {
-    return await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
-  } catch (e) {
-    throw new Error(`${name}: cannot load ONNX model: ${(e as Error).message}`);
-  }
+/** Where {@link createSession} runs a model. */
+export interface AlignSessionOptions {
+  /** Execution provider (default `auto`: hardware WebGPU, else onnxruntime-node, else wasm). */
+  ep?: EpChoice;
+  /** Intra-op threads on `node` (default 1: the pool runs one process per core instead). */
+  threads?: number;
+}
+
+/** A session through `data/`'s one ONNX interface (the one place `align/` makes sessions). */
+export async function createSession(
+  bytes: Uint8Array,
+  name: string,
+  options: AlignSessionOptions = {},
+): Promise<Session> {
+  return await createOnnxSession(bytes, {
+    ep: options.ep ?? "auto",
+    threads: options.threads ?? 1,
+    name,
+  });
 }
 
 /** Run a session with one float32 input named `input`; returns the named outputs' data. */
@@ -55,7 +70,7 @@ export async function runSession(
   data: Float32Array,
   dims: number[],
 ): Promise<Record<string, Float32Array>> {
-  const out = await session.run({ input: new ort.Tensor("float32", data, dims) });
+  const out = await session.run({ input: { data, dims } });
   const res: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(out)) res[k] = v.data as Float32Array;
   return res;

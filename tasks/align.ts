@@ -2,7 +2,12 @@
  * `deno task align`: detect, landmark and align every photo of a folder onto the ArcFace template.
  *
  *   deno task align --in DIR --out DIR [--size 112|112x96] [--workers N] [--shard i/n]
- *     [--min-score S] [--skip-bad]
+ *     [--min-score S] [--skip-bad] [--ep auto|webgpu|node|wasm] [--threads T]
+ *
+ * `--ep` runs the detector and landmarker on hardware WebGPU, native onnxruntime-node or wasm
+ * (`auto`, the default: the first of those that works here); `--workers` processes (default one
+ * per core), each with `--threads` intra-op threads on node (default 1). The EP is recorded in
+ * `align.json` and `align_summary.json`.
  *
  * Writes the crops under the same relative paths, `align.csv` and `align_summary.json` (see
  * `align/README.md`). Exit status: 0 done; 1 when an image could not be decoded (`bad_image`;
@@ -10,10 +15,11 @@
  */
 import { parseArgs } from "node:util";
 import { alignDirectory, AlignUsageError, type CropSize } from "../align/mod.ts";
+import { EP_CHOICES, type EpChoice, isEpChoice } from "../data/mod.ts";
 
 const USAGE =
   "usage: deno task align --in DIR --out DIR [--size 112|112x96] [--workers N] [--shard i/n] " +
-  "[--min-score S] [--skip-bad]";
+  `[--min-score S] [--skip-bad] [--ep ${EP_CHOICES.join("|")}] [--threads T]`;
 
 function fail(msg: string): never {
   console.error(`align: ${msg}\n${USAGE}`);
@@ -33,6 +39,8 @@ export async function main(args: string[]): Promise<number> {
         shard: { type: "string" },
         "min-score": { type: "string" },
         "skip-bad": { type: "boolean" },
+        ep: { type: "string" },
+        threads: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -54,6 +62,16 @@ export async function main(args: string[]): Promise<number> {
     workers = Number(values.workers);
     if (!Number.isSafeInteger(workers) || workers < 1) {
       fail(`--workers ${values.workers}: expected a positive integer`);
+    }
+  }
+  if (values.ep !== undefined && !isEpChoice(values.ep)) {
+    fail(`--ep ${values.ep}: expected one of ${EP_CHOICES.join(", ")}`);
+  }
+  let threads: number | undefined;
+  if (values.threads !== undefined) {
+    threads = Number(values.threads);
+    if (!Number.isSafeInteger(threads) || threads < 1) {
+      fail(`--threads ${values.threads}: expected a positive integer`);
     }
   }
   let shard: { index: number; count: number } | undefined;
@@ -80,10 +98,12 @@ export async function main(args: string[]): Promise<number> {
       workers,
       shard,
       minScore,
+      ep: values.ep as EpChoice | undefined,
+      threads,
     });
     const c = s.counts;
     console.error(
-      `align: ${s.total} images (${s.skipped} done before): ${c.ok} ok, ${c.several_faces} ` +
+      `align (${s.ep}): ${s.total} images (${s.skipped} done before): ${c.ok} ok, ${c.several_faces} ` +
         `several_faces, ${c.no_face} no_face, ${c.bad_image} bad_image in ${
           s.seconds.toFixed(1)
         } s → ${values.out}/align${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.csv`,

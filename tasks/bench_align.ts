@@ -2,13 +2,15 @@
  * `deno task bench align [--images N] [--workers W] [--json]`: throughput of `deno task align`'s
  * per-photo work (read, decode, detect, 68 landmarks, warp, JPEG encode, atomic write) on
  * 250×250 photos: LFW View 1 images when ../shared/data is present, else generated faces pasted
- * on 250×250 canvases. Figures: decoding alone (the baseline), one worker, and W workers (default
- * 2), each after a warm-up of 32 photos, worker start-up excluded.
+ * on 250×250 canvases. Figures, side by side in one run: decoding alone (the baseline); on
+ * `wasm`, one worker and W workers (default 2); on `node` (where onnxruntime-node loads), one
+ * worker, W one-thread workers (the default) and one W-thread worker; the node/wasm ratio at W.
+ * Each after a warm-up of 32 photos, worker start-up excluded.
  */
 import { parseArgs } from "node:util";
 import { decodeRaw, encodeJpeg, type RawImage } from "../data/mod.ts";
-import { AlignPool } from "../align/align_pool.ts";
-import { decodePhoto, listImages } from "../align/mod.ts";
+import { type Ep, nodeAvailable } from "../data/mod.ts";
+import { AlignPool, decodePhoto, listImages } from "../align/mod.ts";
 
 /** 250×250 grey canvases each holding one generated face (tiles of generator/preview.png). */
 function syntheticPhotos(n: number): Uint8Array[] {
@@ -79,8 +81,8 @@ export async function main(args: string[]): Promise<void> {
     for (const f of timed) decodePhoto(await Deno.readFile(`${inDir}/${f}`), f);
     const decode = timed.length / ((performance.now() - t) / 1000);
     console.log(`decode: ${decode.toFixed(1)} images/s (baseline)`);
-    const rate = async (w: number, list = timed) => {
-      const pool = await AlignPool.create(w, 0.65, "112");
+    const rate = async (ep: Ep, w: number, threads = 1, list = timed) => {
+      const pool = await AlignPool.create(w, 0.65, "112", { ep, threads });
       try {
         const run = async (list: string[], tag: string) => {
           let next = 0;
@@ -92,35 +94,58 @@ export async function main(args: string[]): Promise<void> {
           };
           await Promise.all(Array.from({ length: w * 2 }, lane));
         };
-        await run(warm, `warm${w}`);
+        await run(warm, `warm-${ep}-${w}-${threads}`);
         t = performance.now();
-        await run(list, `w${w}-${list.length}`);
+        await run(list, `${ep}-${w}-${threads}-${list.length}`);
         return list.length / ((performance.now() - t) / 1000);
       } finally {
         await pool.close();
       }
     };
+    const line = (label: string, r: number, base?: number) =>
+      console.log(
+        `${label}: ${r.toFixed(1)} images/s (${(1000 / r).toFixed(1)} ms/image${
+          base ? `, ${(r / base).toFixed(2)}× wasm` : ""
+        })`,
+      );
     // V8 shares compiled wasm across the workers of a process: a throwaway pool pays for the
     // tier-up once, so neither measured pool does.
-    await rate(1, warm.concat(warm, warm));
-    const many = await rate(workers);
-    const one = await rate(1);
-    console.log(
-      `align, 1 worker: ${one.toFixed(1)} images/s (${(1000 / one).toFixed(1)} ms/image)`,
-    );
-    console.log(
-      `align, ${workers} workers: ${many.toFixed(1)} images/s (${
-        (many / one).toFixed(2)
-      }× one worker; target ≥ 20 on 2 cores)`,
-    );
+    await rate("wasm", 1, 1, warm.concat(warm, warm));
+    const many = await rate("wasm", workers);
+    const one = await rate("wasm", 1);
+    line("wasm, 1 worker", one);
+    line(`wasm, ${workers} workers`, many);
+    const node = await nodeAvailable();
+    let nodeRates: { one: number; many: number; threaded: number } | undefined;
+    if (node.available) {
+      nodeRates = {
+        many: await rate("node", workers),
+        threaded: await rate("node", 1, workers),
+        one: await rate("node", 1),
+      };
+      line("node, 1 worker", nodeRates.one, one);
+      line(`node, ${workers} one-thread workers (default)`, nodeRates.many, many);
+      line(`node, 1 worker of ${workers} threads`, nodeRates.threaded, many);
+      console.log(
+        `node/wasm at ${workers} workers: ${(nodeRates.many / many).toFixed(2)}× (target ≥ 2)`,
+      );
+    } else console.log(`node: skipped (${node.reason})`);
     if (values.json) {
+      const r2 = (x: number) => +x.toFixed(2);
       console.log(JSON.stringify({
         source,
         images: timed.length,
         workers,
-        images_per_s: +many.toFixed(2),
-        images_per_s_1_worker: +one.toFixed(2),
-        decode_images_per_s: +decode.toFixed(2),
+        wasm: { images_per_s: r2(many), images_per_s_1_worker: r2(one) },
+        node: nodeRates
+          ? {
+            images_per_s: r2(nodeRates.many),
+            images_per_s_1_worker: r2(nodeRates.one),
+            images_per_s_1_worker_threads: r2(nodeRates.threaded),
+          }
+          : { skipped: node.reason },
+        node_over_wasm: nodeRates ? r2(nodeRates.many / many) : null,
+        decode_images_per_s: r2(decode),
         cores: navigator.hardwareConcurrency,
       }));
     }

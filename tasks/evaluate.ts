@@ -45,7 +45,8 @@ usage: deno task evaluate --compare OUT_DIR1,OUT_DIR2,... --out DIR   (one table
   --align        the images are unaligned photos (e.g. raw LFW images/): detect, landmark and align
                  each to the ArcFace 112x112 template first (align/), caching crops by content hash
                  in --align-cache (default out/align-cache); a photo without a face gets its centre
-                 square; --workers N align workers (default one per core)
+                 square; --workers N align workers (default one per core, one thread each); the
+                 detector and landmarker run on --ep too (crops cached per EP)
   --crop         auto (default: 250x250 funneled LFW -> centre 150x150 -> input size; 112x112 -> 112x96
                  centre crop), none (sizes must match), or HxW (centre crop, then resize)
   --ep           auto (default: hardware WebGPU, else native onnxruntime-node, else wasm); the EP
@@ -183,9 +184,10 @@ export async function main(args: string[]): Promise<void> {
         files,
         cacheDir: values["align-cache"]!,
         workers,
+        ep: values.ep as EpChoice | undefined,
       });
       console.error(
-        `align: ${files.length} photos of ${list.file} (${r.aligned} aligned now, the rest cached)` +
+        `align (${r.ep}): ${files.length} photos of ${list.file} (${r.aligned} aligned now, the rest cached)` +
           `${r.noFace.length ? `, ${r.noFace.length} without a face (centre crop)` : ""}` +
           `${r.bad.length ? `, ${r.bad.length} unreadable: ${r.bad[0].error}` : ""} → ${r.dir}`,
       );

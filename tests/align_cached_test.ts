@@ -24,7 +24,16 @@ Deno.test("align cache: content-hash crops, mirror views, no-face policy, evalua
     const files = ["p1/a.jpg", "p1/b.jpg", "p2/a.jpg", "p2/same_bytes.jpg", "p2/blank.png"];
     const cacheDir = `${tmp}/cache`;
 
-    const first = await alignCached({ inDir: src, files, cacheDir, workers: 1, progress: false });
+    const first = await alignCached({
+      inDir: src,
+      files,
+      cacheDir,
+      workers: 1,
+      ep: "wasm",
+      progress: false,
+    });
+    assert.equal(first.ep, "wasm");
+    assert.ok(first.dir.startsWith(`${cacheDir}/112/views/`), first.dir);
     assert.equal(first.aligned, 4, "identical bytes are aligned once");
     assert.deepEqual(first.noFace, ["p2/blank.png"]);
     const a = decodeRaw(await Deno.readFile(`${first.dir}/p1/a.jpg`), "a.jpg");
@@ -42,7 +51,7 @@ Deno.test("align cache: content-hash crops, mirror views, no-face policy, evalua
     const blank = decodeRaw(await Deno.readFile(`${first.dir}/p2/blank.png`), "blank.png");
     assert.deepEqual([blank.height, blank.width, blank.data[0]], [112, 112, 128]);
 
-    const again = await alignCached({ inDir: src, files, cacheDir, progress: false });
+    const again = await alignCached({ inDir: src, files, cacheDir, ep: "wasm", progress: false });
     assert.equal(again.aligned, 0, "everything comes from the cache the second time");
     assert.equal(again.dir, first.dir);
     const dropped = await alignCached({
@@ -50,6 +59,7 @@ Deno.test("align cache: content-hash crops, mirror views, no-face policy, evalua
       files,
       cacheDir,
       noFace: "drop",
+      ep: "wasm",
       progress: false,
     });
     assert.notEqual(dropped.dir, first.dir);
@@ -74,6 +84,8 @@ Deno.test("align cache: content-hash crops, mirror views, no-face policy, evalua
       "--align",
       "--align-cache",
       cacheDir,
+      "--ep",
+      "wasm",
       "--no-plots",
       "--protocol",
       "synface",

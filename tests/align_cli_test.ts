@@ -4,7 +4,7 @@
  * child process, SIGKILL) then rerun leaves the same files as one uninterrupted run.
  */
 import assert from "node:assert/strict";
-import { encodeJpeg, encodePng } from "../data/mod.ts";
+import { encodeJpeg, encodePng, nodeAvailable } from "../data/mod.ts";
 import { parseAlignCsv } from "../align/mod.ts";
 import { main } from "../tasks/align.ts";
 import { canvas, faceTile } from "./_align_faces.ts";
@@ -53,7 +53,7 @@ Deno.test("align task: statuses, mirror tree, summary and exit codes", async () 
     await Deno.writeFile(`${src}/b/png_named.jpg`, encodePng(face(4, 0)));
     await Deno.writeFile(`${src}/b/notes.txt`, new TextEncoder().encode("not an image"));
 
-    const code = await main(["--in", src, "--out", `${tmp}/out`, "--workers", "1"]);
+    const code = await main(["--in", src, "--out", `${tmp}/out`, "--workers", "1", "--ep", "wasm"]);
     assert.equal(code, 1, "a bad image makes the run exit 1");
     const rows = parseAlignCsv(await Deno.readTextFile(`${tmp}/out/align.csv`), "align.csv");
     assert.deepEqual(rows.map((r) => [r.path, r.identity, r.status]), [
@@ -72,21 +72,32 @@ Deno.test("align task: statuses, mirror tree, summary and exit codes", async () 
     assert.ok(!files.has("b/blank.jpg") && !files.has("b/corrupt.jpg"), "no crop without a face");
     const summary = JSON.parse(await Deno.readTextFile(`${tmp}/out/align_summary.json`));
     assert.deepEqual(summary.counts, { ok: 2, several_faces: 1, no_face: 1, bad_image: 1 });
+    assert.equal(summary.ep, "wasm");
+    assert.equal(JSON.parse(await Deno.readTextFile(`${tmp}/out/align.json`)).ep, "wasm");
     assert.deepEqual(summary.noFace, ["b/blank.jpg"]);
     assert.equal(summary.bad[0].path, "b/corrupt.jpg");
     assert.match(summary.bad[0].error, /b\/corrupt\.jpg: corrupt or truncated JPEG/);
     // A rerun finds everything done (the decoder's error kept) and --skip-bad exits 0.
     const before = await listFiles(`${tmp}/out`);
-    assert.equal(await main(["--in", src, "--out", `${tmp}/out`, "--skip-bad"]), 0);
+    assert.equal(await main(["--in", src, "--out", `${tmp}/out`, "--skip-bad", "--ep", "wasm"]), 0);
     assert.deepEqual(await listFiles(`${tmp}/out`), before);
     // Two shards into one folder: the last to finish merges them into the same align.csv,
     // summary and crops as the single run.
     for (const shard of ["2/2", "1/2"]) {
-      await main(["--in", src, "--out", `${tmp}/sharded`, "--shard", shard, "--workers", "1"]);
+      await main([
+        ...["--in", src, "--out", `${tmp}/sharded`, "--shard", shard, "--workers", "1"],
+        ...["--ep", "wasm"],
+      ]);
     }
     const sharded = await listFiles(`${tmp}/sharded`);
     assert.ok(sharded.has("align.shard-1-of-2.csv") && sharded.has("align.shard-2-of-2.csv"));
     for (const [k, v] of before) assert.deepEqual(sharded.get(k), v, `${k} differs`);
+    // Crops of one folder come from one EP: asking for another is refused, naming both.
+    if ((await nodeAvailable()).available) {
+      const other = await run(["--in", src, "--out", `${tmp}/out`, "--ep", "node"]).output();
+      assert.equal(other.code, 2);
+      assert.match(new TextDecoder().decode(other.stderr), /"ep":"wasm".*"ep":"node"/s);
+    }
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
@@ -99,6 +110,8 @@ Deno.test("align task: a bad command line exits 2 with the usage", async () => {
       ["--in", "x", "--out", "y", "--size", "96"],
       ["--in", "x", "--out", "y", "--shard", "3/2"],
       ["--in", "x", "--out", "y", "--min-score", "2"],
+      ["--in", "x", "--out", "y", "--ep", "cpu"],
+      ["--in", "x", "--out", "y", "--threads", "0"],
     ]
   ) {
     const out = await run(args).output();

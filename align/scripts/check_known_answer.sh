@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Known-answer check of align/ (manual; needs ../shared/data, ~10 min on two busy cores):
-# 1. align the raw LFW View 1 images with `deno task align`;
+# 1. align the raw LFW View 1 images with `deno task align` (EP=auto|node|wasm, default auto);
 # 2. compare our 5 points with ../shared/data/lfw-view1/aligned112.csv (the points the same two
 #    models gave; expected mean error ≤ 1.5 px);
 # 3. score our crops with the package's public embedder fr_feature.onnx (RGB, (x−127)/128) on
@@ -9,9 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LFW=${LFW:-../shared/data/lfw-view1}
-OUT=${OUT:-out/lfw-view1-aligned112}
+EP=${EP:-auto}
+OUT=${OUT:-out/lfw-view1-aligned112-$EP}
 DENO=${DENO:-deno}
-$DENO task align --in "$LFW/images" --out "$OUT" --workers "${WORKERS:-2}"
+$DENO task align --in "$LFW/images" --out "$OUT" --workers "${WORKERS:-2}" --ep "$EP"
 $DENO run -A align/scripts/known_answer.ts "$OUT" "$LFW/aligned112.csv"
 FR=$($DENO eval 'console.log(new URL(import.meta.resolve("npm:faceplugin-face-recognition-js@0.0.1/model/fr_feature.onnx")).pathname)')
 $DENO task evaluate --model "$FR" --mean 127 --std 128 --name faceplugin-ours \

@@ -6,6 +6,7 @@
 import { alignCached, listImages } from "../../align/mod.ts";
 import { readPairs, resolveImages } from "../../eval/mod.ts";
 import type { RunInputs } from "./run.ts";
+import type { EpChoice } from "../../data/mod.ts";
 
 /** The inputs with every real folder replaced by its aligned view. */
 export async function alignInputs(
@@ -13,6 +14,7 @@ export async function alignInputs(
   cacheDir: string,
   workers: number,
   log: (line: string) => void = (l) => console.error(l),
+  ep?: EpChoice,
 ): Promise<RunInputs> {
   const out = { ...inputs };
   const viewOfPairs = async (pairsFile: string, dir: string) => {
@@ -20,9 +22,9 @@ export async function alignInputs(
     const found = resolveImages(list.pairs.flatMap((p) => [p.a, p.b]), dir);
     const base = dir.replace(/\/+$/, "") + "/";
     const files = [...found.paths.values()].map((p) => p.slice(base.length));
-    const r = await alignCached({ inDir: dir, files, cacheDir, workers });
+    const r = await alignCached({ inDir: dir, files, cacheDir, workers, ep });
     log(
-      `align: ${files.length} photos of ${pairsFile}: ${r.aligned} aligned now, ` +
+      `align (${r.ep}): ${files.length} photos of ${pairsFile}: ${r.aligned} aligned now, ` +
         `${r.noFace.length} without a face (centre crop), ${r.bad.length} unreadable → ${r.dir}`,
     );
     return r.dir;
@@ -35,9 +37,16 @@ export async function alignInputs(
   }
   if (inputs.real) {
     const files = await listImages(inputs.real);
-    const r = await alignCached({ inDir: inputs.real, files, cacheDir, workers, noFace: "drop" });
+    const r = await alignCached({
+      inDir: inputs.real,
+      files,
+      cacheDir,
+      workers,
+      ep,
+      noFace: "drop",
+    });
     log(
-      `align: ${files.length} photos of --real ${inputs.real}: ${r.aligned} aligned now, ` +
+      `align (${r.ep}): ${files.length} photos of --real ${inputs.real}: ${r.aligned} aligned now, ` +
         `${r.noFace.length} without a face and ${r.bad.length} unreadable left out → ${r.dir}`,
     );
     out.real = r.dir;

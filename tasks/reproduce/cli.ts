@@ -71,7 +71,7 @@ generator's synthetic test set vs those, floor --real); a meter only, never used
 --seeds N trains every cell N times (seeds 1…N) and reports their mean ± std over seeds.
 --jobs N trains N models side by side, each in its own process with cores/N threads (default:
 one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.
---ep runs the ONNX models (generator, embedders) on WebGPU, native onnxruntime-node or wasm
+--ep runs the ONNX models (generator, embedders, --align's detector) on WebGPU, native onnxruntime-node or wasm
 (auto: hardware WebGPU, else node where it loads, else wasm); the EP is part of their cache keys.
 --align: --real / --lfw-images / --val-images are unaligned photos (e.g. raw LFW images/):
 each is detected, landmarked and aligned to the ArcFace template first (crops cached by content
@@ -299,7 +299,10 @@ export async function reproduce(
 ): Promise<ReproduceResult> {
   const print = io.print ?? ((l: string) => console.log(l));
   if (o.align && !o.dryRun) {
-    o = { ...o, inputs: await alignInputs(o.inputs, `${o.out}/align-cache`, o.workers, io.log) };
+    o = {
+      ...o,
+      inputs: await alignInputs(o.inputs, `${o.out}/align-cache`, o.workers, io.log, o.ep),
+    };
   }
   const resolved = await planOf(o);
   const layout = await jobLayout(o);
