@@ -225,16 +225,19 @@ export function toRawImage(images: Float32Array, r: number, h: number, w: number
 
 /**
  * Open the generator an options object asks for: the EP resolved (`auto`: hardware WebGPU, else
- * native `node`, else `wasm`); on `wasm` a pool of `workers` one-thread workers (0 = one
- * in-process session), elsewhere one in-process session (`node` with `threads` intra-op threads;
- * on 2 cores it beats a pool of native workers: `deno task bench generator`).
+ * native `node`, else `wasm`). On `wasm`, and on `node` unless `threads` is given, a pool of
+ * `workers` one-thread workers (0 = one in-process session); else one in-process session (`node`
+ * with `threads` intra-op threads, or WebGPU). On the idle 2-core VM (`deno task bench
+ * generator`, learned model, batch 32) two one-thread node workers made 689 images/s, one node
+ * session 498 (1 thread) and 423 (2 threads), the wasm pool 333.
  */
 export async function openGenerator(
   o: { model?: string | URL; workers?: number; threads?: number; ep?: EpChoice },
 ): Promise<Generator> {
   const ep = await resolveEp(o.ep ?? "auto");
   const workers = o.workers ?? (navigator.hardwareConcurrency || 1);
-  if (ep === "wasm" && workers > 0) return await GeneratorPool.create(o.model, workers);
+  const pooled = ep === "wasm" || (ep === "node" && o.threads === undefined);
+  if (pooled && workers > 0) return await GeneratorPool.create(o.model, workers, ep);
   return await FaceGenerator.load(o.model, { ep, threads: o.threads });
 }
 

@@ -8,8 +8,9 @@
  *     [--long-tail balanced|ub1|ub2] [--model generator.json [--allow-net-model]]
  *     [--ep auto|webgpu|node|wasm] [--workers N] [--threads N]
  *   --ep: auto = hardware WebGPU, else native onnxruntime-node, else wasm; the EP used is
- *   recorded in the dataset header (config.ep; absent = wasm). --workers: the wasm pool's size;
- *   --threads: node's intra-op threads (both default to one per core).
+ *   recorded in the dataset header (config.ep; absent = wasm). --workers: the worker pool's size
+ *   (wasm, and node without --threads; default one per core); --threads N: one in-process node
+ *   session with N intra-op threads instead of the pool.
  *   deno task generate --preview --out DIR            PNG sheets (ids × variations, IM strip, sweeps)
  *   deno task generate --pairs-out pairs.txt --out DIR --ids N --per-id K [--folds 10 --per-fold 300]
  *                                                     held-out verification set in LFW format
