@@ -19,48 +19,54 @@ Deno.test("golden: PRNG draws", () => {
   );
 });
 
+/** Each generated image as "path label file-sha256 pixel-sha256", 2 ids × 2 at seed 7 with IM. */
+async function goldenImages(model?: URL): Promise<string[]> {
+  const dir = await Deno.makeTempDir({ prefix: "golden_" });
+  try {
+    await synthesize({
+      out: dir,
+      ids: 2,
+      perId: 2,
+      seed: 7,
+      identityMixup: true,
+      workers: 0,
+      ep: "wasm",
+      model,
+      progress: false,
+    });
+    const ds = await openDataset(dir);
+    const got: string[] = [];
+    for (const r of ds.records()) {
+      const file = await sha256Hex(await Deno.readFile(`${dir}/${r.path}`));
+      const pixels = await sha256Hex((await ds.readRaw(r)).data);
+      got.push(`${r.path} ${JSON.stringify(r.label)} ${file} ${pixels}`);
+    }
+    return got;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name:
     "golden: generated images at seed 7 (file sha256 and pixel sha256, embedded learned generator)",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "golden_" });
-    try {
-      await synthesize({
-        out: dir,
-        ids: 2,
-        perId: 2,
-        seed: 7,
-        identityMixup: true,
-        workers: 0,
-        ep: "wasm",
-        progress: false,
-      });
-      const ds = await openDataset(dir);
-      const got: string[] = [];
-      for (const r of ds.records()) {
-        const file = await sha256Hex(await Deno.readFile(`${dir}/${r.path}`));
-        const pixels = await sha256Hex((await ds.readRaw(r)).data);
-        got.push(`${r.path} ${JSON.stringify(r.label)} ${file} ${pixels}`);
-      }
-      assert.deepEqual(got, [
-        "id000000/id000000_0001.png [[1,1]] " +
-        "b583b775d87e67ae60f753d5fe7c8b30c8d4e23f4fd823cf49b53a5d1f33e321 " +
-        "fae76b5d74691f76ed34eec3c48bda0fae2107a8d865a89ebef1d9fc107d5dd0",
-        "id000000/id000000_0002.png [[1,1]] " +
-        "81793e398db9c51636fe01d108d58c0715c991124c46f17e2144b1c7171469d5 " +
-        "38176d1d607e2254e1a020d68b27ffa4ac3998ca1f49229850c50534fa7a1170",
-        "id000001/id000001_0001.png [[1,0.15],[0,0.85]] " +
-        "8922f1467834306d794c2938ac08cf685efbfe25bdbaf71159cb12576cf70316 " +
-        "0fb7d84552809a64802ed6f07ff6ef8d82e7603637128e305ddc8eebe5109614",
-        "id000001/id000001_0002.png [[1,0.25],[0,0.75]] " +
-        "5b80290f9527953ebb57642a1d6e90b061c8619b36d51396ed43b257c44d2ce3 " +
-        "77f42aeceec0ced40d8125463e7a6abf3da2b92a41a90f56a1f1106df8200a66",
-      ]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    assert.deepEqual(await goldenImages(), [
+      "id000000/id000000_0001.png [[1,1]] " +
+      "b583b775d87e67ae60f753d5fe7c8b30c8d4e23f4fd823cf49b53a5d1f33e321 " +
+      "fae76b5d74691f76ed34eec3c48bda0fae2107a8d865a89ebef1d9fc107d5dd0",
+      "id000000/id000000_0002.png [[1,1]] " +
+      "81793e398db9c51636fe01d108d58c0715c991124c46f17e2144b1c7171469d5 " +
+      "38176d1d607e2254e1a020d68b27ffa4ac3998ca1f49229850c50534fa7a1170",
+      "id000001/id000001_0001.png [[1,0.15],[0,0.85]] " +
+      "8922f1467834306d794c2938ac08cf685efbfe25bdbaf71159cb12576cf70316 " +
+      "0fb7d84552809a64802ed6f07ff6ef8d82e7603637128e305ddc8eebe5109614",
+      "id000001/id000001_0002.png [[1,0.25],[0,0.75]] " +
+      "5b80290f9527953ebb57642a1d6e90b061c8619b36d51396ed43b257c44d2ce3 " +
+      "77f42aeceec0ced40d8125463e7a6abf3da2b92a41a90f56a1f1106df8200a66",
+    ]);
   },
 });
 
@@ -70,42 +76,20 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "golden_" });
-    try {
-      await synthesize({
-        out: dir,
-        ids: 2,
-        perId: 2,
-        seed: 7,
-        identityMixup: true,
-        workers: 0,
-        ep: "wasm",
-        model: new URL("../generator/model/procedural.json", import.meta.url),
-        progress: false,
-      });
-      const ds = await openDataset(dir);
-      const got: string[] = [];
-      for (const r of ds.records()) {
-        const file = await sha256Hex(await Deno.readFile(`${dir}/${r.path}`));
-        const pixels = await sha256Hex((await ds.readRaw(r)).data);
-        got.push(`${r.path} ${JSON.stringify(r.label)} ${file} ${pixels}`);
-      }
-      assert.deepEqual(got, [
-        "id000000/id000000_0001.png [[1,1]] " +
-        "9018727473e062ead7b6dca025142212ff3ffe803b7dc3613c993b953698ba8d " +
-        "4887918678cbf98284c4866e6ed969a20e81c5b0cce70068a0aa9cc85ac96c60",
-        "id000000/id000000_0002.png [[1,1]] " +
-        "30ad0c9bdc060810698aa0df1d6c6583f5af201eb66a794a865736a167181c5c " +
-        "f5ddfc72fe3f369507000ff02f48d624f28763184636a40b41da3814c9c66f6f",
-        "id000001/id000001_0001.png [[1,0.15],[0,0.85]] " +
-        "6727b3e75b3f209ffaa005903a6c582b1e186892918e48ea036961609f23ec29 " +
-        "e88e0997e0afd6e91f7bb2de43e2368a783e5b8d40b9cecd89af3b55b4bf91aa",
-        "id000001/id000001_0002.png [[1,0.25],[0,0.75]] " +
-        "66fa93f04ea65f90c1b0194827c6971bc8388408871eb92824de7b4a1c3bb073 " +
-        "dca0be26ec842d92eb079c1e7c21298b869dbce4804299d4f5461e518e2c0cea",
-      ]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const procedural = new URL("../generator/model/procedural.json", import.meta.url);
+    assert.deepEqual(await goldenImages(procedural), [
+      "id000000/id000000_0001.png [[1,1]] " +
+      "9018727473e062ead7b6dca025142212ff3ffe803b7dc3613c993b953698ba8d " +
+      "4887918678cbf98284c4866e6ed969a20e81c5b0cce70068a0aa9cc85ac96c60",
+      "id000000/id000000_0002.png [[1,1]] " +
+      "30ad0c9bdc060810698aa0df1d6c6583f5af201eb66a794a865736a167181c5c " +
+      "f5ddfc72fe3f369507000ff02f48d624f28763184636a40b41da3814c9c66f6f",
+      "id000001/id000001_0001.png [[1,0.15],[0,0.85]] " +
+      "6727b3e75b3f209ffaa005903a6c582b1e186892918e48ea036961609f23ec29 " +
+      "e88e0997e0afd6e91f7bb2de43e2368a783e5b8d40b9cecd89af3b55b4bf91aa",
+      "id000001/id000001_0002.png [[1,0.25],[0,0.75]] " +
+      "66fa93f04ea65f90c1b0194827c6971bc8388408871eb92824de7b4a1c3bb073 " +
+      "dca0be26ec842d92eb079c1e7c21298b869dbce4804299d4f5461e518e2c0cea",
+    ]);
   },
 });

@@ -1,37 +1,16 @@
 import assert from "node:assert/strict";
 import { CpuBackend } from "../recognition/autodiff/cpu/cpu_backend.ts";
-import type { TrainConfigInput } from "../recognition/config.ts";
 import { TrainConfigError } from "../recognition/config.ts";
 import { lockRunFolder } from "../recognition/run_lock.ts";
 import { train } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+import { tiny, withTinyData } from "./_train_tiny.ts";
 
 const backend = await CpuBackend.create({ threads: 1 });
 const quiet = { backend, progressBar: false, noExport: true };
 
-function tiny(data: string, out: string, extra: Partial<TrainConfigInput> = {}): TrainConfigInput {
-  return {
-    data,
-    out,
-    arch: "ir_tiny",
-    input: { height: 16, width: 16 },
-    batch: 8,
-    steps: 2,
-    augment: { enabled: false },
-    workers: 0,
-    ...extra,
-  };
-}
-
-async function withData(fn: (tmp: string, data: string) => Promise<void>) {
-  const tmp = await Deno.makeTempDir({ prefix: "train_guards_" });
-  try {
-    const data = `${tmp}/data`;
-    await writeTinyDataset(data, { classes: 3, perClass: 4, height: 16, width: 16 });
-    await fn(tmp, data);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+function withData(fn: (tmp: string, data: string) => Promise<void>) {
+  return withTinyData("train_guards_", { classes: 3, perClass: 4 }, fn);
 }
 
 Deno.test("run lock: a second train into a held run folder is refused, naming the holder's pid", async () => {

@@ -1,0 +1,38 @@
+/** A tiny training setup shared by the trainer guard tests: ir_tiny at 16×16 on a few classes. */
+import type { TrainConfigInput } from "../recognition/config.ts";
+import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+
+/** A two-step ir_tiny config on `data` into `out`, with `extra` on top. */
+export function tiny(
+  data: string,
+  out: string,
+  extra: Partial<TrainConfigInput> = {},
+): TrainConfigInput {
+  return {
+    data,
+    out,
+    arch: "ir_tiny",
+    input: { height: 16, width: 16 },
+    batch: 8,
+    steps: 2,
+    augment: { enabled: false },
+    workers: 0,
+    ...extra,
+  };
+}
+
+/** Run `fn` with a temp folder holding a tiny dataset at `<tmp>/data`; the folder is removed after. */
+export async function withTinyData(
+  prefix: string,
+  shape: { classes: number; perClass: number },
+  fn: (tmp: string, data: string) => Promise<void>,
+): Promise<void> {
+  const tmp = await Deno.makeTempDir({ prefix });
+  try {
+    const data = `${tmp}/data`;
+    await writeTinyDataset(data, { ...shape, height: 16, width: 16 });
+    await fn(tmp, data);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
