@@ -10,8 +10,8 @@
  * generalised to soft labels with any number of terms: each row has terms (class, a) with
  * a = λ·w for the synthetic label's classes and 1−λ for the real class, so
  * out = Σ a·C(f,class) and loss = mean over rows of Σ a·CE(out,class). Plain Identity Mixup is
- * λ = 1 (no real batch). This file is engine-free (plain arrays); the engine op that applies the
- * terms is `mixedMarginLoss` in `recognition/heads.ts`.
+ * λ = 1 (no real batch). This file is engine-free (plain arrays); what applies the terms is
+ * `MarginHead.mixedLogits` / `MarginHead.mixedLoss` in `recognition/heads.ts`.
  */
 import { MIXUP_GRID, type Rng } from "../data/rng.ts";
 

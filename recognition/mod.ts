@@ -5,7 +5,7 @@
  * @module
  */
 export * as autodiff from "./autodiff/mod.ts";
-// Training (issue 5): config, backbones, heads, loader, trainer, checkpoints, ONNX export.
+// Training: config, backbones, heads, loader, trainer, checkpoints, ONNX export.
 export * from "./config.ts";
 export * from "./arch.ts";
 export { Backbone, type ForwardOptions, ParamStore } from "./backbones.ts";

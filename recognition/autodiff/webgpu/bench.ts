@@ -1,5 +1,6 @@
 /**
- * The webgpu part of `deno task bench autodiff`: GEMM GFLOP/s (512³, 1024³ by default) and the
+ * WebGPU kernel benchmark, run by `gpu_check.sh` on a GPU host (`deno task bench autodiff`
+ * measures whole training steps per backend, not these kernels): GEMM GFLOP/s (512³, 1024³ by default) and the
  * convolution kernels of the reference CNN (4× conv3×3 32/64/128/256 ch, strides 1/2/2/2, batch
  * 32 of 3×64×64: forward + input grad + weight grad) as images/s, each timed as whole batches
  * (one queue submission per repetition set, one wait). A baseline backend (e.g. cpu), when
