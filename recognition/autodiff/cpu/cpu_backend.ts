@@ -315,34 +315,27 @@ export class CpuBackend implements Backend {
 
   /**
    * Convolution through the wasm `conv` kernel, the batch split over the available threads
-   * (mode 0 forward, 1 input gradient, 2 weight gradient); false when only the JS GEMM exists.
+   * (mode 0 forward, 1 input gradient; mode 2, the weight gradient, goes to `wasmWeightGrad`);
+   * false when only the JS GEMM exists.
    */
   private wasmConv(mode: 0 | 1 | 2, s: ConvSpec, x: Buf, w: Buf, out: Buf): boolean {
     const k = this.gemmImpl as Partial<WasmKernels>;
     if (!k.run || !k.available) return false;
-    if (mode === 2 && k.runQueue) return this.wasmWeightGrad(k as WasmKernels, s, x, w, out);
+    if (mode === 2) return this.wasmWeightGrad(k as WasmKernels, s, x, w, out);
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
     const parts = Math.max(1, Math.min(s.n, k.available()));
     const counter = this.alloc(1); // next image to take (Int32, zeroed)
     const temps: Buf[] = [counter];
     const jobs: Job[] = [];
-    const partials: Buf[] = [];
     for (let t = 0; t < parts; t++) {
       const col = this.direct(s) ? null : this.allocUninit(Kd * P);
       if (col) temps.push(col);
-      let wt = this.off(w);
-      if (mode === 2) {
-        const part = this.alloc(Kd * s.cOut); // zeroed: a thread that gets no image adds 0
-        temps.push(part);
-        partials.push(part);
-        wt = this.off(part);
-      }
       jobs.push({
         kernel: 1,
         args: [
           mode,
           this.off(x),
-          wt,
+          this.off(w),
           this.off(out),
           this.off(counter),
           s.n,
@@ -364,18 +357,6 @@ export class CpuBackend implements Backend {
     }
     try {
       k.run(jobs);
-      if (mode === 2) {
-        // dw (cOut×Kd) = Σ_t partial_tᵀ
-        const dw = this.view(w);
-        const ps = partials.map((b) => this.view(b));
-        for (let o = 0; o < s.cOut; o++) {
-          for (let q = 0; q < Kd; q++) {
-            let acc = 0;
-            for (const p of ps) acc += p[q * s.cOut + o];
-            dw[o * Kd + q] = acc;
-          }
-        }
-      }
     } finally {
       for (const t of temps) this.free(t);
     }
