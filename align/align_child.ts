@@ -9,7 +9,7 @@
  *   deno run -A align/align_child.ts MIN_SCORE SIZE EP THREADS
  * @module
  */
-import { type EpChoice, isEpChoice } from "../data/mod.ts";
+import { type EpChoice, isEpChoice, textLines } from "../data/mod.ts";
 import { FaceAligner } from "./align_face.ts";
 import type { AlignRow } from "./align_csv.ts";
 import { alignFile } from "./align_file.ts";
@@ -29,20 +29,6 @@ export type AlignChildReply =
   | { type: "ready" }
   | { type: "fatal"; id?: number; message: string }
   | { type: "done"; id: number; row: AlignRow; error?: string };
-
-/** Lines of a byte stream. */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
-    }
-  }
-  if (buf !== "") yield buf;
-}
 
 if (import.meta.main) {
   const enc = new TextEncoder();
@@ -64,7 +50,7 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   await send({ type: "ready" });
-  for await (const line of lines(Deno.stdin.readable)) {
+  for await (const line of textLines(Deno.stdin.readable)) {
     if (!line.trim()) continue;
     const m = JSON.parse(line) as AlignChildRequest;
     try {

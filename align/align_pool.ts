@@ -4,8 +4,8 @@
  * work was spread.
  * @module
  */
-import { type Ep, type EpChoice, resolveEp } from "../data/mod.ts";
-import { type AlignChildReply, type AlignChildRequest, lines } from "./align_child.ts";
+import { type Ep, type EpChoice, resolveEp, textLines } from "../data/mod.ts";
+import type { AlignChildReply, AlignChildRequest } from "./align_child.ts";
 import type { AlignRow } from "./align_csv.ts";
 import type { CropSize } from "./similarity.ts";
 
@@ -103,7 +103,7 @@ export class AlignPool {
     return new Promise((ready, failed) => {
       let started = false;
       (async () => {
-        for await (const line of lines(c.proc.stdout)) {
+        for await (const line of textLines(c.proc.stdout)) {
           let m: AlignChildReply;
           try {
             m = JSON.parse(line);

@@ -12,3 +12,4 @@ export * from "./web_worker.ts";
 export * from "./atomic_write.ts";
 export * from "./cli_args.ts";
 export * from "./onnx/session.ts";
+export * from "./text_lines.ts";

@@ -125,21 +125,22 @@ Deno.test({
   fn: async () => {
     await withTmp(async (tmp) => {
       const manifest = `${tmp}/generator.json`;
+      const options = {
+        out: `${tmp}/out`,
+        ids: 2,
+        perId: 1,
+        seed: 0,
+        model: manifest,
+        workers: 0,
+        ep: "wasm" as const,
+        progress: false,
+      };
       await Deno.writeTextFile(
         manifest,
         JSON.stringify({ ...EMBEDDED, id: "wrong@1", model: FACE_ONNX, imageSize: [64, 64] }),
       );
       await assert.rejects(
-        synthesize({
-          out: `${tmp}/out`,
-          ids: 2,
-          perId: 1,
-          seed: 0,
-          model: manifest,
-          workers: 0,
-          ep: "wasm",
-          progress: false,
-        }),
+        synthesize(options),
         /manifest says \[1,3,64,64\]/,
       );
       const left = await names(`${tmp}/out`).catch(() => []);
@@ -149,16 +150,7 @@ Deno.test({
         manifest,
         JSON.stringify({ ...EMBEDDED, id: "wrong@1", model: FACE_ONNX }),
       );
-      const r = await synthesize({
-        out: `${tmp}/out`,
-        ids: 2,
-        perId: 1,
-        seed: 0,
-        model: manifest,
-        workers: 0,
-        ep: "wasm",
-        progress: false,
-      });
+      const r = await synthesize(options);
       assert.equal(r.written, 2);
     });
   },

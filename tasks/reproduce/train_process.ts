@@ -7,6 +7,7 @@
  * the parent's side.
  */
 import { fileURLToPath } from "node:url";
+import { textLines } from "../../data/mod.ts";
 import { train, type TrainConfigInput } from "../../recognition/mod.ts";
 
 /** A line the child prints on stdout. */
@@ -85,14 +86,14 @@ export async function trainInChild(
   }).spawn();
   const errTail: string[] = [];
   const drainErr = (async () => {
-    for await (const l of lines(child.stderr)) {
+    for await (const l of textLines(child.stderr)) {
       errTail.push(l);
       if (errTail.length > 20) errTail.shift();
     }
   })();
   let result: TrainStageResult | undefined;
   let error: string | undefined;
-  for await (const l of lines(child.stdout)) {
+  for await (const l of textLines(child.stdout)) {
     let m: TrainProcessMessage;
     try {
       m = JSON.parse(l);
@@ -114,20 +115,6 @@ export async function trainInChild(
     );
   }
   return result;
-}
-
-/** Lines of a byte stream. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
-    }
-  }
-  if (buf !== "") yield buf;
 }
 
 if (import.meta.main) {
