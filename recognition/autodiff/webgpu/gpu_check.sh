@@ -81,7 +81,7 @@ DENO_DIR=$NPM_DIR timeout 100 deno test -A --no-config tests/autodiff_webgpu_tes
 step "webgpu kernel benchmark"
 if [ -n "$QUICK" ]; then ARGS="--sizes 128 --min-seconds 0 --conv-batch 1 --profile"
 else ARGS="--sizes 512,1024,2048,4096 --profile --tune"; fi
-timeout 120 deno run -A recognition/autodiff/webgpu/bench.ts --json --no-cpu $ARGS 2>&1 |
+DENO_DIR=$NPM_DIR timeout 120 deno run -A --no-config recognition/autodiff/webgpu/bench.ts --json --no-cpu $ARGS 2>&1 |
   tee "$LOG/bench.log"
 
 step "autodiff bench, webgpu backend (whole training steps, batch 32)"
@@ -130,4 +130,13 @@ fi
 step "PyTorch CUDA fp32 peer"
 PYTHONUNBUFFERED=1 timeout 100 python3 recognition/autodiff/webgpu/torch_cuda_peer.py \
   512,1024,2048,4096 2>&1 | tee "$LOG/torch.log"
+step "bench train on webgpu: ir10_half and lresnet50e_ir @ 112x96, batch 128, no micro-batching"
+if [ -z "$QUICK" ]; then
+  for arch in ir10_half lresnet50e_ir; do
+    DENO_DIR=$NPM_DIR timeout ${GPU_CHECK_TRAIN_S:-100} deno run -A --no-config --cached-only \
+      tasks/bench_train.ts --arch $arch --input 112x96 --batch 128 --steps 3 --backend webgpu --json 2>&1 |
+      tee -a "$LOG/train.log" | tail -8
+  done
+fi
+
 step "done"
