@@ -10,7 +10,9 @@
  *   --ep: auto = hardware WebGPU, else native onnxruntime-node, else wasm; the EP used is
  *   recorded in the dataset header (config.ep; absent = wasm). --workers: the worker pool's size
  *   (wasm, and node without --threads; default one per core); --threads N: one in-process node
- *   session with N intra-op threads instead of the pool.
+ *   session with N intra-op threads instead of the pool (N > 1 is not bit-reproducible:
+ *   onnxruntime-node splits its GEMMs among whichever threads are free, so a few 8-bit values can
+ *   differ between runs; the pool and --threads 1 are).
  *   deno task generate --preview --out DIR            PNG sheets (ids × variations, IM strip, sweeps)
  *   deno task generate --pairs-out pairs.txt --out DIR --ids N --per-id K [--folds 10 --per-fold 300]
  *                                                     held-out verification set in LFW format
