@@ -3,6 +3,7 @@
  * image. See `data/README.md` for the on-disk layout.
  */
 import { z } from "./deps.ts";
+import type { Equal } from "./type_equal.ts";
 
 /** Current manifest schema version; readers reject other versions. */
 export const DATASET_SCHEMA_VERSION = 1;
@@ -126,8 +127,6 @@ export interface DatasetRecord {
 export const DatasetRecordSchema: z.ZodType<DatasetRecord> = recordSchema;
 
 // The hand-written interfaces above must stay exactly the schemas' inferred types.
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
-  : false;
 const _typesMatch: [
   Equal<z.infer<typeof shardSchema>, Shard>,
   Equal<z.infer<typeof headerSchema>, DatasetHeader>,

@@ -4,6 +4,7 @@
  * The embedded model ships one; a user's own export (DiscoFaceGAN, StyleGAN, ...) needs one too.
  */
 import { z } from "./deps.ts";
+import type { Equal } from "../data/mod.ts";
 
 /** What a latent block controls; Identity Mixup blends `identity`, `--vary` acts on the rest. */
 const ROLES = ["identity", "expression", "pose", "illumination", "noise", "other"] as const;
@@ -74,8 +75,6 @@ export const GeneratorManifestSchema: z.ZodType<GeneratorManifest> = manifestSch
 /** Zod schema of one latent block. */
 export const LatentBlockSchema: z.ZodType<LatentBlock> = latentBlockSchema;
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
-  : false;
 const _typesMatch: [Equal<z.output<typeof manifestSchema>, GeneratorManifest>] = [true];
 
 /** The role of a block (explicit, or its name when that names a role). */

@@ -9,6 +9,7 @@
  * (identity, or conv1×1 stride s → BN when the shape changes), the first block of each stage
  * has stride 2; head BN → Dropout → Flatten → FC → BN1d.
  */
+import type { Equal } from "../data/mod.ts";
 import { z } from "./deps.ts";
 
 /** A backbone architecture. */
@@ -42,6 +43,8 @@ const archSpecSchema = z.object({
 });
 /** Zod schema of {@link ArchSpec} (custom architectures given as JSON). */
 export const ArchSpecSchema: z.ZodType<ArchSpec> = archSpecSchema;
+// The hand-written type carries the public docs (no-slow-types); it must stay the schema's type.
+const _typesMatch: Equal<z.infer<typeof archSpecSchema>, ArchSpec> = true;
 
 /** The named architectures. */
 export const ARCHS: Readonly<Record<string, ArchSpec>> = {

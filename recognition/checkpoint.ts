@@ -6,6 +6,7 @@
  * Layout: "SYNFCKPT" (8 bytes), u32 version, u32 JSON length, JSON meta (UTF-8), zero padding to
  * a multiple of 4, then the float32 tensors back to back in the order of `meta.tensors`.
  */
+import type { Equal } from "../data/mod.ts";
 import { z } from "./deps.ts";
 
 const MAGIC = "SYNFCKPT";
@@ -38,12 +39,14 @@ const checkpointMetaSchema = z.object({
   globalStep: z.number().int().min(0),
   /** The next batch to train on. */
   position: z.object({ epoch: z.number().int().min(0), step: z.number().int().min(0) }),
-  /** Whatever else the trainer needs to continue exactly (best score, RNG states, …). */
+  /** Whatever else the trainer needs to continue exactly (best score, last loss). */
   state: z.record(z.string(), z.unknown()),
   tensors: z.array(tensorEntrySchema),
 });
 /** Zod schema of {@link CheckpointMeta}. */
 export const CheckpointMetaSchema: z.ZodType<CheckpointMeta> = checkpointMetaSchema;
+// The hand-written type carries the public docs (no-slow-types); it must stay the schema's type.
+const _typesMatch: Equal<z.infer<typeof checkpointMetaSchema>, CheckpointMeta> = true;
 
 /** A checkpoint in memory. */
 export interface Checkpoint {

@@ -4,6 +4,7 @@
  * (SGD momentum 0.9, weight decay 5e-4, ×0.1 at 60/75/90% of training, ArcFace s=30 m=0.5,
  * CosFace s=30 m=0.4, augmentation p=0.5 resize+crop, flip, random erasing).
  */
+import type { Equal } from "../data/mod.ts";
 import { z } from "./deps.ts";
 
 /** Margin head and loss settings. */
@@ -210,7 +211,7 @@ const trainConfigSchema = z.object({
   /** Network input height×width; default: the architecture's own (112×96 for the IR family). */
   input: z.object({ height: z.number().int().positive(), width: z.number().int().positive() })
     .optional(),
-  /** How dataset images of another size reach the input: only a centred crop, never a resize. */
+  /** How dataset images of another size reach the input (see {@link TrainConfig.fit}). */
   fit: z.enum(["exact", "center-crop", "resize"]).default("center-crop"),
   loss: lossConfigSchema.default({ kind: "arcface", easyMargin: false }),
   /** Training length: epochs, or (when set) optimiser steps. */
@@ -256,6 +257,20 @@ const trainConfigSchema = z.object({
 });
 /** Zod schema of {@link TrainConfig} (input: {@link TrainConfigInput}). */
 export const TrainConfigSchema: z.ZodType<TrainConfig, TrainConfigInput> = trainConfigSchema;
+
+// The hand-written types above carry the per-field docs of the public API (JSR's no-slow-types
+// rule refuses exported types inferred from an unannotated schema); they must stay exactly the
+// schemas' types.
+const _typesMatch: [
+  Equal<z.infer<typeof lossConfigSchema>, LossConfig>,
+  Equal<z.infer<typeof augmentConfigSchema>, AugmentConfig>,
+  Equal<z.infer<typeof realConfigSchema>, RealConfig>,
+  Equal<z.infer<typeof valConfigSchema>, ValConfig>,
+  Equal<z.infer<typeof trainConfigSchema>, TrainConfig>,
+  // An intersection is never Equal to an object type, so the input type is checked both ways.
+  z.input<typeof trainConfigSchema> extends TrainConfigInput ? true : false,
+  TrainConfigInput extends z.input<typeof trainConfigSchema> ? true : false,
+] = [true, true, true, true, true, true, true];
 
 /** Raised for invalid configurations and bad training inputs; the message says what and where. */
 export class TrainConfigError extends Error {
