@@ -217,8 +217,7 @@ export interface Backend {
   unary(op: UnaryOp, x: Buf, out: Buf, n: number, p: UnaryParams): void;
   /**
    * dx[i] = dy[i] · f'(x[i]) for i < n, where the derivative may use x (input) or y (the
-   * forward output f(x)): relu: x>0; exp: y; log: 1/x; sqrt: 0.5/y; square: 2x; abs: sign(x);
-   * clamp: a ≤ x ≤ b (1 on the bounds); affine: a; neg: −1.
+   * forward output f(x)); each op's derivative is in the table `UNARY` (`unary.ts`).
    */
   unaryBackward(op: UnaryOp, x: Buf, y: Buf, dy: Buf, dx: Buf, n: number, p: UnaryParams): void;
   /** Broadcasting binary op, see {@link BinarySpec}. */

@@ -21,6 +21,7 @@ import type {
   UnaryParams,
   WhereSpec,
 } from "../backend.ts";
+import { UNARY_JS } from "../unary.ts";
 
 /** A dense float array of either precision. */
 export type F = Float32Array | Float64Array;
@@ -82,41 +83,12 @@ export function accumulate(dst: F, src: F, n: number, alpha: number): void {
   else for (let i = 0; i < n; i++) dst[i] += alpha * src[i];
 }
 
-/** out = f(x). */
+/** out = f(x), the loop generated from `../unary.ts`. */
 export function unary(op: UnaryOp, x: F, out: F, n: number, p: UnaryParams): void {
-  const a = p.a ?? 0, b = p.b ?? 0;
-  switch (op) {
-    case "neg":
-      for (let i = 0; i < n; i++) out[i] = -x[i];
-      return;
-    case "relu":
-      for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
-      return;
-    case "exp":
-      for (let i = 0; i < n; i++) out[i] = Math.exp(x[i]);
-      return;
-    case "log":
-      for (let i = 0; i < n; i++) out[i] = Math.log(x[i]);
-      return;
-    case "sqrt":
-      for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]);
-      return;
-    case "square":
-      for (let i = 0; i < n; i++) out[i] = x[i] * x[i];
-      return;
-    case "abs":
-      for (let i = 0; i < n; i++) out[i] = Math.abs(x[i]);
-      return;
-    case "clamp":
-      for (let i = 0; i < n; i++) out[i] = x[i] < a ? a : x[i] > b ? b : x[i];
-      return;
-    case "affine":
-      for (let i = 0; i < n; i++) out[i] = a * x[i] + b;
-      return;
-  }
+  UNARY_JS[op].fwd(x, out, n, p.a ?? 0, p.b ?? 0);
 }
 
-/** dx = dy·f'(x), see `Backend.unaryBackward`. */
+/** dx = dy·f'(x), see `Backend.unaryBackward`; the loop generated from `../unary.ts`. */
 export function unaryBackward(
   op: UnaryOp,
   x: F,
@@ -126,36 +98,7 @@ export function unaryBackward(
   n: number,
   p: UnaryParams,
 ): void {
-  const a = p.a ?? 0, b = p.b ?? 0;
-  switch (op) {
-    case "neg":
-      for (let i = 0; i < n; i++) dx[i] = -dy[i];
-      return;
-    case "relu":
-      for (let i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
-      return;
-    case "exp":
-      for (let i = 0; i < n; i++) dx[i] = dy[i] * y[i];
-      return;
-    case "log":
-      for (let i = 0; i < n; i++) dx[i] = dy[i] / x[i];
-      return;
-    case "sqrt":
-      for (let i = 0; i < n; i++) dx[i] = (0.5 * dy[i]) / y[i];
-      return;
-    case "square":
-      for (let i = 0; i < n; i++) dx[i] = 2 * x[i] * dy[i];
-      return;
-    case "abs":
-      for (let i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : x[i] < 0 ? -dy[i] : 0;
-      return;
-    case "clamp":
-      for (let i = 0; i < n; i++) dx[i] = x[i] >= a && x[i] <= b ? dy[i] : 0;
-      return;
-    case "affine":
-      for (let i = 0; i < n; i++) dx[i] = a * dy[i];
-      return;
-  }
+  UNARY_JS[op].grad(x, y, dy, dx, n, p.a ?? 0, p.b ?? 0);
 }
 
 /** Broadcasting binary op. */

@@ -15,6 +15,7 @@ import type {
   UnaryParams,
   WhereSpec,
 } from "../../backend.ts";
+import { UNARY } from "../../unary.ts";
 import { Params } from "../batch.ts";
 import type { Ctx, GpuBuf } from "../ctx.ts";
 import { decompose, ewGrid, ewMain, storage } from "./common.ts";
@@ -98,32 +99,6 @@ ${ewMain(wg)}
   );
 }
 
-/** WGSL expression of y = f(x) with parameters P.a, P.b. */
-const UNARY: Record<UnaryOp, string> = {
-  neg: "-x",
-  relu: "max(x, 0.0)",
-  exp: "exp(x)",
-  log: "log(x)",
-  sqrt: "sqrt(x)",
-  square: "x * x",
-  abs: "abs(x)",
-  clamp: "min(max(x, P.a), P.b)",
-  affine: "P.a * x + P.b",
-};
-
-/** WGSL expression of dx from dy, x and y = f(x). */
-const UNARY_GRAD: Record<UnaryOp, string> = {
-  neg: "-dy",
-  relu: "select(0.0, dy, x > 0.0)",
-  exp: "dy * y",
-  log: "dy / x",
-  sqrt: "dy * 0.5 / y",
-  square: "dy * 2.0 * x",
-  abs: "dy * sign(x)",
-  clamp: "select(0.0, dy, x >= P.a && x <= P.b)",
-  affine: "dy * P.a",
-};
-
 /** out[i] = f(x[i]). One invocation maps one element. */
 export function unary(
   ctx: Ctx,
@@ -143,7 +118,7 @@ export function unary(
 ${storage([["X", "r"], ["O", "w"]])}
 ${ewMain(wg)}
   let x = X[i];
-  O[i] = ${UNARY[op]};
+  O[i] = ${UNARY[op].wgsl};
 }`,
     "rw",
     [x, out],
@@ -163,7 +138,7 @@ export function unaryBackward(
   n: number,
   p: UnaryParams,
 ): void {
-  if (!(op in UNARY_GRAD)) throw new Error(`webgpu unaryBackward: unknown op "${op}"`);
+  if (!(op in UNARY)) throw new Error(`webgpu unaryBackward: unknown op "${op}"`);
   run1d(
     ctx,
     `unary_grad_${op}`,
@@ -175,7 +150,7 @@ ${ewMain(wg)}
   let x = X[i];
   let y = Y[i];
   let dy = DY[i];
-  DX[i] = ${UNARY_GRAD[op]};
+  DX[i] = ${UNARY[op].wgslGrad};
 }`,
     "rrrw",
     [x, y, dy, dx],
