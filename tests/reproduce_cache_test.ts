@@ -8,7 +8,7 @@ import {
   resolvePlan,
   writeFileAtomic,
 } from "../tasks/reproduce/cache.ts";
-import { buildPlan, type Preset, PRESETS, resolvePreset } from "../tasks/reproduce/plan.ts";
+import { buildPlan, type Preset, PRESETS, resolvePreset } from "../tasks/reproduce/mod.ts";
 import { NeedsError, runPlan, type StageContext, type StageImpls } from "../tasks/reproduce/run.ts";
 
 const CODE = { data: "d1", generator: "g1", mixup: "m1", recognition: "r1", eval: "e1" };

@@ -6,7 +6,7 @@ import {
   type ReproduceOptions,
   UsageError,
 } from "../tasks/reproduce/cli.ts";
-import { PRESETS } from "../tasks/reproduce/plan.ts";
+import { PRESETS } from "../tasks/reproduce/mod.ts";
 import { fmtSeconds } from "../tasks/reproduce/run.ts";
 import { createStages } from "../tasks/reproduce/stages.ts";
 

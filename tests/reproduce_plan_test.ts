@@ -8,7 +8,7 @@ import {
   PRESETS,
   PresetSchema,
   resolvePreset,
-} from "../tasks/reproduce/plan.ts";
+} from "../tasks/reproduce/mod.ts";
 
 Deno.test("every preset is valid and builds a valid plan with and without real inputs", () => {
   for (const name of PRESET_NAMES) {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { encodePng } from "../data/mod.ts";
 import { createPixelEmbedder, measureRealism } from "../eval/mod.ts";
 import { folderFingerprint, ONNX_KINDS, resolvePlan } from "../tasks/reproduce/cache.ts";
-import { buildPlan, DEFAULT_GENERATOR_ID, resolvePreset } from "../tasks/reproduce/plan.ts";
+import { buildPlan, DEFAULT_GENERATOR_ID, resolvePreset } from "../tasks/reproduce/mod.ts";
 import {
   buildReportModel,
   renderHtml,

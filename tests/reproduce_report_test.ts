@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { resolvePlan } from "../tasks/reproduce/cache.ts";
 import { barChartSvg, lineChartSvg } from "../tasks/reproduce/charts.ts";
-import { buildPlan, resolvePreset } from "../tasks/reproduce/plan.ts";
+import { buildPlan, resolvePreset } from "../tasks/reproduce/mod.ts";
 import {
   aggregateSeeds,
   buildReportModel,

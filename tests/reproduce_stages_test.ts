@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { encodePng } from "../data/mod.ts";
 import { resolvePlan, type Stage } from "../tasks/reproduce/cache.ts";
-import { buildPlan, resolvePreset } from "../tasks/reproduce/plan.ts";
+import { buildPlan, resolvePreset } from "../tasks/reproduce/mod.ts";
 import { readEvalResults } from "../tasks/reproduce/report.ts";
 import type { StageContext } from "../tasks/reproduce/run.ts";
 import {

@@ -5,15 +5,8 @@
  * `<out>/<datasets|runs|evals>/<hash>/`; a `done.json` holding the same hash marks it finished.
  */
 import { canonicalJson, type Ep, sha256Hex, writeFileAtomic } from "../../data/mod.ts";
-import {
-  type EstimateCounts,
-  estimateSeconds,
-  type ExperimentName,
-  type NodeKind,
-  type Plan,
-  type PlanNode,
-  type RealSlice,
-} from "./plan.ts";
+import { type EstimateCounts, estimateSeconds } from "./estimate.ts";
+import type { ExperimentName, NodeKind, Plan, PlanNode, RealSlice } from "./plan_schema.ts";
 
 // Shared with the data floor; re-exported because the report and stages import them from here.
 export { canonicalJson, sha256Hex, writeFileAtomic };

@@ -16,7 +16,9 @@ import {
   type ResolvedPlan,
   resolvePlan,
 } from "./cache.ts";
-import { buildPlan, type ExperimentName, parseOnly, PRESET_NAMES, resolvePreset } from "./plan.ts";
+import { buildPlan, parseOnly } from "./plan.ts";
+import { type ExperimentName, PRESET_NAMES } from "./plan_schema.ts";
+import { resolvePreset } from "./presets.ts";
 import {
   buildReportModel,
   hardwareInfo,

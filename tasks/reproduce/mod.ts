@@ -3,7 +3,10 @@
  * `deno task reproduce`.
  * @module
  */
+export * from "./plan_schema.ts";
+export * from "./presets.ts";
 export * from "./plan.ts";
+export * from "./estimate.ts";
 export * from "./cache.ts";
 export * from "./run.ts";
 export * from "./report.ts";

@@ -9,7 +9,8 @@
 import { z } from "./deps.ts";
 import { type ResolvedPlan, type Stage, writeFileAtomic } from "./cache.ts";
 import { barChartSvg, type BarSeries, esc, lineChartSvg, type LineSeries } from "./charts.ts";
-import { type Experiment, type Preset, trainSeeds } from "./plan.ts";
+import type { Experiment, Preset } from "./plan_schema.ts";
+import { trainSeeds } from "./presets.ts";
 import { finished, fmtSeconds, type RunInputs, type StageOutcome, summary } from "./run.ts";
 
 /** The two protocols, always both, always labelled. */

@@ -5,7 +5,8 @@
  */
 import type { Ep } from "../../data/mod.ts";
 import { isPartial, readDone, type ResolvedPlan, type Stage, writeDone } from "./cache.ts";
-import { type NodeKind, trainWallFactor } from "./plan.ts";
+import type { NodeKind } from "./plan_schema.ts";
+import { trainWallFactor } from "./estimate.ts";
 
 /**
  * Thrown by a stage whose module is not available (not built yet, or lacking an API): the

@@ -27,7 +27,7 @@ import {
   writePreviews,
 } from "../../mixup/mod.ts";
 import type { TrainConfigInput } from "../../recognition/mod.ts";
-import type { PlanNode, RealSlice } from "./plan.ts";
+import type { PlanNode, RealSlice } from "./plan_schema.ts";
 import type { StageContext, StageImpls } from "./run.ts";
 import { runTraining, trainInChild } from "./train_process.ts";
 
@@ -290,8 +290,6 @@ export async function realismStage(
 function round(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
-
-// ---------------------------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------------------------
 // Generator stages
