@@ -1,5 +1,6 @@
 /**
- * `deno task bench autodiff [--json] [--steps N] [--rounds R] [--backends cpu,webgpu] [--no-torch]`
+ * `deno task bench autodiff [--json] [--steps N] [--rounds R] [--backends cpu,webgpu] [--no-torch]
+ *   [--nets cnn,ir] [--profile] [--profile-layers]`
  *
  * Per backend: GEMM GFLOP/s at 512³ and 1024³, and training-step images/s of the two reference
  * nets (`bench_autodiff_nets.ts`): (a) small CNN + CosFace at 3×64×64, (b) ir10_half + ArcFace
@@ -12,12 +13,21 @@
  * threads spin while waiting, which counts against it there; our workers sleep). Peak memory: the CPU backend's wasm heap high-water mark and the
  * process RSS.
  * With `--json` the last line is one JSON object.
+ * `--profile` instead times every kernel call of N steps per net (`cpu/profile.ts`) and prints
+ * the share of the step per kernel family and pass (forward, backward, update), and with
+ * `--profile-layers` per layer too; no PyTorch peer then.
  */
 import process from "node:process";
 import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import { Rng } from "../data/rng.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
 import { buildNet, trainStep } from "./bench_autodiff_nets.ts";
+import {
+  formatRows,
+  labelLayers,
+  profileBackend,
+  summarize,
+} from "../recognition/autodiff/cpu/profile.ts";
 
 const BATCH = 32;
 
@@ -52,25 +62,9 @@ async function netImagesPerS(
   name: "cnn" | "ir",
   steps: number,
 ): Promise<{ wall: number; cpu: number }> {
-  const net = buildNet(name);
-  const opt = new ag.SGD([...net.model.parameters(), net.head], {
-    lr: 0.01,
-    momentum: 0.9,
-    weightDecay: 5e-4,
-  });
-  const rng = Rng.fromSeed(3);
-  const [c, h, w] = net.input;
-  const x = ag.keep(ag.randn([BATCH, c, h, w], rng));
-  const ys = Array.from({ length: BATCH }, () => rng.int(net.classes));
-  const labels = ag.keep(ag.tensor(ys, [BATCH]));
-  const targets = ag.keep(ag.oneHot(ys, net.classes));
+  const { net, opt, x, labels, targets, dispose } = await setupNet(name);
   const be = x.backend;
   let loss = 0;
-  for (let i = 0; i < 2; i++) {
-    const l = trainStep(net, opt, x, labels, targets);
-    loss = await l.item();
-    l.dispose();
-  }
   // Time each step; report the fastest (the machine is shared: the minimum is the least
   // disturbed estimate) and the median.
   const times: number[] = [];
@@ -93,11 +87,78 @@ async function netImagesPerS(
       ` loss ${loss.toFixed(3)}`,
   );
   if (!Number.isFinite(loss)) throw new Error(`bench ${name}: loss is ${loss}`);
-  [x, labels, targets].forEach((t) => t.dispose());
-  net.model.dispose();
-  net.head.dispose();
-  opt.dispose();
+  dispose();
   return { wall: BATCH / dt, cpu: BATCH / cpuBest };
+}
+
+/** Net `name` on the current backend, its optimizer and a fixed batch, after 2 warm-up steps. */
+async function setupNet(name: "cnn" | "ir") {
+  const net = buildNet(name);
+  const opt = new ag.SGD([...net.model.parameters(), net.head], {
+    lr: 0.01,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+  });
+  const rng = Rng.fromSeed(3);
+  const [c, h, w] = net.input;
+  const x = ag.keep(ag.randn([BATCH, c, h, w], rng));
+  const ys = Array.from({ length: BATCH }, () => rng.int(net.classes));
+  const labels = ag.keep(ag.tensor(ys, [BATCH]));
+  const targets = ag.keep(ag.oneHot(ys, net.classes));
+  for (let i = 0; i < 2; i++) {
+    const l = trainStep(net, opt, x, labels, targets);
+    await l.item();
+    l.dispose();
+  }
+  const dispose = () => {
+    [x, labels, targets].forEach((t) => t.dispose());
+    net.model.dispose();
+    net.head.dispose();
+    opt.dispose();
+  };
+  return { net, opt, x, labels, targets, dispose };
+}
+
+/**
+ * `--profile`: `steps` training steps of net `name` with every kernel call timed (see
+ * `cpu/profile.ts`); prints the share of the step per kernel family and pass, and with
+ * `byLayer` per layer; returns the rows by family for the JSON line.
+ */
+async function profileNet(
+  be: ag.Backend,
+  name: "cnn" | "ir",
+  steps: number,
+  byLayer: boolean,
+): Promise<Record<string, number>> {
+  const prof = profileBackend(be);
+  ag.useBackend(prof.backend);
+  try {
+    const { net, opt, x, labels, targets, dispose } = await setupNet(name);
+    const undo = labelLayers(net.model);
+    prof.reset();
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) {
+      const l = trainStep(net, opt, x, labels, targets);
+      await l.item();
+      l.dispose();
+    }
+    const stepMs = (performance.now() - t0) / steps;
+    undo();
+    dispose();
+    const cells = prof.cells();
+    const byFamily = summarize(cells, steps, stepMs, (c) => `${c.pass} ${c.family}`);
+    console.error(`\nprofile ${name}: ${stepMs.toFixed(0)} ms/step (mean of ${steps} steps)`);
+    console.error(formatRows("pass", summarize(cells, steps, stepMs, (c) => c.pass), 0));
+    console.error(formatRows("pass kernel", byFamily));
+    if (byLayer) {
+      console.error(
+        formatRows("layer pass", summarize(cells, steps, stepMs, (c) => `${c.layer} ${c.pass}`)),
+      );
+    }
+    return Object.fromEntries(byFamily.map((r) => [r.key, +r.share.toFixed(4)]));
+  } finally {
+    ag.useBackend(be);
+  }
 }
 
 interface TorchResult {
@@ -155,10 +216,29 @@ export async function main(args: string[]): Promise<void> {
       backends: { type: "string" },
       "no-torch": { type: "boolean", default: false },
       rounds: { type: "string", default: "1" },
+      nets: { type: "string", default: "cnn,ir" },
+      profile: { type: "boolean", default: false },
+      "profile-layers": { type: "boolean", default: false },
     },
   }, exitUsage("bench autodiff"));
   const rounds = Math.max(1, Number(values.rounds));
   const steps = Number(values.steps);
+  const nets = values.nets.split(",");
+  for (const n of nets) {
+    if (n !== "cnn" && n !== "ir") throw new Error(`bench autodiff --nets: unknown net "${n}"`);
+  }
+  if (values.profile || values["profile-layers"]) {
+    const be = await ag.selectBackend(values.backends?.split(",")[0] as ag.BackendKind ?? "cpu");
+    if (be instanceof ag.CpuBackend) await be.warmup();
+    console.error(`backend ${be.name}: ${be.info}; load average ${Deno.loadavg().join(" ")}`);
+    const out: Record<string, unknown> = {};
+    for (const n of nets as ("cnn" | "ir")[]) {
+      out[`profile_${n}`] = await profileNet(be, n, steps, values["profile-layers"]);
+    }
+    be.dispose();
+    if (values.json) console.log(JSON.stringify(out));
+    return;
+  }
   const kinds = values.backends
     ? values.backends.split(",") as ag.BackendKind[]
     : (await ag.hasHardwareGpu() ? ["cpu", "webgpu"] : ["cpu"]) as ag.BackendKind[];
@@ -183,14 +263,13 @@ export async function main(args: string[]): Promise<void> {
     result[`gemm_gflops_${be.name}`] = +g1024.toFixed(2);
     result[`gemm_gflops_${be.name}_512`] = +g512.toFixed(2);
     for (let r = 0; r < rounds; r++) {
-      const cnn = await netImagesPerS("cnn", steps);
-      const ir = await netImagesPerS("ir", Math.max(2, steps - 2));
       const best = (k: string, v: number) =>
         result[k] = Math.max(Number(result[k] ?? 0), +v.toFixed(2));
-      best(`cnn_images_per_s_${be.name}`, cnn.wall);
-      best(`ir_images_per_s_${be.name}`, ir.wall);
-      best(`cnn_images_per_cpu_s_${be.name}`, cnn.cpu);
-      best(`ir_images_per_cpu_s_${be.name}`, ir.cpu);
+      for (const n of nets as ("cnn" | "ir")[]) {
+        const r = await netImagesPerS(n, n === "cnn" ? steps : Math.max(2, steps - 2));
+        best(`${n}_images_per_s_${be.name}`, r.wall);
+        best(`${n}_images_per_cpu_s_${be.name}`, r.cpu);
+      }
       if (rounds > 1 && be.name === "cpu" && !values["no-torch"]) {
         torchRounds.push(await runTorch(steps));
       }

@@ -70,6 +70,12 @@ export abstract class Module {
     for (const [n, c] of this._children) out.push(...c.namedBuffers(`${prefix}${n}.`));
     return out;
   }
+  /** This module ("" or `prefix` without its dot) and every descendant, with dotted names. */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
+    for (const [n, c] of this._children) out.push(...c.namedModules(`${prefix}${n}.`));
+    return out;
+  }
   /** All parameters. */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);

@@ -25,6 +25,8 @@ export interface Node {
   backward: (dy: Tensor) => (Tensor | null)[];
   /** Where the op was called from (only captured while tracing). */
   site?: string;
+  /** The {@link profileLabel} current when the op was recorded (only while profiling). */
+  label?: string;
 }
 
 /** Global engine state (one autodiff context per process/worker). */
@@ -35,7 +37,26 @@ const state = {
   scopes: [] as Tensor[][],
   trace: null as TraceEntry[] | null,
   inBackward: 0,
+  label: null as string | null,
 };
+
+/**
+ * Profiling hook (`cpu/profile.ts`): while set, recorded ops carry this label (a layer name),
+ * and their backward rules run with it current again. null (the default) records nothing.
+ */
+export function setProfileLabel(label: string | null): void {
+  state.label = label;
+}
+
+/** The current profiling label, see {@link setProfileLabel}. */
+export function profileLabel(): string | null {
+  return state.label;
+}
+
+/** True while a backward rule runs (kernels launched now belong to the backward pass). */
+export function inBackwardPass(): boolean {
+  return state.inBackward > 0;
+}
 
 /** A traced op output, for naming the op that produced a NaN/Inf. */
 export interface TraceEntry {
@@ -249,6 +270,7 @@ export function record(
   if (!state.gradEnabled || !inputs.some((t) => t.requiresGrad)) return;
   out.requiresGrad = true;
   const node: Node = { op, inputs, out, backward: backwardFn };
+  if (state.label !== null) node.label = state.label;
   if (state.trace) node.site = state.trace[state.trace.length - 1].site;
   out.node = node;
   state.tape.push(node);
@@ -297,11 +319,14 @@ export function backward(root: Tensor, seed?: Tensor): void {
       if (!dy) continue;
       grads.delete(node.out);
       state.inBackward++;
+      const label = state.label;
+      if (node.label !== undefined) state.label = node.label;
       let gs: (Tensor | null)[];
       try {
         gs = scope(() => node.backward(dy));
       } finally {
         state.inBackward--;
+        state.label = label;
       }
       // Give every use its own tensor object (x + x returns dy twice), then drop dy: storage
       // reference counts now say which gradients share a buffer.
