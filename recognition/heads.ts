@@ -8,13 +8,23 @@
  * out = Σ_t a_t·C(f, y_t) and loss = mean_rows Σ_t a_t·CE(out, y_t) — which is a soft-target CE
  * of `out` with targets Σ_t a_t·onehot(y_t).
  */
-import { type MixTerm, termTargets } from "../mixup/domain_mixup.ts";
-import * as op from "./autodiff/ops.ts";
-import type { Tensor } from "./autodiff/tensor.ts";
+import { type MixTerm, termTargets } from "../mixup/mod.ts";
+import {
+  add,
+  l2Normalize,
+  linear,
+  marginLogits,
+  matmul,
+  Module,
+  mul,
+  parameter,
+  softmaxCrossEntropy,
+  sum,
+  type Tensor,
+  tensor,
+} from "./autodiff/mod.ts";
 import { type LossConfig, lossDefaults } from "./config.ts";
-import { fromData, l2normalize, linear } from "./nn.ts";
-import { ParamStore } from "./backbones.ts";
-import type { ParamInfo } from "./params.ts";
+import { initialValue } from "./params.ts";
 
 /** Margin-head settings after defaults. */
 export interface HeadSpec {
@@ -38,43 +48,45 @@ export function headSpec(loss: LossConfig, numClasses: number, embedding: number
   return { kind: loss.kind, s, m, easyMargin: loss.easyMargin, numClasses, embedding };
 }
 
-/** A classification head with its class matrix W [classes, D] (and bias for softmax). */
-export class MarginHead {
-  /** `margin.weight` (and `margin.bias` for softmax). */
-  readonly params: ParamStore = new ParamStore();
+/**
+ * A classification head with its class matrix `weight` [classes, D] (and `bias` for softmax);
+ * a model registers it as `margin` (`margin.weight`).
+ */
+export class MarginHead extends Module {
+  /** Class centres [classes, D] (Xavier uniform). */
+  readonly weight: Tensor;
+  /** Softmax bias [classes] (softmax only). */
+  readonly bias: Tensor | null;
 
   /** A head with seeded class centres (Xavier uniform). */
   constructor(readonly spec: HeadSpec, seed: number) {
-    const infos: ParamInfo[] = [{
-      name: "margin.weight",
-      shape: [spec.numClasses, spec.embedding],
-      trainable: true,
-      init: "xavier",
-    }];
-    if (spec.kind === "softmax") {
-      infos.push({ name: "margin.bias", shape: [spec.numClasses], trainable: true, init: "zeros" });
-    }
-    this.params.add(infos, seed);
+    super();
+    const shape = [spec.numClasses, spec.embedding];
+    this.weight = this.param(
+      "weight",
+      parameter(initialValue({ name: "margin.weight", shape, init: "xavier" }, seed), shape),
+    );
+    this.bias = spec.kind === "softmax"
+      ? this.param("bias", parameter(new Float32Array(spec.numClasses), [spec.numClasses]))
+      : null;
   }
 
-  /** cos θ between embeddings and class centres (margin heads), [rows, classes]. */
-  cosine(emb: Tensor): Tensor {
-    return op.matmul(l2normalize(emb), l2normalize(this.params.get("margin.weight")), {
-      transB: true,
-    });
+  /** The logits without a margin (cos θ for margin heads, f·Wᵀ + b for softmax). */
+  forward(emb: Tensor): Tensor {
+    if (this.spec.kind === "softmax") return linear(emb, this.weight, this.bias);
+    return matmul(l2Normalize(emb), l2Normalize(this.weight), { transB: true });
   }
 
   /** C(f, y): the logits with the margin on class `labels[r]` of each row (−1 = none). */
   logits(emb: Tensor, labels: Int32Array): Tensor {
-    if (this.spec.kind === "softmax") {
-      return linear(emb, this.params.get("margin.weight"), this.params.get("margin.bias"));
-    }
-    return this.#margin(this.cosine(emb), labels);
+    return this.spec.kind === "softmax"
+      ? this.forward(emb)
+      : this.#margin(this.forward(emb), labels);
   }
 
   #margin(cos: Tensor, labels: Int32Array): Tensor {
     const { kind, s, m, easyMargin } = this.spec;
-    return op.marginLogits(cos, fromData(Float32Array.from(labels), [labels.length]), {
+    return marginLogits(cos, tensor(Float32Array.from(labels), [labels.length]), {
       kind: kind as "arcface" | "cosface",
       s,
       m,
@@ -84,19 +96,16 @@ export class MarginHead {
 
   /** out = Σ_t a_t·C(f, y_t) (the paper's mixed logits), [rows, classes]. */
   mixedLogits(emb: Tensor, terms: readonly MixTerm[]): Tensor {
-    if (this.spec.kind === "softmax") {
-      // No margin: C(f, y) does not depend on y and the weights of a row sum to 1.
-      return linear(emb, this.params.get("margin.weight"), this.params.get("margin.bias"));
-    }
-    const cos = this.cosine(emb);
+    // Softmax has no margin: C(f, y) does not depend on y and the weights of a row sum to 1.
+    if (this.spec.kind === "softmax") return this.forward(emb);
+    const cos = this.forward(emb);
     const rows = emb.shape[0];
     let out: Tensor | null = null;
     for (const t of terms) {
-      const one = t.weights.every((w) => w === 1);
       if (t.weights.every((w) => w === 0)) continue;
       const c = this.#margin(cos, t.classes);
-      const term = one ? c : op.mul(c, fromData(t.weights, [rows, 1]));
-      out = out ? op.add(out, term) : term;
+      const term = t.weights.every((w) => w === 1) ? c : mul(c, tensor(t.weights, [rows, 1]));
+      out = out ? add(out, term) : term;
     }
     if (!out) throw new Error("mixedLogits: every term has weight 0");
     return out;
@@ -108,7 +117,7 @@ export class MarginHead {
    */
   mixedLoss(emb: Tensor, terms: readonly MixTerm[], scale: number): Tensor {
     const out = this.mixedLogits(emb, terms);
-    const targets = fromData(termTargets(terms, this.spec.numClasses), out.shape);
-    return op.mul(op.sum(op.softmaxCrossEntropy(out, targets)), scale);
+    const targets = tensor(termTargets(terms, this.spec.numClasses), out.shape);
+    return mul(sum(softmaxCrossEntropy(out, targets)), scale);
   }
 }

@@ -8,8 +8,9 @@ export * as autodiff from "./autodiff/mod.ts";
 // Training: config, backbones, heads, loader, trainer, checkpoints, ONNX export.
 export * from "./config.ts";
 export * from "./arch.ts";
-export { Backbone, type ForwardOptions, ParamStore } from "./backbones.ts";
+export { Backbone } from "./backbones.ts";
 export { type HeadSpec, headSpec, MarginHead } from "./heads.ts";
+export { FaceModel } from "./model.ts";
 export { aspectWindow, augment, fitImage, randomErase } from "./augment.ts";
 export { type Batch, BatchMaker, type LoaderPlan, stepsPerEpoch } from "./batch_maker.ts";
 export { type DataPosition, Loader, type LoaderOptions } from "./loader.ts";

@@ -71,18 +71,8 @@ export function backboneParams(
   return out;
 }
 
-/** The margin head's class-centre matrix [numClasses, D]. */
-export function headParams(embedding: number, numClasses: number): ParamInfo[] {
-  return [{
-    name: "margin.weight",
-    shape: [numClasses, embedding],
-    trainable: true,
-    init: "xavier",
-  }];
-}
-
 /** Seeded initial values: each tensor from its own stream `seed → "init" → name`. */
-export function initialValue(p: ParamInfo, seed: number): Float32Array {
+export function initialValue(p: Omit<ParamInfo, "trainable">, seed: number): Float32Array {
   const n = p.shape.reduce((a, b) => a * b, 1);
   const rng = Rng.fromSeed(seed).split("init", p.name);
   switch (p.init) {

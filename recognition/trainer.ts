@@ -14,16 +14,26 @@ import { writeFileAtomic } from "../data/atomic_write.ts";
 import { outDirProblem } from "../data/cli_args.ts";
 import { mixTerms, selectReal, type SoftLabel } from "../mixup/domain_mixup.ts";
 import { archByName, type ArchSpec, checkInput } from "./arch.ts";
-import type { Backend } from "./autodiff/backend.ts";
-import { keep, scope, startTrace, stopTrace, type Tensor, useBackend } from "./autodiff/tensor.ts";
-import * as op from "./autodiff/ops.ts";
-import { Backbone } from "./backbones.ts";
+import {
+  add,
+  type Backend,
+  backendThreads,
+  scope,
+  selectBackend,
+  SGD,
+  startTrace,
+  stopTrace,
+  type Tensor,
+  tensor,
+  useBackend,
+} from "./autodiff/mod.ts";
 import type { Batch, LoaderPlan } from "./batch_maker.ts";
 import { stepsPerEpoch as stepsOf } from "./batch_maker.ts";
 import {
   type Checkpoint,
-  CheckpointError,
+  loadTrainingState,
   readCheckpoint,
+  trainingState,
   writeCheckpoint,
   type WriteFileFn,
 } from "./checkpoint.ts";
@@ -35,11 +45,9 @@ import {
   type TrainConfigInput,
 } from "./config.ts";
 import { exportBackboneOnnx } from "./export_onnx.ts";
-import { headSpec, MarginHead } from "./heads.ts";
+import { headSpec } from "./heads.ts";
 import { Loader } from "./loader.ts";
-import { fromData } from "./nn.ts";
-import { selectBackend } from "./autodiff/backends.ts";
-import { CpuBackend } from "./autodiff/cpu/cpu_backend.ts";
+import { FaceModel } from "./model.ts";
 import { lockRunFolder } from "./run_lock.ts";
 import { loadValSets, validate, type ValResult, type ValSet } from "./validate.ts";
 
@@ -388,7 +396,7 @@ async function trainLocked(
   // `--threads` holds for the cpu backend however it is reached (`auto` included); config.json
   // records the thread count actually used.
   const backend = opts.backend ?? await selectBackend(cfg.backend, { threads: cfg.threads });
-  if (backend instanceof CpuBackend) cfg.threads = backend.threads;
+  cfg.threads = backendThreads(backend) ?? cfg.threads;
   await writeFileAtomic(`${out}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
   useBackend(backend);
   // Free what this call allocated, and the backend when this call created it (it may hold
@@ -396,17 +404,17 @@ async function trainLocked(
   const cleanup: (() => void)[] = [];
   try {
     const numClasses = inputs.synClasses + (inputs.real?.numClasses ?? 0);
-    const backbone = new Backbone(inputs.spec, inputs.input, cfg.seed);
-    cleanup.push(() => backbone.params.dispose());
-    const head = new MarginHead(headSpec(cfg.loss, numClasses, inputs.spec.embedding), cfg.seed);
-    cleanup.push(() => head.params.dispose());
-    const params = [...backbone.params.trainable(), ...head.params.trainable()];
-    const moms = params.map((p) => {
-      const m = keep(fromData(new Float32Array(p.size), p.shape));
-      m.name = `${p.name}.momentum`;
-      return m;
-    });
-    cleanup.push(() => moms.forEach((m) => m.dispose()));
+    const model = new FaceModel(
+      inputs.spec,
+      inputs.input,
+      headSpec(cfg.loss, numClasses, inputs.spec.embedding),
+      { seed: cfg.seed, dropout: cfg.dropout },
+    );
+    cleanup.push(() => model.dispose());
+    const params = model.parameters();
+    const sgd = new SGD(params, { lr: 0, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
+    cleanup.push(() => sgd.dispose());
+    for (const p of params) sgd.momentumOf(p); // every momentum is in every checkpoint
 
     const spe = stepsOf(inputs.syn.size, cfg.batch);
     const totalSteps = cfg.steps ?? cfg.epochs * spe;
@@ -416,37 +424,12 @@ async function trainLocked(
     let lastLoss = NaN;
     const valSets: ValSet[] = await loadValSets(cfg.val, cfg.seed);
 
-    const snapshot = async (): Promise<Checkpoint> => {
-      const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-      for (const store of [backbone.params, head.params]) {
-        for (const p of store.infos) {
-          tensors.set(p.name, { shape: p.shape, data: await store.get(p.name).toArray() });
-        }
-      }
-      for (const m of moms) tensors.set(m.name, { shape: [...m.shape], data: await m.toArray() });
-      return {
-        meta: {
-          config: cfg,
-          globalStep,
-          position: pos,
-          state: { best, lastLoss, seed: cfg.seed, rng: Rng.fromSeed(cfg.seed).state() },
-        },
-        tensors,
-      };
-    };
-    const restore = (ck: Checkpoint) => {
-      backbone.params.load(ck.tensors);
-      head.params.load(ck.tensors);
-      for (const m of moms) {
-        const t = ck.tensors.get(m.name);
-        if (!t || t.data.length !== m.size) {
-          throw new CheckpointError(`missing momentum "${m.name}"`);
-        }
-        m.backend.upload(m.buf, t.data);
-      }
-    };
+    const snapshot = async (): Promise<Checkpoint> => ({
+      meta: { config: cfg, globalStep, position: pos, state: { best, lastLoss } },
+      tensors: await trainingState(model, sgd),
+    });
     if (resumed) {
-      restore(resumed);
+      loadTrainingState(model, sgd, resumed.tensors);
       globalStep = resumed.meta.globalStep;
       pos = resumed.meta.position;
       best = (resumed.meta.state.best as number | null) ?? -Infinity;
@@ -524,13 +507,13 @@ async function trainLocked(
       k: number,
     ): Tensor =>
       scope(() => {
-        const emb = backbone.forward(fromData(x, [rows, 3, height, width]), {
-          train: true,
-          dropout: cfg.dropout,
-          rng: root.split("dropout", globalStep, k),
-        });
         const terms = mixTerms(labels, lambda, real, inputs.synClasses);
-        const loss = head.mixedLoss(emb, terms, 1 / cfg.batch);
+        const loss = model.loss(
+          tensor(x, [rows, 3, height, width]),
+          terms,
+          1 / cfg.batch,
+          root.split("dropout", globalStep, k),
+        );
         loss.backward();
         return loss;
       });
@@ -550,7 +533,7 @@ async function trainLocked(
         }
         opts.tamper?.(batch, globalStep);
         const lr = learningRate(cfg, globalStep, totalSteps);
-        for (const p of params) p.gradStale = true;
+        sgd.zeroGrad();
         // Losses stay on the device until the step is done: one read-back per step, not one
         // per micro-batch (each read-back waits for the device).
         const argsOf = (k: number) => {
@@ -568,7 +551,7 @@ async function trainLocked(
         for (let k = 0; k * micro < cfg.batch; k++) losses.push(microStep(...argsOf(k)));
         const total = losses.length === 1
           ? losses[0]
-          : scope(() => losses.reduce((a, b) => op.add(a, b)));
+          : scope(() => losses.reduce((a, b) => add(a, b)));
         const stepLoss = await total.item();
         if (!Number.isFinite(stepLoss)) {
           let k = 0;
@@ -599,15 +582,8 @@ async function trainLocked(
         }
         if (total !== losses[0]) total.dispose();
         for (const l of losses) l.dispose();
-        for (let i = 0; i < params.length; i++) {
-          const p = params[i];
-          if (!p.grad || p.gradStale) continue;
-          backend.sgd(p.buf, p.grad.buf, moms[i].buf, p.size, {
-            lr,
-            momentum: cfg.momentum,
-            weightDecay: cfg.weightDecay,
-          });
-        }
+        sgd.lr = lr;
+        sgd.step();
         globalStep++;
         stepsThisCall++;
         pos = batch.step + 1 >= spe
@@ -655,7 +631,7 @@ async function trainLocked(
           let val: ValResult[] | undefined;
           if (valSets.length) {
             val = [];
-            for (const s of valSets) val.push(await validate(backbone, s, { fit: cfg.fit }));
+            for (const s of valSets) val.push(await validate(model.backbone, s, { fit: cfg.fit }));
           }
           await log({
             kind: "epoch",

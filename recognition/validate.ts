@@ -14,10 +14,9 @@ import { foldSplits, verify } from "../eval/metrics.ts";
 import { type PairList, PairsFormatError, readPairs, splitFolds } from "../eval/pairs.ts";
 import { view2Reason } from "../eval/view2_guard.ts";
 import { SYNFACE } from "../eval/protocols.ts";
-import { noGrad, scope } from "./autodiff/tensor.ts";
+import { l2Normalize, noGrad, scope, tensor } from "./autodiff/mod.ts";
 import type { Backbone } from "./backbones.ts";
 import { type FitMode, TrainConfigError, type ValConfig } from "./config.ts";
-import { fromData, l2normalize } from "./nn.ts";
 
 /** A validation pair set: image files and pairs of indices into them. */
 export interface ValSet {
@@ -163,7 +162,7 @@ export async function drawPairs(dir: string, numPairs: number, seed: number): Pr
   return { name: `${dir.split("/").pop()} (${pairs.length} drawn pairs)`, files, pairs };
 }
 
-/** Embed every image of a set (inference mode), L2-normalised, in batches of `batch`. */
+/** Embed every image of a set (in the backbone's current mode), L2-normalised, in batches. */
 export async function embedFiles(
   backbone: Backbone,
   files: string[],
@@ -184,12 +183,8 @@ export async function embedFiles(
         : fitImage(img, height, width, fit, f);
     }));
     imgs.forEach((img, b) => x.set(img.data, b * plane));
-    const emb = await scope(() =>
-      noGrad(() =>
-        l2normalize(
-          backbone.forward(fromData(x, [chunk.length, 3, height, width]), { train: false }),
-        )
-      )
+    const emb = scope(() =>
+      noGrad(() => l2Normalize(backbone.forward(tensor(x, [chunk.length, 3, height, width]))))
     );
     const data = await emb.toArray();
     emb.dispose();
@@ -205,7 +200,10 @@ export async function validate(
   set: ValSet,
   opts: { batch?: number; fit?: FitMode } = {},
 ): Promise<ValResult> {
-  const emb = await embedFiles(backbone, set.files, opts.batch ?? 32, opts.fit ?? "center-crop");
+  const training = backbone.training;
+  backbone.eval(); // running statistics, no dropout
+  const emb = await embedFiles(backbone, set.files, opts.batch ?? 32, opts.fit ?? "center-crop")
+    .finally(() => backbone.train(training));
   const scores = set.pairs.map(({ a, b }) => {
     let s = 0;
     for (let i = 0; i < emb[a].length; i++) s += emb[a][i] * emb[b][i];

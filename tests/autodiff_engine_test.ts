@@ -120,7 +120,7 @@ Deno.test("autodiff engine: an MLP learns three separable blobs to 100%", async 
   );
   assert.throws(
     () => ag.decodeStateDict(new Uint8Array(20), "x.ckpt"),
-    /x\.ckpt: not a synface tensor file/,
+    /x\.ckpt: not a synface checkpoint/,
   );
   [a, b, x, t].forEach((v) => v.dispose());
   net.dispose();

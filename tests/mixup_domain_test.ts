@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { Ref64Backend } from "../recognition/autodiff/cpu/ref64_backend.ts";
 import { useBackend } from "../recognition/autodiff/tensor.ts";
-import { scope } from "../recognition/autodiff/tensor.ts";
+import { scope, tensor } from "../recognition/autodiff/mod.ts";
 import { headSpec, MarginHead } from "../recognition/heads.ts";
-import { fromData } from "../recognition/nn.ts";
 import {
   blendPixels,
   mixTerms,
@@ -23,7 +22,7 @@ function headAt(kind: "arcface" | "cosface" | "softmax", angles: number[], easyM
   const spec = headSpec(LossConfigSchema.parse({ kind, easyMargin }), angles.length, 2);
   const head = new MarginHead(spec, 0);
   const w = new Float32Array(angles.flatMap((a) => [Math.cos(a), Math.sin(a)]));
-  head.params.get("margin.weight").backend.upload(head.params.get("margin.weight").buf, w);
+  head.weight.backend.upload(head.weight.buf, w);
   return head;
 }
 
@@ -81,7 +80,7 @@ Deno.test("mixup: the mixed loss equals the paper's Domain Mixup formula on a to
   const real = [0, 1, 1];
   for (const lambda of [0.35, 1, 0]) {
     const terms = mixTerms(syn, lambda, real, 3);
-    const got = await scope(() => head.mixedLoss(fromData(emb, [3, 2]), terms, 1 / 3)).item();
+    const got = await scope(() => head.mixedLoss(tensor(emb, [3, 2]), terms, 1 / 3)).item();
     const want = paperLoss(
       cos,
       [0, 1, 2],
@@ -107,7 +106,7 @@ Deno.test("mixup: plain Identity Mixup (λ=1, no real) is the weighted margin CE
   const head = headAt("cosface", [0.1, 0.9, 1.7]);
   const emb = new Float32Array([Math.cos(0.5), Math.sin(0.5)]);
   const got = await scope(() =>
-    head.mixedLoss(fromData(emb, [1, 2]), mixTerms([[[0, 0.6], [2, 0.4]]]), 1)
+    head.mixedLoss(tensor(emb, [1, 2]), mixTerms([[[0, 0.6], [2, 0.4]]]), 1)
   ).item();
   const cos = [0.1, 0.9, 1.7].map((a) => Math.cos(0.5 - a));
   const C = (y: number) => cos.map((c, j) => 30 * (j === y ? c - 0.4 : c));
@@ -123,8 +122,8 @@ Deno.test("mixup: gradient of the mixed loss w.r.t. the embedding matches finite
   const syn: SoftLabel[] = [[[0, 0.6], [1, 0.4]], [[2, 1]]];
   const terms = mixTerms(syn, 0.4, [0, 0], 3);
   const f = async (v: number[]) =>
-    await scope(() => head.mixedLoss(fromData(new Float32Array(v), [2, 2]), terms, 0.5)).item();
-  const x = fromData(new Float32Array(base), [2, 2]);
+    await scope(() => head.mixedLoss(tensor(new Float32Array(v), [2, 2]), terms, 0.5)).item();
+  const x = tensor(new Float32Array(base), [2, 2]);
   x.requiresGrad = true;
   x.name = "emb";
   scope(() => head.mixedLoss(x, terms, 0.5).backward());

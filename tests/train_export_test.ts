@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import * as ort from "onnxruntime-web/webgpu";
 import { ARCHS } from "../recognition/arch.ts";
 import { CpuBackend } from "../recognition/autodiff/cpu/cpu_backend.ts";
-import { noGrad, scope, useBackend } from "../recognition/autodiff/tensor.ts";
+import { loadStateDict, noGrad, scope, tensor, useBackend } from "../recognition/autodiff/mod.ts";
 import { Backbone } from "../recognition/backbones.ts";
 import { readCheckpoint } from "../recognition/checkpoint.ts";
 import { exportRun, train } from "../recognition/trainer.ts";
-import { fromData } from "../recognition/nn.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 import { AugmentConfigSchema } from "../recognition/config.ts";
 import { Loader } from "../recognition/loader.ts";
@@ -35,13 +34,12 @@ Deno.test("export: RUN/model.onnx embeddings (onnxruntime wasm) equal the engine
     // The engine's embeddings of the selected checkpoint, in inference mode.
     useBackend(backend);
     const bb = new Backbone(ARCHS.ir_tiny, { height: 16, width: 16 }, 0);
-    bb.params.load((await readCheckpoint(r.selected)).tensors);
+    const { tensors } = await readCheckpoint(r.selected);
+    loadStateDict(bb.eval(), Object.fromEntries(tensors), { strict: false });
     const n = 5;
     const x = new Float32Array(n * 3 * 16 * 16).map((_, i) => Math.sin(i * 0.37) * 0.9);
-    const want = await scope(() =>
-      noGrad(() => bb.forward(fromData(x, [n, 3, 16, 16]), { train: false }))
-    ).toArray();
-    bb.params.dispose();
+    const want = await scope(() => noGrad(() => bb.forward(tensor(x, [n, 3, 16, 16])))).toArray();
+    bb.dispose();
 
     ort.env.wasm.numThreads = 1;
     ort.env.logLevel = "error";

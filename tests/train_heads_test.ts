@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { Ref64Backend } from "../recognition/autodiff/cpu/ref64_backend.ts";
 import { useBackend } from "../recognition/autodiff/tensor.ts";
-import { scope } from "../recognition/autodiff/tensor.ts";
+import { scope, tensor } from "../recognition/autodiff/mod.ts";
 import { headSpec, MarginHead } from "../recognition/heads.ts";
-import { fromData } from "../recognition/nn.ts";
 import { LossConfigSchema } from "../recognition/config.ts";
 
 useBackend(new Ref64Backend());
@@ -13,7 +12,7 @@ function headAt(kind: "arcface" | "cosface" | "softmax", angles: number[], easyM
   const spec = headSpec(LossConfigSchema.parse({ kind, easyMargin }), angles.length, 2);
   const head = new MarginHead(spec, 0);
   const w = new Float32Array(angles.flatMap((a) => [Math.cos(a), Math.sin(a)]));
-  head.params.get("margin.weight").backend.upload(head.params.get("margin.weight").buf, w);
+  head.weight.backend.upload(head.weight.buf, w);
   return head;
 }
 
@@ -39,7 +38,7 @@ Deno.test("heads: ArcFace logits match hand values, including the th/mm branch",
   // Class centres at 0.3, 1.2, 2.8 rad; both embeddings at angle 0 (norm 2: normalised away).
   const head = headAt("arcface", [0.3, 1.2, 2.8]);
   const out = await scope(() =>
-    head.logits(fromData(new Float32Array([2, 0, 2, 0]), [2, 2]), Int32Array.from([0, 2]))
+    head.logits(tensor(new Float32Array([2, 0, 2, 0]), [2, 2]), Int32Array.from([0, 2]))
   ).toArray();
   // Hand values: th = cos(π−0.5) = −0.87758, mm = sin(π−0.5)·0.5 = 0.23971.
   // Row 0, label 0: 30·cos(0.3+0.5) = 20.90120 (cos 0.3 > th). Others: 30·cos θ.
@@ -50,13 +49,13 @@ Deno.test("heads: ArcFace logits match hand values, including the th/mm branch",
 Deno.test("heads: ArcFace easy margin and CosFace", async () => {
   const arc = headAt("arcface", [0.3, 2.8], true);
   const a = await scope(() =>
-    arc.logits(fromData(new Float32Array([1, 0, 1, 0]), [2, 2]), Int32Array.from([0, 1]))
+    arc.logits(tensor(new Float32Array([1, 0, 1, 0]), [2, 2]), Int32Array.from([0, 1]))
   ).toArray();
   // easy margin: label 1 has cos < 0 → plain 30·cos θ, no margin.
   close(a, [20.901201, 30 * Math.cos(2.8), 28.660095, 30 * Math.cos(2.8)], 1e-4);
   const cos = headAt("cosface", [0.3, 2.8]);
   const c = await scope(() =>
-    cos.logits(fromData(new Float32Array([1, 0]), [1, 2]), Int32Array.from([0]))
+    cos.logits(tensor(new Float32Array([1, 0]), [1, 2]), Int32Array.from([0]))
   ).toArray();
   close(c, [16.660095, 30 * Math.cos(2.8)], 1e-4);
 });

@@ -90,3 +90,8 @@ export async function selectBackend(
       return await CpuBackend.create({ threads: opts.threads });
   }
 }
+
+/** The thread count of a cpu backend (what a run records as used), else undefined. */
+export function backendThreads(backend: Backend): number | undefined {
+  return backend instanceof CpuBackend ? backend.threads : undefined;
+}

@@ -9,7 +9,6 @@ import type { Backend } from "./backend.ts";
 import {
   add,
   batchNormTrain,
-  clamp,
   div,
   expand,
   matmul,
@@ -17,6 +16,8 @@ import {
   reshape,
   softmaxCrossEntropy,
   sqrt,
+  square,
+  sub,
   sum,
 } from "./ops.ts";
 import { empty, getBackend, ShapeError, shapeSize, type Tensor } from "./tensor.ts";
@@ -130,10 +131,9 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   return mul(x, tensor(m, x.shape, { backend: x.backend }));
 }
 
-/** x / max(‖x‖₂, eps) along `axis` (PyTorch `F.normalize`). */
+/** x / √(Σx² + eps) along `axis`: unit L2 norm (the margin heads' and validation's arithmetic). */
 export function l2Normalize(x: Tensor, axis = 1, eps = 1e-12): Tensor {
-  const ss = sum(mul(x, x), axis, true);
-  return div(x, sqrt(clamp(ss, eps * eps, Infinity)));
+  return div(x, sqrt(add(sum(square(x), axis, true), eps)));
 }
 
 /**
@@ -151,7 +151,7 @@ export function batchNormEval(
   const c = x.shape[1];
   const bshape = x.shape.length === 4 ? [c, 1, 1] : [c];
   const scale = div(gamma, sqrt(add(runVar, eps)));
-  const shift = add(beta, mul(mul(runMean, scale), -1));
+  const shift = sub(beta, mul(runMean, scale));
   return add(mul(x, reshape(scale, bshape)), reshape(shift, bshape));
 }
 

@@ -29,6 +29,10 @@ export function buffer(
   return keep(tensor(data, shape, { backend }));
 }
 
+function childPrefix(prefix: string, name: string): string {
+  return name ? `${prefix}${name}.` : prefix;
+}
+
 /** Base class of layers and models. */
 export abstract class Module {
   /** Training mode (batch statistics, dropout on). */
@@ -52,7 +56,7 @@ export abstract class Module {
     this._buffers.push([name, t]);
     return t;
   }
-  /** Registers a child module under `name`; returns it. */
+  /** Registers a child module under `name` ("" keeps its tensors' names unprefixed); returns it. */
   protected child<M extends Module>(name: string, m: M): M {
     this._children.push([name, m]);
     return m;
@@ -61,13 +65,13 @@ export abstract class Module {
   /** Parameters with dotted names ("layer1.0.conv1.weight"). */
   namedParameters(prefix = ""): [string, Tensor][] {
     const out: [string, Tensor][] = this._params.map(([n, t]) => [prefix + n, t]);
-    for (const [n, c] of this._children) out.push(...c.namedParameters(`${prefix}${n}.`));
+    for (const [n, c] of this._children) out.push(...c.namedParameters(childPrefix(prefix, n)));
     return out;
   }
   /** Buffers with dotted names. */
   namedBuffers(prefix = ""): [string, Tensor][] {
     const out: [string, Tensor][] = this._buffers.map(([n, t]) => [prefix + n, t]);
-    for (const [n, c] of this._children) out.push(...c.namedBuffers(`${prefix}${n}.`));
+    for (const [n, c] of this._children) out.push(...c.namedBuffers(childPrefix(prefix, n)));
     return out;
   }
   /** This module ("" or `prefix` without its dot) and every descendant, with dotted names. */
@@ -103,6 +107,8 @@ export interface Conv2dLayerOptions {
   bias?: boolean;
   rng?: Rng;
   backend?: Backend;
+  /** Initial weights (cOut·cIn·k·k values) instead of the Kaiming draw. */
+  weight?: ArrayLike<number>;
 }
 
 /** 2-D convolution; weights Kaiming-normal (fan_out, ReLU gain) as in ResNets. */
@@ -119,7 +125,11 @@ export class Conv2d extends Module {
     this.padding = opts.padding ?? 0;
     this.weight = this.param(
       "weight",
-      parameter(kaimingNormal(shape, rng.split("w"), { mode: "fanOut" }), shape, opts.backend),
+      parameter(
+        opts.weight ?? kaimingNormal(shape, rng.split("w"), { mode: "fanOut" }),
+        shape,
+        opts.backend,
+      ),
     );
     this.bias = opts.bias
       ? this.param("bias", parameter(new Float32Array(cOut), [cOut], opts.backend))
@@ -198,9 +208,12 @@ export class ReLU extends Module {
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
-  bias?: boolean;
+  /** A bias (default true): `true` for the default init, or its initial values. */
+  bias?: boolean | ArrayLike<number>;
   rng?: Rng;
   backend?: Backend;
+  /** Initial weights (out·in values) instead of the default draw. */
+  weight?: ArrayLike<number>;
 }
 
 /** y = x·Wᵀ + b, W (out, in); PyTorch default init U(±1/√in). */
@@ -214,14 +227,21 @@ export class Linear extends Module {
     this.weight = this.param(
       "weight",
       parameter(
-        kaimingUniform(shape, rng.split("w"), { gain: Math.sqrt(1 / 3) }),
+        opts.weight ?? kaimingUniform(shape, rng.split("w"), { gain: Math.sqrt(1 / 3) }),
         shape,
         opts.backend,
       ),
     );
-    const b = 1 / Math.sqrt(inF);
-    this.bias = (opts.bias ?? true)
-      ? this.param("bias", parameter(uniform(outF, -b, b, rng.split("b")), [outF], opts.backend))
+    const b = 1 / Math.sqrt(inF), bias = opts.bias ?? true;
+    this.bias = bias
+      ? this.param(
+        "bias",
+        parameter(
+          bias === true ? uniform(outF, -b, b, rng.split("b")) : bias,
+          [outF],
+          opts.backend,
+        ),
+      )
       : null;
   }
   forward(x: Tensor): Tensor {

@@ -1,7 +1,9 @@
 /**
  * Named parameters and buffers of a module as host arrays (`stateDict`), loading them back with
- * shape checks (`loadStateDict`), and a small binary container for them (`encodeStateDict` /
- * `decodeStateDict`): "SYNFTNSR", u32 header length, JSON header (zod-validated), float32 data.
+ * shape checks (`loadStateDict`), and the one checkpoint file format (`encodeStateDict` /
+ * `decodeStateDict`): "SYNFCKPT" (8 bytes), u32 version, u32 JSON length, JSON (the caller's
+ * meta plus `tensors`: names and shapes in data order), zero padding to a multiple of 4, then the
+ * float32 tensors back to back. The trainer's checkpoints (`../checkpoint.ts`) are this format.
  * @module
  */
 import { z } from "./deps.ts";
@@ -58,44 +60,36 @@ export function loadStateDict(m: Module, sd: StateDict, opts: LoadOptions = {}):
   }
 }
 
-const MAGIC = "SYNFTNSR";
+const MAGIC = "SYNFCKPT";
+const VERSION = 1;
 
-/** The parsed header of the binary container. */
-export interface StateHeader {
-  version: 1;
-  meta: Record<string, unknown>;
-  tensors: { name: string; shape: number[]; offset: number }[];
-}
-
-/** Header of the binary container (validated on load). */
-export const StateHeaderSchema: z.ZodType<StateHeader> = z.object({
-  version: z.literal(1),
-  meta: z.record(z.string(), z.unknown()),
-  tensors: z.array(
-    z.object({
-      name: z.string().min(1),
-      shape: z.array(z.number().int().nonnegative()),
-      offset: z.number().int().nonnegative(),
-    }),
-  ),
+/** The JSON part's tensor list (the rest of the JSON is the caller's meta). */
+const headerSchema = z.looseObject({
+  tensors: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().min(0)) })),
 });
 
-/** Serialises a state dict (plus JSON-able `meta`) to bytes. */
+/** Serialises a state dict plus JSON-able `meta` to bytes (see the module comment). */
 export function encodeStateDict(sd: StateDict, meta: Record<string, unknown> = {}): Uint8Array {
-  let offset = 0;
-  const tensors = Object.entries(sd).map(([name, e]) => {
-    const t = { name, shape: e.shape, offset };
-    offset += e.data.length;
-    return t;
+  const entries = Object.entries(sd);
+  const tensors = entries.map(([name, e]) => {
+    if (e.shape.reduce((a, b) => a * b, 1) !== e.data.length) {
+      throw new Error(`tensor "${name}": shape [${e.shape}] but ${e.data.length} values`);
+    }
+    return { name, shape: e.shape };
   });
-  const header = new TextEncoder().encode(JSON.stringify({ version: 1, meta, tensors }));
-  const start = Math.ceil((12 + header.length) / 4) * 4;
-  const bytes = new Uint8Array(start + offset * 4);
+  const json = new TextEncoder().encode(JSON.stringify({ ...meta, tensors }));
+  const start = Math.ceil((16 + json.length) / 4) * 4;
+  const bytes = new Uint8Array(start + entries.reduce((a, [, e]) => a + e.data.byteLength, 0));
   bytes.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(bytes.buffer).setUint32(8, header.length, true);
-  bytes.set(header, 12);
-  const data = new Float32Array(bytes.buffer, start, offset);
-  Object.values(sd).forEach((e, i) => data.set(e.data, tensors[i].offset));
+  const view = new DataView(bytes.buffer);
+  view.setUint32(8, VERSION, true);
+  view.setUint32(12, json.length, true);
+  bytes.set(json, 16);
+  let off = start;
+  for (const [, { data }] of entries) {
+    bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), off);
+    off += data.byteLength;
+  }
   return bytes;
 }
 
@@ -104,30 +98,35 @@ export function decodeStateDict(
   bytes: Uint8Array,
   source = "checkpoint",
 ): { state: StateDict; meta: Record<string, unknown> } {
-  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
-    throw new Error(`${source}: not a synface tensor file (expected magic ${MAGIC})`);
+  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
+    throw new Error(`${source}: not a synface checkpoint (expected magic ${MAGIC})`);
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const hlen = dv.getUint32(8, true);
-  let json: unknown;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true);
+  if (version !== VERSION) {
+    throw new Error(`${source}: checkpoint version ${version}, expected ${VERSION}`);
+  }
+  const len = view.getUint32(12, true);
+  if (16 + len > bytes.length) throw new Error(`${source}: truncated meta`);
+  let header: z.infer<typeof headerSchema>;
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + hlen)));
+    header = headerSchema.parse(JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + len))));
   } catch (e) {
-    throw new Error(`${source}: header is not JSON (${e})`);
+    throw new Error(`${source}: bad meta: ${(e as Error).message}`);
   }
-  const parsed = StateHeaderSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${source}: bad header: ${parsed.error.message}`);
-  const start = Math.ceil((12 + hlen) / 4) * 4;
-  const total = (bytes.length - start) / 4;
-  const copy = bytes.slice(start); // aligned copy
-  const data = new Float32Array(copy.buffer, 0, Math.floor(total));
+  let off = Math.ceil((16 + len) / 4) * 4;
   const state: StateDict = {};
-  for (const t of parsed.data.tensors) {
+  for (const t of header.tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (t.offset + n > data.length) {
-      throw new Error(`${source}: tensor ${t.name} [${t.shape}] runs past the end of the data`);
-    }
-    state[t.name] = { shape: t.shape, data: data.slice(t.offset, t.offset + n) };
+    if (off + 4 * n > bytes.length) throw new Error(`${source}: truncated at tensor "${t.name}"`);
+    const data = new Float32Array(n);
+    new Uint8Array(data.buffer).set(bytes.subarray(off, off + 4 * n));
+    state[t.name] = { shape: t.shape, data };
+    off += 4 * n;
   }
-  return { state, meta: parsed.data.meta };
+  if (off !== bytes.length) {
+    throw new Error(`${source}: ${bytes.length - off} trailing bytes after the tensors`);
+  }
+  const { tensors: _t, ...meta } = header;
+  return { state, meta };
 }
