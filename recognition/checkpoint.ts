@@ -74,6 +74,10 @@ export function loadTrainingState(model: Module, opt: SGD, tensors: Checkpoint["
     else weights[name] = t;
   }
   loadStateDict(model, weights);
+  // A momentum left at zero would resume silently inexactly: every one must be there.
+  for (const [name] of model.namedParameters()) {
+    if (!momenta[name]) throw new CheckpointError(`missing momentum "${name}${MOMENTUM}"`);
+  }
   opt.loadStateDict(momenta);
 }
 
