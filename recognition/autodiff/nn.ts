@@ -77,7 +77,7 @@ export abstract class Module {
   /** This module ("" or `prefix` without its dot) and every descendant, with dotted names. */
   namedModules(prefix = ""): [string, Module][] {
     const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
-    for (const [n, c] of this._children) out.push(...c.namedModules(`${prefix}${n}.`));
+    for (const [n, c] of this._children) out.push(...c.namedModules(childPrefix(prefix, n)));
     return out;
   }
   /** All parameters. */
