@@ -150,6 +150,11 @@ Deno.test("autodiff cpu: matmul, conv2d (im2col corners), bn, prelu, heads agree
       { x: [2, 4, 7, 6], k: 3, s: 2, p: 1 },
       { x: [1, 3, 8, 9], k: 3, s: 2, p: 0 },
       { x: [1, 2, 5, 5], k: 3, s: 1, p: 2 },
+      // several blocks of output rows (conv_rows: 11 rows of 20, 10 of 21), and a block stretched
+      // to the 128-column minimum (22 rows of 6 for Kd = 2304)
+      { x: [2, 16, 50, 20], k: 3, s: 1, p: 1 },
+      { x: [1, 16, 50, 41], k: 3, s: 2, p: 1 },
+      { x: [1, 256, 30, 6], k: 3, s: 1, p: 1 },
     ]
   ) {
     await agree(
@@ -289,4 +294,36 @@ Deno.test("autodiff cpu: the portable JS GEMM path (im2col conv, direct 1×1) ag
     );
   }
   js.dispose();
+});
+
+Deno.test("autodiff cpu: batch norm and PReLU split over threads equal one thread bit for bit", async () => {
+  // 2×8×64×64 = 65536 elements: at the threshold where the channels are split over threads
+  const one = await ag.CpuBackend.create({ initialMiB: 16, threads: 1 });
+  const two = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
+  await two.warmup();
+  const rng = Rng.fromSeed(21);
+  const data = rng.normals(2 * 8 * 64 * 64);
+  const out: Float32Array[][] = [];
+  for (const be of [one, two]) {
+    ag.useBackend(be);
+    const x = ag.tensor(data, [2, 8, 64, 64], { requiresGrad: true });
+    const g = ag.tensor(Array.from({ length: 8 }, (_, i) => 1 + i / 8), [8], {
+      requiresGrad: true,
+    });
+    const b = ag.tensor(new Float32Array(8), [8], { requiresGrad: true });
+    const a = ag.tensor(new Float32Array(8).fill(0.25), [8], { requiresGrad: true });
+    const y = ag.scope(() => {
+      const y = ag.prelu(ag.batchNormTrain(x, g, b, ag.zeros([8]), ag.ones([8])), a);
+      const w = ag.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i)), y.shape);
+      ag.sum(ag.mul(y, w)).backward();
+      return y;
+    });
+    out.push([await y.toArray(), ...await Promise.all([x, g, b, a].map((t) => t.grad!.toArray()))]);
+    [y, x, g, b, a].forEach((t) => t.dispose());
+  }
+  ["y", "dx", "dgamma", "dbeta", "dalpha"].forEach((what, i) =>
+    assert.deepEqual(out[1][i], out[0][i], what)
+  );
+  one.dispose();
+  two.dispose();
 });

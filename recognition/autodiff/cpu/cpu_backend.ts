@@ -327,8 +327,9 @@ export class CpuBackend implements Backend {
     const counter = this.alloc(1); // next image to take (Int32, zeroed)
     const temps: Buf[] = [counter];
     const jobs: Job[] = [];
+    const colFloats = Kd * Math.min(P, k.convRows!(Kd, s.outH, s.outW) * s.outW);
     for (let t = 0; t < parts; t++) {
-      const col = this.direct(s) ? null : this.allocUninit(Kd * P);
+      const col = this.direct(s) ? null : this.allocUninit(colFloats);
       if (col) temps.push(col);
       jobs.push({
         kernel: 1,
@@ -380,8 +381,9 @@ export class CpuBackend implements Backend {
     const temps: Buf[] = [counters, partials];
     const cols: number[] = [];
     if (!this.direct(s)) {
+      const colFloats = Kd * Math.min(P, k.convRows(Kd, s.outH, s.outW) * s.outW);
       for (let t = 0; t < Math.min(k.threads, chunks); t++) {
-        const col = this.allocUninit(Kd * P);
+        const col = this.allocUninit(colFloats);
         temps.push(col);
         cols.push(this.off(col));
       }
@@ -558,10 +560,16 @@ export class CpuBackend implements Backend {
     const cnt = n * hw;
     const A = this.alloc(c), B = this.alloc(c);
     try {
-      ew.ch_sum(this.off(x), this.off(saveMean), n, c, hw);
+      ew.channels("ch_sum", [this.off(x), this.off(saveMean)], n, c, hw);
       const mean = this.view(saveMean);
       for (let k = 0; k < c; k++) mean[k] /= cnt;
-      ew.ch_dot(this.off(x), this.off(x), this.off(saveMean), this.off(saveInvStd), n, c, hw);
+      ew.channels(
+        "ch_dot",
+        [this.off(x), this.off(x), this.off(saveMean), this.off(saveInvStd)],
+        n,
+        c,
+        hw,
+      );
       const inv = this.view(saveInvStd), g = this.view(gamma), be = this.view(beta);
       const rm = this.view(runMean), rv = this.view(runVar), a = this.view(A), b = this.view(B);
       for (let k = 0; k < c; k++) {
@@ -572,7 +580,7 @@ export class CpuBackend implements Backend {
         a[k] = g[k] * inv[k];
         b[k] = be[k] - mean[k] * a[k];
       }
-      ew.ch_affine(this.off(x), this.off(out), this.off(A), this.off(B), n, c, hw);
+      ew.channels("ch_affine", [this.off(x), this.off(out), this.off(A), this.off(B)], n, c, hw);
     } finally {
       this.free(A);
       this.free(B);
@@ -607,8 +615,14 @@ export class CpuBackend implements Backend {
     const cnt = n * hw;
     const A = this.alloc(c), B = this.alloc(c), C = this.alloc(c);
     try {
-      ew.ch_sum(this.off(dy), this.off(dbeta), n, c, hw);
-      ew.ch_dot(this.off(dy), this.off(x), this.off(saveMean), this.off(dgamma), n, c, hw);
+      ew.channels("ch_sum", [this.off(dy), this.off(dbeta)], n, c, hw);
+      ew.channels(
+        "ch_dot",
+        [this.off(dy), this.off(x), this.off(saveMean), this.off(dgamma)],
+        n,
+        c,
+        hw,
+      );
       const sdy = this.view(dbeta), dg = this.view(dgamma), g = this.view(gamma);
       const mean = this.view(saveMean), inv = this.view(saveInvStd);
       const a = this.view(A), b = this.view(B), cc = this.view(C);
@@ -621,13 +635,9 @@ export class CpuBackend implements Backend {
         cc[k] = -kk * mdy + kk * mean[k] * mdyx;
         dg[k] = sdyx * inv[k];
       }
-      ew.ch_affine2(
-        this.off(dy),
-        this.off(x),
-        this.off(dx),
-        this.off(A),
-        this.off(B),
-        this.off(C),
+      ew.channels(
+        "ch_affine2",
+        [this.off(dy), this.off(x), this.off(dx), this.off(A), this.off(B), this.off(C)],
         n,
         c,
         hw,
@@ -640,22 +650,15 @@ export class CpuBackend implements Backend {
   }
   prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {
     if (this.ew) {
-      return this.ew.prelu(this.off(x), this.off(alpha), this.off(out), spec.n, spec.c, spec.hw);
+      const ptrs = [this.off(x), this.off(alpha), this.off(out)];
+      return this.ew.channels("prelu", ptrs, spec.n, spec.c, spec.hw);
     }
     K.prelu(this.view(x), this.view(alpha), this.view(out), spec);
   }
   preluBackward(x: Buf, alpha: Buf, dy: Buf, dx: Buf, dalpha: Buf, spec: ChannelSpec): void {
     if (this.ew) {
-      return this.ew.prelu_bwd(
-        this.off(x),
-        this.off(alpha),
-        this.off(dy),
-        this.off(dx),
-        this.off(dalpha),
-        spec.n,
-        spec.c,
-        spec.hw,
-      );
+      const ptrs = [this.off(x), this.off(alpha), this.off(dy), this.off(dx), this.off(dalpha)];
+      return this.ew.channels("prelu_bwd", ptrs, spec.n, spec.c, spec.hw);
     }
     K.preluBackward(
       this.view(x),

@@ -35,7 +35,9 @@ function flat(name: string, params: string, vec: string, scal: string, extraPara
 }
 
 /**
- * A loop over (n, c, hw) blocks: `pre` runs per (b, ch) with `$ch4` = ch·4 bytes, vector/scalar
+ * A loop over the (n, c0 ≤ ch < c1, hw) blocks of an (n, c, hw) tensor (a channel range, so
+ * threads can split the channels: each channel is still summed in the same order, so the bits
+ * do not depend on the split): `pre` runs per (b, ch) with `$ch4` = ch·4 bytes, vector/scalar
  * bodies per element with `$o` = byte offset of the element, `post` after each block.
  */
 function blocks(
@@ -50,16 +52,18 @@ function blocks(
   fin = "",
 ): string {
   return `(func (export "${name}") ${ptrs.map((p) => `(param $${p} i32)`).join(" ")}
-      (param $n i32) (param $c i32) (param $hw i32)
+      (param $n i32) (param $c i32) (param $hw i32) (param $c0 i32) (param $c1 i32)
     (local $b i32) (local $ch i32) (local $ch4 i32) (local $o i32) (local $base i32) (local $end i32)
     (local $vend i32) ${locals}
     ${bytes(...ptrs)}
     ${init}
-    (local.set $base (i32.const 0))
     (local.set $b (i32.const 0))
     (block $bd (loop $bl (br_if $bd (i32.ge_u ${L("b")} ${L("n")}))
-      (local.set $ch (i32.const 0))
-      (block $cd (loop $cl (br_if $cd (i32.ge_u ${L("ch")} ${L("c")}))
+      (local.set $ch ${L("c0")})
+      (block $cd (loop $cl (br_if $cd (i32.ge_u ${L("ch")} ${L("c1")}))
+        (local.set $base (i32.shl (i32.mul (i32.add (i32.mul ${L("b")} ${L("c")}) ${L("ch")}) ${
+    L("hw")
+  }) (i32.const 2)))
         (local.set $ch4 (i32.shl ${L("ch")} (i32.const 2)))
         (local.set $end (i32.add ${L("base")} (i32.shl ${L("hw")} (i32.const 2))))
         (local.set $vend (i32.add ${L("base")} (i32.shl (i32.and ${
@@ -74,7 +78,6 @@ function blocks(
           ${scal}
           (local.set $o (i32.add ${L("o")} (i32.const 4))) (br $sl)))
         ${post}
-        (local.set $base ${L("end")})
         (local.set $ch (i32.add ${L("ch")} (i32.const 1))) (br $cl)))
       (local.set $b (i32.add ${L("b")} (i32.const 1))) (br $bl)))
     ${fin})`;
@@ -164,7 +167,8 @@ export function eltwiseWat(): string {
         L("ch4")
       }))
           (f32.demote_f64 (f64.add ${L("s")} ${hsum64("$lo", "$hi")}))))`,
-      `(memory.fill ${L("dalpha")} (i32.const 0) (i32.shl ${L("c")} (i32.const 2)))`,
+      `(memory.fill (i32.add ${L("dalpha")} (i32.shl ${L("c0")} (i32.const 2))) (i32.const 0)
+        (i32.shl (i32.sub ${L("c1")} ${L("c0")}) (i32.const 2)))`,
     ),
     // out[ch] = Σ x (over n and hw)
     blocks(
@@ -178,7 +182,8 @@ export function eltwiseWat(): string {
         L("ch4")
       }))
           (f32.demote_f64 (f64.add ${L("s")} ${hsum64("$lo", "$hi")}))))`,
-      `(memory.fill ${L("out")} (i32.const 0) (i32.shl ${L("c")} (i32.const 2)))`,
+      `(memory.fill (i32.add ${L("out")} (i32.shl ${L("c0")} (i32.const 2))) (i32.const 0)
+        (i32.shl (i32.sub ${L("c1")} ${L("c0")}) (i32.const 2)))`,
     ),
     // out[ch] = Σ x·(y − mean[ch])
     blocks(
@@ -195,7 +200,8 @@ export function eltwiseWat(): string {
         L("ch4")
       }))
           (f32.demote_f64 (f64.add ${L("s")} ${hsum64("$lo", "$hi")}))))`,
-      `(memory.fill ${L("out")} (i32.const 0) (i32.shl ${L("c")} (i32.const 2)))`,
+      `(memory.fill (i32.add ${L("out")} (i32.shl ${L("c0")} (i32.const 2))) (i32.const 0)
+        (i32.shl (i32.sub ${L("c1")} ${L("c0")}) (i32.const 2)))`,
     ),
     // out = A[ch]·x + B[ch]
     blocks(

@@ -13,6 +13,21 @@ import { eltwiseWat } from "./eltwise_wat.ts";
  * @module
  */
 
+/**
+ * Exports a worker can be handed as a job (`Job.kernel` indexes this list): GEMM, convolution
+ * and the per-channel kernels of `eltwise_wat.ts` (channel ranges).
+ */
+export const JOB_KERNELS = [
+  "gemm",
+  "conv",
+  "ch_sum",
+  "ch_dot",
+  "ch_affine",
+  "ch_affine2",
+  "prelu",
+  "prelu_bwd",
+] as const;
+
 /** Blocking parameters of one generated kernel. */
 export interface GemmShape {
   /** Rows of the register tile. */
@@ -29,6 +44,10 @@ export interface GemmShape {
   fma: boolean;
   /** Depth steps per micro-kernel loop iteration (default 4). */
   unroll?: number;
+  /** Floats of im2col columns a convolution block aims for (default 32768: 128 KiB). */
+  colBlock?: number;
+  /** Fewest columns (output positions) per convolution block (default 128). */
+  minCols?: number;
 }
 
 /** The shape the committed kernel was generated with. */
@@ -84,6 +103,7 @@ function packARowMajor6(mr: number): string {
 /** The module text for shape `s`. */
 export function gemmWat(s: GemmShape): string {
   const { mr, nr, kc: KC, mc: MC, nc: NC } = s;
+  const COL_BLOCK = s.colBlock ?? 32768, MIN_COLS = s.minCols ?? 128;
   const nv = nr / 4;
   const acc = (r: number, v: number) => `$c${r}_${v}`;
   const accLocals: string[] = [];
@@ -364,10 +384,11 @@ export function gemmWat(s: GemmShape): string {
       (br $jcl))))
   ;; ---- convolution helpers (element offsets; see ConvSpec) ----
 
-  ;; Columns of x (one image, cIn×h×w at element offset $x) into col (Kd×P), zero padding.
+  ;; Columns of x (one image, cIn×h×w at element offset $x) for output rows y0 ≤ oy < y1 into col
+  ;; (Kd × (y1−y0)·ow), zero padding.
   (func $im2col (param $x i32) (param $col i32) (param $cIn i32) (param $h i32) (param $w i32)
       (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
-      (param $oh i32) (param $ow i32)
+      (param $y0 i32) (param $y1 i32) (param $ow i32)
     (local $c i32) (local $i i32) (local $j i32) (local $oy i32) (local $ox i32) (local $iy i32)
     (local $x0 i32) (local $x1 i32) (local $num i32) (local $row i32) (local $r i32) (local $src i32)
     (local.set $x (i32.shl (local.get $x) (i32.const 2)))
@@ -387,10 +408,10 @@ export function gemmWat(s: GemmShape): string {
         (i32.ge_s (local.get $num) (i32.const 0))))
       (if (i32.gt_s (local.get $x1) (local.get $ow)) (then (local.set $x1 (local.get $ow))))
       (if (i32.gt_s (local.get $x0) (local.get $x1)) (then (local.set $x0 (local.get $x1))))
-      (local.set $oy (i32.const 0))
-      (block $yd (loop $yl (br_if $yd (i32.ge_u (local.get $oy) (local.get $oh)))
+      (local.set $oy (local.get $y0))
+      (block $yd (loop $yl (br_if $yd (i32.ge_u (local.get $oy) (local.get $y1)))
         (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $ph)) (local.get $i)))
-        (local.set $r (i32.add (local.get $row) (i32.shl (i32.mul (local.get $oy) (local.get $ow)) (i32.const 2))))
+        (local.set $r (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $oy) (local.get $y0)) (local.get $ow)) (i32.const 2))))
         (if (i32.or (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $h)))
               (i32.ge_s (local.get $x0) (local.get $x1)))
           (then (memory.fill (local.get $r) (i32.const 0) (i32.shl (local.get $ow) (i32.const 2))))
@@ -414,15 +435,16 @@ export function gemmWat(s: GemmShape): string {
               (i32.shl (i32.sub (local.get $ow) (local.get $x1)) (i32.const 2)))))
         (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
         (br $yl)))
-      (local.set $row (i32.add (local.get $row) (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2))))
+      (local.set $row (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $y1) (local.get $y0)) (local.get $ow)) (i32.const 2))))
     (local.set $j (i32.add (local.get $j) (i32.const 1))) (br $jl)))
     (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $il)))
     (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))
 
-  ;; dx image (cIn×h×w, zeroed by the caller) += scatter of col (Kd×P).
+  ;; dx image (cIn×h×w, zeroed by the caller) += scatter of col (Kd × (y1−y0)·ow), the columns of
+  ;; output rows y0 ≤ oy < y1.
   (func $col2im (param $col i32) (param $x i32) (param $cIn i32) (param $h i32) (param $w i32)
       (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
-      (param $oh i32) (param $ow i32)
+      (param $y0 i32) (param $y1 i32) (param $ow i32)
     (local $c i32) (local $i i32) (local $j i32) (local $oy i32) (local $ox i32) (local $iy i32)
     (local $x0 i32) (local $x1 i32) (local $num i32) (local $row i32) (local $r i32) (local $dst i32)
     (local $a i32) (local $b i32)
@@ -441,12 +463,12 @@ export function gemmWat(s: GemmShape): string {
       (local.set $x1 (select (i32.add (i32.div_s (local.get $num) (local.get $sw)) (i32.const 1)) (i32.const 0)
         (i32.ge_s (local.get $num) (i32.const 0))))
       (if (i32.gt_s (local.get $x1) (local.get $ow)) (then (local.set $x1 (local.get $ow))))
-      (local.set $oy (i32.const 0))
-      (block $yd (loop $yl (br_if $yd (i32.ge_u (local.get $oy) (local.get $oh)))
+      (local.set $oy (local.get $y0))
+      (block $yd (loop $yl (br_if $yd (i32.ge_u (local.get $oy) (local.get $y1)))
         (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $ph)) (local.get $i)))
         (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $h)))
           (then
-            (local.set $r (i32.add (local.get $row) (i32.shl (i32.mul (local.get $oy) (local.get $ow)) (i32.const 2))))
+            (local.set $r (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $oy) (local.get $y0)) (local.get $ow)) (i32.const 2))))
             (local.set $dst (i32.add (local.get $x) (i32.shl
               (i32.add (i32.sub (i32.mul (i32.add (i32.mul (local.get $c) (local.get $h)) (local.get $iy)) (local.get $w))
                 (local.get $pw)) (local.get $j)) (i32.const 2))))
@@ -467,7 +489,7 @@ export function gemmWat(s: GemmShape): string {
               (br $xl)))))
         (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
         (br $yl)))
-      (local.set $row (i32.add (local.get $row) (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2))))
+      (local.set $row (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $y1) (local.get $y0)) (local.get $ow)) (i32.const 2))))
     (local.set $j (i32.add (local.get $j) (i32.const 1))) (br $jl)))
     (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $il)))
     (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))
@@ -477,54 +499,82 @@ export function gemmWat(s: GemmShape): string {
   ;; fewer images). mode 0 = forward (out = conv(x, w)), 1 = input gradient (dx = "x" from
   ;; dy = "out", w), 2 = weight gradient transposed (dwT (Kd×cOut) = Σ col·dyᵀ into "w", this
   ;; thread's partial sum, overwritten by its first image). Element offsets throughout.
+  ;; Unless direct (1×1, stride 1, no padding: the image is its own column matrix), an image is
+  ;; done in blocks of output rows whose im2col columns fit ${COL_BLOCK} floats (at least
+  ;; ${MIN_COLS} columns): the columns are written and consumed while in cache, instead of a
+  ;; Kd×P matrix (12 MiB for a 32-channel 3×3 conv at 112×96) making a round trip to memory.
   (func (export "conv") (param $mode i32) (param $x i32) (param $wt i32) (param $out i32)
       (param $ctr i32) (param $n i32) (param $cIn i32) (param $h i32) (param $w i32) (param $cOut i32)
       (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
       (param $oh i32) (param $ow i32) (param $col i32) (param $scratch i32)
     (local $b i32) (local $Kd i32) (local $P i32) (local $direct i32) (local $xb i32) (local $ob i32)
-    (local $src i32) (local $first i32)
+    (local $first i32) (local $rows i32) (local $y0 i32) (local $y1 i32) (local $nb i32)
     (local.set $first (i32.const 1))
     (local.set $Kd (i32.mul (local.get $cIn) (i32.mul (local.get $kh) (local.get $kw))))
     (local.set $P (i32.mul (local.get $oh) (local.get $ow)))
     (local.set $direct (i32.and (i32.and (i32.eq (local.get $kh) (i32.const 1)) (i32.eq (local.get $kw) (i32.const 1)))
       (i32.and (i32.and (i32.eq (local.get $sh) (i32.const 1)) (i32.eq (local.get $sw) (i32.const 1)))
         (i32.and (i32.eqz (local.get $ph)) (i32.eqz (local.get $pw))))))
+    (local.set $rows (call $convRows (local.get $Kd) (local.get $oh) (local.get $ow)))
+    (if (local.get $direct) (then (local.set $rows (local.get $oh))))
     (block $bd (loop $bl
       (local.set $b (i32.atomic.rmw.add (i32.shl (local.get $ctr) (i32.const 2)) (i32.const 1)))
       (br_if $bd (i32.ge_u (local.get $b) (local.get $n)))
       (local.set $xb (i32.add (local.get $x) (i32.mul (local.get $b) (i32.mul (local.get $cIn) (i32.mul (local.get $h) (local.get $w))))))
       (local.set $ob (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $cOut) (local.get $P)))))
-      (if (i32.eq (local.get $mode) (i32.const 1))
-        (then
-          ;; col (Kd×P) = Wᵀ (Kd×cOut) · dy_b (cOut×P), then scatter into dx_b
-          (call $gemm (local.get $Kd) (local.get $P) (local.get $cOut) (local.get $wt) (i32.const 1) (local.get $Kd)
-            (local.get $ob) (local.get $P) (i32.const 1)
-            (select (local.get $xb) (local.get $col) (local.get $direct)) (local.get $P) (i32.const 0) (local.get $scratch))
-          (if (i32.eqz (local.get $direct)) (then
-            (memory.fill (i32.shl (local.get $xb) (i32.const 2)) (i32.const 0)
-              (i32.shl (i32.mul (local.get $cIn) (i32.mul (local.get $h) (local.get $w))) (i32.const 2)))
-            (call $col2im (local.get $col) (local.get $xb) (local.get $cIn) (local.get $h) (local.get $w)
-              (local.get $kh) (local.get $kw) (local.get $sh) (local.get $sw) (local.get $ph) (local.get $pw)
-              (local.get $oh) (local.get $ow)))))
-        (else
-          (local.set $src (local.get $xb))
-          (if (i32.eqz (local.get $direct)) (then
-            (call $im2col (local.get $xb) (local.get $col) (local.get $cIn) (local.get $h) (local.get $w)
-              (local.get $kh) (local.get $kw) (local.get $sh) (local.get $sw) (local.get $ph) (local.get $pw)
-              (local.get $oh) (local.get $ow))
-            (local.set $src (local.get $col))))
-          (if (i32.eqz (local.get $mode))
-            (then
-              ;; out_b (cOut×P) = W (cOut×Kd) · col (Kd×P)
-              (call $gemm (local.get $cOut) (local.get $P) (local.get $Kd) (local.get $wt) (local.get $Kd) (i32.const 1)
-                (local.get $src) (local.get $P) (i32.const 1) (local.get $ob) (local.get $P) (i32.const 0) (local.get $scratch)))
-            (else
-              ;; dWᵀ (Kd×cOut) += col (Kd×P) · dy_bᵀ (P×cOut)
-              (call $gemm (local.get $Kd) (local.get $cOut) (local.get $P) (local.get $src) (local.get $P) (i32.const 1)
-                (local.get $ob) (i32.const 1) (local.get $P) (local.get $wt) (local.get $cOut)
-                (i32.eqz (local.get $first)) (local.get $scratch))))))
-      (local.set $first (i32.const 0))
+      (if (i32.and (i32.eq (local.get $mode) (i32.const 1)) (i32.eqz (local.get $direct))) (then
+        (memory.fill (i32.shl (local.get $xb) (i32.const 2)) (i32.const 0)
+          (i32.shl (i32.mul (local.get $cIn) (i32.mul (local.get $h) (local.get $w))) (i32.const 2)))))
+      (local.set $y0 (i32.const 0))
+      (block $yd (loop $yl
+        (br_if $yd (i32.ge_u (local.get $y0) (local.get $oh)))
+        (local.set $y1 (call $min (i32.add (local.get $y0) (local.get $rows)) (local.get $oh)))
+        (local.set $nb (i32.mul (i32.sub (local.get $y1) (local.get $y0)) (local.get $ow)))
+        (if (i32.eq (local.get $mode) (i32.const 1))
+          (then
+            (if (local.get $direct)
+              (then
+                ;; dx_b (cIn×P) = Wᵀ (cIn×cOut) · dy_b (cOut×P)
+                (call $gemm (local.get $Kd) (local.get $P) (local.get $cOut) (local.get $wt) (i32.const 1) (local.get $Kd)
+                  (local.get $ob) (local.get $P) (i32.const 1) (local.get $xb) (local.get $P) (i32.const 0) (local.get $scratch)))
+              (else
+                ;; col (Kd×nb) = Wᵀ (Kd×cOut) · dy_b[:, block] (cOut×nb), then scatter into dx_b
+                (call $gemm (local.get $Kd) (local.get $nb) (local.get $cOut) (local.get $wt) (i32.const 1) (local.get $Kd)
+                  (i32.add (local.get $ob) (i32.mul (local.get $y0) (local.get $ow))) (local.get $P) (i32.const 1)
+                  (local.get $col) (local.get $nb) (i32.const 0) (local.get $scratch))
+                (call $col2im (local.get $col) (local.get $xb) (local.get $cIn) (local.get $h) (local.get $w)
+                  (local.get $kh) (local.get $kw) (local.get $sh) (local.get $sw) (local.get $ph) (local.get $pw)
+                  (local.get $y0) (local.get $y1) (local.get $ow)))))
+          (else
+            (if (i32.eqz (local.get $direct)) (then
+              (call $im2col (local.get $xb) (local.get $col) (local.get $cIn) (local.get $h) (local.get $w)
+                (local.get $kh) (local.get $kw) (local.get $sh) (local.get $sw) (local.get $ph) (local.get $pw)
+                (local.get $y0) (local.get $y1) (local.get $ow))))
+            (if (i32.eqz (local.get $mode))
+              (then
+                ;; out_b[:, block] (cOut×nb) = W (cOut×Kd) · col (Kd×nb)
+                (call $gemm (local.get $cOut) (local.get $nb) (local.get $Kd) (local.get $wt) (local.get $Kd) (i32.const 1)
+                  (select (local.get $xb) (local.get $col) (local.get $direct)) (local.get $nb) (i32.const 1)
+                  (i32.add (local.get $ob) (i32.mul (local.get $y0) (local.get $ow))) (local.get $P) (i32.const 0) (local.get $scratch)))
+              (else
+                ;; dWᵀ (Kd×cOut) += col (Kd×nb) · dy_b[:, block]ᵀ (nb×cOut)
+                (call $gemm (local.get $Kd) (local.get $cOut) (local.get $nb)
+                  (select (local.get $xb) (local.get $col) (local.get $direct)) (local.get $nb) (i32.const 1)
+                  (i32.add (local.get $ob) (i32.mul (local.get $y0) (local.get $ow))) (i32.const 1) (local.get $P)
+                  (local.get $wt) (local.get $cOut) (i32.eqz (local.get $first)) (local.get $scratch))))))
+        (local.set $first (i32.const 0))
+        (local.set $y0 (local.get $y1))
+        (br $yl)))
       (br $bl))))
+
+  ;; Output rows per im2col block (see conv).
+  (func $convRows (export "conv_rows") (param $Kd i32) (param $oh i32) (param $ow i32) (result i32)
+    (local $r i32)
+    (local.set $r (i32.div_u (i32.const ${COL_BLOCK}) (i32.mul (local.get $Kd) (local.get $ow))))
+    (local.set $r (select (local.get $r)
+      (i32.div_u (i32.add (local.get $ow) (i32.const ${MIN_COLS - 1})) (local.get $ow))
+      (i32.gt_u (i32.mul (local.get $r) (local.get $ow)) (i32.const ${MIN_COLS - 1}))))
+    (call $min (local.get $r) (local.get $oh)))
 
   ${eltwiseWat()}
 )`;

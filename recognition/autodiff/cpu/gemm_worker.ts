@@ -4,10 +4,11 @@
  * images of a convolution). It closes itself after an idle period (so a finished program exits
  * even if nobody disposed the backend); the main thread notices (state DEAD) and starts a new
  * one when needed. Control block (32 Int32 words at `ctrl`): [0] state, [1] job kind
- * (0 gemm, 1 conv), [2] argument count, [3…] arguments (the scratch offset is appended here).
+ * (an index into `JOB_KERNELS`), [2] argument count, [3…] arguments (the scratch offset is appended here).
  * @module
  */
 /// <reference lib="deno.worker" />
+import { JOB_KERNELS } from "./gemm_wat.ts";
 
 const DEAD = 0, IDLE = 1, BUSY = 2;
 
@@ -22,10 +23,7 @@ interface Init {
 self.onmessage = async (e: MessageEvent<Init>) => {
   const { memory, wasm, ctrl: ctrlOff, scratch, idleMs } = e.data;
   const { instance } = await WebAssembly.instantiate(wasm, { env: { memory } });
-  const kernels = [
-    instance.exports.gemm as (...args: number[]) => void,
-    instance.exports.conv as (...args: number[]) => void,
-  ];
+  const kernels = JOB_KERNELS.map((k) => instance.exports[k] as (...args: number[]) => void);
   const ctrl = new Int32Array(memory.buffer, ctrlOff * 4, 32);
   Atomics.store(ctrl, 0, IDLE);
   Atomics.notify(ctrl, 0);

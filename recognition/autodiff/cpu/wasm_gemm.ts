@@ -8,7 +8,7 @@
  */
 import type { Gemm } from "./gemm.ts";
 import { GEMM_FMA_WASM, GEMM_PLAIN_WASM, GEMM_SHAPE } from "./gemm_wasm.ts";
-import { scratchFloats } from "./gemm_wat.ts";
+import { JOB_KERNELS, scratchFloats } from "./gemm_wat.ts";
 import { spawnWorker } from "../../../data/web_worker.ts";
 
 const DEAD = 0, IDLE = 1, BUSY = 2, STARTING = 3;
@@ -18,6 +18,11 @@ const CTRL_WORDS = 32;
 const CTRL_FLOATS = 512;
 /** Below this many multiply-adds a GEMM runs on the calling thread only. */
 const PARALLEL_MIN = 1 << 21;
+/**
+ * Below this many elements a per-channel kernel runs on the calling thread only (waking a
+ * worker costs tens of microseconds; these kernels move ~1 element per nanosecond).
+ */
+const CHANNEL_PARALLEL_MIN = 1 << 16;
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
@@ -36,11 +41,23 @@ export interface WasmGemmOptions {
   idleMs?: number;
 }
 
-/** One unit of parallel work: kernel 0 (gemm) or 1 (conv) and its arguments minus scratch. */
+/** One unit of parallel work: an index into `JOB_KERNELS` and its arguments minus scratch. */
 export interface Job {
-  kernel: 0 | 1;
+  kernel: number;
   args: number[];
 }
+
+/**
+ * Per-channel kernels over an (n, c, hw) tensor; their wasm exports take (pointers…, n, c, hw,
+ * c0, c1) and do channels c0 ≤ ch < c1 (per-channel sums are written, not accumulated).
+ */
+export type ChannelKernel =
+  | "ch_sum"
+  | "ch_dot"
+  | "ch_affine"
+  | "ch_affine2"
+  | "prelu"
+  | "prelu_bwd";
 
 /** The memory-bound SIMD kernels of `eltwise_wat.ts` (element offsets). */
 export interface EltwiseKernels {
@@ -48,31 +65,12 @@ export interface EltwiseKernels {
   relu_bwd(x: number, dy: number, dx: number, n: number): void;
   add(a: number, b: number, out: number, n: number): void;
   axpy(dst: number, src: number, n: number, alpha: number): void;
-  prelu(x: number, alpha: number, out: number, n: number, c: number, hw: number): void;
-  prelu_bwd(
-    x: number,
-    alpha: number,
-    dy: number,
-    dx: number,
-    dalpha: number,
-    n: number,
-    c: number,
-    hw: number,
-  ): void;
-  ch_sum(x: number, out: number, n: number, c: number, hw: number): void;
-  ch_dot(x: number, y: number, mean: number, out: number, n: number, c: number, hw: number): void;
-  ch_affine(x: number, out: number, A: number, B: number, n: number, c: number, hw: number): void;
-  ch_affine2(
-    x: number,
-    y: number,
-    out: number,
-    A: number,
-    B: number,
-    C: number,
-    n: number,
-    c: number,
-    hw: number,
-  ): void;
+  /**
+   * Runs per-channel kernel `k` on (pointers…, n, c, hw) (element offsets), the channels split
+   * over the idle threads when the tensor is large: each channel's arithmetic is the same at any
+   * split.
+   */
+  channels(k: ChannelKernel, ptrs: number[], n: number, c: number, hw: number): void;
 }
 
 /** The wasm kernels plus job dispatch. */
@@ -93,6 +91,8 @@ export interface WasmKernels extends Gemm {
   runQueue(jobs: Job[], cols?: number[]): void;
   /** Threads including the caller. */
   readonly threads: number;
+  /** Output rows per im2col block of a convolution (its column buffer: Kd × rows·ow floats). */
+  convRows(kd: number, oh: number, ow: number): number;
 }
 
 /** Instantiates the SIMD kernels over `memory` (its first `reservedFloats` floats are ours). */
@@ -108,10 +108,7 @@ export async function createWasmGemm(
     ? fmaBytes
     : decode(GEMM_PLAIN_WASM);
   const { instance } = await WebAssembly.instantiate(wasm, { env: { memory } });
-  const kernels = [
-    instance.exports.gemm as (...args: number[]) => void,
-    instance.exports.conv as (...args: number[]) => void,
-  ];
+  const kernels = JOB_KERNELS.map((k) => instance.exports[k] as (...args: number[]) => void);
   const threads = Math.max(
     1,
     Math.min(16, opts.threads ?? (globalThis.navigator?.hardwareConcurrency || 1)),
@@ -213,16 +210,34 @@ export async function createWasmGemm(
     return [lo, Math.min(n, lo + step)];
   }
 
+  function channels(k: ChannelKernel, ptrs: number[], n: number, c: number, hw: number): void {
+    const kernel = JOB_KERNELS.indexOf(k);
+    const parts = threads === 1 || n * c * hw < CHANNEL_PARALLEL_MIN
+      ? 1
+      : Math.min(c, 1 + idle().length);
+    if (parts === 1) {
+      kernels[kernel](...ptrs, n, c, hw, 0, c);
+      return;
+    }
+    const jobs: Job[] = [];
+    for (let p = 0; p < parts; p++) {
+      const c0 = Math.floor((p * c) / parts), c1 = Math.floor(((p + 1) * c) / parts);
+      jobs.push({ kernel, args: [...ptrs, n, c, hw, c0, c1] });
+    }
+    runJobs(jobs);
+  }
+
   return {
     name: `WebAssembly SIMD GEMM ${GEMM_SHAPE.mr}×${GEMM_SHAPE.nr}${
       wasm === fmaBytes ? " FMA" : ""
     }, ${threads} thread${threads > 1 ? "s" : ""}`,
     reservedFloats,
-    ew: instance.exports as unknown as EltwiseKernels,
+    ew: { ...(instance.exports as unknown as EltwiseKernels), channels },
     available: () => 1 + idle().length,
     run: runJobs,
     runQueue,
     threads,
+    convRows: instance.exports.conv_rows as (kd: number, oh: number, ow: number) => number,
     gemm(M, N, K, a, ars, acs, b, brs, bcs, c, ldc, accumulate) {
       const acc = accumulate ? 1 : 0;
       const parts = threads === 1 || M * N * K < PARALLEL_MIN ? 1 : 1 + idle().length;
