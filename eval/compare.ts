@@ -3,13 +3,14 @@ import { writeFileAtomic } from "./atomic_write.ts";
 import type { EvaluationResults } from "./evaluate.ts";
 import { type RocCurve, rocSvg } from "./plot_roc.ts";
 import { PROTOCOL_NAMES } from "./protocols.ts";
+import { readRocCsv, type RocPoints } from "./results_schema.ts";
 import { type LabelledResults, resultsTable, writeTable } from "./report.ts";
 
 /** A finished run read back from its folder. */
 export interface RunOnDisk extends LabelledResults {
   dir: string;
   /** Fold-averaged ROC per protocol, from `roc_<protocol>.csv`. */
-  roc: Partial<Record<"synface" | "insightface", { fpr: number[]; tpr: number[] }>>;
+  roc: Partial<Record<"synface" | "insightface", RocPoints>>;
 }
 
 /** Read `results.json` and the ROC CSVs of a run folder; `label` defaults to the folder name. */
@@ -24,9 +25,9 @@ export async function readRun(dir: string, label?: string): Promise<RunOnDisk> {
   const roc: RunOnDisk["roc"] = {};
   for (const p of PROTOCOL_NAMES) {
     if (!results[p]) continue;
-    const rows = (await Deno.readTextFile(`${d}/roc_${p}.csv`)).trim().split("\n").slice(1)
-      .map((l) => l.split(",").map(Number));
-    roc[p] = { fpr: rows.map((r) => r[1]), tpr: rows.map((r) => r[2]) };
+    const points = await readRocCsv(d, p);
+    if (!points) throw new Error(`${d}/roc_${p}.csv: missing, though results.json has ${p}`);
+    roc[p] = points;
   }
   return { dir: d, label: label ?? d.split("/").pop()!, results, roc };
 }

@@ -27,6 +27,7 @@ export * from "./pixel_embedder.ts";
 export * from "./load_embedder.ts";
 export * from "./images.ts";
 export * from "./evaluate.ts";
+export * from "./results_schema.ts";
 export * from "./class_stats.ts";
 export * from "./linalg.ts";
 export * from "./plot_svg.ts";

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { encodePng } from "../data/mod.ts";
-import { type Embedder, evaluatePairs, parseCsvPairs, parseLfwPairs } from "../eval/mod.ts";
+import {
+  type Embedder,
+  evaluatePairs,
+  parseCsvPairs,
+  parseLfwPairs,
+  readResultsJson,
+  readRocCsv,
+} from "../eval/mod.ts";
 import { main as evaluateCli } from "../tasks/evaluate.ts";
 
 /** Images whose embedding (mean colour) is one of a few directions: `Name/Name_000k.png`. */
@@ -159,6 +166,18 @@ Deno.test("eval CLI: results.json carries both protocols, pairs, missing, model 
     assert.equal(r.model.kind, "pixels");
     assert.deepEqual(r.flags.protocols, ["synface", "insightface"]);
     assert.match(await Deno.readTextFile(`${dir}/out/table.md`), /\|pixels\|insightface\|/);
+    // eval's own schema reads its file back; a broken field is named
+    const back = await readResultsJson(`${dir}/out`);
+    assert.equal(back?.synface?.accuracy, 1);
+    const roc = await readRocCsv(`${dir}/out`, "synface");
+    assert.ok(roc && roc.fpr.length > 2 && roc.fpr.length === roc.tpr.length);
+    assert.equal(await readResultsJson(`${dir}/nowhere`), null);
+    r.insightface.std = "x";
+    await Deno.writeTextFile(`${dir}/out/results.json`, JSON.stringify(r));
+    await assert.rejects(
+      readResultsJson(`${dir}/out`),
+      /out\/results\.json: field "insightface\.std": /,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -120,6 +120,28 @@ Deno.test("the ONNX execution provider keys the stages that run models, and so w
   assert.ok(kinds.has("dataset") && kinds.has("train") && kinds.has("eval"));
 });
 
+/** One protocol of eval's `results.json` (`eval/results_schema.ts`), with these numbers. */
+function summary(accuracy: number, std: number) {
+  return {
+    description: "fake",
+    score: "cosine",
+    flip: false,
+    accuracy,
+    std,
+    threshold: 0.3,
+    thresholds: [0.3],
+    fold_accuracies: [accuracy],
+    train_accuracy: accuracy,
+    auc: accuracy,
+    eer: 1 - accuracy,
+    "tar_at_far_1e-3": null,
+    "tar_at_far_1e-2": accuracy,
+    "far_at_far_1e-3": null,
+    "far_at_far_1e-2": 0.01,
+    tar_note: "fake",
+  };
+}
+
 /** Fake stage functions that record calls and write a marker file. */
 function fakes(fail: Partial<Record<string, Error>> = {}) {
   const calls: { label: string; resume: boolean }[] = [];
@@ -132,10 +154,7 @@ function fakes(fail: Partial<Record<string, Error>> = {}) {
     if (ctx.stage.kind === "eval") {
       await Deno.writeTextFile(
         `${ctx.dir}/results.json`,
-        JSON.stringify({
-          synface: { accuracy: 0.75, std: 0.05 },
-          insightface: { accuracy: 0.8, std: 0.04 },
-        }),
+        JSON.stringify({ synface: summary(0.75, 0.05), insightface: summary(0.8, 0.04) }),
       );
     }
     return { ok: true };

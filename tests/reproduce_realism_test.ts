@@ -12,7 +12,7 @@ import {
   renderHtml,
   renderMarkdown,
   type ReportMeta,
-} from "../tasks/reproduce/report.ts";
+} from "../tasks/reproduce/mod.ts";
 import type { StageContext, StageOutcome } from "../tasks/reproduce/run.ts";
 import { realismStage } from "../tasks/reproduce/stages.ts";
 

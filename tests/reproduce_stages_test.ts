@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { encodePng } from "../data/mod.ts";
 import { resolvePlan, type Stage } from "../tasks/reproduce/cache.ts";
 import { buildPlan, resolvePreset } from "../tasks/reproduce/mod.ts";
-import { readEvalResults } from "../tasks/reproduce/report.ts";
+import { readEvalResults } from "../tasks/reproduce/mod.ts";
 import type { StageContext } from "../tasks/reproduce/run.ts";
 import {
   createStages,
@@ -101,7 +101,7 @@ Deno.test("eval and features stages run the eval module and write what the repor
     const res = await readEvalResults(`${root}/eval`);
     assert.equal(res?.synface?.accuracy, 1);
     assert.equal(res?.insightface?.accuracy, 1);
-    assert.ok(res?.synface?.roc && "fpr" in res.synface.roc && res.synface.roc.fpr.length > 2);
+    assert.ok(res?.synface?.roc && res.synface.roc.fpr.length > 2);
     await Deno.stat(`${root}/eval/roc.svg`);
 
     const spread = byRef("fig2", "spread");

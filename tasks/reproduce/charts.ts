@@ -1,7 +1,8 @@
 /**
- * Small self-contained SVG charts for the report: grouped bar charts with error bars (Tables
- * 2/3, Figs. 5/6) and line charts (ROC curves). No dependencies; text is escaped.
+ * The report's grouped bar charts with error bars (Tables 2/3, Figs. 5/6), the one chart eval's
+ * SVG kit (`eval/plot_svg.ts`: escaping, palette, ROC plots) does not draw.
  */
+import { esc, PALETTE } from "../../eval/mod.ts";
 
 /** One series of a bar chart: a value (and ±err) per group; null = no bar. */
 export interface BarSeries {
@@ -19,14 +20,6 @@ export interface BarChartOptions {
   yMax?: number;
   width?: number;
   height?: number;
-}
-
-const COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#9c755f"];
-
-/** Escape text for SVG/HTML. */
-export function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;");
 }
 
 const f1 = (x: number) => (Math.round(x * 10) / 10).toString();
@@ -84,7 +77,7 @@ export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOp
       parts.push(
         `<rect class="bar" x="${f1(x + 1)}" y="${f1(top)}" width="${f1(bw - 2)}" height="${
           f1(y(yMin) - top)
-        }" fill="${COLORS[si % COLORS.length]}"><title>${
+        }" fill="${PALETTE[si % PALETTE.length]}"><title>${
           esc(`${g} · ${s.label}: ${v.toFixed(2)}`)
         }</title></rect>`,
       );
@@ -112,70 +105,6 @@ export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOp
       f1(y(yMin))
     }" stroke="#333"/>`,
   );
-  legend(parts, rows, m.left, height - 8 - 18 * (rows.length - 1));
-  parts.push("</svg>");
-  return parts.join("\n") + "\n";
-}
-
-/** One curve of a line chart. */
-export interface LineSeries {
-  label: string;
-  x: number[];
-  y: number[];
-}
-
-/** A line chart (ROC curves: x = FAR, y = TAR), optional log-scaled x. */
-export function lineChartSvg(
-  series: LineSeries[],
-  o: {
-    title: string;
-    xLabel: string;
-    yLabel: string;
-    logX?: boolean;
-    width?: number;
-    height?: number;
-  },
-): string {
-  const width = o.width ?? 640;
-  const rows = legendRows(series.map((s) => s.label), width - 72);
-  const m = { top: 36, right: 16, bottom: 52 + 18 * rows.length, left: 56 };
-  const height = o.height ?? 340 + m.bottom;
-  const pw = width - m.left - m.right;
-  const ph = height - m.top - m.bottom;
-  const xMin = o.logX ? 1e-4 : 0;
-  const xs = (v: number) =>
-    m.left +
-    pw * (o.logX ? (Math.log10(Math.max(v, xMin)) - Math.log10(xMin)) / -Math.log10(xMin) : v);
-  const ys = (v: number) => m.top + ph * (1 - v);
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-    `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
-    `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
-    `<text x="${m.left + pw / 2}" y="${height - m.bottom + 30}" text-anchor="middle">${
-      esc(o.xLabel)
-    }</text>`,
-    `<text transform="translate(14 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${
-      esc(o.yLabel)
-    }</text>`,
-  ];
-  const xticks = o.logX ? [1e-4, 1e-3, 1e-2, 1e-1, 1] : [0, 0.25, 0.5, 0.75, 1];
-  for (const t of xticks) {
-    parts.push(
-      `<text x="${f1(xs(t))}" y="${m.top + ph + 14}" text-anchor="middle">${t}</text>`,
-    );
-  }
-  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(`<text x="${m.left - 6}" y="${f1(ys(t) + 4)}" text-anchor="end">${t}</text>`);
-  }
-  series.forEach((s, i) => {
-    const pts = s.x.map((x, k) => `${f1(xs(x))},${f1(ys(s.y[k]))}`).join(" ");
-    parts.push(
-      `<polyline points="${pts}" fill="none" stroke="${COLORS[i % COLORS.length]}" ` +
-        `stroke-width="1.5"><title>${esc(s.label)}</title></polyline>`,
-    );
-  });
   legend(parts, rows, m.left, height - 8 - 18 * (rows.length - 1));
   parts.push("</svg>");
   return parts.join("\n") + "\n";
@@ -217,7 +146,9 @@ function legend(parts: string[], rows: [number, string][][], x0: number, y0: num
     const y = y0 + 18 * r;
     for (const [i, l] of row) {
       parts.push(
-        `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/>`,
+        `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${
+          PALETTE[i % PALETTE.length]
+        }"/>`,
         `<text x="${x + 14}" y="${y}">${esc(l)}</text>`,
       );
       x += 24 + l.length * 6;

@@ -19,13 +19,8 @@ import {
 import { buildPlan, parseOnly } from "./plan.ts";
 import { type ExperimentName, PRESET_NAMES } from "./plan_schema.ts";
 import { resolvePreset } from "./presets.ts";
-import {
-  buildReportModel,
-  hardwareInfo,
-  readEvalResults,
-  renderMarkdown,
-  writeReport,
-} from "./report.ts";
+import { hardwareInfo, renderMarkdown, writeReport } from "./report.ts";
+import { buildReportModel, readEvalResults } from "./report_model.ts";
 import {
   type BackendChoice,
   describePlan,

@@ -9,6 +9,7 @@ export * from "./plan.ts";
 export * from "./estimate.ts";
 export * from "./cache.ts";
 export * from "./run.ts";
+export * from "./report_model.ts";
 export * from "./report.ts";
 export * from "./charts.ts";
 export { createStages, type StageSet } from "./stages.ts";
