@@ -4,7 +4,10 @@
  * sampled on an R×R grid, RGB in [0, 1], HWC). Stored as `appearance.bin`: a magic line, a JSON
  * header (zod-checked), then float16 `mean` [R·R·3] and `basis` [K, R·R·3], each basis row already
  * scaled by its component's standard deviation, so N(0, 1) coefficients give faces distributed
- * like the photos. Built by `deno task build-generator --faces DIR`; read by `build.ts`.
+ * like the photos. Optionally a detail bank follows: M photos' luminance residuals (what the K
+ * components miss: pores, lashes, hair strands, sharp edges), int8 with a scale each, keyed by
+ * the photos' first coefficients, so the generator adds the nearest photo's fine detail to a
+ * sampled texture. Built by `deno task build-generator --faces DIR`; read by `build.ts`.
  */
 import { z } from "./deps.ts";
 
@@ -20,6 +23,9 @@ export interface AppearanceHeader {
   images: number;
   source: string;
   sourceHash: string;
+  /** Detail bank: residual images (M; 0 or absent = none) and key coefficients each. */
+  details?: number;
+  detailKeys?: number;
 }
 
 const headerSchema: z.ZodType<AppearanceHeader> = z.object({
@@ -37,6 +43,13 @@ const headerSchema: z.ZodType<AppearanceHeader> = z.object({
   source: z.string(),
   /** SHA-256 of the sorted list of photo file names + sizes (what "same photos" means). */
   sourceHash: z.string(),
+  /** Detail bank size M (residual images of M photos; absent = no bank). */
+  details: z.number().int().nonnegative().optional(),
+  /** Leading normalised coefficients each residual is keyed by (nearest-key selection). */
+  detailKeys: z.number().int().positive().optional(),
+}).refine((h) => !h.details || (h.detailKeys !== undefined && h.detailKeys <= h.components), {
+  message: "a detail bank needs detailKeys ≤ components",
+  path: ["detailKeys"],
 });
 
 /** A decoded appearance model. */
@@ -46,6 +59,23 @@ export interface AppearanceModel {
   mean: Float32Array;
   /** [K, R·R·3], rows scaled by √variance. */
   basis: Float32Array;
+  /** The detail bank, when the header has `details`. */
+  detail?: DetailBank;
+}
+
+/** M photos' luminance residuals after the K-component reconstruction, and their keys. */
+export interface DetailBank {
+  /** [M, detailKeys]: each photo's leading normalised coefficients (≈ N(0, 1)). */
+  keys: Float32Array;
+  /** [M]: value of one int8 step of each residual. */
+  scale: Float32Array;
+  /** [M, R·R], row-major texels: luminance residual / scale. */
+  residual: Int8Array;
+}
+
+function detailSizes(h: AppearanceHeader): { m: number; keys: number; texels: number } {
+  const m = h.details ?? 0;
+  return { m, keys: m ? h.detailKeys! : 0, texels: h.resolution ** 2 };
 }
 
 /** float32 → IEEE half bits (round to nearest even; deterministic). */
@@ -93,15 +123,30 @@ export function encodeAppearance(m: AppearanceModel): Uint8Array {
       }`,
     );
   }
+  const ds = detailSizes(m.header);
+  if (
+    ds.m &&
+    (m.detail?.keys.length !== ds.m * ds.keys || m.detail.scale.length !== ds.m ||
+      m.detail.residual.length !== ds.m * ds.texels)
+  ) {
+    throw new RangeError(`encodeAppearance: detail bank does not match details ${ds.m}`);
+  }
+  const halves = m.mean.length + m.basis.length + ds.m * (ds.keys + 1);
   const head = new TextEncoder().encode(MAGIC + JSON.stringify(m.header) + "\n");
   const pad = (8 - (head.length % 8)) % 8;
-  const out = new Uint8Array(head.length + pad + 2 * (m.mean.length + m.basis.length));
+  const out = new Uint8Array(head.length + pad + 2 * halves + ds.m * ds.texels);
   out.set(head);
   out.fill(0x20, head.length - 1, head.length - 1 + pad); // spaces before the final newline
   out[head.length - 1 + pad] = 0x0a;
   const h = new Uint16Array(out.buffer, head.length + pad);
   for (let i = 0; i < m.mean.length; i++) h[i] = toHalf(m.mean[i]);
   for (let i = 0; i < m.basis.length; i++) h[m.mean.length + i] = toHalf(m.basis[i]);
+  if (ds.m) {
+    let o = m.mean.length + m.basis.length;
+    for (const v of m.detail!.keys) h[o++] = toHalf(v);
+    for (const v of m.detail!.scale) h[o++] = toHalf(v);
+    new Int8Array(out.buffer, head.length + pad + 2 * halves).set(m.detail!.residual);
+  }
   return out;
 }
 
@@ -128,12 +173,22 @@ export function decodeAppearance(bytes: Uint8Array, file = "appearance.bin"): Ap
   }
   const header = r.data;
   const D = header.resolution ** 2 * 3;
-  const need = 2 * D * (1 + header.components);
+  const ds = detailSizes(header);
+  const halves = D * (1 + header.components) + ds.m * (ds.keys + 1);
+  const need = 2 * halves + ds.m * ds.texels;
   if (bytes.length - (end + 1) !== need) {
     throw new Error(`${file}: payload is ${bytes.length - end - 1} bytes, expected ${need}`);
   }
-  const h = new Uint16Array(bytes.slice(end + 1).buffer);
+  const payload = bytes.slice(end + 1);
+  const h = new Uint16Array(payload.buffer, 0, halves);
   const mean = Float32Array.from(h.subarray(0, D), fromHalf);
-  const basis = Float32Array.from(h.subarray(D), fromHalf);
-  return { header, mean, basis };
+  const kd = D * (1 + header.components);
+  const basis = Float32Array.from(h.subarray(D, kd), fromHalf);
+  if (!ds.m) return { header, mean, basis };
+  const detail: DetailBank = {
+    keys: Float32Array.from(h.subarray(kd, kd + ds.m * ds.keys), fromHalf),
+    scale: Float32Array.from(h.subarray(kd + ds.m * ds.keys, halves), fromHalf),
+    residual: new Int8Array(payload.buffer, 2 * halves, ds.m * ds.texels),
+  };
+  return { header, mean, basis, detail };
 }

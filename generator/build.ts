@@ -15,7 +15,7 @@ import { type CanonicalMesh, FACE_MESH_PACKAGE, fetchCanonicalMesh } from "./mes
 /** Version tag of the procedural model (bump when its output changes). */
 export const PROCEDURAL_ID = "embedded-3dmm@1";
 /** Version tag of the learned-appearance model (bump when its output changes). */
-export const LEARNED_ID = "embedded-aam@1";
+export const LEARNED_ID = "embedded-aam@2";
 /** The default embedded model. */
 export const EMBEDDED_ID = LEARNED_ID;
 /** Which embedded model. */
@@ -43,7 +43,7 @@ export function embeddedManifest(
   return {
     format: "synface-generator/1",
     id: learned ? LEARNED_ID : PROCEDURAL_ID,
-    model: model ?? (learned ? "learned.onnx" : "procedural.onnx"),
+    model: model ?? (learned ? "aam2.onnx" : "procedural.onnx"),
     inputs: LATENT_BLOCKS.map((b) => ({
       name: b.name,
       size: b.name === "identity" && learned ? SHAPE_DIM + components : b.size,

@@ -436,6 +436,49 @@ export function buildFaceGraph(
     return { u, v, d, colour };
   };
 
+  // ---- detail bank: the residual (luminance, what K components miss) of the photo whose
+  // leading coefficients are nearest to `z`'s, added to the texture `tex` [B, R·R·3]
+  const detailIds = new Map<string, string>();
+  const withDetail = (tex: string, z: string) => {
+    const app = appearance!, bank = app.detail;
+    if (!bank) return tex;
+    const R = app.header.resolution, M = app.header.details!, KEYS = app.header.detailKeys!;
+    const T = R * R;
+    if (KEYS > BG_COMPONENTS) {
+      throw new RangeError(
+        `detail bank: ${KEYS} keys, at most ${BG_COMPONENTS} (the background's)`,
+      );
+    }
+    const init = (name: string, data: Float32Array | Int8Array, dims: number[]) => {
+      if (!detailIds.has(name)) detailIds.set(name, g.initializer(name, data, dims));
+      return detailIds.get(name)!;
+    };
+    const keysT = new Float32Array(KEYS * M), halfNorm = new Float32Array(M);
+    for (let m = 0; m < M; m++) {
+      for (let k = 0; k < KEYS; k++) {
+        const v = bank.keys[m * KEYS + k];
+        keysT[k * M + m] = v;
+        halfNorm[m] -= 0.5 * v * v;
+      }
+    }
+    // argmax of z·key − |key|²/2 = the nearest key (ties: the first, on every EP)
+    const score = add(
+      op("MatMul", [slice(z, 0, KEYS, 1), init("detail_keys", keysT, [KEYS, M])]),
+      init("detail_half_norm", halfNorm, [1, M]),
+    );
+    const pick = op("ArgMax", [score], { axis: 1, keepdims: 0 }); // [B] int64
+    const res = mul(
+      op("Cast", [op("Gather", [init("detail_residual", bank.residual, [M, T]), pick], {
+        axis: 0,
+      })], { to: 1 }),
+      reshape(op("Gather", [init("detail_scale", bank.scale, [M]), pick], { axis: 0 }), [-1, 1]),
+    ); // [B, T]
+    return reshape(
+      add(reshape(tex, [-1, T, 3]), reshape(res, [-1, T, 1])),
+      [-1, T * 3],
+    );
+  };
+
   // ---- learned appearance: texture = mean + coefficients·basis in the template frame, sampled by
   // each dense point at its rest frontal projection (4 bilinear taps), times SH shading relative
   // to the default light at the rest normal (the photos already carry their light).
@@ -465,9 +508,12 @@ export function buildFaceGraph(
     const dn = reshape(toDense(ctrlAttr), [N, 6, -1]); // [N,6,B]
     const u = slice(dn, 0, 1, 1), v = slice(dn, 1, 2, 1), d = slice(dn, 2, 3, 1);
     const pShade = slice(dn, 3, 6, 1);
-    const tex = add(
-      g.initializer("app_mean", app.mean, [1, D]),
-      op("MatMul", [idAlb, g.initializer("app_basis", app.basis, [Kc, D])]),
+    const tex = withDetail(
+      add(
+        g.initializer("app_mean", app.mean, [1, D]),
+        op("MatMul", [idAlb, g.initializer("app_basis", app.basis, [Kc, D])]),
+      ),
+      idAlb,
     ); // [B,R·R·3]
     const texT = reshape(
       op("Transpose", [reshape(tex, [-1, R * R, 3])], { perm: [1, 2, 0] }),
@@ -614,12 +660,16 @@ export function buildFaceGraph(
   const learnedBackground = () => {
     const app = appearance!;
     const R = app.header.resolution, D = R * R * 3;
-    const bgTex = add(
-      g.initializer("app_bg_mean", app.mean, [1, D]),
-      op("MatMul", [
-        slice(noise, 0, BG_COMPONENTS, 1),
-        g.initializer("app_bg_basis", app.basis.slice(0, BG_COMPONENTS * D), [BG_COMPONENTS, D]),
-      ]),
+    const bgZ = slice(noise, 0, BG_COMPONENTS, 1);
+    const bgTex = withDetail(
+      add(
+        g.initializer("app_bg_mean", app.mean, [1, D]),
+        op("MatMul", [
+          bgZ,
+          g.initializer("app_bg_basis", app.basis.slice(0, BG_COMPONENTS * D), [BG_COMPONENTS, D]),
+        ]),
+      ),
+      bgZ,
     );
     const planes = op("Transpose", [reshape(bgTex, [-1, R, R, 3])], { perm: [0, 3, 1, 2] });
     const upH = c(Array.from(bilinearMatrix(H, R)), [H, R]);

@@ -7,7 +7,13 @@
  */
 import { type ImageTensor, readImage, resize, Rng } from "../data/mod.ts";
 import { eigSymmetric, listImageFiles } from "../eval/mod.ts";
-import { type AppearanceModel, ARCFACE_TEMPLATE } from "../generator/mod.ts";
+import {
+  type AppearanceModel,
+  ARCFACE_TEMPLATE,
+  type DetailBank,
+  fromHalf,
+  toHalf,
+} from "../generator/mod.ts";
 import { autodiff as ag } from "../recognition/mod.ts";
 import { z } from "zod";
 
@@ -30,6 +36,14 @@ export interface FitAppearanceOptions {
   resolution?: number;
   /** Components (default 200). */
   components?: number;
+  /**
+   * Detail bank: luminance residuals of this many (seeded) photos after the K-component
+   * reconstruction, each keyed by its first `detailKeys` normalised coefficients (defaults 800,
+   * 16; 0 = none). The generator adds the nearest key's residual: PCA samples are smooth, and a
+   * real photo's fine detail on them is most of the way to a photo for a real-face embedder.
+   */
+  details?: number;
+  detailKeys?: number;
   /** At most this many photos (a seeded sample; default 6000). */
   maxImages?: number;
   /** Minimum detection score (default 0.9) and maximum yaw proxy (default 0.12). */
@@ -366,6 +380,9 @@ export async function fitAppearance(o: FitAppearanceOptions): Promise<Appearance
     for (let j = 0; j < D; j++) basis[k * D + j] = (sign * row[j]) / Math.sqrt(N - 1);
   }
   log(`done: ${K} components explain ${(100 * explained / total).toFixed(1)} % of the variance`);
+  const M = Math.min(o.details ?? 800, N), KEYS = Math.min(o.detailKeys ?? 16, K);
+  const detail = M > 0 ? await detailBank(X, N, D, basis, variances, M, KEYS) : undefined;
+  if (detail) log(`detail bank: ${M} residuals keyed by ${KEYS} coefficients`);
   return {
     header: {
       format: "synface-appearance/1",
@@ -376,8 +393,62 @@ export async function fitAppearance(o: FitAppearanceOptions): Promise<Appearance
       images: files.length,
       source: o.source ?? root,
       sourceHash: await hashFiles(root, files),
+      ...(detail ? { details: M, detailKeys: KEYS } : {}),
     },
     mean: Float32Array.from(mean),
     basis,
+    ...(detail ? { detail } : {}),
   };
+}
+
+/**
+ * Residuals of M seeded rows of the centred data `X` [N, D] (HWC texels) after projection on
+ * `basis` (rows scaled by σ), as luminance (channel mean) quantised to int8 per row, keyed by
+ * each row's first `keys` normalised coefficients (x·row/σ²). Products on the one-thread GEMM.
+ */
+async function detailBank(
+  X: Float32Array,
+  N: number,
+  D: number,
+  basis: Float32Array,
+  variances: number[],
+  M: number,
+  keys: number,
+): Promise<DetailBank> {
+  const K = variances.length, T = D / 3;
+  const rows = Rng.fromSeed(0).split("appearance-detail")
+    .shuffle(Array.from({ length: N }, (_, i) => i)).slice(0, M).sort((a, b) => a - b);
+  const sel = new Float32Array(M * D);
+  rows.forEach((r, i) => sel.set(X.subarray(r * D, (r + 1) * D), i * D));
+  const xs = ag.tensor(sel, [M, D]), bt = ag.tensor(basis, [K, D]);
+  const proj = await mm(xs, bt, { transB: true }); // [M, K] = x·row
+  for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) proj[i * K + k] /= variances[k] || 1;
+  const zt = ag.tensor(proj, [M, K]);
+  const recon = await mm(zt, bt); // [M, D]
+  xs.dispose();
+  bt.dispose();
+  zt.dispose();
+  const out: DetailBank = {
+    keys: new Float32Array(M * keys),
+    scale: new Float32Array(M),
+    residual: new Int8Array(M * T),
+  };
+  const lum = new Float32Array(T);
+  for (let i = 0; i < M; i++) {
+    for (let k = 0; k < keys; k++) out.keys[i * keys + k] = proj[i * K + k];
+    let big = 1e-6;
+    for (let p = 0; p < T; p++) {
+      const o = i * D + p * 3;
+      const l = (sel[o] - recon[o] + sel[o + 1] - recon[o + 1] + sel[o + 2] - recon[o + 2]) / 3;
+      lum[p] = l;
+      big = Math.max(big, Math.abs(l));
+    }
+    // the scale is stored as float16: quantise with that value, so decoding gives these steps
+    const step = fromHalf(toHalf(big / 127));
+    out.scale[i] = step;
+    for (let p = 0; p < T; p++) {
+      out.residual[i * T + p] = Math.max(-127, Math.min(127, Math.round(lum[p] / step)));
+    }
+  }
+  return out;
 }

@@ -57,6 +57,55 @@ Deno.test("appearance: appearance.bin round trip; bad files are clear errors", (
   );
 });
 
+Deno.test("appearance: a detail bank round-trips exactly; inconsistent headers are clear errors", () => {
+  const m: AppearanceModel = {
+    header: {
+      format: "synface-appearance/1",
+      resolution: 8,
+      components: 3,
+      variances: [3, 2, 1],
+      explained: 0.9,
+      images: 10,
+      source: "test",
+      sourceHash: "x",
+      details: 5,
+      detailKeys: 2,
+    },
+    mean: Float32Array.from({ length: 192 }, (_, i) => i / 192),
+    basis: Float32Array.from({ length: 576 }, (_, i) => Math.cos(i) / 4),
+    detail: {
+      keys: Float32Array.from({ length: 10 }, (_, i) => fromHalf(toHalf(Math.sin(i)))),
+      scale: Float32Array.from({ length: 5 }, (_, i) => fromHalf(toHalf(0.001 * (i + 1)))),
+      residual: Int8Array.from({ length: 320 }, (_, i) => ((i * 37) % 255) - 127),
+    },
+  };
+  const bytes = encodeAppearance(m);
+  const back = decodeAppearance(bytes);
+  assert.deepEqual(back.header, m.header);
+  assert.deepEqual(back.detail, m.detail);
+  assert.deepEqual(encodeAppearance(back), bytes);
+  // a model without a bank is the bank's header and payload less (older files still read)
+  const plain = encodeAppearance({
+    header: { ...m.header, details: undefined, detailKeys: undefined },
+    mean: m.mean,
+    basis: m.basis,
+  });
+  assert.equal(decodeAppearance(plain).detail, undefined);
+  assert.throws(
+    () => decodeAppearance(bytes.slice(0, bytes.length - 1), "c.bin"),
+    /c.bin: payload is \d+ bytes, expected \d+/,
+  );
+  assert.throws(
+    () => encodeAppearance({ ...m, detail: { ...m.detail!, scale: new Float32Array(4) } }),
+    /detail bank does not match details 5/,
+  );
+  const bad = new TextDecoder("latin1").decode(bytes).replace('"detailKeys":2', '"detailKeys":9');
+  assert.throws(
+    () => decodeAppearance(Uint8Array.from(bad, (ch) => ch.charCodeAt(0)), "d.bin"),
+    /d.bin: header field "detailKeys": a detail bank needs detailKeys ≤ components/,
+  );
+});
+
 Deno.test({
   name: "appearance: PCA fit recovers a rank-3 photo set and is byte-deterministic",
   sanitizeResources: false,
@@ -64,7 +113,7 @@ Deno.test({
   fn: async () => {
     const tmp = await Deno.makeTempDir();
     try {
-      // 40 "photos" = grey mean + 3 smooth patterns × random coefficients (σ 3, 2, 1 in 0-255)
+      // 40 "photos" = grey mean + 3 smooth patterns × random coefficients (σ 30, 20, 10 in 0-255)
       const rng = Rng.fromSeed(5);
       const pat = (k: number, x: number, y: number) =>
         k === 0 ? Math.sin(x / 18) : k === 1 ? Math.cos(y / 15) : Math.sin((x + y) / 25);
@@ -100,6 +149,34 @@ Deno.test({
       // 3 real components, the rest is quantisation noise
       assert.ok(a.header.variances[2] > 50 * a.header.variances[3], `${a.header.variances}`);
       assert.deepEqual(encodeAppearance(await fit()), encodeAppearance(a));
+      // with 2 components the third pattern is what they miss: every residual of the detail
+      // bank is that pattern (±), keyed by the photo's 2 normalised coefficients
+      const two = await fitAppearance({
+        dir: tmp,
+        resolution: 16,
+        components: 2,
+        mirror: false,
+        details: 6,
+        detailKeys: 2,
+        progress: false,
+      });
+      assert.equal(two.header.details, 6);
+      const bank = two.detail!;
+      const R = 16;
+      const p2 = Array.from({ length: R * R }, (_, q) => {
+        const x = ((q % R) + 0.5) * 7 - 0.5, y = (Math.floor(q / R) + 0.5) * 7 - 0.5;
+        return pat(2, x, y);
+      });
+      for (let m = 0; m < 6; m++) {
+        const r = Array.from(bank.residual.subarray(m * R * R, (m + 1) * R * R), (v) => v);
+        const dot = r.reduce((s, v, q) => s + v * p2[q], 0);
+        const n1 = Math.hypot(...r), n2 = Math.hypot(...p2);
+        assert.ok(Math.abs(dot / (n1 * n2)) > 0.95, `residual ${m}: |corr| ${dot / (n1 * n2)}`);
+        // int8 spans the residual: its largest magnitude is 127 steps
+        assert.equal(Math.max(...r.map(Math.abs)), 127);
+        const keys = bank.keys.subarray(2 * m, 2 * m + 2);
+        assert.ok(keys.every((k) => Math.abs(k) < 5), `keys ${keys}`);
+      }
     } finally {
       await Deno.remove(tmp, { recursive: true });
     }
