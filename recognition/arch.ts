@@ -161,3 +161,54 @@ export function blocks(spec: ArchSpec): BlockShape[] {
   });
   return out;
 }
+
+/**
+ * What a walk of the backbone does at each layer; `T` is what flows between layers (a tensor,
+ * an ONNX value name, or nothing when the walk only lists or builds layers).
+ */
+export interface BackboneOps<T> {
+  /** Convolution k×k, padding (k−1)/2, no bias. */
+  conv(x: T, name: string, cIn: number, cOut: number, k: number, stride: number): T;
+  /** Batch norm over `c` channels. */
+  bn(x: T, name: string, c: number): T;
+  /** PReLU with `c` slopes. */
+  prelu(x: T, name: string, c: number): T;
+  /** Residual sum. */
+  add(a: T, b: T): T;
+  /** Dropout before the FC (training only). */
+  dropout(x: T): T;
+  /** Flatten, then the fully connected layer `inF` → `outF`. */
+  fc(x: T, name: string, inF: number, outF: number): T;
+}
+
+/**
+ * The backbone's layers in forward order (see the module comment), with their parameter-name
+ * prefixes: the one description that the parameter list, the engine module, its forward pass
+ * and the ONNX export all walk, so they cannot disagree.
+ */
+export function walkBackbone<T>(
+  spec: ArchSpec,
+  input: { height: number; width: number },
+  ops: BackboneOps<T>,
+  x: T,
+): T {
+  const { conv, bn, prelu } = ops;
+  x = prelu(
+    bn(conv(x, "stem.conv", 3, spec.stem, 3, 1), "stem.bn", spec.stem),
+    "stem.prelu",
+    spec.stem,
+  );
+  for (const { name, cIn, cOut, stride, project } of blocks(spec)) {
+    let r = conv(bn(x, `${name}.bn1`, cIn), `${name}.conv1`, cIn, cOut, 3, 1);
+    r = prelu(bn(r, `${name}.bn2`, cOut), `${name}.prelu`, cOut);
+    r = bn(conv(r, `${name}.conv2`, cOut, cOut, 3, stride), `${name}.bn3`, cOut);
+    const s = project
+      ? bn(conv(x, `${name}.shortcut.conv`, cIn, cOut, 1, stride), `${name}.shortcut.bn`, cOut)
+      : x;
+    x = ops.add(r, s);
+  }
+  const c = spec.widths[spec.widths.length - 1];
+  const [fh, fw] = featureSize(spec, input.height, input.width);
+  x = ops.fc(ops.dropout(bn(x, "head.bn", c)), "head.fc", c * fh * fw, spec.embedding);
+  return bn(x, "head.bn_emb", spec.embedding);
+}

@@ -1,11 +1,11 @@
 /**
- * IR backbones built from the engine's layers (`autodiff/nn.ts`). The layer order comes from
- * `arch.ts`, the parameter names and seeded initial values from `params.ts` (shared with the ONNX
- * export). In training mode (`train()`) batch norm uses batch statistics (and updates the
+ * IR backbones built from the engine's layers (`autodiff/nn.ts`) by walking `walkBackbone`
+ * (`arch.ts`), with the parameter names and seeded initial values of `params.ts` (shared with the
+ * ONNX export). In training mode (`train()`) batch norm uses batch statistics (and updates the
  * running ones) and dropout is on; in `eval()` mode it uses the running statistics.
  */
 import type { Rng } from "../data/rng.ts";
-import { type ArchSpec, blocks, checkInput } from "./arch.ts";
+import { type ArchSpec, checkInput, walkBackbone } from "./arch.ts";
 import {
   add,
   BatchNorm,
@@ -35,52 +35,27 @@ export class Backbone extends Module {
     checkInput(spec, input.height, input.width);
     const infos = new Map(backboneParams(spec, input).map((p) => [p.name, p]));
     const init = (name: string) => initialValue(infos.get(name) as ParamInfo, seed);
-    const conv = (name: string, cIn: number, cOut: number, k: number, stride: number) =>
-      this.#add(
-        name,
-        new Conv2d(cIn, cOut, k, { stride, padding: (k - 1) / 2, weight: init(`${name}.weight`) }),
-      );
-    const bn = (name: string, c: number) =>
-      this.#add(name, new BatchNorm(c, { eps: BN_EPS, momentum: BN_MOMENTUM }));
-    conv("stem.conv", 3, spec.stem, 3, 1);
-    bn("stem.bn", spec.stem);
-    this.#add("stem.prelu", new PReLU(spec.stem));
-    for (const b of blocks(spec)) {
-      bn(`${b.name}.bn1`, b.cIn);
-      conv(`${b.name}.conv1`, b.cIn, b.cOut, 3, 1);
-      bn(`${b.name}.bn2`, b.cOut);
-      this.#add(`${b.name}.prelu`, new PReLU(b.cOut));
-      conv(`${b.name}.conv2`, b.cOut, b.cOut, 3, b.stride);
-      bn(`${b.name}.bn3`, b.cOut);
-      if (b.project) {
-        conv(`${b.name}.shortcut.conv`, b.cIn, b.cOut, 1, b.stride);
-        bn(`${b.name}.shortcut.bn`, b.cOut);
-      }
-    }
-    bn("head.bn", spec.widths[spec.widths.length - 1]);
-    const [embedding, features] = (infos.get("head.fc.weight") as ParamInfo).shape;
-    this.#add(
-      "head.fc",
-      new Linear(features, embedding, {
-        weight: init("head.fc.weight"),
-        bias: init("head.fc.bias"),
-      }),
-    );
-    bn("head.bn_emb", embedding);
-    // params.ts is the one list of names (the ONNX export and the tests read it): agree with it.
-    const names = [...this.namedParameters(), ...this.namedBuffers()].map(([n]) => n);
-    if (names.length !== infos.size || names.some((n) => !infos.has(n))) {
-      throw new Error(`${spec.name}: backbone layers disagree with params.ts`);
-    }
-  }
-
-  #add<M extends Module>(name: string, m: M): M {
-    this.#layers.set(name, m);
-    return this.child(name, m);
-  }
-
-  #f(name: string, x: Tensor): Tensor {
-    return (this.#layers.get(name) as Module).forward(x);
+    const layer = (name: string, m: Module) => this.#layers.set(name, this.child(name, m));
+    walkBackbone<void>(spec, input, {
+      conv: (_, name, cIn, cOut, k, stride) =>
+        layer(
+          name,
+          new Conv2d(cIn, cOut, k, {
+            stride,
+            padding: (k - 1) / 2,
+            weight: init(`${name}.weight`),
+          }),
+        ),
+      bn: (_, name, c) => layer(name, new BatchNorm(c, { eps: BN_EPS, momentum: BN_MOMENTUM })),
+      prelu: (_, name, c) => layer(name, new PReLU(c)),
+      add: () => {},
+      dropout: () => {},
+      fc: (_, name, inF, outF) =>
+        layer(
+          name,
+          new Linear(inF, outF, { weight: init(`${name}.weight`), bias: init(`${name}.bias`) }),
+        ),
+    }, undefined);
   }
 
   /** Embeddings of a batch; `rng` draws the dropout mask (training with dropout only). */
@@ -91,19 +66,18 @@ export class Backbone extends Module {
         `${this.spec.name}: input batch [${x.shape}], expected [N, 3, ${this.input.height}, ${this.input.width}]`,
       );
     }
-    let y = this.#f("stem.prelu", this.#f("stem.bn", this.#f("stem.conv", x)));
-    for (const { name, project } of blocks(this.spec)) {
-      let r = this.#f(`${name}.conv1`, this.#f(`${name}.bn1`, y));
-      r = this.#f(`${name}.prelu`, this.#f(`${name}.bn2`, r));
-      r = this.#f(`${name}.bn3`, this.#f(`${name}.conv2`, r));
-      const s = project ? this.#f(`${name}.shortcut.bn`, this.#f(`${name}.shortcut.conv`, y)) : y;
-      y = add(r, s);
-    }
-    y = this.#f("head.bn", y);
-    if (this.training && this.dropout > 0) {
-      if (!rng) throw new Error("Backbone.forward: dropout needs an rng");
-      y = dropout(y, this.dropout, rng);
-    }
-    return this.#f("head.bn_emb", this.#f("head.fc", flatten(y)));
+    const f = (y: Tensor, name: string) => (this.#layers.get(name) as Module).forward(y);
+    return walkBackbone<Tensor>(this.spec, this.input, {
+      conv: f,
+      bn: f,
+      prelu: f,
+      add,
+      dropout: (y) => {
+        if (!this.training || this.dropout <= 0) return y;
+        if (!rng) throw new Error("Backbone.forward: dropout needs an rng");
+        return dropout(y, this.dropout, rng);
+      },
+      fc: (y, name) => f(flatten(y), name),
+    }, x);
   }
 }

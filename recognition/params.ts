@@ -4,7 +4,7 @@
  * map reads like a PyTorch state dict.
  */
 import { Rng } from "../data/rng.ts";
-import { type ArchSpec, blocks, featureSize } from "./arch.ts";
+import { type ArchSpec, walkBackbone } from "./arch.ts";
 
 /** Batch-norm epsilon (PyTorch default). */
 export const BN_EPS = 1e-5;
@@ -27,47 +27,24 @@ export function backboneParams(
   input: { height: number; width: number },
 ): ParamInfo[] {
   const out: ParamInfo[] = [];
-  const conv = (name: string, cOut: number, cIn: number, k: number) =>
-    out.push({
-      name: `${name}.weight`,
-      shape: [cOut, cIn, k, k],
-      trainable: true,
-      init: "kaiming_conv",
-    });
-  const bn = (name: string, c: number) => {
-    out.push({ name: `${name}.weight`, shape: [c], trainable: true, init: "ones" });
-    out.push({ name: `${name}.bias`, shape: [c], trainable: true, init: "zeros" });
-    out.push({ name: `${name}.running_mean`, shape: [c], trainable: false, init: "zeros" });
-    out.push({ name: `${name}.running_var`, shape: [c], trainable: false, init: "ones" });
-  };
-  const prelu = (name: string, c: number) =>
-    out.push({ name: `${name}.weight`, shape: [c], trainable: true, init: "prelu" });
-  conv("stem.conv", spec.stem, 3, 3);
-  bn("stem.bn", spec.stem);
-  prelu("stem.prelu", spec.stem);
-  for (const b of blocks(spec)) {
-    bn(`${b.name}.bn1`, b.cIn);
-    conv(`${b.name}.conv1`, b.cOut, b.cIn, 3);
-    bn(`${b.name}.bn2`, b.cOut);
-    prelu(`${b.name}.prelu`, b.cOut);
-    conv(`${b.name}.conv2`, b.cOut, b.cOut, 3);
-    bn(`${b.name}.bn3`, b.cOut);
-    if (b.project) {
-      conv(`${b.name}.shortcut.conv`, b.cOut, b.cIn, 1);
-      bn(`${b.name}.shortcut.bn`, b.cOut);
-    }
-  }
-  const c = spec.widths[spec.widths.length - 1];
-  bn("head.bn", c);
-  const [fh, fw] = featureSize(spec, input.height, input.width);
-  out.push({
-    name: "head.fc.weight",
-    shape: [spec.embedding, c * fh * fw],
-    trainable: true,
-    init: "kaiming_fc",
-  });
-  out.push({ name: "head.fc.bias", shape: [spec.embedding], trainable: true, init: "zeros" });
-  bn("head.bn_emb", spec.embedding);
+  const add = (name: string, shape: number[], init: ParamInfo["init"], trainable = true) =>
+    out.push({ name, shape, trainable, init });
+  walkBackbone<void>(spec, input, {
+    conv: (_, name, cIn, cOut, k) => add(`${name}.weight`, [cOut, cIn, k, k], "kaiming_conv"),
+    bn: (_, name, c) => {
+      add(`${name}.weight`, [c], "ones");
+      add(`${name}.bias`, [c], "zeros");
+      add(`${name}.running_mean`, [c], "zeros", false);
+      add(`${name}.running_var`, [c], "ones", false);
+    },
+    prelu: (_, name, c) => add(`${name}.weight`, [c], "prelu"),
+    add: () => {},
+    dropout: () => {},
+    fc: (_, name, inF, outF) => {
+      add(`${name}.weight`, [outF, inF], "kaiming_fc");
+      add(`${name}.bias`, [outF], "zeros");
+    },
+  }, undefined);
   return out;
 }
 
