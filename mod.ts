@@ -14,6 +14,7 @@ export * from "./data/mod.ts";
 export * as data from "./data/mod.ts";
 export * as generator from "./generator/mod.ts";
 export * as mixup from "./mixup/mod.ts";
+export * as synthesis from "./synthesis/mod.ts";
 export * as recognition from "./recognition/mod.ts";
 export * as evaluation from "./eval/mod.ts";
 export * as align from "./align/mod.ts";

@@ -3,7 +3,7 @@
  * against a baseline measured in the same process (and with `--json`, one JSON line at the end).
  */
 const [name, ...rest] = Deno.args;
-const known = ["generator", "autodiff", "train", "jobs", "eval", "align"];
+const known = ["generator", "autodiff", "webgpu", "train", "jobs", "eval", "align"];
 if (!name || !known.includes(name)) {
   console.error(`usage: deno task bench <${known.join("|")}> [--json] [flags]`);
   Deno.exit(2);

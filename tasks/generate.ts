@@ -1,6 +1,6 @@
 /**
  * `deno task generate`: synthesize a face dataset with the embedded (or any manifest-described)
- * generator. See `mixup/synthesize.ts` for determinism, shards and resume.
+ * generator. See `synthesis/synthesize.ts` for determinism, shards and resume.
  *
  *   deno task generate --out DIR --ids N --per-id K [--size 112|112x96] [--seed S]
  *     [--shard i/n] [--identity-mixup [--im-phi-min F] [--im-blend linear|variance]]
@@ -19,17 +19,16 @@
  */
 import { EP_CHOICES, type EpChoice, outDirProblem, parseCliArgs } from "../data/mod.ts";
 import { resolveGeneratorModel } from "../generator/mod.ts";
+import { MIXUP_BLENDS, type MixupBlend } from "../mixup/mod.ts";
 import {
   type LongTail,
-  MIXUP_BLENDS,
-  type MixupBlend,
   openGenerator,
   type SizeOption,
   synthesize,
   synthesizeVerification,
   type Vary,
   writePreviews,
-} from "../mixup/mod.ts";
+} from "../synthesis/mod.ts";
 
 function fail(msg: string): never {
   console.error(`generate: ${msg}`);

@@ -13,7 +13,7 @@ import {
   Rng,
   toRaw,
 } from "../data/mod.ts";
-import { main as inspect } from "../data/inspect.ts";
+import { main as inspect } from "../tasks/inspect.ts";
 
 const HEADER: DatasetHeader = {
   kind: "header",

@@ -1,7 +1,7 @@
 /** Generator manifests: a missing or URL model, and a wrong imageSize, fail before any write. */
 import assert from "node:assert/strict";
 import { FaceGenerator, resolveGeneratorModel } from "../generator/mod.ts";
-import { synthesize } from "../mixup/mod.ts";
+import { synthesize } from "../synthesis/mod.ts";
 
 const EMBEDDED = JSON.parse(
   await Deno.readTextFile(new URL("../generator/model/generator.json", import.meta.url)),

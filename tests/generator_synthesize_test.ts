@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { openDataset, sha256Hex } from "../data/mod.ts";
 import { FaceGenerator } from "../generator/mod.ts";
-import { makePairs, synthesize, synthesizeVerification } from "../mixup/mod.ts";
+import { makePairs, synthesize, synthesizeVerification } from "../synthesis/mod.ts";
 
 const gen = await FaceGenerator.load(undefined, { ep: "wasm" });
 const base = { ids: 5, perId: 8, seed: 11, identityMixup: true, generator: gen, progress: false };

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { openDataset, Rng, sha256Hex } from "../data/mod.ts";
-import { synthesize } from "../mixup/mod.ts";
+import { synthesize } from "../synthesis/mod.ts";
 
 Deno.test("golden: PRNG draws", () => {
   const r = Rng.fromSeed(12345);

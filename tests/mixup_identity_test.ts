@@ -2,16 +2,8 @@
 import assert from "node:assert/strict";
 import { MIXUP_GRID, Rng } from "../data/rng.ts";
 import { embeddedManifest } from "../generator/mod.ts";
-import {
-  drawMixup,
-  imageJob,
-  longTailCounts,
-  mixCoefficients,
-  mixupGrid,
-  mixupLabel,
-  synthesize,
-  type Vary,
-} from "../mixup/mod.ts";
+import { drawMixup, mixCoefficients, mixupGrid, mixupLabel } from "../mixup/mod.ts";
+import { imageJob, longTailCounts, synthesize, type Vary } from "../synthesis/mod.ts";
 
 Deno.test("identity mixup: labels are [[i, φ], [j, 1−φ]] with zero weights dropped, summing to 1", () => {
   assert.deepEqual(mixupLabel(3, 7, 0.35), [[3, 0.35], [7, 0.65]]);

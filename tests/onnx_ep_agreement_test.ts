@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type ImageTensor, nodeAvailable, openDataset, Rng } from "../data/mod.ts";
 import { createOnnxEmbedder } from "../eval/mod.ts";
 import { FaceGenerator, type Latents } from "../generator/mod.ts";
-import { synthesize } from "../mixup/mod.ts";
+import { synthesize } from "../synthesis/mod.ts";
 
 const NODE = await nodeAvailable();
 /** Appended to a skipped test's name: why it is skipped. */
@@ -29,7 +29,7 @@ const FR_FEATURE = await frFeature();
 
 const N = 8;
 
-/** 8-bit value of a [-1, 1] float, as datasets store it (`mixup/synthesize.ts` toRawImage). */
+/** 8-bit value of a [-1, 1] float, as datasets store it (`synthesis/synthesize.ts` toRawImage). */
 const to8 = (x: number) => Math.min(255, Math.max(0, Math.round((x + 1) * 127.5)));
 
 async function generateBoth(): Promise<

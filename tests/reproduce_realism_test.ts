@@ -16,7 +16,7 @@ import {
 import type { StageContext, StageOutcome } from "../tasks/reproduce/run.ts";
 import { realismStage } from "../tasks/reproduce/stages.ts";
 
-const CODE = { data: "d", generator: "g", mixup: "m", recognition: "r", eval: "e" };
+const CODE = { data: "d", generator: "g", mixup: "m", synthesis: "s", recognition: "r", eval: "e" };
 const LFW = { lfwImages: () => Promise.resolve("LFWIMG1") };
 
 Deno.test("plan: one realism stage per generator on its synthetic test set; needs --lfw-images", async () => {

@@ -16,7 +16,7 @@ import {
 } from "../tasks/reproduce/mod.ts";
 import type { StageOutcome } from "../tasks/reproduce/run.ts";
 
-const CODE = { data: "d", generator: "g", mixup: "m", recognition: "r", eval: "e" };
+const CODE = { data: "d", generator: "g", mixup: "m", synthesis: "s", recognition: "r", eval: "e" };
 const META: ReportMeta = {
   command: "deno task reproduce --preset smoke",
   out: "out/x",

@@ -76,9 +76,9 @@ const KIND_DIR: Record<NodeKind, string> = {
 
 /** The modules whose source decides each kind's result. */
 export const KIND_MODULES: Record<NodeKind, string[]> = {
-  dataset: ["data", "generator", "mixup"],
-  verification: ["data", "generator"],
-  preview: ["data", "generator", "mixup"],
+  dataset: ["data", "generator", "mixup", "synthesis"],
+  verification: ["data", "generator", "synthesis"],
+  preview: ["data", "generator", "mixup", "synthesis"],
   train: ["data", "mixup", "recognition"],
   eval: ["data", "eval", "recognition"],
   features: ["data", "eval", "recognition"],
@@ -316,7 +316,7 @@ async function listDir(dir: string): Promise<Deno.DirEntry[]> {
  */
 export async function codeFingerprints(
   root = new URL("../../", import.meta.url),
-  modules = ["data", "generator", "mixup", "recognition", "eval"],
+  modules = ["data", "generator", "mixup", "synthesis", "recognition", "eval"],
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const m of modules) {

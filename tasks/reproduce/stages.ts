@@ -25,7 +25,7 @@ import {
   synthesize,
   synthesizeVerification,
   writePreviews,
-} from "../../mixup/mod.ts";
+} from "../../synthesis/mod.ts";
 import type { TrainConfigInput } from "../../recognition/mod.ts";
 import type { PlanNode, RealSlice } from "./plan_schema.ts";
 import type { StageContext, StageImpls } from "./run.ts";

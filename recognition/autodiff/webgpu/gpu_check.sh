@@ -81,7 +81,7 @@ DENO_DIR=$NPM_DIR timeout 100 deno test -A --no-config tests/autodiff_webgpu_tes
 step "webgpu kernel benchmark"
 if [ -n "$QUICK" ]; then ARGS="--sizes 128 --min-seconds 0 --conv-batch 1 --profile"
 else ARGS="--sizes 512,1024,2048,4096 --profile --tune"; fi
-DENO_DIR=$NPM_DIR timeout 120 deno run -A --no-config recognition/autodiff/webgpu/bench.ts --json --no-cpu $ARGS 2>&1 |
+DENO_DIR=$NPM_DIR timeout 120 deno run -A --no-config tasks/bench_webgpu.ts --json --no-cpu $ARGS 2>&1 |
   tee "$LOG/bench.log"
 
 step "autodiff bench, webgpu backend (whole training steps, batch 32)"

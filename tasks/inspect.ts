@@ -2,16 +2,21 @@
  * Look at a dataset folder (manifest or plain image folder): header, counts, soft labels;
  * optionally verify every file and write a contact sheet.
  *
- *   deno run -A data/inspect.ts DIR [--verify] [--sheet out.png] [--count 64] [--columns 8]
+ *   deno task inspect DIR [--verify] [--sheet out.png] [--count 64] [--columns 8]
  *
  * Exits 1 with the error (naming file, line and field) when the set is malformed.
  * @module
  */
-import { exitUsage, parseCliArgs } from "./cli_args.ts";
-import { openAnyDataset } from "./dataset_reader.ts";
-import { encodePng, toRaw } from "./image.ts";
-import { writeFileAtomic } from "./atomic_write.ts";
-import { contactSheet, resize } from "./transform.ts";
+import {
+  contactSheet,
+  encodePng,
+  exitUsage,
+  openAnyDataset,
+  parseCliArgs,
+  resize,
+  toRaw,
+  writeFileAtomic,
+} from "../data/mod.ts";
 
 /** Run the inspector on command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -28,7 +33,7 @@ export async function main(args: string[]): Promise<number> {
   }, exitUsage("inspect"));
   if (values.help || positionals.length !== 1) {
     console.error(
-      "usage: deno run -A data/inspect.ts DIR [--verify] [--sheet out.png] [--count 64] [--columns 8]",
+      "usage: deno task inspect DIR [--verify] [--sheet out.png] [--count 64] [--columns 8]",
     );
     return values.help ? 0 : 2;
   }

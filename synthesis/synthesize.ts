@@ -34,7 +34,7 @@ import {
   MIXUP_BLENDS,
   type MixupBlend,
   mixupLabel,
-} from "./identity_mixup.ts";
+} from "../mixup/mod.ts";
 
 /**
  * Images per generator call and unit of sharding/resume. An image's pixels do not depend on the

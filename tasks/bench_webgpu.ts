@@ -1,21 +1,27 @@
 /**
- * WebGPU kernel benchmark, run by `gpu_check.sh` on a GPU host (`deno task bench autodiff`
- * measures whole training steps per backend, not these kernels): GEMM GFLOP/s (512³, 1024³ by default) and the
+ * `deno task bench webgpu`: the WebGPU kernels alone, run by `recognition/autodiff/webgpu/
+ * gpu_check.sh` on a GPU host (`deno task bench autodiff` is another bench: whole training steps
+ * per backend). GEMM GFLOP/s (512³, 1024³ by default) and the
  * convolution kernels of the reference CNN (4× conv3×3 32/64/128/256 ch, strides 1/2/2/2, batch
  * 32 of 3×64×64: forward + input grad + weight grad) as images/s, each timed as whole batches
  * (one queue submission per repetition set, one wait). A baseline backend (e.g. cpu), when
  * given, runs the same GEMMs in the same process for the ratio; a `nets` callback from the
  * autodiff bench measures whole training steps on this backend.
  *
- * Run alone: `deno run -A recognition/autodiff/webgpu/bench.ts [--json] [--sizes 512,1024]
- * [--no-cpu] [--no-conv] [--profile] [--tune] [--min-seconds 0.5]`.
+ * `deno task bench webgpu [--json] [--sizes 512,1024] [--no-cpu] [--no-conv] [--profile] [--tune]
+ * [--min-seconds 0.5]`, or `deno run -A tasks/bench_webgpu.ts …` (as gpu_check.sh does).
  * @module
  */
 
-import { exitUsage, parseCliArgs } from "../../../data/mod.ts";
-import type { Backend, ConvSpec } from "../backend.ts";
-import type { Tuning } from "./tuning.ts";
-import { createWebgpuBackend, type WebgpuBackend, type WebgpuOptions } from "./webgpu_backend.ts";
+import { exitUsage, parseCliArgs } from "../data/mod.ts";
+import {
+  type Backend,
+  type ConvSpec,
+  createWebgpuBackend,
+  type Tuning,
+  type WebgpuBackend,
+  type WebgpuOptions,
+} from "../recognition/autodiff/webgpu/mod.ts";
 
 /** Options of {@link benchWebgpu}. */
 export interface WebgpuBenchOptions {
@@ -259,9 +265,10 @@ function round(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
 
-if (import.meta.main) {
+/** The command line: figures on stdout, with `--json` one JSON line at the end. */
+export async function main(args: string[]): Promise<void> {
   const { values } = parseCliArgs({
-    args: Deno.args,
+    args,
     options: {
       json: { type: "boolean", default: false },
       sizes: { type: "string", default: "512,1024" },
@@ -276,9 +283,9 @@ if (import.meta.main) {
   let baseline: Backend | undefined;
   if (!values["no-cpu"]) {
     try {
-      const url = new URL("../cpu/cpu_backend.ts", import.meta.url).href;
-      const mod = await import(url);
-      baseline = await mod.CpuBackend.create();
+      // loaded only when wanted: gpu_check.sh runs this with --no-cpu on a bare GPU host
+      const { CpuBackend } = await import("../recognition/autodiff/mod.ts");
+      baseline = await CpuBackend.create();
     } catch (e) {
       console.log(`cpu baseline: skipped (${(e as Error).message})`);
     }
@@ -295,3 +302,5 @@ if (import.meta.main) {
   baseline?.dispose();
   if (values.json) console.log(JSON.stringify(r?.json ?? { webgpu_adapter: null }));
 }
+
+if (import.meta.main) await main(Deno.args);

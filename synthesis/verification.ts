@@ -4,8 +4,7 @@
  * same seed), written as a dataset of `<name>/<name>_NNNN.png`, plus a `pairs.txt` with
  * `folds` folds of `perFold` same pairs then `perFold` different pairs.
  */
-import { Rng } from "../data/rng.ts";
-import { writeFileAtomic } from "../data/atomic_write.ts";
+import { Rng, writeFileAtomic } from "../data/mod.ts";
 import {
   className,
   synthesize,
