@@ -391,6 +391,7 @@ export function gemmWat(s: GemmShape): string {
       (param $y0 i32) (param $y1 i32) (param $ow i32)
     (local $c i32) (local $i i32) (local $j i32) (local $oy i32) (local $ox i32) (local $iy i32)
     (local $x0 i32) (local $x1 i32) (local $num i32) (local $row i32) (local $r i32) (local $src i32)
+    (local $g i32)
     (local.set $x (i32.shl (local.get $x) (i32.const 2)))
     (local.set $row (i32.shl (local.get $col) (i32.const 2)))
     (local.set $c (i32.const 0))
@@ -426,6 +427,17 @@ export function gemmWat(s: GemmShape): string {
                 (i32.shl (i32.sub (local.get $x1) (local.get $x0)) (i32.const 2))))
               (else
                 (local.set $ox (local.get $x0))
+                ;; stride 2: 4 outputs from two loads (even lanes); the odd lane read past the
+                ;; last output is input ox·2+7, inside the row while a 5th output follows
+                (if (i32.eq (local.get $sw) (i32.const 2)) (then
+                  (block $gd (loop $gl (br_if $gd (i32.ge_s (i32.add (local.get $ox) (i32.const 4)) (local.get $x1)))
+                    (local.set $g (i32.add (local.get $src) (i32.shl (local.get $ox) (i32.const 3))))
+                    (v128.store (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2)))
+                      (i8x16.shuffle ${
+    lanes(0, 2, 4, 6)
+  } (v128.load (local.get $g)) (v128.load offset=16 (local.get $g))))
+                    (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
+                    (br $gl)))))
                 (block $xd (loop $xl (br_if $xd (i32.ge_s (local.get $ox) (local.get $x1)))
                   (f32.store (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2)))
                     (f32.load (i32.add (local.get $src) (i32.shl (i32.mul (local.get $ox) (local.get $sw)) (i32.const 2)))))
@@ -447,7 +459,7 @@ export function gemmWat(s: GemmShape): string {
       (param $y0 i32) (param $y1 i32) (param $ow i32)
     (local $c i32) (local $i i32) (local $j i32) (local $oy i32) (local $ox i32) (local $iy i32)
     (local $x0 i32) (local $x1 i32) (local $num i32) (local $row i32) (local $r i32) (local $dst i32)
-    (local $a i32) (local $b i32)
+    (local $a i32) (local $b i32) (local $cv v128)
     (local.set $x (i32.shl (local.get $x) (i32.const 2)))
     (local.set $row (i32.shl (local.get $col) (i32.const 2)))
     (local.set $c (i32.const 0))
@@ -481,6 +493,22 @@ export function gemmWat(s: GemmShape): string {
                     (v128.load (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2))))))
                   (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
                   (br $vl)))))
+            ;; stride 2: 4 columns into the even lanes of two dx vectors; the odd lanes get −0
+            ;; (x + −0 = x for every x, −0 included), so every element sees the scalar path's adds
+            (if (i32.eq (local.get $sw) (i32.const 2)) (then
+              (block $sd (loop $sl (br_if $sd (i32.ge_s (i32.add (local.get $ox) (i32.const 4)) (local.get $x1)))
+                (local.set $a (i32.add (local.get $dst) (i32.shl (local.get $ox) (i32.const 3))))
+                (local.set $cv (v128.load (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2)))))
+                (v128.store (local.get $a) (f32x4.add (v128.load (local.get $a))
+                  (i8x16.shuffle ${
+    lanes(0, 4, 1, 4)
+  } (local.get $cv) (v128.const f32x4 -0 -0 -0 -0))))
+                (v128.store offset=16 (local.get $a) (f32x4.add (v128.load offset=16 (local.get $a))
+                  (i8x16.shuffle ${
+    lanes(2, 4, 3, 4)
+  } (local.get $cv) (v128.const f32x4 -0 -0 -0 -0))))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
+                (br $sl)))))
             (block $xd (loop $xl (br_if $xd (i32.ge_s (local.get $ox) (local.get $x1)))
               (local.set $a (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $ox) (local.get $sw)) (i32.const 2))))
               (f32.store (local.get $a) (f32.add (f32.load (local.get $a))
