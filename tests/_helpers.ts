@@ -28,3 +28,27 @@ export function sharedMissing(...subs: string[]): boolean {
     }
   });
 }
+
+/**
+ * Run `script` as a fresh file in a temp folder outside the repo, with `--no-config --no-lock`
+ * (so our import map and lock do not apply, as for a user importing by URL), and return the JSON
+ * its last stdout line prints. Throws with the child's stderr when it exits non-zero.
+ */
+export async function runOutsideRepo<T>(script: string): Promise<T> {
+  const tmp = await Deno.makeTempDir({ prefix: "synface-child-" });
+  try {
+    await Deno.writeTextFile(`${tmp}/main.ts`, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", "--no-lock", "main.ts"],
+      cwd: tmp,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    if (out.code !== 0) throw new Error(`child exited ${out.code}:\n${text(out.stderr)}`);
+    return JSON.parse(text(out.stdout).trim().split("\n").at(-1)!);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}

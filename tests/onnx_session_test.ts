@@ -13,6 +13,7 @@ import {
   probeWebGpu,
   resolveEp,
 } from "../data/onnx/mod.ts";
+import { runOutsideRepo } from "./_helpers.ts";
 
 const NODE = await nodeAvailable();
 /** Appended to a skipped test's name: why it is skipped. */
@@ -131,7 +132,6 @@ console.log(JSON.stringify({ ep: s.ep, y: Array.from(y.data), node: node.availab
 });
 
 Deno.test("onnx session: works imported by URL, without our import map (wasm; auto where node loads)", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "synface-url-onnx-" });
   const script = `
 import { createSession, GraphBuilder } from ${
     JSON.stringify(new URL("../data/onnx/mod.ts", import.meta.url).href)
@@ -148,22 +148,9 @@ for (const ep of ["wasm", "auto"]) {
 }
 console.log(JSON.stringify(out));
 `;
-  try {
-    await Deno.writeTextFile(`${tmp}/main.ts`, script);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-config", "--no-lock", "main.ts"],
-      cwd: tmp,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    assert.equal(out.code, 0, `child failed:\n${new TextDecoder().decode(out.stderr)}`);
-    const got = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
-    assert.deepEqual(got, {
-      wasm: ["wasm", [0, 3]],
-      auto: [await resolveEp("auto"), [0, 3]],
-    });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  const got = await runOutsideRepo(script);
+  assert.deepEqual(got, {
+    wasm: ["wasm", [0, 3]],
+    auto: [await resolveEp("auto"), [0, 3]],
+  });
 });

@@ -10,15 +10,7 @@ import {
 } from "../tasks/reproduce/cache.ts";
 import { buildPlan, type Preset, PRESETS, resolvePreset } from "../tasks/reproduce/mod.ts";
 import { NeedsError, runPlan, type StageContext, type StageImpls } from "../tasks/reproduce/run.ts";
-
-const CODE = {
-  data: "d1",
-  generator: "g1",
-  mixup: "m1",
-  synthesis: "s1",
-  recognition: "r1",
-  eval: "e1",
-};
+import { CODE } from "./_reproduce.ts";
 
 function plan(p: Preset = resolvePreset("smoke"), only?: ("table1" | "table2" | "fig3")[]) {
   return buildPlan(p, { real: false, val: false }, only);

@@ -7,16 +7,11 @@ import { encodePng } from "../data/mod.ts";
 import { createPixelEmbedder, measureRealism } from "../eval/mod.ts";
 import { folderFingerprint, ONNX_KINDS, resolvePlan } from "../tasks/reproduce/cache.ts";
 import { buildPlan, DEFAULT_GENERATOR_ID, resolvePreset } from "../tasks/reproduce/mod.ts";
-import {
-  buildReportModel,
-  renderHtml,
-  renderMarkdown,
-  type ReportMeta,
-} from "../tasks/reproduce/mod.ts";
+import { buildReportModel, renderHtml, renderMarkdown } from "../tasks/reproduce/mod.ts";
 import type { StageContext, StageOutcome } from "../tasks/reproduce/run.ts";
+import { CODE, META } from "./_reproduce.ts";
 import { realismStage } from "../tasks/reproduce/stages.ts";
 
-const CODE = { data: "d", generator: "g", mixup: "m", synthesis: "s", recognition: "r", eval: "e" };
 const LFW = { lfwImages: () => Promise.resolve("LFWIMG1") };
 
 Deno.test("plan: one realism stage per generator on its synthetic test set; needs --lfw-images", async () => {
@@ -181,18 +176,6 @@ Deno.test("realism stage: measures the test set against --lfw-images, leaves Vie
     await Deno.remove(tmp, { recursive: true });
   }
 });
-
-const META: ReportMeta = {
-  command: "deno task reproduce --preset smoke",
-  out: "",
-  startedAt: "2026-01-01T00:00:00.000Z",
-  finishedAt: "2026-01-01T00:03:00.000Z",
-  wallS: 180,
-  backend: "cpu",
-  workers: 2,
-  inputs: {},
-  hardware: { cpu: "Test CPU", cores: 2, memoryGiB: 24, os: "linux x86_64", deno: "2.9.6" },
-};
 
 Deno.test("report: the Realism table from a hand-made realism.json; 'needs --lfw-images' without it", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "reproduce_realism_report_" });

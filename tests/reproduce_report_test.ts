@@ -11,23 +11,10 @@ import {
   markdownTable,
   renderHtml,
   renderMarkdown,
-  type ReportMeta,
   writeReport,
 } from "../tasks/reproduce/mod.ts";
 import type { StageOutcome } from "../tasks/reproduce/run.ts";
-
-const CODE = { data: "d", generator: "g", mixup: "m", synthesis: "s", recognition: "r", eval: "e" };
-const META: ReportMeta = {
-  command: "deno task reproduce --preset smoke",
-  out: "out/x",
-  startedAt: "2026-01-01T00:00:00.000Z",
-  finishedAt: "2026-01-01T00:03:00.000Z",
-  wallS: 180,
-  backend: "cpu",
-  workers: 2,
-  inputs: {},
-  hardware: { cpu: "Test CPU <x>", cores: 2, memoryGiB: 24, os: "linux x86_64", deno: "2.9.6" },
-};
+import { CODE, META } from "./_reproduce.ts";
 
 async function fixture() {
   const plan = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2", "fig3"]);

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { encodePng, Rng } from "../mod.ts";
+import { runOutsideRepo } from "./_helpers.ts";
 
 const MOD_URL = new URL("../mod.ts", import.meta.url).href;
 
@@ -38,32 +39,17 @@ console.log(JSON.stringify({
 `;
 
 Deno.test("url import: mod.ts works from outside the repo without our import map", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "synface-url-" });
-  try {
-    await Deno.writeTextFile(`${tmp}/main.ts`, SCRIPT);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-config", "--no-lock", "main.ts"],
-      cwd: tmp,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `subprocess failed:\n${stderr}`);
-    const got = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
-    const rng = Rng.fromSeed(42).split("identity", 7);
-    const raw = { channels: 3, height: 3, width: 4, data: new Uint8Array(36).map((_, i) => i * 7) };
-    assert.deepEqual(got, {
-      uniform: rng.uniform(),
-      normals: Array.from(rng.normals(3)),
-      roundTrip: true,
-      pngLength: encodePng(raw).length,
-      records: ["a/0.png"],
-      bare: "unresolved",
-    });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  const got = await runOutsideRepo(SCRIPT);
+  const rng = Rng.fromSeed(42).split("identity", 7);
+  const raw = { channels: 3, height: 3, width: 4, data: new Uint8Array(36).map((_, i) => i * 7) };
+  assert.deepEqual(got, {
+    uniform: rng.uniform(),
+    normals: Array.from(rng.normals(3)),
+    roundTrip: true,
+    pngLength: encodePng(raw).length,
+    records: ["a/0.png"],
+    bare: "unresolved",
+  });
 });
 
 Deno.test("url import: every workspace member's mod.ts imports without our import map", async () => {
@@ -82,31 +68,14 @@ for (const url of ${JSON.stringify(urls)}) {
 }
 console.log(JSON.stringify(out));
 `;
-  const tmp = await Deno.makeTempDir({ prefix: "synface-url-" });
-  try {
-    await Deno.writeTextFile(`${tmp}/all.ts`, script);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-config", "--no-lock", "all.ts"],
-      cwd: tmp,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `subprocess failed:\n${stderr}`);
-    const got: Record<string, string> = JSON.parse(
-      new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!,
-    );
-    const failed = Object.entries(got).filter(([, v]) => v !== "ok");
-    assert.deepEqual(
-      failed,
-      [],
-      `modules that need our import map (a bare or unpinned-dependency import?):\n${
-        failed.map(([u, e]) => `  ${u}: ${e}`).join("\n")
-      }`,
-    );
-    assert.equal(Object.keys(got).length, urls.length);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  const got = await runOutsideRepo<Record<string, string>>(script);
+  const failed = Object.entries(got).filter(([, v]) => v !== "ok");
+  assert.deepEqual(
+    failed,
+    [],
+    `modules that need our import map (a bare or unpinned-dependency import?):\n${
+      failed.map(([u, e]) => `  ${u}: ${e}`).join("\n")
+    }`,
+  );
+  assert.equal(Object.keys(got).length, urls.length);
 });
