@@ -22,6 +22,7 @@ import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import { Rng } from "../data/rng.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
 import { buildNet, trainStep } from "./bench_autodiff_nets.ts";
+import { gemmGflops } from "./bench_webgpu.ts";
 import {
   formatRows,
   labelLayers,
@@ -30,32 +31,6 @@ import {
 } from "../recognition/autodiff/cpu/profile.ts";
 
 const BATCH = 32;
-
-async function gemmGflops(be: ag.Backend, n: number): Promise<number> {
-  const a = be.alloc(n * n), b = be.alloc(n * n), c = be.alloc(n * n);
-  const rng = Rng.fromSeed(1);
-  be.upload(a, rng.normals(n * n));
-  be.upload(b, rng.normals(n * n));
-  const spec = {
-    batch: 1,
-    m: n,
-    n,
-    k: n,
-    transA: false,
-    transB: false,
-    aBatchStride: 0,
-    bBatchStride: 0,
-  };
-  be.matmul(a, b, c, spec);
-  await be.flush();
-  const reps = n <= 512 ? 10 : 4;
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) be.matmul(a, b, c, spec);
-  await be.flush();
-  const dt = (performance.now() - t0) / 1000 / reps;
-  [a, b, c].forEach((x) => be.free(x));
-  return (2 * n ** 3) / dt / 1e9;
-}
 
 /** Images/s of the fastest step, and images per CPU-second (all threads) of that step. */
 async function netImagesPerS(
