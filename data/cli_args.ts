@@ -98,3 +98,17 @@ export function outDirProblem(path: string, flag = "--out"): string | undefined 
     first = false;
   }
 }
+
+/** `--shard i/n` as `{ index: i, count: n }` (1 ≤ i ≤ n); anything else goes to `fail` in words. */
+export function parseShardFlag(
+  value: string,
+  fail: (message: string) => never,
+): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  if (!m) fail(`--shard ${value}: expected i/n, e.g. 1/4`);
+  const shard = { index: Number(m[1]), count: Number(m[2]) };
+  if (shard.count < 1 || shard.index < 1 || shard.index > shard.count) {
+    fail(`--shard ${value}: expected 1 ≤ i ≤ n`);
+  }
+  return shard;
+}

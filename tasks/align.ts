@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { alignDirectory, AlignUsageError, type CropSize } from "../align/mod.ts";
-import { EP_CHOICES, type EpChoice, isEpChoice } from "../data/mod.ts";
+import { EP_CHOICES, type EpChoice, isEpChoice, parseShardFlag } from "../data/mod.ts";
 
 const USAGE =
   "usage: deno task align --in DIR --out DIR [--size 112|112x96] [--workers N] [--shard i/n] " +
@@ -74,15 +74,7 @@ export async function main(args: string[]): Promise<number> {
       fail(`--threads ${values.threads}: expected a positive integer`);
     }
   }
-  let shard: { index: number; count: number } | undefined;
-  if (values.shard !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
-    if (!m) fail(`--shard ${values.shard}: expected i/n, e.g. 1/4`);
-    shard = { index: Number(m[1]), count: Number(m[2]) };
-    if (shard.count < 1 || shard.index < 1 || shard.index > shard.count) {
-      fail(`--shard ${values.shard}: expected 1 ≤ i ≤ n`);
-    }
-  }
+  const shard = values.shard === undefined ? undefined : parseShardFlag(values.shard, fail);
   let minScore: number | undefined;
   if (values["min-score"] !== undefined) {
     minScore = Number(values["min-score"]);

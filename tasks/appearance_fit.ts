@@ -5,6 +5,7 @@
  * randomised SVD (Halko et al. 2011) whose large products run on the recogniser's CPU GEMM
  * (WebAssembly SIMD, one thread: the same photos give the same bytes).
  */
+import { ALIGN_CSV_COLUMNS } from "../align/mod.ts";
 import { type ImageTensor, readImage, resize, Rng } from "../data/mod.ts";
 import { eigSymmetric, listImageFiles } from "../eval/mod.ts";
 import {
@@ -57,17 +58,10 @@ export interface FitAppearanceOptions {
 }
 
 /** The leading columns of an alignment log (`deno task align`), then the 68 points. */
-export const ALIGN_COLUMNS: string[] = [
-  "path",
-  "identity",
-  "score",
-  "x1",
-  "y1",
-  "x2",
-  "y2",
-  ..."01234".split("").flatMap((k) => [`l${k}x`, `l${k}y`]),
-  "status",
-];
+export const ALIGN_COLUMNS: string[] = ALIGN_CSV_COLUMNS.slice(
+  0,
+  ALIGN_CSV_COLUMNS.indexOf("status") + 1,
+);
 
 const rowSchema = z.object({
   path: z.string().min(1),

@@ -17,7 +17,13 @@
  *   deno task generate --pairs-out pairs.txt --out DIR --ids N --per-id K [--folds 10 --per-fold 300]
  *                                                     held-out verification set in LFW format
  */
-import { EP_CHOICES, type EpChoice, outDirProblem, parseCliArgs } from "../data/mod.ts";
+import {
+  EP_CHOICES,
+  type EpChoice,
+  outDirProblem,
+  parseCliArgs,
+  parseShardFlag,
+} from "../data/mod.ts";
 import { resolveGeneratorModel } from "../generator/mod.ts";
 import { MIXUP_BLENDS, type MixupBlend } from "../mixup/mod.ts";
 import {
@@ -105,15 +111,7 @@ export async function main(args: string[]): Promise<void> {
     }
     return;
   }
-  let shard: { index: number; count: number } | undefined;
-  if (values.shard !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
-    if (!m) fail(`--shard ${values.shard}: expected i/n, e.g. 1/4`);
-    shard = { index: Number(m[1]), count: Number(m[2]) };
-    if (shard.count < 1 || shard.index < 1 || shard.index > shard.count) {
-      fail(`--shard ${values.shard}: expected 1 ≤ i ≤ n`);
-    }
-  }
+  const shard = values.shard === undefined ? undefined : parseShardFlag(values.shard, fail);
   const common = {
     out: values.out,
     ids: int("ids", values.ids),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { joinNegativeValues, parseCliArgs } from "../data/mod.ts";
+import { joinNegativeValues, parseCliArgs, parseShardFlag } from "../data/mod.ts";
 import { parseReproduceArgs } from "../tasks/reproduce/cli.ts";
 import { parseTrainArgs } from "../tasks/train.ts";
 
@@ -112,4 +112,11 @@ Deno.test("cli args: --out that is an existing file is refused in words (generat
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("cli args: --shard i/n with 1 ≤ i ≤ n, anything else refused in words", () => {
+  assert.deepEqual(parseShardFlag("2/3", usage), { index: 2, count: 3 });
+  assert.throws(() => parseShardFlag("2", usage), /--shard 2: expected i\/n, e\.g\. 1\/4/);
+  assert.throws(() => parseShardFlag("4/3", usage), /--shard 4\/3: expected 1 ≤ i ≤ n/);
+  assert.throws(() => parseShardFlag("0/3", usage), /expected 1 ≤ i ≤ n/);
 });
