@@ -177,6 +177,20 @@ class Builder {
     return { syn, lfw };
   }
 
+  /** The experiment of ± IM rows (`pm`), charted on the synthetic test. */
+  pmExperiment(
+    o: { title: string; about: string; rowHeader: string; rows: TableSpec["rows"] },
+  ): Experiment {
+    return {
+      name: this.experiment,
+      title: o.title,
+      about: o.about,
+      nodes: this.nodes,
+      table: { rowHeader: o.rowHeader, columns: PM_COLUMNS, rows: o.rows },
+      chart: { columns: ["syn", "syn_im"], protocol: "synface" },
+    };
+  }
+
   /** Dataset + runs + evals, with and without Identity Mixup: the ± IM cells of a row. */
   pm(prefix: string, cell: { ids: number; perId: number }, o: Partial<DatasetConfig> = {}) {
     const plain = this.evals(this.train(`train-${prefix}`, this.dataset(prefix, cell, o), null));
@@ -288,15 +302,13 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
       label: `${c.ids} ids × ${c.perId}${equal(c) ? " (equal total)" : ""}`,
       cells: b.pm(`grid-${cellName(c)}`, c),
     }));
-    return {
-      name: "table3",
+    return b.pmExperiment({
       title: "Table 3: width (identities) × depth (images per identity)",
       about: "More identities and more images per identity both help; depth saturates near 20 " +
         "images/id; at equal total images width beats depth (paper: 4.37 points at 50K).",
-      nodes: b.nodes,
-      table: { rowHeader: "identities × images/id", columns: PM_COLUMNS, rows },
-      chart: { columns: ["syn", "syn_im"], protocol: "synface" },
-    };
+      rowHeader: "identities × images/id",
+      rows,
+    });
   },
 
   fig5(p, inputs) {
@@ -305,15 +317,13 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
       label: lt === "balanced" ? `balanced ${cellName(p.longTail)}` : `long-tail ${lt}`,
       cells: b.pm(`lt-${lt}-${cellName(p.longTail)}`, p.longTail, { longTail: lt }),
     }));
-    return {
-      name: "fig5",
+    return b.pmExperiment({
       title: "Fig. 5: long-tailed vs balanced identities at the same total",
       about: "Balanced data beats long-tailed data with the same number of images; IM helps in " +
         "every profile.",
-      nodes: b.nodes,
-      table: { rowHeader: "profile", columns: PM_COLUMNS, rows },
-      chart: { columns: ["syn", "syn_im"], protocol: "synface" },
-    };
+      rowHeader: "profile",
+      rows,
+    });
   },
 
   fig6(p, inputs) {
@@ -323,15 +333,13 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
       label: f === "none" ? "nothing varies" : f === "all" ? "all vary" : `${f} only`,
       cells: b.pm(`vary-${f}-${cellName(p.factors)}`, p.factors, { vary: f }),
     }));
-    return {
-      name: "fig6",
+    return b.pmExperiment({
       title: "Fig. 6: which variation within an identity matters",
       about: "Pose and illumination variation help far more than expression; nothing varying " +
         "is worst.",
-      nodes: b.nodes,
-      table: { rowHeader: "within-identity variation", columns: PM_COLUMNS, rows },
-      chart: { columns: ["syn", "syn_im"], protocol: "synface" },
-    };
+      rowHeader: "within-identity variation",
+      rows,
+    });
   },
 
   fig2(p, inputs) {
