@@ -20,6 +20,16 @@ export function defaultReferenceModel(): string {
   return new URL(import.meta.resolve(`${REFERENCE_PACKAGE}/model/fr_feature.onnx`)).pathname;
 }
 
+/** {@link defaultReferenceModel} when the npm package is installed there, else undefined. */
+export async function installedReferenceModel(): Promise<string | undefined> {
+  try {
+    const path = defaultReferenceModel();
+    return (await Deno.stat(path)).isFile ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The default reference: `fr_feature.onnx`, RGB, `(x − 127)/128`, NCHW 112×112, on the given
  * execution provider (default `auto`).

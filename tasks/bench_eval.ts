@@ -13,6 +13,7 @@ import {
   embedWithFlip,
   foldSplits,
   INSIGHTFACE,
+  installedReferenceModel,
   loadEmbedder,
   loadImage,
   readPairs,
@@ -62,7 +63,7 @@ export async function main(args: string[]): Promise<void> {
     );
   };
   await time("pixels", createPixelEmbedder(), false);
-  const fr = await frFeature();
+  const fr = await installedReferenceModel();
   const model = values.model ?? fr;
   if (model) {
     const cores = navigator.hardwareConcurrency || 1;
@@ -117,16 +118,4 @@ export async function main(args: string[]): Promise<void> {
     );
   }
   if (values.json) console.log(JSON.stringify(figures));
-}
-
-/** The public embedder `fr_feature.onnx` in the installed npm package, if it is there. */
-async function frFeature(): Promise<string | undefined> {
-  try {
-    const url = new URL(
-      import.meta.resolve("faceplugin-face-recognition-js/model/fr_feature.onnx"),
-    );
-    return (await Deno.stat(url)).isFile ? url.pathname : undefined;
-  } catch {
-    return undefined;
-  }
 }

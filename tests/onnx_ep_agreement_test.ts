@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type ImageTensor, nodeAvailable, openDataset, Rng } from "../data/mod.ts";
-import { createOnnxEmbedder } from "../eval/mod.ts";
+import { createOnnxEmbedder, installedReferenceModel } from "../eval/mod.ts";
 import { FaceGenerator, type Latents } from "../generator/mod.ts";
 import { synthesize } from "../synthesis/mod.ts";
 
@@ -15,17 +15,7 @@ const NODE = await nodeAvailable();
 const SKIP = NODE.available ? "" : ` (ignored: onnxruntime-node does not load: ${NODE.reason})`;
 
 /** The public embedder's file inside the installed npm package, if it is there. */
-async function frFeature(): Promise<string | undefined> {
-  try {
-    const url = new URL(
-      import.meta.resolve("faceplugin-face-recognition-js/model/fr_feature.onnx"),
-    );
-    return (await Deno.stat(url)).isFile ? url.pathname : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const FR_FEATURE = await frFeature();
+const FR_FEATURE = await installedReferenceModel();
 
 const N = 8;
 
