@@ -6,7 +6,7 @@ import { readCheckpoint } from "../recognition/checkpoint.ts";
 import { TrainConfigError } from "../recognition/config.ts";
 import { train, TrainDataError } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
-import { tiny, withTinyData } from "./_train_tiny.ts";
+import { tiny, tinyCliArgs, withTinyData } from "./_train_tiny.ts";
 
 const backend = await CpuBackend.create({ threads: 1 });
 const quiet = { backend, progressBar: false, noExport: true };
@@ -142,20 +142,7 @@ Deno.test("data check: the train CLI exits 2 on a cut dataset and accepts --veri
     const ds = await openDataset(data);
     await Deno.remove(`${data}/${ds.records()[5].path}`);
     const r = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../tasks/train.ts", import.meta.url).pathname,
-        "--data",
-        data,
-        "--out",
-        `${tmp}/run`,
-        "--arch",
-        "ir_tiny",
-        "--input",
-        "16x16",
-        "--batch",
-        "8",
+      args: tinyCliArgs(data, `${tmp}/run`, [
         "--steps",
         "1",
         "--backend",
@@ -163,7 +150,7 @@ Deno.test("data check: the train CLI exits 2 on a cut dataset and accepts --veri
         "--threads",
         "1",
         "--verify",
-      ],
+      ]),
       stdout: "null",
       stderr: "piped",
     }).output();

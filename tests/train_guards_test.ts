@@ -4,7 +4,7 @@ import { TrainConfigError } from "../recognition/config.ts";
 import { lockRunFolder } from "../recognition/run_lock.ts";
 import { train } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
-import { tiny, withTinyData } from "./_train_tiny.ts";
+import { tiny, tinyCliArgs, withTinyData } from "./_train_tiny.ts";
 
 const backend = await CpuBackend.create({ threads: 1 });
 const quiet = { backend, progressBar: false, noExport: true };
@@ -49,20 +49,7 @@ Deno.test("run lock: a stale lock file of a dead process is taken over", async (
 Deno.test("run lock: two train processes into one --out: exactly one runs, the other exits 2", async () => {
   await withData(async (tmp, data) => {
     const out = `${tmp}/run`;
-    const args = [
-      "run",
-      "-A",
-      new URL("../tasks/train.ts", import.meta.url).pathname,
-      "--data",
-      data,
-      "--out",
-      out,
-      "--arch",
-      "ir_tiny",
-      "--input",
-      "16x16",
-      "--batch",
-      "8",
+    const args = tinyCliArgs(data, out, [
       "--steps",
       "300",
       "--backend",
@@ -71,7 +58,7 @@ Deno.test("run lock: two train processes into one --out: exactly one runs, the o
       "1",
       "--workers",
       "0",
-    ];
+    ]);
     const run = () =>
       new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" }).output();
     const [a, b] = await Promise.all([run(), run()]);
