@@ -82,31 +82,21 @@ Deno.test("cli args: --out that is an existing file is refused in words (generat
     const g2 = await runTask("generate", ["--out", `${file}/sub`, "--ids", "1", "--per-id", "1"]);
     assert.equal(g2.code, 2, g2.err);
     assert.match(g2.err, /taken is a file, so no folder can be made under it/);
-    const e = await runTask("evaluate", [
-      "--model",
-      "pixels",
-      "--pairs",
-      `${dir}/missing.txt`,
-      "--images",
-      dir,
-      "--out",
-      file,
-    ]);
+    const evaluate = (...flags: string[]) =>
+      runTask("evaluate", [
+        "--model",
+        "pixels",
+        "--pairs",
+        `${dir}/missing.txt`,
+        "--images",
+        dir,
+        ...flags,
+      ]);
+    const e = await evaluate("--out", file);
     assert.equal(e.code, 2, e.err);
     assert.match(e.err, /exists and is a file/);
     // Flags are checked before the (missing) pairs file is read.
-    const k = await runTask("evaluate", [
-      "--model",
-      "pixels",
-      "--pairs",
-      `${dir}/missing.txt`,
-      "--images",
-      dir,
-      "--out",
-      `${dir}/o`,
-      "--kfold",
-      "1",
-    ]);
+    const k = await evaluate("--out", `${dir}/o`, "--kfold", "1");
     assert.equal(k.code, 2, k.err);
     assert.match(k.err, /--kfold 1: expected an integer ≥ 2/);
   } finally {

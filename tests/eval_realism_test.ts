@@ -50,7 +50,7 @@ Deno.test("realism: FD of a set against itself is 0, a shifted set is farther; r
         "id2\t1\t2\nid3\t1\t2\nid4\t1\tid5\t1\nid6\t2\tid7\t1\n",
     );
     const reference = createPixelEmbedder({ inputSize: [8, 8], workSize: [2, 2] });
-    const r = await measureRealism({
+    const options = {
       generated: `${tmp}/gen`,
       real: `${tmp}/real`,
       floor: `${tmp}/floor`,
@@ -58,7 +58,8 @@ Deno.test("realism: FD of a set against itself is 0, a shifted set is farther; r
       reference,
       cacheDir: `${tmp}/cache`,
       progress: false,
-    });
+    };
+    const r = await measureRealism(options);
     assert.ok(Math.abs(r.fd) < 1e-6, `fd ${r.fd}`); // singular Σ: √ of round-off
     assert.ok(r.fd_floor! > 0.01, `fd_floor ${r.fd_floor}`);
     assert.equal(r.fd_ratio, r.fd / r.fd_floor!);
@@ -75,16 +76,7 @@ Deno.test("realism: FD of a set against itself is 0, a shifted set is farther; r
     const want = frechetDistance(gaussianStats(f, 4), gaussianStats(g, 4)).fd;
     assert.ok(Math.abs(r.fd_floor! - want) < 1e-9);
     // cached features are read back identically
-    const again = await measureRealism({
-      generated: `${tmp}/gen`,
-      real: `${tmp}/real`,
-      floor: `${tmp}/floor`,
-      n: 80,
-      reference,
-      cacheDir: `${tmp}/cache`,
-      pairs: "",
-      progress: false,
-    });
+    const again = await measureRealism({ ...options, pairs: "" });
     assert.equal(again.fd_floor, r.fd_floor);
   } finally {
     await Deno.remove(tmp, { recursive: true });
