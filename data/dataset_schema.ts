@@ -3,40 +3,40 @@
  * image. See `data/README.md` for the on-disk layout.
  */
 import { z } from "./deps.ts";
-import type { Equal } from "./type_equal.ts";
 
 /** Current manifest schema version; readers reject other versions. */
 export const DATASET_SCHEMA_VERSION = 1;
 
-/** Which shard of a sharded write a manifest file holds (1-based index). */
-const shardSchema = z.object({
+/** Which shard of a sharded write a manifest file holds: `index` of `count`, 1-based. */
+export const ShardSchema = z.object({
+  /** 1-based shard number. */
   index: z.number().int().min(1),
+  /** Number of shards. */
   count: z.number().int().min(1),
 }).refine((s) => s.index <= s.count, { message: "shard index must be ≤ count" });
 
 /** A shard of a sharded write: `index` of `count`, 1-based. */
-export interface Shard {
-  /** 1-based shard number. */
-  index: number;
-  /** Number of shards. */
-  count: number;
-}
-/** Zod schema of `Shard`. */
-export const ShardSchema: z.ZodType<Shard> = shardSchema;
+export type Shard = z.infer<typeof ShardSchema>;
 
-/** The first line of every manifest file. */
-const headerSchema = z.object({
+/** The first line of every manifest file: image size, layout, generator id, class count. */
+export const DatasetHeaderSchema = z.object({
+  /** Always `"header"`: the first line of a manifest. */
   kind: z.literal("header"),
+  /** Manifest schema version (1). */
   schema_version: z.literal(DATASET_SCHEMA_VERSION),
+  /** Size and channels every image must have (1 grey, 3 RGB). */
   image: z.object({
     height: z.number().int().positive(),
     width: z.number().int().positive(),
     channels: z.union([z.literal(1), z.literal(3)]),
   }),
+  /** `"class_dir"`: images live in `<class dir>/<file>`. */
   layout: z.literal("class_dir"),
   /** Generator id (e.g. `"embedded-3dmm@1"`), or null for real photographs. */
   generator: z.string().nullable(),
+  /** Number of classes; every class index and label class is below it. */
   num_classes: z.number().int().positive(),
+  /** Whether the images are generated or real photographs. */
   source: z.enum(["synthetic", "real"]),
   /** Whatever configuration produced the set (generator preset, mixup settings…). */
   config: z.unknown().optional(),
@@ -44,43 +44,24 @@ const headerSchema = z.object({
    * Set only in the header line of a shard's manifest file; never part of the dataset's
    * identity, and `openDataset` returns headers without it.
    */
-  shard: shardSchema.optional(),
+  shard: ShardSchema.optional(),
 });
 
-/** Dataset header: image size, layout, generator id, class count (= `z.infer` of the schema). */
-export interface DatasetHeader {
-  /** Always `"header"`: the first line of a manifest. */
-  kind: "header";
-  /** Manifest schema version (1). */
-  schema_version: 1;
-  /** Size and channels every image must have (1 grey, 3 RGB). */
-  image: { height: number; width: number; channels: 1 | 3 };
-  /** `"class_dir"`: images live in `<class dir>/<file>`. */
-  layout: "class_dir";
-  /** Generator id (e.g. `"embedded-3dmm@1"`), or null for real photographs. */
-  generator: string | null;
-  /** Number of classes; every class index and label class is below it. */
-  num_classes: number;
-  /** Whether the images are generated or real photographs. */
-  source: "synthetic" | "real";
-  /** Whatever configuration produced the set (generator preset, mixup settings…). */
-  config?: unknown;
-  /** Only in a shard manifest's header line; never part of the dataset's identity. */
-  shard?: Shard;
-}
-/** Zod schema of the header line (`DatasetHeader`). */
-export const DatasetHeaderSchema: z.ZodType<DatasetHeader> = headerSchema;
+/** Dataset header: image size, layout, generator id, class count. */
+export type DatasetHeader = z.infer<typeof DatasetHeaderSchema>;
 
 const IMAGE_PATH = /^[^/\\]+\/[^/\\]+\.(png|jpg|jpeg|pgm)$/i;
 
 /** One image: where it is, its class, its soft label, where it came from, its hash. */
-const recordSchema = z.object({
+export const DatasetRecordSchema = z.object({
+  /** Always `"image"`. */
   kind: z.literal("image"),
   /** Relative `<class dir>/<file>.png` (forward slashes, no `.`/`..` segments). */
   path: z.string().regex(IMAGE_PATH, 'expected "<class dir>/<file>.png|jpg|jpeg|pgm"')
     .refine((p) => !p.split("/").some((s) => s === "." || s === ".." || s.startsWith(".")), {
       message: "path segments may not be '.', '..' or hidden",
     }),
+  /** The image's class index (its primary identity; its folder). */
   class: z.number().int().min(0),
   /** Soft label: `[class, weight]` pairs, weights in [0, 1] summing to 1 (Identity Mixup survives). */
   label: z.array(z.tuple([z.number().int().min(0), z.number().min(0).max(1)])).min(1)
@@ -104,34 +85,8 @@ const recordSchema = z.object({
   bytes: z.number().int().min(0).optional(),
 });
 
-/** One image record of a manifest (= `z.infer` of the schema). */
-export interface DatasetRecord {
-  /** Always `"image"`. */
-  kind: "image";
-  /** Relative `<class dir>/<file>.png`. */
-  path: string;
-  /** The image's class index (its primary identity; its folder). */
-  class: number;
-  /** Soft label: `[class, weight]` pairs, weights summing to 1. */
-  label: [number, number][];
-  /** Synthetic images: seed/identity/index/partner/phi/vary… whatever regenerates it. */
-  latent?: Record<string, unknown>;
-  /** Real images: where the photograph came from. */
-  source?: string;
-  /** Lowercase hex SHA-256 of the file's bytes ("" for plain folders, which have no manifest). */
-  sha256: string;
-  /** Size of the file in bytes (absent in older manifests and for plain folders). */
-  bytes?: number;
-}
-/** Zod schema of an image record (`DatasetRecord`). */
-export const DatasetRecordSchema: z.ZodType<DatasetRecord> = recordSchema;
-
-// The hand-written interfaces above must stay exactly the schemas' inferred types.
-const _typesMatch: [
-  Equal<z.infer<typeof shardSchema>, Shard>,
-  Equal<z.infer<typeof headerSchema>, DatasetHeader>,
-  Equal<z.infer<typeof recordSchema>, DatasetRecord>,
-] = [true, true, true];
+/** One image record of a manifest. */
+export type DatasetRecord = z.infer<typeof DatasetRecordSchema>;
 
 function round(x: number): number {
   return Math.round(x * 1e9) / 1e9;

@@ -4,7 +4,6 @@
  * The embedded model ships one; a user's own export (DiscoFaceGAN, StyleGAN, ...) needs one too.
  */
 import { z } from "./deps.ts";
-import type { Equal } from "../data/mod.ts";
 
 /** What a latent block controls; Identity Mixup blends `identity`, `--vary` acts on the rest. */
 const ROLES = ["identity", "expression", "pose", "illumination", "noise", "other"] as const;
@@ -13,7 +12,7 @@ export type LatentRoleName = (typeof ROLES)[number];
 const latentRole = z.enum(ROLES);
 
 /** One latent input of the model: `[batch, size]` float32. */
-const latentBlockSchema = z.object({
+export const LatentBlockSchema = z.object({
   name: z.string().min(1),
   size: z.number().int().positive(),
   /** Prior to sample from: standard normal (× scale) or uniform in [−scale, scale]. */
@@ -24,13 +23,13 @@ const latentBlockSchema = z.object({
 });
 
 /** The manifest (`generator.json`). */
-const manifestSchema = z.object({
+export const GeneratorManifestSchema = z.object({
   format: z.literal("synface-generator/1"),
   /** Generator id recorded in datasets (e.g. "embedded-3dmm@1"). */
   id: z.string().min(1),
   /** ONNX file, relative to the manifest. */
   model: z.string().min(1),
-  inputs: z.array(latentBlockSchema).min(1),
+  inputs: z.array(LatentBlockSchema).min(1),
   /** Name of the image output. */
   output: z.string().min(1),
   /** Optional output with the 5 alignment landmarks [B,5,2] in pixels. */
@@ -47,35 +46,9 @@ const manifestSchema = z.object({
 });
 
 /** One latent input block (parsed: defaults filled in). */
-export interface LatentBlock {
-  name: string;
-  size: number;
-  prior: "normal" | "uniform";
-  scale: number;
-  role?: LatentRoleName;
-}
-
+export type LatentBlock = z.infer<typeof LatentBlockSchema>;
 /** A parsed manifest (`generator.json`). */
-export interface GeneratorManifest {
-  format: "synface-generator/1";
-  id: string;
-  model: string;
-  inputs: LatentBlock[];
-  output: string;
-  landmarks?: string;
-  layout: "NCHW" | "NHWC";
-  valueRange: [number, number];
-  imageSize: [number, number];
-  aligned: boolean;
-  notes?: string;
-}
-
-/** Zod schema of `generator.json`. */
-export const GeneratorManifestSchema: z.ZodType<GeneratorManifest> = manifestSchema;
-/** Zod schema of one latent block. */
-export const LatentBlockSchema: z.ZodType<LatentBlock> = latentBlockSchema;
-
-const _typesMatch: [Equal<z.output<typeof manifestSchema>, GeneratorManifest>] = [true];
+export type GeneratorManifest = z.infer<typeof GeneratorManifestSchema>;
 
 /** The role of a block (explicit, or its name when that names a role). */
 export function roleOf(block: LatentBlock): LatentRoleName {

@@ -9,26 +9,11 @@
  * (identity, or conv1×1 stride s → BN when the shape changes), the first block of each stage
  * has stride 2; head BN → Dropout → Flatten → FC → BN1d.
  */
-import type { Equal } from "../data/mod.ts";
 import { z } from "./deps.ts";
 
-/** A backbone architecture. */
-export interface ArchSpec {
+/** A backbone architecture (custom architectures are given as JSON in this shape). */
+export const ArchSpecSchema = z.object({
   /** Registry name, e.g. "lresnet50e_ir". */
-  name: string;
-  /** Blocks per stage. */
-  stages: number[];
-  /** Output channels per stage. */
-  widths: number[];
-  /** Stem channels. */
-  stem: number;
-  /** Embedding length. */
-  embedding: number;
-  /** Default input height×width. */
-  input: { height: number; width: number };
-}
-
-const archSpecSchema = z.object({
   name: z.string(),
   /** Blocks per stage. */
   stages: z.array(z.number().int().positive()).min(1),
@@ -41,10 +26,8 @@ const archSpecSchema = z.object({
   /** Default input height×width. */
   input: z.object({ height: z.number().int().positive(), width: z.number().int().positive() }),
 });
-/** Zod schema of {@link ArchSpec} (custom architectures given as JSON). */
-export const ArchSpecSchema: z.ZodType<ArchSpec> = archSpecSchema;
-// The hand-written type carries the public docs (no-slow-types); it must stay the schema's type.
-const _typesMatch: Equal<z.infer<typeof archSpecSchema>, ArchSpec> = true;
+/** A backbone architecture. */
+export type ArchSpec = z.infer<typeof ArchSpecSchema>;
 
 /** The named architectures. */
 export const ARCHS: Readonly<Record<string, ArchSpec>> = {

@@ -5,7 +5,6 @@
  * folder, fsync, rename), so a crash or a full disk while writing leaves the previous checkpoint
  * intact.
  */
-import type { Equal } from "../data/mod.ts";
 import {
   decodeStateDict,
   encodeStateDict,
@@ -18,27 +17,18 @@ import {
 import { z } from "./deps.ts";
 
 /** The JSON part of a checkpoint (besides the tensor list). */
-export interface CheckpointMeta {
+export const CheckpointMetaSchema = z.object({
   /** The run configuration (`TrainConfig`) as written to config.json. */
-  config: unknown;
-  /** Optimiser steps done. */
-  globalStep: number;
-  /** The next batch to train on. */
-  position: { epoch: number; step: number };
-  /** Whatever else the trainer needs to continue exactly (best score, last loss). */
-  state: Record<string, unknown>;
-}
-
-const checkpointMetaSchema = z.object({
   config: z.unknown(),
+  /** Optimiser steps done. */
   globalStep: z.number().int().min(0),
+  /** The next batch to train on. */
   position: z.object({ epoch: z.number().int().min(0), step: z.number().int().min(0) }),
+  /** Whatever else the trainer needs to continue exactly (best score, last loss). */
   state: z.record(z.string(), z.unknown()),
 });
-/** Zod schema of {@link CheckpointMeta}. */
-export const CheckpointMetaSchema: z.ZodType<CheckpointMeta> = checkpointMetaSchema;
-// The hand-written type carries the public docs (no-slow-types); it must stay the schema's type.
-const _typesMatch: Equal<z.infer<typeof checkpointMetaSchema>, CheckpointMeta> = true;
+/** The JSON part of a checkpoint (besides the tensor list). */
+export type CheckpointMeta = z.infer<typeof CheckpointMetaSchema>;
 
 /** A checkpoint in memory. */
 export interface Checkpoint {
@@ -98,7 +88,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file = "<checkpoint>"): Chec
   } catch (e) {
     throw new CheckpointError((e as Error).message);
   }
-  const meta = checkpointMetaSchema.safeParse(decoded.meta);
+  const meta = CheckpointMetaSchema.safeParse(decoded.meta);
   if (!meta.success) throw new CheckpointError(`${file}: bad meta: ${meta.error.message}`);
   return { meta: meta.data, tensors: new Map(Object.entries(decoded.state)) };
 }
