@@ -278,10 +278,9 @@ async function listEntries(dir: string): Promise<string[]> {
 }
 
 async function removeStaleTemps(tmpDir: string, prefix: string): Promise<void> {
-  // Only this shard's temps: another shard may be writing right now.
-  for await (const e of Deno.readDir(tmpDir)) {
-    if (e.isFile && e.name.startsWith(prefix + "-")) {
-      await Deno.remove(`${tmpDir}/${e.name}`).catch(() => {});
-    }
+  // Only this shard's temps: another shard may be writing right now, and one that closes
+  // removes the (then empty) temp folder, so a folder gone meanwhile has nothing stale in it.
+  for (const name of await listEntries(tmpDir)) {
+    if (name.startsWith(prefix + "-")) await Deno.remove(`${tmpDir}/${name}`).catch(() => {});
   }
 }
