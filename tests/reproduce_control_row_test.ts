@@ -5,7 +5,7 @@
  * manifest), which is all `--real` asks of a folder.
  */
 import assert from "node:assert/strict";
-import { synthesize } from "../mixup/mod.ts";
+import { synthesize } from "../synthesis/mod.ts";
 
 const TASK = new URL("../tasks/reproduce.ts", import.meta.url).pathname;
 const PROCEDURAL = new URL("../generator/model/procedural.json", import.meta.url);
