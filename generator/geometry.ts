@@ -215,6 +215,17 @@ function conformToTemplate(P: number[], nFace: number): void {
   }
 }
 
+/** The (unnormalised, area-weighted) normal of triangle a b c: (b − a) × (c − a). */
+function triangleNormal(a: V3, b: V3, c: V3): V3 {
+  const e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+    e2 = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+  return [
+    e1[1] * e2[2] - e1[2] * e2[1],
+    e1[2] * e2[0] - e1[0] * e2[2],
+    e1[0] * e2[1] - e1[1] * e2[0],
+  ];
+}
+
 /** Build the geometry from the canonical mesh; `density` = points per cm² on the face. */
 export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   // The canonical mesh is ~10 % wider (relative to the eyes) than typical aligned faces.
@@ -338,14 +349,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   // Rest normals (area-weighted) of control vertices.
   const ctrlNormal = new Float32Array(nCtrl * 3);
   for (let t = 0; t < tris.length; t += 3) {
-    const [a, b, c] = [0, 1, 2].map((k) => vp(tris[t + k]));
-    const e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
-      e2 = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-    const n = [
-      e1[1] * e2[2] - e1[2] * e2[1],
-      e1[2] * e2[0] - e1[0] * e2[2],
-      e1[0] * e2[1] - e1[1] * e2[0],
-    ];
+    const n = triangleNormal(vp(tris[t]), vp(tris[t + 1]), vp(tris[t + 2]));
     for (let k = 0; k < 3; k++) for (let d = 0; d < 3; d++) ctrlNormal[3 * tris[t + k] + d] += n[d];
   }
   for (let i = 0; i < nCtrl; i++) {
@@ -369,14 +373,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   }
   // Keep triangle winding consistent with outward normals for the graph's normal computation.
   for (let t = mesh.triangles.length; t < tris.length; t += 3) {
-    const [a, b, c] = [0, 1, 2].map((k) => vp(tris[t + k]));
-    const e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
-      e2 = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-    const n = [
-      e1[1] * e2[2] - e1[2] * e2[1],
-      e1[2] * e2[0] - e1[0] * e2[2],
-      e1[0] * e2[1] - e1[1] * e2[0],
-    ];
+    const n = triangleNormal(vp(tris[t]), vp(tris[t + 1]), vp(tris[t + 2]));
     const vn = ctrlNormal.subarray(3 * tris[t], 3 * tris[t] + 3);
     if (n[0] * vn[0] + n[1] * vn[1] + n[2] * vn[2] < 0) {
       [tris[t + 1], tris[t + 2]] = [tris[t + 2], tris[t + 1]];
