@@ -127,7 +127,10 @@ async function profileNet(
     console.error(formatRows("pass kernel", byFamily));
     if (byLayer) {
       console.error(
-        formatRows("layer pass", summarize(cells, steps, stepMs, (c) => `${c.layer} ${c.pass}`)),
+        formatRows(
+          "layer pass",
+          summarize(cells, steps, stepMs, (c) => `${c.layer || "(outside modules)"} ${c.pass}`),
+        ),
       );
     }
     return Object.fromEntries(byFamily.map((r) => [r.key, +r.share.toFixed(4)]));
