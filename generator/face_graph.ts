@@ -19,7 +19,8 @@ import {
   SHAPE_DIM,
 } from "./bases.ts";
 import type { AppearanceModel } from "./appearance.ts";
-import { ARCFACE_TEMPLATE, ATTR, type Geometry } from "./geometry.ts";
+import { ARCFACE_TEMPLATE, ATTR, type Geometry, IMAGE_SIZE } from "./geometry.ts";
+import { bilinearMatrix, textureTaps } from "./texture_taps.ts";
 
 /** Latent block sizes of the procedural embedded model, in input order. */
 export const LATENT_BLOCKS = [
@@ -30,8 +31,8 @@ export const LATENT_BLOCKS = [
   { name: "noise", size: 32 },
 ] as const;
 
-/** Output image size. */
-export const IMAGE_SIZE = 112;
+/** Output image size: the ArcFace template's frame. */
+export { IMAGE_SIZE };
 
 /** Latent blocks of the model built with `appearance` (identity = 80 shape + K appearance). */
 export function latentBlocks(
@@ -46,81 +47,6 @@ export function latentBlocks(
 
 /** Background coefficients of the learned model: noise[0:27] drive the top 27 components. */
 const BG_COMPONENTS = 27;
-
-/** Bilinear weights from `n` output pixel centres to `m` texel centres: [n, m] row-major. */
-function bilinearMatrix(n: number, m: number): Float32Array {
-  const out = new Float32Array(n * m);
-  for (let y = 0; y < n; y++) {
-    const t = Math.min(m - 1, Math.max(0, ((y + 0.5) * m) / n - 0.5));
-    const i = Math.min(m - 2, Math.floor(t)), f = t - i;
-    out[y * m + i] += 1 - f;
-    out[y * m + i + 1] += f;
-  }
-  return out;
-}
-
-/**
- * Where each dense point's texel lies in the texture frame: the rest mesh's frontal projection
- * by the same 5-point similarity the graph fits (the mean face at zero pose lands on it).
- * Returns 4 texel indices and bilinear weights per point.
- */
-export function textureTaps(
-  geo: Geometry,
-  resolution: number,
-): { idx: Int32Array; w: Float32Array; uv: Float32Array } {
-  const nC = geo.nCtrl;
-  const L = Array.from({ length: 5 }, (_, k) => {
-    let x = 0, y = 0;
-    for (let i = 0; i < nC; i++) {
-      const w = geo.landmarkW[k * nC + i];
-      if (w) {
-        x += w * geo.ctrl[3 * i];
-        y += w * geo.ctrl[3 * i + 1];
-      }
-    }
-    return [x, -y];
-  });
-  const dst = ARCFACE_TEMPLATE;
-  const mdx = dst.reduce((s, p) => s + p[0], 0) / 5, mdy = dst.reduce((s, p) => s + p[1], 0) / 5;
-  const msx = L.reduce((s, p) => s + p[0], 0) / 5, msy = L.reduce((s, p) => s + p[1], 0) / 5;
-  let den = 0, an = 0, bn = 0;
-  for (let k = 0; k < 5; k++) {
-    const cx = L[k][0] - msx, cy = L[k][1] - msy;
-    const dx = dst[k][0] - mdx, dy = dst[k][1] - mdy;
-    den += cx * cx + cy * cy;
-    an += cx * dx + cy * dy;
-    bn += cx * dy - cy * dx;
-  }
-  const A = an / den, B = bn / den;
-  const tx = mdx - (A * msx - B * msy), ty = mdy - (B * msx + A * msy);
-  const N = geo.nPoints, R = resolution;
-  const idx = new Int32Array(4 * N), w = new Float32Array(4 * N), uv = new Float32Array(2 * N);
-  for (let p = 0; p < N; p++) {
-    const x = geo.pointPos[3 * p], y = geo.pointPos[3 * p + 1];
-    const u = A * x + B * y + tx, v = B * x - A * y + ty;
-    uv[2 * p] = u;
-    uv[2 * p + 1] = v;
-    const tu = Math.min(R - 1, Math.max(0, (u * R) / IMAGE_SIZE - 0.5));
-    const tv = Math.min(R - 1, Math.max(0, (v * R) / IMAGE_SIZE - 0.5));
-    const i = Math.min(R - 2, Math.floor(tu)), j = Math.min(R - 2, Math.floor(tv));
-    const fu = tu - i, fv = tv - j;
-    const taps = [
-      [j, i, (1 - fu) * (1 - fv)],
-      [j, i + 1, fu * (1 - fv)],
-      [j + 1, i, (1 - fu) * fv],
-      [
-        j + 1,
-        i + 1,
-        fu * fv,
-      ],
-    ];
-    taps.forEach(([r, c, ww], k) => {
-      idx[4 * p + k] = r * R + c;
-      w[4 * p + k] = ww;
-    });
-  }
-  return { idx, w, uv };
-}
 
 /**
  * Build the ONNX model bytes. With `appearance`, the learned model: the identity block's last K

@@ -65,6 +65,9 @@ export const MESH = {
   lidLower: [7, 163, 144, 145, 153, 154, 155, 249, 390, 373, 374, 380, 381, 382],
 } as const;
 
+/** Side of the aligned image frame the template is given in (ArcFace: 112×112). */
+export const IMAGE_SIZE = 112;
+
 /** The ArcFace 112×112 template: eye centres, nose tip, mouth corners (x, y in pixels). */
 export const ARCFACE_TEMPLATE: readonly (readonly [number, number])[] = [
   [38.2946, 51.6963],

@@ -19,5 +19,6 @@ export {
   PROCEDURAL_ID,
 } from "./build.ts";
 export * from "./appearance.ts";
-export { IMAGE_SIZE, LATENT_BLOCKS, latentBlocks, textureTaps } from "./face_graph.ts";
+export { IMAGE_SIZE, LATENT_BLOCKS, latentBlocks } from "./face_graph.ts";
+export { textureTaps } from "./texture_taps.ts";
 export { ARCFACE_TEMPLATE } from "./geometry.ts";

@@ -27,6 +27,7 @@ import * as K from "./js_kernels.ts";
 import type { Gemm } from "./gemm.ts";
 import type { EltwiseKernels, Job, WasmKernels } from "./wasm_gemm.ts";
 import { jsGemm } from "./gemm.ts";
+import { col2im, im2col } from "./im2col.ts";
 
 interface CpuBuf extends Buf {
   /** Offset in float32 elements into the memory; −1 once freed. */
@@ -253,61 +254,6 @@ export class CpuBackend implements Backend {
     }
   }
 
-  /** im2col of image `img` into col (K×P, K = cIn·kh·kw, P = outH·outW). */
-  private im2col(xOff: number, colOff: number, s: ConvSpec): void {
-    const { cIn, h, w, kh, kw, strideH, strideW, padH, padW, outH, outW } = s;
-    const heap = this.refresh();
-    const P = outH * outW;
-    let row = colOff;
-    for (let c = 0; c < cIn; c++) {
-      const xc = xOff + c * h * w;
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++, row += P) {
-          // valid output x range for this j: 0 ≤ ox·sw − pw + j < w
-          const x0 = Math.max(0, Math.ceil((padW - j) / strideW));
-          const x1 = Math.min(outW, Math.floor((w - 1 + padW - j) / strideW) + 1);
-          for (let oy = 0; oy < outH; oy++) {
-            const iy = oy * strideH - padH + i;
-            const r = row + oy * outW;
-            if (iy < 0 || iy >= h || x1 <= x0) {
-              heap.fill(0, r, r + outW);
-              continue;
-            }
-            if (x0 > 0) heap.fill(0, r, r + x0);
-            const src = xc + iy * w - padW + j;
-            if (strideW === 1) heap.copyWithin(r + x0, src + x0, src + x1);
-            else for (let ox = x0; ox < x1; ox++) heap[r + ox] = heap[src + ox * strideW];
-            if (x1 < outW) heap.fill(0, r + x1, r + outW);
-          }
-        }
-      }
-    }
-  }
-
-  /** col2im: dx image += scatter of col (K×P). dx must be zeroed first. */
-  private col2im(colOff: number, dxOff: number, s: ConvSpec): void {
-    const { cIn, h, w, kh, kw, strideH, strideW, padH, padW, outH, outW } = s;
-    const heap = this.refresh();
-    const P = outH * outW;
-    let row = colOff;
-    for (let c = 0; c < cIn; c++) {
-      const xc = dxOff + c * h * w;
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++, row += P) {
-          const x0 = Math.max(0, Math.ceil((padW - j) / strideW));
-          const x1 = Math.min(outW, Math.floor((w - 1 + padW - j) / strideW) + 1);
-          for (let oy = 0; oy < outH; oy++) {
-            const iy = oy * strideH - padH + i;
-            if (iy < 0 || iy >= h) continue;
-            const r = row + oy * outW;
-            const dst = xc + iy * w - padW + j;
-            for (let ox = x0; ox < x1; ox++) heap[dst + ox * strideW] += heap[r + ox];
-          }
-        }
-      }
-    }
-  }
-
   private direct(s: ConvSpec): boolean {
     return s.kh === 1 && s.kw === 1 && s.strideH === 1 && s.strideW === 1 && s.padH === 0 &&
       s.padW === 0;
@@ -460,7 +406,7 @@ export class CpuBackend implements Backend {
   private imageColumns(xo: number, b: number, col: Buf | null, s: ConvSpec): number {
     const xb = xo + b * s.cIn * s.h * s.w;
     if (!col) return xb;
-    this.im2col(xb, this.off(col), s);
+    im2col(this.refresh(), xb, this.off(col), s);
     return this.off(col);
   }
 
@@ -487,7 +433,7 @@ export class CpuBackend implements Backend {
         const target = col ? this.off(col) : dxo + b * s.cIn * HW;
         // col (K×P) = Wᵀ (K×cOut) · dy_b (cOut×P)
         this.gemmImpl.gemm(Kd, P, s.cOut, wo, 1, Kd, dyo + b * s.cOut * P, P, 1, target, P, false);
-        if (col) this.col2im(this.off(col), dxo + b * s.cIn * HW, s);
+        if (col) col2im(this.refresh(), this.off(col), dxo + b * s.cIn * HW, s);
       }
     } finally {
       if (col) this.free(col);
