@@ -28,6 +28,12 @@ import type { Gemm } from "./gemm.ts";
 import type { EltwiseKernels, Job, WasmKernels } from "./wasm_gemm.ts";
 import { jsGemm } from "./gemm.ts";
 import { col2im, im2col } from "./im2col.ts";
+import {
+  winogradApplies,
+  winogradBackwardInput,
+  winogradBackwardWeight,
+  winogradForward,
+} from "./winograd.ts";
 
 interface CpuBuf extends Buf {
   /** Offset in float32 elements into the memory; −1 once freed. */
@@ -57,6 +63,11 @@ export interface CpuOptions {
   initialMiB?: number;
   /** GEMM threads including the caller (default: all cores). */
   threads?: number;
+  /**
+   * Winograd F(2×2, 3×3) for the 3×3 stride-1 convolutions with ≥ 16 input and output channels
+   * (default true; wasm kernels only). Off: every convolution is im2col + GEMM.
+   */
+  winograd?: boolean;
 }
 
 /** The CPU backend. */
@@ -74,14 +85,22 @@ export class CpuBackend implements Backend {
   private gemmImpl: Gemm;
   /** SIMD elementwise kernels when the wasm module is in use. */
   private ew: EltwiseKernels | null;
+  /** Whether eligible convolutions take the Winograd path. */
+  readonly winograd: boolean;
 
-  private constructor(memory: WebAssembly.Memory, gemm: Gemm, reservedFloats: number) {
+  private constructor(
+    memory: WebAssembly.Memory,
+    gemm: Gemm,
+    reservedFloats: number,
+    winograd: boolean,
+  ) {
     this.memory = memory;
     this.heap = new Float32Array(memory.buffer);
     this.top = reservedFloats;
     this.gemmImpl = gemm;
     this.ew = (gemm as Partial<WasmKernels>).ew ?? null;
-    this.info = `cpu: ${gemm.name}`;
+    this.winograd = winograd && !!(gemm as Partial<WasmKernels>).run;
+    this.info = `cpu: ${gemm.name}${this.winograd ? ", Winograd F(2,3)" : ""}`;
   }
 
   /** A CPU backend with the fastest available GEMM. */
@@ -98,7 +117,7 @@ export class CpuBackend implements Backend {
         gemm = jsGemm(memory);
       }
     }
-    return new CpuBackend(memory, gemm, gemm.reservedFloats);
+    return new CpuBackend(memory, gemm, gemm.reservedFloats, opts.winograd ?? true);
   }
 
   /** Synchronous float32 view of a buffer (valid until the memory grows). */
@@ -227,7 +246,8 @@ export class CpuBackend implements Backend {
 
   // ---- GEMM-based kernels ----
 
-  private off(b: Buf): number {
+  /** Element offset of a live buffer in the memory. */
+  off(b: Buf): number {
     const c = b as CpuBuf;
     if (c.off < 0) throw new Error("cpu: buffer was freed");
     return c.off;
@@ -267,6 +287,13 @@ export class CpuBackend implements Backend {
   private wasmConv(mode: 0 | 1 | 2, s: ConvSpec, x: Buf, w: Buf, out: Buf): boolean {
     const k = this.gemmImpl as Partial<WasmKernels>;
     if (!k.run || !k.available) return false;
+    if (this.winograd && winogradApplies(s)) {
+      const kk = k as WasmKernels;
+      if (mode === 0) winogradForward(kk, this, s, x, w, out);
+      else if (mode === 1) winogradBackwardInput(kk, this, s, out, w, x);
+      else winogradBackwardWeight(kk, this, s, x, out, w);
+      return true;
+    }
     if (mode === 2) return this.wasmWeightGrad(k as WasmKernels, s, x, w, out);
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
     const parts = Math.max(1, Math.min(s.n, k.available()));

@@ -1,4 +1,5 @@
 import { eltwiseWat } from "./eltwise_wat.ts";
+import { winogradWat } from "./winograd_wat.ts";
 
 /**
  * Generates the WebAssembly text of the SIMD GEMM (GotoBLAS structure): B is packed into
@@ -26,6 +27,7 @@ export const JOB_KERNELS = [
   "ch_affine2",
   "prelu",
   "prelu_bwd",
+  "wino",
 ] as const;
 
 /** Blocking parameters of one generated kernel. */
@@ -605,5 +607,6 @@ export function gemmWat(s: GemmShape): string {
     (call $min (local.get $r) (local.get $oh)))
 
   ${eltwiseWat()}
+  ${winogradWat()}
 )`;
 }

@@ -1,0 +1,124 @@
+/**
+ * The cpu backend's Winograd F(2×2, 3×3) convolution (forward, input gradient, weight gradient)
+ * against the float64 reference and the im2col + GEMM path, on odd sizes, padding 0/1/2 and
+ * several images, and bit-identical at 1 and 2 threads.
+ *
+ * Tolerance: each output is compared with |error| ≤ TOL · Σ|terms| (the float64 sum of the
+ * absolute products that make it up). A float32 dot product of k terms is within ~k·ε of that
+ * (ε = 2⁻²⁴ ≈ 6e-8; in practice √k·ε); Winograd adds the roundings of its transforms, each a
+ * sum of ≤ 4 terms with coefficients ±1, ±½, so its error is a small multiple of im2col's. With
+ * k ≤ 3·3·19 = 171 terms here (√k ≈ 13), TOL = 4e-6 (≈ 64 ε) bounds both paths with room (both
+ * measure ≈ 1–4e-7); a wrong transform or tile index gives errors of order 1.
+ */
+import assert from "node:assert/strict";
+import { Rng } from "../data/rng.ts";
+import * as ag from "../recognition/autodiff/mod.ts";
+import type { ConvSpec } from "../recognition/autodiff/backend.ts";
+import { winogradApplies } from "../recognition/autodiff/cpu/winograd.ts";
+
+const TOL = 4e-6;
+const ref = new ag.Ref64Backend();
+const wino1 = await ag.CpuBackend.create({ initialMiB: 16, threads: 1 });
+const wino2 = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
+const im2col = await ag.CpuBackend.create({ initialMiB: 16, threads: 1, winograd: false });
+await wino2.warmup();
+
+interface Grads {
+  y: Float64Array;
+  dx: Float64Array;
+  dw: Float64Array;
+}
+
+function spec(n: number, cIn: number, h: number, w: number, cOut: number, p: number): ConvSpec {
+  return {
+    n,
+    cIn,
+    h,
+    w,
+    cOut,
+    kh: 3,
+    kw: 3,
+    strideH: 1,
+    strideW: 1,
+    padH: p,
+    padW: p,
+    outH: h + 2 * p - 2,
+    outW: w + 2 * p - 2,
+  };
+}
+
+/** Forward, input gradient and weight gradient of conv `s` on backend `be`. */
+function run(be: ag.Backend, s: ConvSpec, x: Float64Array, w: Float64Array, dy: Float64Array) {
+  const read = (b: ag.Buf) =>
+    be instanceof ag.Ref64Backend ? be.read64(b) : Float64Array.from((be as ag.CpuBackend).view(b));
+  const bx = be.alloc(x.length), bw = be.alloc(w.length), bdy = be.alloc(dy.length);
+  const by = be.alloc(dy.length), bdx = be.alloc(x.length), bdw = be.alloc(w.length);
+  be.upload(bx, x);
+  be.upload(bw, w);
+  be.upload(bdy, dy);
+  be.conv2d(bx, bw, null, by, s);
+  be.conv2dBackwardInput(bdy, bw, bdx, s);
+  be.conv2dBackwardWeight(bx, bdy, bdw, null, s);
+  const out: Grads = { y: read(by), dx: read(bdx), dw: read(bdw) };
+  for (const b of [bx, bw, bdy, by, bdx, bdw]) be.free(b);
+  return out;
+}
+
+/** Largest |got − want| / Σ|terms| over the elements. */
+function scaledError(got: Float64Array, want: Float64Array, mag: Float64Array): number {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(mag[i], 1e-30));
+  }
+  return worst;
+}
+
+const cases = [
+  { n: 3, cIn: 17, h: 9, w: 11, cOut: 19, p: 1 },
+  { n: 2, cIn: 16, h: 7, w: 13, cOut: 16, p: 0 },
+  { n: 2, cIn: 16, h: 6, w: 5, cOut: 17, p: 2 },
+  // wide rows (full 4-tile vectors), blocks of tile rows spanning images, 10 images > 8 chunks
+  { n: 10, cIn: 16, h: 13, w: 37, cOut: 18, p: 1 },
+];
+
+for (const c of cases) {
+  Deno.test(`autodiff winograd: ${JSON.stringify(c)} matches ref64 and im2col, any thread count`, () => {
+    const s = spec(c.n, c.cIn, c.h, c.w, c.cOut, c.p);
+    assert.ok(winogradApplies(s), "the case takes the Winograd path");
+    const rng = Rng.fromSeed(5).split(JSON.stringify(c));
+    const f32 = (n: number) => Float64Array.from(rng.normals(n), Math.fround);
+    const x = f32(c.n * c.cIn * c.h * c.w), w = f32(c.cOut * c.cIn * 9);
+    const dy = f32(c.n * c.cOut * s.outH * s.outW);
+    const want = run(ref, s, x, w, dy);
+    const abs = (a: Float64Array) => a.map(Math.abs);
+    const mag = run(ref, s, abs(x), abs(w), abs(dy)); // Σ|terms| of every output
+    const got = run(wino1, s, x, w, dy), base = run(im2col, s, x, w, dy);
+    for (const k of ["y", "dx", "dw"] as const) {
+      const e = scaledError(got[k], want[k], mag[k]), eb = scaledError(base[k], want[k], mag[k]);
+      assert.ok(e <= TOL, `${k}: Winograd error ${e.toExponential(2)} > ${TOL} (im2col ${eb})`);
+      assert.ok(eb <= TOL, `${k}: im2col error ${eb.toExponential(2)} > ${TOL}`);
+    }
+    const two = run(wino2, s, x, w, dy);
+    for (const k of ["y", "dx", "dw"] as const) {
+      assert.deepEqual(two[k], got[k], `${k}: 2 threads give the same bits as 1`);
+    }
+  });
+}
+
+Deno.test("autodiff winograd: only wide 3×3 stride-1 convolutions take it; opt-out is im2col", () => {
+  assert.ok(!winogradApplies(spec(2, 8, 16, 16, 16, 1)), "8 input channels: im2col");
+  assert.ok(!winogradApplies({ ...spec(2, 32, 16, 16, 32, 1), strideH: 2, strideW: 2 }));
+  assert.match(wino1.info, /Winograd/);
+  assert.doesNotMatch(im2col.info, /Winograd/);
+  // the opt-out really is the other path: its bits differ from Winograd's on the same conv
+  const s = spec(2, 16, 8, 8, 16, 1);
+  const rng = Rng.fromSeed(6);
+  const x = Float64Array.from(rng.normals(2 * 16 * 64), Math.fround);
+  const w = Float64Array.from(rng.normals(16 * 16 * 9), Math.fround);
+  const dy = Float64Array.from(rng.normals(2 * 16 * 64), Math.fround);
+  assert.notDeepEqual(run(wino1, s, x, w, dy).y, run(im2col, s, x, w, dy).y);
+});
+
+Deno.test("autodiff winograd: teardown", () => {
+  for (const be of [wino1, wino2, im2col]) be.dispose();
+});
