@@ -29,53 +29,24 @@ export const ArchSpecSchema = z.object({
 /** A backbone architecture. */
 export type ArchSpec = z.infer<typeof ArchSpecSchema>;
 
+/** An IR architecture whose stem is as wide as its first stage and whose embedding as its last. */
+function ir(name: string, stages: number[], widths: number[], height = 112, width = 96): ArchSpec {
+  const [stem, embedding] = [widths[0], widths[widths.length - 1]];
+  return { name, stages, widths, stem, embedding, input: { height, width } };
+}
+
 /** The named architectures. */
 export const ARCHS: Readonly<Record<string, ArchSpec>> = {
   /** The paper's LResNet50E-IR: [3,4,14,3], 64/128/256/512, 512-d, 112×96 (GPU runs). */
-  lresnet50e_ir: {
-    name: "lresnet50e_ir",
-    stages: [3, 4, 14, 3],
-    widths: [64, 128, 256, 512],
-    stem: 64,
-    embedding: 512,
-    input: { height: 112, width: 96 },
-  },
+  lresnet50e_ir: ir("lresnet50e_ir", [3, 4, 14, 3], [64, 128, 256, 512]),
   /** IR-18 at half width (CPU preset for longer runs). */
-  ir18_half: {
-    name: "ir18_half",
-    stages: [2, 2, 2, 2],
-    widths: [32, 64, 128, 256],
-    stem: 32,
-    embedding: 256,
-    input: { height: 112, width: 96 },
-  },
+  ir18_half: ir("ir18_half", [2, 2, 2, 2], [32, 64, 128, 256]),
   /** IR-10 at half width (CPU preset). */
-  ir10_half: {
-    name: "ir10_half",
-    stages: [1, 1, 1, 1],
-    widths: [32, 64, 128, 256],
-    stem: 32,
-    embedding: 256,
-    input: { height: 112, width: 96 },
-  },
+  ir10_half: ir("ir10_half", [1, 1, 1, 1], [32, 64, 128, 256]),
   /** IR-10 at quarter width (fast CPU preset: ~¼ of ir10_half's FLOPs). */
-  ir10_quarter: {
-    name: "ir10_quarter",
-    stages: [1, 1, 1, 1],
-    widths: [16, 32, 64, 128],
-    stem: 16,
-    embedding: 128,
-    input: { height: 112, width: 96 },
-  },
+  ir10_quarter: ir("ir10_quarter", [1, 1, 1, 1], [16, 32, 64, 128]),
   /** A tiny IR net for tests and smoke runs (32×32 input by default). */
-  ir_tiny: {
-    name: "ir_tiny",
-    stages: [1, 1],
-    widths: [8, 16],
-    stem: 8,
-    embedding: 16,
-    input: { height: 32, width: 32 },
-  },
+  ir_tiny: ir("ir_tiny", [1, 1], [8, 16], 32, 32),
 };
 
 /** The architecture called `name`; the error lists the known names. */

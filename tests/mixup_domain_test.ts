@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { Ref64Backend } from "../recognition/autodiff/cpu/ref64_backend.ts";
 import { useBackend } from "../recognition/autodiff/tensor.ts";
 import { scope, tensor } from "../recognition/autodiff/mod.ts";
-import { headSpec, MarginHead } from "../recognition/heads.ts";
 import {
   blendPixels,
   mixTerms,
@@ -13,25 +12,10 @@ import {
   termTargets,
 } from "../mixup/domain_mixup.ts";
 import { Rng } from "../data/rng.ts";
-import { LossConfigSchema } from "../recognition/config.ts";
+
+import { close, headAt } from "./_heads.ts";
 
 useBackend(new Ref64Backend());
-
-/** A head over 2-d embeddings whose class centres sit at the given angles. */
-function headAt(kind: "arcface" | "cosface" | "softmax", angles: number[], easyMargin = false) {
-  const spec = headSpec(LossConfigSchema.parse({ kind, easyMargin }), angles.length, 2);
-  const head = new MarginHead(spec, 0);
-  const w = new Float32Array(angles.flatMap((a) => [Math.cos(a), Math.sin(a)]));
-  head.weight.backend.upload(head.weight.buf, w);
-  return head;
-}
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number) {
-  assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(Math.abs(a[i] - b[i]) <= tol, `index ${i}: ${a[i]} vs ${b[i]} (tol ${tol})`);
-  }
-}
 
 /** The paper's Domain Mixup loss in plain JS, from PAPER.md, for a two-term synthetic label. */
 function paperLoss(

@@ -132,6 +132,24 @@ export interface ConvSpec {
   outW: number;
 }
 
+/** A convolution's geometry as the flat argument list the wasm and WGSL kernels take. */
+export function convDims(s: ConvSpec): number[] {
+  return [
+    s.cIn,
+    s.h,
+    s.w,
+    s.cOut,
+    s.kh,
+    s.kw,
+    s.strideH,
+    s.strideW,
+    s.padH,
+    s.padW,
+    s.outH,
+    s.outW,
+  ];
+}
+
 /** Per-channel layout shared by batch norm and PReLU: x is (n, c, hw) dense; 1-D BN has hw=1. */
 export interface ChannelSpec {
   n: number;

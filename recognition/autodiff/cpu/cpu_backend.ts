@@ -6,24 +6,18 @@
  * @module
  */
 import type {
-  Backend,
   BatchNormSpec,
   BinaryOp,
   BinarySpec,
   Buf,
   ChannelSpec,
   ConvSpec,
-  MarginSpec,
   MatmulSpec,
-  ReduceSpec,
-  RowSpec,
-  SgdSpec,
-  StridedSpec,
   UnaryOp,
   UnaryParams,
-  WhereSpec,
 } from "../backend.ts";
-import * as K from "./js_kernels.ts";
+import { convDims } from "../backend.ts";
+import { ArrayBackend } from "./array_backend.ts";
 import type { Gemm } from "./gemm.ts";
 import type { EltwiseKernels, Job, WasmKernels } from "./wasm_gemm.ts";
 import { jsGemm } from "./gemm.ts";
@@ -71,7 +65,7 @@ export interface CpuOptions {
 }
 
 /** The CPU backend. */
-export class CpuBackend implements Backend {
+export class CpuBackend extends ArrayBackend {
   readonly name = "cpu";
   info: string;
   /** The shared memory every buffer lives in. */
@@ -94,6 +88,7 @@ export class CpuBackend implements Backend {
     reservedFloats: number,
     winograd: boolean,
   ) {
+    super();
     this.memory = memory;
     this.heap = new Float32Array(memory.buffer);
     this.top = reservedFloats;
@@ -176,17 +171,8 @@ export class CpuBackend implements Backend {
     this.live -= c.cap;
     c.off = -1;
   }
-  upload(buf: Buf, data: Float32Array | Float64Array, offset = 0): void {
-    this.view(buf).set(data, offset);
-  }
-  download(buf: Buf): Promise<Float32Array> {
-    return Promise.resolve(this.view(buf).slice());
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
   /** Releases the GEMM worker threads. */
-  dispose(): void {
+  override dispose(): void {
     this.gemmImpl.dispose?.();
   }
 
@@ -205,43 +191,36 @@ export class CpuBackend implements Backend {
     return this.gemmImpl;
   }
 
-  fill(out: Buf, value: number, n: number): void {
-    this.view(out).fill(value, 0, n);
-  }
-  copy(src: Buf, dst: Buf, n: number, srcOffset: number, dstOffset: number): void {
-    this.view(dst).set(this.view(src).subarray(srcOffset, srcOffset + n), dstOffset);
-  }
-  strided(x: Buf, out: Buf, spec: StridedSpec): void {
-    K.strided(this.view(x), this.view(out), spec);
-  }
-  accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
+  override accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
     if (this.ew) return this.ew.axpy(this.off(dst), this.off(src), n, alpha);
-    K.accumulate(this.view(dst), this.view(src), n, alpha);
+    super.accumulate(dst, src, n, alpha);
   }
-  unary(op: UnaryOp, x: Buf, out: Buf, n: number, p: UnaryParams): void {
+  override unary(op: UnaryOp, x: Buf, out: Buf, n: number, p: UnaryParams): void {
     if (this.ew && op === "relu") return this.ew.relu(this.off(x), this.off(out), n);
-    K.unary(op, this.view(x), this.view(out), n, p);
+    super.unary(op, x, out, n, p);
   }
-  unaryBackward(op: UnaryOp, x: Buf, y: Buf, dy: Buf, dx: Buf, n: number, p: UnaryParams): void {
+  override unaryBackward(
+    op: UnaryOp,
+    x: Buf,
+    y: Buf,
+    dy: Buf,
+    dx: Buf,
+    n: number,
+    p: UnaryParams,
+  ): void {
     if (this.ew && op === "relu") {
       return this.ew.relu_bwd(this.off(x), this.off(dy), this.off(dx), n);
     }
-    K.unaryBackward(op, this.view(x), this.view(y), this.view(dy), this.view(dx), n, p);
+    super.unaryBackward(op, x, y, dy, dx, n, p);
   }
-  binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, spec: BinarySpec): void {
+  override binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, spec: BinarySpec): void {
     if (
       this.ew && op === "add" && spec.shape.length === 1 && spec.aStrides[0] === 1 &&
       spec.bStrides[0] === 1
     ) {
       return this.ew.add(this.off(a), this.off(b), this.off(out), spec.shape[0]);
     }
-    K.binary(op, this.view(a), this.view(b), this.view(out), spec);
-  }
-  where(cond: Buf, a: Buf, b: Buf, out: Buf, spec: WhereSpec): void {
-    K.where(this.view(cond), this.view(a), this.view(b), this.view(out), spec);
-  }
-  reduceSum(x: Buf, out: Buf, spec: ReduceSpec): void {
-    K.reduceSum(this.view(x), this.view(out), spec);
+    super.binary(op, a, b, out, spec);
   }
 
   // ---- GEMM-based kernels ----
@@ -253,7 +232,7 @@ export class CpuBackend implements Backend {
     return c.off;
   }
 
-  matmul(a: Buf, b: Buf, out: Buf, s: MatmulSpec): void {
+  override matmul(a: Buf, b: Buf, out: Buf, s: MatmulSpec): void {
     const { batch, m, n, k, transA, transB } = s;
     const ao = this.off(a), bo = this.off(b), co = this.off(out);
     for (let t = 0; t < batch; t++) {
@@ -313,18 +292,7 @@ export class CpuBackend implements Backend {
           this.off(out),
           this.off(counter),
           s.n,
-          s.cIn,
-          s.h,
-          s.w,
-          s.cOut,
-          s.kh,
-          s.kw,
-          s.strideH,
-          s.strideW,
-          s.padH,
-          s.padW,
-          s.outH,
-          s.outW,
+          ...convDims(s),
           col ? this.off(col) : 0,
         ],
       });
@@ -375,18 +343,7 @@ export class CpuBackend implements Backend {
           this.off(dy) + lo * dyImg,
           this.off(counters) + c,
           hi - lo,
-          s.cIn,
-          s.h,
-          s.w,
-          s.cOut,
-          s.kh,
-          s.kw,
-          s.strideH,
-          s.strideW,
-          s.padH,
-          s.padW,
-          s.outH,
-          s.outW,
+          ...convDims(s),
           0, // im2col columns: the running thread's (cols)
         ],
       });
@@ -406,7 +363,7 @@ export class CpuBackend implements Backend {
     return true;
   }
 
-  conv2d(x: Buf, w: Buf, bias: Buf | null, out: Buf, s: ConvSpec): void {
+  override conv2d(x: Buf, w: Buf, bias: Buf | null, out: Buf, s: ConvSpec): void {
     if (this.wasmConv(0, s, x, w, out)) {
       if (bias) this.addBias(out, bias, s);
       return;
@@ -448,7 +405,7 @@ export class CpuBackend implements Backend {
     }
   }
 
-  conv2dBackwardInput(dy: Buf, w: Buf, dx: Buf, s: ConvSpec): void {
+  override conv2dBackwardInput(dy: Buf, w: Buf, dx: Buf, s: ConvSpec): void {
     if (this.wasmConv(1, s, dx, w, dy)) return;
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW, HW = s.h * s.w;
     const direct = this.direct(s);
@@ -467,7 +424,7 @@ export class CpuBackend implements Backend {
     }
   }
 
-  conv2dBackwardWeight(x: Buf, dy: Buf, dw: Buf, dbias: Buf | null, s: ConvSpec): void {
+  override conv2dBackwardWeight(x: Buf, dy: Buf, dw: Buf, dbias: Buf | null, s: ConvSpec): void {
     if (this.wasmConv(2, s, x, dw, dy)) {
       if (dbias) this.biasGrad(dy, dbias, s);
       return;
@@ -504,7 +461,7 @@ export class CpuBackend implements Backend {
     }
   }
 
-  batchNormTrain(
+  override batchNormTrain(
     x: Buf,
     gamma: Buf,
     beta: Buf,
@@ -517,17 +474,7 @@ export class CpuBackend implements Backend {
   ): void {
     const ew = this.ew;
     if (!ew) {
-      return K.batchNormTrain(
-        this.view(x),
-        this.view(gamma),
-        this.view(beta),
-        this.view(runMean),
-        this.view(runVar),
-        this.view(out),
-        this.view(saveMean),
-        this.view(saveInvStd),
-        spec,
-      );
+      return super.batchNormTrain(x, gamma, beta, runMean, runVar, out, saveMean, saveInvStd, spec);
     }
     const { n, c, hw, eps, momentum } = spec;
     const cnt = n * hw;
@@ -559,7 +506,7 @@ export class CpuBackend implements Backend {
       this.free(B);
     }
   }
-  batchNormBackward(
+  override batchNormBackward(
     x: Buf,
     dy: Buf,
     gamma: Buf,
@@ -572,17 +519,7 @@ export class CpuBackend implements Backend {
   ): void {
     const ew = this.ew;
     if (!ew) {
-      return K.batchNormBackward(
-        this.view(x),
-        this.view(dy),
-        this.view(gamma),
-        this.view(saveMean),
-        this.view(saveInvStd),
-        this.view(dx),
-        this.view(dgamma),
-        this.view(dbeta),
-        spec,
-      );
+      return super.batchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, spec);
     }
     const { n, c, hw } = spec;
     const cnt = n * hw;
@@ -621,58 +558,25 @@ export class CpuBackend implements Backend {
       this.free(C);
     }
   }
-  prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {
+  override prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {
     if (this.ew) {
       const ptrs = [this.off(x), this.off(alpha), this.off(out)];
       return this.ew.channels("prelu", ptrs, spec.n, spec.c, spec.hw);
     }
-    K.prelu(this.view(x), this.view(alpha), this.view(out), spec);
+    super.prelu(x, alpha, out, spec);
   }
-  preluBackward(x: Buf, alpha: Buf, dy: Buf, dx: Buf, dalpha: Buf, spec: ChannelSpec): void {
+  override preluBackward(
+    x: Buf,
+    alpha: Buf,
+    dy: Buf,
+    dx: Buf,
+    dalpha: Buf,
+    spec: ChannelSpec,
+  ): void {
     if (this.ew) {
       const ptrs = [this.off(x), this.off(alpha), this.off(dy), this.off(dx), this.off(dalpha)];
       return this.ew.channels("prelu_bwd", ptrs, spec.n, spec.c, spec.hw);
     }
-    K.preluBackward(
-      this.view(x),
-      this.view(alpha),
-      this.view(dy),
-      this.view(dx),
-      this.view(dalpha),
-      spec,
-    );
-  }
-  softmaxCrossEntropy(logits: Buf, targets: Buf, loss: Buf, probs: Buf, spec: RowSpec): void {
-    K.softmaxCrossEntropy(
-      this.view(logits),
-      this.view(targets),
-      this.view(loss),
-      this.view(probs),
-      spec,
-    );
-  }
-  softmaxCrossEntropyBackward(
-    probs: Buf,
-    targets: Buf,
-    dloss: Buf,
-    dlogits: Buf,
-    spec: RowSpec,
-  ): void {
-    K.softmaxCrossEntropyBackward(
-      this.view(probs),
-      this.view(targets),
-      this.view(dloss),
-      this.view(dlogits),
-      spec,
-    );
-  }
-  margin(cos: Buf, labels: Buf, out: Buf, spec: MarginSpec): void {
-    K.margin(this.view(cos), this.view(labels), this.view(out), spec);
-  }
-  marginBackward(cos: Buf, labels: Buf, dout: Buf, dcos: Buf, spec: MarginSpec): void {
-    K.marginBackward(this.view(cos), this.view(labels), this.view(dout), this.view(dcos), spec);
-  }
-  sgd(param: Buf, grad: Buf, mom: Buf, n: number, spec: SgdSpec): void {
-    K.sgd(this.view(param), this.view(grad), this.view(mom), n, spec);
+    super.preluBackward(x, alpha, dy, dx, dalpha, spec);
   }
 }

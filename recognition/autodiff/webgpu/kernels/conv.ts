@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { ConvSpec } from "../../backend.ts";
+import { convDims, type ConvSpec } from "../../backend.ts";
 import { Params } from "../batch.ts";
 import type { Ctx, GpuBuf } from "../ctx.ts";
 import { storage } from "./common.ts";
@@ -38,26 +38,7 @@ function convParams(
   cz: number,
   extra = [0, 0, 1, 1, 0, 0],
 ) {
-  return new Params().u(
-    m,
-    n,
-    k,
-    cz,
-    s.cIn,
-    s.h,
-    s.w,
-    s.cOut,
-    s.kh,
-    s.kw,
-    s.strideH,
-    s.strideW,
-    s.padH,
-    s.padW,
-    s.outH,
-    s.outW,
-    s.kh * s.kw,
-    ...extra,
-  );
+  return new Params().u(m, n, k, cz, ...convDims(s), s.kh * s.kw, ...extra);
 }
 
 /** x[z, ci, iy, ix] with zero padding outside the image. */
