@@ -93,26 +93,28 @@ export async function loadValSets(cfg: ValConfig | undefined, seed: number): Pro
         })`,
       );
     }
-    const files: string[] = [];
-    const index = new Map<string, number>();
-    const idx = (ref: string) => {
-      const path = resolved.paths.get(ref)!;
-      let i = index.get(path);
-      if (i === undefined) {
-        i = files.length;
-        files.push(path);
-        index.set(path, i);
-      }
-      return i;
-    };
+    const { files, idx } = fileIndex();
+    const at = (ref: string) => idx(resolved.paths.get(ref)!);
     sets.push({
       name: cfg.pairs.split("/").pop()!,
       files,
-      pairs: pairs.map((p) => ({ a: idx(p.a), b: idx(p.b), same: p.same })),
+      pairs: pairs.map((p) => ({ a: at(p.a), b: at(p.b), same: p.same })),
     });
   }
   if (cfg.data) sets.push(await drawPairs(cfg.data, cfg.numPairs, seed));
   return sets;
+}
+
+/** A set's file list, built as pairs name files: `idx(path)` is the path's index in `files`. */
+function fileIndex(): { files: string[]; idx: (path: string) => number } {
+  const files: string[] = [];
+  const index = new Map<string, number>();
+  const idx = (path: string) => {
+    let i = index.get(path);
+    if (i === undefined) index.set(path, i = files.push(path) - 1);
+    return i;
+  };
+  return { files, idx };
 }
 
 /** Same/different pairs drawn (seeded) from a held-out dataset: half of each. */
@@ -132,17 +134,7 @@ export async function drawPairs(dir: string, numPairs: number, seed: number): Pr
     );
   }
   const rng = Rng.fromSeed(seed).split("val-pairs");
-  const files: string[] = [];
-  const index = new Map<string, number>();
-  const idx = (path: string) => {
-    let i = index.get(path);
-    if (i === undefined) {
-      i = files.length;
-      files.push(path);
-      index.set(path, i);
-    }
-    return i;
-  };
+  const { files, idx } = fileIndex();
   const pairs: ValSet["pairs"] = [];
   const half = Math.max(1, Math.floor(numPairs / 2));
   for (let k = 0; k < half; k++) {

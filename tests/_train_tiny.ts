@@ -2,23 +2,22 @@
 import type { TrainConfigInput } from "../recognition/config.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 
-/** A two-step ir_tiny config on `data` into `out`, with `extra` on top. */
+/** ir_tiny at 16×16, batch 8, no augmentation, inline loader. */
+export const TINY = {
+  arch: "ir_tiny",
+  input: { height: 16, width: 16 },
+  batch: 8,
+  augment: { enabled: false },
+  workers: 0,
+} satisfies Partial<TrainConfigInput>;
+
+/** A two-step {@link TINY} config on `data` into `out`, with `extra` on top. */
 export function tiny(
   data: string,
   out: string,
   extra: Partial<TrainConfigInput> = {},
 ): TrainConfigInput {
-  return {
-    data,
-    out,
-    arch: "ir_tiny",
-    input: { height: 16, width: 16 },
-    batch: 8,
-    steps: 2,
-    augment: { enabled: false },
-    workers: 0,
-    ...extra,
-  };
+  return { data, out, ...TINY, steps: 2, ...extra };
 }
 
 /**

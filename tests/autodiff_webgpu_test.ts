@@ -5,7 +5,13 @@
  * Skips with a message when `navigator.gpu.requestAdapter()` gives no adapter.
  */
 import assert from "node:assert/strict";
-import type { Backend, Buf, ConvSpec, MarginSpec } from "../recognition/autodiff/backend.ts";
+import {
+  type Backend,
+  type Buf,
+  type ConvSpec,
+  type MarginSpec,
+  withConvOutput,
+} from "../recognition/autodiff/backend.ts";
 import { Ref64Backend } from "../recognition/autodiff/cpu/ref64_backend.ts";
 import { createWebgpuBackend, type WebgpuBackend } from "../recognition/autodiff/webgpu/mod.ts";
 import { sizeClass } from "../recognition/autodiff/webgpu/buffer_pool.ts";
@@ -65,6 +71,9 @@ async function check(name: string, c: Case, backend: Backend = gpu!): Promise<vo
 
 const zeros = (n: number) => new Float32Array(n);
 
+/** 3×3 kernel, stride 1, padding 1: the output is as large as the input. */
+const SAME_3X3 = { kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 };
+
 Deno.test({
   name: "webgpu: matmul (vec4, scalar and workgroup-memory kernels, transposes, batch)",
   ignore,
@@ -116,7 +125,7 @@ Deno.test({ name: "webgpu: matmul by hand (2×3 · 3×2)", ignore }, async () =>
   [a, b, c].forEach((x) => be.free(x));
 });
 
-const convs: Partial<ConvSpec>[] = [
+const convs: Omit<ConvSpec, "outH" | "outW">[] = [
   { n: 2, cIn: 3, h: 7, w: 6, cOut: 5, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 },
   { n: 2, cIn: 4, h: 8, w: 7, cOut: 6, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 },
   { n: 1, cIn: 3, h: 6, w: 5, cOut: 4, kh: 3, kw: 3, strideH: 2, strideW: 1, padH: 0, padW: 2 },
@@ -126,15 +135,6 @@ const convs: Partial<ConvSpec>[] = [
   // 2×6 outputs: weight-gradient blocks of 4 positions wrap across output rows.
   { n: 2, cIn: 8, h: 4, w: 12, cOut: 3, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 },
 ];
-
-function fullConv(p: Partial<ConvSpec>): ConvSpec {
-  const s = p as ConvSpec;
-  return {
-    ...s,
-    outH: Math.floor((s.h + 2 * s.padH - s.kh) / s.strideH) + 1,
-    outW: Math.floor((s.w + 2 * s.padW - s.kw) / s.strideW) + 1,
-  };
-}
 
 /**
  * Backends for the conv tests: the adapter's tuning, the other convolution kernel family
@@ -157,7 +157,7 @@ Deno.test({ name: "webgpu: conv2d forward, input and weight gradients", ignore }
   for (const be of [main, other]) {
     const tile = JSON.stringify(be.tuning.gemm);
     for (const p of convs) {
-      const s = fullConv(p);
+      const s = withConvOutput(p);
       const nx = s.n * s.cIn * s.h * s.w, nw = s.cOut * s.cIn * s.kh * s.kw;
       const ny = s.n * s.cOut * s.outH * s.outW;
       const atol = 1e-5 * s.cIn * s.kh * s.kw;
@@ -189,19 +189,7 @@ Deno.test({ name: "webgpu: conv2d weight gradient with split-K", ignore }, async
   const [main, other] = await convBackends();
   for (const be of [main, other]) {
     for (const cIn of [3, 8]) {
-      const s = fullConv({
-        n: 2,
-        cIn,
-        h: 16,
-        w: 16,
-        cOut: 4,
-        kh: 3,
-        kw: 3,
-        strideH: 1,
-        strideW: 1,
-        padH: 1,
-        padW: 1,
-      });
+      const s = withConvOutput({ n: 2, cIn, h: 16, w: 16, cOut: 4, ...SAME_3X3 });
       const nx = s.n * s.cIn * s.h * s.w, ny = s.n * s.cOut * s.outH * s.outW;
       await check(`conv2dBackwardWeight split-K cIn=${cIn} ${JSON.stringify(be.tuning.gemm)}`, {
         bufs: [rand(nx, 10), rand(ny, 11), zeros(s.cOut * s.cIn * 9), zeros(s.cOut)],

@@ -6,10 +6,11 @@
 import assert from "node:assert/strict";
 import { hasHardwareGpu } from "../recognition/autodiff/backends.ts";
 import { CpuBackend } from "../recognition/autodiff/cpu/cpu_backend.ts";
-import type { ConvSpec } from "../recognition/autodiff/backend.ts";
+import { type ConvSpec, withConvOutput } from "../recognition/autodiff/backend.ts";
 import { readCheckpoint } from "../recognition/checkpoint.ts";
 import { train } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+import { tiny, withTinyData } from "./_train_tiny.ts";
 
 const gpu = await hasHardwareGpu();
 const cores = Math.min(16, navigator.hardwareConcurrency || 1);
@@ -17,21 +18,11 @@ const cores = Math.min(16, navigator.hardwareConcurrency || 1);
 Deno.test({
   name: "threads: the default (auto) backend honours --threads and config.json records the count",
   ignore: gpu,
-  fn: async () => {
-    const tmp = await Deno.makeTempDir({ prefix: "train_threads_" });
-    try {
-      await writeTinyDataset(`${tmp}/data`, { classes: 3, perClass: 4, height: 16, width: 16 });
-      const base = {
-        data: `${tmp}/data`,
-        arch: "ir_tiny",
-        input: { height: 16, width: 16 },
-        batch: 8,
-        steps: 1,
-        workers: 0,
-      };
+  fn: () =>
+    withTinyData("train_threads_", { classes: 3, perClass: 4 }, async (tmp, data) => {
       for (const [threads, want] of [[1, 1], [undefined, cores]] as const) {
         const out = `${tmp}/run${threads ?? "default"}`;
-        await train({ ...base, out, threads }, { progressBar: false, noExport: true });
+        await train(tiny(data, out, { steps: 1, threads }), { progressBar: false, noExport: true });
         const cfg = JSON.parse(await Deno.readTextFile(`${out}/config.json`));
         assert.equal(cfg.backend, "auto");
         assert.equal(cfg.threads, want, `--threads ${threads}: config.json says ${cfg.threads}`);
@@ -39,10 +30,7 @@ Deno.test({
         assert.equal(run.kind, "run");
         assert.match(run.backend, new RegExp(`${want} threads?\\b`));
       }
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+    }),
 });
 
 /** Random floats in [-1, 1). */
@@ -73,21 +61,8 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     // Large enough that the work is split over threads.
-    const s: ConvSpec = {
-      n: 12,
-      cIn: 16,
-      h: 20,
-      w: 20,
-      cOut: 24,
-      kh: 3,
-      kw: 3,
-      strideH: 1,
-      strideW: 1,
-      padH: 1,
-      padW: 1,
-      outH: 20,
-      outW: 20,
-    };
+    const same3x3 = { kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 };
+    const s = withConvOutput({ n: 12, cIn: 16, h: 20, w: 20, cOut: 24, ...same3x3 });
     const x = rand(s.n * s.cIn * s.h * s.w, 1);
     const dy = rand(s.n * s.cOut * s.outH * s.outW, 2);
     const results: Uint32Array[] = [];

@@ -5,36 +5,18 @@ import type { Batch } from "../recognition/batch_maker.ts";
 import type { TrainConfigInput } from "../recognition/config.ts";
 import { NonFiniteLossError, train } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+import { TINY, withTinyData } from "./_train_tiny.ts";
 
 const backend = await CpuBackend.create({ threads: 1 });
 
-/** A tiny run: ir_tiny on 16×16 shapes, batch 8, no augmentation, inline loader. */
+/** A tiny two-epoch ArcFace run (see {@link TINY}) logging every step. */
 function tinyConfig(data: string, out: string, extra: Partial<TrainConfigInput> = {}) {
-  return {
-    data,
-    out,
-    arch: "ir_tiny",
-    input: { height: 16, width: 16 },
-    batch: 8,
-    lr: 0.1,
-    epochs: 2,
-    loss: { kind: "arcface" as const, s: 16, m: 0.2 },
-    augment: { enabled: false },
-    workers: 0,
-    logEvery: 1,
-    ...extra,
-  } satisfies TrainConfigInput;
+  const loss = { kind: "arcface" as const, s: 16, m: 0.2 };
+  return { data, out, ...TINY, lr: 0.1, epochs: 2, loss, logEvery: 1, ...extra };
 }
 
-async function withDirs(fn: (tmp: string, data: string) => Promise<void>) {
-  const tmp = await Deno.makeTempDir({ prefix: "train_test_" });
-  try {
-    const data = `${tmp}/data`;
-    await writeTinyDataset(data, { classes: 4, perClass: 4, height: 16, width: 16 });
-    await fn(tmp, data);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+function withDirs(fn: (tmp: string, data: string) => Promise<void>) {
+  return withTinyData("train_test_", { classes: 4, perClass: 4 }, fn);
 }
 
 const quiet = { backend, progressBar: false, noExport: true };

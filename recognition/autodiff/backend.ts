@@ -132,6 +132,15 @@ export interface ConvSpec {
   outW: number;
 }
 
+/** `g` with its output size: outH = ⌊(h + 2·padH − kh)/strideH⌋ + 1, likewise outW. */
+export function withConvOutput(g: Omit<ConvSpec, "outH" | "outW">): ConvSpec {
+  return {
+    ...g,
+    outH: Math.floor((g.h + 2 * g.padH - g.kh) / g.strideH) + 1,
+    outW: Math.floor((g.w + 2 * g.padW - g.kw) / g.strideW) + 1,
+  };
+}
+
 /** A convolution's geometry as the flat argument list the wasm and WGSL kernels take. */
 export function convDims(s: ConvSpec): number[] {
   return [

@@ -18,27 +18,22 @@ export interface KaimingOptions {
   gain?: number;
 }
 
-/** N(0, (gain/√fan)²) (PyTorch `kaiming_normal_`). */
-export function kaimingNormal(
-  shape: readonly number[],
-  rng: Rng,
-  opts: KaimingOptions = {},
-): Float32Array {
+/** The fan whose variance the Kaiming initialisers preserve, and their gain (default √2). */
+function kaiming(shape: readonly number[], opts: KaimingOptions): { fan: number; gain: number } {
   const f = fans(shape);
-  const fan = opts.mode === "fanOut" ? f.fanOut : f.fanIn;
-  const std = (opts.gain ?? Math.SQRT2) / Math.sqrt(fan);
-  return rng.normals(shape.reduce((a, b) => a * b, 1), std);
+  return { fan: opts.mode === "fanOut" ? f.fanOut : f.fanIn, gain: opts.gain ?? Math.SQRT2 };
+}
+
+/** N(0, (gain/√fan)²) (PyTorch `kaiming_normal_`). */
+export function kaimingNormal(shape: readonly number[], rng: Rng, opts: KaimingOptions = {}) {
+  const { fan, gain } = kaiming(shape, opts);
+  return rng.normals(shape.reduce((a, b) => a * b, 1), gain / Math.sqrt(fan));
 }
 
 /** U(−b, b) with b = gain·√(3/fan) (PyTorch `kaiming_uniform_`). */
-export function kaimingUniform(
-  shape: readonly number[],
-  rng: Rng,
-  opts: KaimingOptions = {},
-): Float32Array {
-  const f = fans(shape);
-  const fan = opts.mode === "fanOut" ? f.fanOut : f.fanIn;
-  const bound = (opts.gain ?? Math.SQRT2) * Math.sqrt(3 / fan);
+export function kaimingUniform(shape: readonly number[], rng: Rng, opts: KaimingOptions = {}) {
+  const { fan, gain } = kaiming(shape, opts);
+  const bound = gain * Math.sqrt(3 / fan);
   return uniform(shape.reduce((a, b) => a * b, 1), -bound, bound, rng);
 }
 

@@ -6,7 +6,13 @@
  * normalise, dropout, mean, …) is composed in `functional.ts`.
  * @module
  */
-import type { ConvSpec, MarginSpec, UnaryOp, UnaryParams } from "./backend.ts";
+import {
+  type ConvSpec,
+  type MarginSpec,
+  type UnaryOp,
+  type UnaryParams,
+  withConvOutput,
+} from "./backend.ts";
 import {
   broadcastShapes,
   broadcastStrides,
@@ -71,21 +77,7 @@ function convSpec(x: Tensor, w: Tensor, p: Prims["conv2d"]): ConvSpec {
   const [n, cIn, h, wd] = x.shape;
   const [cOut, , kh, kw] = w.shape;
   const [strideH, strideW] = p.stride, [padH, padW] = p.padding;
-  return {
-    n,
-    cIn,
-    h,
-    w: wd,
-    cOut,
-    kh,
-    kw,
-    strideH,
-    strideW,
-    padH,
-    padW,
-    outH: Math.floor((h + 2 * padH - kh) / strideH) + 1,
-    outW: Math.floor((wd + 2 * padW - kw) / strideW) + 1,
-  };
+  return withConvOutput({ n, cIn, h, w: wd, cOut, kh, kw, strideH, strideW, padH, padW });
 }
 
 function channelSpec(x: Tensor) {

@@ -76,56 +76,24 @@ export abstract class ArrayBackend implements B.Backend {
   conv2dBackwardInput(dy: B.Buf, w: B.Buf, dx: B.Buf, spec: B.ConvSpec): void {
     K.conv2dBackwardInput(this.view(dy), this.view(w), this.view(dx), spec);
   }
-  conv2dBackwardWeight(
-    x: B.Buf,
-    dy: B.Buf,
-    dw: B.Buf,
-    dbias: B.Buf | null,
-    spec: B.ConvSpec,
-  ): void {
-    K.conv2dBackwardWeight(this.view(x), this.view(dy), this.view(dw), this.opt(dbias), spec);
+  conv2dBackwardWeight(x: B.Buf, dy: B.Buf, dw: B.Buf, db: B.Buf | null, s: B.ConvSpec): void {
+    K.conv2dBackwardWeight(this.view(x), this.view(dy), this.view(dw), this.opt(db), s);
   }
-  batchNormTrain(
-    x: B.Buf,
-    gamma: B.Buf,
-    beta: B.Buf,
-    rMean: B.Buf,
-    rVar: B.Buf,
-    out: B.Buf,
-    sMean: B.Buf,
-    sInv: B.Buf,
-    spec: B.BatchNormSpec,
-  ): void {
+  batchNormTrain(...args: Parameters<B.Backend["batchNormTrain"]>): void {
+    const [x, gamma, beta, rMean, rVar, out, sMean, sInv, spec] = args;
     const v = (b: B.Buf) => this.view(b);
     K.batchNormTrain(v(x), v(gamma), v(beta), v(rMean), v(rVar), v(out), v(sMean), v(sInv), spec);
   }
-  batchNormBackward(
-    x: B.Buf,
-    dy: B.Buf,
-    gamma: B.Buf,
-    sMean: B.Buf,
-    sInv: B.Buf,
-    dx: B.Buf,
-    dgamma: B.Buf,
-    dbeta: B.Buf,
-    spec: B.ChannelSpec,
-  ): void {
+  batchNormBackward(...args: Parameters<B.Backend["batchNormBackward"]>): void {
+    const [x, dy, gamma, sMean, sInv, dx, dgamma, dbeta, spec] = args;
     const v = (b: B.Buf) => this.view(b);
     K.batchNormBackward(v(x), v(dy), v(gamma), v(sMean), v(sInv), v(dx), v(dgamma), v(dbeta), spec);
   }
   prelu(x: B.Buf, alpha: B.Buf, out: B.Buf, spec: B.ChannelSpec): void {
     K.prelu(this.view(x), this.view(alpha), this.view(out), spec);
   }
-  preluBackward(
-    x: B.Buf,
-    alpha: B.Buf,
-    dy: B.Buf,
-    dx: B.Buf,
-    da: B.Buf,
-    spec: B.ChannelSpec,
-  ): void {
-    const v = (b: B.Buf) => this.view(b);
-    K.preluBackward(v(x), v(alpha), v(dy), v(dx), v(da), spec);
+  preluBackward(x: B.Buf, a: B.Buf, dy: B.Buf, dx: B.Buf, da: B.Buf, spec: B.ChannelSpec): void {
+    K.preluBackward(this.view(x), this.view(a), this.view(dy), this.view(dx), this.view(da), spec);
   }
   softmaxCrossEntropy(z: B.Buf, t: B.Buf, loss: B.Buf, probs: B.Buf, spec: B.RowSpec): void {
     K.softmaxCrossEntropy(this.view(z), this.view(t), this.view(loss), this.view(probs), spec);

@@ -6,7 +6,7 @@
  * @module
  */
 import type {
-  BatchNormSpec,
+  Backend,
   BinaryOp,
   BinarySpec,
   Buf,
@@ -461,21 +461,10 @@ export class CpuBackend extends ArrayBackend {
     }
   }
 
-  override batchNormTrain(
-    x: Buf,
-    gamma: Buf,
-    beta: Buf,
-    runMean: Buf,
-    runVar: Buf,
-    out: Buf,
-    saveMean: Buf,
-    saveInvStd: Buf,
-    spec: BatchNormSpec,
-  ): void {
+  override batchNormTrain(...args: Parameters<Backend["batchNormTrain"]>): void {
     const ew = this.ew;
-    if (!ew) {
-      return super.batchNormTrain(x, gamma, beta, runMean, runVar, out, saveMean, saveInvStd, spec);
-    }
+    if (!ew) return super.batchNormTrain(...args);
+    const [x, gamma, beta, runMean, runVar, out, saveMean, saveInvStd, spec] = args;
     const { n, c, hw, eps, momentum } = spec;
     const cnt = n * hw;
     const A = this.alloc(c), B = this.alloc(c);
@@ -506,21 +495,10 @@ export class CpuBackend extends ArrayBackend {
       this.free(B);
     }
   }
-  override batchNormBackward(
-    x: Buf,
-    dy: Buf,
-    gamma: Buf,
-    saveMean: Buf,
-    saveInvStd: Buf,
-    dx: Buf,
-    dgamma: Buf,
-    dbeta: Buf,
-    spec: ChannelSpec,
-  ): void {
+  override batchNormBackward(...args: Parameters<Backend["batchNormBackward"]>): void {
     const ew = this.ew;
-    if (!ew) {
-      return super.batchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, spec);
-    }
+    if (!ew) return super.batchNormBackward(...args);
+    const [x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, spec] = args;
     const { n, c, hw } = spec;
     const cnt = n * hw;
     const A = this.alloc(c), B = this.alloc(c), C = this.alloc(c);

@@ -8,7 +8,6 @@
 
 import type {
   Backend,
-  BatchNormSpec,
   BinaryOp,
   BinarySpec,
   Buf,
@@ -394,17 +393,8 @@ export class WebgpuBackend implements Backend {
 
   // ---- normalisation and per-channel activations ----
   /** See {@link Backend}.batchNormTrain. */
-  batchNormTrain(
-    x: Buf,
-    gamma: Buf,
-    beta: Buf,
-    runMean: Buf,
-    runVar: Buf,
-    out: Buf,
-    saveMean: Buf,
-    saveInvStd: Buf,
-    spec: BatchNormSpec,
-  ): void {
+  batchNormTrain(...args: Parameters<Backend["batchNormTrain"]>): void {
+    const [x, gamma, beta, runMean, runVar, out, saveMean, saveInvStd, spec] = args;
     const n = "batchNormTrain", len = spec.n * spec.c * spec.hw;
     CH.batchNormTrain(
       this.#live(),
@@ -421,17 +411,8 @@ export class WebgpuBackend implements Backend {
     this.#tick();
   }
   /** See {@link Backend}.batchNormBackward. */
-  batchNormBackward(
-    x: Buf,
-    dy: Buf,
-    gamma: Buf,
-    saveMean: Buf,
-    saveInvStd: Buf,
-    dx: Buf,
-    dgamma: Buf,
-    dbeta: Buf,
-    spec: ChannelSpec,
-  ): void {
+  batchNormBackward(...args: Parameters<Backend["batchNormBackward"]>): void {
+    const [x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, spec] = args;
     const n = "batchNormBackward", len = spec.n * spec.c * spec.hw;
     CH.batchNormBackward(
       this.#live(),
