@@ -59,9 +59,19 @@ export interface CpuOptions {
   threads?: number;
   /**
    * Winograd F(2×2, 3×3) for the 3×3 stride-1 convolutions with ≥ 16 input and output channels
-   * (default true; wasm kernels only). Off: every convolution is im2col + GEMM.
+   * (default true, or false when the environment has `SYNFACE_WINOGRAD=0`; wasm kernels only).
+   * Off: every convolution is im2col + GEMM (the arithmetic before Winograd existed).
    */
   winograd?: boolean;
+}
+
+/** Winograd unless the environment says `SYNFACE_WINOGRAD=0` (benchmarks compare both). */
+function winogradDefault(): boolean {
+  try {
+    return Deno.env.get("SYNFACE_WINOGRAD") !== "0";
+  } catch {
+    return true; // no env permission
+  }
 }
 
 /** The CPU backend. */
@@ -112,7 +122,7 @@ export class CpuBackend extends ArrayBackend {
         gemm = jsGemm(memory);
       }
     }
-    return new CpuBackend(memory, gemm, gemm.reservedFloats, opts.winograd ?? true);
+    return new CpuBackend(memory, gemm, gemm.reservedFloats, opts.winograd ?? winogradDefault());
   }
 
   /** Synchronous float32 view of a buffer (valid until the memory grows). */

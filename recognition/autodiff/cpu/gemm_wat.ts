@@ -102,6 +102,49 @@ function packARowMajor6(mr: number): string {
             (br $ql)))))`;
 }
 
+/**
+ * Fast path of packB for a column-major B (brs = 4 bytes: a transposed operand, as in the weight
+ * gradients) and a full panel: 4 depths at a time, each group of 4 columns loaded as 4 vectors
+ * along the depth and transposed with shuffles into 4 panel rows.
+ */
+function packBColMajor(nr: number): string {
+  if (nr % 4 !== 0) return "";
+  const sh = (a: string, b: string, l: number[]) =>
+    `(i8x16.shuffle ${lanes(...l)} (local.get ${a}) (local.get ${b}))`;
+  const group = (g: number) => {
+    const ld = (c: number) =>
+      `(local.set $c${c} (v128.load (i32.add (local.get $row) (i32.mul (local.get $bcs) (i32.const ${
+        4 * g + c
+      })))))`;
+    return `${[0, 1, 2, 3].map(ld).join("\n            ")}
+            (local.set $t0 ${sh("$c0", "$c1", [0, 4, 1, 5])})
+            (local.set $t1 ${sh("$c0", "$c1", [2, 6, 3, 7])})
+            (local.set $t2 ${sh("$c2", "$c3", [0, 4, 1, 5])})
+            (local.set $t3 ${sh("$c2", "$c3", [2, 6, 3, 7])})
+            (v128.store offset=${16 * g} (local.get $dst) ${sh("$t0", "$t2", [0, 1, 4, 5])})
+            (v128.store offset=${16 * g + nr * 4} (local.get $dst) ${
+      sh("$t0", "$t2", [2, 3, 6, 7])
+    })
+            (v128.store offset=${16 * g + nr * 8} (local.get $dst) ${
+      sh("$t1", "$t3", [0, 1, 4, 5])
+    })
+            (v128.store offset=${16 * g + nr * 12} (local.get $dst) ${
+      sh("$t1", "$t3", [2, 3, 6, 7])
+    })`;
+  };
+  return `(if (i32.and (i32.eq (local.get $brs) (i32.const 4))
+              (i32.le_u (i32.add (local.get $jp) (i32.const ${nr})) (local.get $nc)))
+        (then
+          (block $qd (loop $ql
+            (br_if $qd (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $kc)))
+            (local.set $row (i32.add (local.get $b) (i32.add (i32.shl (local.get $p) (i32.const 2))
+              (i32.mul (local.get $jp) (local.get $bcs)))))
+            ${Array.from({ length: nr / 4 }, (_, g) => group(g)).join("\n            ")}
+            (local.set $dst (i32.add (local.get $dst) (i32.const ${nr * 16})))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $ql)))))`;
+}
+
 /** The module text for shape `s`. */
 export function gemmWat(s: GemmShape): string {
   const { mr, nr, kc: KC, mc: MC, nc: NC } = s;
@@ -206,10 +249,13 @@ export function gemmWat(s: GemmShape): string {
   ;; NR-column panels, k-major, zero-padded.
   (func $packB (param $b i32) (param $brs i32) (param $bcs i32) (param $kc i32) (param $nc i32) (param $dst i32)
     (local $jp i32) (local $p i32) (local $jj i32) (local $j i32) (local $row i32)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $jp (i32.const 0))
     (block $jd (loop $jl
       (br_if $jd (i32.ge_u (local.get $jp) (local.get $nc)))
       (local.set $p (i32.const 0))
+      ${packBColMajor(nr)}
       (block $pd (loop $pl
         (br_if $pd (i32.ge_u (local.get $p) (local.get $kc)))
         (local.set $row (i32.add (local.get $b) (i32.add (i32.mul (local.get $p) (local.get $brs))

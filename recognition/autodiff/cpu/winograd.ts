@@ -11,6 +11,7 @@
 import type { Buf, ConvSpec } from "../backend.ts";
 import type { Job, WasmKernels } from "./wasm_gemm.ts";
 import { JOB_KERNELS } from "./gemm_wat.ts";
+import { WINO_PAD } from "./winograd_wat.ts";
 
 const WINO = JOB_KERNELS.indexOf("wino");
 
@@ -121,7 +122,12 @@ interface Tiling {
 function tiling(cIn: number, cOut: number, oh: number, ow: number, tiles: number): Tiling {
   const th = Math.ceil(oh / 2), twp = Math.ceil(Math.ceil(ow / 2) / 4) * 4;
   const rows = Math.max(1, Math.round(tiles / twp));
-  return { th, twp, rows, wsFloats: 16 * (cIn + cOut) * rows * twp + 4 * (2 * twp + 2) + 16 };
+  return {
+    th,
+    twp,
+    rows,
+    wsFloats: 16 * ((cIn + cOut) * rows * twp + 2 * WINO_PAD) + 4 * (2 * twp + 2) + 16,
+  };
 }
 
 /**

@@ -22,6 +22,12 @@ const add = (a: string, b: string) => `(f32x4.add ${a} ${b})`;
 const sub = (a: string, b: string) => `(f32x4.sub ${a} ${b})`;
 const set = (x: string, v: string) => `(local.set $${x} ${v})`;
 const v128Locals = (names: string[]) => names.map((n) => `(local $${n} v128)`).join(" ");
+/**
+ * Floats between the 16 planes of V, M and Z beyond their cIn·Tb (cOut·Tb): plane sizes are often
+ * multiples of 4 KiB, which would put the 16 stores of a transform into one L1 cache set.
+ */
+export const WINO_PAD = 16;
+const PAD = WINO_PAD;
 const grid = (p: string) => Array.from({ length: 16 }, (_, k) => `${p}${k >> 2}${k & 3}`);
 
 /**
@@ -32,7 +38,7 @@ const grid = (p: string) => Array.from({ length: 16 }, (_, k) => `${p}${k >> 2}$
  * `rows` tile rows (of n·th) are taken from the atomic counter at `ctr`.
  * mode 2: u (16×cOut×cIn) = Σ over the n images, in order, of Z·Vᵀ, with out = dY (n×cOut×oh×ow).
  * `twp` = tiles per row rounded up to 4; `ws` = this thread's workspace
- * (16·(cIn+cOut)·rows·twp + 4·(2·twp+2) + 16 floats).
+ * (16·((cIn+cOut)·rows·twp + 2·PAD) + 4·(2·twp+2) + 16 floats).
  */
 export function winogradWat(): string {
   const t = grid("t"), m = grid("m");
@@ -162,7 +168,7 @@ export function winogradWat(): string {
     (local.set $L4 (i32.shl (i32.add (i32.shl (local.get $twp) (i32.const 1)) (i32.const 2)) (i32.const 2)))
     (local.set $u1 (call $min (i32.add (local.get $pad) (local.get $w))
       (i32.add (i32.shl (local.get $twp) (i32.const 1)) (i32.const 2))))
-    (local.set $xs (i32.shl (i32.mul (local.get $cIn) (local.get $Tb)) (i32.const 2)))
+    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cIn) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
     (local.set $c (i32.const 0))
     (block $cd (loop $cl (br_if $cd (i32.ge_u (local.get $c) (local.get $cIn)))
       ;; the 4 input rows of the tile row, zero-padded: scratch[r][u] = x[c][2ty − pad + r][u − pad]
@@ -198,7 +204,7 @@ export function winogradWat(): string {
     (local $o i32) (local $tx i32) (local $src i32) (local $xs i32) (local $y i32) (local $row i32)
     (local $ow4 i32) (local $dst i32) (local $cnt i32)
     ${v128Locals([...m, ...sLocals, "y00", "y01", "y10", "y11", "lo", "hi"])}
-    (local.set $xs (i32.shl (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const 2)))
+    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
     (local.set $ow4 (i32.shl (local.get $ow) (i32.const 2)))
     (local.set $y (i32.shl (local.get $ty) (i32.const 1)))
     (local.set $o (i32.const 0))
@@ -222,7 +228,7 @@ export function winogradWat(): string {
     (local $dst i32) (local $xs i32)
     ${v128Locals(["va", "vb", ...sLocals, ...yLocals])}
     (local.set $L4 (i32.shl (local.get $twp) (i32.const 3)))
-    (local.set $xs (i32.shl (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const 2)))
+    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
     (local.set $o (i32.const 0))
     (block $od (loop $ol (br_if $od (i32.ge_u (local.get $o) (local.get $cOut)))
       ;; the 2 dY rows of the tile row, zero-padded to 2·twp
@@ -257,8 +263,8 @@ export function winogradWat(): string {
     (local.set $G (i32.mul (local.get $n) (local.get $th)))
     (local.set $nblk (i32.div_u (i32.add (local.get $G) (i32.sub (local.get $rows) (i32.const 1))) (local.get $rows)))
     (local.set $V (local.get $ws))
-    (local.set $M (i32.add (local.get $V) (i32.mul (i32.shl (local.get $cIn) (i32.const 4)) (i32.mul (local.get $rows) (local.get $twp)))))
-    (local.set $sc (i32.shl (i32.add (local.get $M) (i32.mul (i32.shl (local.get $cOut) (i32.const 4)) (i32.mul (local.get $rows) (local.get $twp)))) (i32.const 2)))
+    (local.set $M (i32.add (local.get $V) (i32.shl (i32.add (i32.mul (local.get $cIn) (i32.mul (local.get $rows) (local.get $twp))) (i32.const ${PAD})) (i32.const 4))))
+    (local.set $sc (i32.shl (i32.add (local.get $M) (i32.shl (i32.add (i32.mul (local.get $cOut) (i32.mul (local.get $rows) (local.get $twp))) (i32.const ${PAD})) (i32.const 4))) (i32.const 2)))
     (local.set $first (i32.const 1))
     (local.set $blk (i32.const 0))
     (block $bd (loop $bl
@@ -287,14 +293,14 @@ export function winogradWat(): string {
             ;; M[ξ] (cOut×Tb) = U[ξ] (cOut×cIn) · V[ξ] (cIn×Tb)
             (call $gemm (local.get $cOut) (local.get $Tb) (local.get $cIn)
               (i32.add (local.get $u) (i32.mul (local.get $k) (i32.mul (local.get $cOut) (local.get $cIn)))) (local.get $cIn) (i32.const 1)
-              (i32.add (local.get $V) (i32.mul (local.get $k) (i32.mul (local.get $cIn) (local.get $Tb)))) (local.get $Tb) (i32.const 1)
-              (i32.add (local.get $M) (i32.mul (local.get $k) (i32.mul (local.get $cOut) (local.get $Tb)))) (local.get $Tb)
+              (i32.add (local.get $V) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cIn) (local.get $Tb)) (i32.const ${PAD})))) (local.get $Tb) (i32.const 1)
+              (i32.add (local.get $M) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})))) (local.get $Tb)
               (i32.const 0) (local.get $scratch)))
           (else
             ;; dU[ξ] (cOut×cIn) += Z[ξ] (cOut×Tb) · V[ξ]ᵀ (Tb×cIn)
             (call $gemm (local.get $cOut) (local.get $cIn) (local.get $Tb)
-              (i32.add (local.get $M) (i32.mul (local.get $k) (i32.mul (local.get $cOut) (local.get $Tb)))) (local.get $Tb) (i32.const 1)
-              (i32.add (local.get $V) (i32.mul (local.get $k) (i32.mul (local.get $cIn) (local.get $Tb)))) (i32.const 1) (local.get $Tb)
+              (i32.add (local.get $M) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})))) (local.get $Tb) (i32.const 1)
+              (i32.add (local.get $V) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cIn) (local.get $Tb)) (i32.const ${PAD})))) (i32.const 1) (local.get $Tb)
               (i32.add (local.get $u) (i32.mul (local.get $k) (i32.mul (local.get $cOut) (local.get $cIn)))) (local.get $cIn)
               (i32.eqz (local.get $first)) (local.get $scratch))))
         (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $kl)))
