@@ -3,15 +3,20 @@
 /** `../shared/data` beside the checkout, resolved from this file (not from cwd). */
 export const SHARED_DATA = new URL("../../shared/data/", import.meta.url);
 
-/** True when `../shared/data/<sub>` exists; otherwise prints why the caller skips. */
-export function hasSharedData(sub = ""): boolean {
+function sharedExists(sub: string): boolean {
   try {
     Deno.statSync(new URL(sub, SHARED_DATA));
     return true;
   } catch {
-    console.log(`skipped: ../shared/data/${sub} is not present (users do not have it)`);
     return false;
   }
+}
+
+/** True when `../shared/data/<sub>` exists; otherwise prints why the caller skips. */
+export function hasSharedData(sub = ""): boolean {
+  if (sharedExists(sub)) return true;
+  console.log(`skipped: ../shared/data/${sub} is not present (users do not have it)`);
+  return false;
 }
 
 /**
@@ -19,14 +24,20 @@ export function hasSharedData(sub = ""): boolean {
  * ignored) when any `../shared/data/<sub>` is absent; users do not have that data.
  */
 export function sharedMissing(...subs: string[]): boolean {
-  return subs.some((sub) => {
-    try {
-      Deno.statSync(new URL(sub, SHARED_DATA));
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  return !subs.every(sharedExists);
+}
+
+/** Runs `fn` with a new temp folder (made with `opts`), which is removed afterwards. */
+export async function withTempDir<T>(
+  opts: Deno.MakeTempOptions,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = await Deno.makeTempDir(opts);
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /**
@@ -35,8 +46,7 @@ export function sharedMissing(...subs: string[]): boolean {
  * its last stdout line prints. Throws with the child's stderr when it exits non-zero.
  */
 export async function runOutsideRepo<T>(script: string): Promise<T> {
-  const tmp = await Deno.makeTempDir({ prefix: "synface-child-" });
-  try {
+  return await withTempDir({ prefix: "synface-child-" }, async (tmp) => {
     await Deno.writeTextFile(`${tmp}/main.ts`, script);
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--no-config", "--no-lock", "main.ts"],
@@ -48,7 +58,5 @@ export async function runOutsideRepo<T>(script: string): Promise<T> {
     const text = (b: Uint8Array) => new TextDecoder().decode(b);
     if (out.code !== 0) throw new Error(`child exited ${out.code}:\n${text(out.stderr)}`);
     return JSON.parse(text(out.stdout).trim().split("\n").at(-1)!);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 }

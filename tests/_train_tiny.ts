@@ -1,6 +1,7 @@
 /** A tiny training setup shared by the trainer guard tests: ir_tiny at 16×16 on a few classes. */
 import type { TrainConfigInput } from "../recognition/config.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+import { withTempDir } from "./_helpers.ts";
 
 /** ir_tiny at 16×16, batch 8, no augmentation, inline loader. */
 export const TINY = {
@@ -36,12 +37,9 @@ export async function withTinyData(
   shape: { classes: number; perClass: number },
   fn: (tmp: string, data: string) => Promise<void>,
 ): Promise<void> {
-  const tmp = await Deno.makeTempDir({ prefix });
-  try {
+  await withTempDir({ prefix }, async (tmp) => {
     const data = `${tmp}/data`;
     await writeTinyDataset(data, { ...shape, height: 16, width: 16 });
     await fn(tmp, data);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 }

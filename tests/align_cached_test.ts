@@ -8,10 +8,10 @@ import { alignCached } from "../align/mod.ts";
 import { decodeRaw, encodeJpeg, encodePng } from "../data/mod.ts";
 import { main as evaluate } from "../tasks/evaluate.ts";
 import { canvas, faceTile } from "./_align_faces.ts";
+import { withTempDir } from "./_helpers.ts";
 
 Deno.test("align cache: content-hash crops, mirror views, no-face policy, evaluate --align", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "synface-align-cache-" });
-  try {
+  await withTempDir({ prefix: "synface-align-cache-" }, async (tmp) => {
     const src = `${tmp}/photos`;
     for (const id of ["p1", "p2"]) await Deno.mkdir(`${src}/${id}`, { recursive: true });
     const photo = (row: number, x: number) =>
@@ -99,9 +99,7 @@ Deno.test("align cache: content-hash crops, mirror views, no-face policy, evalua
     const diff = scores.filter((f) => f[2] === "0").map((f) => Number(f[4]));
     assert.equal(same.length + diff.length, 4);
     assert.ok(Math.min(...same) > Math.max(...diff), `same ${same}, different ${diff}`);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("reproduce --align: parsed, off by default", async () => {

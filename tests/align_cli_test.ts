@@ -8,6 +8,7 @@ import { encodeJpeg, encodePng, nodeAvailable } from "../data/mod.ts";
 import { parseAlignCsv } from "../align/mod.ts";
 import { main } from "../tasks/align.ts";
 import { canvas, faceTile } from "./_align_faces.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const TASK = new URL("../tasks/align.ts", import.meta.url).pathname;
 
@@ -34,8 +35,7 @@ function run(args: string[]) {
 }
 
 Deno.test("align task: statuses, mirror tree, summary and exit codes", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "synface-align-" });
-  try {
+  await withTempDir({ prefix: "synface-align-" }, async (tmp) => {
     const src = `${tmp}/in`;
     await Deno.mkdir(`${src}/a`, { recursive: true });
     await Deno.mkdir(`${src}/b`, { recursive: true });
@@ -98,9 +98,7 @@ Deno.test("align task: statuses, mirror tree, summary and exit codes", async () 
       assert.equal(other.code, 2);
       assert.match(new TextDecoder().decode(other.stderr), /"ep":"wasm".*"ep":"node"/s);
     }
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("align task: a bad command line exits 2 with the usage", async () => {
@@ -121,8 +119,7 @@ Deno.test("align task: a bad command line exits 2 with the usage", async () => {
 });
 
 Deno.test("align task: a run killed mid-way and rerun leaves the same files as one run", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "synface-align-kill-" });
-  try {
+  await withTempDir({ prefix: "synface-align-kill-" }, async (tmp) => {
     const src = `${tmp}/in`;
     await Deno.mkdir(src);
     for (let i = 0; i < 10; i++) {
@@ -152,7 +149,5 @@ Deno.test("align task: a run killed mid-way and rerun leaves the same files as o
     const a = await listFiles(`${tmp}/once`), b = await listFiles(`${tmp}/twice`);
     assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
     for (const [k, v] of a) assert.deepEqual(b.get(k), v, `${k} differs`);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { joinNegativeValues, parseCliArgs, parseShardFlag } from "../data/mod.ts";
 import { parseReproduceArgs } from "../tasks/reproduce/cli.ts";
 import { parseTrainArgs } from "../tasks/train.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const usage = (msg: string): never => {
   throw new Error(`usage: ${msg}`);
@@ -72,8 +73,7 @@ Deno.test("cli args: generate and evaluate answer a negative value with usage (e
 });
 
 Deno.test("cli args: --out that is an existing file is refused in words (generate, evaluate)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (dir) => {
     const file = `${dir}/taken`;
     await Deno.writeTextFile(file, "x");
     const g = await runTask("generate", ["--out", file, "--ids", "1", "--per-id", "1"]);
@@ -99,9 +99,7 @@ Deno.test("cli args: --out that is an existing file is refused in words (generat
     const k = await evaluate("--out", `${dir}/o`, "--kfold", "1");
     assert.equal(k.code, 2, k.err);
     assert.match(k.err, /--kfold 1: expected an integer ≥ 2/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("cli args: --shard i/n with 1 ≤ i ≤ n, anything else refused in words", () => {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { writeFileAtomic } from "../data/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
 Deno.test("writeFileAtomic: creates parents, replaces content, takes URLs, leaves no temp files", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (dir) => {
     const path = `${dir}/a/b/out.txt`;
     await writeFileAtomic(path, "one");
     await writeFileAtomic(path, "two");
@@ -13,19 +13,14 @@ Deno.test("writeFileAtomic: creates parents, replaces content, takes URLs, leave
     assert.deepEqual(await Deno.readFile(url), new Uint8Array([1, 2, 3]));
     const names = [...Deno.readDirSync(`${dir}/a/b`)].map((e) => e.name);
     assert.deepEqual(names, ["out.txt"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("writeFileAtomic: a failed rename keeps what was there and removes the temp file", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (dir) => {
     await Deno.mkdir(`${dir}/target/inside`, { recursive: true }); // a non-empty folder: rename fails
     await assert.rejects(writeFileAtomic(`${dir}/target`, "x"));
     assert.ok(Deno.statSync(`${dir}/target/inside`).isDirectory);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["target"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

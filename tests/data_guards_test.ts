@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { encodePng, ImageDecodeError, openImageFolder } from "../data/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
-async function withTmp(fn: (tmp: string) => Promise<void>) {
-  const tmp = await Deno.makeTempDir({ prefix: "data_guards_" });
-  try {
-    await fn(tmp);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-}
+const withTmp = (fn: (tmp: string) => Promise<void>) => withTempDir({ prefix: "data_guards_" }, fn);
 
 function png(v: number): Uint8Array {
   return encodePng({ height: 4, width: 4, channels: 3, data: new Uint8Array(48).fill(v) });

@@ -15,6 +15,7 @@ import {
   sqdistNormalized,
 } from "../eval/mod.ts";
 import { channelMeanModel } from "./_eval_tiny_onnx.ts";
+import { withTempDir } from "./_helpers.ts";
 
 /** A 3×h×w image whose channel c is the constant `values[c]` (normalised units). */
 function flat(values: number[], h = 4, w = 4): ImageTensor {
@@ -110,8 +111,7 @@ Deno.test("eval embedder: wrong input size, image size and output shape are clea
 });
 
 Deno.test("eval embedder: run folder with embedder.json", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (dir) => {
     await Deno.writeFile(`${dir}/model.onnx`, channelMeanModel(["N", 3, 4, 4], [2, 3], ["N", 3]));
     await Deno.writeTextFile(
       `${dir}/embedder.json`,
@@ -122,9 +122,7 @@ Deno.test("eval embedder: run folder with embedder.json", async () => {
     close((await e.embed([flat([-1, 0, 1])]))[0], [1, 0, -1]);
     await Deno.writeTextFile(`${dir}/embedder.json`, JSON.stringify({ inputsize: [4, 4] }));
     await assert.rejects(() => loadEmbedder(dir), /embedder\.json: .*inputsize/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
   assert.throws(() => parseEmbedderConfig(`{"mean": "x"}`, "e.json"), /e\.json: mean:/);
   assert.deepEqual(parseEmbedderConfig("{}").inputSize, [112, 112]);
 });

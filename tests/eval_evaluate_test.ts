@@ -9,6 +9,7 @@ import {
   readRocCsv,
 } from "../eval/mod.ts";
 import { main as evaluateCli } from "../tasks/evaluate.ts";
+import { withTempDir } from "./_helpers.ts";
 
 /** Images whose embedding (mean colour) is one of a few directions: `Name/Name_000k.png`. */
 async function writeFaces(dir: string): Promise<void> {
@@ -69,8 +70,7 @@ const meanColour: Embedder = {
 };
 
 Deno.test("eval evaluatePairs: View 2 folds, png detection, both protocols separate perfectly", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (dir) => {
     await writeFaces(dir);
     const view2 = parseLfwPairs(
       "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
@@ -115,14 +115,11 @@ Deno.test("eval evaluatePairs: View 2 folds, png detection, both protocols separ
     });
     assert.equal(t.results.pairs.threshold_pairs, 8);
     assert.equal(t.results.synface!.accuracy, 1);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("eval CLI: results.json carries both protocols, pairs, missing, model and flags", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (dir) => {
     await writePatterns(dir);
     await Deno.writeTextFile(
       `${dir}/pairs.txt`,
@@ -178,7 +175,5 @@ Deno.test("eval CLI: results.json carries both protocols, pairs, missing, model 
       readResultsJson(`${dir}/out`),
       /out\/results\.json: field "insightface\.std": /,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -8,7 +8,7 @@ import {
   readPairs,
   writeEvaluationReport,
 } from "../eval/mod.ts";
-import { SHARED_DATA, sharedMissing } from "./_helpers.ts";
+import { SHARED_DATA, sharedMissing, withTempDir } from "./_helpers.ts";
 
 const LFW = new URL("lfw-view1/", SHARED_DATA).pathname;
 
@@ -44,8 +44,7 @@ Deno.test({
   assert.equal(r.synface!.flip, false);
   // insightface scores are squared distances of normalised flip-fused embeddings: in [0, 4].
   for (const d of evaluation.scores.insightface!) assert.ok(d >= 0 && d <= 4 + 1e-6);
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (dir) => {
     await writeEvaluationReport(dir, evaluation, { label: "pixels" });
     const json = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
     assert.equal(json.synface.accuracy, r.synface!.accuracy);
@@ -64,9 +63,7 @@ Deno.test({
     }
     assert.match(await Deno.readTextFile(`${dir}/roc.svg`), /^<svg /);
     assert.match(await Deno.readTextFile(`${dir}/table.md`), /\|pixels\|synface\|/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({

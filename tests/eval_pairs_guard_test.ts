@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
 import { encodePng } from "../data/mod.ts";
 import { PairsFormatError, parseCsvPairs, parseLfwPairs, resolveImages } from "../eval/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
-async function withTmp(fn: (tmp: string) => Promise<void>) {
-  const tmp = await Deno.makeTempDir({ prefix: "pairs_guard_" });
-  try {
-    await fn(tmp);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-}
+const withTmp = (fn: (tmp: string) => Promise<void>) => withTempDir({ prefix: "pairs_guard_" }, fn);
 
 const isPairsError = (re: RegExp) => (e: Error) =>
   e instanceof PairsFormatError && re.test(e.message);

@@ -9,6 +9,7 @@ import {
   referenceFeatures,
   sampleFiles,
 } from "../eval/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
 /** Folder of `ids` × 2 tiny RGB PNGs `idN/idN_000k.png`; pixel values from `draw(id, k, i)`. */
 async function makeSet(
@@ -31,8 +32,7 @@ async function makeSet(
 }
 
 Deno.test("realism: FD of a set against itself is 0, a shifted set is farther; ratio, cache and identity accuracy", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (tmp) => {
     const rng = Rng.fromSeed(3);
     const noise = Array.from({ length: 40 * 2 * 192 }, () => rng.uniform());
     // "real" and "generated": identical pictures (an identity = a fixed pattern, two noisy views)
@@ -78,9 +78,7 @@ Deno.test("realism: FD of a set against itself is 0, a shifted set is farther; r
     // cached features are read back identically
     const again = await measureRealism({ ...options, pairs: "" });
     assert.equal(again.fd_floor, r.fd_floor);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("realism: sampleFiles is a deterministic sorted subset", () => {

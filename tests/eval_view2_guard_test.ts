@@ -3,6 +3,7 @@ import { parseCsvPairs, parseLfwPairs, view2Reason } from "../eval/mod.ts";
 import { TrainConfigError } from "../recognition/config.ts";
 import { loadValSets } from "../recognition/validate.ts";
 import { parseReproduceArgs, planOf, type ReproduceOptions } from "../tasks/reproduce/cli.ts";
+import { withTempDir } from "./_helpers.ts";
 
 /** A View-2-shaped file: `folds` folds of `n` same then `n` different pairs (made-up names). */
 function folded(folds: number, n: number, first?: [string, string]): string {
@@ -47,8 +48,7 @@ Deno.test("view 2 guard: by content — folds header, fingerprint pairs in any f
 });
 
 Deno.test("view 2 guard: train --val-pairs refuses a renamed file, a symlink and a fold subset", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "view2_" });
-  try {
+  await withTempDir({ prefix: "view2_" }, async (tmp) => {
     await Deno.mkdir(`${tmp}/faces`); // no "lfw" anywhere in these paths
     await Deno.writeTextFile(`${tmp}/dev_pairs.txt`, folded(10, 3, [V2_SAME, V2_DIFF]));
     await Deno.symlink(`${tmp}/dev_pairs.txt`, `${tmp}/link.txt`);
@@ -79,7 +79,5 @@ Deno.test("view 2 guard: train --val-pairs refuses a renamed file, a symlink and
         f,
       );
     }
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

@@ -12,6 +12,7 @@ import {
   toHalf,
 } from "../generator/mod.ts";
 import { fitAppearance, yawProxy } from "../tasks/appearance_fit.ts";
+import { withTempDir } from "./_helpers.ts";
 
 Deno.test("appearance: float16 known values and round-to-nearest-even", () => {
   assert.equal(toHalf(1), 0x3c00);
@@ -111,8 +112,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const tmp = await Deno.makeTempDir();
-    try {
+    await withTempDir({}, async (tmp) => {
       // 40 "photos" = grey mean + 3 smooth patterns × random coefficients (σ 30, 20, 10 in 0-255)
       const rng = Rng.fromSeed(5);
       const pat = (k: number, x: number, y: number) =>
@@ -177,9 +177,7 @@ Deno.test({
         const keys = bank.keys.subarray(2 * m, 2 * m + 2);
         assert.ok(keys.every((k) => Math.abs(k) < 5), `keys ${keys}`);
       }
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
+    });
   },
 });
 

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { FaceGenerator, resolveGeneratorModel } from "../generator/mod.ts";
 import { synthesize } from "../synthesis/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const EMBEDDED = JSON.parse(
   await Deno.readTextFile(new URL("../generator/model/generator.json", import.meta.url)),
@@ -10,14 +11,7 @@ const EMBEDDED = JSON.parse(
 await (await FaceGenerator.load(undefined, { ep: "wasm" })).close();
 const FACE_ONNX = new URL(`../generator/model/${EMBEDDED.model}`, import.meta.url).pathname;
 
-async function withTmp(fn: (tmp: string) => Promise<void>) {
-  const tmp = await Deno.makeTempDir({ prefix: "gen_guards_" });
-  try {
-    await fn(tmp);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-}
+const withTmp = (fn: (tmp: string) => Promise<void>) => withTempDir({ prefix: "gen_guards_" }, fn);
 
 async function names(dir: string): Promise<string[]> {
   const out: string[] = [];

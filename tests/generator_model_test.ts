@@ -15,6 +15,7 @@ import {
   probeWebGpu,
   PROCEDURAL_ID,
 } from "../generator/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const gen = await FaceGenerator.load(undefined, { ep: "wasm" });
 const blocks = gen.manifest.inputs;
@@ -154,8 +155,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir({}, async (dir) => {
       await Deno.writeTextFile(
         `${dir}/bad.json`,
         JSON.stringify({
@@ -209,9 +209,7 @@ Deno.test({
         gen.generate({ ...latents(1, 0), identity: new Float32Array(3) }, 1),
         new RegExp(`"identity" has 3 values, expected 1 × ${blocks[0].size}`),
       );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 

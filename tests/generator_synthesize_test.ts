@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { openDataset, sha256Hex } from "../data/mod.ts";
 import { FaceGenerator } from "../generator/mod.ts";
 import { makePairs, synthesize, synthesizeVerification } from "../synthesis/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const gen = await FaceGenerator.load(undefined, { ep: "wasm" });
 const base = { ids: 5, perId: 8, seed: 11, identityMixup: true, generator: gen, progress: false };
@@ -28,8 +29,7 @@ Deno.test({
   ...opts,
   name: "synthesize: shards 1/2 + 2/2 and a resumed run equal the single run, byte for byte",
   fn: async () => {
-    const root = await Deno.makeTempDir();
-    try {
+    await withTempDir({}, async (root) => {
       const single = await synthesize({ ...base, out: `${root}/single` });
       assert.equal(single.written, 40);
       const ref = await summary(`${root}/single`);
@@ -104,9 +104,7 @@ Deno.test({
         synthesize({ ...base, out: `${root}/x`, shard: { index: 3, count: 2 } }),
         /--shard 3\/2/,
       );
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });
 
@@ -114,8 +112,7 @@ Deno.test({
   ...opts,
   name: "synthesize: 112x96 crops and soft labels in the manifest",
   fn: async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir({}, async (dir) => {
       await synthesize({ ...base, perId: 2, size: "112x96", out: dir });
       const ds = await openDataset(dir);
       assert.deepEqual(ds.header.image, { height: 112, width: 96, channels: 3 });
@@ -125,9 +122,7 @@ Deno.test({
         assert.ok(Math.abs(r.label.reduce((s, [, w]) => s + w, 0) - 1) < 1e-9);
         assert.equal(r.path, `id${String(r.class).padStart(6, "0")}/${r.path.split("/")[1]}`);
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -135,8 +130,7 @@ Deno.test({
   ...opts,
   name: "verification set: held-out identities and LFW-format pairs",
   fn: async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir({}, async (dir) => {
       const text = makePairs(3, 20, 4, 2, 5);
       const lines = text.trim().split("\n");
       assert.equal(lines[0], "2\t5");
@@ -181,8 +175,6 @@ Deno.test({
       );
       await Deno.remove(train, { recursive: true });
       assert.match(await Deno.readTextFile(`${dir}/pairs.txt`), /^1\t2\n/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

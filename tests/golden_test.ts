@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { openDataset, Rng, sha256Hex } from "../data/mod.ts";
 import { synthesize } from "../synthesis/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
 Deno.test("golden: PRNG draws", () => {
   const r = Rng.fromSeed(12345);
@@ -21,8 +22,7 @@ Deno.test("golden: PRNG draws", () => {
 
 /** Each generated image as "path label file-sha256 pixel-sha256", 2 ids × 2 at seed 7 with IM. */
 async function goldenImages(model?: URL): Promise<string[]> {
-  const dir = await Deno.makeTempDir({ prefix: "golden_" });
-  try {
+  return await withTempDir({ prefix: "golden_" }, async (dir) => {
     await synthesize({
       out: dir,
       ids: 2,
@@ -42,9 +42,7 @@ async function goldenImages(model?: URL): Promise<string[]> {
       got.push(`${r.path} ${JSON.stringify(r.label)} ${file} ${pixels}`);
     }
     return got;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 Deno.test({

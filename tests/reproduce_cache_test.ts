@@ -11,6 +11,7 @@ import {
 import { buildPlan, type Preset, PRESETS, resolvePreset } from "../tasks/reproduce/mod.ts";
 import { NeedsError, runPlan, type StageContext, type StageImpls } from "../tasks/reproduce/run.ts";
 import { CODE } from "./_reproduce.ts";
+import { withTempDir } from "./_helpers.ts";
 
 function plan(p: Preset = resolvePreset("smoke"), only?: ("table1" | "table2" | "fig3")[]) {
   return buildPlan(p, { real: false, val: false }, only);
@@ -171,8 +172,7 @@ function fakes(fail: Partial<Record<string, Error>> = {}) {
 }
 
 Deno.test("finished stages are skipped, partial ones resumed, failures block dependents", async () => {
-  const out = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_cache_test_" }, async (out) => {
     const r = await resolvePlan(plan(resolvePreset("smoke"), ["table2"]), {}, CODE);
     const lines: string[] = [];
     const f1 = fakes({ "table2/train-syn-im": new Error("boom\nstack") });
@@ -216,14 +216,11 @@ Deno.test("finished stages are skipped, partial ones resumed, failures block dep
       JSON.stringify({ ...done, hash: "0".repeat(16) }),
     );
     assert.equal(await readDone(out, st), null);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a missing module reports 'needs X' for its stages and blocks the rest", async () => {
-  const out = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_cache_test_" }, async (out) => {
     const r = await resolvePlan(plan(resolvePreset("smoke"), ["table2"]), {}, CODE);
     const f = fakes();
     f.impls.train = () => Promise.reject(new NeedsError("recognition/", "train() (issue 5)"));
@@ -235,29 +232,23 @@ Deno.test("a missing module reports 'needs X' for its stages and blocks the rest
     assert.equal(ev.status, "blocked");
     assert.equal(ev.message, "needs recognition/: train() (issue 5)");
     assert.equal(await Deno.stat(`${out}/${train.stage.dir}/done.json`).catch(() => null), null);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
 
 Deno.test("writeFileAtomic leaves no temp files", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_cache_test_" }, async (dir) => {
     await writeFileAtomic(`${dir}/a/b.json`, "1");
     await writeFileAtomic(`${dir}/a/b.json`, new TextEncoder().encode("2"));
     assert.equal(await Deno.readTextFile(`${dir}/a/b.json`), "2");
     const names = [];
     for await (const e of Deno.readDir(`${dir}/a`)) names.push(e.name);
     assert.deepEqual(names, ["b.json"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
   assert.ok(PRESETS.smoke);
 });
 
 Deno.test("code fingerprints follow source edits, not the build outputs a .gitignore names", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (root) => {
     await Deno.mkdir(`${root}/gen/model`, { recursive: true });
     await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 1;\n");
     await Deno.writeTextFile(`${root}/gen/model/.gitignore`, "face.onnx\n*.tmp\n");
@@ -274,14 +265,11 @@ Deno.test("code fingerprints follow source edits, not the build outputs a .gitig
     assert.notEqual(added.gen, before.gen);
     await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 2;\n");
     assert.notEqual((await codeFingerprints(url, ["gen"])).gen, added.gen);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("side by side: up to `jobs` trainings at once in processes of their own, other stages one at a time, inputs first", async () => {
-  const out = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_cache_test_" }, async (out) => {
     const p = resolvePreset("smoke", { seeds: 3 });
     const r = await resolvePlan(plan(p, ["table2"]), {}, CODE);
     const f = fakes();
@@ -338,7 +326,5 @@ Deno.test("side by side: up to `jobs` trainings at once in processes of their ow
     } finally {
       await Deno.remove(out2, { recursive: true });
     }
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });

@@ -9,6 +9,7 @@ import {
 import { PRESETS } from "../tasks/reproduce/mod.ts";
 import { fmtSeconds } from "../tasks/reproduce/run.ts";
 import { createStages } from "../tasks/reproduce/stages.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const TASK = new URL("../tasks/reproduce.ts", import.meta.url).pathname;
 
@@ -116,8 +117,7 @@ Deno.test("the task runs as a command: --dry-run exits 0, a bad flag exits 2 wit
 });
 
 Deno.test("--dry-run estimates LFW evaluation from the images the pairs file names", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (dir) => {
     const pairs = `${dir}/pairs.txt`;
     // View 1 layout: 2 same + 2 different pairs, 6 distinct images
     await Deno.writeTextFile(
@@ -147,9 +147,7 @@ Deno.test("--dry-run estimates LFW evaluation from the images the pairs file nam
     assert.ok(Math.abs(small - (e.stageOverheadS + 2 * 6 / e.embedImgPerS)) < 1e-9, `${small}`);
     await Deno.writeTextFile(`${dir}/bad.txt`, "2\nA\t1\n");
     await assert.rejects(() => estimate(`${dir}/bad.txt`), UsageError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("durations round once: never 60 seconds in a minute", () => {

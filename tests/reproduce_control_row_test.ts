@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { synthesize } from "../synthesis/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const TASK = new URL("../tasks/reproduce.ts", import.meta.url).pathname;
 const PROCEDURAL = new URL("../generator/model/procedural.json", import.meta.url);
@@ -15,8 +16,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const tmp = await Deno.makeTempDir({ prefix: "reproduce_control_row_test_" });
-    try {
+    await withTempDir({ prefix: "reproduce_control_row_test_" }, async (tmp) => {
       // 6 identities × 4 images: the smoke preset's control slice (real.ids × its largest perId)
       await synthesize({
         out: `${tmp}/gen`,
@@ -67,8 +67,6 @@ Deno.test({
       for (const row of ["synthetic 6x4", "real 6x4"]) {
         assert.match(md, new RegExp(`\\| ${row} \\| \\d+\\.\\d\\d`), `${row} in\n${md}`);
       }
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
+    });
   },
 });

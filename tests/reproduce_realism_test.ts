@@ -11,6 +11,7 @@ import { buildReportModel, renderHtml, renderMarkdown } from "../tasks/reproduce
 import type { StageContext, StageOutcome } from "../tasks/reproduce/run.ts";
 import { CODE, META } from "./_reproduce.ts";
 import { realismStage } from "../tasks/reproduce/stages.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const LFW = { lfwImages: () => Promise.resolve("LFWIMG1") };
 
@@ -101,8 +102,7 @@ async function makeSet(dir: string, ids: number, base: number) {
 }
 
 Deno.test("realism stage: measures the test set against --lfw-images, leaves View 2 images out, floor --real", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "reproduce_realism_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_realism_test_" }, async (tmp) => {
     await makeSet(`${tmp}/syntest`, 6, 10);
     await Deno.writeTextFile(
       `${tmp}/syntest/pairs.txt`,
@@ -172,14 +172,11 @@ Deno.test("realism stage: measures the test set against --lfw-images, leaves Vie
       realismStage({ ...ctx, inputs: {} }, () => Promise.resolve(reference)),
       /needs --lfw-images/,
     );
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("report: the Realism table from a hand-made realism.json; 'needs --lfw-images' without it", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "reproduce_realism_report_" });
-  try {
+  await withTempDir({ prefix: "reproduce_realism_report_" }, async (tmp) => {
     const plan = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2"]);
     const outcomes = (r: Awaited<ReturnType<typeof resolvePlan>>, ok: boolean): StageOutcome[] =>
       r.stages.map((stage) =>
@@ -236,14 +233,11 @@ Deno.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
       () => Promise.resolve(null),
     );
     assert.ok(renderMarkdown(m2).includes("| embedded-aam@2 | needs --lfw-images |"));
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("folderFingerprint follows the files of a folder (names and sizes), not their order of listing", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "reproduce_realism_fp_" });
-  try {
+  await withTempDir({ prefix: "reproduce_realism_fp_" }, async (tmp) => {
     await makeSet(`${tmp}/a`, 2, 0);
     const f0 = await folderFingerprint(`${tmp}/a`);
     assert.match(f0, /^[0-9a-f]{16}$/);
@@ -253,7 +247,5 @@ Deno.test("folderFingerprint follows the files of a folder (names and sizes), no
     assert.notEqual(f1, f0);
     await Deno.writeFile(`${tmp}/a/id1/id1_0003.png`, new Uint8Array(4));
     assert.notEqual(await folderFingerprint(`${tmp}/a`), f1);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

@@ -15,6 +15,7 @@ import {
 } from "../tasks/reproduce/mod.ts";
 import type { StageOutcome } from "../tasks/reproduce/run.ts";
 import { CODE, META } from "./_reproduce.ts";
+import { withTempDir } from "./_helpers.ts";
 
 async function fixture() {
   const plan = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2", "fig3"]);
@@ -112,8 +113,7 @@ Deno.test("report README/HTML: banner, command, hardware, charts, figures, confi
 
 Deno.test("writeReport writes README, index.html, charts, copied figures, configs.json atomically", async () => {
   const { model } = await fixture();
-  const out = await Deno.makeTempDir({ prefix: "reproduce_report_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_report_test_" }, async (out) => {
     const fig3 = model.experiments.find((e) => e.name === "fig3")!;
     const src = `${out}/${fig3.figures[0].source}`;
     await Deno.mkdir(src.slice(0, src.lastIndexOf("/")), { recursive: true });
@@ -136,9 +136,7 @@ Deno.test("writeReport writes README, index.html, charts, copied figures, config
     const cfg = JSON.parse(await Deno.readTextFile(`${dir}/configs.json`));
     assert.equal(cfg.preset.name, "smoke");
     assert.equal(cfg.stages.length, model.stages.length);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
 
 Deno.test("bar chart: one bar per value, error bars, gaps for missing", () => {

@@ -5,7 +5,7 @@
  * Takes ~3–4 minutes on 2 cores.
  */
 import assert from "node:assert/strict";
-import { hasSharedData, SHARED_DATA } from "./_helpers.ts";
+import { hasSharedData, SHARED_DATA, withTempDir } from "./_helpers.ts";
 
 const TASK = new URL("../tasks/reproduce.ts", import.meta.url).pathname;
 
@@ -20,8 +20,7 @@ async function run(args: string[]) {
 }
 
 Deno.test("reproduce --preset smoke: every stage runs, the report is complete, a rerun is cached", async () => {
-  const out = await Deno.makeTempDir({ prefix: "reproduce_smoke_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_smoke_test_" }, async (out) => {
     const args = ["--preset", "smoke", "--out", out];
     const real = hasSharedData("celeba-aligned");
     if (real) args.push("--real", new URL("celeba-aligned", SHARED_DATA).pathname);
@@ -84,7 +83,5 @@ Deno.test("reproduce --preset smoke: every stage runs, the report is complete, a
       [],
       "a rerun reuses finished stages",
     );
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });

@@ -15,6 +15,7 @@ import {
   verificationFiles,
 } from "../tasks/reproduce/stages.ts";
 import { channelMeanModel } from "./_eval_tiny_onnx.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const COLORS = [[200, 40, 40], [40, 200, 40], [40, 40, 200], [200, 200, 40]];
 
@@ -79,8 +80,7 @@ function ctx(
 }
 
 Deno.test("eval and features stages run the eval module and write what the report reads", async () => {
-  const root = await Deno.makeTempDir({ prefix: "reproduce_stages_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_stages_test_" }, async (root) => {
     await fixture(root);
     const resolved = await resolvePlan(
       buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table2", "fig2"]),
@@ -126,14 +126,11 @@ Deno.test("eval and features stages run the eval module and write what the repor
       assert.ok((row[2] as number) > (row[3] as number), "intra > inter cosine");
     }
     assert.match(await Deno.readTextFile(`${root}/spread/spread.svg`), /^<svg/);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("train stage config: paths from deps and inputs; real-only runs link the slice", async () => {
-  const root = await Deno.makeTempDir({ prefix: "reproduce_stages_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_stages_test_" }, async (root) => {
     await fixture(root);
     const resolved = await resolvePlan(
       buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table1", "table2"]),
@@ -178,14 +175,11 @@ Deno.test("train stage config: paths from deps and inputs; real-only runs link t
       images: `${root}/ver`,
     });
     await assert.rejects(verificationFiles(`${root}/run`), /has no pairs\.txt/);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("train stage in a process of its own: progress relayed, model exported; a failure carries the child's error", async () => {
-  const root = await Deno.makeTempDir({ prefix: "reproduce_stages_test_" });
-  try {
+  await withTempDir({ prefix: "reproduce_stages_test_" }, async (root) => {
     await fixture(root);
     const resolved = await resolvePlan(
       buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table1"]),
@@ -218,7 +212,5 @@ Deno.test("train stage in a process of its own: progress relayed, model exported
       createStages().train(bad),
       /^Error: --data .*\/missing: no such folder \(exit code 1 of .*train_process\.ts .*train-request\.json\)$/,
     );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });

@@ -7,6 +7,7 @@ import { TrainConfigError } from "../recognition/config.ts";
 import { train, TrainDataError } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 import { tiny, tinyCliArgs, withTinyData } from "./_train_tiny.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const backend = await CpuBackend.create({ threads: 1 });
 const quiet = { backend, progressBar: false, noExport: true };
@@ -76,8 +77,7 @@ async function writeFlat(dir: string, classes: number, perClass: number, config?
 }
 
 Deno.test("data check: a same-size swap passes the fast check and is caught by verify", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "train_data_" });
-  try {
+  await withTempDir({ prefix: "train_data_" }, async (tmp) => {
     const data = `${tmp}/data`;
     await writeFlat(data, 3, 4);
     // Two images of different classes whose files have the same size in bytes.
@@ -94,14 +94,11 @@ Deno.test("data check: a same-size swap passes the fast check and is caught by v
       train(tiny(data, `${tmp}/b`), { ...quiet, verify: true }),
       (e: Error) => e instanceof TrainConfigError && /sha256 .* does not match/.test(e.message),
     );
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("data check: header counts that the records do not reach are warned about", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "train_data_" });
-  try {
+  await withTempDir({ prefix: "train_data_" }, async (tmp) => {
     // An unfinished generate: the header promises 4 ids × 3 images, 2 identities were written.
     const data = `${tmp}/data`;
     await writeFlat(data, 2, 4, { ids: 4, per_id: 3, long_tail: "balanced" });
@@ -109,9 +106,7 @@ Deno.test("data check: header counts that the records do not reach are warned ab
     await train(tiny(data, `${tmp}/run`), { ...quiet, onWarning: (m) => warnings.push(m) });
     assert.equal(warnings.length, 1, warnings.join("\n"));
     assert.match(warnings[0], /header says 4 classes, 12 images.*2 classes, 8 images.*unfinished/);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("data check: an image lost mid-run stops with one line naming it; last.ckpt stays usable", async () => {

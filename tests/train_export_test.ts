@@ -9,10 +9,10 @@ import { exportRun, train } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 import { AugmentConfigSchema } from "../recognition/config.ts";
 import { Loader } from "../recognition/loader.ts";
+import { withTempDir } from "./_helpers.ts";
 
 Deno.test("export: RUN/model.onnx embeddings (onnxruntime wasm) equal the engine's within 1e-4", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "train_export_" });
-  try {
+  await withTempDir({ prefix: "train_export_" }, async (tmp) => {
     const backend = await CpuBackend.create({ threads: 1 });
     await writeTinyDataset(`${tmp}/data`, { classes: 4, perClass: 4, height: 16, width: 16 });
     const r = await train({
@@ -71,7 +71,5 @@ Deno.test("export: RUN/model.onnx embeddings (onnxruntime wasm) equal the engine
     inline.close();
     // Re-export of the last checkpoint works too.
     assert.equal(await exportRun(`${tmp}/run`, `${tmp}/run/last.ckpt`), `${tmp}/run/model.onnx`);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

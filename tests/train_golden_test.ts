@@ -14,6 +14,7 @@ import {
   type TrainConfigInput,
   writeTinyDataset,
 } from "../recognition/mod.ts";
+import { withTempDir } from "./_helpers.ts";
 
 // One thread: the cpu backend gives the same bits at any count, but one is cheapest here.
 const backend = await CpuBackend.create({ threads: 1 });
@@ -40,8 +41,7 @@ async function digest(tensors: Map<string, { data: Float32Array }>, momenta: boo
 }
 
 async function run(extra: Partial<TrainConfigInput>, real: boolean): Promise<Golden> {
-  const tmp = await Deno.makeTempDir({ prefix: "train_golden_" });
-  try {
+  return await withTempDir({ prefix: "train_golden_" }, async (tmp) => {
     const shape = { height: 16, width: 16 };
     await writeTinyDataset(`${tmp}/data`, { classes: 4, perClass: 4, mixWeight: 0.3, ...shape });
     await writeTinyDataset(`${tmp}/val`, { classes: 3, perClass: 4, seed: 2, ...shape });
@@ -68,9 +68,7 @@ async function run(extra: Partial<TrainConfigInput>, real: boolean): Promise<Gol
       weights: await digest(ck.tensors, false),
       momenta: await digest(ck.tensors, true),
     };
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 }
 
 function check(got: Golden, want: Golden) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readCheckpoint } from "../recognition/checkpoint.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const TRAIN = new URL("../tasks/train.ts", import.meta.url).pathname;
 
@@ -43,8 +44,7 @@ async function lastStep(path: string): Promise<number> {
 }
 
 Deno.test("trainer: SIGKILL or Ctrl-C mid-run, then --resume, equals an uninterrupted run bit for bit (default flags)", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "train_kill_" });
-  try {
+  await withTempDir({ prefix: "train_kill_" }, async (tmp) => {
     const data = `${tmp}/data`;
     await writeTinyDataset(data, { classes: 4, perClass: 6, height: 16, width: 16 });
     const quiet = { stdout: "null", stderr: "null" } as const;
@@ -105,7 +105,5 @@ Deno.test("trainer: SIGKILL or Ctrl-C mid-run, then --resume, equals an uninterr
     const ma = await Deno.readFile(`${tmp}/a/model.onnx`);
     const mb = await Deno.readFile(`${tmp}/b/model.onnx`);
     assert.deepEqual(ma, mb);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

@@ -3,6 +3,7 @@ import { Loader } from "../recognition/loader.ts";
 import type { LoaderPlan } from "../recognition/batch_maker.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 import { AugmentConfigSchema } from "../recognition/config.ts";
+import { withTempDir } from "./_helpers.ts";
 
 async function plan(dir: string, extra: Partial<LoaderPlan> = {}): Promise<LoaderPlan> {
   await writeTinyDataset(dir, { classes: 4, perClass: 4, height: 32, width: 32 });
@@ -19,8 +20,7 @@ async function plan(dir: string, extra: Partial<LoaderPlan> = {}): Promise<Loade
 }
 
 Deno.test("loader: worker and inline give the same batches; resume mid-stream matches", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir({}, async (dir) => {
     const p = await plan(dir);
     const a = await Loader.open(p, 4, { epoch: 0, step: 0 }, { workers: 1, prefetch: 3 });
     const b = await Loader.open(p, 4, { epoch: 0, step: 0 }, { workers: 0 });
@@ -48,9 +48,7 @@ Deno.test("loader: worker and inline give the same batches; resume mid-stream ma
     b.close();
     c.close();
     d.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("loader: domain mixup blends with one lambda per batch from the grid", async () => {

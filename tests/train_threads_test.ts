@@ -11,6 +11,7 @@ import { readCheckpoint } from "../recognition/checkpoint.ts";
 import { train } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 import { tiny, withTinyData } from "./_train_tiny.ts";
+import { withTempDir } from "./_helpers.ts";
 
 const gpu = await hasHardwareGpu();
 const cores = Math.min(16, navigator.hardwareConcurrency || 1);
@@ -86,8 +87,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const tmp = await Deno.makeTempDir({ prefix: "train_threads_" });
-    try {
+    await withTempDir({ prefix: "train_threads_" }, async (tmp) => {
       await writeTinyDataset(`${tmp}/data`, { classes: 4, perClass: 6, height: 32, width: 32 });
       const bits: Uint32Array[][] = [];
       for (const threads of [1, 2]) {
@@ -111,8 +111,6 @@ Deno.test({
         }
       }
       bits[0].forEach((t, i) => assert.deepEqual(bits[1][i], t, `tensor ${i}`));
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
+    });
   },
 });

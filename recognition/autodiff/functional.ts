@@ -10,7 +10,6 @@ import {
   add,
   batchNormTrain,
   div,
-  expand,
   matmul,
   mul,
   reshape,
@@ -172,9 +171,4 @@ export function batchNorm(
 /** Mean soft-target cross-entropy of logits (N, C) against targets (N, C). */
 export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   return mean(softmaxCrossEntropy(logits, targets));
-}
-
-/** Broadcasts `x` to `like`'s shape (convenience for explicit expansion). */
-export function expandAs(x: Tensor, like: Tensor): Tensor {
-  return expand(x, like.shape);
 }

@@ -9,7 +9,7 @@ import type { Backend } from "./backend.ts";
 import { batchNorm, dropout, flatten, linear, tensor } from "./functional.ts";
 import { kaimingNormal, kaimingUniform, nextInitRng, uniform } from "./init.ts";
 import { add, conv2d, prelu, relu } from "./ops.ts";
-import { getBackend, keep, type Tensor } from "./tensor.ts";
+import { keep, type Tensor } from "./tensor.ts";
 
 /** A trainable tensor: requires grad, kept (never freed by scopes). */
 export function parameter(
@@ -293,9 +293,4 @@ export class Residual extends Module {
   forward(x: Tensor): Tensor {
     return add(this.body.forward(x), this.shortcut ? this.shortcut.forward(x) : x);
   }
-}
-
-/** The default backend of a module's parameters. */
-export function moduleBackend(m: Module): Backend {
-  return m.parameters()[0]?.backend ?? getBackend();
 }

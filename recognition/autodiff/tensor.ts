@@ -198,11 +198,6 @@ export function uninit(shape: readonly number[], backend: Backend): Tensor {
   return new Tensor({ buf, refs: 1, backend }, shape);
 }
 
-/** Whether ops currently record to the tape. */
-export function isGradEnabled(): boolean {
-  return state.gradEnabled;
-}
-
 /** Runs `fn` without recording (evaluation, optimiser updates). */
 export function noGrad<T>(fn: () => T): T {
   const prev = state.gradEnabled;
