@@ -22,6 +22,7 @@ import {
   type WebgpuBackend,
   type WebgpuOptions,
 } from "../recognition/autodiff/webgpu/mod.ts";
+import { withConvOutput } from "../recognition/autodiff/mod.ts";
 
 /** Options of {@link benchWebgpu}. */
 export interface WebgpuBenchOptions {
@@ -103,15 +104,9 @@ export async function gemmGflops(be: Backend, n: number, minSeconds = 0.5): Prom
 
 /** The reference CNN's convolutions (batch `n`). */
 export function referenceConvs(n = 32): ConvSpec[] {
-  const layers: [number, number, number, number][] = [[3, 32, 64, 1], [32, 64, 64, 2], [
-    64,
-    128,
-    32,
-    2,
-  ], [128, 256, 16, 2]];
-  return layers.map(([cIn, cOut, hw, s]) => {
-    const out = Math.floor((hw + 2 - 3) / s) + 1;
-    return {
+  const layers = [[3, 32, 64, 1], [32, 64, 64, 2], [64, 128, 32, 2], [128, 256, 16, 2]];
+  return layers.map(([cIn, cOut, hw, s]) =>
+    withConvOutput({
       n,
       cIn,
       h: hw,
@@ -123,10 +118,8 @@ export function referenceConvs(n = 32): ConvSpec[] {
       strideW: s,
       padH: 1,
       padW: 1,
-      outH: out,
-      outW: out,
-    };
-  });
+    })
+  );
 }
 
 /** Images/s of the reference CNN's conv kernels, forward + backward (no dx for layer 1). */
