@@ -79,10 +79,7 @@ const SummaryFileSchema = z.object({
 
 /** Raised for a bad `--in`/`--out` or settings that clash with the folder's `align.json`. */
 export class AlignUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "AlignUsageError";
-  }
+  override name = "AlignUsageError";
 }
 
 /** A file without an extension whose first bytes are PNG, JPEG or PGM magic. */

@@ -12,6 +12,7 @@ export {
   DatasetHeaderSchema,
   type DatasetRecord,
   DatasetRecordSchema,
+  describeIssue,
   ManifestError,
   type Shard,
   ShardSchema,

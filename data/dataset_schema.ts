@@ -94,11 +94,7 @@ function round(x: number): number {
 
 /** Raised for manifests that fail the schema or disagree with the files; names file:line. */
 export class ManifestError extends Error {
-  /** A manifest error; the message says file:line, field and what was expected. */
-  constructor(message: string) {
-    super(message);
-    this.name = "ManifestError";
-  }
+  override name = "ManifestError";
 }
 
 /** `field "label": weights sum to 0.7, expected 1` from a zod error. */

@@ -33,10 +33,7 @@ export interface OnnxEmbedderOptions {
 
 /** Raised when a model's inputs/outputs do not fit what the embedder was asked to feed it. */
 export class ModelShapeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ModelShapeError";
-  }
+  override name = "ModelShapeError";
 }
 
 async function readModel(model: string | URL | Uint8Array): Promise<Uint8Array> {

@@ -31,10 +31,7 @@ export interface PairList {
 
 /** Raised for malformed pairs files; the message names file, line and the expected form. */
 export class PairsFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PairsFormatError";
-  }
+  override name = "PairsFormatError";
 }
 
 /** The relative image path (without extension) of image `n` of `name` in LFW layout. */

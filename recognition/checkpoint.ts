@@ -40,11 +40,7 @@ export interface Checkpoint {
 
 /** Raised when a checkpoint cannot be written or read; says which file and what happened. */
 export class CheckpointError extends Error {
-  /** An error with `message`. */
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
+  override name = "CheckpointError";
 }
 
 const MOMENTUM = ".momentum";

@@ -151,11 +151,7 @@ export type FitMode = TrainConfig["fit"];
 
 /** Raised for invalid configurations and bad training inputs; the message says what and where. */
 export class TrainConfigError extends Error {
-  /** An error with `message`. */
-  constructor(message: string) {
-    super(message);
-    this.name = "TrainConfigError";
-  }
+  override name = "TrainConfigError";
 }
 
 /** Validate a configuration and apply defaults; errors name the field. */

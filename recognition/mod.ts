@@ -20,6 +20,7 @@ export {
   exportRun,
   NonFiniteLossError,
   train,
+  TrainDataError,
   type TrainOptions,
   type TrainProgress,
   type TrainResult,

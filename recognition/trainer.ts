@@ -106,11 +106,7 @@ export interface TrainResult {
 
 /** Raised when training hits a non-finite loss; names the step and the first bad op. */
 export class NonFiniteLossError extends Error {
-  /** An error with `message`. */
-  constructor(message: string) {
-    super(message);
-    this.name = "NonFiniteLossError";
-  }
+  override name = "NonFiniteLossError";
 }
 
 /**
@@ -118,11 +114,7 @@ export class NonFiniteLossError extends Error {
  * naming the file, the step, and the last checkpoint, which stays usable for `--resume`.
  */
 export class TrainDataError extends Error {
-  /** An error with `message`. */
-  constructor(message: string) {
-    super(message);
-    this.name = "TrainDataError";
-  }
+  override name = "TrainDataError";
 }
 
 /** Fields that may differ between a run and its resume (they do not change the result). */

@@ -15,16 +15,13 @@
  */
 import { parseArgs } from "node:util";
 import { alignDirectory, AlignUsageError, type CropSize } from "../align/mod.ts";
-import { EP_CHOICES, type EpChoice, isEpChoice, parseShardFlag } from "../data/mod.ts";
+import { EP_CHOICES, type EpChoice, exitUsage, isEpChoice, parseShardFlag } from "../data/mod.ts";
 
 const USAGE =
   "usage: deno task align --in DIR --out DIR [--size 112|112x96] [--workers N] [--shard i/n] " +
   `[--min-score S] [--skip-bad] [--ep ${EP_CHOICES.join("|")}] [--threads T]`;
 
-function fail(msg: string): never {
-  console.error(`align: ${msg}\n${USAGE}`);
-  Deno.exit(2);
-}
+const fail: (msg: string) => never = exitUsage("align", USAGE);
 
 export async function main(args: string[]): Promise<number> {
   let values;

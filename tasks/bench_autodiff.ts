@@ -18,8 +18,7 @@
  * `--profile-layers` per layer too; no PyTorch peer then.
  */
 import process from "node:process";
-import { exitUsage, parseCliArgs } from "../data/mod.ts";
-import { Rng } from "../data/rng.ts";
+import { exitUsage, parseCliArgs, Rng } from "../data/mod.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
 import { buildNet, trainStep } from "./bench_autodiff_nets.ts";
 import { gemmGflops } from "./bench_webgpu.ts";

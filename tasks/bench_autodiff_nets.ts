@@ -7,7 +7,7 @@
  *     widths 32/64/128/256, stride 2 each; head BN → Dropout(0.4) → FC → BN1d to 256-d),
  *     ArcFace (s=30, m=0.5) over 1000 classes; 3×112×96 input.
  */
-import { Rng } from "../data/rng.ts";
+import { Rng } from "../data/mod.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
 
 /** A network plus its margin head, ready for training steps. */

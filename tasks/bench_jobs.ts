@@ -6,11 +6,8 @@
  * ratio; wall times include each child's start-up and its ONNX export. `--json` ends with one line
  * `{"baseline_images_per_s": …, "side_by_side_images_per_s": …, "ratio": …, …}`.
  */
-import { exitUsage, parseCliArgs } from "../data/mod.ts";
-import { writeFileAtomic } from "../data/mod.ts";
-import { archByName } from "../recognition/arch.ts";
-import type { TrainConfigInput } from "../recognition/config.ts";
-import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+import { exitUsage, parseCliArgs, writeFileAtomic } from "../data/mod.ts";
+import { archByName, type TrainConfigInput, writeTinyDataset } from "../recognition/mod.ts";
 import { trainInChild } from "./reproduce/train_process.ts";
 
 /** Entry point (`deno task bench jobs`). */

@@ -9,11 +9,13 @@
  * `{"train_images_per_s": …, "loader_share": …, "loader_images_per_s": …, …}`.
  */
 import { exitUsage, parseCliArgs } from "../data/mod.ts";
-import { archByName } from "../recognition/arch.ts";
-import { AugmentConfigSchema } from "../recognition/config.ts";
-import { Loader } from "../recognition/loader.ts";
-import { train } from "../recognition/trainer.ts";
-import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
+import {
+  archByName,
+  AugmentConfigSchema,
+  Loader,
+  train,
+  writeTinyDataset,
+} from "../recognition/mod.ts";
 
 /** Entry point (`deno task bench train`). */
 export async function main(args: string[]): Promise<void> {

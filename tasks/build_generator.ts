@@ -28,10 +28,7 @@ const USAGE =
   --landmarks   alignment log (deno task align: path, score, 5 points in source pixels, status) of
                 the raw photos in --faces: align them here (edges continued), filtered by it`;
 
-function fail(msg: string): never {
-  console.error(`build-generator: ${msg}\n\n${USAGE}`);
-  Deno.exit(2);
-}
+const fail: (msg: string) => never = exitUsage("build-generator", USAGE);
 
 function int(s: string | undefined, flag: string, lo: number): number | undefined {
   if (s === undefined) return undefined;

@@ -3,7 +3,14 @@
  * LFW-style verification of any embedder under the synface and/or insightface protocols.
  * Writes results.json, a table (Markdown/CSV/JSON), ROC/histogram/embedding SVGs and scores.csv.
  */
-import { EP_CHOICES, type EpChoice, isEpChoice, outDirProblem, parseCliArgs } from "../data/mod.ts";
+import {
+  EP_CHOICES,
+  type EpChoice,
+  exitUsage,
+  isEpChoice,
+  outDirProblem,
+  parseCliArgs,
+} from "../data/mod.ts";
 import {
   type CropMode,
   type Embedder,
@@ -52,10 +59,7 @@ usage: deno task evaluate --compare OUT_DIR1,OUT_DIR2,... --out DIR   (one table
   --ep           auto (default: hardware WebGPU, else native onnxruntime-node, else wasm); the EP
                  used is recorded in results.json; --threads: node's intra-op threads (default: cores)`;
 
-function fail(msg: string): never {
-  console.error(`evaluate: ${msg}\n\n${USAGE}`);
-  Deno.exit(2);
-}
+const fail: (msg: string) => never = exitUsage("evaluate", USAGE);
 
 function size(s: string | undefined, flag: string): [number, number] | undefined {
   if (s === undefined) return undefined;

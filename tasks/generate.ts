@@ -20,6 +20,7 @@
 import {
   EP_CHOICES,
   type EpChoice,
+  exitUsage,
   outDirProblem,
   parseCliArgs,
   parseShardFlag,
@@ -36,10 +37,7 @@ import {
   writePreviews,
 } from "../synthesis/mod.ts";
 
-function fail(msg: string): never {
-  console.error(`generate: ${msg}`);
-  Deno.exit(2);
-}
+const fail: (msg: string) => never = exitUsage("generate");
 
 function int(name: string, v: string | undefined, dflt?: number): number {
   if (v === undefined) {

@@ -4,6 +4,7 @@
  * `realism.json` {fd, fd_floor, fd_ratio, identity_accuracy, n, …}. A meter only.
  */
 import { parseArgs } from "node:util";
+import { exitUsage } from "../data/mod.ts";
 import { loadReferenceEmbedder, measureRealism, writeFileAtomic } from "../eval/mod.ts";
 
 const USAGE =
@@ -19,10 +20,7 @@ const USAGE =
   --pairs      LFW-format pairs of the generated set (default DIR/pairs.txt when present)
   --cache      folder for cached features (default out/cache/realism)`;
 
-function fail(msg: string): never {
-  console.error(`realism: ${msg}\n\n${USAGE}`);
-  Deno.exit(2);
-}
+const fail: (msg: string) => never = exitUsage("realism", USAGE);
 
 export async function main(args: string[]): Promise<void> {
   let values;

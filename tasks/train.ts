@@ -3,11 +3,16 @@
  * CosFace/softmax head, Identity Mixup soft labels, optional Domain Mixup with a real set), then
  * export the selected checkpoint to `RUN/model.onnx` + `RUN/embedder.json`.
  */
-import { parseCliArgs } from "../data/mod.ts";
-import { ARCHS } from "../recognition/arch.ts";
-import { CheckpointError } from "../recognition/checkpoint.ts";
-import { TrainConfigError, type TrainConfigInput } from "../recognition/config.ts";
-import { NonFiniteLossError, train, TrainDataError } from "../recognition/trainer.ts";
+import { exitUsage, parseCliArgs } from "../data/mod.ts";
+import {
+  ARCHS,
+  CheckpointError,
+  NonFiniteLossError,
+  train,
+  TrainConfigError,
+  type TrainConfigInput,
+  TrainDataError,
+} from "../recognition/mod.ts";
 
 const USAGE = `usage: deno task train --data DIR --out RUN [flags]
 
@@ -43,10 +48,7 @@ const USAGE = `usage: deno task train --data DIR --out RUN [flags]
   --workers N           loader threads (default 1 on cpu, up to 8 on webgpu); --prefetch N (default 4)
   --log-every N         metrics/progress every N steps (default 10)`;
 
-function fail(msg: string): never {
-  console.error(`train: ${msg}\n\n${USAGE}`);
-  Deno.exit(2);
-}
+const fail: (msg: string) => never = exitUsage("train", USAGE);
 
 function num(v: string | undefined, flag: string, int = false): number | undefined {
   if (v === undefined) return undefined;

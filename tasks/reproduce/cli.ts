@@ -76,10 +76,7 @@ hash in <out>/align-cache; pair photos without a face get their centre, --real d
 
 /** Raised for a bad command line (exit 2). */
 export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
+  override name = "UsageError";
 }
 
 function positiveInt(flag: string, v: string): number {

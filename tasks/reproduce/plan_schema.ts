@@ -4,6 +4,7 @@
  * builders that turn a preset into a plan in `plan.ts`, the time estimates in `estimate.ts`.
  */
 import { z } from "./deps.ts";
+export { describeIssue } from "../../data/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Node configs
@@ -370,9 +371,3 @@ export const PlanSchema = z.strictObject({
 });
 /** A plan. */
 export type Plan = z.infer<typeof PlanSchema>;
-
-/** The first issue of a failed parse, with its field path: `field "a.b": message`. */
-export function describeIssue(error: z.ZodError): string {
-  const i = error.issues[0];
-  return `${i.path.length ? `field "${i.path.join(".")}": ` : ""}${i.message}`;
-}
