@@ -318,44 +318,32 @@ function makeDataset(
     readImage: async (record, opts = {}) => toTensor(await readRaw(record, opts), opts),
     verify: async (opts = {}) => {
       // A few reads in flight keep the disk busy without holding many images in memory.
-      let next = 0;
       let done = 0;
-      const worker = async () => {
-        while (next < records.length) {
-          const record = records[next++];
-          const file = `${dir}/${record.path}`;
-          const bytes = await readFileNamed(file);
-          await checkHash(record, bytes, file);
-          const info = imageInfo(bytes, file);
-          checkShape(info.height, info.width, info.channels, file);
-          if (kind === "folder") decodeRaw(bytes, file); // no hash: decoding is the check
-          opts.onProgress?.(++done, records.length);
-        }
-      };
-      await Promise.all(Array.from({ length: 8 }, worker));
+      await eachRecord(records, dir, 8, async (record, file) => {
+        const bytes = await readFileNamed(file);
+        await checkHash(record, bytes, file);
+        const info = imageInfo(bytes, file);
+        checkShape(info.height, info.width, info.channels, file);
+        if (kind === "folder") decodeRaw(bytes, file); // no hash: decoding is the check
+        opts.onProgress?.(++done, records.length);
+      });
     },
     checkFiles: async () => {
       const problems: string[] = [];
-      let next = 0;
-      const worker = async () => {
-        while (next < records.length) {
-          const record = records[next++];
-          const file = `${dir}/${record.path}`;
-          try {
-            const st = await Deno.stat(file);
-            if (!st.isFile) problems.push(`${file}: not a file`);
-            else if (record.bytes !== undefined && st.size !== record.bytes) {
-              problems.push(
-                `${file}: ${st.size} bytes, the manifest says ${record.bytes} (changed or swapped)`,
-              );
-            }
-          } catch (e) {
-            if (!(e instanceof Deno.errors.NotFound)) throw e;
-            problems.push(`${file}: file not found (listed in the manifest)`);
+      await eachRecord(records, dir, 16, async (record, file) => {
+        try {
+          const st = await Deno.stat(file);
+          if (!st.isFile) problems.push(`${file}: not a file`);
+          else if (record.bytes !== undefined && st.size !== record.bytes) {
+            problems.push(
+              `${file}: ${st.size} bytes, the manifest says ${record.bytes} (changed or swapped)`,
+            );
           }
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+          problems.push(`${file}: file not found (listed in the manifest)`);
         }
-      };
-      await Promise.all(Array.from({ length: 16 }, worker));
+      });
       if (problems.length) {
         problems.sort();
         throw new ImageDecodeError(
@@ -367,4 +355,21 @@ function makeDataset(
       }
     },
   };
+}
+
+/** Runs `fn` on every record (and its file's path) with `inFlight` calls at a time. */
+async function eachRecord(
+  records: readonly DatasetRecord[],
+  dir: string,
+  inFlight: number,
+  fn: (record: DatasetRecord, file: string) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < records.length) {
+      const record = records[next++];
+      await fn(record, `${dir}/${record.path}`);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
 }

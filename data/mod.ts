@@ -13,4 +13,3 @@ export * from "./atomic_write.ts";
 export * from "./cli_args.ts";
 export * from "./onnx/session.ts";
 export * from "./text_lines.ts";
-export * from "./type_equal.ts";

@@ -40,19 +40,17 @@ export function pixelVector(image: ImageTensor, options: PixelOptions = {}): Flo
   return v;
 }
 
-/** Raw-pixel embedder: the standardised pixel vector itself. */
-export function createPixelEmbedder(options: PixelOptions = {}): Embedder {
+/** The preprocessing fields of a pixel embedder's info. */
+function pixelInfo(options: PixelOptions) {
   const [inputHeight, inputWidth] = options.inputSize ?? [112, 112];
   const [wh, ww] = options.workSize ?? [56, 56];
+  return { inputHeight, inputWidth, workSize: `${wh}x${ww}`, grey: options.grey ?? true };
+}
+
+/** Raw-pixel embedder: the standardised pixel vector itself. */
+export function createPixelEmbedder(options: PixelOptions = {}): Embedder {
   return {
-    info: {
-      kind: "pixels",
-      name: "pixels",
-      inputHeight,
-      inputWidth,
-      workSize: `${wh}x${ww}`,
-      grey: options.grey ?? true,
-    },
+    info: { kind: "pixels", name: "pixels", ...pixelInfo(options) },
     embed: (batch) => Promise.resolve(batch.map((img) => pixelVector(img, options))),
   };
 }
@@ -76,16 +74,11 @@ export function fitPcaEmbedder(fitImages: ImageTensor[], options: PcaOptions = {
   const pca: Pca = fitPca(fitImages.map((img) => pixelVector(img, options)), k);
   const whiten = options.whiten ?? true;
   const scales = pca.variances.map((v) => (whiten ? 1 / Math.sqrt(Math.max(v, 1e-12)) : 1));
-  const [inputHeight, inputWidth] = options.inputSize ?? [112, 112];
-  const [wh, ww] = options.workSize ?? [56, 56];
   return {
     info: {
       kind: "pca",
       name: "pca",
-      inputHeight,
-      inputWidth,
-      workSize: `${wh}x${ww}`,
-      grey: options.grey ?? true,
+      ...pixelInfo(options),
       components: pca.components.length,
       whiten,
       fittedOn: options.fittedOn ?? `${fitImages.length} images`,

@@ -5,46 +5,20 @@
  * file differs from them only where JSON does: a NaN rate is written as null.
  */
 import { z } from "./deps.ts";
-import type { Equal } from "../data/mod.ts";
+import { describeIssue } from "../data/mod.ts";
 import type { ProtocolName } from "./protocols.ts";
 
 /** A rate JSON may hold as null (NaN when, e.g., no negative pair lies below FAR 1e-3). */
-type Rate = number | null;
+const rate = z.number().nullable();
 
 /** One protocol's entry of `results.json`, as read back (further fields are dropped). */
-export interface ProtocolSummaryJson {
-  description: string;
-  score: "cosine" | "sqdist";
-  flip: boolean;
-  /** Fraction of test pairs right, mean over folds. */
-  accuracy: number;
-  /** Std of the folds' accuracies. */
-  std: number;
-  threshold: Rate;
-  thresholds: Rate[];
-  fold_accuracies: number[];
-  train_accuracy: Rate;
-  auc: Rate;
-  eer: Rate;
-  "tar_at_far_1e-3": Rate;
-  "tar_at_far_1e-2": Rate;
-  "far_at_far_1e-3": Rate;
-  "far_at_far_1e-2": Rate;
-  tar_note: string;
-}
-
-/** `results.json`, as read back: one entry per protocol that ran (pairs, model, flags dropped). */
-export interface ResultsJson {
-  synface?: ProtocolSummaryJson;
-  insightface?: ProtocolSummaryJson;
-}
-
-const rate = z.number().nullable();
 const protocolSummarySchema = z.object({
   description: z.string(),
   score: z.enum(["cosine", "sqdist"]),
   flip: z.boolean(),
+  /** Fraction of test pairs right, mean over folds. */
   accuracy: z.number().min(0).max(1),
+  /** Std of the folds' accuracies. */
   std: z.number().min(0),
   threshold: rate,
   thresholds: z.array(rate),
@@ -58,18 +32,16 @@ const protocolSummarySchema = z.object({
   "far_at_far_1e-2": rate,
   tar_note: z.string(),
 });
-const resultsJsonSchema = z.object({
+/** One protocol's entry of `results.json`, as read back. */
+export type ProtocolSummaryJson = z.infer<typeof protocolSummarySchema>;
+
+/** Schema of `results.json` (`safeParse` for a custom reader; `readResultsJson` for a folder). */
+export const ResultsJsonSchema = z.object({
   synface: protocolSummarySchema.optional(),
   insightface: protocolSummarySchema.optional(),
 });
-// The hand-written types above carry the docs; these fail `deno check` if either side drifts.
-const _types: [
-  Equal<z.infer<typeof protocolSummarySchema>, ProtocolSummaryJson>,
-  Equal<z.infer<typeof resultsJsonSchema>, ResultsJson>,
-] = [true, true];
-
-/** Schema of `results.json` (`safeParse` for a custom reader; `readResultsJson` for a folder). */
-export const ResultsJsonSchema: z.ZodType<ResultsJson> = resultsJsonSchema;
+/** `results.json`, as read back: one entry per protocol that ran (pairs, model, flags dropped). */
+export type ResultsJson = z.infer<typeof ResultsJsonSchema>;
 
 /** A fold-averaged ROC curve (false and true accept rates, by threshold). */
 export interface RocPoints {
@@ -94,10 +66,7 @@ export async function readResultsJson(dir: string): Promise<ResultsJson | null> 
     throw new Error(`${file}: ${(e as Error).message}`);
   }
   const r = ResultsJsonSchema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new Error(`${file}: field "${i.path.join(".")}": ${i.message}`);
-  }
+  if (!r.success) throw new Error(`${file}: ${describeIssue(r.error)}`);
   return r.data;
 }
 
