@@ -14,6 +14,7 @@ export {
   DatasetRecordSchema,
   describeIssue,
   ManifestError,
+  readJsonFile,
   type Shard,
   ShardSchema,
 } from "./dataset_schema.ts";

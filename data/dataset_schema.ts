@@ -104,6 +104,29 @@ export function describeIssue(error: z.ZodError): string {
   return `${field}${issue.message}`;
 }
 
+/**
+ * `file` as JSON validated by `schema`; null when the file does not exist. Errors name the file
+ * and, when the schema refuses it, the field.
+ */
+export async function readJsonFile<T>(file: string, schema: z.ZodType<T>): Promise<T | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) throw new Error(`${file}: ${describeIssue(r.error)}`);
+  return r.data;
+}
+
 /** Parse and validate one header line; `where` is `file:line` for the error. */
 export function parseHeader(value: unknown, where: string): DatasetHeader {
   const r = DatasetHeaderSchema.safeParse(value);

@@ -5,7 +5,7 @@
  * file differs from them only where JSON does: a NaN rate is written as null.
  */
 import { z } from "./deps.ts";
-import { describeIssue } from "../data/mod.ts";
+import { readJsonFile } from "../data/mod.ts";
 import type { ProtocolName } from "./protocols.ts";
 
 /** A rate JSON may hold as null (NaN when, e.g., no negative pair lies below FAR 1e-3). */
@@ -50,24 +50,8 @@ export interface RocPoints {
 }
 
 /** `<dir>/results.json`, validated (errors name the file and field); null when absent. */
-export async function readResultsJson(dir: string): Promise<ResultsJson | null> {
-  const file = `${dir}/results.json`;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
-  const r = ResultsJsonSchema.safeParse(json);
-  if (!r.success) throw new Error(`${file}: ${describeIssue(r.error)}`);
-  return r.data;
+export function readResultsJson(dir: string): Promise<ResultsJson | null> {
+  return readJsonFile(`${dir}/results.json`, ResultsJsonSchema);
 }
 
 /** `<dir>/roc_<protocol>.csv` (threshold, fpr, tpr per line); null when absent. */

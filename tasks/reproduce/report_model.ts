@@ -11,6 +11,7 @@ import {
   type RocPoints,
   rocSvg,
 } from "../../eval/mod.ts";
+import { readJsonFile } from "../../data/mod.ts";
 import { z } from "./deps.ts";
 import type { ResolvedPlan, Stage } from "./cache.ts";
 import { barChartSvg, type BarSeries } from "./charts.ts";
@@ -57,20 +58,8 @@ export interface RealismRow {
 }
 
 /** `realism.json` of a realism stage folder, validated; null when absent. */
-export async function readRealism(dir: string): Promise<RealismJson | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(`${dir}/realism.json`);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  const r = RealismJsonSchema.safeParse(JSON.parse(text));
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new Error(`${dir}/realism.json: field "${i.path.join(".")}": ${i.message}`);
-  }
-  return r.data;
+export function readRealism(dir: string): Promise<RealismJson | null> {
+  return readJsonFile(`${dir}/realism.json`, RealismJsonSchema);
 }
 
 /** A figure a stage made (`result.figures` of its `done.json`), relative to its folder. */
