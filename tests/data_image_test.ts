@@ -58,67 +58,44 @@ Deno.test("png encoder: all colour types, CRCs valid (fast-png decodes with chec
 });
 
 Deno.test("png decoder: 1/2/4-bit grey, 4-bit palette, 16-bit RGB and grey+alpha", () => {
+  // A PNG of `channels` × `depth`-bit samples (packed below 8 bits), straight from fast-png.
+  const png = (
+    width: number,
+    height: number,
+    channels: number,
+    depth: number,
+    data: ArrayLike<number>,
+    palette?: number[][],
+  ) =>
+    encodePngRaw(
+      {
+        width,
+        height,
+        channels,
+        depth: depth as 8,
+        data: depth === 16 ? Uint16Array.from(data) : Uint8Array.from(data),
+        ...(palette ? { palette } : {}),
+      } as never,
+    );
   // 8 pixels at 1 bit: 1011 0000 → 255, 0, 255, 255, 0, 0, 0, 0 (second row 0100 0001).
-  const g1 = encodePngRaw({
-    width: 8,
-    height: 2,
-    channels: 1,
-    depth: 1 as 8,
-    data: new Uint8Array([0b10110000, 0b01000001]),
-  });
+  const g1 = png(8, 2, 1, 1, [0b10110000, 0b01000001]);
   assert.deepEqual(
     [...decodeRaw(g1).data],
     [255, 0, 255, 255, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 255],
   );
   // 3 pixels at 2 bits: 00 01 10 (+ padding) → 0, 85, 170; at 4 bits 0x1 0x2 0xf → 17, 34, 255.
-  const g2 = encodePngRaw({
-    width: 3,
-    height: 1,
-    channels: 1,
-    depth: 2 as 8,
-    data: new Uint8Array([0b00011000]),
-  });
-  assert.deepEqual([...decodeRaw(g2).data], [0, 85, 170]);
-  const g4 = encodePngRaw({
-    width: 3,
-    height: 1,
-    channels: 1,
-    depth: 4 as 8,
-    data: new Uint8Array([0x12, 0xf0]),
-  });
-  assert.deepEqual([...decodeRaw(g4).data], [17, 34, 255]);
-  const palette = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
-  const p4 = encodePngRaw(
-    {
-      width: 3,
-      height: 1,
-      channels: 1,
-      depth: 4 as 8,
-      data: new Uint8Array([0x21, 0x00]),
-      palette,
-    } as never,
-  );
+  assert.deepEqual([...decodeRaw(png(3, 1, 1, 2, [0b00011000])).data], [0, 85, 170]);
+  assert.deepEqual([...decodeRaw(png(3, 1, 1, 4, [0x12, 0xf0])).data], [17, 34, 255]);
+  const p4 = png(3, 1, 1, 4, [0x21, 0x00], [[255, 0, 0], [0, 255, 0], [0, 0, 255]]);
   assert.deepEqual(decodeRaw(p4), {
     channels: 3,
     height: 1,
     width: 3,
     data: new Uint8Array([0, 0, 255, 0, 255, 0, 255, 0, 0]),
   });
-  const rgb16 = encodePngRaw({
-    width: 2,
-    height: 1,
-    channels: 3,
-    depth: 16,
-    data: new Uint16Array([0, 65535, 257 * 100, 128, 129 * 257, 65000]),
-  });
+  const rgb16 = png(2, 1, 3, 16, [0, 65535, 257 * 100, 128, 129 * 257, 65000]);
   assert.deepEqual([...decodeRaw(rgb16).data], [0, 255, 100, 0, 129, 253]);
-  const ga16 = encodePngRaw({
-    width: 1,
-    height: 1,
-    channels: 2,
-    depth: 16,
-    data: new Uint16Array([257 * 7, 0]),
-  });
+  const ga16 = png(1, 1, 2, 16, [257 * 7, 0]);
   assert.deepEqual(decodeRaw(ga16), {
     channels: 1,
     height: 1,

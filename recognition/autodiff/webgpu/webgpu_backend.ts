@@ -464,13 +464,8 @@ export class WebgpuBackend implements Backend {
     this.#tick();
   }
   /** See {@link Backend}.softmaxCrossEntropyBackward. */
-  softmaxCrossEntropyBackward(
-    probs: Buf,
-    targets: Buf,
-    dloss: Buf,
-    dlogits: Buf,
-    spec: RowSpec,
-  ): void {
+  softmaxCrossEntropyBackward(...args: Parameters<Backend["softmaxCrossEntropyBackward"]>): void {
+    const [probs, targets, dloss, dlogits, spec] = args;
     const n = "softmaxCrossEntropyBackward";
     HD.softmaxCrossEntropyBackward(
       this.#live(),
