@@ -1,13 +1,14 @@
 /**
- * The cpu backend's Winograd F(2×2, 3×3) convolution (forward, input gradient, weight gradient)
- * against the float64 reference and the im2col + GEMM path, on odd sizes, padding 0/1/2 and
- * several images, and bit-identical at 1 and 2 threads.
+ * The cpu backend's fast 3×3 convolutions (`cpu/winograd.ts`: Winograd F(2×2, 3×3) at stride 1,
+ * the even/odd-phase scheme at stride 2; forward, input gradient, weight gradient) against the
+ * float64 reference and the im2col + GEMM path, on odd sizes, padding 0/1/2 (stride 1) and 1
+ * (stride 2), several images, and bit-identical at 1 and 2 threads.
  *
  * Tolerance: each output is compared with |error| ≤ TOL · Σ|terms| (the float64 sum of the
  * absolute products that make it up). A float32 dot product of k terms is within ~k·ε of that
  * (ε = 2⁻²⁴ ≈ 6e-8; in practice √k·ε); Winograd adds the roundings of its transforms, each a
  * sum of ≤ 4 terms with coefficients ±1, ±½, so its error is a small multiple of im2col's. With
- * k ≤ 3·3·19 = 171 terms here (√k ≈ 13), TOL = 4e-6 (≈ 64 ε) bounds both paths with room (both
+ * k ≤ 3·3·33 = 297 terms here (√k ≈ 17), TOL = 4e-6 (≈ 64 ε) bounds both paths with room (both
  * measure ≈ 1–4e-7); a wrong transform or tile index gives errors of order 1.
  */
 import assert from "node:assert/strict";
@@ -29,7 +30,15 @@ interface Grads {
   dw: Float64Array;
 }
 
-function spec(n: number, cIn: number, h: number, w: number, cOut: number, p: number): ConvSpec {
+function spec(
+  n: number,
+  cIn: number,
+  h: number,
+  w: number,
+  cOut: number,
+  p: number,
+  stride = 1,
+): ConvSpec {
   return {
     n,
     cIn,
@@ -38,12 +47,12 @@ function spec(n: number, cIn: number, h: number, w: number, cOut: number, p: num
     cOut,
     kh: 3,
     kw: 3,
-    strideH: 1,
-    strideW: 1,
+    strideH: stride,
+    strideW: stride,
     padH: p,
     padW: p,
-    outH: h + 2 * p - 2,
-    outW: w + 2 * p - 2,
+    outH: Math.floor((h + 2 * p - 3) / stride) + 1,
+    outW: Math.floor((w + 2 * p - 3) / stride) + 1,
   };
 }
 
@@ -74,16 +83,20 @@ function scaledError(got: Float64Array, want: Float64Array, mag: Float64Array): 
 }
 
 const cases = [
-  { n: 3, cIn: 17, h: 9, w: 11, cOut: 19, p: 1 },
-  { n: 2, cIn: 16, h: 7, w: 13, cOut: 16, p: 0 },
-  { n: 2, cIn: 16, h: 6, w: 5, cOut: 17, p: 2 },
+  { n: 3, cIn: 17, h: 9, w: 11, cOut: 19, p: 1, stride: 1 },
+  { n: 2, cIn: 16, h: 7, w: 13, cOut: 16, p: 0, stride: 1 },
+  { n: 2, cIn: 16, h: 6, w: 5, cOut: 17, p: 2, stride: 1 },
   // wide rows (full 4-tile vectors), blocks of tile rows spanning images, 10 images > 8 chunks
-  { n: 10, cIn: 16, h: 13, w: 37, cOut: 18, p: 1 },
+  { n: 10, cIn: 16, h: 13, w: 37, cOut: 18, p: 1, stride: 1 },
+  // stride 2 (padding 1): odd and even sizes, ragged tiles, wide rows
+  { n: 3, cIn: 33, h: 9, w: 11, cOut: 19, p: 1, stride: 2 },
+  { n: 2, cIn: 32, h: 8, w: 6, cOut: 16, p: 1, stride: 2 },
+  { n: 10, cIn: 32, h: 14, w: 75, cOut: 18, p: 1, stride: 2 },
 ];
 
 for (const c of cases) {
   Deno.test(`autodiff winograd: ${JSON.stringify(c)} matches ref64 and im2col, any thread count`, () => {
-    const s = spec(c.n, c.cIn, c.h, c.w, c.cOut, c.p);
+    const s = spec(c.n, c.cIn, c.h, c.w, c.cOut, c.p, c.stride);
     assert.ok(winogradApplies(s), "the case takes the Winograd path");
     const rng = Rng.fromSeed(5).split(JSON.stringify(c));
     const f32 = (n: number) => Float64Array.from(rng.normals(n), Math.fround);
@@ -105,9 +118,12 @@ for (const c of cases) {
   });
 }
 
-Deno.test("autodiff winograd: only wide 3×3 stride-1 convolutions take it; opt-out is im2col", () => {
+Deno.test("autodiff winograd: only wide 3×3 stride-1/2 convolutions take it; opt-out is im2col", () => {
   assert.ok(!winogradApplies(spec(2, 8, 16, 16, 16, 1)), "8 input channels: im2col");
-  assert.ok(!winogradApplies({ ...spec(2, 32, 16, 16, 32, 1), strideH: 2, strideW: 2 }));
+  assert.ok(!winogradApplies(spec(2, 32, 16, 16, 32, 0, 2)), "stride 2 without padding: im2col");
+  assert.ok(!winogradApplies(spec(2, 32, 16, 16, 32, 1, 3)), "stride 3: im2col");
+  assert.ok(!winogradApplies(spec(2, 128, 16, 16, 32, 1, 2)), "stride 2, 128 inputs: im2col");
+  assert.ok(!winogradApplies(spec(2, 16, 16, 16, 16, 1, 2)), "stride 2, 16 inputs: im2col");
   assert.match(wino1.info, /Winograd/);
   assert.doesNotMatch(im2col.info, /Winograd/);
   // the opt-out really is the other path: its bits differ from Winograd's on the same conv

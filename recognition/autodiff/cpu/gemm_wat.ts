@@ -28,6 +28,8 @@ export const JOB_KERNELS = [
   "prelu",
   "prelu_bwd",
   "wino",
+  "wino_s2",
+  "wino_s2dx",
 ] as const;
 
 /** Blocking parameters of one generated kernel. */

@@ -1,26 +1,37 @@
 /**
- * Winograd F(2×2, 3×3) convolution on the cpu backend (the wasm `wino` kernel of
- * `winograd_wat.ts`): which convolutions take it, the kernel transforms (U = G g Gᵀ, and
- * dW = Gᵀ dU G for the weight gradient), and the job set-up. The forward and the input gradient
- * (a 3×3 stride-1 convolution of dY with the flipped, transposed kernel and padding 2 − p) do
- * 16 multiplies per 2×2 outputs and input channel instead of 36; the weight gradient is the
- * adjoint of the forward transform. Results differ from im2col + GEMM by float32 rounding only
- * (a few ulps of the sum of |terms|; `tests/autodiff_winograd_test.ts`).
+ * Fast 3×3 convolutions on the cpu backend (the wasm kernels of `winograd_wat.ts`): which
+ * convolutions take them, the kernel transforms (U = G g Gᵀ, and dW = Gᵀ dU G for the weight
+ * gradient), and the job set-up.
+ * - Stride 1: Winograd F(2×2, 3×3), 16 multiplies per 2×2 outputs and input channel instead of
+ *   36, forward and input gradient (a 3×3 stride-1 convolution of dY with the flipped,
+ *   transposed kernel and padding 2 − p); the weight gradient is the adjoint transform.
+ * - Stride 2, padding 1: even/odd input phases with F(2, 2) on the 2-tap phase, 25 multiplies
+ *   instead of 36 in the forward, the input gradient (its own scheme, `s2dx`) and the weight
+ *   gradient.
+ * Results differ from im2col + GEMM by float32 rounding only (a few ulps of the sum of |terms|;
+ * `tests/autodiff_winograd_test.ts`).
  * @module
  */
 import type { Buf, ConvSpec } from "../backend.ts";
 import type { Job, WasmKernels } from "./wasm_gemm.ts";
 import { JOB_KERNELS } from "./gemm_wat.ts";
-import { WINO_PAD } from "./winograd_wat.ts";
-
-const WINO = JOB_KERNELS.indexOf("wino");
+import { type Scheme, SCHEMES, scratchRow, WINO_PAD } from "./winograd_wat.ts";
 
 /**
- * Fewest input and output channels for which Winograd pays: with fewer, the 16 GEMMs are too
+ * Fewest input and output channels for which the fast path pays: with fewer, its GEMMs are too
  * thin (K or M below a register tile) and the transforms dominate. This also keeps the tiny
  * nets of the golden training test (8 and 16 channels with an 8-channel input) on im2col.
  */
 export const WINOGRAD_MIN_CHANNELS = 16;
+/**
+ * Input channels for which the stride-2 scheme pays: its gain is 1.44× in multiplies at best,
+ * and with ≥ 128 input channels the transforms and ragged tiles ate it (single-thread CPU time,
+ * batch 32, forward / input gradient / weight gradient: 1.15–1.48× with 32/64 inputs; 0.9–1.1×
+ * with 128; 0.67–0.79× with 256 at 14×12). 16 inputs gave 1.2–1.3× / 1.2–1.3× / 0.93–1.0×: left
+ * out, which also keeps the golden training test's 16→16 stride-2 conv on im2col (golden bits
+ * unchanged).
+ */
+const S2_IN_CHANNELS = [32, 64];
 /** Tiles a forward / input-gradient block aims for (GEMM width; V and M stay in L2). */
 const FORWARD_TILES = 96;
 /** Tiles a weight-gradient block aims for (its GEMM depth: fewer passes over dU). */
@@ -31,10 +42,25 @@ const WEIGHT_TILES = 256;
  */
 const WEIGHT_GRAD_CHUNKS = 8;
 
-/** Whether convolution `s` takes the Winograd path (3×3, stride 1, padding ≤ 2, wide enough). */
+/** Which fast scheme convolution `s` takes, or null for im2col. */
+export function fastConvKind(s: ConvSpec): "f23" | "s2" | null {
+  if (
+    s.kh !== 3 || s.kw !== 3 || s.padH !== s.padW || s.cIn < WINOGRAD_MIN_CHANNELS ||
+    s.cOut < WINOGRAD_MIN_CHANNELS
+  ) return null;
+  if (s.strideH === 1 && s.strideW === 1 && s.padH <= 2) return "f23";
+  if (
+    s.strideH === 2 && s.strideW === 2 && s.padH === 1 && s.cIn >= S2_IN_CHANNELS[0] &&
+    s.cIn <= S2_IN_CHANNELS[1]
+  ) {
+    return "s2";
+  }
+  return null;
+}
+
+/** Whether convolution `s` takes a fast path (3×3, stride 1, or 2 with 32–64 inputs; wide enough). */
 export function winogradApplies(s: ConvSpec): boolean {
-  return s.kh === 3 && s.kw === 3 && s.strideH === 1 && s.strideW === 1 && s.padH === s.padW &&
-    s.padH <= 2 && s.cIn >= WINOGRAD_MIN_CHANNELS && s.cOut >= WINOGRAD_MIN_CHANNELS;
+  return fastConvKind(s) !== null;
 }
 
 /** The buffer operations of the backend these kernels need. */
@@ -47,71 +73,69 @@ export interface WinoHost {
 }
 
 /**
- * U (16×rows×cols, ξ = 4i + j major) = G g Gᵀ of each 3×3 kernel; kernel (r, c) is
- * w[r·cols + c] (forward: r = output, c = input channel) or, with `flip`, the input-gradient
- * kernel w[c][r] rotated by 180° (r = input, c = output channel of the forward conv).
+ * U (P²×rows×cols, ξ = P·i + j major) = G g Gᵀ of each 3×3 kernel g. The kernel of (r, c) is
+ * w[r][c] (cOut×cIn weights, r = output channel), or with `transpose` w[c][r] (r = input
+ * channel of the forward conv), rotated by 180° with `rotate`.
  */
 export function transformKernel(
   w: Float32Array,
   rows: number,
   cols: number,
-  flip: boolean,
+  g: readonly (readonly number[])[],
+  opts: { transpose: boolean; rotate: boolean },
   out: Float32Array,
 ): void {
-  const g = new Float64Array(9), t = new Float64Array(12);
+  const P = g.length, k9 = new Float64Array(9), t = new Float64Array(P * 3);
   const plane = rows * cols;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const base = flip ? (c * rows + r) * 9 : (r * cols + c) * 9;
-      for (let k = 0; k < 9; k++) g[k] = w[base + (flip ? 8 - k : k)];
-      // t (4×3) = G g; G rows (1,0,0), (½,½,½), (½,−½,½), (0,0,1)
-      for (let b = 0; b < 3; b++) {
-        const g0 = g[b], g1 = g[3 + b], g2 = g[6 + b];
-        t[b] = g0;
-        t[3 + b] = 0.5 * (g0 + g1 + g2);
-        t[6 + b] = 0.5 * (g0 - g1 + g2);
-        t[9 + b] = g2;
+      const base = opts.transpose ? (c * rows + r) * 9 : (r * cols + c) * 9;
+      for (let k = 0; k < 9; k++) k9[k] = w[base + (opts.rotate ? 8 - k : k)];
+      for (let i = 0; i < P; i++) { // t = G g
+        for (let b = 0; b < 3; b++) {
+          t[i * 3 + b] = g[i][0] * k9[b] + g[i][1] * k9[3 + b] + g[i][2] * k9[6 + b];
+        }
       }
-      // U (4×4) = t Gᵀ
-      for (let i = 0; i < 4; i++) {
-        const t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
-        const o = r * cols + c;
-        out[(4 * i) * plane + o] = t0;
-        out[(4 * i + 1) * plane + o] = 0.5 * (t0 + t1 + t2);
-        out[(4 * i + 2) * plane + o] = 0.5 * (t0 - t1 + t2);
-        out[(4 * i + 3) * plane + o] = t2;
+      const o = r * cols + c;
+      for (let i = 0; i < P; i++) { // U = t Gᵀ
+        for (let j = 0; j < P; j++) {
+          out[(P * i + j) * plane + o] = t[i * 3] * g[j][0] + t[i * 3 + 1] * g[j][1] +
+            t[i * 3 + 2] * g[j][2];
+        }
       }
     }
   }
 }
 
-/** dW (cOut×cIn×3×3) = Gᵀ dU G of each dU (16×cOut×cIn). */
+/** dW (cOut×cIn×3×3) = Gᵀ dU G of each dU (P²×cOut×cIn). */
 export function untransformWeightGrad(
   du: Float32Array,
   cOut: number,
   cIn: number,
+  g: readonly (readonly number[])[],
   dw: Float32Array,
 ): void {
-  const plane = cOut * cIn, s = new Float64Array(16), t = new Float64Array(12);
+  const P = g.length, plane = cOut * cIn, s = new Float64Array(P * P), t = new Float64Array(3 * P);
   for (let o = 0; o < plane; o++) {
-    for (let k = 0; k < 16; k++) s[k] = du[k * plane + o];
-    // t (3×4) = Gᵀ s: Gᵀ rows (1,½,½,0), (0,½,−½,0), (0,½,½,1)
-    for (let j = 0; j < 4; j++) {
-      const s0 = s[j], s1 = s[4 + j], s2 = s[8 + j], s3 = s[12 + j];
-      t[j] = s0 + 0.5 * (s1 + s2);
-      t[4 + j] = 0.5 * (s1 - s2);
-      t[8 + j] = 0.5 * (s1 + s2) + s3;
+    for (let k = 0; k < P * P; k++) s[k] = du[k * plane + o];
+    for (let a = 0; a < 3; a++) { // t = Gᵀ s
+      for (let j = 0; j < P; j++) {
+        let v = 0;
+        for (let i = 0; i < P; i++) v += g[i][a] * s[i * P + j];
+        t[a * P + j] = v;
+      }
     }
-    for (let a = 0; a < 3; a++) {
-      const t0 = t[4 * a], t1 = t[4 * a + 1], t2 = t[4 * a + 2], t3 = t[4 * a + 3];
-      dw[o * 9 + 3 * a] = t0 + 0.5 * (t1 + t2);
-      dw[o * 9 + 3 * a + 1] = 0.5 * (t1 - t2);
-      dw[o * 9 + 3 * a + 2] = 0.5 * (t1 + t2) + t3;
+    for (let a = 0; a < 3; a++) { // dW = t G
+      for (let b = 0; b < 3; b++) {
+        let v = 0;
+        for (let j = 0; j < P; j++) v += t[a * P + j] * g[j][b];
+        dw[o * 9 + 3 * a + b] = v;
+      }
     }
   }
 }
 
-/** Tiling of a Winograd pass over an image of (cIn, h, w) to (cOut, oh, ow). */
+/** Tiling of a pass over an image of (cIn, h, w) to (cOut, oh, ow). */
 interface Tiling {
   th: number;
   twp: number;
@@ -119,49 +143,51 @@ interface Tiling {
   wsFloats: number;
 }
 
-function tiling(cIn: number, cOut: number, oh: number, ow: number, tiles: number): Tiling {
-  const th = Math.ceil(oh / 2), twp = Math.ceil(Math.ceil(ow / 2) / 4) * 4;
+function tiling(
+  sc: Scheme,
+  cIn: number,
+  cOut: number,
+  oh: number,
+  ow: number,
+  tiles: number,
+): Tiling {
+  const nOut = sc.at.length, P2 = sc.bt.length ** 2;
+  const th = Math.ceil(oh / nOut), twp = Math.ceil(Math.ceil(ow / nOut) / 4) * 4;
   const rows = Math.max(1, Math.round(tiles / twp));
-  return {
-    th,
-    twp,
-    rows,
-    wsFloats: 16 * ((cIn + cOut) * rows * twp + 2 * WINO_PAD) + 4 * (2 * twp + 2) + 16,
-  };
+  const wsFloats = P2 * ((cIn + cOut) * rows * twp + 2 * WINO_PAD) +
+    sc.nIn * scratchRow(sc, twp) + 32;
+  return { th, twp, rows, wsFloats };
 }
 
 /**
- * out (n×cOut×oh×ow) = 3×3 stride-1 convolution of x (n×cIn×h×w) with padding `pad`, given the
- * transformed kernel `u` (16×cOut×cIn); blocks of tile rows are handed out through an atomic
+ * out (n×cOut×oh×ow) = scheme `sc`'s convolution of x (n×cIn×h×w) with padding `pad`, given the
+ * transformed kernel `u` (P²×cOut×cIn); blocks of tile rows are handed out through an atomic
  * counter, each written by one thread, so the result does not depend on the thread count.
  */
-export function winogradConv(
+function runForward(
   k: WasmKernels,
   host: WinoHost,
+  sc: Scheme,
   x: Buf,
   u: Buf,
   out: Buf,
-  n: number,
-  cIn: number,
-  h: number,
-  w: number,
-  cOut: number,
+  dims: { n: number; cIn: number; h: number; w: number; cOut: number; oh: number; ow: number },
   pad: number,
-  oh: number,
-  ow: number,
 ): void {
-  const t = tiling(cIn, cOut, oh, ow, FORWARD_TILES);
+  const { n, cIn, h, w, cOut, oh, ow } = dims;
+  const t = tiling(sc, cIn, cOut, oh, ow, FORWARD_TILES);
   const blocks = Math.ceil((n * t.th) / t.rows);
   const parts = Math.max(1, Math.min(blocks, k.available()));
   const counter = host.alloc(1);
   const temps: Buf[] = [counter];
   const jobs: Job[] = [];
+  const kernel = JOB_KERNELS.indexOf(sc.name as typeof JOB_KERNELS[number]);
   try {
     for (let p = 0; p < parts; p++) {
       const ws = host.allocUninit(t.wsFloats);
       temps.push(ws);
       jobs.push({
-        kernel: WINO,
+        kernel,
         args: [
           0,
           host.off(x),
@@ -189,7 +215,7 @@ export function winogradConv(
   }
 }
 
-/** Forward convolution `s` (Winograd applies) of x with weights w into out. */
+/** Forward convolution `s` (a fast path applies) of x with weights w into out. */
 export function winogradForward(
   k: WasmKernels,
   host: WinoHost,
@@ -198,16 +224,22 @@ export function winogradForward(
   w: Buf,
   out: Buf,
 ): void {
-  const u = host.allocUninit(16 * s.cOut * s.cIn);
+  const sc: Scheme = SCHEMES[fastConvKind(s)!];
+  const u = host.allocUninit(sc.bt.length ** 2 * s.cOut * s.cIn);
   try {
-    transformKernel(host.view(w), s.cOut, s.cIn, false, host.view(u));
-    winogradConv(k, host, x, u, out, s.n, s.cIn, s.h, s.w, s.cOut, s.padH, s.outH, s.outW);
+    const noFlip = { transpose: false, rotate: false };
+    transformKernel(host.view(w), s.cOut, s.cIn, sc.g, noFlip, host.view(u));
+    const dims = { n: s.n, cIn: s.cIn, h: s.h, w: s.w, cOut: s.cOut, oh: s.outH, ow: s.outW };
+    runForward(k, host, sc, x, u, out, dims, s.padH);
   } finally {
     host.free(u);
   }
 }
 
-/** Input gradient of convolution `s`: dx = conv(dy, rot180(w)ᵀ, padding 2 − p). */
+/**
+ * Input gradient of convolution `s`: stride 1, dx = conv(dy, rot180(w)ᵀ, padding 2 − p) by
+ * F(2, 3); stride 2, the `s2dx` scheme (dx tiles of 4×4 from 3×3 dy tiles).
+ */
 export function winogradBackwardInput(
   k: WasmKernels,
   host: WinoHost,
@@ -216,10 +248,14 @@ export function winogradBackwardInput(
   w: Buf,
   dx: Buf,
 ): void {
-  const u = host.allocUninit(16 * s.cOut * s.cIn);
+  const s1 = fastConvKind(s) === "f23";
+  const sc: Scheme = s1 ? SCHEMES.f23 : SCHEMES.s2dx;
+  const u = host.allocUninit(sc.bt.length ** 2 * s.cOut * s.cIn);
   try {
-    transformKernel(host.view(w), s.cIn, s.cOut, true, host.view(u));
-    winogradConv(k, host, dy, u, dx, s.n, s.cOut, s.outH, s.outW, s.cIn, 2 - s.padH, s.h, s.w);
+    const flip = { transpose: true, rotate: s1 };
+    transformKernel(host.view(w), s.cIn, s.cOut, sc.g, flip, host.view(u));
+    const dims = { n: s.n, cIn: s.cOut, h: s.outH, w: s.outW, cOut: s.cIn, oh: s.h, ow: s.w };
+    runForward(k, host, sc, dy, u, dx, dims, s1 ? 2 - s.padH : 0);
   } finally {
     host.free(u);
   }
@@ -238,13 +274,15 @@ export function winogradBackwardWeight(
   dy: Buf,
   dw: Buf,
 ): void {
-  const t = tiling(s.cIn, s.cOut, s.outH, s.outW, WEIGHT_TILES);
+  const sc: Scheme = SCHEMES[fastConvKind(s)!];
+  const t = tiling(sc, s.cIn, s.cOut, s.outH, s.outW, WEIGHT_TILES);
   const chunks = Math.min(s.n, WEIGHT_GRAD_CHUNKS);
-  const size = 16 * s.cOut * s.cIn;
+  const size = sc.bt.length ** 2 * s.cOut * s.cIn;
   // every chunk has an image, and its first block overwrites its partial
   const partials = host.allocUninit(chunks * size);
   const temps: Buf[] = [partials];
   const wss: number[] = [];
+  const kernel = JOB_KERNELS.indexOf(sc.name as typeof JOB_KERNELS[number]);
   try {
     for (let p = 0; p < Math.min(k.threads, chunks); p++) {
       const ws = host.allocUninit(t.wsFloats);
@@ -257,7 +295,7 @@ export function winogradBackwardWeight(
     for (let c = 0; c < chunks; c++) {
       const lo = Math.floor((c * s.n) / chunks), hi = Math.floor(((c + 1) * s.n) / chunks);
       jobs.push({
-        kernel: WINO,
+        kernel,
         args: [
           2,
           host.off(x) + lo * xImg,
@@ -282,7 +320,7 @@ export function winogradBackwardWeight(
     k.runQueue(jobs, wss);
     const p0 = host.off(partials);
     for (let c = 1; c < chunks; c++) k.ew.add(p0, p0 + c * size, p0, size);
-    untransformWeightGrad(host.view(partials), s.cOut, s.cIn, host.view(dw));
+    untransformWeightGrad(host.view(partials), s.cOut, s.cIn, sc.g, host.view(dw));
   } finally {
     for (const b of temps) host.free(b);
   }

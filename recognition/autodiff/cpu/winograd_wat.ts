@@ -1,180 +1,278 @@
 /**
- * WebAssembly SIMD text of the Winograd F(2×2, 3×3) convolution (3×3, stride 1): 4×4 input
- * tiles are transformed (V = Bᵀ d B), multiplied channel-wise by the transformed kernel
- * (U = G g Gᵀ) as 16 GEMMs (one per tile position ξ: C_out×C_in times C_in×tiles, the module's
- * `$gemm`), and transformed back to 2×2 outputs (Y = Aᵀ M A): 16 multiplies per 4 outputs and
- * input channel instead of 36. The weight gradient is the adjoint: dU[ξ] = Σ_tiles Z[ξ]·V[ξ]ᵀ
- * with Z = A dY Aᵀ, then dW = Gᵀ dU G (done by the caller, as is U).
+ * WebAssembly SIMD text of the Winograd-style fast 3×3 convolutions, generated from the
+ * schemes' transform matrices (`SCHEMES`): input tiles are transformed (V = Bᵀ d B), multiplied
+ * channel-wise by the transformed kernel (U = G g Gᵀ, done by the caller) as P² GEMMs (one per
+ * transformed position ξ: C_out×C_in times C_in×tiles, the module's `$gemm`), and transformed
+ * back (Y = Aᵀ M A). The weight gradient is the adjoint: dU[ξ] = Σ_tiles Z[ξ]·V[ξ]ᵀ with
+ * Z = A dY Aᵀ, then dW = Gᵀ dU G (caller).
  * Transforms run on 4 horizontally adjacent tiles at once (one per f32x4 lane), on zero-padded
- * copies of the 4 input rows a tile row needs, so the inner loops have no bounds checks.
+ * copies of the input rows a tile row needs, so the inner loops have no bounds checks.
  * Work is cut into blocks of tile rows (several images' rows when the images are small); each
  * block's output is written by exactly one thread, in an order that depends only on the shapes,
  * so the bits do not depend on the thread count.
  * @module
  */
 
+/** A fast-convolution scheme: 1-D transforms, applied along both dimensions. */
+export interface Scheme {
+  /** Export name of its job kernel. */
+  name: string;
+  /** Input taps per tile (per dimension). */
+  nIn: number;
+  /** Input advance from one tile to the next (2 or 4). */
+  step: number;
+  /** Bᵀ: P rows over the nIn taps, entries −1, 0, 1. */
+  bt: number[][];
+  /** Aᵀ: nOut rows over the P products, entries −1, 0, 1 (nOut 2 or 4). */
+  at: number[][];
+  /** G: P rows over the 3 kernel taps (used by the caller). */
+  g: number[][];
+}
+
+/**
+ * The schemes. `f23`: Winograd F(2, 3) (stride 1: 16 products per 2×2 outputs instead of 36).
+ * `s2`: stride 2, padding 1, as even and odd input phases: y[2t] and y[2t+1] from taps
+ * x[4t−1 … 4t+3] as w1·x[4t] (even phase, 1 tap) and F(2, 2) on the odd phase (3 products for
+ * 2 outputs of a 2-tap kernel): 5 products per 2 outputs, 25 per 2×2 instead of 36.
+ * `s2dx`: the input gradient of `s2` (a transposed stride-2 convolution): dx[4t … 4t+3] from
+ * dy[2t … 2t+2], even outputs w1·dy, odd outputs F(2, 2) with kernel (w2, w0): 25 products
+ * per 4×4 dx instead of 36.
+ */
+export const SCHEMES = {
+  f23: {
+    name: "wino",
+    nIn: 4,
+    step: 2,
+    bt: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+    at: [[1, 1, 1, 0], [0, 1, -1, -1]],
+    g: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  },
+  s2: {
+    name: "wino_s2",
+    nIn: 5,
+    step: 4,
+    bt: [[0, 1, 0, 0, 0], [0, 0, 0, 1, 0], [1, 0, -1, 0, 0], [0, 0, 1, 0, 0], [0, 0, -1, 0, 1]],
+    at: [[1, 0, 1, 1, 0], [0, 1, 0, 1, 1]],
+    g: [[0, 1, 0], [0, 1, 0], [1, 0, 0], [1, 0, 1], [0, 0, 1]],
+  },
+  s2dx: {
+    name: "wino_s2dx",
+    nIn: 3,
+    step: 2,
+    bt: [[1, 0, 0], [0, 1, 0], [1, -1, 0], [0, 1, 0], [0, -1, 1]],
+    at: [[1, 0, 0, 0, 0], [0, 0, 1, 1, 0], [0, 1, 0, 0, 0], [0, 0, 0, 1, 1]],
+    g: [[0, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 0, 0]],
+  },
+} as const satisfies Record<string, Scheme>;
+
 /** i8x16.shuffle byte indices selecting f32 lanes (0–3 first operand, 4–7 second). */
 function lanes(...ls: number[]): string {
   return ls.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]).join(" ");
 }
 const L = (x: string) => `(local.get $${x})`;
-const add = (a: string, b: string) => `(f32x4.add ${a} ${b})`;
-const sub = (a: string, b: string) => `(f32x4.sub ${a} ${b})`;
 const set = (x: string, v: string) => `(local.set $${x} ${v})`;
 const v128Locals = (names: string[]) => names.map((n) => `(local $${n} v128)`).join(" ");
+const sh = (a: string, b: string, l: number[]) => `(i8x16.shuffle ${lanes(...l)} ${a} ${b})`;
+
+/** Σ coef·vec for coefficients −1, 0, 1 (at least one non-zero). */
+function lin(coefs: readonly number[], vecs: string[]): string {
+  let out = "";
+  coefs.forEach((c, i) => {
+    if (c === 0) return;
+    if (c !== 1 && c !== -1) throw new Error(`winograd: coefficient ${c} is not ±1`);
+    if (!out) out = c === 1 ? vecs[i] : `(f32x4.neg ${vecs[i]})`;
+    else out = `(${c === 1 ? "f32x4.add" : "f32x4.sub"} ${out} ${vecs[i]})`;
+  });
+  return out;
+}
+const transpose = (m: readonly (readonly number[])[]) => m[0].map((_, j) => m.map((r) => r[j]));
+
 /**
- * Floats between the 16 planes of V, M and Z beyond their cIn·Tb (cOut·Tb): plane sizes are often
- * multiples of 4 KiB, which would put the 16 stores of a transform into one L1 cache set.
+ * Floats between the P² planes of V, M and Z beyond their cIn·Tb (cOut·Tb): plane sizes are often
+ * multiples of 4 KiB, which would put the stores of a transform into one L1 cache set.
  */
 export const WINO_PAD = 16;
 const PAD = WINO_PAD;
-const grid = (p: string) => Array.from({ length: 16 }, (_, k) => `${p}${k >> 2}${k & 3}`);
+
+/** Floats of a padded scratch row of a scheme for `twp` tiles. */
+export function scratchRow(s: Scheme, twp: number): number {
+  return Math.ceil((s.step * twp + s.nIn + 4) / 4) * 4;
+}
 
 /**
- * The functions (placed inside the GEMM module: they call its `$gemm` and `$min`).
- * Exported job kernel:
- *   wino(mode, x, u, out, ctr, n, cIn, h, w, cOut, pad, oh, ow, th, twp, rows, ws, scratch)
- * mode 0: out (n×cOut×oh×ow) = conv3×3(x (n×cIn×h×w), padding pad), u = U (16×cOut×cIn); blocks of
- * `rows` tile rows (of n·th) are taken from the atomic counter at `ctr`.
- * mode 2: u (16×cOut×cIn) = Σ over the n images, in order, of Z·Vᵀ, with out = dY (n×cOut×oh×ow).
- * `twp` = tiles per row rounded up to 4; `ws` = this thread's workspace
- * (16·((cIn+cOut)·rows·twp + 2·PAD) + 4·(2·twp+2) + 16 floats).
+ * Taps of the 4 tiles (lanes) from a padded scratch row at byte address `row` + step·tx·4:
+ * tap k = (r[b+k], r[b+k+step], r[b+k+2·step], r[b+k+3·step]), b = step·tx.
  */
-export function winogradWat(): string {
-  const t = grid("t"), m = grid("m");
-  // Input transform of one row r of 4 tiles: d0..d3 = the 4 taps, lanes = tiles.
-  const inRow = (r: number) => {
-    const p =
-      `(i32.add (local.get $sc) (i32.add (i32.mul (local.get $L4) (i32.const ${r})) (i32.shl (local.get $tx) (i32.const 3))))`;
+function gathers(s: Scheme, base: string, prefix: string): string[] {
+  const out: string[] = [];
+  if (s.step === 2) {
+    for (let k = 0; k < s.nIn; k += 2) {
+      out.push(set("va", `(v128.load offset=${4 * k} ${base})`));
+      out.push(set("vb", `(v128.load offset=${4 * k + 16} ${base})`));
+      out.push(set(`${prefix}${k}`, sh(L("va"), L("vb"), [0, 2, 4, 6])));
+      if (k + 1 < s.nIn) out.push(set(`${prefix}${k + 1}`, sh(L("va"), L("vb"), [1, 3, 5, 7])));
+    }
+  } else if (s.step === 4) {
+    for (let j = 0; j < 5; j++) out.push(set(`l${j}`, `(v128.load offset=${16 * j} ${base})`));
+    // 4×4 transpose of l0…l3 gives taps 0…3; tap 4 is lane 0 of l1…l4
+    out.push(set("va", sh(L("l0"), L("l1"), [0, 4, 1, 5])));
+    out.push(set("vb", sh(L("l0"), L("l1"), [2, 6, 3, 7])));
+    out.push(set("vc", sh(L("l2"), L("l3"), [0, 4, 1, 5])));
+    out.push(set("vd", sh(L("l2"), L("l3"), [2, 6, 3, 7])));
+    const taps = [
+      sh(L("va"), L("vc"), [0, 1, 4, 5]),
+      sh(L("va"), L("vc"), [2, 3, 6, 7]),
+      sh(L("vb"), L("vd"), [0, 1, 4, 5]),
+      sh(L("vb"), L("vd"), [2, 3, 6, 7]),
+    ];
+    for (let k = 0; k < Math.min(4, s.nIn); k++) out.push(set(`${prefix}${k}`, taps[k]));
+    if (s.nIn === 5) {
+      out.push(set("va", sh(L("l1"), L("l2"), [0, 4, 0, 4])));
+      out.push(set("vb", sh(L("l3"), L("l4"), [0, 4, 0, 4])));
+      out.push(set(`${prefix}4`, sh(L("va"), L("vb"), [0, 1, 4, 5])));
+    }
+  } else throw new Error(`winograd: step ${s.step}`);
+  return out;
+}
+
+/** The functions of scheme `s` (inside the GEMM module: they call its `$gemm` and `$min`). */
+function schemeWat(s: Scheme): string {
+  const P = s.bt.length, nOut = s.at.length, nIn = s.nIn, N = `_${s.name}`;
+  const dInv = Array.from({ length: nIn }, (_, k) => `d${k}`);
+  const tLoc: string[] = [];
+  for (let r = 0; r < nIn; r++) for (let j = 0; j < P; j++) tLoc.push(`t${r}_${j}`);
+  const mLoc: string[] = [];
+  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) mLoc.push(`m${i}_${j}`);
+  const sLoc: string[] = [];
+  for (let i = 0; i < P; i++) for (let b = 0; b < nOut; b++) sLoc.push(`s${i}_${b}`);
+  const yLoc: string[] = [];
+  for (let a = 0; a < nOut; a++) for (let b = 0; b < nOut; b++) yLoc.push(`y${a}_${b}`);
+  const plane = (k: number) => `(i32.mul (local.get $xs) (i32.const ${k}))`;
+
+  // input transform: per tap row r, (d Bᵀᵀ)[r][j] = Σ_k bt[j][k]·d_k; then along rows
+  const inBody: string[] = [];
+  for (let r = 0; r < nIn; r++) {
+    const base =
+      `(i32.add (local.get $sc) (i32.add (i32.mul (local.get $L4) (i32.const ${r})) (i32.mul (local.get $tx) (i32.const ${
+        4 * s.step
+      }))))`;
+    inBody.push(...gathers(s, base, "d"));
+    for (let j = 0; j < P; j++) inBody.push(set(`t${r}_${j}`, lin(s.bt[j], dInv.map(L))));
+  }
+  for (let i = 0; i < P; i++) {
+    for (let j = 0; j < P; j++) {
+      const col = Array.from({ length: nIn }, (_, r) => L(`t${r}_${j}`));
+      inBody.push(
+        `(v128.store (i32.add (local.get $dst) ${plane(P * i + j)}) ${lin(s.bt[i], col)})`,
+      );
+    }
+  }
+
+  // output transform: s_i_b = Σ_j at[b][j]·m_i_j, y_a_b = Σ_i at[a][i]·s_i_b
+  const outBody: string[] = [];
+  for (let k = 0; k < P * P; k++) {
+    outBody.push(set(mLoc[k], `(v128.load (i32.add (local.get $src) ${plane(k)}))`));
+  }
+  for (let i = 0; i < P; i++) {
+    for (let b = 0; b < nOut; b++) {
+      outBody.push(
+        set(`s${i}_${b}`, lin(s.at[b], Array.from({ length: P }, (_, j) => L(`m${i}_${j}`)))),
+      );
+    }
+  }
+  for (let a = 0; a < nOut; a++) {
+    for (let b = 0; b < nOut; b++) {
+      outBody.push(
+        set(`y${a}_${b}`, lin(s.at[a], Array.from({ length: P }, (_, i) => L(`s${i}_${b}`)))),
+      );
+    }
+  }
+  // row a of the 4 tiles, tile-major: nOut = 2 interleaves, nOut = 4 transposes
+  const rowVecs = (a: number): string[] => {
+    const y = (b: number) => L(`y${a}_${b}`);
+    if (nOut === 2) return [sh(y(0), y(1), [0, 4, 1, 5]), sh(y(0), y(1), [2, 6, 3, 7])];
     return [
-      set("va", `(v128.load ${p})`),
-      set("vb", `(v128.load offset=16 ${p})`),
-      set("vc", `(v128.load offset=8 ${p})`),
-      set("vd", `(v128.load offset=24 ${p})`),
-      set("d0", `(i8x16.shuffle ${lanes(0, 2, 4, 6)} ${L("va")} ${L("vb")})`),
-      set("d1", `(i8x16.shuffle ${lanes(1, 3, 5, 7)} ${L("va")} ${L("vb")})`),
-      set("d2", `(i8x16.shuffle ${lanes(0, 2, 4, 6)} ${L("vc")} ${L("vd")})`),
-      set("d3", `(i8x16.shuffle ${lanes(1, 3, 5, 7)} ${L("vc")} ${L("vd")})`),
-      // (d B)[r][·]: B columns (1,0,−1,0), (0,1,1,0), (0,−1,1,0), (0,1,0,−1)
-      set(`t${r}0`, sub(L("d0"), L("d2"))),
-      set(`t${r}1`, add(L("d1"), L("d2"))),
-      set(`t${r}2`, sub(L("d2"), L("d1"))),
-      set(`t${r}3`, sub(L("d1"), L("d3"))),
-    ].join("\n          ");
+      set("va", sh(y(0), y(1), [0, 4, 1, 5])),
+      set("vb", sh(y(0), y(1), [2, 6, 3, 7])),
+      set("vc", sh(y(2), y(3), [0, 4, 1, 5])),
+      set("vd", sh(y(2), y(3), [2, 6, 3, 7])),
+      sh(L("va"), L("vc"), [0, 1, 4, 5]),
+      sh(L("va"), L("vc"), [2, 3, 6, 7]),
+      sh(L("vb"), L("vd"), [0, 1, 4, 5]),
+      sh(L("vb"), L("vd"), [2, 3, 6, 7]),
+    ];
   };
-  // V[ξ = 4i + j] for the 4 tiles, stored at $dst + ξ·(cIn·Tb) floats.
-  const inStore = () => {
-    const out: string[] = [];
-    for (let j = 0; j < 4; j++) {
-      const col = [
-        sub(L(`t0${j}`), L(`t2${j}`)),
-        add(L(`t1${j}`), L(`t2${j}`)),
-        sub(L(`t2${j}`), L(`t1${j}`)),
-        sub(L(`t1${j}`), L(`t3${j}`)),
-      ];
-      for (let i = 0; i < 4; i++) {
-        out.push(
-          `(v128.store (i32.add (local.get $dst) (i32.mul (local.get $xs) (i32.const ${
-            4 * i + j
-          }))) ${col[i]})`,
-        );
-      }
-    }
-    return out.join("\n          ");
-  };
-  const loadM = () =>
-    m.map((name, k) =>
-      set(
-        name,
-        `(v128.load (i32.add (local.get $src) (i32.mul (local.get $xs) (i32.const ${k}))))`,
-      )
-    ).join("\n          ");
-  // Aᵀ rows (1,1,1,0), (0,1,−1,−1): s_i0, s_i1 along j, then y_0b, y_1b along i.
-  const outTransform = () => {
-    const o: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      o.push(set(`s${i}0`, add(add(L(`m${i}0`), L(`m${i}1`)), L(`m${i}2`))));
-      o.push(set(`s${i}1`, sub(sub(L(`m${i}1`), L(`m${i}2`)), L(`m${i}3`))));
-    }
-    for (let b = 0; b < 2; b++) {
-      o.push(set(`y0${b}`, add(add(L(`s0${b}`), L(`s1${b}`)), L(`s2${b}`))));
-      o.push(set(`y1${b}`, sub(sub(L(`s1${b}`), L(`s2${b}`)), L(`s3${b}`))));
-    }
-    return o.join("\n          ");
-  };
-  // Store output row a (2 outputs of each of the 4 tiles, interleaved) at $row + 2·tx.
-  const outStore = (a: number) => `
+  for (let a = 0; a < nOut; a++) {
+    const parts = rowVecs(a);
+    const sets = parts.filter((p) => p.startsWith("(local.set"));
+    const vecs = parts.filter((p) => !p.startsWith("(local.set"));
+    const seg = 4 * nOut; // floats of the 4 tiles' outputs in a row
+    outBody.push(`
           (if (i32.lt_u (i32.add (local.get $y) (i32.const ${a})) (local.get $oh)) (then
             (local.set $dst (i32.add (local.get $row) (i32.add (i32.mul (local.get $ow4) (i32.const ${a}))
-              (i32.shl (local.get $tx) (i32.const 3)))))
-            (local.set $lo (i8x16.shuffle ${lanes(0, 4, 1, 5)} ${L(`y${a}0`)} ${L(`y${a}1`)}))
-            (local.set $hi (i8x16.shuffle ${lanes(2, 6, 3, 7)} ${L(`y${a}0`)} ${L(`y${a}1`)}))
-            (if (i32.le_s (i32.add (i32.shl (local.get $tx) (i32.const 1)) (i32.const 8)) (local.get $ow))
-              (then (v128.store (local.get $dst) (local.get $lo))
-                (v128.store offset=16 (local.get $dst) (local.get $hi)))
+              (i32.mul (local.get $tx) (i32.const ${4 * nOut})))))
+            ${sets.join("\n            ")}
+            (if (i32.le_s (i32.add (i32.mul (local.get $tx) (i32.const ${nOut})) (i32.const ${seg})) (local.get $ow))
+              (then ${
+      vecs.map((v, q) => `(v128.store offset=${16 * q} (local.get $dst) ${v})`).join(" ")
+    })
               (else
-                ;; a ragged right edge: only the ow − 2·tx outputs inside the row
-                (local.set $cnt (i32.sub (local.get $ow) (i32.shl (local.get $tx) (i32.const 1))))
+                ;; a ragged right edge: only the ow − nOut·tx outputs inside the row
+                (local.set $cnt (i32.sub (local.get $ow) (i32.mul (local.get $tx) (i32.const ${nOut}))))
                 (if (i32.gt_s (local.get $cnt) (i32.const 0)) (then
-                  (v128.store (local.get $sc) (local.get $lo))
-                  (v128.store offset=16 (local.get $sc) (local.get $hi))
-                  (memory.copy (local.get $dst) (local.get $sc) (i32.shl (local.get $cnt) (i32.const 2)))))))))`;
-  // dY tile rows a = 0, 1 → Z = A m Aᵀ, A rows (1,0), (1,1), (1,−1), (0,−1).
-  const dyTransform = () => {
-    const o: string[] = [];
+                  ${
+      vecs.map((v, q) => `(v128.store offset=${16 * q} (local.get $sc) ${v})`).join(" ")
+    }
+                  (memory.copy (local.get $dst) (local.get $sc) (i32.shl (local.get $cnt) (i32.const 2)))))))))`);
+  }
+
+  // weight gradient: Z = A dY Aᵀ from the 2×2 dY tile (forward schemes, nOut = 2)
+  const dyBody: string[] = [];
+  const A = transpose(s.at); // P × nOut
+  if (nOut === 2) {
     for (let a = 0; a < 2; a++) {
       const p =
         `(i32.add (local.get $sc) (i32.add (i32.mul (local.get $L4) (i32.const ${a})) (i32.shl (local.get $tx) (i32.const 3))))`;
-      o.push(set("va", `(v128.load ${p})`), set("vb", `(v128.load offset=16 ${p})`));
-      o.push(set(`s${a}0`, `(i8x16.shuffle ${lanes(0, 2, 4, 6)} ${L("va")} ${L("vb")})`));
-      o.push(set(`s${a}1`, `(i8x16.shuffle ${lanes(1, 3, 5, 7)} ${L("va")} ${L("vb")})`));
+      dyBody.push(set("va", `(v128.load ${p})`), set("vb", `(v128.load offset=16 ${p})`));
+      dyBody.push(set(`e${a}_0`, sh(L("va"), L("vb"), [0, 2, 4, 6])));
+      dyBody.push(set(`e${a}_1`, sh(L("va"), L("vb"), [1, 3, 5, 7])));
     }
-    // q_ib = (A m)[i][b]
-    const q = (i: number, b: number) =>
-      [L(`s0${b}`), add(L(`s0${b}`), L(`s1${b}`)), sub(L(`s0${b}`), L(`s1${b}`)), null][i];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < P; i++) {
       for (let b = 0; b < 2; b++) {
-        const v = q(i, b) ?? `(f32x4.neg ${L(`s1${b}`)})`;
-        o.push(set(`y${i}${b}`, v));
+        dyBody.push(set(`s${i}_${b}`, lin(A[i], [L(`e0_${b}`), L(`e1_${b}`)])));
       }
     }
-    for (let i = 0; i < 4; i++) {
-      const z = [
-        L(`y${i}0`),
-        add(L(`y${i}0`), L(`y${i}1`)),
-        sub(L(`y${i}0`), L(`y${i}1`)),
-        `(f32x4.neg ${L(`y${i}1`)})`,
-      ];
-      for (let j = 0; j < 4; j++) {
-        o.push(
-          `(v128.store (i32.add (local.get $dst) (i32.mul (local.get $xs) (i32.const ${
-            4 * i + j
-          }))) ${z[j]})`,
+    for (let i = 0; i < P; i++) {
+      for (let j = 0; j < P; j++) {
+        dyBody.push(
+          `(v128.store (i32.add (local.get $dst) ${plane(P * i + j)}) ${
+            lin(A[j], [L(`s${i}_0`), L(`s${i}_1`)])
+          })`,
         );
       }
     }
-    return o.join("\n          ");
-  };
-  const yLocals = Array.from({ length: 8 }, (_, k) => `y${k >> 1}${k & 1}`);
-  const sLocals = Array.from({ length: 8 }, (_, k) => `s${k >> 1}${k & 1}`);
+  }
+  const PP = P * P;
 
   return `
-  ;; V (16×cIn×Tb, tile columns toff…toff+twp) of tile row ty of one image x (cIn×h×w).
-  (func $winoIn (param $x i32) (param $cIn i32) (param $h i32) (param $w i32) (param $pad i32)
+  ;; V (P²×cIn×Tb, tile columns toff…toff+twp) of tile row ty of one image x (cIn×h×w).
+  (func $in${N} (param $x i32) (param $cIn i32) (param $h i32) (param $w i32) (param $pad i32)
       (param $ty i32) (param $twp i32) (param $V i32) (param $Tb i32) (param $toff i32) (param $sc i32)
     (local $c i32) (local $r i32) (local $y i32) (local $L4 i32) (local $u1 i32) (local $row i32)
-    (local $tx i32) (local $dst i32) (local $xs i32)
-    ${v128Locals(["va", "vb", "vc", "vd", "d0", "d1", "d2", "d3", ...t])}
-    (local.set $L4 (i32.shl (i32.add (i32.shl (local.get $twp) (i32.const 1)) (i32.const 2)) (i32.const 2)))
-    (local.set $u1 (call $min (i32.add (local.get $pad) (local.get $w))
-      (i32.add (i32.shl (local.get $twp) (i32.const 1)) (i32.const 2))))
+    (local $tx i32) (local $dst i32) (local $xs i32) (local $Lf i32)
+    ${v128Locals(["va", "vb", "vc", "vd", "l0", "l1", "l2", "l3", "l4", ...dInv, ...tLoc])}
+    (local.set $Lf (i32.and (i32.add (i32.mul (local.get $twp) (i32.const ${s.step})) (i32.const ${
+    nIn + 7
+  })) (i32.const -4)))
+    (local.set $L4 (i32.shl (local.get $Lf) (i32.const 2)))
+    (local.set $u1 (call $min (i32.add (local.get $pad) (local.get $w)) (local.get $Lf)))
     (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cIn) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
     (local.set $c (i32.const 0))
     (block $cd (loop $cl (br_if $cd (i32.ge_u (local.get $c) (local.get $cIn)))
-      ;; the 4 input rows of the tile row, zero-padded: scratch[r][u] = x[c][2ty − pad + r][u − pad]
+      ;; the tile row's input rows, zero-padded: scratch[r][u] = x[c][step·ty − pad + r][u − pad]
       (local.set $r (i32.const 0))
-      (block $rd (loop $rl (br_if $rd (i32.ge_u (local.get $r) (i32.const 4)))
-        (local.set $y (i32.add (i32.sub (i32.shl (local.get $ty) (i32.const 1)) (local.get $pad)) (local.get $r)))
+      (block $rd (loop $rl (br_if $rd (i32.ge_u (local.get $r) (i32.const ${nIn})))
+        (local.set $y (i32.add (i32.sub (i32.mul (local.get $ty) (i32.const ${s.step})) (local.get $pad)) (local.get $r)))
         (local.set $row (i32.add (local.get $sc) (i32.mul (local.get $r) (local.get $L4))))
         (if (i32.or (i32.lt_s (local.get $y) (i32.const 0)) (i32.ge_s (local.get $y) (local.get $h)))
           (then (memory.fill (local.get $row) (i32.const 0) (local.get $L4)))
@@ -189,71 +287,33 @@ export function winogradWat(): string {
       (local.set $dst (i32.shl (i32.add (local.get $V) (i32.add (i32.mul (local.get $c) (local.get $Tb)) (local.get $toff))) (i32.const 2)))
       (local.set $tx (i32.const 0))
       (block $xd (loop $xl (br_if $xd (i32.ge_u (local.get $tx) (local.get $twp)))
-          ${inRow(0)}
-          ${inRow(1)}
-          ${inRow(2)}
-          ${inRow(3)}
-          ${inStore()}
+          ${inBody.join("\n          ")}
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (local.set $tx (i32.add (local.get $tx) (i32.const 4))) (br $xl)))
       (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))
 
-  ;; Output tile row ty of one image out (cOut×oh×ow) from M (16×cOut×Tb, columns toff…).
-  (func $winoOut (param $M i32) (param $cOut i32) (param $Tb i32) (param $toff i32) (param $out i32)
+  ;; Output tile row ty of one image out (cOut×oh×ow) from M (P²×cOut×Tb, columns toff…).
+  (func $out${N} (param $M i32) (param $cOut i32) (param $Tb i32) (param $toff i32) (param $out i32)
       (param $oh i32) (param $ow i32) (param $ty i32) (param $twp i32) (param $sc i32)
     (local $o i32) (local $tx i32) (local $src i32) (local $xs i32) (local $y i32) (local $row i32)
     (local $ow4 i32) (local $dst i32) (local $cnt i32)
-    ${v128Locals([...m, ...sLocals, "y00", "y01", "y10", "y11", "lo", "hi"])}
+    ${v128Locals(["va", "vb", "vc", "vd", ...mLoc, ...sLoc, ...yLoc])}
     (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
     (local.set $ow4 (i32.shl (local.get $ow) (i32.const 2)))
-    (local.set $y (i32.shl (local.get $ty) (i32.const 1)))
+    (local.set $y (i32.mul (local.get $ty) (i32.const ${nOut})))
     (local.set $o (i32.const 0))
     (block $od (loop $ol (br_if $od (i32.ge_u (local.get $o) (local.get $cOut)))
       (local.set $src (i32.shl (i32.add (local.get $M) (i32.add (i32.mul (local.get $o) (local.get $Tb)) (local.get $toff))) (i32.const 2)))
       (local.set $row (i32.shl (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (local.get $o) (local.get $oh)) (local.get $y)) (local.get $ow))) (i32.const 2)))
       (local.set $tx (i32.const 0))
       (block $xd (loop $xl (br_if $xd (i32.ge_u (local.get $tx) (local.get $twp)))
-          ${loadM()}
-          ${outTransform()}
-          ${outStore(0)}
-          ${outStore(1)}
+          ${outBody.join("\n          ")}
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (local.set $tx (i32.add (local.get $tx) (i32.const 4))) (br $xl)))
       (local.set $o (i32.add (local.get $o) (i32.const 1))) (br $ol))))
-
-  ;; Z (16×cOut×Tb, columns toff…) = A dY Aᵀ of tile row ty of one image dy (cOut×oh×ow).
-  (func $winoDy (param $dy i32) (param $cOut i32) (param $oh i32) (param $ow i32) (param $ty i32)
-      (param $twp i32) (param $Z i32) (param $Tb i32) (param $toff i32) (param $sc i32)
-    (local $o i32) (local $a i32) (local $y i32) (local $L4 i32) (local $row i32) (local $tx i32)
-    (local $dst i32) (local $xs i32)
-    ${v128Locals(["va", "vb", ...sLocals, ...yLocals])}
-    (local.set $L4 (i32.shl (local.get $twp) (i32.const 3)))
-    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
-    (local.set $o (i32.const 0))
-    (block $od (loop $ol (br_if $od (i32.ge_u (local.get $o) (local.get $cOut)))
-      ;; the 2 dY rows of the tile row, zero-padded to 2·twp
-      (local.set $a (i32.const 0))
-      (block $ad (loop $al (br_if $ad (i32.ge_u (local.get $a) (i32.const 2)))
-        (local.set $y (i32.add (i32.shl (local.get $ty) (i32.const 1)) (local.get $a)))
-        (local.set $row (i32.add (local.get $sc) (i32.mul (local.get $a) (local.get $L4))))
-        (if (i32.ge_s (local.get $y) (local.get $oh))
-          (then (memory.fill (local.get $row) (i32.const 0) (local.get $L4)))
-          (else
-            (memory.copy (local.get $row)
-              (i32.shl (i32.add (local.get $dy) (i32.mul (i32.add (i32.mul (local.get $o) (local.get $oh)) (local.get $y)) (local.get $ow))) (i32.const 2))
-              (i32.shl (local.get $ow) (i32.const 2)))
-            (memory.fill (i32.add (local.get $row) (i32.shl (local.get $ow) (i32.const 2))) (i32.const 0)
-              (i32.sub (local.get $L4) (i32.shl (local.get $ow) (i32.const 2))))))
-        (local.set $a (i32.add (local.get $a) (i32.const 1))) (br $al)))
-      (local.set $dst (i32.shl (i32.add (local.get $Z) (i32.add (i32.mul (local.get $o) (local.get $Tb)) (local.get $toff))) (i32.const 2)))
-      (local.set $tx (i32.const 0))
-      (block $xd (loop $xl (br_if $xd (i32.ge_u (local.get $tx) (local.get $twp)))
-          ${dyTransform()}
-        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
-        (local.set $tx (i32.add (local.get $tx) (i32.const 4))) (br $xl)))
-      (local.set $o (i32.add (local.get $o) (i32.const 1))) (br $ol))))
-
-  (func (export "wino") (param $mode i32) (param $x i32) (param $u i32) (param $out i32)
+${nOut === 2 ? dyWat(N, P, dyBody) : ""}
+  ;; Job kernel (see winogradWat).
+  (func (export "${s.name}") (param $mode i32) (param $x i32) (param $u i32) (param $out i32)
       (param $ctr i32) (param $n i32) (param $cIn i32) (param $h i32) (param $w i32) (param $cOut i32)
       (param $pad i32) (param $oh i32) (param $ow i32) (param $th i32) (param $twp i32) (param $rows i32)
       (param $ws i32) (param $scratch i32)
@@ -263,8 +323,8 @@ export function winogradWat(): string {
     (local.set $G (i32.mul (local.get $n) (local.get $th)))
     (local.set $nblk (i32.div_u (i32.add (local.get $G) (i32.sub (local.get $rows) (i32.const 1))) (local.get $rows)))
     (local.set $V (local.get $ws))
-    (local.set $M (i32.add (local.get $V) (i32.shl (i32.add (i32.mul (local.get $cIn) (i32.mul (local.get $rows) (local.get $twp))) (i32.const ${PAD})) (i32.const 4))))
-    (local.set $sc (i32.shl (i32.add (local.get $M) (i32.shl (i32.add (i32.mul (local.get $cOut) (i32.mul (local.get $rows) (local.get $twp))) (i32.const ${PAD})) (i32.const 4))) (i32.const 2)))
+    (local.set $M (i32.add (local.get $V) (i32.mul (i32.add (i32.mul (local.get $cIn) (i32.mul (local.get $rows) (local.get $twp))) (i32.const ${PAD})) (i32.const ${PP}))))
+    (local.set $sc (i32.shl (i32.add (local.get $M) (i32.mul (i32.add (i32.mul (local.get $cOut) (i32.mul (local.get $rows) (local.get $twp))) (i32.const ${PAD})) (i32.const ${PP}))) (i32.const 2)))
     (local.set $first (i32.const 1))
     (local.set $blk (i32.const 0))
     (block $bd (loop $bl
@@ -278,16 +338,20 @@ export function winogradWat(): string {
       (block $gd (loop $gl (br_if $gd (i32.ge_u (local.get $g) (local.get $g1)))
         (local.set $b (i32.div_u (local.get $g) (local.get $th)))
         (local.set $ty (i32.rem_u (local.get $g) (local.get $th)))
-        (call $winoIn (i32.add (local.get $x) (i32.mul (local.get $b) (i32.mul (local.get $cIn) (i32.mul (local.get $h) (local.get $w)))))
+        (call $in${N} (i32.add (local.get $x) (i32.mul (local.get $b) (i32.mul (local.get $cIn) (i32.mul (local.get $h) (local.get $w)))))
           (local.get $cIn) (local.get $h) (local.get $w) (local.get $pad) (local.get $ty) (local.get $twp)
           (local.get $V) (local.get $Tb) (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $twp)) (local.get $sc))
-        (if (i32.eq (local.get $mode) (i32.const 2)) (then
-          (call $winoDy (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $cOut) (i32.mul (local.get $oh) (local.get $ow)))))
+        ${
+    nOut === 2
+      ? `(if (i32.eq (local.get $mode) (i32.const 2)) (then
+          (call $dy${N} (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $cOut) (i32.mul (local.get $oh) (local.get $ow)))))
             (local.get $cOut) (local.get $oh) (local.get $ow) (local.get $ty) (local.get $twp)
-            (local.get $M) (local.get $Tb) (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $twp)) (local.get $sc))))
+            (local.get $M) (local.get $Tb) (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $twp)) (local.get $sc))))`
+      : ""
+  }
         (local.set $g (i32.add (local.get $g) (i32.const 1))) (br $gl)))
       (local.set $k (i32.const 0))
-      (block $kd (loop $kl (br_if $kd (i32.ge_u (local.get $k) (i32.const 16)))
+      (block $kd (loop $kl (br_if $kd (i32.ge_u (local.get $k) (i32.const ${PP})))
         (if (i32.eqz (local.get $mode))
           (then
             ;; M[ξ] (cOut×Tb) = U[ξ] (cOut×cIn) · V[ξ] (cIn×Tb)
@@ -309,7 +373,7 @@ export function winogradWat(): string {
         (local.set $g (local.get $g0))
         (block $od (loop $ol (br_if $od (i32.ge_u (local.get $g) (local.get $g1)))
           (local.set $b (i32.div_u (local.get $g) (local.get $th)))
-          (call $winoOut (local.get $M) (local.get $cOut) (local.get $Tb)
+          (call $out${N} (local.get $M) (local.get $cOut) (local.get $Tb)
             (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $twp))
             (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $cOut) (i32.mul (local.get $oh) (local.get $ow)))))
             (local.get $oh) (local.get $ow) (i32.rem_u (local.get $g) (local.get $th)) (local.get $twp) (local.get $sc))
@@ -317,4 +381,59 @@ export function winogradWat(): string {
       (if (local.get $mode) (then (local.set $blk (i32.add (local.get $blk) (i32.const 1)))))
       (br $bl))))
 `;
+}
+
+/** The dY transform of the weight gradient (2×2 dY tiles at stride 2). */
+function dyWat(N: string, P: number, body: string[]): string {
+  const eLoc = ["e0_0", "e0_1", "e1_0", "e1_1"];
+  const sLoc: string[] = [];
+  for (let i = 0; i < P; i++) for (let b = 0; b < 2; b++) sLoc.push(`s${i}_${b}`);
+  return `
+  ;; Z (P²×cOut×Tb, columns toff…) = A dY Aᵀ of tile row ty of one image dy (cOut×oh×ow).
+  (func $dy${N} (param $dy i32) (param $cOut i32) (param $oh i32) (param $ow i32) (param $ty i32)
+      (param $twp i32) (param $Z i32) (param $Tb i32) (param $toff i32) (param $sc i32)
+    (local $o i32) (local $a i32) (local $y i32) (local $L4 i32) (local $row i32) (local $tx i32)
+    (local $dst i32) (local $xs i32)
+    ${v128Locals(["va", "vb", ...eLoc, ...sLoc])}
+    (local.set $L4 (i32.shl (local.get $twp) (i32.const 3)))
+    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
+    (local.set $o (i32.const 0))
+    (block $od (loop $ol (br_if $od (i32.ge_u (local.get $o) (local.get $cOut)))
+      ;; the 2 dY rows of the tile row, zero-padded to 2·twp
+      (local.set $a (i32.const 0))
+      (block $ad (loop $al (br_if $ad (i32.ge_u (local.get $a) (i32.const 2)))
+        (local.set $y (i32.add (i32.shl (local.get $ty) (i32.const 1)) (local.get $a)))
+        (local.set $row (i32.add (local.get $sc) (i32.mul (local.get $a) (local.get $L4))))
+        (if (i32.ge_s (local.get $y) (local.get $oh))
+          (then (memory.fill (local.get $row) (i32.const 0) (local.get $L4)))
+          (else
+            (memory.copy (local.get $row)
+              (i32.shl (i32.add (local.get $dy) (i32.mul (i32.add (i32.mul (local.get $o) (local.get $oh)) (local.get $y)) (local.get $ow))) (i32.const 2))
+              (i32.shl (local.get $ow) (i32.const 2)))
+            (memory.fill (i32.add (local.get $row) (i32.shl (local.get $ow) (i32.const 2))) (i32.const 0)
+              (i32.sub (local.get $L4) (i32.shl (local.get $ow) (i32.const 2))))))
+        (local.set $a (i32.add (local.get $a) (i32.const 1))) (br $al)))
+      (local.set $dst (i32.shl (i32.add (local.get $Z) (i32.add (i32.mul (local.get $o) (local.get $Tb)) (local.get $toff))) (i32.const 2)))
+      (local.set $tx (i32.const 0))
+      (block $xd (loop $xl (br_if $xd (i32.ge_u (local.get $tx) (local.get $twp)))
+          ${body.join("\n          ")}
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $tx (i32.add (local.get $tx) (i32.const 4))) (br $xl)))
+      (local.set $o (i32.add (local.get $o) (i32.const 1))) (br $ol))))
+`;
+}
+
+/**
+ * The functions of every scheme. Exported job kernels (one per scheme, `Scheme.name`):
+ *   (mode, x, u, out, ctr, n, cIn, h, w, cOut, pad, oh, ow, th, twp, rows, ws, scratch)
+ * mode 0: out (n×cOut×oh×ow) = the scheme's convolution of x (n×cIn×h×w) with padding `pad`
+ * (input tile row ty starts at row step·ty − pad), u = U (P²×cOut×cIn); blocks of `rows` tile
+ * rows (of n·th) are taken from the atomic counter at `ctr`.
+ * mode 2 (schemes with 2 outputs per tile): u (P²×cOut×cIn) = Σ over the n images, in order, of
+ * Z·Vᵀ, with out = dY (n×cOut×oh×ow).
+ * `twp` = tiles per row rounded up to 4; `ws` = this thread's workspace
+ * (P²·((cIn+cOut)·rows·twp + 2·PAD) + nIn·scratchRow + 32 floats).
+ */
+export function winogradWat(): string {
+  return Object.values(SCHEMES).map(schemeWat).join("\n");
 }
