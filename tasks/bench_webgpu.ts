@@ -22,7 +22,7 @@ import {
   type WebgpuBackend,
   type WebgpuOptions,
 } from "../recognition/autodiff/webgpu/mod.ts";
-import { withConvOutput } from "../recognition/autodiff/mod.ts";
+import { gemmSpec, withConvOutput } from "../recognition/autodiff/mod.ts";
 
 /** Options of {@link benchWebgpu}. */
 export interface WebgpuBenchOptions {
@@ -87,16 +87,7 @@ export async function gemmGflops(be: Backend, n: number, minSeconds = 0.5): Prom
   const data = new Float32Array(n * n).map((_, i) => Math.sin(i));
   be.upload(a, data);
   be.upload(b, data);
-  const spec = {
-    batch: 1,
-    m: n,
-    n,
-    k: n,
-    transA: false,
-    transB: false,
-    aBatchStride: 0,
-    bBatchStride: 0,
-  };
+  const spec = gemmSpec(n, n, n);
   const s = await timeIt(be, () => be.matmul(a, b, c, spec), minSeconds);
   [a, b, c].forEach((x) => be.free(x));
   return 2 * n ** 3 / s / 1e9;

@@ -9,6 +9,7 @@ import {
   type Backend,
   type Buf,
   type ConvSpec,
+  gemmSpec,
   type MarginSpec,
   withConvOutput,
 } from "../recognition/autodiff/backend.ts";
@@ -119,8 +120,7 @@ Deno.test({ name: "webgpu: matmul by hand (2×3 · 3×2)", ignore }, async () =>
   const a = be.alloc(6), b = be.alloc(6), c = be.alloc(4);
   be.upload(a, new Float32Array([1, 2, 3, 4, 5, 6]));
   be.upload(b, new Float32Array([7, 8, 9, 10, 11, 12]));
-  const spec = { m: 2, n: 2, k: 3, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
-  be.matmul(a, b, c, { batch: 1, ...spec });
+  be.matmul(a, b, c, gemmSpec(2, 2, 3));
   assert.deepEqual([...await be.download(c)], [58, 64, 139, 154]);
   [a, b, c].forEach((x) => be.free(x));
 });
@@ -419,17 +419,7 @@ Deno.test(
     const be = gpu!;
     const run = async (m: number, n: number, k: number) => {
       const a = be.alloc(m * k), b = be.alloc(k * n), c = be.alloc(m * n);
-      const spec = {
-        batch: 1,
-        m,
-        n,
-        k,
-        transA: false,
-        transB: false,
-        aBatchStride: 0,
-        bBatchStride: 0,
-      };
-      be.matmul(a, b, c, spec);
+      be.matmul(a, b, c, gemmSpec(m, n, k));
       await be.flush();
       [a, b, c].forEach((x) => be.free(x));
     };

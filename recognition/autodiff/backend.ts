@@ -193,6 +193,17 @@ export interface MarginSpec extends RowSpec {
   easyMargin: boolean;
 }
 
+/** The spec of one (batch 1) product of an m×k and a k×n matrix, each possibly transposed. */
+export function gemmSpec(
+  m: number,
+  n: number,
+  k: number,
+  t: { transA?: boolean; transB?: boolean } = {},
+): MatmulSpec {
+  const { transA = false, transB = false } = t;
+  return { batch: 1, m, n, k, transA, transB, aBatchStride: 0, bBatchStride: 0 };
+}
+
 /** Fused SGD (PyTorch semantics, no dampening, no Nesterov). */
 export interface SgdSpec {
   lr: number;
