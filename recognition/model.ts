@@ -29,7 +29,7 @@ export class FaceModel extends Module {
     this.backbone = this.child("", new Backbone(spec, input, opts.seed, opts.dropout));
     this.head = this.child("margin", new MarginHead(head, opts.seed));
     // Full names on the tensors themselves: the optimiser keys its momenta by them.
-    for (const [name, t] of [...this.namedParameters(), ...this.namedBuffers()]) t.name = name;
+    for (const [name, t] of this.namedTensors()) t.name = name;
   }
 
   /** Embeddings of a batch (`rng`: the dropout mask's stream when training with dropout). */

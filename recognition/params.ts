@@ -5,6 +5,7 @@
  */
 import { Rng } from "../data/rng.ts";
 import { type ArchSpec, walkBackbone } from "./arch.ts";
+import { uniform } from "./autodiff/mod.ts";
 
 /** Batch-norm epsilon (PyTorch default). */
 export const BN_EPS = 1e-5;
@@ -17,7 +18,7 @@ export interface ParamInfo {
   shape: number[];
   /** Trainable (gets gradients and SGD) or a buffer (running statistics). */
   trainable: boolean;
-  /** Weight decay applies (conv/FC weights, PReLU slopes as in the paper's code: all params). */
+  /** How its initial value is drawn (see {@link initialValue}). */
   init: "kaiming_conv" | "kaiming_fc" | "ones" | "zeros" | "prelu" | "xavier";
 }
 
@@ -67,15 +68,11 @@ export function initialValue(p: Omit<ParamInfo, "trainable">, seed: number): Flo
     case "kaiming_fc": {
       // PyTorch Linear default: U(−1/√fan_in, 1/√fan_in).
       const bound = 1 / Math.sqrt(p.shape[1]);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = rng.range(-bound, bound);
-      return out;
+      return uniform(n, -bound, bound, rng);
     }
     case "xavier": {
       const bound = Math.sqrt(6 / (p.shape[0] + p.shape[1]));
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = rng.range(-bound, bound);
-      return out;
+      return uniform(n, -bound, bound, rng);
     }
   }
 }

@@ -64,14 +64,19 @@ export abstract class Module {
 
   /** Parameters with dotted names ("layer1.0.conv1.weight"). */
   namedParameters(prefix = ""): [string, Tensor][] {
-    const out: [string, Tensor][] = this._params.map(([n, t]) => [prefix + n, t]);
-    for (const [n, c] of this._children) out.push(...c.namedParameters(childPrefix(prefix, n)));
-    return out;
+    return this.named("_params", prefix);
   }
   /** Buffers with dotted names. */
   namedBuffers(prefix = ""): [string, Tensor][] {
-    const out: [string, Tensor][] = this._buffers.map(([n, t]) => [prefix + n, t]);
-    for (const [n, c] of this._children) out.push(...c.namedBuffers(childPrefix(prefix, n)));
+    return this.named("_buffers", prefix);
+  }
+  /** Parameters, then buffers, with dotted names: everything a state dict holds. */
+  namedTensors(): [string, Tensor][] {
+    return [...this.namedParameters(), ...this.namedBuffers()];
+  }
+  private named(kind: "_params" | "_buffers", prefix: string): [string, Tensor][] {
+    const out = this[kind].map(([n, t]): [string, Tensor] => [prefix + n, t]);
+    for (const [n, c] of this._children) out.push(...c.named(kind, childPrefix(prefix, n)));
     return out;
   }
   /** This module ("" or `prefix` without its dot) and every descendant, with dotted names. */
@@ -96,7 +101,7 @@ export abstract class Module {
   }
   /** Frees every parameter and buffer. */
   dispose(): void {
-    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) t.dispose();
+    for (const [, t] of this.namedTensors()) t.dispose();
   }
 }
 

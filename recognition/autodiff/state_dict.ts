@@ -21,7 +21,7 @@ export type StateDict = Record<string, StateEntry>;
 /** Downloads every parameter and buffer of `m`. */
 export async function stateDict(m: Module): Promise<StateDict> {
   const out: StateDict = {};
-  for (const [name, t] of [...m.namedParameters(), ...m.namedBuffers()]) {
+  for (const [name, t] of m.namedTensors()) {
     out[name] = { shape: [...t.shape], data: await t.toArray() };
   }
   return out;
@@ -36,7 +36,7 @@ export interface LoadOptions {
 /** Uploads saved tensors into `m`; shape mismatches and (when strict) missing/extra names throw. */
 export function loadStateDict(m: Module, sd: StateDict, opts: LoadOptions = {}): void {
   const strict = opts.strict ?? true;
-  const targets = new Map([...m.namedParameters(), ...m.namedBuffers()]);
+  const targets = new Map(m.namedTensors());
   const problems: string[] = [];
   for (const [name, t] of targets) {
     const e = sd[name];
