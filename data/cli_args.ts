@@ -99,6 +99,17 @@ export function outDirProblem(path: string, flag = "--out"): string | undefined 
   }
 }
 
+/** A `HxW` flag value (e.g. `112x96`) as `{ height, width }`; anything else goes to `fail`. */
+export function parseSizeFlag(
+  flag: string,
+  value: string,
+  fail: (message: string) => never,
+): { height: number; width: number } {
+  const m = /^(\d+)x(\d+)$/.exec(value);
+  if (!m) fail(`${flag} ${value}: expected HxW, e.g. 112x96`);
+  return { height: Number(m[1]), width: Number(m[2]) };
+}
+
 /** `--shard i/n` as `{ index: i, count: n }` (1 ≤ i ≤ n); anything else goes to `fail` in words. */
 export function parseShardFlag(
   value: string,

@@ -6,11 +6,13 @@
  * ratio; wall times include each child's start-up and its ONNX export. `--json` ends with one line
  * `{"baseline_images_per_s": …, "side_by_side_images_per_s": …, "ratio": …, …}`.
  */
-import { exitUsage, parseCliArgs, writeFileAtomic } from "../data/mod.ts";
+import { exitUsage, parseCliArgs, parseSizeFlag, writeFileAtomic } from "../data/mod.ts";
 import { archByName, type TrainConfigInput, writeTinyDataset } from "../recognition/mod.ts";
 import { trainInChild } from "./reproduce/train_process.ts";
 
 /** Entry point (`deno task bench jobs`). */
+const usage: (msg: string) => never = exitUsage("bench jobs");
+
 export async function main(args: string[]): Promise<void> {
   const { values: v } = parseCliArgs({
     args,
@@ -22,11 +24,9 @@ export async function main(args: string[]): Promise<void> {
       steps: { type: "string", default: "30" },
       jobs: { type: "string" },
     },
-  }, exitUsage("bench jobs"));
+  }, usage);
   const spec = archByName(v.arch!);
-  const m = /^(\d+)x(\d+)$/.exec(v.input!);
-  if (!m) throw new Error(`--input ${v.input}: expected HxW`);
-  const input = { height: Number(m[1]), width: Number(m[2]) };
+  const input = parseSizeFlag("--input", v.input!, usage);
   const batch = Number(v.batch), steps = Number(v.steps);
   const cores = Math.max(1, navigator.hardwareConcurrency);
   const jobs = v.jobs === undefined ? cores : Number(v.jobs);

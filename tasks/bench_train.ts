@@ -8,7 +8,7 @@
  * not counted. `--json` ends with one line
  * `{"train_images_per_s": …, "loader_share": …, "loader_images_per_s": …, …}`.
  */
-import { exitUsage, parseCliArgs } from "../data/mod.ts";
+import { exitUsage, parseCliArgs, parseSizeFlag } from "../data/mod.ts";
 import {
   archByName,
   AugmentConfigSchema,
@@ -16,6 +16,8 @@ import {
   train,
   writeTinyDataset,
 } from "../recognition/mod.ts";
+
+const usage: (msg: string) => never = exitUsage("bench train");
 
 /** Entry point (`deno task bench train`). */
 export async function main(args: string[]): Promise<void> {
@@ -31,11 +33,9 @@ export async function main(args: string[]): Promise<void> {
       workers: { type: "string", default: "1" },
       "micro-batch": { type: "string" },
     },
-  }, exitUsage("bench train"));
+  }, usage);
   const spec = archByName(v.arch!);
-  const m = v.input ? /^(\d+)x(\d+)$/.exec(v.input) : null;
-  if (v.input && !m) throw new Error(`--input ${v.input}: expected HxW`);
-  const input = m ? { height: Number(m[1]), width: Number(m[2]) } : spec.input;
+  const input = v.input ? parseSizeFlag("--input", v.input, usage) : spec.input;
   const batch = Number(v.batch), steps = Number(v.steps), workers = Number(v.workers);
   const backend = v.backend as "auto" | "cpu" | "webgpu";
   const tmp = await Deno.makeTempDir({ prefix: "bench_train_" });

@@ -10,6 +10,7 @@ import {
   isEpChoice,
   outDirProblem,
   parseCliArgs,
+  parseSizeFlag,
 } from "../data/mod.ts";
 import {
   type CropMode,
@@ -63,9 +64,8 @@ const fail: (msg: string) => never = exitUsage("evaluate", USAGE);
 
 function size(s: string | undefined, flag: string): [number, number] | undefined {
   if (s === undefined) return undefined;
-  const m = /^(\d+)x(\d+)$/.exec(s);
-  if (!m) fail(`${flag} ${s}: expected HxW, e.g. 112x112`);
-  return [Number(m[1]), Number(m[2])];
+  const { height, width } = parseSizeFlag(flag, s, fail);
+  return [height, width];
 }
 
 function num(s: string | undefined, flag: string): number | undefined {

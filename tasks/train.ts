@@ -3,7 +3,7 @@
  * CosFace/softmax head, Identity Mixup soft labels, optional Domain Mixup with a real set), then
  * export the selected checkpoint to `RUN/model.onnx` + `RUN/embedder.json`.
  */
-import { exitUsage, parseCliArgs } from "../data/mod.ts";
+import { exitUsage, parseCliArgs, parseSizeFlag } from "../data/mod.ts";
 import {
   ARCHS,
   CheckpointError,
@@ -133,11 +133,7 @@ export async function parseTrainArgs(
   if (c.data === undefined) fail("--data DIR is required");
   if (c.out === undefined) fail("--out RUN is required");
   set("arch", v.arch);
-  if (v.input !== undefined) {
-    const m = /^(\d+)x(\d+)$/.exec(v.input);
-    if (!m) fail(`--input ${v.input}: expected HxW, e.g. 112x96`);
-    c.input = { height: Number(m[1]), width: Number(m[2]) };
-  }
+  if (v.input !== undefined) c.input = parseSizeFlag("--input", v.input, fail);
   if (v.fit !== undefined) {
     if (!["exact", "center-crop", "resize"].includes(v.fit)) {
       fail(`--fit ${v.fit}: expected exact, center-crop or resize`);

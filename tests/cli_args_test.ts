@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { joinNegativeValues, parseCliArgs, parseShardFlag } from "../data/mod.ts";
+import { joinNegativeValues, parseCliArgs, parseShardFlag, parseSizeFlag } from "../data/mod.ts";
 import { parseReproduceArgs } from "../tasks/reproduce/cli.ts";
 import { parseTrainArgs } from "../tasks/train.ts";
 import { withTempDir } from "./_helpers.ts";
@@ -107,4 +107,9 @@ Deno.test("cli args: --shard i/n with 1 ≤ i ≤ n, anything else refused in wo
   assert.throws(() => parseShardFlag("2", usage), /--shard 2: expected i\/n, e\.g\. 1\/4/);
   assert.throws(() => parseShardFlag("4/3", usage), /--shard 4\/3: expected 1 ≤ i ≤ n/);
   assert.throws(() => parseShardFlag("0/3", usage), /expected 1 ≤ i ≤ n/);
+});
+
+Deno.test("cli args: an HxW size, anything else refused in words", () => {
+  assert.deepEqual(parseSizeFlag("--input", "112x96", usage), { height: 112, width: 96 });
+  assert.throws(() => parseSizeFlag("--input", "112", usage), /--input 112: expected HxW/);
 });
