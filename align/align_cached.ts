@@ -5,7 +5,7 @@
  * where links fail) gives readers the usual `<dir>/<rel>` layout.
  * @module
  */
-import { type Ep, type EpChoice, resolveEp, writeFileAtomic } from "../data/mod.ts";
+import { type Ep, type EpChoice, exists, resolveEp, writeFileAtomic } from "../data/mod.ts";
 import { AlignPool } from "./align_pool.ts";
 import { decodePhoto, encodeCrop } from "./photo.ts";
 import { resizeBilinear, toRgb } from "./pixels.ts";
@@ -55,10 +55,6 @@ export interface AlignCachedResult {
 async function sha256(bytes: Uint8Array): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type Ep,
   type EpChoice,
   EPS,
+  exists,
   isImagePath,
   resolveEp,
   sniffFormat,
@@ -121,16 +122,6 @@ async function readText(path: string): Promise<string | undefined> {
     return await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
 }

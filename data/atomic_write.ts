@@ -5,6 +5,17 @@
  * @module
  */
 
+/** Whether `path` exists (false only when it is not found; other errors are thrown). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 /** Write `data` (text or bytes) to `path` atomically, creating its parent folder. */
 export async function writeFileAtomic(
   path: string | URL,

@@ -1,19 +1,9 @@
 /** The export at the end of a run: the selected checkpoint's backbone as `RUN/model.onnx`. */
-import { writeFileAtomic } from "../data/atomic_write.ts";
+import { exists, writeFileAtomic } from "../data/atomic_write.ts";
 import { archByName } from "./arch.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { parseTrainConfig } from "./config.ts";
 import { exportBackboneOnnx } from "./export_onnx.ts";
-
-/** Whether `path` exists. */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Export a run's checkpoint (default: best, else last) to `RUN/model.onnx` + `RUN/embedder.json`. */
 export async function exportRun(out: string, checkpoint?: string): Promise<string> {

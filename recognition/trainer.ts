@@ -9,7 +9,7 @@
  * validation set), `model.onnx` and `embedder.json`.
  */
 import { Rng } from "../data/rng.ts";
-import { writeFileAtomic } from "../data/atomic_write.ts";
+import { exists, writeFileAtomic } from "../data/atomic_write.ts";
 import { outDirProblem } from "../data/cli_args.ts";
 import { mixTerms } from "../mixup/domain_mixup.ts";
 import {
@@ -41,7 +41,7 @@ import {
   TrainConfigError,
   type TrainConfigInput,
 } from "./config.ts";
-import { exists, exportRun } from "./export_run.ts";
+import { exportRun } from "./export_run.ts";
 import { headSpec } from "./heads.ts";
 import { Loader } from "./loader.ts";
 import { FaceModel } from "./model.ts";
