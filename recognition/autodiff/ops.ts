@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  type BinaryOp,
   type ConvSpec,
   type MarginSpec,
   type UnaryOp,
@@ -80,6 +81,14 @@ function convSpec(x: Tensor, w: Tensor, p: Prims["conv2d"]): ConvSpec {
   return withConvOutput({ n, cIn, h, w: wd, cOut, kh, kw, strideH, strideW, padH, padW });
 }
 
+/** a ∘ b on the backend's broadcasting binary kernel (arithmetic and comparisons alike). */
+function broadcastBinary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShapes(a.shape, b.shape)!;
+  const out = uninit(shape, a.backend);
+  a.backend.binary(op, a.buf, b.buf, out.buf, binarySpec(a.shape, b.shape, shape));
+  return out;
+}
+
 function channelSpec(x: Tensor) {
   const [n, c] = x.shape;
   return { n, c, hw: x.size / (n * c || 1) };
@@ -100,12 +109,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
     },
   },
   binary: {
-    forward([a, b], { op }) {
-      const shape = broadcastShapes(a.shape, b.shape)!;
-      const out = uninit(shape, a.backend);
-      a.backend.binary(op, a.buf, b.buf, out.buf, binarySpec(a.shape, b.shape, shape));
-      return { out };
-    },
+    forward: ([a, b], { op }) => ({ out: broadcastBinary(op, a, b) }),
     backward(dy, [a, b], out, { op }) {
       const ga = a.requiresGrad, gb = b.requiresGrad;
       switch (op) {
@@ -133,12 +137,7 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
     },
   },
   compare: {
-    forward([a, b], { op }) {
-      const shape = broadcastShapes(a.shape, b.shape)!;
-      const out = uninit(shape, a.backend);
-      a.backend.binary(op, a.buf, b.buf, out.buf, binarySpec(a.shape, b.shape, shape));
-      return { out };
-    },
+    forward: ([a, b], { op }) => ({ out: broadcastBinary(op, a, b) }),
     backward() {
       return [null, null];
     },
