@@ -5,7 +5,14 @@
  * where links fail) gives readers the usual `<dir>/<rel>` layout.
  * @module
  */
-import { type Ep, type EpChoice, exists, resolveEp, writeFileAtomic } from "../data/mod.ts";
+import {
+  type Ep,
+  type EpChoice,
+  exists,
+  resolveEp,
+  sha256Hex,
+  writeFileAtomic,
+} from "../data/mod.ts";
 import { AlignPool } from "./align_pool.ts";
 import { decodePhoto, encodeCrop } from "./photo.ts";
 import { resizeBilinear, toRgb } from "./pixels.ts";
@@ -52,11 +59,6 @@ export interface AlignCachedResult {
   bad: { path: string; error: string }[];
 }
 
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Link (or copy) the JPEG `from` to `to`, replacing `to`; a `to` named `.png` gets the pixels
  * re-encoded as PNG (readers check that names and bytes agree).
@@ -101,11 +103,11 @@ export async function alignCached(options: AlignCachedOptions): Promise<AlignCac
   const inDir = options.inDir.replace(/\/+$/, "");
   const files = [...new Set(options.files)].sort();
   const hashes = new Map<string, string>();
-  for (const rel of files) hashes.set(rel, await sha256(await Deno.readFile(`${inDir}/${rel}`)));
+  for (const rel of files) hashes.set(rel, await sha256Hex(await Deno.readFile(`${inDir}/${rel}`)));
   // The view's name: the input folder's real path, the file list, the no-face policy.
-  const viewKey = (await sha256(new TextEncoder().encode(
+  const viewKey = (await sha256Hex(
     JSON.stringify([await Deno.realPath(inDir), noFaceMode, files.map((f) => [f, hashes.get(f)])]),
-  ))).slice(0, 16);
+  )).slice(0, 16);
   const dir = `${root}/views/${viewKey}`;
 
   const status = async (h: string) =>

@@ -5,7 +5,7 @@
  * real set (the floor), and the reference's verification accuracy on a generated pairs set.
  * A meter only: nothing is trained or selected on it.
  */
-import { type EpChoice, isImagePath, Rng } from "../data/mod.ts";
+import { type EpChoice, isImagePath, Rng, sha256Hex } from "../data/mod.ts";
 import { REFERENCE_PACKAGE } from "./deps.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { type Embedder, l2normalize } from "./embedder.ts";
@@ -119,13 +119,6 @@ export interface RealismResult {
   note: string;
 }
 
-async function hashText(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(d).slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
-
 /** L2-normalised features of `files`, cached in `cacheDir` under a hash of model + files + sizes. */
 export async function referenceFeatures(
   embedder: Embedder,
@@ -136,7 +129,7 @@ export async function referenceFeatures(
   let cacheFile: string | undefined;
   if (opts.cacheDir) {
     const key = JSON.stringify([embedder.info, files.map((f) => [f, Deno.statSync(f).size])]);
-    cacheFile = `${opts.cacheDir}/${await hashText(key)}.f32`;
+    cacheFile = `${opts.cacheDir}/${(await sha256Hex(key)).slice(0, 24)}.f32`;
     try {
       const bytes = await Deno.readFile(cacheFile);
       const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
