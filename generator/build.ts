@@ -7,7 +7,7 @@
  */
 import { type AppearanceModel, decodeAppearance } from "./appearance.ts";
 import { buildBases, SHAPE_DIM } from "./bases.ts";
-import { buildFaceGraph, IMAGE_SIZE, LATENT_BLOCKS } from "./face_graph.ts";
+import { buildFaceGraph, IMAGE_SIZE, LATENT_BLOCKS, PHOTO_LIGHT } from "./face_graph.ts";
 import { buildGeometry } from "./geometry.ts";
 import type { GeneratorManifest } from "./manifest.ts";
 import { type CanonicalMesh, FACE_MESH_PACKAGE, fetchCanonicalMesh } from "./mesh_extract.ts";
@@ -15,7 +15,7 @@ import { type CanonicalMesh, FACE_MESH_PACKAGE, fetchCanonicalMesh } from "./mes
 /** Version tag of the procedural model (bump when its output changes). */
 export const PROCEDURAL_ID = "embedded-3dmm@1";
 /** Version tag of the learned-appearance model (bump when its output changes). */
-export const LEARNED_ID = "embedded-aam@2";
+export const LEARNED_ID = "embedded-aam@3";
 /** The default embedded model. */
 export const EMBEDDED_ID = LEARNED_ID;
 /** Which embedded model. */
@@ -43,10 +43,16 @@ export function embeddedManifest(
   return {
     format: "synface-generator/1",
     id: learned ? LEARNED_ID : PROCEDURAL_ID,
-    model: model ?? (learned ? "aam2.onnx" : "procedural.onnx"),
+    model: model ?? (learned ? "aam3.onnx" : "procedural.onnx"),
     inputs: LATENT_BLOCKS.map((b) => ({
       name: b.name,
-      size: b.name === "identity" && learned ? SHAPE_DIM + components : b.size,
+      size: !learned
+        ? b.size
+        : b.name === "identity"
+        ? SHAPE_DIM + components
+        : b.name === "illumination"
+        ? b.size + PHOTO_LIGHT
+        : b.size,
       prior: "normal" as const,
       scale: 1,
       role: b.name,

@@ -6,7 +6,7 @@
  * a 3×3 reconstruction filter for anti-aliasing, over a smooth random background.
  *
  * Inputs (all N(0,1) priors): identity [B,160], expression [B,32], pose [B,3],
- * illumination [B,27], noise [B,32]. Outputs: image [B,3,112,112] in [-1,1] (RGB, NCHW) and
+ * illumination [B,27] (learned: [B,27 + 32], see {@link photoLightSplit}), noise [B,32]. Outputs: image [B,3,112,112] in [-1,1] (RGB, NCHW) and
  * landmarks [B,5,2] (pixels, where the 5 alignment points landed).
  */
 import { GraphBuilder } from "../data/onnx/mod.ts";
@@ -34,15 +34,63 @@ export const LATENT_BLOCKS = [
 /** Output image size: the ArcFace template's frame. */
 export { IMAGE_SIZE };
 
-/** Latent blocks of the model built with `appearance` (identity = 80 shape + K appearance). */
+/**
+ * Latent blocks of the model built with `appearance` (identity = 80 shape + K appearance;
+ * illumination = 27 SH + {@link PHOTO_LIGHT} per-image appearance coefficients).
+ */
 export function latentBlocks(
   appearance?: AppearanceModel,
 ): { name: (typeof LATENT_BLOCKS)[number]["name"]; size: number }[] {
-  return LATENT_BLOCKS.map((b) =>
-    b.name === "identity" && appearance
-      ? { name: b.name, size: SHAPE_DIM + appearance.header.components }
-      : { name: b.name, size: b.size }
-  );
+  return LATENT_BLOCKS.map((b) => {
+    if (!appearance) return { name: b.name, size: b.size };
+    if (b.name === "identity") {
+      return { name: b.name, size: SHAPE_DIM + appearance.header.components };
+    }
+    if (b.name === "illumination") return { name: b.name, size: SH_DIM + PHOTO_LIGHT };
+    return { name: b.name, size: b.size };
+  });
+}
+
+/** SH illumination coefficients (9 × RGB). */
+const SH_DIM = 27;
+/** Leading appearance components that are partly a photo's light and camera, not its person. */
+export const PHOTO_LIGHT = 32;
+/** Per-image share of the variance of a mirror-symmetric / antisymmetric leading component. */
+const PHOTO_SHARE = { symmetric: 0.5, antisymmetric: 1 } as const;
+
+/**
+ * How much of each appearance component belongs to the identity and how much to the image. The
+ * PCA of photos learns their light and camera together with the person: its leading components
+ * are exposure, side light, white balance (see `generator/README.md`). Left as identity, a
+ * recogniser trained on the renders learns "lit from the left" as who someone is. A face is
+ * nearly symmetric, so a component odd under mirroring (the photos are in the data with their
+ * mirror images, so each component is even or odd) is light or pose: wholly per image; an even
+ * one keeps half its variance per identity. Each component's total variance is unchanged, so
+ * the marginal distribution of renders (what the realism meter compares) is too.
+ * Returns `identity[k]` (scale of the identity coefficient) and `image[j]` (scale of
+ * illumination[27 + j] on component j < {@link PHOTO_LIGHT}).
+ */
+export function photoLightSplit(
+  app: AppearanceModel,
+): { identity: Float32Array; image: Float32Array } {
+  const R = app.header.resolution, K = app.header.components, D = R * R * 3;
+  const identity = new Float32Array(K).fill(1), image = new Float32Array(Math.min(PHOTO_LIGHT, K));
+  for (let k = 0; k < image.length; k++) {
+    let dot = 0, norm = 0;
+    for (let y = 0; y < R; y++) {
+      for (let x = 0; x < R; x++) {
+        for (let ch = 0; ch < 3; ch++) {
+          const v = app.basis[k * D + (y * R + x) * 3 + ch];
+          dot += v * app.basis[k * D + (y * R + R - 1 - x) * 3 + ch];
+          norm += v * v;
+        }
+      }
+    }
+    const share = dot < 0 ? PHOTO_SHARE.antisymmetric : PHOTO_SHARE.symmetric;
+    identity[k] = Math.sqrt(1 - share);
+    image[k] = Math.sqrt(share);
+  }
+  return { identity, image };
 }
 
 /** Background coefficients of the learned model: noise[0:27] drive the top 27 components. */
@@ -82,7 +130,10 @@ export function buildFaceGraph(
   const identity = g.input("identity", "float32", ["batch", idDim]);
   const expression = g.input("expression", "float32", ["batch", EXPRESSION_DIM]);
   const pose = g.input("pose", "float32", ["batch", 3]);
-  const illumination = g.input("illumination", "float32", ["batch", 27]);
+  const illumination = g.input("illumination", "float32", [
+    "batch",
+    learned ? SH_DIM + PHOTO_LIGHT : SH_DIM,
+  ]);
   const noise = g.input("noise", "float32", ["batch", 32]);
 
   // ---- geometry: V = mean + shape·α + expression·β (+ hair volume along rest normals)
@@ -237,7 +288,7 @@ export function buildFaceGraph(
     }
   }
   // light colour varies less than its direction: pull each coefficient's RGB toward its mean
-  const illum = reshape(illumination, [-1, 9, 3]);
+  const illum = reshape(learned ? slice(illumination, 0, SH_DIM, 1) : illumination, [-1, 9, 3]);
   const illumMean = op("ReduceMean", [illum, g.ints([2])], { keepdims: 1 });
   const illumC = add(illumMean, mul(c(0.12), sub(illum, illumMean)));
   const shL = add(c(Array.from(shBase), [1, 9, 3]), mul(illumC, c(Array.from(shS), [1, 9, 3])));
@@ -434,10 +485,22 @@ export function buildFaceGraph(
     const dn = reshape(toDense(ctrlAttr), [N, 6, -1]); // [N,6,B]
     const u = slice(dn, 0, 1, 1), v = slice(dn, 1, 2, 1), d = slice(dn, 2, 3, 1);
     const pShade = slice(dn, 3, 6, 1);
+    // this image's coefficients: the identity's share plus the photo's own light and camera
+    const split = photoLightSplit(app), J = split.image.length;
+    const toComponents = new Float32Array(J * Kc);
+    for (let j = 0; j < J; j++) toComponents[j * Kc + j] = split.image[j];
+    const coef = add(
+      mul(idAlb, g.initializer("app_identity_share", split.identity, [1, Kc])),
+      op("MatMul", [
+        slice(illumination, SH_DIM, SH_DIM + J, 1),
+        g.initializer("app_photo_light", toComponents, [J, Kc]),
+      ]),
+    );
+    // the fine detail stays the identity's: keyed by its own coefficients
     const tex = withDetail(
       add(
         g.initializer("app_mean", app.mean, [1, D]),
-        op("MatMul", [idAlb, g.initializer("app_basis", app.basis, [Kc, D])]),
+        op("MatMul", [coef, g.initializer("app_basis", app.basis, [Kc, D])]),
       ),
       idAlb,
     ); // [B,R·R·3]

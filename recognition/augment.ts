@@ -68,8 +68,93 @@ export function augment(image: ImageTensor, cfg: AugmentConfig, rng: Rng): Image
     x = crop(big, rng.int(h2 - height + 1), rng.int(w2 - width + 1), height, width);
   }
   if (doFlip) x = flipHorizontal(x);
+  if (cfg.colour > 0 || cfg.grey > 0 || cfg.blur > 0 || cfg.lowRes > 0) {
+    x = photometric(x, cfg, rng);
+  }
   if (doErase) x = randomErase(x, rng);
   return x;
+}
+
+/**
+ * The photometric part of {@link augment}: a photo's exposure, colour, focus and resolution vary
+ * from shot to shot, and a rendered face's do much less; so a recogniser trained on renders sees
+ * them vary here. Order: low resolution, blur, colour jitter (brightness, contrast, saturation),
+ * grey. Pixels are normalised (`(u − 0.5)/0.5`); the jitter clamps to the valid range.
+ */
+export function photometric(image: ImageTensor, cfg: AugmentConfig, rng: Rng): ImageTensor {
+  const { channels, height, width } = image;
+  // every draw, fired or not, so the stream never shifts with the outcome
+  const doLowRes = rng.uniform() < cfg.lowRes, scale = rng.range(0.3, 0.8);
+  const doBlur = rng.uniform() < cfg.blur, sigma = rng.range(0.3, 1.5);
+  const doColour = rng.uniform() < cfg.colour;
+  const [bright, contrast, saturation] = [0, 1, 2].map(() => rng.range(0.6, 1.4));
+  const doGrey = rng.uniform() < cfg.grey;
+  let x = image;
+  if (doLowRes) {
+    const h = Math.max(1, Math.round(height * scale)), w = Math.max(1, Math.round(width * scale));
+    x = resize(resize(x, h, w), height, width);
+  }
+  if (doBlur) x = gaussianBlur(x, sigma);
+  if (channels !== 3 || !(doColour || doGrey)) return x;
+  const hw = height * width, src = x.data, data = new Float32Array(3 * hw);
+  const lum = (p: number, d: Float32Array) =>
+    0.299 * d[p] + 0.587 * d[hw + p] + 0.114 * d[2 * hw + p];
+  for (let i = 0; i < 3 * hw; i++) data[i] = (src[i] + 1) / 2;
+  if (doColour) {
+    let mean = 0;
+    for (let p = 0; p < hw; p++) mean += lum(p, data) * bright;
+    mean /= hw;
+    for (let p = 0; p < hw; p++) {
+      const g = lum(p, data) * bright;
+      for (let c = 0; c < 3; c++) {
+        const v = data[c * hw + p] * bright;
+        const sat = g + (v - g) * saturation;
+        data[c * hw + p] = Math.min(1, Math.max(0, (sat - mean) * contrast + mean));
+      }
+    }
+  }
+  if (doGrey) {
+    for (let p = 0; p < hw; p++) {
+      const g = lum(p, data);
+      data[p] = data[hw + p] = data[2 * hw + p] = g;
+    }
+  }
+  for (let i = 0; i < 3 * hw; i++) data[i] = data[i] * 2 - 1;
+  return { channels, height, width, data };
+}
+
+/** Separable Gaussian blur (radius ⌈2.5σ⌉, edges clamped). */
+export function gaussianBlur(image: ImageTensor, sigma: number): ImageTensor {
+  const { channels, height, width } = image;
+  const r = Math.max(1, Math.ceil(2.5 * sigma));
+  const k = Array.from(
+    { length: 2 * r + 1 },
+    (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)),
+  );
+  const sum = k.reduce((a, b) => a + b, 0);
+  const w = k.map((v) => v / sum);
+  const clampI = (v: number, n: number) => (v < 0 ? 0 : v >= n ? n - 1 : v);
+  const tmp = new Float32Array(image.data.length), out = new Float32Array(image.data.length);
+  for (let c = 0; c < channels; c++) {
+    const base = c * height * width;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let s = 0;
+        for (let i = -r; i <= r; i++) {
+          s += w[i + r] * image.data[base + y * width + clampI(x + i, width)];
+        }
+        tmp[base + y * width + x] = s;
+      }
+    }
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let s = 0;
+        for (let i = -r; i <= r; i++) s += w[i + r] * tmp[base + clampI(y + i, height) * width + x];
+        out[base + y * width + x] = s;
+      }
+    }
+  }
+  return { channels, height, width, data: out };
 }
 
 /**

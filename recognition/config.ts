@@ -40,6 +40,18 @@ export const AugmentConfigSchema = z.object({
   flip: z.number().min(0).max(1).default(0.5),
   /** Probability of random erasing (torchvision defaults: area 2–33%, aspect 0.3–3.3, value 0). */
   erase: z.number().min(0).max(1).default(0.5),
+  /**
+   * Photometric augmentation (ours, not the paper's; all 0 = off, and no random draws, so a run
+   * without it is bit-identical to one from before it existed). Probability of a colour jitter:
+   * brightness, contrast and saturation each × U(0.6, 1.4).
+   */
+  colour: z.number().min(0).max(1).default(0),
+  /** Probability of turning the image grey (luminance in all channels). */
+  grey: z.number().min(0).max(1).default(0),
+  /** Probability of a Gaussian blur, σ ~ U(0.3, 1.5) pixels of the input. */
+  blur: z.number().min(0).max(1).default(0),
+  /** Probability of a low-resolution round trip: shrink to U(0.3, 0.8) of the size, then back. */
+  lowRes: z.number().min(0).max(1).default(0),
 });
 /** Augmentation settings. */
 export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
@@ -126,6 +138,10 @@ export const TrainConfigSchema = z.object({
     cropScale: 1.125,
     flip: 0.5,
     erase: 0.5,
+    colour: 0,
+    grey: 0,
+    blur: 0,
+    lowRes: 0,
   }),
   /** Real set for Domain Mixup. */
   real: RealConfigSchema.optional(),

@@ -15,6 +15,7 @@ import {
   probeWebGpu,
   PROCEDURAL_ID,
 } from "../generator/mod.ts";
+import { photoLightSplit } from "../generator/face_graph.ts";
 import { withTempDir } from "./_helpers.ts";
 
 const gen = await FaceGenerator.load(undefined, { ep: "wasm" });
@@ -265,6 +266,18 @@ Deno.test({
     assert.ok(e0 < 0.03, `mean |render − texture| = ${e0}`);
     // without the detail term the same render is measurably further from its texture
     assert.ok(textureError(at0, R, (q) => app.mean[q]) > e0, "detail changed nothing");
+    // the photo light: illumination[27 + j] adds component j at the image's share (the identity
+    // keeps the rest), the detail stays the identity's (m0)
+    const split = photoLightSplit(app);
+    assert.ok(split.image.every((v, j) => Math.abs(v * v + split.identity[j] ** 2 - 1) < 1e-6));
+    const lit = zero();
+    lit.illumination[27 + 2] = 2;
+    const litImg = await gen.generate(lit, 1);
+    const litTex = (q: number) =>
+      app.mean[q] + residual(m0, q) + 2 * split.image[2] * app.basis[2 * D + q];
+    const eLit = textureError(litImg, R, litTex);
+    assert.ok(eLit < 0.03, `photo light: mean |render − texture| = ${eLit}`);
+    assert.ok(textureError(litImg, R, (q) => app.mean[q] + residual(m0, q)) > eLit);
     // coefficients equal to bank photo m's key (the rest 0): that photo's detail
     for (const m of [7, M - 3]) {
       const lat = zero();
@@ -273,7 +286,7 @@ Deno.test({
       const img = await gen.generate(lat, 1);
       const tex = (q: number) => {
         let v = app.mean[q] + residual(m, q);
-        for (let k = 0; k < KEYS; k++) v += z[k] * app.basis[k * D + q];
+        for (let k = 0; k < KEYS; k++) v += z[k] * split.identity[k] * app.basis[k * D + q];
         return v;
       };
       const e = textureError(img, R, tex);

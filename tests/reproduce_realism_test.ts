@@ -210,11 +210,11 @@ Deno.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
     assert.match(md, /## Realism/);
     assert.match(md, /never used for training or model choice/);
     assert.ok(md.includes("| generator | n | fd | fd_floor | fd_ratio | identity_accuracy |"));
-    assert.ok(md.includes("| embedded-aam@2 | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 |"), md);
+    assert.ok(md.includes("| embedded-aam@3 | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 |"), md);
     const html = renderHtml(model);
     assert.ok(
       html.includes(
-        "<td>embedded-aam@2</td><td>24</td><td>0.8123</td><td>0.2500</td><td>3.25</td>" +
+        "<td>embedded-aam@3</td><td>24</td><td>0.8123</td><td>0.2500</td><td>3.25</td>" +
           "<td>87.50</td>",
       ),
     );
@@ -232,7 +232,7 @@ Deno.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
       { ...META, out: tmp },
       () => Promise.resolve(null),
     );
-    assert.ok(renderMarkdown(m2).includes("| embedded-aam@2 | needs --lfw-images |"));
+    assert.ok(renderMarkdown(m2).includes("| embedded-aam@3 | needs --lfw-images |"));
   });
 });
 

@@ -153,6 +153,7 @@ Deno.test("train stage config: paths from deps and inputs; real-only runs link t
         batch: 8,
         lr: 0.05,
         seed: 1,
+        augment: { colour: 0.8, grey: 0.2, blur: 0.3, lowRes: 0.3 },
         backend: "cpu",
         workers: 1,
         real: { dir: "/real", ids: 6, perId: 4 },

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { centerCrop, flipHorizontal, resize } from "../data/transform.ts";
 import { Rng } from "../data/rng.ts";
-import { aspectWindow, augment, fitImage, randomErase } from "../recognition/augment.ts";
+import {
+  aspectWindow,
+  augment,
+  fitImage,
+  gaussianBlur,
+  photometric,
+  randomErase,
+} from "../recognition/augment.ts";
 import { archByName, blocks, checkInput, featureSize } from "../recognition/arch.ts";
 import {
   AugmentConfigSchema,
@@ -108,6 +115,48 @@ Deno.test("augment: flip, erasing and centred fit", () => {
   assert.deepEqual(fitImage(ramp, 4, 4, "resize", "r"), resize(ramp, 4, 4));
   assert.deepEqual(aspectWindow(112, 112, 64, 48), [112, 84]);
   assert.deepEqual(fitImage(ramp, 4, 2, "resize", "r"), resize(centerCrop(ramp, 8, 4), 4, 2));
+});
+
+Deno.test("augment: photometric jitter, grey, blur and low resolution", () => {
+  const hw = 8 * 8;
+  const img = {
+    channels: 3,
+    height: 8,
+    width: 8,
+    data: new Float32Array(3 * hw).map((_, i) => Math.sin(i * 0.7) * 0.8),
+  };
+  const off = AugmentConfigSchema.parse({ resizeCrop: 0, erase: 0 });
+  // off: the paper's augmentation draws exactly as before (no photometric draws)
+  const a = Rng.fromSeed(3), b = Rng.fromSeed(3);
+  augment(img, off, a);
+  for (let k = 0; k < 3; k++) b.uniform();
+  assert.equal(a.uniform(), b.uniform());
+  const grey = photometric(img, AugmentConfigSchema.parse({ grey: 1 }), Rng.fromSeed(1));
+  for (let p = 0; p < hw; p++) {
+    const u = (c: number) => (img.data[c * hw + p] + 1) / 2;
+    const want = (0.299 * u(0) + 0.587 * u(1) + 0.114 * u(2)) * 2 - 1;
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(grey.data[c * hw + p] - want) < 1e-6);
+  }
+  const jitter = AugmentConfigSchema.parse({ colour: 1 });
+  const j1 = photometric(img, jitter, Rng.fromSeed(5));
+  assert.deepEqual(photometric(img, jitter, Rng.fromSeed(5)), j1); // same stream, same pixels
+  assert.ok(j1.data.some((v, i) => Math.abs(v - img.data[i]) > 1e-3));
+  assert.ok(j1.data.every((v) => v >= -1 && v <= 1));
+  // blur: weights sum to one (a constant stays), and it is the separable Gaussian at one pixel
+  const flat = { channels: 1, height: 5, width: 5, data: new Float32Array(25).fill(0.25) };
+  assert.ok(gaussianBlur(flat, 1).data.every((v) => Math.abs(v - 0.25) < 1e-6));
+  const dot = { channels: 1, height: 9, width: 9, data: new Float32Array(81) };
+  dot.data[40] = 1;
+  const g = (d: number) => Math.exp(-(d * d) / 2);
+  let z = 0;
+  for (let d = -3; d <= 3; d++) z += g(d);
+  const blurred = gaussianBlur(dot, 1);
+  assert.ok(Math.abs(blurred.data[40] - 1 / (z * z)) < 1e-6);
+  assert.ok(Math.abs(blurred.data[41] - g(1) / (z * z)) < 1e-6);
+  // low resolution: a round trip through fewer pixels loses detail, keeps the size
+  const low = photometric(img, AugmentConfigSchema.parse({ lowRes: 1 }), Rng.fromSeed(2));
+  assert.deepEqual([low.height, low.width], [8, 8]);
+  assert.ok(low.data.some((v, i) => Math.abs(v - img.data[i]) > 0.05));
 });
 
 Deno.test("config: the shipped experiment configs parse", async () => {

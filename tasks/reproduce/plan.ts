@@ -38,7 +38,7 @@ export interface PlanInputs {
 }
 
 /** Id of the generator `reproduce` uses when the plan is not told (the embedded default). */
-export const DEFAULT_GENERATOR_ID = "embedded-aam@2";
+export const DEFAULT_GENERATOR_ID = "embedded-aam@3";
 
 /** Seed of the realism meter's sampling. */
 export const REALISM_SEED = 0;
@@ -141,6 +141,9 @@ class Builder {
         kind: "train",
         config: {
           ...this.p.train,
+          // photometric augmentation makes up for what renders lack; on real photos it cost the
+          // real control 5 points (generator/README.md), so real-only runs go without
+          photometric: data === null ? null : this.p.train.photometric,
           seed,
           batch: Math.min(this.p.train.batch, images),
           data,

@@ -78,6 +78,16 @@ export const TrainSettingsSchema = z.strictObject({
   batch: pos(),
   lr: z.number().positive(),
   seed: int(),
+  /**
+   * Photometric augmentation on top of the paper's (probabilities; see
+   * `recognition/augment.ts`); null = the paper's augmentation only.
+   */
+  photometric: z.strictObject({
+    colour: z.number().min(0).max(1),
+    grey: z.number().min(0).max(1),
+    blur: z.number().min(0).max(1),
+    lowRes: z.number().min(0).max(1),
+  }).nullable(),
 });
 /** Training hyper-parameters. */
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>;

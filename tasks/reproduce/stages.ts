@@ -100,6 +100,7 @@ export function trainerConfig(
     batch: c.batch,
     lr: c.lr,
     seed: c.seed,
+    ...(c.photometric ? { augment: c.photometric } : {}),
     backend: ctx.backend,
     workers: Math.max(0, ctx.workers - 1),
     ...(c.data && c.real
