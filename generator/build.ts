@@ -6,8 +6,8 @@
  * and the same `appearance.bin` give the same bytes.
  */
 import { type AppearanceModel, decodeAppearance } from "./appearance.ts";
-import { buildBases, SHAPE_DIM } from "./bases.ts";
-import { buildFaceGraph, IMAGE_SIZE, LATENT_BLOCKS, PHOTO_LIGHT } from "./face_graph.ts";
+import { buildBases } from "./bases.ts";
+import { buildFaceGraph, IMAGE_SIZE, latentBlocks } from "./face_graph.ts";
 import { buildGeometry } from "./geometry.ts";
 import type { GeneratorManifest } from "./manifest.ts";
 import { type CanonicalMesh, FACE_MESH_PACKAGE, fetchCanonicalMesh } from "./mesh_extract.ts";
@@ -44,15 +44,9 @@ export function embeddedManifest(
     format: "synface-generator/1",
     id: learned ? LEARNED_ID : PROCEDURAL_ID,
     model: model ?? (learned ? "aam3.onnx" : "procedural.onnx"),
-    inputs: LATENT_BLOCKS.map((b) => ({
+    inputs: latentBlocks(learned ? components : undefined).map((b) => ({
       name: b.name,
-      size: !learned
-        ? b.size
-        : b.name === "identity"
-        ? SHAPE_DIM + components
-        : b.name === "illumination"
-        ? b.size + PHOTO_LIGHT
-        : b.size,
+      size: b.size,
       prior: "normal" as const,
       scale: 1,
       role: b.name,

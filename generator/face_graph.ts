@@ -6,8 +6,9 @@
  * a 3×3 reconstruction filter for anti-aliasing, over a smooth random background.
  *
  * Inputs (all N(0,1) priors): identity [B,160], expression [B,32], pose [B,3],
- * illumination [B,27] (learned: [B,27 + 32], see {@link photoLightSplit}), noise [B,32]. Outputs: image [B,3,112,112] in [-1,1] (RGB, NCHW) and
- * landmarks [B,5,2] (pixels, where the 5 alignment points landed).
+ * illumination [B,27] (learned: [B,27 + 32], see {@link photoLightSplit}), noise [B,32].
+ * Outputs: image [B,3,112,112] in [-1,1] (RGB, NCHW) and landmarks [B,5,2] (pixels, where the 5
+ * alignment points landed).
  */
 import { GraphBuilder } from "../data/onnx/mod.ts";
 import {
@@ -35,17 +36,17 @@ export const LATENT_BLOCKS = [
 export { IMAGE_SIZE };
 
 /**
- * Latent blocks of the model built with `appearance` (identity = 80 shape + K appearance;
- * illumination = 27 SH + {@link PHOTO_LIGHT} per-image appearance coefficients).
+ * Latent blocks of the model built with `appearance` (a model, or its number of components K;
+ * absent = procedural): learned, identity = 80 shape + K appearance and illumination = 27 SH +
+ * {@link PHOTO_LIGHT} per-image appearance coefficients.
  */
 export function latentBlocks(
-  appearance?: AppearanceModel,
+  appearance?: AppearanceModel | number,
 ): { name: (typeof LATENT_BLOCKS)[number]["name"]; size: number }[] {
+  const K = typeof appearance === "number" ? appearance : appearance?.header.components;
   return LATENT_BLOCKS.map((b) => {
-    if (!appearance) return { name: b.name, size: b.size };
-    if (b.name === "identity") {
-      return { name: b.name, size: SHAPE_DIM + appearance.header.components };
-    }
+    if (K === undefined) return { name: b.name, size: b.size };
+    if (b.name === "identity") return { name: b.name, size: SHAPE_DIM + K };
     if (b.name === "illumination") return { name: b.name, size: SH_DIM + PHOTO_LIGHT };
     return { name: b.name, size: b.size };
   });
@@ -76,13 +77,13 @@ export function photoLightSplit(
   const R = app.header.resolution, K = app.header.components, D = R * R * 3;
   const identity = new Float32Array(K).fill(1), image = new Float32Array(Math.min(PHOTO_LIGHT, K));
   for (let k = 0; k < image.length; k++) {
-    let dot = 0, norm = 0;
+    // the sign of the component's product with its mirror image: even (+) or odd (−)
+    let dot = 0;
     for (let y = 0; y < R; y++) {
       for (let x = 0; x < R; x++) {
         for (let ch = 0; ch < 3; ch++) {
-          const v = app.basis[k * D + (y * R + x) * 3 + ch];
-          dot += v * app.basis[k * D + (y * R + R - 1 - x) * 3 + ch];
-          norm += v * v;
+          dot += app.basis[k * D + (y * R + x) * 3 + ch] *
+            app.basis[k * D + (y * R + R - 1 - x) * 3 + ch];
         }
       }
     }

@@ -48,8 +48,8 @@ const BASE: Overrides<Preset> = {
     lr: PAPER_LR_PER_IMAGE * 64,
     seed: 1,
     // a rendered face's exposure, colour, focus and resolution vary far less than a photo's;
-    // measured on LFW View 1 DevTrain: see generator/README.md "What a recogniser trained on it
-    // scores"
+    // measured on LFW View 1 DevTrain: see generator/README.md "Photo light and photometric
+    // augmentation"
     photometric: { colour: 0.8, grey: 0.2, blur: 0.3, lowRes: 0.3 },
   },
   seeds: 1,
