@@ -60,3 +60,43 @@ export async function runOutsideRepo<T>(script: string): Promise<T> {
     return JSON.parse(text(out.stdout).trim().split("\n").at(-1)!);
   });
 }
+
+/**
+ * `deno run -A tasks/<task>.ts …args`; `args` as one string is split at spaces (flags and paths
+ * without spaces in them). Output is piped by default; pass `"null"` for a child that is spawned
+ * and never read (a full pipe would stall it).
+ */
+export function taskCommand(
+  task: string,
+  args: string | string[],
+  output: "piped" | "null" = "piped",
+): Deno.Command {
+  const path = new URL(`../tasks/${task}.ts`, import.meta.url).pathname;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", path, ...(typeof args === "string" ? args.split(" ") : args)],
+    stdout: output,
+    stderr: output,
+  });
+}
+
+/** Runs {@link taskCommand} to the end: its exit code, stdout and stderr as text. */
+export async function runTask(task: string, args: string | string[]) {
+  const r = await taskCommand(task, args).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
+}
+
+/**
+ * `loose.test(name, fn, opts?)`: `Deno.test` without the resource and op sanitizers, for tests
+ * whose libraries (onnxruntime, worker threads) keep handles open past the test; `opts` adds
+ * `ignore` and the like.
+ */
+export const loose = {
+  test(
+    name: string,
+    fn: (t: Deno.TestContext) => Promise<void>,
+    opts: Omit<Deno.TestDefinition, "name" | "fn"> = {},
+  ): void {
+    Deno.test({ name, sanitizeResources: false, sanitizeOps: false, ...opts, fn });
+  },
+};

@@ -22,13 +22,11 @@ export function tiny(
 }
 
 /**
- * Arguments of `deno run` for the train command on the same setup (ir_tiny at 16×16, batch 8) on
- * `data` into `out`, then `extra` (steps, backend, …).
+ * Flags of the train command (for `runTask("train", …)`) on the same setup (ir_tiny at 16×16,
+ * batch 8) on `data` into `out`, then `extra` (steps, backend, …).
  */
-export function tinyCliArgs(data: string, out: string, extra: string[]): string[] {
-  const train = new URL("../tasks/train.ts", import.meta.url).pathname;
-  return ["run", "-A", train, "--data", data, "--out", out, "--arch", "ir_tiny", "--input", "16x16"]
-    .concat(["--batch", "8", ...extra]);
+export function tinyCliArgs(data: string, out: string, extra: string): string {
+  return `--data ${data} --out ${out} --arch ir_tiny --input 16x16 --batch 8 ${extra}`;
 }
 
 /** Run `fn` with a temp folder holding a tiny dataset at `<tmp>/data`; the folder is removed after. */

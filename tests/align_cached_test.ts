@@ -70,26 +70,10 @@ Deno.test("align cache: content-hash crops, mirror views, no-face policy, evalua
       `${tmp}/pairs.csv`,
       "p1/a.jpg,p1/b.jpg,1\np2/a.jpg,p2/same_bytes.jpg,1\np1/a.jpg,p2/a.jpg,0\np1/b.jpg,p2/a.jpg,0\n",
     );
-    await evaluate([
-      "--model",
-      "pixels",
-      "--pairs",
-      `${tmp}/pairs.csv`,
-      "--images",
-      src,
-      "--out",
-      `${tmp}/eval`,
-      "--kfold",
-      "2",
-      "--align",
-      "--align-cache",
-      cacheDir,
-      "--ep",
-      "wasm",
-      "--no-plots",
-      "--protocol",
-      "synface",
-    ]);
+    await evaluate(
+      `--model pixels --pairs ${tmp}/pairs.csv --images ${src} --out ${tmp}/eval --kfold 2 --align --align-cache ${cacheDir} --ep wasm --no-plots --protocol synface`
+        .split(" "),
+    );
     const r = JSON.parse(await Deno.readTextFile(`${tmp}/eval/results.json`));
     assert.equal(r.missing.images, 0);
     // Column 5 is the synface score: every same pair scores above every different pair.

@@ -8,9 +8,7 @@ import { encodeJpeg, encodePng, nodeAvailable } from "../data/mod.ts";
 import { parseAlignCsv } from "../align/mod.ts";
 import { main } from "../tasks/align.ts";
 import { canvas, faceTile } from "./_align_faces.ts";
-import { withTempDir } from "./_helpers.ts";
-
-const TASK = new URL("../tasks/align.ts", import.meta.url).pathname;
+import { runTask, taskCommand, withTempDir } from "./_helpers.ts";
 
 function face(row: number, col: number, at: [number, number] = [44, 44]) {
   return canvas(200, 200, [{ image: faceTile(row, col), at }]);
@@ -26,14 +24,6 @@ async function listFiles(dir: string, rel = ""): Promise<Map<string, Uint8Array>
   return out;
 }
 
-function run(args: string[]) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TASK, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
 Deno.test("align task: statuses, mirror tree, summary and exit codes", async () => {
   await withTempDir({ prefix: "synface-align-" }, async (tmp) => {
     const src = `${tmp}/in`;
@@ -41,13 +31,11 @@ Deno.test("align task: statuses, mirror tree, summary and exit codes", async () 
     await Deno.mkdir(`${src}/b`, { recursive: true });
     const good = encodeJpeg(face(2, 0));
     await Deno.writeFile(`${src}/a/face.jpg`, good);
-    await Deno.writeFile(
-      `${src}/a/two.jpg`,
-      encodeJpeg(canvas(360, 200, [{ image: faceTile(0, 0), at: [10, 44] }, {
-        image: faceTile(1, 0),
-        at: [160, 44],
-      }])),
-    );
+    const two = canvas(360, 200, [
+      { image: faceTile(0, 0), at: [10, 44] },
+      { image: faceTile(1, 0), at: [160, 44] },
+    ]);
+    await Deno.writeFile(`${src}/a/two.jpg`, encodeJpeg(two));
     await Deno.writeFile(`${src}/b/blank.jpg`, encodeJpeg(canvas(200, 200)));
     await Deno.writeFile(`${src}/b/corrupt.jpg`, good.slice(0, 600));
     await Deno.writeFile(`${src}/b/png_named.jpg`, encodePng(face(4, 0)));
@@ -84,37 +72,28 @@ Deno.test("align task: statuses, mirror tree, summary and exit codes", async () 
     // Two shards into one folder: the last to finish merges them into the same align.csv,
     // summary and crops as the single run.
     for (const shard of ["2/2", "1/2"]) {
-      await main([
-        ...["--in", src, "--out", `${tmp}/sharded`, "--shard", shard, "--workers", "1"],
-        ...["--ep", "wasm"],
-      ]);
+      await main(
+        `--in ${src} --out ${tmp}/sharded --shard ${shard} --workers 1 --ep wasm`.split(" "),
+      );
     }
     const sharded = await listFiles(`${tmp}/sharded`);
     assert.ok(sharded.has("align.shard-1-of-2.csv") && sharded.has("align.shard-2-of-2.csv"));
     for (const [k, v] of before) assert.deepEqual(sharded.get(k), v, `${k} differs`);
     // Crops of one folder come from one EP: asking for another is refused, naming both.
     if ((await nodeAvailable()).available) {
-      const other = await run(["--in", src, "--out", `${tmp}/out`, "--ep", "node"]).output();
+      const other = await runTask("align", `--in ${src} --out ${tmp}/out --ep node`);
       assert.equal(other.code, 2);
-      assert.match(new TextDecoder().decode(other.stderr), /"ep":"wasm".*"ep":"node"/s);
+      assert.match(other.stderr, /"ep":"wasm".*"ep":"node"/s);
     }
   });
 });
 
 Deno.test("align task: a bad command line exits 2 with the usage", async () => {
-  for (
-    const args of [
-      ["--in", "x"],
-      ["--in", "x", "--out", "y", "--size", "96"],
-      ["--in", "x", "--out", "y", "--shard", "3/2"],
-      ["--in", "x", "--out", "y", "--min-score", "2"],
-      ["--in", "x", "--out", "y", "--ep", "cpu"],
-      ["--in", "x", "--out", "y", "--threads", "0"],
-    ]
-  ) {
-    const out = await run(args).output();
-    assert.equal(out.code, 2, args.join(" "));
-    assert.match(new TextDecoder().decode(out.stderr), /usage: deno task align/);
+  const bad = ["--size 96", "--shard 3/2", "--min-score 2", "--ep cpu", "--threads 0"];
+  for (const args of ["--in x", ...bad.map((b) => `--in x --out y ${b}`)]) {
+    const out = await runTask("align", args);
+    assert.equal(out.code, 2, args);
+    assert.match(out.stderr, /usage: deno task align/);
   }
 });
 
@@ -127,10 +106,10 @@ Deno.test("align task: a run killed mid-way and rerun leaves the same files as o
       await Deno.writeFile(`${src}/f${i}.jpg`, encodeJpeg(img));
     }
     // One uninterrupted run.
-    const once = await run(["--in", src, "--out", `${tmp}/once`, "--workers", "1"]).output();
-    assert.equal(once.code, 0, new TextDecoder().decode(once.stderr));
+    const once = await runTask("align", `--in ${src} --out ${tmp}/once --workers 1`);
+    assert.equal(once.code, 0, once.stderr);
     // A run killed as soon as its journal holds a finished row.
-    const child = run(["--in", src, "--out", `${tmp}/twice`, "--workers", "1"]).spawn();
+    const child = taskCommand("align", `--in ${src} --out ${tmp}/twice --workers 1`).spawn();
     const journal = `${tmp}/twice/align.journal.csv`;
     for (let t = 0; t < 1200; t++) {
       const text = await Deno.readTextFile(journal).catch(() => "");
@@ -142,9 +121,9 @@ Deno.test("align task: a run killed mid-way and rerun leaves the same files as o
     const partial = await listFiles(`${tmp}/twice`);
     assert.ok(!partial.has("align.csv"), "the killed run must not have finished");
     assert.ok(partial.has("align.journal.csv"));
-    const rerun = await run(["--in", src, "--out", `${tmp}/twice`, "--workers", "1"]).output();
+    const rerun = await runTask("align", `--in ${src} --out ${tmp}/twice --workers 1`);
     assert.equal(rerun.code, 0);
-    const skipped = /\((\d+) done before\)/.exec(new TextDecoder().decode(rerun.stderr));
+    const skipped = /\((\d+) done before\)/.exec(rerun.stderr);
     assert.ok(skipped && Number(skipped[1]) >= 2, "the rerun resumes from the journal");
     const a = await listFiles(`${tmp}/once`), b = await listFiles(`${tmp}/twice`);
     assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { joinNegativeValues, parseCliArgs, parseShardFlag, parseSizeFlag } from "../data/mod.ts";
 import { parseReproduceArgs } from "../tasks/reproduce/cli.ts";
 import { parseTrainArgs } from "../tasks/train.ts";
-import { withTempDir } from "./_helpers.ts";
+import { runTask, withTempDir } from "./_helpers.ts";
 
 const usage = (msg: string): never => {
   throw new Error(`usage: ${msg}`);
@@ -40,65 +40,37 @@ Deno.test("cli args: reproduce refuses --jobs -1 with its own message", () => {
   assert.throws(() => parseReproduceArgs(["--bogus"]), { name: "UsageError" });
 });
 
-async function runTask(task: string, args: string[]) {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`../tasks/${task}.ts`, import.meta.url).pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: r.code, err: new TextDecoder().decode(r.stderr) };
-}
-
 Deno.test("cli args: generate and evaluate answer a negative value with usage (exit 2)", async () => {
-  const g = await runTask("generate", ["--out", "/nonexistent/x", "--ids", "-3", "--per-id", "1"]);
-  assert.equal(g.code, 2, g.err);
-  assert.match(g.err, /--ids -3: expected a non-negative integer/);
-  const e = await runTask("evaluate", [
-    "--model",
-    "pixels",
-    "--pairs",
-    "p.txt",
-    "--images",
-    "i",
-    "--out",
-    "o",
-    "--kfold",
-    "-2",
-  ]);
-  assert.equal(e.code, 2, e.err);
-  assert.match(e.err, /--kfold -2: expected/);
-  const t = await runTask("train", ["--data", "d", "--out", "o", "--lr", "-1"]);
-  assert.equal(t.code, 2, t.err);
-  assert.doesNotMatch(t.err, /TypeError|ambiguous/);
+  const g = await runTask("generate", "--out /nonexistent/x --ids -3 --per-id 1");
+  assert.equal(g.code, 2, g.stderr);
+  assert.match(g.stderr, /--ids -3: expected a non-negative integer/);
+  const e = await runTask("evaluate", "--model pixels --pairs p.txt --images i --out o --kfold -2");
+  assert.equal(e.code, 2, e.stderr);
+  assert.match(e.stderr, /--kfold -2: expected/);
+  const t = await runTask("train", "--data d --out o --lr -1");
+  assert.equal(t.code, 2, t.stderr);
+  assert.doesNotMatch(t.stderr, /TypeError|ambiguous/);
 });
 
 Deno.test("cli args: --out that is an existing file is refused in words (generate, evaluate)", async () => {
   await withTempDir({}, async (dir) => {
     const file = `${dir}/taken`;
     await Deno.writeTextFile(file, "x");
-    const g = await runTask("generate", ["--out", file, "--ids", "1", "--per-id", "1"]);
-    assert.equal(g.code, 2, g.err);
-    assert.match(g.err, /--out .*taken: exists and is a file, expected a folder/);
-    const g2 = await runTask("generate", ["--out", `${file}/sub`, "--ids", "1", "--per-id", "1"]);
-    assert.equal(g2.code, 2, g2.err);
-    assert.match(g2.err, /taken is a file, so no folder can be made under it/);
-    const evaluate = (...flags: string[]) =>
-      runTask("evaluate", [
-        "--model",
-        "pixels",
-        "--pairs",
-        `${dir}/missing.txt`,
-        "--images",
-        dir,
-        ...flags,
-      ]);
-    const e = await evaluate("--out", file);
-    assert.equal(e.code, 2, e.err);
-    assert.match(e.err, /exists and is a file/);
+    const g = await runTask("generate", `--out ${file} --ids 1 --per-id 1`);
+    assert.equal(g.code, 2, g.stderr);
+    assert.match(g.stderr, /--out .*taken: exists and is a file, expected a folder/);
+    const g2 = await runTask("generate", `--out ${file}/sub --ids 1 --per-id 1`);
+    assert.equal(g2.code, 2, g2.stderr);
+    assert.match(g2.stderr, /taken is a file, so no folder can be made under it/);
+    const evaluate = (flags: string) =>
+      runTask("evaluate", `--model pixels --pairs ${dir}/missing.txt --images ${dir} ${flags}`);
+    const e = await evaluate(`--out ${file}`);
+    assert.equal(e.code, 2, e.stderr);
+    assert.match(e.stderr, /exists and is a file/);
     // Flags are checked before the (missing) pairs file is read.
-    const k = await evaluate("--out", `${dir}/o`, "--kfold", "1");
-    assert.equal(k.code, 2, k.err);
-    assert.match(k.err, /--kfold 1: expected an integer ≥ 2/);
+    const k = await evaluate(`--out ${dir}/o --kfold 1`);
+    assert.equal(k.code, 2, k.stderr);
+    assert.match(k.stderr, /--kfold 1: expected an integer ≥ 2/);
   });
 });
 

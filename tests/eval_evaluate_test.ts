@@ -125,17 +125,8 @@ Deno.test("eval CLI: results.json carries both protocols, pairs, missing, model 
       `${dir}/pairs.txt`,
       "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
     );
-    await evaluateCli([
-      "--model",
-      "pixels",
-      "--pairs",
-      `${dir}/pairs.txt`,
-      "--images",
-      dir,
-      "--out",
-      `${dir}/out`,
-      "--no-plots",
-    ]);
+    const flags = `--model pixels --pairs ${dir}/pairs.txt --images ${dir} --out ${dir}/out`;
+    await evaluateCli([...flags.split(" "), "--no-plots"]);
     const r = JSON.parse(await Deno.readTextFile(`${dir}/out/results.json`));
     for (const p of ["synface", "insightface"]) {
       for (

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodePng } from "../data/mod.ts";
 import { PairsFormatError, parseCsvPairs, parseLfwPairs, resolveImages } from "../eval/mod.ts";
-import { withTempDir } from "./_helpers.ts";
+import { runTask, withTempDir } from "./_helpers.ts";
 
 const withTmp = (fn: (tmp: string) => Promise<void>) => withTempDir({ prefix: "pairs_guard_" }, fn);
 
@@ -58,27 +58,11 @@ Deno.test("pairs guard: a folder symlinked out of --images is refused after syml
       `${tmp}/p.csv`,
       "a/1.png,a/1.png,1\na/1.png,../outside/secret.png,0\n",
     );
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../tasks/evaluate.ts", import.meta.url).pathname,
-        "--model",
-        "pixels",
-        "--pairs",
-        `${tmp}/p.csv`,
-        "--images",
-        `${tmp}/images`,
-        "--out",
-        `${tmp}/o`,
-        "--kfold",
-        "2",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(r.stderr);
-    assert.equal(r.code, 2, err);
-    assert.match(err, /p\.csv:2: /);
+    const r = await runTask(
+      "evaluate",
+      `--model pixels --pairs ${tmp}/p.csv --images ${tmp}/images --out ${tmp}/o --kfold 2`,
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /p\.csv:2: /);
   });
 });

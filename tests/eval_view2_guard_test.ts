@@ -62,17 +62,10 @@ Deno.test("view 2 guard: train --val-pairs refuses a renamed file, a symlink and
     }
     // reproduce --dry-run resolves its plan through planOf: refused there too.
     for (const f of ["link.txt", "five.txt"]) {
-      const o = parseReproduceArgs([
-        "--preset",
-        "smoke",
-        "--val-pairs",
-        `${tmp}/${f}`,
-        "--val-images",
-        `${tmp}/faces`,
-        "--dry-run",
-        "--out",
-        `${tmp}/out`,
-      ]) as ReproduceOptions;
+      const o = parseReproduceArgs(
+        `--preset smoke --val-pairs ${tmp}/${f} --val-images ${tmp}/faces --dry-run --out ${tmp}/out`
+          .split(" "),
+      ) as ReproduceOptions;
       await assert.rejects(
         planOf(o),
         (e: Error) => e.name === "UsageError" && /View 2/.test(e.message),

@@ -9,47 +9,28 @@ import {
 import { PRESETS } from "../tasks/reproduce/mod.ts";
 import { fmtSeconds } from "../tasks/reproduce/run.ts";
 import { createStages } from "../tasks/reproduce/stages.ts";
-import { withTempDir } from "./_helpers.ts";
+import { runTask, withTempDir } from "./_helpers.ts";
 
-const TASK = new URL("../tasks/reproduce.ts", import.meta.url).pathname;
-
-function opts(args: string[]): ReproduceOptions {
-  const o = parseReproduceArgs(args);
+/** The options of a command line (flags and values separated by single spaces). */
+function opts(args: string): ReproduceOptions {
+  const o = parseReproduceArgs(args ? args.split(" ") : []);
   assert.notEqual(o, "help");
   return o as ReproduceOptions;
 }
 
 Deno.test("flags: defaults, overrides, and clear errors", () => {
-  const d = opts([]);
+  const d = opts("");
   assert.equal(d.preset, "default");
   assert.equal(d.out, "out/reproduce-default");
   assert.equal(d.dryRun, false);
-  const s = opts([
-    "--preset",
-    "smoke",
-    "--real",
-    "/r",
-    "--real-ids",
-    "20",
-    "--real-per-id",
-    "5,10",
-    "--only",
-    "table2,fig6",
-    "--workers",
-    "3",
-    "--jobs",
-    "2",
-    "--seeds",
-    "4",
-  ]);
+  const s = opts(
+    "--preset smoke --real /r --real-ids 20 --real-per-id 5,10 --only table2,fig6 " +
+      "--workers 3 --jobs 2 --seeds 4",
+  );
   assert.deepEqual([s.jobs, s.seeds, d.jobs, d.seeds], [2, 4, undefined, undefined]);
   assert.equal(s.out, "out/reproduce-smoke");
-  assert.deepEqual([s.realIds, s.realPerId, s.only, s.workers], [
-    20,
-    [5, 10],
-    ["table2", "fig6"],
-    3,
-  ]);
+  const real = [s.realIds, s.realPerId, s.only, s.workers];
+  assert.deepEqual(real, [20, [5, 10], ["table2", "fig6"], 3]);
   const bad: [string[], RegExp][] = [
     [["--preset", "huge"], /unknown preset "huge"/],
     [["--lfw-pairs", "p.txt"], /--lfw-pairs and --lfw-images go together/],
@@ -73,13 +54,8 @@ Deno.test("flags: defaults, overrides, and clear errors", () => {
 
 Deno.test("--dry-run prints every stage with its estimate, shared stages, and what is skipped", async () => {
   const printed: string[] = [];
-  const r = await reproduce(
-    opts(["--preset", "smoke", "--dry-run", "--out", "/nonexistent/never-written"]),
-    createStages(),
-    {
-      print: (l) => printed.push(l),
-    },
-  );
+  const o = opts("--preset smoke --dry-run --out /nonexistent/never-written");
+  const r = await reproduce(o, createStages(), { print: (l) => printed.push(l) });
   const text = printed.join("\n");
   assert.equal(r.exitCode, 0);
   assert.equal(r.outcomes.length, 0);
@@ -91,27 +67,20 @@ Deno.test("--dry-run prints every stage with its estimate, shared stages, and wh
   );
   assert.match(text, /train +table2\/train-syn-im-dm2 .* — skipped: needs --real/);
   assert.match(text, /preview +fig3\/sheets/);
-  const m = /(\d+) stages \((\d+) runnable\), estimated (\S+)( with \d+ trainings .*)?$/.exec(
-    text,
-  )!;
+  const m = /(\d+) stages \((\d+) runnable\), estimated (\S+)( with \d+ trainings .*)?$/
+    .exec(text)!;
   assert.equal(Number(m[1]), r.resolved.stages.length);
   assert.ok(Number(m[2]) < Number(m[1]));
 });
 
 Deno.test("the task runs as a command: --dry-run exits 0, a bad flag exits 2 with usage", async () => {
-  const run = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", TASK, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  const ok = await run(["--preset", "default", "--dry-run", "--only", "table2"]);
-  assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
-  assert.match(new TextDecoder().decode(ok.stdout), /experiments: table2\n/);
-  const bad = await run(["--preset", "nope"]);
+  const ok = await runTask("reproduce", "--preset default --dry-run --only table2");
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /experiments: table2\n/);
+  const bad = await runTask("reproduce", "--preset nope");
   assert.equal(bad.code, 2);
   assert.match(
-    new TextDecoder().decode(bad.stderr),
+    bad.stderr,
     /reproduce: --preset: unknown preset "nope"[\s\S]*usage: deno task reproduce/,
   );
 });
@@ -120,24 +89,12 @@ Deno.test("--dry-run estimates LFW evaluation from the images the pairs file nam
   await withTempDir({}, async (dir) => {
     const pairs = `${dir}/pairs.txt`;
     // View 1 layout: 2 same + 2 different pairs, 6 distinct images
-    await Deno.writeTextFile(
-      pairs,
-      "2\nA\t1\t2\nB\t1\t2\nA\t1\tC\t1\nB\t2\tD\t1\n",
-    );
+    await Deno.writeTextFile(pairs, "2\nA\t1\t2\nB\t1\t2\nA\t1\tC\t1\nB\t2\tD\t1\n");
     const estimate = async (file: string) => {
-      const o = opts([
-        "--preset",
-        "smoke",
-        "--dry-run",
-        "--only",
-        "table1",
-        "--out",
-        `${dir}/out`,
-        "--lfw-pairs",
-        file,
-        "--lfw-images",
-        dir,
-      ]);
+      const o = opts(
+        `--preset smoke --dry-run --only table1 --out ${dir}/out --lfw-pairs ${file} ` +
+          `--lfw-images ${dir}`,
+      );
       const r = await reproduce(o, createStages(), { print: () => {} });
       const lfw = r.resolved.stages.find((s) => s.label === "table1/train-syn@lfw")!;
       return lfw.estimateS;
@@ -171,16 +128,13 @@ Deno.test("jobs: one training per core (at most 4) on the cpu backend, one on a 
   assert.deepEqual(await at({ jobs: 1 }), { jobs: 1, threadsPerJob: 2, backend: "auto" });
   assert.deepEqual(await at({}, gpu), { jobs: 1, threadsPerJob: 2, backend: "auto" });
   assert.deepEqual(await at({ jobs: 2 }, gpu), { jobs: 2, threadsPerJob: 1, backend: "webgpu" });
-  assert.deepEqual(await at({ backend: "cpu", workers: 3 }), {
-    jobs: 3,
-    threadsPerJob: 1,
-    backend: "cpu",
-  });
+  const three = { jobs: 3, threadsPerJob: 1, backend: "cpu" };
+  assert.deepEqual(await at({ backend: "cpu", workers: 3 }), three);
 
   // The dry run's total: training shrinks by the side-by-side rate, the rest is unchanged.
   const total = async (jobs: number) => {
     const printed: string[] = [];
-    const o = { ...opts(["--dry-run", "--only", "table2", "--jobs", String(jobs)]) };
+    const o = opts(`--dry-run --only table2 --jobs ${jobs}`);
     await reproduce(o, createStages(), { print: (l) => printed.push(l) });
     const text = printed.join("\n");
     const m = /estimated (\S+)/.exec(text.split("\n").at(-1)!)!;

@@ -53,20 +53,10 @@ Deno.test("config: errors name the field", () => {
 });
 
 Deno.test("cli: flags map onto the config", async () => {
-  const { config, resume } = await parseTrainArgs([
-    "--data=D",
-    "--out=R",
-    "--real=X",
-    "--real-ids=2000",
-    "--real-per-id=10",
-    "--domain-mixup",
-    "--loss=cosface",
-    "--epochs=3",
-    "--batch=64",
-    "--micro-batch=16",
-    "--input=112x96",
-    "--resume",
-  ]);
+  const { config, resume } = await parseTrainArgs(
+    "--data=D --out=R --real=X --real-ids=2000 --real-per-id=10 --domain-mixup --loss=cosface --epochs=3 --batch=64 --micro-batch=16 --input=112x96 --resume"
+      .split(" "),
+  );
   assert.equal(resume, true);
   const c = parseTrainConfig(config);
   assert.deepEqual(c.real, { dir: "X", ids: 2000, perId: 10 });

@@ -7,7 +7,7 @@ import { TrainConfigError } from "../recognition/config.ts";
 import { train, TrainDataError } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 import { tiny, tinyCliArgs, withTinyData } from "./_train_tiny.ts";
-import { withTempDir } from "./_helpers.ts";
+import { runTask, withTempDir } from "./_helpers.ts";
 
 const backend = await CpuBackend.create({ threads: 1 });
 const quiet = { backend, progressBar: false, noExport: true };
@@ -136,21 +136,9 @@ Deno.test("data check: the train CLI exits 2 on a cut dataset and accepts --veri
   await withData(async (tmp, data) => {
     const ds = await openDataset(data);
     await Deno.remove(`${data}/${ds.records()[5].path}`);
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: tinyCliArgs(data, `${tmp}/run`, [
-        "--steps",
-        "1",
-        "--backend",
-        "cpu",
-        "--threads",
-        "1",
-        "--verify",
-      ]),
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(r.stderr);
-    assert.equal(r.code, 2, err);
-    assert.match(err, /1 of 20 images missing or changed; first: .*not found/);
+    const flags = "--steps 1 --backend cpu --threads 1 --verify";
+    const r = await runTask("train", tinyCliArgs(data, `${tmp}/run`, flags));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /1 of 20 images missing or changed; first: .*not found/);
   });
 });

@@ -5,6 +5,7 @@ import { lockRunFolder } from "../recognition/run_lock.ts";
 import { train } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 import { tiny, tinyCliArgs, withTinyData } from "./_train_tiny.ts";
+import { runTask } from "./_helpers.ts";
 
 const backend = await CpuBackend.create({ threads: 1 });
 const quiet = { backend, progressBar: false, noExport: true };
@@ -49,22 +50,10 @@ Deno.test("run lock: a stale lock file of a dead process is taken over", async (
 Deno.test("run lock: two train processes into one --out: exactly one runs, the other exits 2", async () => {
   await withData(async (tmp, data) => {
     const out = `${tmp}/run`;
-    const args = tinyCliArgs(data, out, [
-      "--steps",
-      "300",
-      "--backend",
-      "cpu",
-      "--threads",
-      "1",
-      "--workers",
-      "0",
-    ]);
-    const run = () =>
-      new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" }).output();
-    const [a, b] = await Promise.all([run(), run()]);
-    const codes = [a.code, b.code].sort();
-    const errs = new TextDecoder().decode(a.code === 2 ? a.stderr : b.stderr);
-    assert.deepEqual(codes, [0, 2], errs);
+    const args = tinyCliArgs(data, out, "--steps 300 --backend cpu --threads 1 --workers 0");
+    const [a, b] = await Promise.all([runTask("train", args), runTask("train", args)]);
+    const errs = a.code === 2 ? a.stderr : b.stderr;
+    assert.deepEqual([a.code, b.code].sort(), [0, 2], errs);
     assert.match(errs, /another train \(pid \d+\) is using this run folder/);
   });
 });

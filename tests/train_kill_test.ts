@@ -1,38 +1,19 @@
 import assert from "node:assert/strict";
 import { readCheckpoint } from "../recognition/checkpoint.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
-import { withTempDir } from "./_helpers.ts";
+import { taskCommand, withTempDir } from "./_helpers.ts";
 
-const TRAIN = new URL("../tasks/train.ts", import.meta.url).pathname;
-
-function args(data: string, out: string): string[] {
-  return [
-    "run",
-    "-A",
-    TRAIN,
-    "--data",
-    data,
-    "--out",
-    out,
-    "--arch",
-    "ir_tiny",
-    "--input",
-    "16x16",
-    "--batch",
-    "8",
-    "--steps",
-    "80",
-    "--lr",
-    "0.05",
-    "--dropout",
-    "0.1",
-    "--checkpoint-every",
-    "1",
-    "--workers",
-    "1",
-    // Default backend and threads (all cores): the cpu backend's results do not depend on its
-    // thread count or on which threads are idle, so resumes are bit-exact with the defaults.
-  ];
+/** `deno run tasks/train.ts`: 80 tiny steps from `data` into `out`, a checkpoint after each. */
+function trainCmd(data: string, out: string, ...extra: string[]): Deno.Command {
+  // Default backend and threads (all cores): the cpu backend's results do not depend on its
+  // thread count or on which threads are idle, so resumes are bit-exact with the defaults.
+  const flags = "--arch ir_tiny --input 16x16 --batch 8 --steps 80 --lr 0.05 --dropout 0.1 " +
+    "--checkpoint-every 1 --workers 1";
+  return taskCommand(
+    "train",
+    ["--data", data, "--out", out, ...flags.split(" "), ...extra],
+    "null",
+  );
 }
 
 async function lastStep(path: string): Promise<number> {
@@ -47,13 +28,9 @@ Deno.test("trainer: SIGKILL or Ctrl-C mid-run, then --resume, equals an uninterr
   await withTempDir({ prefix: "train_kill_" }, async (tmp) => {
     const data = `${tmp}/data`;
     await writeTinyDataset(data, { classes: 4, perClass: 6, height: 16, width: 16 });
-    const quiet = { stdout: "null", stderr: "null" } as const;
-    const full = await new Deno.Command(Deno.execPath(), { args: args(data, `${tmp}/a`), ...quiet })
-      .output();
-    assert.equal(full.code, 0);
+    assert.equal((await trainCmd(data, `${tmp}/a`).output()).code, 0);
 
-    const child = new Deno.Command(Deno.execPath(), { args: args(data, `${tmp}/b`), ...quiet })
-      .spawn();
+    const child = trainCmd(data, `${tmp}/b`).spawn();
     let killedAt = -1;
     for (let i = 0; i < 4000; i++) {
       const s = await lastStep(`${tmp}/b/last.ckpt`);
@@ -69,11 +46,7 @@ Deno.test("trainer: SIGKILL or Ctrl-C mid-run, then --resume, equals an uninterr
     assert.equal(status.signal, "SIGKILL", "the run finished before it could be killed");
     assert.ok((await lastStep(`${tmp}/b/last.ckpt`)) < 80);
 
-    const resumed = await new Deno.Command(Deno.execPath(), {
-      args: [...args(data, `${tmp}/b`), "--resume"],
-      ...quiet,
-    }).output();
-    assert.equal(resumed.code, 0);
+    assert.equal((await trainCmd(data, `${tmp}/b`, "--resume").output()).code, 0);
     const a = await readCheckpoint(`${tmp}/a/last.ckpt`);
     const b = await readCheckpoint(`${tmp}/b/last.ckpt`);
     assert.equal(b.meta.globalStep, 80);
@@ -85,7 +58,7 @@ Deno.test("trainer: SIGKILL or Ctrl-C mid-run, then --resume, equals an uninterr
       assert.ok(same, `tensor ${name} differs after kill + resume`);
     }
     // Ctrl-C: the run saves last.ckpt at the step boundary and exits 130; --resume continues.
-    const c = new Deno.Command(Deno.execPath(), { args: args(data, `${tmp}/c`), ...quiet }).spawn();
+    const c = trainCmd(data, `${tmp}/c`).spawn();
     for (let i = 0; i < 4000 && (await lastStep(`${tmp}/c/last.ckpt`)) < 2; i++) {
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -93,17 +66,12 @@ Deno.test("trainer: SIGKILL or Ctrl-C mid-run, then --resume, equals an uninterr
     assert.equal((await c.status).code, 130);
     const stoppedAt = await lastStep(`${tmp}/c/last.ckpt`);
     assert.ok(stoppedAt >= 2 && stoppedAt < 80, `stopped at ${stoppedAt}`);
-    const cont = await new Deno.Command(Deno.execPath(), {
-      args: [...args(data, `${tmp}/c`), "--resume"],
-      ...quiet,
-    }).output();
-    assert.equal(cont.code, 0);
+    assert.equal((await trainCmd(data, `${tmp}/c`, "--resume").output()).code, 0);
     const cc = await readCheckpoint(`${tmp}/c/last.ckpt`);
     for (const [name, t] of a.tensors) {
       assert.deepEqual(cc.tensors.get(name)!.data, t.data, `tensor ${name} after Ctrl-C + resume`);
     }
-    const ma = await Deno.readFile(`${tmp}/a/model.onnx`);
-    const mb = await Deno.readFile(`${tmp}/b/model.onnx`);
-    assert.deepEqual(ma, mb);
+    const model = (run: string) => Deno.readFile(`${tmp}/${run}/model.onnx`);
+    assert.deepEqual(await model("b"), await model("a"));
   });
 });
