@@ -86,17 +86,40 @@ export async function runTask(task: string, args: string | string[]) {
   return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
 }
 
+/** A test body that gets one fresh temp folder per parameter it declares. */
+type TempFn = (...dirs: string[]) => Promise<void>;
+
+/** Runs `fn` with `fn.length` fresh temp folders, all removed afterwards (also when it throws). */
+async function withTempDirs(fn: TempFn): Promise<void> {
+  const dirs: string[] = [];
+  try {
+    while (dirs.length < fn.length) dirs.push(await Deno.makeTempDir({ prefix: "synface-test-" }));
+    await fn(...dirs);
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+}
+
+/** `temp.test(name, fn)`: `Deno.test` whose `fn` gets one fresh temp folder per parameter. */
+export const temp = {
+  test(name: string, fn: TempFn): void {
+    Deno.test(name, () => withTempDirs(fn));
+  },
+};
+
 /**
  * `loose.test(name, fn, opts?)`: `Deno.test` without the resource and op sanitizers, for tests
- * whose libraries (onnxruntime, worker threads) keep handles open past the test; `opts` adds
- * `ignore` and the like.
+ * whose libraries (onnxruntime, worker threads) keep handles open past the test; `fn` gets one
+ * fresh temp folder per parameter, as with `temp.test`; `opts` adds `ignore` and the like.
  */
 export const loose = {
-  test(
-    name: string,
-    fn: (t: Deno.TestContext) => Promise<void>,
-    opts: Omit<Deno.TestDefinition, "name" | "fn"> = {},
-  ): void {
-    Deno.test({ name, sanitizeResources: false, sanitizeOps: false, ...opts, fn });
+  test(name: string, fn: TempFn, opts: Omit<Deno.TestDefinition, "name" | "fn"> = {}): void {
+    Deno.test({
+      name,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      ...opts,
+      fn: () => withTempDirs(fn),
+    });
   },
 };

@@ -41,3 +41,14 @@ export async function withTinyData(
     await fn(tmp, data);
   });
 }
+
+/**
+ * `dataset.test(name, fn)` for `const dataset = tinyData(shape)`: `Deno.test` whose `fn` gets
+ * `{ tmp, data }`: a temp folder and the tiny dataset of `shape` at `data = <tmp>/data` in it.
+ */
+export function tinyData(shape: { classes: number; perClass: number }) {
+  return {
+    test: (name: string, fn: (dirs: { tmp: string; data: string }) => Promise<void>) =>
+      Deno.test(name, () => withTinyData("synface-tiny-", shape, (tmp, data) => fn({ tmp, data }))),
+  };
+}

@@ -21,7 +21,11 @@ import { planReduce } from "../recognition/autodiff/webgpu/kernels/reduce.ts";
 const gpu = await createWebgpuBackend();
 if (!gpu) console.log("skipped: navigator.gpu.requestAdapter() returned no adapter");
 const ref = new Ref64Backend();
-const ignore = gpu === null;
+/** `webgpu.test(name, fn)`: a test named "webgpu: name", ignored without an adapter. */
+const webgpu = {
+  test: (name: string, fn: () => void | Promise<void>) =>
+    Deno.test({ name: `webgpu: ${name}`, ignore: gpu === null, fn }),
+};
 
 /** Deterministic values in [lo, hi) (xorshift). */
 function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -44,15 +48,18 @@ interface Case {
   rtol?: number;
 }
 
+/** A buffer of `be` holding `d`. */
+function upload(be: Backend, d: Float32Array): Buf {
+  const b = be.alloc(d.length);
+  be.upload(b, d);
+  return b;
+}
+
 /** Run `c` on the webgpu backend and ref64, compare every buffer afterwards. */
 async function check(name: string, c: Case, backend: Backend = gpu!): Promise<void> {
   const results: Float32Array[][] = [];
   for (const be of [backend, ref]) {
-    const bufs = c.bufs.map((d) => {
-      const b = be.alloc(d.length);
-      be.upload(b, d);
-      return b;
-    });
+    const bufs = c.bufs.map((d) => upload(be, d));
     c.run(be, bufs);
     results.push(await Promise.all(bufs.map((b) => be.download(b))));
     bufs.forEach((b) => be.free(b));
@@ -75,10 +82,7 @@ const zeros = (n: number) => new Float32Array(n);
 /** 3×3 kernel, stride 1, padding 1: the output is as large as the input. */
 const SAME_3X3 = { kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1 };
 
-Deno.test({
-  name: "webgpu: matmul (vec4, scalar and workgroup-memory kernels, transposes, batch)",
-  ignore,
-}, async () => {
+webgpu.test("matmul (vec4, scalar and workgroup-memory kernels, transposes, batch)", async () => {
   // The same cases on the adapter's tuning and on the workgroup-memory (GPU) variant.
   const shared = await createWebgpuBackend({
     tuning: { ...gpu!.tuning, gemm: { wx: 8, wy: 4, rm: 1, rn: 2, shared: true, bk: 8 } },
@@ -94,16 +98,8 @@ Deno.test({
     [64, 72, 40, false, false, 1, false],
   ];
   for (const [m, n, k, transA, transB, batch, bcastA] of cases) {
-    const spec = {
-      batch,
-      m,
-      n,
-      k,
-      transA,
-      transB,
-      aBatchStride: bcastA ? 0 : m * k,
-      bBatchStride: k * n,
-    };
+    const aBatchStride = bcastA ? 0 : m * k;
+    const spec = { batch, m, n, k, transA, transB, aBatchStride, bBatchStride: k * n };
     for (const be of [gpu!, shared!]) {
       await check(`matmul ${JSON.stringify(spec)} ${JSON.stringify(be.tuning.gemm)}`, {
         bufs: [rand((bcastA ? 1 : batch) * m * k, 1), rand(batch * k * n, 2), zeros(batch * m * n)],
@@ -115,7 +111,7 @@ Deno.test({
   shared!.dispose();
 });
 
-Deno.test({ name: "webgpu: matmul by hand (2×3 · 3×2)", ignore }, async () => {
+webgpu.test("matmul by hand (2×3 · 3×2)", async () => {
   const be = gpu!;
   const a = be.alloc(6), b = be.alloc(6), c = be.alloc(4);
   be.upload(a, new Float32Array([1, 2, 3, 4, 5, 6]));
@@ -152,7 +148,7 @@ async function convBackends(): Promise<WebgpuBackend[]> {
   return [gpu!, other!];
 }
 
-Deno.test({ name: "webgpu: conv2d forward, input and weight gradients", ignore }, async () => {
+webgpu.test("conv2d forward, input and weight gradients", async () => {
   const [main, other] = await convBackends();
   for (const be of [main, other]) {
     const tile = JSON.stringify(be.tuning.gemm);
@@ -183,7 +179,7 @@ Deno.test({ name: "webgpu: conv2d forward, input and weight gradients", ignore }
   other.dispose();
 });
 
-Deno.test({ name: "webgpu: conv2d weight gradient with split-K", ignore }, async () => {
+webgpu.test("conv2d weight gradient with split-K", async () => {
   // Long K (n·oh·ow = 2·16·16) and a small weight: the kernels split K into slices. With the
   // register kernels, cIn = 3 takes the generic kernel and cIn = 8 the per-tap one.
   const [main, other] = await convBackends();
@@ -201,7 +197,7 @@ Deno.test({ name: "webgpu: conv2d weight gradient with split-K", ignore }, async
   other.dispose();
 });
 
-Deno.test({ name: "webgpu: unary ops and their derivatives", ignore }, async () => {
+webgpu.test("unary ops and their derivatives", async () => {
   const n = 300;
   const ops = ["neg", "relu", "exp", "log", "sqrt", "square", "abs", "clamp", "affine"] as const;
   for (const op of ops) {
@@ -213,8 +209,7 @@ Deno.test({ name: "webgpu: unary ops and their derivatives", ignore }, async () 
       run: (be, [xb, y]) => be.unary(op, xb, y, n, p),
     });
     // y holds f(x) as the reference computes it, so both sides see the same y.
-    const yRef = ref.alloc(n), xRef = ref.alloc(n);
-    ref.upload(xRef, x);
+    const xRef = upload(ref, x), yRef = ref.alloc(n);
     ref.unary(op, xRef, yRef, n, p);
     const y = await ref.download(yRef);
     await check(`unaryBackward ${op}`, {
@@ -224,7 +219,7 @@ Deno.test({ name: "webgpu: unary ops and their derivatives", ignore }, async () 
   }
 });
 
-Deno.test({ name: "webgpu: binary ops with broadcasting, where, strided", ignore }, async () => {
+webgpu.test("binary ops with broadcasting, where, strided", async () => {
   const ops = ["add", "sub", "mul", "div", "max", "min", "gt", "ge", "lt", "le", "eq"] as const;
   const layouts = [
     { shape: [37], aStrides: [1], bStrides: [1] },
@@ -259,7 +254,7 @@ Deno.test({ name: "webgpu: binary ops with broadcasting, where, strided", ignore
   });
 });
 
-Deno.test({ name: "webgpu: fill, copy, accumulate, sgd", ignore }, async () => {
+webgpu.test("fill, copy, accumulate, sgd", async () => {
   await check("fill", { bufs: [rand(50, 21)], run: (be, [o]) => be.fill(o, 2.5, 40) });
   await check("copy", {
     bufs: [rand(50, 22), rand(60, 23)],
@@ -278,90 +273,71 @@ Deno.test({ name: "webgpu: fill, copy, accumulate, sgd", ignore }, async () => {
   });
 });
 
-Deno.test(
-  { name: "webgpu: reduceSum over axes (thread and workgroup variants)", ignore },
-  async () => {
-    const cases: [number[], number[]][] = [
-      [[4, 5, 6], [1, 5, 1]],
-      [[4, 5, 6], [4, 1, 6]],
-      [[4, 5, 6], [1, 1, 1]],
-      [[3, 1, 7], [1, 1, 7]],
-      [[2, 600], [2, 1]], // long rows: one workgroup per output
-      [[1100, 3], [1100, 1]], // many short outputs: one invocation per output
-      [[2, 3, 4, 5], [2, 1, 4, 1]],
-    ];
-    for (const [inShape, outShape] of cases) {
-      const n = inShape.reduce((a, b) => a * b, 1), m = outShape.reduce((a, b) => a * b, 1);
-      await check(`reduceSum ${inShape} -> ${outShape}`, {
-        bufs: [rand(n, 29), zeros(m)],
-        run: (be, [x, o]) => be.reduceSum(x, o, { inShape, outShape }),
-        atol: 1e-5 * (n / m),
-      });
-    }
-    assert.deepEqual(planReduce({ inShape: [2, 3, 4, 5], outShape: [2, 1, 1, 5] }), {
-      nOut: 10,
-      nRed: 12,
-      keptShape: [2, 5],
-      keptStrides: [60, 1],
-      redShape: [12],
-      redStrides: [5],
+webgpu.test("reduceSum over axes (thread and workgroup variants)", async () => {
+  const cases: [number[], number[]][] = [
+    [[4, 5, 6], [1, 5, 1]],
+    [[4, 5, 6], [4, 1, 6]],
+    [[4, 5, 6], [1, 1, 1]],
+    [[3, 1, 7], [1, 1, 7]],
+    [[2, 600], [2, 1]], // long rows: one workgroup per output
+    [[1100, 3], [1100, 1]], // many short outputs: one invocation per output
+    [[2, 3, 4, 5], [2, 1, 4, 1]],
+  ];
+  for (const [inShape, outShape] of cases) {
+    const n = inShape.reduce((a, b) => a * b, 1), m = outShape.reduce((a, b) => a * b, 1);
+    await check(`reduceSum ${inShape} -> ${outShape}`, {
+      bufs: [rand(n, 29), zeros(m)],
+      run: (be, [x, o]) => be.reduceSum(x, o, { inShape, outShape }),
+      atol: 1e-5 * (n / m),
     });
-  },
-);
+  }
+  assert.deepEqual(planReduce({ inShape: [2, 3, 4, 5], outShape: [2, 1, 1, 5] }), {
+    nOut: 10,
+    nRed: 12,
+    keptShape: [2, 5],
+    keptStrides: [60, 1],
+    redShape: [12],
+    redStrides: [5],
+  });
+});
 
-Deno.test(
-  { name: "webgpu: batch norm (train + backward, 2-D and 1-D) and PReLU", ignore },
-  async () => {
-    for (const [n, c, hw] of [[3, 4, 10], [5, 6, 1], [2, 3, 300]]) {
-      const len = n * c * hw;
-      const spec = { n, c, hw, eps: 1e-5, momentum: 0.1 };
-      await check(`batchNormTrain ${n}×${c}×${hw}`, {
-        bufs: [
-          rand(len, 30, -2, 3),
-          rand(c, 31, 0.5, 1.5),
-          rand(c, 32),
-          rand(c, 33),
-          rand(c, 34, 0.5, 2),
-          zeros(len),
-          zeros(c),
-          zeros(c),
-        ],
-        run: (be, [x, g, b, rm, rv, o, sm, si]) =>
-          be.batchNormTrain(x, g, b, rm, rv, o, sm, si, spec),
-        atol: 1e-4,
-      });
-      // Saved statistics as the reference computes them feed both backward passes.
-      const x = rand(len, 35, -2, 3);
-      const r = [x, zeros(c), zeros(c), zeros(c), zeros(c), zeros(len), zeros(c), zeros(c)].map(
-        (d) => {
-          const b = ref.alloc(d.length);
-          ref.upload(b, d);
-          return b;
-        },
-      );
-      ref.fill(r[1], 1, c);
-      ref.batchNormTrain(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], spec);
-      const [sm, si] = [await ref.download(r[6]), await ref.download(r[7])];
-      await check(`batchNormBackward ${n}×${c}×${hw}`, {
-        bufs: [x, rand(len, 36), rand(c, 37, 0.5, 1.5), sm, si, zeros(len), zeros(c), zeros(c)],
-        run: (be, [xb, dy, g, smb, sib, dx, dg, db]) =>
-          be.batchNormBackward(xb, dy, g, smb, sib, dx, dg, db, { n, c, hw }),
-        atol: 1e-4,
-      });
-      await check(`prelu ${n}×${c}×${hw}`, {
-        bufs: [rand(len, 38), rand(c, 39, 0, 0.5), zeros(len)],
-        run: (be, [xb, a, o]) => be.prelu(xb, a, o, { n, c, hw }),
-      });
-      await check(`preluBackward ${n}×${c}×${hw}`, {
-        bufs: [rand(len, 40), rand(c, 41, 0, 0.5), rand(len, 42), zeros(len), zeros(c)],
-        run: (be, [xb, a, dy, dx, da]) => be.preluBackward(xb, a, dy, dx, da, { n, c, hw }),
-        atol: 1e-4,
-      });
-    }
-  },
-);
+webgpu.test("batch norm (train + backward, 2-D and 1-D) and PReLU", async () => {
+  for (const [n, c, hw] of [[3, 4, 10], [5, 6, 1], [2, 3, 300]]) {
+    const len = n * c * hw;
+    const spec = { n, c, hw, eps: 1e-5, momentum: 0.1 };
+    await check(`batchNormTrain ${n}×${c}×${hw}`, {
+      bufs: [rand(len, 30, -2, 3), rand(c, 31, 0.5, 1.5), rand(c, 32), rand(c, 33)]
+        .concat([rand(c, 34, 0.5, 2), zeros(len), zeros(c), zeros(c)]),
+      run: (be, [x, g, b, rm, rv, o, sm, si]) =>
+        be.batchNormTrain(x, g, b, rm, rv, o, sm, si, spec),
+      atol: 1e-4,
+    });
+    // Saved statistics as the reference computes them feed both backward passes.
+    const x = rand(len, 35, -2, 3);
+    const r = [x, zeros(c), zeros(c), zeros(c), zeros(c), zeros(len), zeros(c), zeros(c)]
+      .map((d) => upload(ref, d));
+    ref.fill(r[1], 1, c);
+    ref.batchNormTrain(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], spec);
+    const [sm, si] = [await ref.download(r[6]), await ref.download(r[7])];
+    await check(`batchNormBackward ${n}×${c}×${hw}`, {
+      bufs: [x, rand(len, 36), rand(c, 37, 0.5, 1.5), sm, si, zeros(len), zeros(c), zeros(c)],
+      run: (be, [xb, dy, g, smb, sib, dx, dg, db]) =>
+        be.batchNormBackward(xb, dy, g, smb, sib, dx, dg, db, { n, c, hw }),
+      atol: 1e-4,
+    });
+    await check(`prelu ${n}×${c}×${hw}`, {
+      bufs: [rand(len, 38), rand(c, 39, 0, 0.5), zeros(len)],
+      run: (be, [xb, a, o]) => be.prelu(xb, a, o, { n, c, hw }),
+    });
+    await check(`preluBackward ${n}×${c}×${hw}`, {
+      bufs: [rand(len, 40), rand(c, 41, 0, 0.5), rand(len, 42), zeros(len), zeros(c)],
+      run: (be, [xb, a, dy, dx, da]) => be.preluBackward(xb, a, dy, dx, da, { n, c, hw }),
+      atol: 1e-4,
+    });
+  }
+});
 
-Deno.test({ name: "webgpu: softmax cross-entropy with soft targets", ignore }, async () => {
+webgpu.test("softmax cross-entropy with soft targets", async () => {
   for (const [rows, cols] of [[4, 7], [3, 300]]) {
     const spec = { rows, cols };
     // Soft targets: two non-zero weights per row (Identity Mixup), one row summing to 0.5.
@@ -382,74 +358,65 @@ Deno.test({ name: "webgpu: softmax cross-entropy with soft targets", ignore }, a
   }
 });
 
-Deno.test(
-  { name: "webgpu: ArcFace / CosFace margins (th/mm guard, easy margin)", ignore },
-  async () => {
-    const rows = 6, cols = 5;
-    // Cosines at the labels straddle th = cos(π − 0.5) ≈ −0.878 and 0.
-    const cos = rand(rows * cols, 46, -0.99, 0.99);
-    const labels = new Float32Array([0, 4, 2, -1, 1, 3]);
-    const atLabel = [0.9, -0.95, -0.5, 0.3, 0.05, -0.8];
-    labels.forEach((y, r) => {
-      if (y >= 0) cos[r * cols + y] = atLabel[r];
+webgpu.test("ArcFace / CosFace margins (th/mm guard, easy margin)", async () => {
+  const rows = 6, cols = 5;
+  // Cosines at the labels straddle th = cos(π − 0.5) ≈ −0.878 and 0.
+  const cos = rand(rows * cols, 46, -0.99, 0.99);
+  const labels = new Float32Array([0, 4, 2, -1, 1, 3]);
+  const atLabel = [0.9, -0.95, -0.5, 0.3, 0.05, -0.8];
+  labels.forEach((y, r) => {
+    if (y >= 0) cos[r * cols + y] = atLabel[r];
+  });
+  const specs: MarginSpec[] = [
+    { rows, cols, kind: "arcface", s: 64, m: 0.5, easyMargin: false },
+    { rows, cols, kind: "arcface", s: 30, m: 0.5, easyMargin: true },
+    { rows, cols, kind: "cosface", s: 64, m: 0.35, easyMargin: false },
+  ];
+  for (const spec of specs) {
+    await check(`margin ${spec.kind} easy=${spec.easyMargin}`, {
+      bufs: [cos, labels, zeros(rows * cols)],
+      run: (be, [c, l, o]) => be.margin(c, l, o, spec),
+      atol: 1e-4,
     });
-    const specs: MarginSpec[] = [
-      { rows, cols, kind: "arcface", s: 64, m: 0.5, easyMargin: false },
-      { rows, cols, kind: "arcface", s: 30, m: 0.5, easyMargin: true },
-      { rows, cols, kind: "cosface", s: 64, m: 0.35, easyMargin: false },
-    ];
-    for (const spec of specs) {
-      await check(`margin ${spec.kind} easy=${spec.easyMargin}`, {
-        bufs: [cos, labels, zeros(rows * cols)],
-        run: (be, [c, l, o]) => be.margin(c, l, o, spec),
-        atol: 1e-4,
-      });
-      await check(`marginBackward ${spec.kind} easy=${spec.easyMargin}`, {
-        bufs: [cos, labels, rand(rows * cols, 47), zeros(rows * cols)],
-        run: (be, [c, l, d, o]) => be.marginBackward(c, l, d, o, spec),
-        atol: 1e-4,
-      });
-    }
-  },
-);
+    await check(`marginBackward ${spec.kind} easy=${spec.easyMargin}`, {
+      bufs: [cos, labels, rand(rows * cols, 47), zeros(rows * cols)],
+      run: (be, [c, l, d, o]) => be.marginBackward(c, l, d, o, spec),
+      atol: 1e-4,
+    });
+  }
+});
 
-Deno.test(
-  { name: "webgpu: one pipeline serves every size; work batches into few submits", ignore },
-  async () => {
-    const be = gpu!;
-    const run = async (m: number, n: number, k: number) => {
-      const a = be.alloc(m * k), b = be.alloc(k * n), c = be.alloc(m * n);
-      be.matmul(a, b, c, gemmSpec(m, n, k));
-      await be.flush();
-      [a, b, c].forEach((x) => be.free(x));
-    };
-    await run(128, 128, 8); // sizes above half a tile: no narrow-tile variant either
-    const compiled = be.pipelinesCompiled;
-    await run(256, 132, 12);
-    await run(192, 256, 100);
-    assert.equal(be.pipelinesCompiled, compiled, "matmul of other sizes compiled again");
+webgpu.test("one pipeline serves every size; work batches into few submits", async () => {
+  const be = gpu!;
+  const run = async (m: number, n: number, k: number) => {
+    const a = be.alloc(m * k), b = be.alloc(k * n), c = be.alloc(m * n);
+    be.matmul(a, b, c, gemmSpec(m, n, k));
+    await be.flush();
+    [a, b, c].forEach((x) => be.free(x));
+  };
+  await run(128, 128, 8); // sizes above half a tile: no narrow-tile variant either
+  const compiled = be.pipelinesCompiled;
+  await run(256, 132, 12);
+  await run(192, 256, 100);
+  assert.equal(be.pipelinesCompiled, compiled, "matmul of other sizes compiled again");
 
-    // 50 recorded kernels and one read-back: one submission.
-    const x = be.alloc(64), y = be.alloc(64);
-    be.upload(x, rand(64, 48));
-    const before = be.submits;
-    for (let i = 0; i < 25; i++) {
-      be.unary("affine", x, y, 64, { a: 1, b: 1 });
-      be.unary("affine", y, x, 64, { a: 1, b: -0.5 });
-    }
-    const got = await be.download(x);
-    assert.equal(be.submits - before, 1);
-    const want = rand(64, 48).map((v) => v + 12.5);
-    got.forEach((g, i) => assert.ok(Math.abs(g - want[i]) < 1e-4, `affine chain element ${i}`));
-    be.free(x);
-    be.free(y);
-  },
-);
+  // 50 recorded kernels and one read-back: one submission.
+  const x = be.alloc(64), y = be.alloc(64);
+  be.upload(x, rand(64, 48));
+  const before = be.submits;
+  for (let i = 0; i < 25; i++) {
+    be.unary("affine", x, y, 64, { a: 1, b: 1 });
+    be.unary("affine", y, x, 64, { a: 1, b: -0.5 });
+  }
+  const got = await be.download(x);
+  assert.equal(be.submits - before, 1);
+  const want = rand(64, 48).map((v) => v + 12.5);
+  got.forEach((g, i) => assert.ok(Math.abs(g - want[i]) < 1e-4, `affine chain element ${i}`));
+  be.free(x);
+  be.free(y);
+});
 
-Deno.test({
-  name: "webgpu: upload after recorded work keeps stream order; reused buffers are zero",
-  ignore,
-}, async () => {
+webgpu.test("upload after recorded work keeps stream order; reused buffers are zero", async () => {
   const be = gpu!;
   const x = be.alloc(4), y = be.alloc(4);
   be.upload(x, new Float32Array([1, 2, 3, 4]));
@@ -481,10 +448,7 @@ Deno.test({
   assert.equal(sizeClass(1100), 1280);
 });
 
-Deno.test({
-  name: "webgpu: a small network trains step for step like the cpu backend (engine end to end)",
-  ignore,
-}, async () => {
+webgpu.test("a small network trains step for step like the cpu backend (engine end to end)", async () => {
   // Imported here so the kernel tests above need no npm package (zod) at all.
   const ag = await import("../recognition/autodiff/mod.ts");
   const run = async (be: Backend) => {
@@ -499,11 +463,8 @@ Deno.test({
     );
     const fc = new ag.Linear(12, 6);
     const head = ag.parameter(rand(5 * 6, 50), [5, 6]);
-    const opt = new ag.SGD([...model.parameters(), ...fc.parameters(), head], {
-      lr: 0.1,
-      momentum: 0.9,
-      weightDecay: 5e-4,
-    });
+    const params = [...model.parameters(), ...fc.parameters(), head];
+    const opt = new ag.SGD(params, { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
     const x = ag.keep(ag.tensor(rand(4 * 3 * 8 * 8, 51), [4, 3, 8, 8]));
     const ys = [0, 3, 1, 4];
     const labels = ag.keep(ag.tensor(ys, [4]));
@@ -534,7 +495,7 @@ Deno.test({
   assert.ok(got[3] < got[0], `loss did not fall: ${got}`);
 });
 
-Deno.test({ name: "webgpu: runs on an external device and leaves it alive", ignore }, async () => {
+webgpu.test("runs on an external device and leaves it alive", async () => {
   // As with onnxruntime-web's `await ort.env.webgpu.device`: the caller owns the device.
   const adapter = await navigator.gpu.requestAdapter();
   const device = await adapter!.requestDevice();
@@ -549,7 +510,7 @@ Deno.test({ name: "webgpu: runs on an external device and leaves it alive", igno
   device.destroy();
 });
 
-Deno.test({ name: "webgpu: dispose the device (so deno test exits)", ignore }, () => {
+webgpu.test("dispose the device (so deno test exits)", () => {
   gpu!.dispose();
   assert.throws(() => gpu!.alloc(1), /after dispose/);
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { joinNegativeValues, parseCliArgs, parseShardFlag, parseSizeFlag } from "../data/mod.ts";
 import { parseReproduceArgs } from "../tasks/reproduce/cli.ts";
 import { parseTrainArgs } from "../tasks/train.ts";
-import { runTask, withTempDir } from "./_helpers.ts";
+import { runTask, temp } from "./_helpers.ts";
 
 const usage = (msg: string): never => {
   throw new Error(`usage: ${msg}`);
@@ -52,26 +52,24 @@ Deno.test("cli args: generate and evaluate answer a negative value with usage (e
   assert.doesNotMatch(t.stderr, /TypeError|ambiguous/);
 });
 
-Deno.test("cli args: --out that is an existing file is refused in words (generate, evaluate)", async () => {
-  await withTempDir({}, async (dir) => {
-    const file = `${dir}/taken`;
-    await Deno.writeTextFile(file, "x");
-    const g = await runTask("generate", `--out ${file} --ids 1 --per-id 1`);
-    assert.equal(g.code, 2, g.stderr);
-    assert.match(g.stderr, /--out .*taken: exists and is a file, expected a folder/);
-    const g2 = await runTask("generate", `--out ${file}/sub --ids 1 --per-id 1`);
-    assert.equal(g2.code, 2, g2.stderr);
-    assert.match(g2.stderr, /taken is a file, so no folder can be made under it/);
-    const evaluate = (flags: string) =>
-      runTask("evaluate", `--model pixels --pairs ${dir}/missing.txt --images ${dir} ${flags}`);
-    const e = await evaluate(`--out ${file}`);
-    assert.equal(e.code, 2, e.stderr);
-    assert.match(e.stderr, /exists and is a file/);
-    // Flags are checked before the (missing) pairs file is read.
-    const k = await evaluate(`--out ${dir}/o --kfold 1`);
-    assert.equal(k.code, 2, k.stderr);
-    assert.match(k.stderr, /--kfold 1: expected an integer ≥ 2/);
-  });
+temp.test("cli args: --out that is an existing file is refused in words (generate, evaluate)", async (dir) => {
+  const file = `${dir}/taken`;
+  await Deno.writeTextFile(file, "x");
+  const g = await runTask("generate", `--out ${file} --ids 1 --per-id 1`);
+  assert.equal(g.code, 2, g.stderr);
+  assert.match(g.stderr, /--out .*taken: exists and is a file, expected a folder/);
+  const g2 = await runTask("generate", `--out ${file}/sub --ids 1 --per-id 1`);
+  assert.equal(g2.code, 2, g2.stderr);
+  assert.match(g2.stderr, /taken is a file, so no folder can be made under it/);
+  const evaluate = (flags: string) =>
+    runTask("evaluate", `--model pixels --pairs ${dir}/missing.txt --images ${dir} ${flags}`);
+  const e = await evaluate(`--out ${file}`);
+  assert.equal(e.code, 2, e.stderr);
+  assert.match(e.stderr, /exists and is a file/);
+  // Flags are checked before the (missing) pairs file is read.
+  const k = await evaluate(`--out ${dir}/o --kfold 1`);
+  assert.equal(k.code, 2, k.stderr);
+  assert.match(k.stderr, /--kfold 1: expected an integer ≥ 2/);
 });
 
 Deno.test("cli args: --shard i/n with 1 ≤ i ≤ n, anything else refused in words", () => {

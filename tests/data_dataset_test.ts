@@ -14,6 +14,7 @@ import {
   toRaw,
 } from "../data/mod.ts";
 import { main as inspect } from "../tasks/inspect.ts";
+import { temp } from "./_helpers.ts";
 
 const HEADER: DatasetHeader = {
   kind: "header",
@@ -71,8 +72,7 @@ if (Deno.env.get("SYNFACE_DATASET_CHILD")) {
   }
 }
 
-Deno.test("dataset: manifest round trip (records, bytes, pixels, canonical order)", async () => {
-  const dir = await Deno.makeTempDir();
+temp.test("dataset: manifest round trip (records, bytes, pixels, canonical order)", async (dir) => {
   await writeAll(dir, [...KS].reverse());
   const ds = await openDataset(dir);
   assert.equal(ds.kind, "manifest");
@@ -97,12 +97,10 @@ Deno.test("dataset: manifest round trip (records, bytes, pixels, canonical order
   const top = [];
   for await (const e of Deno.readDir(dir)) top.push(e.name);
   assert.deepEqual(top.sort(), ["000", "001", "002", "manifest.jsonl"]);
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("dataset: shards 1/2 + 2/2 (concurrent) read exactly like a single run", async () => {
-  const single = await Deno.makeTempDir();
-  const sharded = await Deno.makeTempDir();
+temp.test("dataset: shards 1/2 + 2/2 (concurrent) read exactly like a single run", async (tmp) => {
+  const single = `${tmp}/single`, sharded = `${tmp}/sharded`;
   await writeAll(single, KS);
   await Promise.all([
     writeAll(sharded, KS.filter((k) => k % 2 === 0), { index: 1, count: 2 }),
@@ -113,20 +111,19 @@ Deno.test("dataset: shards 1/2 + 2/2 (concurrent) read exactly like a single run
   // A missing shard is an error, not a silently smaller set.
   await Deno.remove(`${sharded}/manifest.shard-2-of-2.jsonl`);
   await assert.rejects(openDataset(sharded), /manifest\.shard-2-of-2\.jsonl is missing/);
-  await Deno.remove(single, { recursive: true });
-  await Deno.remove(sharded, { recursive: true });
 });
 
-Deno.test("dataset: resume after a kill (torn last line, orphan image, stale temp)", async () => {
-  const ref = await Deno.makeTempDir();
+temp.test("dataset: resume after a kill (torn last line, orphan image, stale temp)", async (tmp) => {
+  const ref = `${tmp}/ref`, dir = `${tmp}/dir`;
   await writeAll(ref, KS);
-  const dir = await Deno.makeTempDir();
   await writeAll(dir, KS.slice(0, 5));
   // Simulate a kill: half a manifest line, an image whose line never came, a stale temp file.
   const orphan = item(5);
   await Deno.mkdir(`${dir}/${orphan.record.path.split("/")[0]}`, { recursive: true });
   await Deno.writeFile(`${dir}/${orphan.record.path}`, orphan.bytes.subarray(0, 10));
-  await Deno.writeTextFile(`${dir}/manifest.jsonl`, '{"kind":"image","path":"00', { append: true });
+  await Deno.writeTextFile(`${dir}/manifest.jsonl`, '{"kind":"image","path":"00', {
+    append: true,
+  });
   await Deno.mkdir(`${dir}/.tmp`);
   await Deno.writeFile(`${dir}/.tmp/manifest-dead.part`, new Uint8Array(3));
   // A reader ignores the uncommitted tail.
@@ -140,13 +137,10 @@ Deno.test("dataset: resume after a kill (torn last line, orphan image, stale tem
   assert.deepEqual(await snapshot(dir), await snapshot(ref));
   await (await openDataset(dir)).verify();
   await assert.rejects(Deno.stat(`${dir}/.tmp`)); // removed when empty
-  await Deno.remove(ref, { recursive: true });
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("dataset: concurrent write() calls on one writer read like sequential ones", async () => {
-  const seq = await Deno.makeTempDir();
-  const par = await Deno.makeTempDir();
+temp.test("dataset: concurrent write() calls on one writer read like sequential ones", async (tmp) => {
+  const seq = `${tmp}/seq`, par = `${tmp}/par`;
   await writeAll(seq, KS);
   const w = await DatasetWriter.open(par, HEADER);
   await Promise.all(KS.map((k) => w.write(item(k).record, item(k).bytes)));
@@ -154,13 +148,9 @@ Deno.test("dataset: concurrent write() calls on one writer read like sequential 
   assert.deepEqual(await snapshot(par), await snapshot(seq));
   const lines = (await Deno.readTextFile(`${par}/manifest.jsonl`)).split("\n");
   assert.equal(lines.length, 1 + KS.length + 1); // header, one whole line each, final newline
-  await Deno.remove(seq, { recursive: true });
-  await Deno.remove(par, { recursive: true });
 });
 
-Deno.test("dataset: SIGKILL a writing process, resume, get the same set", async () => {
-  const ref = await Deno.makeTempDir();
-  const dir = await Deno.makeTempDir();
+temp.test("dataset: SIGKILL a writing process, resume, get the same set", async (ref, dir) => {
   const all = Array.from({ length: 40 }, (_, k) => k);
   await writeAll(ref, all);
   const child = new Deno.Command(Deno.execPath(), {
@@ -194,23 +184,19 @@ Deno.test("dataset: SIGKILL a writing process, resume, get the same set", async 
   };
   assert.deepEqual(first40(after), want);
   await (await openDataset(dir)).verify();
-  await Deno.remove(ref, { recursive: true });
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("dataset: one writer per manifest (advisory lock)", async () => {
-  const dir = await Deno.makeTempDir();
+temp.test("dataset: one writer per manifest (advisory lock)", async (dir) => {
   const a = await DatasetWriter.open(dir, HEADER);
   await assert.rejects(DatasetWriter.open(dir, HEADER), /another writer has this manifest open/);
   const b = await DatasetWriter.open(dir, HEADER, { shard: { index: 1, count: 2 } }); // other file
   await b.close();
   await a.close();
   await (await DatasetWriter.open(dir, HEADER)).close(); // released on close
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("dataset: a different dataset in the folder is an error that touches nothing", async () => {
-  const dir = await Deno.makeTempDir();
+temp.test("dataset: a different dataset in the folder is an error that touches nothing", async (plain) => {
+  const dir = `${plain}/dataset`;
   await writeAll(dir, KS.slice(0, 3));
   const before = await Deno.readTextFile(`${dir}/manifest.jsonl`);
   await assert.rejects(
@@ -231,15 +217,11 @@ Deno.test("dataset: a different dataset in the folder is an error that touches n
   assert.equal(w.size, 3);
   await w.close();
   // A non-empty folder without manifest is refused.
-  const plain = await Deno.makeTempDir();
   await Deno.writeTextFile(`${plain}/notes.txt`, "x");
   await assert.rejects(DatasetWriter.open(plain, HEADER), /not empty and has no manifest/);
-  await Deno.remove(dir, { recursive: true });
-  await Deno.remove(plain, { recursive: true });
 });
 
-Deno.test("dataset: writer rejects bad records before writing anything", async () => {
-  const dir = await Deno.makeTempDir();
+temp.test("dataset: writer rejects bad records before writing anything", async (dir) => {
   const w = await DatasetWriter.open(dir, HEADER);
   const { record, bytes } = item(1);
   await assert.rejects(
@@ -267,11 +249,9 @@ Deno.test("dataset: writer rejects bad records before writing anything", async (
   await w.close();
   const ds = await openDataset(dir);
   assert.equal(ds.size, 1);
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("dataset: manifest errors name file, line and field", async () => {
-  const dir = await Deno.makeTempDir();
+temp.test("dataset: manifest errors name file, line and field", async (dir) => {
   await writeAll(dir, KS.slice(0, 3));
   const path = `${dir}/manifest.jsonl`;
   const lines = (await Deno.readTextFile(path)).split("\n");
@@ -289,11 +269,9 @@ Deno.test("dataset: manifest errors name file, line and field", async () => {
   await Deno.writeTextFile(path, [JSON.stringify(h), lines[1], ""].join("\n"));
   await assert.rejects(openDataset(dir), /manifest\.jsonl:1: header: field "schema_version"/);
   await assert.rejects(openDataset(`${dir}/000`), /no manifest\.jsonl/);
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("dataset: verify and readImage name the bad file", async () => {
-  const dir = await Deno.makeTempDir();
+temp.test("dataset: verify and readImage name the bad file", async (dir) => {
   await writeAll(dir, KS.slice(0, 3));
   const ds = await openDataset(dir);
   const [r0, r1] = ds.records();
@@ -311,11 +289,9 @@ Deno.test("dataset: verify and readImage name the bad file", async () => {
     ds.readImage(r1),
     (e: Error) => e.message.startsWith(`${dir}/${r1.path}: file not found`),
   );
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("dataset: plain image folder (one sub-folder per class, sorted, one-hot)", async () => {
-  const dir = await Deno.makeTempDir();
+temp.test("dataset: plain image folder (one sub-folder per class, sorted, one-hot)", async (dir) => {
   const png = (v: number) =>
     encodePng({ channels: 1, height: 3, width: 2, data: new Uint8Array(6).fill(v) });
   for (
@@ -346,7 +322,6 @@ Deno.test("dataset: plain image folder (one sub-folder per class, sorted, one-ho
   await Deno.writeFile(`${dir}/a/x.png`, new Uint8Array([1, 2, 3]));
   await assert.rejects(ds.verify(), new RegExp(`${dir}/a/x.png: .*wrong magic`));
   await assert.rejects(openImageFolder(`${dir}/empty`), /no images found/);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("dataset: header schema rejects nonsense with the field name", () => {
@@ -358,8 +333,7 @@ Deno.test("dataset: header schema rejects nonsense with the field name", () => {
   assert.deepEqual(r.error.issues[0].path, ["image", "height"]);
 });
 
-Deno.test("inspect CLI: summary, verify, contact sheet; exit 1 naming the bad line", async () => {
-  const dir = await Deno.makeTempDir();
+temp.test("inspect CLI: summary, verify, contact sheet; exit 1 naming the bad line", async (dir) => {
   await writeAll(dir, KS);
   const sheet = `${dir}/sheet.png`;
   const out: string[] = [];
@@ -382,5 +356,4 @@ Deno.test("inspect CLI: summary, verify, contact sheet; exit 1 naming the bad li
     console.log = log;
     console.error = error;
   }
-  await Deno.remove(dir, { recursive: true });
 });

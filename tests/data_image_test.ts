@@ -13,6 +13,7 @@ import {
   toTensor,
 } from "../data/mod.ts";
 import { decodePngRaw, encodePngRaw } from "../data/deps.ts";
+import { temp } from "./_helpers.ts";
 
 function randomRaw(channels: number, height: number, width: number, seed = 1): RawImage {
   const rng = Rng.fromSeed(seed);
@@ -184,7 +185,7 @@ Deno.test("pgm: header with comment, maxval scaling, grey → RGB", () => {
   assert.deepEqual(t.data.subarray(0, 6), t.data.subarray(12, 18));
 });
 
-Deno.test("errors name the file: corrupt, truncated, wrong magic, unknown extension", async () => {
+temp.test("errors name the file: corrupt, truncated, wrong magic, unknown extension", async (dir) => {
   const png = encodePng(randomRaw(3, 16, 16));
   const corrupt = png.slice();
   corrupt.fill(0x55, 40, 80); // inside the compressed IDAT data
@@ -213,7 +214,6 @@ Deno.test("errors name the file: corrupt, truncated, wrong magic, unknown extens
   assert.throws(() => imageInfo(new Uint8Array(4), "z.png"), /z\.png: .*wrong magic/);
   assert.throws(() => imageInfo(png.subarray(0, 20), "t.png"), /t\.png: truncated PNG/);
   // Files on disk: the path is in the message.
-  const dir = await Deno.makeTempDir();
   await Deno.writeFile(`${dir}/cut.png`, png.subarray(0, 100));
   await assert.rejects(
     readImage(`${dir}/cut.png`),
@@ -223,5 +223,4 @@ Deno.test("errors name the file: corrupt, truncated, wrong magic, unknown extens
     readImage(`${dir}/none.png`),
     new RegExp(`ImageDecodeError: ${dir}/none\\.png: file not found`),
   );
-  await Deno.remove(dir, { recursive: true });
 });

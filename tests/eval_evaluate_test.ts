@@ -9,7 +9,7 @@ import {
   readRocCsv,
 } from "../eval/mod.ts";
 import { main as evaluateCli } from "../tasks/evaluate.ts";
-import { withTempDir } from "./_helpers.ts";
+import { temp } from "./_helpers.ts";
 
 /** Images whose embedding (mean colour) is one of a few directions: `Name/Name_000k.png`. */
 async function writeFaces(dir: string): Promise<void> {
@@ -69,102 +69,98 @@ const meanColour: Embedder = {
     })),
 };
 
-Deno.test("eval evaluatePairs: View 2 folds, png detection, both protocols separate perfectly", async () => {
-  await withTempDir({}, async (dir) => {
-    await writeFaces(dir);
-    const view2 = parseLfwPairs(
-      "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
-    );
-    const ev = await evaluatePairs({
-      embedder: meanColour,
-      pairs: view2,
-      imagesDir: dir,
-      progress: false,
-    });
-    const r = ev.results;
-    assert.equal(r.split, "2 folds of pairs.txt, thresholds from the other 1");
-    assert.equal(r.pairs.folds, 2);
-    assert.equal(r.synface!.accuracy, 1);
-    assert.equal(r.insightface!.accuracy, 1);
-    assert.equal(r.synface!.auc, 1);
-    assert.equal(ev.embeddings.size, 8);
-    // Same pairs have cosine near 1; A vs B ≈ 0.08.
-    assert.ok(ev.scores.synface![0] > 0.99 && ev.scores.synface![2] < 0.2);
-
-    const csv = parseCsvPairs(
-      "A/A_0001.png,A/A_0002.png,1\nA/A_0001.png,B/B_0001.png,0\nC/C_0001.png,C/C_0002.png,1\nB/B_0002.png,D/D_0001.png,0\n",
-    );
-    const k = await evaluatePairs({
-      embedder: meanColour,
-      pairs: csv,
-      imagesDir: dir,
-      kfold: 2,
-      protocols: ["synface"],
-      progress: false,
-    });
-    assert.equal(k.results.insightface, undefined);
-    assert.equal(k.results.synface!.fold_accuracies.length, 2);
-    assert.match(k.results.split, /^2-fold inside pairs\.csv/);
-    const t = await evaluatePairs({
-      embedder: meanColour,
-      pairs: csv,
-      thresholdPairs: view2,
-      imagesDir: dir,
-      protocols: ["synface"],
-      progress: false,
-    });
-    assert.equal(t.results.pairs.threshold_pairs, 8);
-    assert.equal(t.results.synface!.accuracy, 1);
+temp.test("eval evaluatePairs: View 2 folds, png detection, both protocols separate perfectly", async (dir) => {
+  await writeFaces(dir);
+  const view2 = parseLfwPairs(
+    "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
+  );
+  const ev = await evaluatePairs({
+    embedder: meanColour,
+    pairs: view2,
+    imagesDir: dir,
+    progress: false,
   });
+  const r = ev.results;
+  assert.equal(r.split, "2 folds of pairs.txt, thresholds from the other 1");
+  assert.equal(r.pairs.folds, 2);
+  assert.equal(r.synface!.accuracy, 1);
+  assert.equal(r.insightface!.accuracy, 1);
+  assert.equal(r.synface!.auc, 1);
+  assert.equal(ev.embeddings.size, 8);
+  // Same pairs have cosine near 1; A vs B ≈ 0.08.
+  assert.ok(ev.scores.synface![0] > 0.99 && ev.scores.synface![2] < 0.2);
+
+  const csv = parseCsvPairs(
+    "A/A_0001.png,A/A_0002.png,1\nA/A_0001.png,B/B_0001.png,0\nC/C_0001.png,C/C_0002.png,1\nB/B_0002.png,D/D_0001.png,0\n",
+  );
+  const k = await evaluatePairs({
+    embedder: meanColour,
+    pairs: csv,
+    imagesDir: dir,
+    kfold: 2,
+    protocols: ["synface"],
+    progress: false,
+  });
+  assert.equal(k.results.insightface, undefined);
+  assert.equal(k.results.synface!.fold_accuracies.length, 2);
+  assert.match(k.results.split, /^2-fold inside pairs\.csv/);
+  const t = await evaluatePairs({
+    embedder: meanColour,
+    pairs: csv,
+    thresholdPairs: view2,
+    imagesDir: dir,
+    protocols: ["synface"],
+    progress: false,
+  });
+  assert.equal(t.results.pairs.threshold_pairs, 8);
+  assert.equal(t.results.synface!.accuracy, 1);
 });
 
-Deno.test("eval CLI: results.json carries both protocols, pairs, missing, model and flags", async () => {
-  await withTempDir({}, async (dir) => {
-    await writePatterns(dir);
-    await Deno.writeTextFile(
-      `${dir}/pairs.txt`,
-      "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
-    );
-    const flags = `--model pixels --pairs ${dir}/pairs.txt --images ${dir} --out ${dir}/out`;
-    await evaluateCli([...flags.split(" "), "--no-plots"]);
-    const r = JSON.parse(await Deno.readTextFile(`${dir}/out/results.json`));
-    for (const p of ["synface", "insightface"]) {
-      for (
-        const k of [
-          "accuracy",
-          "std",
-          "threshold",
-          "auc",
-          "eer",
-          "tar_at_far_1e-3",
-          "tar_at_far_1e-2",
-        ]
-      ) {
-        assert.equal(typeof r[p][k], "number", `${p}.${k}`);
-      }
-      // Known answer: perfectly separable pairs (see writePatterns).
-      assert.equal(r[p].accuracy, 1, `${p}.accuracy`);
-      assert.equal(r[p].std, 0, `${p}.std`);
-      assert.equal(r[p].auc, 1, `${p}.auc`);
-      assert.equal(r[p].eer, 0, `${p}.eer`);
-      assert.equal(r[p]["tar_at_far_1e-2"], 1, `${p}.tar_at_far_1e-2`);
+temp.test("eval CLI: results.json carries both protocols, pairs, missing, model and flags", async (dir) => {
+  await writePatterns(dir);
+  await Deno.writeTextFile(
+    `${dir}/pairs.txt`,
+    "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
+  );
+  const flags = `--model pixels --pairs ${dir}/pairs.txt --images ${dir} --out ${dir}/out`;
+  await evaluateCli([...flags.split(" "), "--no-plots"]);
+  const r = JSON.parse(await Deno.readTextFile(`${dir}/out/results.json`));
+  for (const p of ["synface", "insightface"]) {
+    for (
+      const k of [
+        "accuracy",
+        "std",
+        "threshold",
+        "auc",
+        "eer",
+        "tar_at_far_1e-3",
+        "tar_at_far_1e-2",
+      ]
+    ) {
+      assert.equal(typeof r[p][k], "number", `${p}.${k}`);
     }
-    assert.equal(r.pairs.evaluated, 8);
-    assert.equal(r.missing.images, 0);
-    assert.equal(r.model.kind, "pixels");
-    assert.deepEqual(r.flags.protocols, ["synface", "insightface"]);
-    assert.match(await Deno.readTextFile(`${dir}/out/table.md`), /\|pixels\|insightface\|/);
-    // eval's own schema reads its file back; a broken field is named
-    const back = await readResultsJson(`${dir}/out`);
-    assert.equal(back?.synface?.accuracy, 1);
-    const roc = await readRocCsv(`${dir}/out`, "synface");
-    assert.ok(roc && roc.fpr.length > 2 && roc.fpr.length === roc.tpr.length);
-    assert.equal(await readResultsJson(`${dir}/nowhere`), null);
-    r.insightface.std = "x";
-    await Deno.writeTextFile(`${dir}/out/results.json`, JSON.stringify(r));
-    await assert.rejects(
-      readResultsJson(`${dir}/out`),
-      /out\/results\.json: field "insightface\.std": /,
-    );
-  });
+    // Known answer: perfectly separable pairs (see writePatterns).
+    assert.equal(r[p].accuracy, 1, `${p}.accuracy`);
+    assert.equal(r[p].std, 0, `${p}.std`);
+    assert.equal(r[p].auc, 1, `${p}.auc`);
+    assert.equal(r[p].eer, 0, `${p}.eer`);
+    assert.equal(r[p]["tar_at_far_1e-2"], 1, `${p}.tar_at_far_1e-2`);
+  }
+  assert.equal(r.pairs.evaluated, 8);
+  assert.equal(r.missing.images, 0);
+  assert.equal(r.model.kind, "pixels");
+  assert.deepEqual(r.flags.protocols, ["synface", "insightface"]);
+  assert.match(await Deno.readTextFile(`${dir}/out/table.md`), /\|pixels\|insightface\|/);
+  // eval's own schema reads its file back; a broken field is named
+  const back = await readResultsJson(`${dir}/out`);
+  assert.equal(back?.synface?.accuracy, 1);
+  const roc = await readRocCsv(`${dir}/out`, "synface");
+  assert.ok(roc && roc.fpr.length > 2 && roc.fpr.length === roc.tpr.length);
+  assert.equal(await readResultsJson(`${dir}/nowhere`), null);
+  r.insightface.std = "x";
+  await Deno.writeTextFile(`${dir}/out/results.json`, JSON.stringify(r));
+  await assert.rejects(
+    readResultsJson(`${dir}/out`),
+    /out\/results\.json: field "insightface\.std": /,
+  );
 });

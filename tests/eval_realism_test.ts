@@ -9,7 +9,7 @@ import {
   referenceFeatures,
   sampleFiles,
 } from "../eval/mod.ts";
-import { withTempDir } from "./_helpers.ts";
+import { temp } from "./_helpers.ts";
 
 /** Folder of `ids` × 2 tiny RGB PNGs `idN/idN_000k.png`; pixel values from `draw(id, k, i)`. */
 async function makeSet(
@@ -31,54 +31,52 @@ async function makeSet(
   }
 }
 
-Deno.test("realism: FD of a set against itself is 0, a shifted set is farther; ratio, cache and identity accuracy", async () => {
-  await withTempDir({}, async (tmp) => {
-    const rng = Rng.fromSeed(3);
-    const noise = Array.from({ length: 40 * 2 * 192 }, () => rng.uniform());
-    // "real" and "generated": identical pictures (an identity = a fixed pattern, two noisy views)
-    const pattern = (id: number, k: number, i: number) =>
-      Math.round(
-        40 + 170 * (((id * 37 + i * 11) % 23) / 23) + 20 * noise[(id * 2 + k - 1) * 192 + i],
-      );
-    await makeSet(`${tmp}/real`, 40, pattern);
-    await makeSet(`${tmp}/gen`, 40, pattern);
-    // floor: another distribution (different patterns)
-    await makeSet(`${tmp}/floor`, 40, (id, k, i) => pattern(id + 1000, k, (i * 7) % 192));
-    await Deno.writeTextFile(
-      `${tmp}/gen/pairs.txt`,
-      "2\t2\nid0\t1\t2\nid1\t1\t2\nid0\t1\tid1\t1\nid2\t1\tid3\t2\n" +
-        "id2\t1\t2\nid3\t1\t2\nid4\t1\tid5\t1\nid6\t2\tid7\t1\n",
+temp.test("realism: FD of a set against itself is 0, a shifted set is farther; ratio, cache and identity accuracy", async (tmp) => {
+  const rng = Rng.fromSeed(3);
+  const noise = Array.from({ length: 40 * 2 * 192 }, () => rng.uniform());
+  // "real" and "generated": identical pictures (an identity = a fixed pattern, two noisy views)
+  const pattern = (id: number, k: number, i: number) =>
+    Math.round(
+      40 + 170 * (((id * 37 + i * 11) % 23) / 23) + 20 * noise[(id * 2 + k - 1) * 192 + i],
     );
-    const reference = createPixelEmbedder({ inputSize: [8, 8], workSize: [2, 2] });
-    const options = {
-      generated: `${tmp}/gen`,
-      real: `${tmp}/real`,
-      floor: `${tmp}/floor`,
-      n: 80,
-      reference,
-      cacheDir: `${tmp}/cache`,
-      progress: false,
-    };
-    const r = await measureRealism(options);
-    assert.ok(Math.abs(r.fd) < 1e-6, `fd ${r.fd}`); // singular Σ: √ of round-off
-    assert.ok(r.fd_floor! > 0.01, `fd_floor ${r.fd_floor}`);
-    assert.equal(r.fd_ratio, r.fd / r.fd_floor!);
-    assert.deepEqual(r.images, { generated: 80, real: 80, floor: 80 });
-    assert.ok(
-      r.identity_accuracy !== undefined && r.identity_accuracy >= 0 && r.identity_accuracy <= 1,
-    );
-    // the floor by hand: same features, same formula
-    const files = await listImageFiles(`${tmp}/floor`);
-    const f = await referenceFeatures(reference, files, { progress: false });
-    const g = await referenceFeatures(reference, await listImageFiles(`${tmp}/real`), {
-      progress: false,
-    });
-    const want = frechetDistance(gaussianStats(f, 4), gaussianStats(g, 4)).fd;
-    assert.ok(Math.abs(r.fd_floor! - want) < 1e-9);
-    // cached features are read back identically
-    const again = await measureRealism({ ...options, pairs: "" });
-    assert.equal(again.fd_floor, r.fd_floor);
+  await makeSet(`${tmp}/real`, 40, pattern);
+  await makeSet(`${tmp}/gen`, 40, pattern);
+  // floor: another distribution (different patterns)
+  await makeSet(`${tmp}/floor`, 40, (id, k, i) => pattern(id + 1000, k, (i * 7) % 192));
+  await Deno.writeTextFile(
+    `${tmp}/gen/pairs.txt`,
+    "2\t2\nid0\t1\t2\nid1\t1\t2\nid0\t1\tid1\t1\nid2\t1\tid3\t2\n" +
+      "id2\t1\t2\nid3\t1\t2\nid4\t1\tid5\t1\nid6\t2\tid7\t1\n",
+  );
+  const reference = createPixelEmbedder({ inputSize: [8, 8], workSize: [2, 2] });
+  const options = {
+    generated: `${tmp}/gen`,
+    real: `${tmp}/real`,
+    floor: `${tmp}/floor`,
+    n: 80,
+    reference,
+    cacheDir: `${tmp}/cache`,
+    progress: false,
+  };
+  const r = await measureRealism(options);
+  assert.ok(Math.abs(r.fd) < 1e-6, `fd ${r.fd}`); // singular Σ: √ of round-off
+  assert.ok(r.fd_floor! > 0.01, `fd_floor ${r.fd_floor}`);
+  assert.equal(r.fd_ratio, r.fd / r.fd_floor!);
+  assert.deepEqual(r.images, { generated: 80, real: 80, floor: 80 });
+  assert.ok(
+    r.identity_accuracy !== undefined && r.identity_accuracy >= 0 && r.identity_accuracy <= 1,
+  );
+  // the floor by hand: same features, same formula
+  const files = await listImageFiles(`${tmp}/floor`);
+  const f = await referenceFeatures(reference, files, { progress: false });
+  const g = await referenceFeatures(reference, await listImageFiles(`${tmp}/real`), {
+    progress: false,
   });
+  const want = frechetDistance(gaussianStats(f, 4), gaussianStats(g, 4)).fd;
+  assert.ok(Math.abs(r.fd_floor! - want) < 1e-9);
+  // cached features are read back identically
+  const again = await measureRealism({ ...options, pairs: "" });
+  assert.equal(again.fd_floor, r.fd_floor);
 });
 
 Deno.test("realism: sampleFiles is a deterministic sorted subset", () => {

@@ -3,7 +3,7 @@ import { parseCsvPairs, parseLfwPairs, view2Reason } from "../eval/mod.ts";
 import { TrainConfigError } from "../recognition/config.ts";
 import { loadValSets } from "../recognition/validate.ts";
 import { parseReproduceArgs, planOf, type ReproduceOptions } from "../tasks/reproduce/cli.ts";
-import { withTempDir } from "./_helpers.ts";
+import { temp } from "./_helpers.ts";
 
 /** A View-2-shaped file: `folds` folds of `n` same then `n` different pairs (made-up names). */
 function folded(folds: number, n: number, first?: [string, string]): string {
@@ -47,30 +47,28 @@ Deno.test("view 2 guard: by content — folds header, fingerprint pairs in any f
   );
 });
 
-Deno.test("view 2 guard: train --val-pairs refuses a renamed file, a symlink and a fold subset", async () => {
-  await withTempDir({ prefix: "view2_" }, async (tmp) => {
-    await Deno.mkdir(`${tmp}/faces`); // no "lfw" anywhere in these paths
-    await Deno.writeTextFile(`${tmp}/dev_pairs.txt`, folded(10, 3, [V2_SAME, V2_DIFF]));
-    await Deno.symlink(`${tmp}/dev_pairs.txt`, `${tmp}/link.txt`);
-    await Deno.writeTextFile(`${tmp}/five.txt`, folded(5, 3));
-    for (const f of ["dev_pairs.txt", "link.txt", "five.txt"]) {
-      await assert.rejects(
-        loadValSets({ pairs: `${tmp}/${f}`, images: `${tmp}/faces`, maxPairs: 0, numPairs: 0 }, 0),
-        (e: Error) => e instanceof TrainConfigError && /View 2/.test(e.message),
-        f,
-      );
-    }
-    // reproduce --dry-run resolves its plan through planOf: refused there too.
-    for (const f of ["link.txt", "five.txt"]) {
-      const o = parseReproduceArgs(
-        `--preset smoke --val-pairs ${tmp}/${f} --val-images ${tmp}/faces --dry-run --out ${tmp}/out`
-          .split(" "),
-      ) as ReproduceOptions;
-      await assert.rejects(
-        planOf(o),
-        (e: Error) => e.name === "UsageError" && /View 2/.test(e.message),
-        f,
-      );
-    }
-  });
+temp.test("view 2 guard: train --val-pairs refuses a renamed file, a symlink and a fold subset", async (tmp) => {
+  await Deno.mkdir(`${tmp}/faces`); // no "lfw" anywhere in these paths
+  await Deno.writeTextFile(`${tmp}/dev_pairs.txt`, folded(10, 3, [V2_SAME, V2_DIFF]));
+  await Deno.symlink(`${tmp}/dev_pairs.txt`, `${tmp}/link.txt`);
+  await Deno.writeTextFile(`${tmp}/five.txt`, folded(5, 3));
+  for (const f of ["dev_pairs.txt", "link.txt", "five.txt"]) {
+    await assert.rejects(
+      loadValSets({ pairs: `${tmp}/${f}`, images: `${tmp}/faces`, maxPairs: 0, numPairs: 0 }, 0),
+      (e: Error) => e instanceof TrainConfigError && /View 2/.test(e.message),
+      f,
+    );
+  }
+  // reproduce --dry-run resolves its plan through planOf: refused there too.
+  for (const f of ["link.txt", "five.txt"]) {
+    const o = parseReproduceArgs(
+      `--preset smoke --val-pairs ${tmp}/${f} --val-images ${tmp}/faces --dry-run --out ${tmp}/out`
+        .split(" "),
+    ) as ReproduceOptions;
+    await assert.rejects(
+      planOf(o),
+      (e: Error) => e.name === "UsageError" && /View 2/.test(e.message),
+      f,
+    );
+  }
 });

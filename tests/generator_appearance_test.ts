@@ -12,7 +12,7 @@ import {
   toHalf,
 } from "../generator/mod.ts";
 import { fitAppearance, yawProxy } from "../tasks/appearance_fit.ts";
-import { loose, withTempDir } from "./_helpers.ts";
+import { loose } from "./_helpers.ts";
 
 Deno.test("appearance: float16 known values and round-to-nearest-even", () => {
   assert.equal(toHalf(1), 0x3c00);
@@ -107,73 +107,71 @@ Deno.test("appearance: a detail bank round-trips exactly; inconsistent headers a
   );
 });
 
-loose.test("appearance: PCA fit recovers a rank-3 photo set and is byte-deterministic", async () => {
-  await withTempDir({}, async (tmp) => {
-    // 40 "photos" = grey mean + 3 smooth patterns × random coefficients (σ 30, 20, 10 in 0-255)
-    const rng = Rng.fromSeed(5);
-    const pat = (k: number, x: number, y: number) =>
-      k === 0 ? Math.sin(x / 18) : k === 1 ? Math.cos(y / 15) : Math.sin((x + y) / 25);
-    for (let n = 0; n < 40; n++) {
-      const cf = [30, 20, 10].map((s) => s * rng.normal());
-      const data = new Uint8Array(112 * 112 * 3);
-      for (let y = 0; y < 112; y++) {
-        for (let x = 0; x < 112; x++) {
-          let v = 128;
-          for (let k = 0; k < 3; k++) v += cf[k] * pat(k, x, y);
-          for (let ch = 0; ch < 3; ch++) {
-            data[(y * 112 + x) * 3 + ch] = Math.round(Math.max(0, Math.min(255, v)));
-          }
+loose.test("appearance: PCA fit recovers a rank-3 photo set and is byte-deterministic", async (tmp) => {
+  // 40 "photos" = grey mean + 3 smooth patterns × random coefficients (σ 30, 20, 10 in 0-255)
+  const rng = Rng.fromSeed(5);
+  const pat = (k: number, x: number, y: number) =>
+    k === 0 ? Math.sin(x / 18) : k === 1 ? Math.cos(y / 15) : Math.sin((x + y) / 25);
+  for (let n = 0; n < 40; n++) {
+    const cf = [30, 20, 10].map((s) => s * rng.normal());
+    const data = new Uint8Array(112 * 112 * 3);
+    for (let y = 0; y < 112; y++) {
+      for (let x = 0; x < 112; x++) {
+        let v = 128;
+        for (let k = 0; k < 3; k++) v += cf[k] * pat(k, x, y);
+        for (let ch = 0; ch < 3; ch++) {
+          data[(y * 112 + x) * 3 + ch] = Math.round(Math.max(0, Math.min(255, v)));
         }
       }
-      await Deno.writeFile(
-        `${tmp}/p${n}.png`,
-        encodePng({ width: 112, height: 112, channels: 3, data }),
-      );
     }
-    const fit = () =>
-      fitAppearance({
-        dir: tmp,
-        resolution: 16,
-        components: 5,
-        mirror: false,
-        source: "t",
-        progress: false,
-      });
-    const a = await fit();
-    assert.equal(a.header.images, 40);
-    assert.ok(a.header.explained > 0.99, `explained ${a.header.explained}`);
-    // 3 real components, the rest is quantisation noise
-    assert.ok(a.header.variances[2] > 50 * a.header.variances[3], `${a.header.variances}`);
-    assert.deepEqual(encodeAppearance(await fit()), encodeAppearance(a));
-    // with 2 components the third pattern is what they miss: every residual of the detail
-    // bank is that pattern (±), keyed by the photo's 2 normalised coefficients
-    const two = await fitAppearance({
+    await Deno.writeFile(
+      `${tmp}/p${n}.png`,
+      encodePng({ width: 112, height: 112, channels: 3, data }),
+    );
+  }
+  const fit = () =>
+    fitAppearance({
       dir: tmp,
       resolution: 16,
-      components: 2,
+      components: 5,
       mirror: false,
-      details: 6,
-      detailKeys: 2,
+      source: "t",
       progress: false,
     });
-    assert.equal(two.header.details, 6);
-    const bank = two.detail!;
-    const R = 16;
-    const p2 = Array.from({ length: R * R }, (_, q) => {
-      const x = ((q % R) + 0.5) * 7 - 0.5, y = (Math.floor(q / R) + 0.5) * 7 - 0.5;
-      return pat(2, x, y);
-    });
-    for (let m = 0; m < 6; m++) {
-      const r = Array.from(bank.residual.subarray(m * R * R, (m + 1) * R * R), (v) => v);
-      const dot = r.reduce((s, v, q) => s + v * p2[q], 0);
-      const n1 = Math.hypot(...r), n2 = Math.hypot(...p2);
-      assert.ok(Math.abs(dot / (n1 * n2)) > 0.95, `residual ${m}: |corr| ${dot / (n1 * n2)}`);
-      // int8 spans the residual: its largest magnitude is 127 steps
-      assert.equal(Math.max(...r.map(Math.abs)), 127);
-      const keys = bank.keys.subarray(2 * m, 2 * m + 2);
-      assert.ok(keys.every((k) => Math.abs(k) < 5), `keys ${keys}`);
-    }
+  const a = await fit();
+  assert.equal(a.header.images, 40);
+  assert.ok(a.header.explained > 0.99, `explained ${a.header.explained}`);
+  // 3 real components, the rest is quantisation noise
+  assert.ok(a.header.variances[2] > 50 * a.header.variances[3], `${a.header.variances}`);
+  assert.deepEqual(encodeAppearance(await fit()), encodeAppearance(a));
+  // with 2 components the third pattern is what they miss: every residual of the detail
+  // bank is that pattern (±), keyed by the photo's 2 normalised coefficients
+  const two = await fitAppearance({
+    dir: tmp,
+    resolution: 16,
+    components: 2,
+    mirror: false,
+    details: 6,
+    detailKeys: 2,
+    progress: false,
   });
+  assert.equal(two.header.details, 6);
+  const bank = two.detail!;
+  const R = 16;
+  const p2 = Array.from({ length: R * R }, (_, q) => {
+    const x = ((q % R) + 0.5) * 7 - 0.5, y = (Math.floor(q / R) + 0.5) * 7 - 0.5;
+    return pat(2, x, y);
+  });
+  for (let m = 0; m < 6; m++) {
+    const r = Array.from(bank.residual.subarray(m * R * R, (m + 1) * R * R), (v) => v);
+    const dot = r.reduce((s, v, q) => s + v * p2[q], 0);
+    const n1 = Math.hypot(...r), n2 = Math.hypot(...p2);
+    assert.ok(Math.abs(dot / (n1 * n2)) > 0.95, `residual ${m}: |corr| ${dot / (n1 * n2)}`);
+    // int8 spans the residual: its largest magnitude is 127 steps
+    assert.equal(Math.max(...r.map(Math.abs)), 127);
+    const keys = bank.keys.subarray(2 * m, 2 * m + 2);
+    assert.ok(keys.every((k) => Math.abs(k) < 5), `keys ${keys}`);
+  }
 });
 
 Deno.test("appearance: yaw proxy is 0 for a frontal face and grows with the nose offset", () => {

@@ -11,7 +11,7 @@ import {
 import { buildPlan, type Preset, PRESETS, resolvePreset } from "../tasks/reproduce/mod.ts";
 import { NeedsError, runPlan, type StageContext, type StageImpls } from "../tasks/reproduce/run.ts";
 import { CODE } from "./_reproduce.ts";
-import { withTempDir } from "./_helpers.ts";
+import { temp, withTempDir } from "./_helpers.ts";
 
 function plan(p: Preset = resolvePreset("smoke"), only?: ("table1" | "table2" | "fig3")[]) {
   return buildPlan(p, { real: false, val: false }, only);
@@ -171,68 +171,63 @@ function fakes(fail: Partial<Record<string, Error>> = {}) {
   return { calls, impls };
 }
 
-Deno.test("finished stages are skipped, partial ones resumed, failures block dependents", async () => {
-  await withTempDir({ prefix: "reproduce_cache_test_" }, async (out) => {
-    const r = await resolvePlan(plan(resolvePreset("smoke"), ["table2"]), {}, CODE);
-    const lines: string[] = [];
-    const f1 = fakes({ "table2/train-syn-im": new Error("boom\nstack") });
-    const o1 = await runPlan(r, f1.impls, { out, log: (l) => lines.push(l) });
-    const status = (o: typeof o1, ref: string) =>
-      o.find((x) => x.stage.hash === r.refs.table2[ref])!;
-    assert.equal(status(o1, "train-syn").status, "done");
-    assert.equal(status(o1, "train-syn-im").status, "failed");
-    assert.equal(status(o1, "train-syn-im").message, "boom");
-    assert.equal(status(o1, "train-syn-im@syntest").status, "blocked");
-    assert.match(status(o1, "train-syn-im@syntest").message!, /table2\/train-syn-im failed: boom/);
-    assert.equal(status(o1, "train-syn-im-dm2").status, "needs-input");
-    assert.equal(lines.length, r.stages.length, "one progress line per stage");
-    assert.match(
-      lines[0],
-      /^reproduce \[ 1\/\d+\] verification table2\/syntest .* done in .* ETA /,
-    );
-    assert.ok(f1.calls.every((c) => !c.resume));
+temp.test("finished stages are skipped, partial ones resumed, failures block dependents", async (out) => {
+  const r = await resolvePlan(plan(resolvePreset("smoke"), ["table2"]), {}, CODE);
+  const lines: string[] = [];
+  const f1 = fakes({ "table2/train-syn-im": new Error("boom\nstack") });
+  const o1 = await runPlan(r, f1.impls, { out, log: (l) => lines.push(l) });
+  const status = (o: typeof o1, ref: string) => o.find((x) => x.stage.hash === r.refs.table2[ref])!;
+  assert.equal(status(o1, "train-syn").status, "done");
+  assert.equal(status(o1, "train-syn-im").status, "failed");
+  assert.equal(status(o1, "train-syn-im").message, "boom");
+  assert.equal(status(o1, "train-syn-im@syntest").status, "blocked");
+  assert.match(status(o1, "train-syn-im@syntest").message!, /table2\/train-syn-im failed: boom/);
+  assert.equal(status(o1, "train-syn-im-dm2").status, "needs-input");
+  assert.equal(lines.length, r.stages.length, "one progress line per stage");
+  assert.match(
+    lines[0],
+    /^reproduce \[ 1\/\d+\] verification table2\/syntest .* done in .* ETA /,
+  );
+  assert.ok(f1.calls.every((c) => !c.resume));
 
-    const f2 = fakes();
-    const o2 = await runPlan(r, f2.impls, { out, log: () => {} });
-    assert.deepEqual(f2.calls.map((c) => c.label), [
-      "table2/train-syn-im",
-      "table2/train-syn-im@syntest",
-    ]);
-    assert.equal(f2.calls[0].resume, true, "the failed run's folder is resumed");
-    assert.equal(f2.calls[1].resume, false);
-    assert.equal(status(o2, "train-syn").status, "cached");
-    assert.equal(status(o2, "train-syn-im@syntest").status, "done");
+  const f2 = fakes();
+  const o2 = await runPlan(r, f2.impls, { out, log: () => {} });
+  assert.deepEqual(f2.calls.map((c) => c.label), [
+    "table2/train-syn-im",
+    "table2/train-syn-im@syntest",
+  ]);
+  assert.equal(f2.calls[0].resume, true, "the failed run's folder is resumed");
+  assert.equal(f2.calls[1].resume, false);
+  assert.equal(status(o2, "train-syn").status, "cached");
+  assert.equal(status(o2, "train-syn-im@syntest").status, "done");
 
-    const f3 = fakes();
-    const o3 = await runPlan(r, f3.impls, { out, log: () => {} });
-    assert.equal(f3.calls.length, 0, "everything finished: nothing runs");
-    assert.ok(o3.every((o) => o.status === "cached" || o.status === "needs-input"));
+  const f3 = fakes();
+  const o3 = await runPlan(r, f3.impls, { out, log: () => {} });
+  assert.equal(f3.calls.length, 0, "everything finished: nothing runs");
+  assert.ok(o3.every((o) => o.status === "cached" || o.status === "needs-input"));
 
-    // A done.json of another hash (stale) does not count as finished.
-    const st = r.stages.find((s) => s.hash === r.refs.table2["train-syn"])!;
-    const done = JSON.parse(await Deno.readTextFile(`${out}/${st.dir}/done.json`));
-    await writeFileAtomic(
-      `${out}/${st.dir}/done.json`,
-      JSON.stringify({ ...done, hash: "0".repeat(16) }),
-    );
-    assert.equal(await readDone(out, st), null);
-  });
+  // A done.json of another hash (stale) does not count as finished.
+  const st = r.stages.find((s) => s.hash === r.refs.table2["train-syn"])!;
+  const done = JSON.parse(await Deno.readTextFile(`${out}/${st.dir}/done.json`));
+  await writeFileAtomic(
+    `${out}/${st.dir}/done.json`,
+    JSON.stringify({ ...done, hash: "0".repeat(16) }),
+  );
+  assert.equal(await readDone(out, st), null);
 });
 
-Deno.test("a missing module reports 'needs X' for its stages and blocks the rest", async () => {
-  await withTempDir({ prefix: "reproduce_cache_test_" }, async (out) => {
-    const r = await resolvePlan(plan(resolvePreset("smoke"), ["table2"]), {}, CODE);
-    const f = fakes();
-    f.impls.train = () => Promise.reject(new NeedsError("recognition/", "train() (issue 5)"));
-    const o = await runPlan(r, f.impls, { out, log: () => {} });
-    const train = o.find((x) => x.stage.hash === r.refs.table2["train-syn"])!;
-    assert.equal(train.status, "needs-module");
-    assert.equal(train.message, "needs recognition/: train() (issue 5)");
-    const ev = o.find((x) => x.stage.hash === r.refs.table2["train-syn@syntest"])!;
-    assert.equal(ev.status, "blocked");
-    assert.equal(ev.message, "needs recognition/: train() (issue 5)");
-    assert.equal(await Deno.stat(`${out}/${train.stage.dir}/done.json`).catch(() => null), null);
-  });
+temp.test("a missing module reports 'needs X' for its stages and blocks the rest", async (out) => {
+  const r = await resolvePlan(plan(resolvePreset("smoke"), ["table2"]), {}, CODE);
+  const f = fakes();
+  f.impls.train = () => Promise.reject(new NeedsError("recognition/", "train() (issue 5)"));
+  const o = await runPlan(r, f.impls, { out, log: () => {} });
+  const train = o.find((x) => x.stage.hash === r.refs.table2["train-syn"])!;
+  assert.equal(train.status, "needs-module");
+  assert.equal(train.message, "needs recognition/: train() (issue 5)");
+  const ev = o.find((x) => x.stage.hash === r.refs.table2["train-syn@syntest"])!;
+  assert.equal(ev.status, "blocked");
+  assert.equal(ev.message, "needs recognition/: train() (issue 5)");
+  assert.equal(await Deno.stat(`${out}/${train.stage.dir}/done.json`).catch(() => null), null);
 });
 
 Deno.test("writeFileAtomic leaves no temp files", async () => {
@@ -247,84 +242,81 @@ Deno.test("writeFileAtomic leaves no temp files", async () => {
   assert.ok(PRESETS.smoke);
 });
 
-Deno.test("code fingerprints follow source edits, not the build outputs a .gitignore names", async () => {
-  await withTempDir({}, async (root) => {
-    await Deno.mkdir(`${root}/gen/model`, { recursive: true });
-    await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 1;\n");
-    await Deno.writeTextFile(`${root}/gen/model/.gitignore`, "face.onnx\n*.tmp\n");
-    const url = new URL(`file://${root}/`);
-    const before = await codeFingerprints(url, ["gen", "absent"]);
-    assert.deepEqual(Object.keys(before), ["gen"]);
-    // what the first run builds (and an interrupted write) must not change the hash
-    await Deno.writeFile(`${root}/gen/model/face.onnx`, new Uint8Array([1, 2, 3]));
-    await Deno.writeTextFile(`${root}/gen/model/x.onnx.tmp`, "partial");
-    assert.deepEqual(await codeFingerprints(url, ["gen"]), before);
-    // a file the .gitignore does not name counts, and so does an edit
-    await Deno.writeTextFile(`${root}/gen/model/face.json`, "{}");
-    const added = await codeFingerprints(url, ["gen"]);
-    assert.notEqual(added.gen, before.gen);
-    await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 2;\n");
-    assert.notEqual((await codeFingerprints(url, ["gen"])).gen, added.gen);
-  });
+temp.test("code fingerprints follow source edits, not the build outputs a .gitignore names", async (root) => {
+  await Deno.mkdir(`${root}/gen/model`, { recursive: true });
+  await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 1;\n");
+  await Deno.writeTextFile(`${root}/gen/model/.gitignore`, "face.onnx\n*.tmp\n");
+  const url = new URL(`file://${root}/`);
+  const before = await codeFingerprints(url, ["gen", "absent"]);
+  assert.deepEqual(Object.keys(before), ["gen"]);
+  // what the first run builds (and an interrupted write) must not change the hash
+  await Deno.writeFile(`${root}/gen/model/face.onnx`, new Uint8Array([1, 2, 3]));
+  await Deno.writeTextFile(`${root}/gen/model/x.onnx.tmp`, "partial");
+  assert.deepEqual(await codeFingerprints(url, ["gen"]), before);
+  // a file the .gitignore does not name counts, and so does an edit
+  await Deno.writeTextFile(`${root}/gen/model/face.json`, "{}");
+  const added = await codeFingerprints(url, ["gen"]);
+  assert.notEqual(added.gen, before.gen);
+  await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 2;\n");
+  assert.notEqual((await codeFingerprints(url, ["gen"])).gen, added.gen);
 });
 
-Deno.test("side by side: up to `jobs` trainings at once in processes of their own, other stages one at a time, inputs first", async () => {
-  await withTempDir({ prefix: "reproduce_cache_test_" }, async (out) => {
-    const p = resolvePreset("smoke", { seeds: 3 });
-    const r = await resolvePlan(plan(p, ["table2"]), {}, CODE);
-    const f = fakes();
-    let trains = 0, others = 0, maxTrains = 0, maxOthers = 0;
-    const finishedAt = new Map<string, number>();
-    let clock = 0;
-    const threads: (number | undefined)[] = [];
-    const slow =
-      (inner: (ctx: StageContext) => Promise<unknown>, train: boolean) =>
-      async (ctx: StageContext) => {
-        for (const h of Object.values(ctx.stage.deps)) {
-          assert.ok(finishedAt.has(h), `${ctx.stage.label} starts after its inputs`);
-        }
-        if (train) threads.push(ctx.threads);
-        train ? trains++ : others++;
-        maxTrains = Math.max(maxTrains, trains);
-        maxOthers = Math.max(maxOthers, others);
-        await new Promise((res) => setTimeout(res, train ? 30 : 5));
-        const result = await inner(ctx);
-        train ? trains-- : others--;
-        finishedAt.set(ctx.stage.hash, ++clock);
-        return result;
-      };
-    for (const k of Object.keys(f.impls) as (keyof StageImpls)[]) {
-      f.impls[k] = slow(f.impls[k], k === "train");
+temp.test("side by side: up to `jobs` trainings at once in processes of their own, other stages one at a time, inputs first", async (out) => {
+  const p = resolvePreset("smoke", { seeds: 3 });
+  const r = await resolvePlan(plan(p, ["table2"]), {}, CODE);
+  const f = fakes();
+  let trains = 0, others = 0, maxTrains = 0, maxOthers = 0;
+  const finishedAt = new Map<string, number>();
+  let clock = 0;
+  const threads: (number | undefined)[] = [];
+  const slow = (inner: (ctx: StageContext) => Promise<unknown>, train: boolean) =>
+  async (
+    ctx: StageContext,
+  ) => {
+    for (const h of Object.values(ctx.stage.deps)) {
+      assert.ok(finishedAt.has(h), `${ctx.stage.label} starts after its inputs`);
     }
-    const lines: string[] = [];
-    const o = await runPlan(r, f.impls, {
-      out,
-      jobs: 2,
-      threadsPerJob: 1,
-      log: (l) => lines.push(l),
-    });
-    assert.equal(maxTrains, 2, "two trainings overlapped, never three");
-    assert.equal(maxOthers, 1, "stages in this process run one at a time");
-    assert.equal(threads.length, 6, "three seeds × (no IM, IM)");
-    assert.ok(threads.every((t) => t === 1), "each side-by-side training gets its thread count");
-    assert.equal(o.filter((x) => x.status === "done").length, f.calls.length);
-    assert.deepEqual(o.map((x) => x.stage.hash), r.stages.map((s) => s.hash), "plan order");
-    assert.equal(lines.length, r.stages.length);
-    assert.match(
-      lines.at(-1)!,
-      new RegExp(`^reproduce \\[${r.stages.length}/${r.stages.length}\\]`),
-    );
-
-    // One job: every stage in turn, in this process (no thread count).
-    const out2 = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
-    try {
-      maxTrains = 0;
-      threads.length = 0;
-      await runPlan(r, f.impls, { out: out2, log: () => {} });
-      assert.equal(maxTrains, 1);
-      assert.ok(threads.every((t) => t === undefined));
-    } finally {
-      await Deno.remove(out2, { recursive: true });
-    }
+    if (train) threads.push(ctx.threads);
+    train ? trains++ : others++;
+    maxTrains = Math.max(maxTrains, trains);
+    maxOthers = Math.max(maxOthers, others);
+    await new Promise((res) => setTimeout(res, train ? 30 : 5));
+    const result = await inner(ctx);
+    train ? trains-- : others--;
+    finishedAt.set(ctx.stage.hash, ++clock);
+    return result;
+  };
+  for (const k of Object.keys(f.impls) as (keyof StageImpls)[]) {
+    f.impls[k] = slow(f.impls[k], k === "train");
+  }
+  const lines: string[] = [];
+  const o = await runPlan(r, f.impls, {
+    out,
+    jobs: 2,
+    threadsPerJob: 1,
+    log: (l) => lines.push(l),
   });
+  assert.equal(maxTrains, 2, "two trainings overlapped, never three");
+  assert.equal(maxOthers, 1, "stages in this process run one at a time");
+  assert.equal(threads.length, 6, "three seeds × (no IM, IM)");
+  assert.ok(threads.every((t) => t === 1), "each side-by-side training gets its thread count");
+  assert.equal(o.filter((x) => x.status === "done").length, f.calls.length);
+  assert.deepEqual(o.map((x) => x.stage.hash), r.stages.map((s) => s.hash), "plan order");
+  assert.equal(lines.length, r.stages.length);
+  assert.match(
+    lines.at(-1)!,
+    new RegExp(`^reproduce \\[${r.stages.length}/${r.stages.length}\\]`),
+  );
+
+  // One job: every stage in turn, in this process (no thread count).
+  const out2 = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
+  try {
+    maxTrains = 0;
+    threads.length = 0;
+    await runPlan(r, f.impls, { out: out2, log: () => {} });
+    assert.equal(maxTrains, 1);
+    assert.ok(threads.every((t) => t === undefined));
+  } finally {
+    await Deno.remove(out2, { recursive: true });
+  }
 });

@@ -9,7 +9,7 @@ import {
 import { PRESETS } from "../tasks/reproduce/mod.ts";
 import { fmtSeconds } from "../tasks/reproduce/run.ts";
 import { createStages } from "../tasks/reproduce/stages.ts";
-import { runTask, withTempDir } from "./_helpers.ts";
+import { runTask, temp } from "./_helpers.ts";
 
 /** The options of a command line (flags and values separated by single spaces). */
 function opts(args: string): ReproduceOptions {
@@ -85,26 +85,24 @@ Deno.test("the task runs as a command: --dry-run exits 0, a bad flag exits 2 wit
   );
 });
 
-Deno.test("--dry-run estimates LFW evaluation from the images the pairs file names", async () => {
-  await withTempDir({}, async (dir) => {
-    const pairs = `${dir}/pairs.txt`;
-    // View 1 layout: 2 same + 2 different pairs, 6 distinct images
-    await Deno.writeTextFile(pairs, "2\nA\t1\t2\nB\t1\t2\nA\t1\tC\t1\nB\t2\tD\t1\n");
-    const estimate = async (file: string) => {
-      const o = opts(
-        `--preset smoke --dry-run --only table1 --out ${dir}/out --lfw-pairs ${file} ` +
-          `--lfw-images ${dir}`,
-      );
-      const r = await reproduce(o, createStages(), { print: () => {} });
-      const lfw = r.resolved.stages.find((s) => s.label === "table1/train-syn@lfw")!;
-      return lfw.estimateS;
-    };
-    const small = await estimate(pairs);
-    const e = PRESETS.smoke.estimate;
-    assert.ok(Math.abs(small - (e.stageOverheadS + 2 * 6 / e.embedImgPerS)) < 1e-9, `${small}`);
-    await Deno.writeTextFile(`${dir}/bad.txt`, "2\nA\t1\n");
-    await assert.rejects(() => estimate(`${dir}/bad.txt`), UsageError);
-  });
+temp.test("--dry-run estimates LFW evaluation from the images the pairs file names", async (dir) => {
+  const pairs = `${dir}/pairs.txt`;
+  // View 1 layout: 2 same + 2 different pairs, 6 distinct images
+  await Deno.writeTextFile(pairs, "2\nA\t1\t2\nB\t1\t2\nA\t1\tC\t1\nB\t2\tD\t1\n");
+  const estimate = async (file: string) => {
+    const o = opts(
+      `--preset smoke --dry-run --only table1 --out ${dir}/out --lfw-pairs ${file} ` +
+        `--lfw-images ${dir}`,
+    );
+    const r = await reproduce(o, createStages(), { print: () => {} });
+    const lfw = r.resolved.stages.find((s) => s.label === "table1/train-syn@lfw")!;
+    return lfw.estimateS;
+  };
+  const small = await estimate(pairs);
+  const e = PRESETS.smoke.estimate;
+  assert.ok(Math.abs(small - (e.stageOverheadS + 2 * 6 / e.embedImgPerS)) < 1e-9, `${small}`);
+  await Deno.writeTextFile(`${dir}/bad.txt`, "2\nA\t1\n");
+  await assert.rejects(() => estimate(`${dir}/bad.txt`), UsageError);
 });
 
 Deno.test("durations round once: never 60 seconds in a minute", () => {

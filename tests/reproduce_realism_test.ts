@@ -11,7 +11,7 @@ import { buildReportModel, renderHtml, renderMarkdown } from "../tasks/reproduce
 import type { StageContext, StageOutcome } from "../tasks/reproduce/run.ts";
 import { CODE, META } from "./_reproduce.ts";
 import { realismStage } from "../tasks/reproduce/stages.ts";
-import { withTempDir } from "./_helpers.ts";
+import { temp } from "./_helpers.ts";
 
 const LFW = { lfwImages: () => Promise.resolve("LFWIMG1") };
 
@@ -101,151 +101,145 @@ async function makeSet(dir: string, ids: number, base: number) {
   }
 }
 
-Deno.test("realism stage: measures the test set against --lfw-images, leaves View 2 images out, floor --real", async () => {
-  await withTempDir({ prefix: "reproduce_realism_test_" }, async (tmp) => {
-    await makeSet(`${tmp}/syntest`, 6, 10);
-    await Deno.writeTextFile(
-      `${tmp}/syntest/pairs.txt`,
-      "2\t1\nid0\t1\t2\nid2\t1\tid3\t1\nid1\t1\t2\nid4\t2\tid5\t1\n",
+temp.test("realism stage: measures the test set against --lfw-images, leaves View 2 images out, floor --real", async (tmp) => {
+  await makeSet(`${tmp}/syntest`, 6, 10);
+  await Deno.writeTextFile(
+    `${tmp}/syntest/pairs.txt`,
+    "2\t1\nid0\t1\t2\nid2\t1\tid3\t1\nid1\t1\t2\nid4\t2\tid5\t1\n",
+  );
+  await makeSet(`${tmp}/lfw`, 6, 100);
+  await makeSet(`${tmp}/celeb`, 5, 50);
+  // View 2-shaped test pairs (two folds) naming 8 of the 12 real images
+  await Deno.writeTextFile(
+    `${tmp}/pairs.txt`,
+    "2\t1\nid0\t1\t2\nid1\t1\tid2\t1\nid3\t1\t2\nid4\t1\tid5\t2\n",
+  );
+  const plan = buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table2"]);
+  const r = await resolvePlan(plan, LFW, CODE, { ep: "wasm" });
+  const stage = r.stages.find((s) => s.kind === "realism")!;
+  const syn = r.stages.find((s) => s.hash === stage.deps.syntest)!;
+  const dir = `${tmp}/out/${stage.dir}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const ctx: StageContext = {
+    stage,
+    out: `${tmp}/out`,
+    dir,
+    deps: { syntest: { stage: syn, dir: `${tmp}/syntest` } },
+    resume: false,
+    inputs: {
+      lfwImages: `${tmp}/lfw`,
+      lfwPairs: `${tmp}/pairs.txt`,
+      real: `${tmp}/celeb`,
+    },
+    backend: "cpu",
+    workers: 1,
+    ep: "wasm",
+    progress: () => {},
+  };
+  const eps: (string | undefined)[] = [];
+  const reference = createPixelEmbedder({ inputSize: [8, 8], workSize: [2, 2] });
+  const result = await realismStage(ctx, (ep) => {
+    eps.push(ep);
+    return Promise.resolve(reference);
+  });
+  assert.deepEqual(eps, ["wasm"]);
+  const json = JSON.parse(await Deno.readTextFile(`${dir}/realism.json`));
+  assert.equal(json.generator, DEFAULT_GENERATOR_ID);
+  // the 4 real images no test pair names; all 12 generated; all 10 floor
+  assert.deepEqual(json.images, { generated: 12, real: 4, floor: 10 });
+  const want = await measureRealism({
+    generated: `${tmp}/syntest`,
+    real: `${tmp}/lfw`,
+    floor: `${tmp}/celeb`,
+    n: stage.node.kind === "realism" ? stage.node.config.n : 0,
+    reference,
+    excludeReal: new Set(["id0/id0_0001", "id0/id0_0002", "id1/id1_0001", "id2/id2_0001"]
+      .concat(["id3/id3_0001", "id3/id3_0002", "id4/id4_0001", "id5/id5_0002"])),
+    progress: false,
+  });
+  assert.equal(json.fd, want.fd);
+  assert.equal(json.fd_floor, want.fd_floor);
+  assert.equal(json.identity_accuracy, want.identity_accuracy);
+  assert.ok(typeof json.identity_accuracy === "number");
+  assert.deepEqual(result, {
+    generator: DEFAULT_GENERATOR_ID,
+    fd: want.fd,
+    fd_ratio: want.fd_ratio,
+  });
+  // without --lfw-images the stage refuses (the plan marks it "needs" before it gets here)
+  await assert.rejects(
+    realismStage({ ...ctx, inputs: {} }, () => Promise.resolve(reference)),
+    /needs --lfw-images/,
+  );
+});
+
+temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw-images' without it", async (tmp) => {
+  const plan = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2"]);
+  const outcomes = (r: Awaited<ReturnType<typeof resolvePlan>>, ok: boolean): StageOutcome[] =>
+    r.stages.map((stage) =>
+      stage.needs.length
+        ? { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` }
+        : { stage, status: ok ? "cached" : "failed", wallS: 1 }
     );
-    await makeSet(`${tmp}/lfw`, 6, 100);
-    await makeSet(`${tmp}/celeb`, 5, 50);
-    // View 2-shaped test pairs (two folds) naming 8 of the 12 real images
-    await Deno.writeTextFile(
-      `${tmp}/pairs.txt`,
-      "2\t1\nid0\t1\t2\nid1\t1\tid2\t1\nid3\t1\t2\nid4\t1\tid5\t2\n",
-    );
-    const plan = buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table2"]);
-    const r = await resolvePlan(plan, LFW, CODE, { ep: "wasm" });
-    const stage = r.stages.find((s) => s.kind === "realism")!;
-    const syn = r.stages.find((s) => s.hash === stage.deps.syntest)!;
-    const dir = `${tmp}/out/${stage.dir}`;
-    await Deno.mkdir(dir, { recursive: true });
-    const ctx: StageContext = {
-      stage,
-      out: `${tmp}/out`,
-      dir,
-      deps: { syntest: { stage: syn, dir: `${tmp}/syntest` } },
-      resume: false,
-      inputs: {
-        lfwImages: `${tmp}/lfw`,
-        lfwPairs: `${tmp}/pairs.txt`,
-        real: `${tmp}/celeb`,
-      },
-      backend: "cpu",
-      workers: 1,
-      ep: "wasm",
-      progress: () => {},
-    };
-    const eps: (string | undefined)[] = [];
-    const reference = createPixelEmbedder({ inputSize: [8, 8], workSize: [2, 2] });
-    const result = await realismStage(ctx, (ep) => {
-      eps.push(ep);
-      return Promise.resolve(reference);
-    });
-    assert.deepEqual(eps, ["wasm"]);
-    const json = JSON.parse(await Deno.readTextFile(`${dir}/realism.json`));
-    assert.equal(json.generator, DEFAULT_GENERATOR_ID);
-    // the 4 real images no test pair names; all 12 generated; all 10 floor
-    assert.deepEqual(json.images, { generated: 12, real: 4, floor: 10 });
-    const want = await measureRealism({
-      generated: `${tmp}/syntest`,
-      real: `${tmp}/lfw`,
-      floor: `${tmp}/celeb`,
-      n: stage.node.kind === "realism" ? stage.node.config.n : 0,
-      reference,
-      excludeReal: new Set(["id0/id0_0001", "id0/id0_0002", "id1/id1_0001", "id2/id2_0001"]
-        .concat(["id3/id3_0001", "id3/id3_0002", "id4/id4_0001", "id5/id5_0002"])),
-      progress: false,
-    });
-    assert.equal(json.fd, want.fd);
-    assert.equal(json.fd_floor, want.fd_floor);
-    assert.equal(json.identity_accuracy, want.identity_accuracy);
-    assert.ok(typeof json.identity_accuracy === "number");
-    assert.deepEqual(result, {
+  const r = await resolvePlan(plan, LFW, CODE);
+  const stage = r.stages.find((s) => s.kind === "realism")!;
+  await Deno.mkdir(`${tmp}/${stage.dir}`, { recursive: true });
+  await Deno.writeTextFile(
+    `${tmp}/${stage.dir}/realism.json`,
+    JSON.stringify({
       generator: DEFAULT_GENERATOR_ID,
-      fd: want.fd,
-      fd_ratio: want.fd_ratio,
-    });
-    // without --lfw-images the stage refuses (the plan marks it "needs" before it gets here)
-    await assert.rejects(
-      realismStage({ ...ctx, inputs: {} }, () => Promise.resolve(reference)),
-      /needs --lfw-images/,
-    );
-  });
+      n: 24,
+      fd: 0.812345678,
+      fd_floor: 0.25,
+      fd_ratio: 3.24938271,
+      identity_accuracy: 0.875,
+      note: "hand-made",
+    }),
+  );
+  const model = await buildReportModel(
+    r,
+    outcomes(r, true),
+    { ...META, out: tmp },
+    () => Promise.resolve(null),
+  );
+  assert.deepEqual(model.realism?.map((x) => x.generator), [DEFAULT_GENERATOR_ID]);
+  const md = renderMarkdown(model);
+  assert.match(md, /## Realism/);
+  assert.match(md, /never used for training or model choice/);
+  assert.ok(md.includes("| generator | n | fd | fd_floor | fd_ratio | identity_accuracy |"));
+  assert.ok(md.includes("| embedded-aam@3 | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 |"), md);
+  const html = renderHtml(model);
+  assert.ok(
+    html.includes(
+      "<td>embedded-aam@3</td><td>24</td><td>0.8123</td><td>0.2500</td><td>3.25</td>" +
+        "<td>87.50</td>",
+    ),
+  );
+  // a malformed realism.json names the file and field
+  await Deno.writeTextFile(`${tmp}/${stage.dir}/realism.json`, JSON.stringify({ n: 24 }));
+  await assert.rejects(
+    buildReportModel(r, outcomes(r, true), { ...META, out: tmp }, () => Promise.resolve(null)),
+    /realism\.json: field "fd"/,
+  );
+  // no real crops: the row says what it needs
+  const none = await resolvePlan(plan, {}, CODE);
+  const m2 = await buildReportModel(
+    none,
+    outcomes(none, true),
+    { ...META, out: tmp },
+    () => Promise.resolve(null),
+  );
+  assert.ok(renderMarkdown(m2).includes("| embedded-aam@3 | needs --lfw-images |"));
 });
 
-Deno.test("report: the Realism table from a hand-made realism.json; 'needs --lfw-images' without it", async () => {
-  await withTempDir({ prefix: "reproduce_realism_report_" }, async (tmp) => {
-    const plan = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2"]);
-    const outcomes = (r: Awaited<ReturnType<typeof resolvePlan>>, ok: boolean): StageOutcome[] =>
-      r.stages.map((stage) =>
-        stage.needs.length
-          ? { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` }
-          : { stage, status: ok ? "cached" : "failed", wallS: 1 }
-      );
-    const r = await resolvePlan(plan, LFW, CODE);
-    const stage = r.stages.find((s) => s.kind === "realism")!;
-    await Deno.mkdir(`${tmp}/${stage.dir}`, { recursive: true });
-    await Deno.writeTextFile(
-      `${tmp}/${stage.dir}/realism.json`,
-      JSON.stringify({
-        generator: DEFAULT_GENERATOR_ID,
-        n: 24,
-        fd: 0.812345678,
-        fd_floor: 0.25,
-        fd_ratio: 3.24938271,
-        identity_accuracy: 0.875,
-        note: "hand-made",
-      }),
-    );
-    const model = await buildReportModel(
-      r,
-      outcomes(r, true),
-      { ...META, out: tmp },
-      () => Promise.resolve(null),
-    );
-    assert.deepEqual(model.realism?.map((x) => x.generator), [DEFAULT_GENERATOR_ID]);
-    const md = renderMarkdown(model);
-    assert.match(md, /## Realism/);
-    assert.match(md, /never used for training or model choice/);
-    assert.ok(md.includes("| generator | n | fd | fd_floor | fd_ratio | identity_accuracy |"));
-    assert.ok(md.includes("| embedded-aam@3 | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 |"), md);
-    const html = renderHtml(model);
-    assert.ok(
-      html.includes(
-        "<td>embedded-aam@3</td><td>24</td><td>0.8123</td><td>0.2500</td><td>3.25</td>" +
-          "<td>87.50</td>",
-      ),
-    );
-    // a malformed realism.json names the file and field
-    await Deno.writeTextFile(`${tmp}/${stage.dir}/realism.json`, JSON.stringify({ n: 24 }));
-    await assert.rejects(
-      buildReportModel(r, outcomes(r, true), { ...META, out: tmp }, () => Promise.resolve(null)),
-      /realism\.json: field "fd"/,
-    );
-    // no real crops: the row says what it needs
-    const none = await resolvePlan(plan, {}, CODE);
-    const m2 = await buildReportModel(
-      none,
-      outcomes(none, true),
-      { ...META, out: tmp },
-      () => Promise.resolve(null),
-    );
-    assert.ok(renderMarkdown(m2).includes("| embedded-aam@3 | needs --lfw-images |"));
-  });
-});
-
-Deno.test("folderFingerprint follows the files of a folder (names and sizes), not their order of listing", async () => {
-  await withTempDir({ prefix: "reproduce_realism_fp_" }, async (tmp) => {
-    await makeSet(`${tmp}/a`, 2, 0);
-    const f0 = await folderFingerprint(`${tmp}/a`);
-    assert.match(f0, /^[0-9a-f]{16}$/);
-    assert.equal(await folderFingerprint(`${tmp}/a/`), f0);
-    await Deno.writeFile(`${tmp}/a/id1/id1_0003.png`, new Uint8Array(3));
-    const f1 = await folderFingerprint(`${tmp}/a`);
-    assert.notEqual(f1, f0);
-    await Deno.writeFile(`${tmp}/a/id1/id1_0003.png`, new Uint8Array(4));
-    assert.notEqual(await folderFingerprint(`${tmp}/a`), f1);
-  });
+temp.test("folderFingerprint follows the files of a folder (names and sizes), not their order of listing", async (tmp) => {
+  await makeSet(`${tmp}/a`, 2, 0);
+  const f0 = await folderFingerprint(`${tmp}/a`);
+  assert.match(f0, /^[0-9a-f]{16}$/);
+  assert.equal(await folderFingerprint(`${tmp}/a/`), f0);
+  await Deno.writeFile(`${tmp}/a/id1/id1_0003.png`, new Uint8Array(3));
+  const f1 = await folderFingerprint(`${tmp}/a`);
+  assert.notEqual(f1, f0);
+  await Deno.writeFile(`${tmp}/a/id1/id1_0003.png`, new Uint8Array(4));
+  assert.notEqual(await folderFingerprint(`${tmp}/a`), f1);
 });

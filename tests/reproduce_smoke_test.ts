@@ -5,49 +5,47 @@
  * Takes ~3–4 minutes on 2 cores.
  */
 import assert from "node:assert/strict";
-import { hasSharedData, runTask, SHARED_DATA, withTempDir } from "./_helpers.ts";
+import { hasSharedData, runTask, SHARED_DATA, temp } from "./_helpers.ts";
 
-Deno.test("reproduce --preset smoke: every stage runs, the report is complete, a rerun is cached", async () => {
-  await withTempDir({ prefix: "reproduce_smoke_test_" }, async (out) => {
-    const args = ["--preset", "smoke", "--out", out];
-    const real = hasSharedData("celeba-aligned");
-    if (real) args.push("--real", new URL("celeba-aligned", SHARED_DATA).pathname);
-    const t0 = performance.now();
-    const first = await runTask("reproduce", args);
-    const seconds = (performance.now() - t0) / 1000;
-    console.log(`smoke preset: ${seconds.toFixed(0)} s (${real ? "with" : "without"} --real)`);
-    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr.slice(-3000)}`);
-    const lines = first.stderr.split("\n").filter((l) => /^reproduce \[\s*\d+\/\d+\]/.test(l));
-    const cfg = JSON.parse(await Deno.readTextFile(`${out}/report/configs.json`));
-    assert.equal(lines.length, cfg.stages.length, "one progress line per stage");
-    for (const s of cfg.stages) {
-      const ok = s.status === "done" ||
-        (s.status === "needs-input" &&
-          (s.message.includes("--lfw") || (!real && s.message.includes("--real"))));
-      assert.ok(ok, `${s.label}: ${s.status} ${s.message ?? ""}`);
-    }
-    const md = await Deno.readTextFile(`${out}/report/README.md`);
-    assert.match(md, /its numbers are meaningless/);
-    const rows = ["synthetic 6x4", "\\+ Identity Mixup"];
-    if (real) rows.push("\\+ IM \\+ Domain Mixup, real 6x2");
-    const cell = "\\d+\\.\\d\\d ± \\d+\\.\\d\\d";
-    for (const row of rows) {
-      assert.match(md, new RegExp(`\\| ${row} \\| ${cell} \\| ${cell} \\|`), row);
-    }
-    const files = ["index.html", "table2.svg", "table3.svg", "fig5.svg", "fig6.svg"];
-    for (const f of [...files, "figures/fig2-1.svg", "figures/fig3-1.png"]) {
-      assert.ok((await Deno.stat(`${out}/report/${f}`)).size > 0, f);
-    }
+temp.test("reproduce --preset smoke: every stage runs, the report is complete, a rerun is cached", async (out) => {
+  const args = ["--preset", "smoke", "--out", out];
+  const real = hasSharedData("celeba-aligned");
+  if (real) args.push("--real", new URL("celeba-aligned", SHARED_DATA).pathname);
+  const t0 = performance.now();
+  const first = await runTask("reproduce", args);
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`smoke preset: ${seconds.toFixed(0)} s (${real ? "with" : "without"} --real)`);
+  assert.equal(first.code, 0, `${first.stdout}\n${first.stderr.slice(-3000)}`);
+  const lines = first.stderr.split("\n").filter((l) => /^reproduce \[\s*\d+\/\d+\]/.test(l));
+  const cfg = JSON.parse(await Deno.readTextFile(`${out}/report/configs.json`));
+  assert.equal(lines.length, cfg.stages.length, "one progress line per stage");
+  for (const s of cfg.stages) {
+    const ok = s.status === "done" ||
+      (s.status === "needs-input" &&
+        (s.message.includes("--lfw") || (!real && s.message.includes("--real"))));
+    assert.ok(ok, `${s.label}: ${s.status} ${s.message ?? ""}`);
+  }
+  const md = await Deno.readTextFile(`${out}/report/README.md`);
+  assert.match(md, /its numbers are meaningless/);
+  const rows = ["synthetic 6x4", "\\+ Identity Mixup"];
+  if (real) rows.push("\\+ IM \\+ Domain Mixup, real 6x2");
+  const cell = "\\d+\\.\\d\\d ± \\d+\\.\\d\\d";
+  for (const row of rows) {
+    assert.match(md, new RegExp(`\\| ${row} \\| ${cell} \\| ${cell} \\|`), row);
+  }
+  const files = ["index.html", "table2.svg", "table3.svg", "fig5.svg", "fig6.svg"];
+  for (const f of [...files, "figures/fig2-1.svg", "figures/fig3-1.png"]) {
+    assert.ok((await Deno.stat(`${out}/report/${f}`)).size > 0, f);
+  }
 
-    const second = await runTask("reproduce", args);
-    assert.equal(second.code, 0, second.stderr.slice(-3000));
-    const again = JSON.parse(await Deno.readTextFile(`${out}/report/configs.json`));
-    // Stages whose key is unchanged must be reused. (In a shared working tree another edit can
-    // change a module's source between the two runs; its stages then rightly run again.)
-    const before = new Set(cfg.stages.map((s: { dir: string }) => s.dir));
-    const rerun = again.stages.filter((s: { dir: string; status: string }) =>
-      before.has(s.dir) && s.status === "done"
-    );
-    assert.deepEqual(rerun.map((s: { label: string }) => s.label), [], "finished stages reused");
-  });
+  const second = await runTask("reproduce", args);
+  assert.equal(second.code, 0, second.stderr.slice(-3000));
+  const again = JSON.parse(await Deno.readTextFile(`${out}/report/configs.json`));
+  // Stages whose key is unchanged must be reused. (In a shared working tree another edit can
+  // change a module's source between the two runs; its stages then rightly run again.)
+  const before = new Set(cfg.stages.map((s: { dir: string }) => s.dir));
+  const rerun = again.stages.filter((s: { dir: string; status: string }) =>
+    before.has(s.dir) && s.status === "done"
+  );
+  assert.deepEqual(rerun.map((s: { label: string }) => s.label), [], "finished stages reused");
 });

@@ -15,7 +15,7 @@ import {
   verificationFiles,
 } from "../tasks/reproduce/stages.ts";
 import { channelMeanModel } from "./_eval_tiny_onnx.ts";
-import { withTempDir } from "./_helpers.ts";
+import { temp } from "./_helpers.ts";
 
 const COLORS = [[200, 40, 40], [40, 200, 40], [40, 40, 200], [200, 200, 40]];
 
@@ -79,139 +79,133 @@ function ctx(
   };
 }
 
-Deno.test("eval and features stages run the eval module and write what the report reads", async () => {
-  await withTempDir({ prefix: "reproduce_stages_test_" }, async (root) => {
-    await fixture(root);
-    const resolved = await resolvePlan(
-      buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table2", "fig2"]),
-      { real: () => Promise.resolve("r") },
-      {},
-    );
-    const byRef = (exp: "table2" | "fig2", ref: string) =>
-      resolved.stages.find((s) => s.hash === resolved.refs[exp][ref])!;
-    const dep = (dir: string, s: Stage) => ({ stage: s, dir });
+temp.test("eval and features stages run the eval module and write what the report reads", async (root) => {
+  await fixture(root);
+  const resolved = await resolvePlan(
+    buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table2", "fig2"]),
+    { real: () => Promise.resolve("r") },
+    {},
+  );
+  const byRef = (exp: "table2" | "fig2", ref: string) =>
+    resolved.stages.find((s) => s.hash === resolved.refs[exp][ref])!;
+  const dep = (dir: string, s: Stage) => ({ stage: s, dir });
 
-    const evalStage = byRef("table2", "train-syn@syntest");
-    await Deno.mkdir(`${root}/eval`);
-    const r = await createStages().eval(ctx(evalStage, `${root}/eval`, {
-      "train-syn": dep(`${root}/run`, byRef("table2", "train-syn")),
-      syntest: dep(`${root}/ver`, byRef("table2", "syntest")),
-    }));
-    assert.deepEqual(r, { figures: [{ title: "ROC: table2/train-syn@syntest", file: "roc.svg" }] });
-    const res = await readEvalResults(`${root}/eval`);
-    assert.equal(res?.synface?.accuracy, 1);
-    assert.equal(res?.insightface?.accuracy, 1);
-    assert.ok(res?.synface?.roc && res.synface.roc.fpr.length > 2);
-    await Deno.stat(`${root}/eval/roc.svg`);
+  const evalStage = byRef("table2", "train-syn@syntest");
+  await Deno.mkdir(`${root}/eval`);
+  const r = await createStages().eval(ctx(evalStage, `${root}/eval`, {
+    "train-syn": dep(`${root}/run`, byRef("table2", "train-syn")),
+    syntest: dep(`${root}/ver`, byRef("table2", "syntest")),
+  }));
+  assert.deepEqual(r, { figures: [{ title: "ROC: table2/train-syn@syntest", file: "roc.svg" }] });
+  const res = await readEvalResults(`${root}/eval`);
+  assert.equal(res?.synface?.accuracy, 1);
+  assert.equal(res?.insightface?.accuracy, 1);
+  assert.ok(res?.synface?.roc && res.synface.roc.fpr.length > 2);
+  await Deno.stat(`${root}/eval/roc.svg`);
 
-    const spread = byRef("fig2", "spread");
-    await Deno.mkdir(`${root}/spread`);
-    const f = await createStages().features(ctx(spread, `${root}/spread`, {
-      "train-syn": dep(`${root}/run`, byRef("fig2", "train-syn")),
-      syn: dep(`${root}/ds`, byRef("fig2", "syn")),
-      "syn-im": dep(`${root}/ds`, byRef("fig2", "syn-im")),
-      "syn-im-mild": dep(`${root}/ds`, byRef("fig2", "syn-im-mild")),
-    }, { real: `${root}/real` })) as { figures: unknown[]; table: { rows: (string | number)[][] } };
-    assert.deepEqual(f.figures, [{
-      title: "Fig. 2: feature spread by set and identity",
-      file: "spread.svg",
-    }]);
-    assert.deepEqual(f.table.rows.map((r) => [r[0], r[1]]), [
-      ["synthetic, no IM", 4],
-      ["synthetic, IM (φ ∈ {0 … 1})", 4],
-      ["synthetic, mild IM (φ ≥ 0.5)", 4],
-      ["real", 4],
-    ]);
-    for (const row of f.table.rows) {
-      assert.ok((row[2] as number) > (row[3] as number), "intra > inter cosine");
-    }
-    assert.match(await Deno.readTextFile(`${root}/spread/spread.svg`), /^<svg/);
-  });
+  const spread = byRef("fig2", "spread");
+  await Deno.mkdir(`${root}/spread`);
+  const f = await createStages().features(ctx(spread, `${root}/spread`, {
+    "train-syn": dep(`${root}/run`, byRef("fig2", "train-syn")),
+    syn: dep(`${root}/ds`, byRef("fig2", "syn")),
+    "syn-im": dep(`${root}/ds`, byRef("fig2", "syn-im")),
+    "syn-im-mild": dep(`${root}/ds`, byRef("fig2", "syn-im-mild")),
+  }, { real: `${root}/real` })) as { figures: unknown[]; table: { rows: (string | number)[][] } };
+  assert.deepEqual(f.figures, [{
+    title: "Fig. 2: feature spread by set and identity",
+    file: "spread.svg",
+  }]);
+  assert.deepEqual(f.table.rows.map((r) => [r[0], r[1]]), [
+    ["synthetic, no IM", 4],
+    ["synthetic, IM (φ ∈ {0 … 1})", 4],
+    ["synthetic, mild IM (φ ≥ 0.5)", 4],
+    ["real", 4],
+  ]);
+  for (const row of f.table.rows) {
+    assert.ok((row[2] as number) > (row[3] as number), "intra > inter cosine");
+  }
+  assert.match(await Deno.readTextFile(`${root}/spread/spread.svg`), /^<svg/);
 });
 
-Deno.test("train stage config: paths from deps and inputs; real-only runs link the slice", async () => {
-  await withTempDir({ prefix: "reproduce_stages_test_" }, async (root) => {
-    await fixture(root);
-    const resolved = await resolvePlan(
-      buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table1", "table2"]),
-      { real: () => Promise.resolve("r") },
-      {},
-    );
-    const s = resolved.stages.find((x) => x.hash === resolved.refs.table2["train-syn-im-dm4"])!;
-    const c = ctx(s, `${root}/r`, { synval: { stage: s, dir: "/v" } }, { real: "/real" });
-    const cfg = trainerConfig(s.node as Parameters<typeof trainerConfig>[0], c, "/syn");
-    assert.deepEqual(
-      { ...cfg, out: undefined },
-      {
-        data: "/syn",
-        out: undefined,
-        arch: "ir_tiny",
-        input: { height: 32, width: 32 },
-        fit: "resize",
-        loss: { kind: "arcface" },
-        epochs: 1,
-        batch: 8,
-        lr: 0.05,
-        seed: 1,
-        augment: { colour: 0.8, grey: 0.2, blur: 0.3, lowRes: 0.3 },
-        backend: "cpu",
-        workers: 1,
-        real: { dir: "/real", ids: 6, perId: 4 },
-        domainMixup: true,
-        val: { data: "/v", numPairs: 24 },
-      },
-    );
-    const slice = await linkRealSlice(`${root}/real`, { ids: 2, perId: 2 }, `${root}/slice`);
-    const got: string[] = [];
-    for (const c of ["p0", "p1"]) {
-      for await (const e of Deno.readDir(`${slice}/${c}`)) got.push(`${c}/${e.name}`);
-    }
-    assert.deepEqual(got.sort(), ["p0/0.png", "p0/1.png", "p1/0.png", "p1/1.png"]);
-    await assert.rejects(
-      linkRealSlice(`${root}/real`, { ids: 9, perId: 1 }, `${root}/s2`),
-      /4 identity folders, the plan needs 9/,
-    );
-    assert.deepEqual(await verificationFiles(`${root}/ver`), {
-      pairs: `${root}/ver/pairs.txt`,
-      images: `${root}/ver`,
-    });
-    await assert.rejects(verificationFiles(`${root}/run`), /has no pairs\.txt/);
+temp.test("train stage config: paths from deps and inputs; real-only runs link the slice", async (root) => {
+  await fixture(root);
+  const resolved = await resolvePlan(
+    buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table1", "table2"]),
+    { real: () => Promise.resolve("r") },
+    {},
+  );
+  const s = resolved.stages.find((x) => x.hash === resolved.refs.table2["train-syn-im-dm4"])!;
+  const c = ctx(s, `${root}/r`, { synval: { stage: s, dir: "/v" } }, { real: "/real" });
+  const cfg = trainerConfig(s.node as Parameters<typeof trainerConfig>[0], c, "/syn");
+  assert.deepEqual(
+    { ...cfg, out: undefined },
+    {
+      data: "/syn",
+      out: undefined,
+      arch: "ir_tiny",
+      input: { height: 32, width: 32 },
+      fit: "resize",
+      loss: { kind: "arcface" },
+      epochs: 1,
+      batch: 8,
+      lr: 0.05,
+      seed: 1,
+      augment: { colour: 0.8, grey: 0.2, blur: 0.3, lowRes: 0.3 },
+      backend: "cpu",
+      workers: 1,
+      real: { dir: "/real", ids: 6, perId: 4 },
+      domainMixup: true,
+      val: { data: "/v", numPairs: 24 },
+    },
+  );
+  const slice = await linkRealSlice(`${root}/real`, { ids: 2, perId: 2 }, `${root}/slice`);
+  const got: string[] = [];
+  for (const c of ["p0", "p1"]) {
+    for await (const e of Deno.readDir(`${slice}/${c}`)) got.push(`${c}/${e.name}`);
+  }
+  assert.deepEqual(got.sort(), ["p0/0.png", "p0/1.png", "p1/0.png", "p1/1.png"]);
+  await assert.rejects(
+    linkRealSlice(`${root}/real`, { ids: 9, perId: 1 }, `${root}/s2`),
+    /4 identity folders, the plan needs 9/,
+  );
+  assert.deepEqual(await verificationFiles(`${root}/ver`), {
+    pairs: `${root}/ver/pairs.txt`,
+    images: `${root}/ver`,
   });
+  await assert.rejects(verificationFiles(`${root}/run`), /has no pairs\.txt/);
 });
 
-Deno.test("train stage in a process of its own: progress relayed, model exported; a failure carries the child's error", async () => {
-  await withTempDir({ prefix: "reproduce_stages_test_" }, async (root) => {
-    await fixture(root);
-    const resolved = await resolvePlan(
-      buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table1"]),
-      {},
-      {},
-    );
-    const s = resolved.stages.find((x) => x.hash === resolved.refs.table1["train-syn"])!;
-    const deps = (data: string) => ({
-      syn: { stage: s, dir: data },
-      synval: { stage: s, dir: `${root}/ds` },
-    });
-    const progress: number[] = [];
-    const c = {
-      ...ctx(s, `${root}/r`, deps(`${root}/ds`)),
-      threads: 1,
-      progress: (f: number) => progress.push(f),
-    };
-    await Deno.mkdir(c.dir, { recursive: true });
-    const result = await createStages().train(c) as { steps: number; imagesPerSec: number };
-    assert.equal(result.steps, 1, "12 images, batch 8: one full batch in one epoch");
-    assert.ok(result.imagesPerSec > 0);
-    assert.ok(progress.length > 0 && progress.at(-1)! <= 1, "the child's progress reaches us");
-    assert.ok((await Deno.stat(`${c.dir}/model.onnx`)).size > 0);
-    const request = JSON.parse(await Deno.readTextFile(`${c.dir}/train-request.json`));
-    assert.deepEqual([request.backend, request.threads, request.workers], ["cpu", 1, 1]);
-
-    const bad = { ...c, dir: `${root}/r2`, deps: deps(`${root}/missing`) };
-    await Deno.mkdir(bad.dir, { recursive: true });
-    await assert.rejects(
-      createStages().train(bad),
-      /^Error: --data .*\/missing: no such folder \(exit code 1 of .*train_process\.ts .*train-request\.json\)$/,
-    );
+temp.test("train stage in a process of its own: progress relayed, model exported; a failure carries the child's error", async (root) => {
+  await fixture(root);
+  const resolved = await resolvePlan(
+    buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table1"]),
+    {},
+    {},
+  );
+  const s = resolved.stages.find((x) => x.hash === resolved.refs.table1["train-syn"])!;
+  const deps = (data: string) => ({
+    syn: { stage: s, dir: data },
+    synval: { stage: s, dir: `${root}/ds` },
   });
+  const progress: number[] = [];
+  const c = {
+    ...ctx(s, `${root}/r`, deps(`${root}/ds`)),
+    threads: 1,
+    progress: (f: number) => progress.push(f),
+  };
+  await Deno.mkdir(c.dir, { recursive: true });
+  const result = await createStages().train(c) as { steps: number; imagesPerSec: number };
+  assert.equal(result.steps, 1, "12 images, batch 8: one full batch in one epoch");
+  assert.ok(result.imagesPerSec > 0);
+  assert.ok(progress.length > 0 && progress.at(-1)! <= 1, "the child's progress reaches us");
+  assert.ok((await Deno.stat(`${c.dir}/model.onnx`)).size > 0);
+  const request = JSON.parse(await Deno.readTextFile(`${c.dir}/train-request.json`));
+  assert.deepEqual([request.backend, request.threads, request.workers], ["cpu", 1, 1]);
+
+  const bad = { ...c, dir: `${root}/r2`, deps: deps(`${root}/missing`) };
+  await Deno.mkdir(bad.dir, { recursive: true });
+  await assert.rejects(
+    createStages().train(bad),
+    /^Error: --data .*\/missing: no such folder \(exit code 1 of .*train_process\.ts .*train-request\.json\)$/,
+  );
 });

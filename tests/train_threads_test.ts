@@ -11,7 +11,7 @@ import { readCheckpoint } from "../recognition/checkpoint.ts";
 import { train } from "../recognition/trainer.ts";
 import { writeTinyDataset } from "../recognition/tiny_dataset.ts";
 import { tiny, withTinyData } from "./_train_tiny.ts";
-import { loose, withTempDir } from "./_helpers.ts";
+import { loose } from "./_helpers.ts";
 
 const gpu = await hasHardwareGpu();
 const cores = Math.min(16, navigator.hardwareConcurrency || 1);
@@ -77,30 +77,28 @@ loose.test("threads: the conv weight gradient is bit-identical at 1, 2 and 3 thr
   }
 });
 
-loose.test("threads: training with 1 and with 2 threads gives the same weights, bit for bit", async () => {
-  await withTempDir({ prefix: "train_threads_" }, async (tmp) => {
-    await writeTinyDataset(`${tmp}/data`, { classes: 4, perClass: 6, height: 32, width: 32 });
-    const bits: Uint32Array[][] = [];
-    for (const threads of [1, 2]) {
-      const backend = await CpuBackend.create({ threads });
-      try {
-        const out = `${tmp}/t${threads}`;
-        await train({
-          data: `${tmp}/data`,
-          out,
-          arch: "ir_tiny",
-          input: { height: 32, width: 32 },
-          batch: 12,
-          steps: 4,
-          dropout: 0.1,
-          workers: 0,
-        }, { backend, progressBar: false, noExport: true });
-        const ck = await readCheckpoint(`${out}/last.ckpt`);
-        bits.push([...ck.tensors.values()].map((t) => new Uint32Array(t.data.buffer)));
-      } finally {
-        backend.dispose();
-      }
+loose.test("threads: training with 1 and with 2 threads gives the same weights, bit for bit", async (tmp) => {
+  await writeTinyDataset(`${tmp}/data`, { classes: 4, perClass: 6, height: 32, width: 32 });
+  const bits: Uint32Array[][] = [];
+  for (const threads of [1, 2]) {
+    const backend = await CpuBackend.create({ threads });
+    try {
+      const out = `${tmp}/t${threads}`;
+      await train({
+        data: `${tmp}/data`,
+        out,
+        arch: "ir_tiny",
+        input: { height: 32, width: 32 },
+        batch: 12,
+        steps: 4,
+        dropout: 0.1,
+        workers: 0,
+      }, { backend, progressBar: false, noExport: true });
+      const ck = await readCheckpoint(`${out}/last.ckpt`);
+      bits.push([...ck.tensors.values()].map((t) => new Uint32Array(t.data.buffer)));
+    } finally {
+      backend.dispose();
     }
-    bits[0].forEach((t, i) => assert.deepEqual(bits[1][i], t, `tensor ${i}`));
-  });
+  }
+  bits[0].forEach((t, i) => assert.deepEqual(bits[1][i], t, `tensor ${i}`));
 });
