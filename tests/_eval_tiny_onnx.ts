@@ -9,10 +9,7 @@ function dim(d: number | string) {
 }
 
 function valueInfo(name: string, shape: (number | string)[]) {
-  return {
-    name,
-    type: { tensorType: { elemType: 1, shape: { dim: shape.map(dim) } } },
-  };
+  return { name, type: { tensorType: { elemType: 1, shape: { dim: shape.map(dim) } } } };
 }
 
 /**
@@ -33,10 +30,7 @@ export function channelMeanModel(
         opType: "ReduceMean",
         input: ["x"],
         output: ["y"],
-        attribute: [
-          { name: "axes", type: 7, ints: axes },
-          { name: "keepdims", type: 2, i: 0 },
-        ],
+        attribute: [{ name: "axes", type: 7, ints: axes }, { name: "keepdims", type: 2, i: 0 }],
       }],
       input: [valueInfo("x", inShape)],
       output: [valueInfo("y", outShape)],

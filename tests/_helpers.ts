@@ -1,4 +1,5 @@
 /** Shared test helpers: where the real data lives, and skipping cleanly when it does not. */
+import { encodePng } from "../data/mod.ts";
 
 /** `../shared/data` beside the checkout, resolved from this file (not from cwd). */
 export const SHARED_DATA = new URL("../../shared/data/", import.meta.url);
@@ -123,3 +124,23 @@ export const loose = {
     });
   },
 };
+
+/** Folder of `ids` × 2 tiny RGB PNGs `idN/idN_000k.png`; pixel values from `draw(id, k, i)`. */
+export async function makeSet(
+  dir: string,
+  ids: number,
+  draw: (id: number, k: number, i: number) => number,
+) {
+  for (let id = 0; id < ids; id++) {
+    const name = `id${id}`;
+    await Deno.mkdir(`${dir}/${name}`, { recursive: true });
+    for (let k = 1; k <= 2; k++) {
+      const data = new Uint8Array(8 * 8 * 3);
+      for (let i = 0; i < data.length; i++) data[i] = draw(id, k, i);
+      await Deno.writeFile(
+        `${dir}/${name}/${name}_000${k}.png`,
+        encodePng({ width: 8, height: 8, channels: 3, data }),
+      );
+    }
+  }
+}

@@ -23,14 +23,8 @@ temp.test("align cache: content-hash crops, mirror views, no-face policy, evalua
   const files = ["p1/a.jpg", "p1/b.jpg", "p2/a.jpg", "p2/same_bytes.jpg", "p2/blank.png"];
   const cacheDir = `${tmp}/cache`;
 
-  const first = await alignCached({
-    inDir: src,
-    files,
-    cacheDir,
-    workers: 1,
-    ep: "wasm",
-    progress: false,
-  });
+  const opts = { inDir: src, files, cacheDir, ep: "wasm", progress: false } as const;
+  const first = await alignCached({ ...opts, workers: 1 });
   assert.equal(first.ep, "wasm");
   assert.ok(first.dir.startsWith(`${cacheDir}/112/views/`), first.dir);
   assert.equal(first.aligned, 4, "identical bytes are aligned once");
@@ -50,17 +44,10 @@ temp.test("align cache: content-hash crops, mirror views, no-face policy, evalua
   const blank = decodeRaw(await Deno.readFile(`${first.dir}/p2/blank.png`), "blank.png");
   assert.deepEqual([blank.height, blank.width, blank.data[0]], [112, 112, 128]);
 
-  const again = await alignCached({ inDir: src, files, cacheDir, ep: "wasm", progress: false });
+  const again = await alignCached(opts);
   assert.equal(again.aligned, 0, "everything comes from the cache the second time");
   assert.equal(again.dir, first.dir);
-  const dropped = await alignCached({
-    inDir: src,
-    files,
-    cacheDir,
-    noFace: "drop",
-    ep: "wasm",
-    progress: false,
-  });
+  const dropped = await alignCached({ ...opts, noFace: "drop" });
   assert.notEqual(dropped.dir, first.dir);
   assert.ok(!(await Deno.stat(`${dropped.dir}/p2/blank.png`).then(() => true, () => false)));
 

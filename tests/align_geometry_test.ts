@@ -79,33 +79,16 @@ Deno.test("align: affine warp samples bilinearly and fills outside with black", 
 Deno.test("align: detections are thresholded, the best box of a cluster kept, boxes scaled", () => {
   // Three priors: two overlapping faces (0.9 and 0.7), one far away (0.8), one below threshold.
   const scores = new Float32Array([0.1, 0.9, 0.3, 0.7, 0.2, 0.8, 0.5, 0.5]);
-  const boxes = new Float32Array([
-    0.1,
-    0.1,
-    0.3,
-    0.4, // best
-    0.11,
-    0.1,
-    0.31,
-    0.38, // overlaps the best: suppressed even though its bottom edge is higher
-    0.6,
-    0.5,
-    0.8,
-    0.9,
-    0.4,
-    0.4,
-    0.5,
-    0.5,
-  ]);
+  // Box 1 overlaps the best (box 0): suppressed even though its bottom edge is higher.
+  const boxes = new Float32Array(
+    [[0.1, 0.1, 0.3, 0.4], [0.11, 0.1, 0.31, 0.38], [0.6, 0.5, 0.8, 0.9], [0.4, 0.4, 0.5, 0.5]]
+      .flat(),
+  );
   const d = decodeDetections(scores, boxes, 200, 100);
   assert.equal(d.length, 2);
   assert.ok(Math.abs(d[0].score - 0.9) < 1e-6 && Math.abs(d[1].score - 0.8) < 1e-6);
-  assert.deepEqual([d[0].x1, d[0].y1, d[0].x2, d[0].y2].map((v) => +v.toFixed(3)), [
-    20,
-    10,
-    60,
-    40,
-  ]);
+  const box = [d[0].x1, d[0].y1, d[0].x2, d[0].y2].map((v) => +v.toFixed(3));
+  assert.deepEqual(box, [20, 10, 60, 40]);
   // Nearest the centre (100, 50): box 2's centre (140, 70) beats box 1's (40, 25).
   assert.equal(nearestCentre(d, 200, 100), 1);
   assert.equal(nearestCentre([], 200, 100), -1);
@@ -114,16 +97,8 @@ Deno.test("align: detections are thresholded, the best box of a cluster kept, bo
 Deno.test("align: the landmark window is the box's height-square, clipped and truncated", () => {
   const w = landmarkWindow({ x1: 90.4, y1: 57.2, x2: 166, y2: 187.2, score: 1 }, 250, 250);
   // side 130 about centre (128.2, 122.2): 63.2..193.2 → 63..193 both ways.
-  assert.deepEqual(w, {
-    x1: 63,
-    y1: 57,
-    w: 130,
-    h: 130,
-    left: 63,
-    top: 57,
-    width: 130,
-    height: 130,
-  });
+  const side = { w: 130, h: 130, width: 130, height: 130 };
+  assert.deepEqual(w, { x1: 63, y1: 57, left: 63, top: 57, ...side });
   // A box sticking out of the image is clipped first (faceplugin's scaleResult).
   const e = landmarkWindow({ x1: -10, y1: 0, x2: 40, y2: 60, score: 1 }, 100, 100);
   assert.deepEqual([e.x1, e.y1, e.w, e.h], [0, 0, 45, 60]);
@@ -131,10 +106,8 @@ Deno.test("align: the landmark window is the box's height-square, clipped and tr
 
 Deno.test("align: five points from 68: eye means, nose tip, mouth corners", () => {
   const pts = Array.from({ length: 68 }, (_, i) => [i, 100 + i] as [number, number]);
-  assert.deepEqual(fivePoints(pts), [[38.5, 138.5], [44.5, 144.5], [30, 130], [48, 148], [
-    54,
-    154,
-  ]]);
+  const five = [[38.5, 138.5], [44.5, 144.5], [30, 130], [48, 148], [54, 154]];
+  assert.deepEqual(fivePoints(pts), five);
 });
 
 Deno.test("align: align.csv rows round-trip and bad rows are named", () => {

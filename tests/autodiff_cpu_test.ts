@@ -179,9 +179,7 @@ Deno.test("autodiff cpu: fused SGD matches the formula; memory is reused", () =>
   const got = cpu.view(p.buf);
   expected.forEach((e, i) => assert.ok(Math.abs(got[i] - e) < 1e-5, `p[${i}] ${got[i]} vs ${e}`));
   const before = cpu.liveBytes;
-  for (let i = 0; i < 3; i++) {
-    ag.scope(() => ag.sum(ag.square(ag.mul(p, 3))).backward());
-  }
+  for (let i = 0; i < 3; i++) ag.scope(() => ag.sum(ag.square(ag.mul(p, 3))).backward());
   assert.equal(cpu.liveBytes, before, "scopes free every temporary");
   opt.dispose();
   p.dispose();

@@ -22,12 +22,7 @@ async function step(be: ag.Backend, label: boolean) {
   const net = new Tiny();
   const undo = label ? labelLayers(net) : () => {};
   const opt = new ag.SGD(net.parameters(), { lr: 0.1 });
-  const x = ag.tensor(Float32Array.from({ length: 2 * 2 * 5 * 5 }, (_, i) => Math.sin(i)), [
-    2,
-    2,
-    5,
-    5,
-  ]);
+  const x = ag.tensor(Float32Array.from({ length: 100 }, (_, i) => Math.sin(i)), [2, 2, 5, 5]);
   const loss = ag.scope(() => {
     const l = ag.crossEntropy(net.forward(x), ag.oneHot([0, 1], 2));
     l.backward();

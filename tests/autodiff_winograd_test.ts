@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../data/rng.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
-import type { ConvSpec } from "../recognition/autodiff/backend.ts";
+import { type ConvSpec, withConvOutput } from "../recognition/autodiff/backend.ts";
 import { winogradApplies } from "../recognition/autodiff/cpu/winograd.ts";
 
 const TOL = 4e-6;
@@ -30,30 +30,10 @@ interface Grads {
   dw: Float64Array;
 }
 
-function spec(
-  n: number,
-  cIn: number,
-  h: number,
-  w: number,
-  cOut: number,
-  p: number,
-  stride = 1,
-): ConvSpec {
-  return {
-    n,
-    cIn,
-    h,
-    w,
-    cOut,
-    kh: 3,
-    kw: 3,
-    strideH: stride,
-    strideW: stride,
-    padH: p,
-    padW: p,
-    outH: Math.floor((h + 2 * p - 3) / stride) + 1,
-    outW: Math.floor((w + 2 * p - 3) / stride) + 1,
-  };
+/** A 3×3 convolution with padding `p` (both axes) and the given stride. */
+function spec(n: number, cIn: number, h: number, w: number, cOut: number, p: number, stride = 1) {
+  const [strideH, strideW, padH, padW] = [stride, stride, p, p];
+  return withConvOutput({ n, cIn, h, w, cOut, kh: 3, kw: 3, strideH, strideW, padH, padW });
 }
 
 /** Forward, input gradient and weight gradient of conv `s` on backend `be`. */

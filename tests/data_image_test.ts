@@ -61,23 +61,21 @@ Deno.test("png encoder: all colour types, CRCs valid (fast-png decodes with chec
 Deno.test("png decoder: 1/2/4-bit grey, 4-bit palette, 16-bit RGB and grey+alpha", () => {
   // A PNG of `channels` × `depth`-bit samples (packed below 8 bits), straight from fast-png.
   const png = (
-    width: number,
-    height: number,
+    w: number,
+    h: number,
     channels: number,
     depth: number,
-    data: ArrayLike<number>,
+    data: number[],
     palette?: number[][],
   ) =>
-    encodePngRaw(
-      {
-        width,
-        height,
-        channels,
-        depth: depth as 8,
-        data: depth === 16 ? Uint16Array.from(data) : Uint8Array.from(data),
-        ...(palette ? { palette } : {}),
-      } as never,
-    );
+    encodePngRaw({
+      width: w,
+      height: h,
+      channels,
+      depth: depth as 8,
+      data: depth === 16 ? Uint16Array.from(data) : Uint8Array.from(data),
+      ...(palette ? { palette } : {}),
+    } as never);
   // 8 pixels at 1 bit: 1011 0000 → 255, 0, 255, 255, 0, 0, 0, 0 (second row 0100 0001).
   const g1 = png(8, 2, 1, 1, [0b10110000, 0b01000001]);
   assert.deepEqual(

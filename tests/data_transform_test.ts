@@ -48,10 +48,7 @@ Deno.test("resize: 2×2 → 4×4 bilinear (half-pixel centres, edges clamped)", 
   // v(r, c) = 2r + c; along each axis [0, 1] → [0, 0.25, 0.75, 1] (PyTorch align_corners=False).
   const up = resize(img([[[0, 1], [2, 3]], [[10, 10], [10, 10]]]), 4, 4);
   const a = [0, 0.25, 0.75, 1];
-  assertClose(planes(up), [
-    a.map((y) => a.map((x) => 2 * y + x)),
-    a.map(() => a.map(() => 10)),
-  ]);
+  assertClose(planes(up), [a.map((y) => a.map((x) => 2 * y + x)), a.map(() => a.map(() => 10))]);
 });
 
 Deno.test("resize: same size is the identity; mixed up/down axes", () => {

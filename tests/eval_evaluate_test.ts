@@ -74,12 +74,8 @@ temp.test("eval evaluatePairs: View 2 folds, png detection, both protocols separ
   const view2 = parseLfwPairs(
     "2\t2\nA 1 2\nB 1 2\nA 1 B 1\nC 1 D 2\nC 1 2\nD 1 2\nA 2 C 1\nB 2 D 1\n",
   );
-  const ev = await evaluatePairs({
-    embedder: meanColour,
-    pairs: view2,
-    imagesDir: dir,
-    progress: false,
-  });
+  const common = { embedder: meanColour, imagesDir: dir, progress: false as const };
+  const ev = await evaluatePairs({ ...common, pairs: view2 });
   const r = ev.results;
   assert.equal(r.split, "2 folds of pairs.txt, thresholds from the other 1");
   assert.equal(r.pairs.folds, 2);
@@ -93,24 +89,15 @@ temp.test("eval evaluatePairs: View 2 folds, png detection, both protocols separ
   const csv = parseCsvPairs(
     "A/A_0001.png,A/A_0002.png,1\nA/A_0001.png,B/B_0001.png,0\nC/C_0001.png,C/C_0002.png,1\nB/B_0002.png,D/D_0001.png,0\n",
   );
-  const k = await evaluatePairs({
-    embedder: meanColour,
-    pairs: csv,
-    imagesDir: dir,
-    kfold: 2,
-    protocols: ["synface"],
-    progress: false,
-  });
+  const k = await evaluatePairs({ ...common, pairs: csv, kfold: 2, protocols: ["synface"] });
   assert.equal(k.results.insightface, undefined);
   assert.equal(k.results.synface!.fold_accuracies.length, 2);
   assert.match(k.results.split, /^2-fold inside pairs\.csv/);
   const t = await evaluatePairs({
-    embedder: meanColour,
+    ...common,
     pairs: csv,
     thresholdPairs: view2,
-    imagesDir: dir,
     protocols: ["synface"],
-    progress: false,
   });
   assert.equal(t.results.pairs.threshold_pairs, 8);
   assert.equal(t.results.synface!.accuracy, 1);
@@ -126,17 +113,8 @@ temp.test("eval CLI: results.json carries both protocols, pairs, missing, model 
   await evaluateCli([...flags.split(" "), "--no-plots"]);
   const r = JSON.parse(await Deno.readTextFile(`${dir}/out/results.json`));
   for (const p of ["synface", "insightface"]) {
-    for (
-      const k of [
-        "accuracy",
-        "std",
-        "threshold",
-        "auc",
-        "eer",
-        "tar_at_far_1e-3",
-        "tar_at_far_1e-2",
-      ]
-    ) {
+    const keys = ["accuracy", "std", "threshold", "auc", "eer"];
+    for (const k of [...keys, "tar_at_far_1e-3", "tar_at_far_1e-2"]) {
       assert.equal(typeof r[p][k], "number", `${p}.${k}`);
     }
     // Known answer: perfectly separable pairs (see writePatterns).

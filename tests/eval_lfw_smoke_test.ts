@@ -49,16 +49,8 @@ Deno.test({
     const json = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
     assert.equal(json.synface.accuracy, r.synface!.accuracy);
     assert.ok(json.class_stats.intra > json.class_stats.inter - 1); // both present and finite
-    for (
-      const f of [
-        "table.md",
-        "table.csv",
-        "table.json",
-        "roc.svg",
-        "hist_synface.svg",
-        "scores.csv",
-      ]
-    ) {
+    const tables = ["table.md", "table.csv", "table.json"];
+    for (const f of [...tables, "roc.svg", "hist_synface.svg", "scores.csv"]) {
       assert.ok((await Deno.stat(`${dir}/${f}`)).size > 0, f);
     }
     assert.match(await Deno.readTextFile(`${dir}/roc.svg`), /^<svg /);
@@ -71,21 +63,11 @@ Deno.test({
   ignore: sharedMissing("lfw-view1/aligned112"),
 }, async () => {
   const pairs = await fewPairs(3);
-  const ghost: Pair = {
-    a: "Nobody_Here/Nobody_Here_0001",
-    b: pairs.pairs[0].a,
-    same: true,
-    fold: 0,
-    line: 99,
-  };
+  const a = "Nobody_Here/Nobody_Here_0001";
+  const ghost: Pair = { a, b: pairs.pairs[0].a, same: true, fold: 0, line: 99 };
   const withGhost = { ...pairs, pairs: [ghost, ...pairs.pairs] };
-  const base = {
-    embedder: createPixelEmbedder(),
-    pairs: withGhost,
-    imagesDir: `${LFW}aligned112`,
-    kfold: 2,
-    progress: false as const,
-  };
+  const embedder = createPixelEmbedder(), imagesDir = `${LFW}aligned112`;
+  const base = { embedder, pairs: withGhost, imagesDir, kfold: 2, progress: false as const };
   await assert.rejects(
     () => evaluatePairs(base),
     /1 image\(s\) of .*not found \(first: Nobody_Here\/Nobody_Here_0001\.jpg\); pass --skip-missing/,

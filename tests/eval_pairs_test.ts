@@ -97,10 +97,8 @@ Deno.test("eval pairs: CSV with header, booleans and folds", () => {
   const list = parseCsvPairs(text, "p.csv");
   assert.equal(list.format, "csv");
   assert.equal(list.folds, 2);
-  assert.deepEqual(list.pairs.map((p) => [p.same, p.fold]), [[true, 0], [false, 0], [true, 1], [
-    false,
-    1,
-  ]]);
+  const sameFold = [[true, 0], [false, 0], [true, 1], [false, 1]];
+  assert.deepEqual(list.pairs.map((p) => [p.same, p.fold]), sameFold);
   assert.equal(list.pairs[2].a, "c/1.png");
   const noFold = parsePairs("x/1.jpg,x/2.jpg,1\nx/1.jpg,y/1.jpg,0\n", "q.csv");
   assert.equal(noFold.folds, 1);

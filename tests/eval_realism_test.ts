@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodePng, Rng } from "../data/mod.ts";
+import { Rng } from "../data/mod.ts";
 import {
   createPixelEmbedder,
   frechetDistance,
@@ -9,27 +9,7 @@ import {
   referenceFeatures,
   sampleFiles,
 } from "../eval/mod.ts";
-import { temp } from "./_helpers.ts";
-
-/** Folder of `ids` × 2 tiny RGB PNGs `idN/idN_000k.png`; pixel values from `draw(id, k, i)`. */
-async function makeSet(
-  dir: string,
-  ids: number,
-  draw: (id: number, k: number, i: number) => number,
-) {
-  for (let id = 0; id < ids; id++) {
-    const name = `id${id}`;
-    await Deno.mkdir(`${dir}/${name}`, { recursive: true });
-    for (let k = 1; k <= 2; k++) {
-      const data = new Uint8Array(8 * 8 * 3);
-      for (let i = 0; i < data.length; i++) data[i] = draw(id, k, i);
-      await Deno.writeFile(
-        `${dir}/${name}/${name}_000${k}.png`,
-        encodePng({ width: 8, height: 8, channels: 3, data }),
-      );
-    }
-  }
-}
+import { makeSet, temp } from "./_helpers.ts";
 
 temp.test("realism: FD of a set against itself is 0, a shifted set is farther; ratio, cache and identity accuracy", async (tmp) => {
   const rng = Rng.fromSeed(3);

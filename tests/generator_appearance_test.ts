@@ -129,15 +129,8 @@ loose.test("appearance: PCA fit recovers a rank-3 photo set and is byte-determin
       encodePng({ width: 112, height: 112, channels: 3, data }),
     );
   }
-  const fit = () =>
-    fitAppearance({
-      dir: tmp,
-      resolution: 16,
-      components: 5,
-      mirror: false,
-      source: "t",
-      progress: false,
-    });
+  const opts = { dir: tmp, resolution: 16, mirror: false, progress: false } as const;
+  const fit = () => fitAppearance({ ...opts, components: 5, source: "t" });
   const a = await fit();
   assert.equal(a.header.images, 40);
   assert.ok(a.header.explained > 0.99, `explained ${a.header.explained}`);
@@ -146,15 +139,7 @@ loose.test("appearance: PCA fit recovers a rank-3 photo set and is byte-determin
   assert.deepEqual(encodeAppearance(await fit()), encodeAppearance(a));
   // with 2 components the third pattern is what they miss: every residual of the detail
   // bank is that pattern (±), keyed by the photo's 2 normalised coefficients
-  const two = await fitAppearance({
-    dir: tmp,
-    resolution: 16,
-    components: 2,
-    mirror: false,
-    details: 6,
-    detailKeys: 2,
-    progress: false,
-  });
+  const two = await fitAppearance({ ...opts, components: 2, details: 6, detailKeys: 2 });
   assert.equal(two.header.details, 6);
   const bank = two.detail!;
   const R = 16;
@@ -175,20 +160,16 @@ loose.test("appearance: PCA fit recovers a rank-3 photo set and is byte-determin
 });
 
 Deno.test("appearance: yaw proxy is 0 for a frontal face and grows with the nose offset", () => {
-  const row = (noseX: number) => ({
+  const eyes = { l0x: 40, l0y: 50, l1x: 80, l1y: 50 },
+    mouth = { l3x: 45, l3y: 90, l4x: 75, l4y: 90 };
+  const row = (l2x: number) => ({
     path: "a.jpg",
     score: 1,
     status: "ok",
-    l0x: 40,
-    l0y: 50,
-    l1x: 80,
-    l1y: 50,
-    l2x: noseX,
+    ...eyes,
+    l2x,
     l2y: 70,
-    l3x: 45,
-    l3y: 90,
-    l4x: 75,
-    l4y: 90,
+    ...mouth,
   });
   assert.equal(yawProxy(row(60)), 0);
   assert.equal(yawProxy(row(64)), 0.1);

@@ -42,10 +42,7 @@ loose.test("generator guard: a URL model is refused without --allow-net-model, a
     const url = `http://127.0.0.1:${server.addr.port}/face.onnx`;
     await Deno.mkdir(`${tmp}/user`);
     const manifest = `${tmp}/user/generator.json`;
-    await Deno.writeTextFile(
-      manifest,
-      JSON.stringify({ ...EMBEDDED, id: "net@1", model: url }),
-    );
+    await Deno.writeTextFile(manifest, JSON.stringify({ ...EMBEDDED, id: "net@1", model: url }));
     await assert.rejects(
       FaceGenerator.load(manifest, { ep: "wasm" }),
       /field "model": .*is a URL.*--allow-net-model/,
@@ -81,16 +78,8 @@ loose.test("generator guard: a URL model is refused without --allow-net-model, a
 
 loose.test("generator guard: a wrong imageSize fails before anything is written into --out", async (tmp) => {
   const manifest = `${tmp}/generator.json`;
-  const options = {
-    out: `${tmp}/out`,
-    ids: 2,
-    perId: 1,
-    seed: 0,
-    model: manifest,
-    workers: 0,
-    ep: "wasm" as const,
-    progress: false,
-  };
+  const run = { ids: 2, perId: 1, seed: 0, workers: 0, ep: "wasm", progress: false } as const;
+  const options = { ...run, out: `${tmp}/out`, model: manifest };
   await Deno.writeTextFile(
     manifest,
     JSON.stringify({ ...EMBEDDED, id: "wrong@1", model: FACE_ONNX, imageSize: [64, 64] }),

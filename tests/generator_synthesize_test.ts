@@ -106,17 +106,16 @@ loose.test("verification set: held-out identities and LFW-format pairs", async (
       }
     }
   }
-  await synthesizeVerification({
+  const layout = {
     ids: 2,
     perId: 2,
     seed: 1,
-    out: `${dir}/v`,
-    pairsOut: `${dir}/pairs.txt`,
     folds: 1,
     perFold: 2,
     generator: gen,
     progress: false,
-  });
+  };
+  await synthesizeVerification({ ...layout, out: `${dir}/v`, pairsOut: `${dir}/pairs.txt` });
   const ds = await openDataset(`${dir}/v`);
   assert.deepEqual(ds.records().map((r) => r.path), [
     "syn000000/syn000000_0001.png",

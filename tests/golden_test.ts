@@ -23,17 +23,15 @@ Deno.test("golden: PRNG draws", () => {
 /** Each generated image as "path label file-sha256 pixel-sha256", 2 ids × 2 at seed 7 with IM. */
 async function goldenImages(model?: URL): Promise<string[]> {
   return await withTempDir({ prefix: "golden_" }, async (dir) => {
-    await synthesize({
-      out: dir,
+    const opts = {
       ids: 2,
       perId: 2,
       seed: 7,
       identityMixup: true,
       workers: 0,
       ep: "wasm",
-      model,
-      progress: false,
-    });
+    } as const;
+    await synthesize({ ...opts, out: dir, model, progress: false });
     const ds = await openDataset(dir);
     const got: string[] = [];
     for (const r of ds.records()) {

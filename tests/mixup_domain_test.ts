@@ -17,18 +17,12 @@ import { close, headAt } from "./_heads.ts";
 
 useBackend(new Ref64Backend());
 
-/** The paper's Domain Mixup loss in plain JS, from PAPER.md, for a two-term synthetic label. */
-function paperLoss(
-  cos: number[][],
-  l1: number[],
-  w1: number[],
-  l2: number[],
-  w2: number[],
-  yReal: number[],
-  lambda: number,
-  s: number,
-  m: number,
-): number {
+/** Per row: synthetic classes l1, l2 with weights w1, w2, and the real class yReal. */
+type Labels = Record<"l1" | "w1" | "l2" | "w2" | "yReal", number[]>;
+
+/** The paper's Domain Mixup loss (ArcFace s = 30, m = 0.5) in plain JS, from PAPER.md. */
+function paperLoss(cos: number[][], { l1, w1, l2, w2, yReal }: Labels, lambda: number): number {
+  const s = 30, m = 0.5;
   const th = Math.cos(Math.PI - m), mm = Math.sin(Math.PI - m) * m;
   const C = (r: number, y: number) =>
     cos[r].map((c, j) => {
@@ -65,17 +59,14 @@ Deno.test("mixup: the mixed loss equals the paper's Domain Mixup formula on a to
   for (const lambda of [0.35, 1, 0]) {
     const terms = mixTerms(syn, lambda, real, 3);
     const got = await scope(() => head.mixedLoss(tensor(emb, [3, 2]), terms, 1 / 3)).item();
-    const want = paperLoss(
-      cos,
-      [0, 1, 2],
-      [0.7, 0.55, 1],
-      [1, 2, 2],
-      [0.3, 0.45, 0],
-      [3, 4, 4],
-      lambda,
-      30,
-      0.5,
-    );
+    const labels = {
+      l1: [0, 1, 2],
+      w1: [0.7, 0.55, 1],
+      l2: [1, 2, 2],
+      w2: [0.3, 0.45, 0],
+      yReal: [3, 4, 4],
+    };
+    const want = paperLoss(cos, labels, lambda);
     assert.ok(
       Math.abs(got - want) < 1e-4 * Math.max(1, Math.abs(want)),
       `λ=${lambda}: ${got} vs ${want}`,

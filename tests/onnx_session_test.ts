@@ -149,8 +149,5 @@ for (const ep of ["wasm", "auto"]) {
 console.log(JSON.stringify(out));
 `;
   const got = await runOutsideRepo(script);
-  assert.deepEqual(got, {
-    wasm: ["wasm", [0, 3]],
-    auto: [await resolveEp("auto"), [0, 3]],
-  });
+  assert.deepEqual(got, { wasm: ["wasm", [0, 3]], auto: [await resolveEp("auto"), [0, 3]] });
 });

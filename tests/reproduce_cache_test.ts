@@ -159,15 +159,8 @@ function fakes(fail: Partial<Record<string, Error>> = {}) {
     }
     return { ok: true };
   };
-  const impls: StageImpls = {
-    dataset: fn,
-    verification: fn,
-    preview: fn,
-    train: fn,
-    eval: fn,
-    features: fn,
-    realism: fn,
-  };
+  const kinds = ["dataset", "verification", "preview", "train", "eval", "features", "realism"];
+  const impls = Object.fromEntries(kinds.map((k) => [k, fn])) as StageImpls;
   return { calls, impls };
 }
 

@@ -12,15 +12,8 @@ const PROCEDURAL = new URL("../generator/model/procedural.json", import.meta.url
 
 loose.test("reproduce --real: Table 1's real control row trains on the real folder and is reported", async (tmp) => {
   // 6 identities × 4 images: the smoke preset's control slice (real.ids × its largest perId)
-  await synthesize({
-    out: `${tmp}/gen`,
-    ids: 6,
-    perId: 4,
-    seed: 77,
-    model: PROCEDURAL.href,
-    workers: 1,
-    progress: false,
-  });
+  const opts = { ids: 6, perId: 4, seed: 77, model: PROCEDURAL.href, workers: 1, progress: false };
+  await synthesize({ ...opts, out: `${tmp}/gen` });
   const real = `${tmp}/real`;
   for await (const e of Deno.readDir(`${tmp}/gen`)) {
     if (!e.isDirectory || e.name.startsWith(".")) continue;

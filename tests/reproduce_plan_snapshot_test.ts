@@ -18,10 +18,7 @@ import {
 const FIXTURE = new URL("./fixtures/reproduce_plans.json", import.meta.url);
 
 /** Inputs that change a plan: real data, external val pairs, a non-default generator. */
-const INPUTS = [
-  { real: false, val: false },
-  { real: true, val: true, generator: "learned-x@2" },
-];
+const INPUTS = [{ real: false, val: false }, { real: true, val: true, generator: "learned-x@2" }];
 
 function estimates(plan: Plan): Record<string, number> {
   const out: Record<string, number> = {};
@@ -63,7 +60,5 @@ Deno.test("every preset builds exactly the recorded plan and time estimates", as
   }
   const recorded = JSON.parse(await Deno.readTextFile(FIXTURE));
   assert.deepEqual(Object.keys(now).sort(), Object.keys(recorded).sort());
-  for (const key of Object.keys(recorded)) {
-    assert.deepEqual(now[key], recorded[key], key);
-  }
+  for (const key of Object.keys(recorded)) assert.deepEqual(now[key], recorded[key], key);
 });

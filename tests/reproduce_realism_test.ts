@@ -3,7 +3,6 @@
  * pixel embedder standing in for `fr_feature.onnx`) and the report's Realism table.
  */
 import assert from "node:assert/strict";
-import { encodePng } from "../data/mod.ts";
 import { createPixelEmbedder, measureRealism } from "../eval/mod.ts";
 import { folderFingerprint, ONNX_KINDS, resolvePlan } from "../tasks/reproduce/cache.ts";
 import { buildPlan, DEFAULT_GENERATOR_ID, resolvePreset } from "../tasks/reproduce/mod.ts";
@@ -11,9 +10,13 @@ import { buildReportModel, renderHtml, renderMarkdown } from "../tasks/reproduce
 import type { StageContext, StageOutcome } from "../tasks/reproduce/run.ts";
 import { CODE, META } from "./_reproduce.ts";
 import { realismStage } from "../tasks/reproduce/stages.ts";
-import { temp } from "./_helpers.ts";
+import { makeSet, temp } from "./_helpers.ts";
 
 const LFW = { lfwImages: () => Promise.resolve("LFWIMG1") };
+
+/** Pixel `i` of image `k` of identity `id`, offset by `base` (sets with other bases differ). */
+const pixels = (base: number) => (id: number, k: number, i: number) =>
+  (base + id * 29 + k * 7 + i * 13) % 256;
 
 Deno.test("plan: one realism stage per generator on its synthetic test set; needs --lfw-images", async () => {
   const p = resolvePreset("smoke");
@@ -86,29 +89,14 @@ Deno.test("realism cache key: generator id, EP, real and floor fingerprints", as
   });
 });
 
-/** `ids` × 2 8×8 PNGs `idN/idN_000k.png`. */
-async function makeSet(dir: string, ids: number, base: number) {
-  for (let id = 0; id < ids; id++) {
-    await Deno.mkdir(`${dir}/id${id}`, { recursive: true });
-    for (let k = 1; k <= 2; k++) {
-      const data = new Uint8Array(8 * 8 * 3);
-      for (let i = 0; i < data.length; i++) data[i] = (base + id * 29 + k * 7 + i * 13) % 256;
-      await Deno.writeFile(
-        `${dir}/id${id}/id${id}_000${k}.png`,
-        encodePng({ width: 8, height: 8, channels: 3, data }),
-      );
-    }
-  }
-}
-
 temp.test("realism stage: measures the test set against --lfw-images, leaves View 2 images out, floor --real", async (tmp) => {
-  await makeSet(`${tmp}/syntest`, 6, 10);
+  await makeSet(`${tmp}/syntest`, 6, pixels(10));
   await Deno.writeTextFile(
     `${tmp}/syntest/pairs.txt`,
     "2\t1\nid0\t1\t2\nid2\t1\tid3\t1\nid1\t1\t2\nid4\t2\tid5\t1\n",
   );
-  await makeSet(`${tmp}/lfw`, 6, 100);
-  await makeSet(`${tmp}/celeb`, 5, 50);
+  await makeSet(`${tmp}/lfw`, 6, pixels(100));
+  await makeSet(`${tmp}/celeb`, 5, pixels(50));
   // View 2-shaped test pairs (two folds) naming 8 of the 12 real images
   await Deno.writeTextFile(
     `${tmp}/pairs.txt`,
@@ -120,22 +108,16 @@ temp.test("realism stage: measures the test set against --lfw-images, leaves Vie
   const syn = r.stages.find((s) => s.hash === stage.deps.syntest)!;
   const dir = `${tmp}/out/${stage.dir}`;
   await Deno.mkdir(dir, { recursive: true });
-  const ctx: StageContext = {
-    stage,
-    out: `${tmp}/out`,
-    dir,
-    deps: { syntest: { stage: syn, dir: `${tmp}/syntest` } },
+  const deps = { syntest: { stage: syn, dir: `${tmp}/syntest` } };
+  const inputs = { lfwImages: `${tmp}/lfw`, lfwPairs: `${tmp}/pairs.txt`, real: `${tmp}/celeb` };
+  const rest = {
     resume: false,
-    inputs: {
-      lfwImages: `${tmp}/lfw`,
-      lfwPairs: `${tmp}/pairs.txt`,
-      real: `${tmp}/celeb`,
-    },
     backend: "cpu",
     workers: 1,
     ep: "wasm",
     progress: () => {},
-  };
+  } as const;
+  const ctx: StageContext = { stage, out: `${tmp}/out`, dir, deps, inputs, ...rest };
   const eps: (string | undefined)[] = [];
   const reference = createPixelEmbedder({ inputSize: [8, 8], workSize: [2, 2] });
   const result = await realismStage(ctx, (ep) => {
@@ -175,12 +157,15 @@ temp.test("realism stage: measures the test set against --lfw-images, leaves Vie
 
 temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw-images' without it", async (tmp) => {
   const plan = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2"]);
-  const outcomes = (r: Awaited<ReturnType<typeof resolvePlan>>, ok: boolean): StageOutcome[] =>
-    r.stages.map((stage) =>
+  /** The report of `r` with every runnable stage cached. */
+  const report = (r: Awaited<ReturnType<typeof resolvePlan>>) => {
+    const outcomes = r.stages.map((stage): StageOutcome =>
       stage.needs.length
         ? { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` }
-        : { stage, status: ok ? "cached" : "failed", wallS: 1 }
+        : { stage, status: "cached", wallS: 1 }
     );
+    return buildReportModel(r, outcomes, { ...META, out: tmp }, () => Promise.resolve(null));
+  };
   const r = await resolvePlan(plan, LFW, CODE);
   const stage = r.stages.find((s) => s.kind === "realism")!;
   await Deno.mkdir(`${tmp}/${stage.dir}`, { recursive: true });
@@ -196,12 +181,7 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
       note: "hand-made",
     }),
   );
-  const model = await buildReportModel(
-    r,
-    outcomes(r, true),
-    { ...META, out: tmp },
-    () => Promise.resolve(null),
-  );
+  const model = await report(r);
   assert.deepEqual(model.realism?.map((x) => x.generator), [DEFAULT_GENERATOR_ID]);
   const md = renderMarkdown(model);
   assert.match(md, /## Realism/);
@@ -218,22 +198,17 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
   // a malformed realism.json names the file and field
   await Deno.writeTextFile(`${tmp}/${stage.dir}/realism.json`, JSON.stringify({ n: 24 }));
   await assert.rejects(
-    buildReportModel(r, outcomes(r, true), { ...META, out: tmp }, () => Promise.resolve(null)),
+    report(r),
     /realism\.json: field "fd"/,
   );
   // no real crops: the row says what it needs
   const none = await resolvePlan(plan, {}, CODE);
-  const m2 = await buildReportModel(
-    none,
-    outcomes(none, true),
-    { ...META, out: tmp },
-    () => Promise.resolve(null),
-  );
+  const m2 = await report(none);
   assert.ok(renderMarkdown(m2).includes("| embedded-aam@3 | needs --lfw-images |"));
 });
 
 temp.test("folderFingerprint follows the files of a folder (names and sizes), not their order of listing", async (tmp) => {
-  await makeSet(`${tmp}/a`, 2, 0);
+  await makeSet(`${tmp}/a`, 2, pixels(0));
   const f0 = await folderFingerprint(`${tmp}/a`);
   assert.match(f0, /^[0-9a-f]{16}$/);
   assert.equal(await folderFingerprint(`${tmp}/a/`), f0);

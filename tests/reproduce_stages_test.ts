@@ -60,23 +60,11 @@ async function fixture(root: string) {
   }
 }
 
-function ctx(
-  stage: Stage,
-  dir: string,
-  deps: StageContext["deps"],
-  inputs: StageContext["inputs"] = {},
-): StageContext {
-  return {
-    stage,
-    out: dir,
-    dir,
-    deps,
-    resume: false,
-    inputs,
-    backend: "cpu",
-    workers: 2,
-    progress: () => {},
-  };
+type Ctx = StageContext;
+
+function ctx(stage: Stage, dir: string, deps: Ctx["deps"], inputs: Ctx["inputs"] = {}): Ctx {
+  const rest = { resume: false, backend: "cpu", workers: 2, progress: () => {} } as const;
+  return { stage, out: dir, dir, deps, inputs, ...rest };
 }
 
 temp.test("eval and features stages run the eval module and write what the report reads", async (root) => {

@@ -14,16 +14,9 @@ import { temp } from "./_helpers.ts";
 temp.test("export: RUN/model.onnx embeddings (onnxruntime wasm) equal the engine's within 1e-4", async (tmp) => {
   const backend = await CpuBackend.create({ threads: 1 });
   await writeTinyDataset(`${tmp}/data`, { classes: 4, perClass: 4, height: 16, width: 16 });
-  const r = await train({
-    data: `${tmp}/data`,
-    out: `${tmp}/run`,
-    arch: "ir_tiny",
-    input: { height: 16, width: 16 },
-    batch: 8,
-    epochs: 2,
-    workers: 0,
-    val: { data: `${tmp}/data`, numPairs: 40 },
-  }, { backend, progressBar: false });
+  const input = { height: 16, width: 16 }, val = { data: `${tmp}/data`, numPairs: 40 };
+  const config = { data: `${tmp}/data`, out: `${tmp}/run`, arch: "ir_tiny", input, batch: 8, val };
+  const r = await train({ ...config, epochs: 2, workers: 0 }, { backend, progressBar: false });
   assert.equal(r.model, `${tmp}/run/model.onnx`);
   assert.equal(r.selected, `${tmp}/run/best.ckpt`);
   const embedder = JSON.parse(await Deno.readTextFile(`${tmp}/run/embedder.json`));
@@ -54,15 +47,8 @@ temp.test("export: RUN/model.onnx embeddings (onnxruntime wasm) equal the engine
   assert.ok(maxDiff < 1e-4, `max |onnx − engine| = ${maxDiff}`);
   // onnxruntime-web has now replaced globalThis.Worker with Node's; the loader still uses
   // Deno's web Worker and yields the same batches as the inline path.
-  const plan = {
-    data: `${tmp}/data`,
-    domainMixup: false,
-    input: { height: 16, width: 16 },
-    fit: "center-crop" as const,
-    augment: AugmentConfigSchema.parse({}),
-    seed: 3,
-    batch: 4,
-  };
+  const fit = "center-crop" as const, augment = AugmentConfigSchema.parse({});
+  const plan = { data: `${tmp}/data`, domainMixup: false, input, fit, augment, seed: 3, batch: 4 };
   const viaWorker = await Loader.open(plan, 4, { epoch: 0, step: 0 }, { workers: 1 });
   const inline = await Loader.open(plan, 4, { epoch: 0, step: 0 }, { workers: 0 });
   assert.deepEqual((await viaWorker.next()).x, (await inline.next()).x);

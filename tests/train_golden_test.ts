@@ -46,19 +46,11 @@ async function run(extra: Partial<TrainConfigInput>, real: boolean): Promise<Gol
     await writeTinyDataset(`${tmp}/data`, { classes: 4, perClass: 4, mixWeight: 0.3, ...shape });
     await writeTinyDataset(`${tmp}/val`, { classes: 3, perClass: 4, seed: 2, ...shape });
     if (real) await writeTinyDataset(`${tmp}/real`, { classes: 3, perClass: 3, seed: 3, ...shape });
-    await train({
-      data: `${tmp}/data`,
-      out: `${tmp}/run`,
-      arch: "ir_tiny",
-      input: shape,
-      batch: 8,
-      lr: 0.1,
-      workers: 0,
-      logEvery: 1,
-      val: { data: `${tmp}/val`, numPairs: 20 },
-      ...(real ? { real: { dir: `${tmp}/real` }, domainMixup: true } : {}),
-      ...extra,
-    }, { backend, progressBar: false, noExport: true });
+    const net = { arch: "ir_tiny", input: shape, batch: 8, lr: 0.1, workers: 0, logEvery: 1 };
+    const run = { ...net, data: `${tmp}/data`, out: `${tmp}/run` };
+    const val = { data: `${tmp}/val`, numPairs: 20 };
+    const dm = real ? { real: { dir: `${tmp}/real` }, domainMixup: true } : {};
+    await train({ ...run, val, ...dm, ...extra }, { backend, progressBar: false, noExport: true });
     const metrics = (await Deno.readTextFile(`${tmp}/run/metrics.jsonl`)).trim().split("\n")
       .map((l) => JSON.parse(l));
     const ck = await readCheckpoint(`${tmp}/run/last.ckpt`);

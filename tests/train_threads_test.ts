@@ -84,16 +84,9 @@ loose.test("threads: training with 1 and with 2 threads gives the same weights, 
     const backend = await CpuBackend.create({ threads });
     try {
       const out = `${tmp}/t${threads}`;
-      await train({
-        data: `${tmp}/data`,
-        out,
-        arch: "ir_tiny",
-        input: { height: 32, width: 32 },
-        batch: 12,
-        steps: 4,
-        dropout: 0.1,
-        workers: 0,
-      }, { backend, progressBar: false, noExport: true });
+      const net = { arch: "ir_tiny", input: { height: 32, width: 32 }, batch: 12, workers: 0 };
+      const config = { ...net, data: `${tmp}/data`, out, steps: 4, dropout: 0.1 };
+      await train(config, { backend, progressBar: false, noExport: true });
       const ck = await readCheckpoint(`${out}/last.ckpt`);
       bits.push([...ck.tensors.values()].map((t) => new Uint32Array(t.data.buffer)));
     } finally {

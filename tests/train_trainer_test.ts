@@ -104,51 +104,39 @@ dataset.test("trainer: a failing checkpoint write (disk full) leaves the previou
 });
 
 dataset.test("trainer: bad inputs give clear errors", async ({ tmp, data }) => {
+  let runs = 0;
+  const refused = (d: string, extra: Partial<TrainConfigInput>, re: RegExp) =>
+    assert.rejects(train(tinyConfig(d, `${tmp}/r${++runs}`, extra), quiet), re);
   const one = `${tmp}/one`;
   await writeTinyDataset(one, { classes: 1, perClass: 8, height: 16, width: 16 });
-  await assert.rejects(train(tinyConfig(one, `${tmp}/r1`), quiet), /1 class; .*at least 2/);
+  await refused(one, {}, /1 class; .*at least 2/);
   // Image size that does not fit the architecture's input.
-  await assert.rejects(
-    train(tinyConfig(data, `${tmp}/r2`, { input: { height: 32, width: 32 } }), quiet),
+  await refused(
+    data,
+    { input: { height: 32, width: 32 } },
     /images are 16×16, but ir_tiny takes 32×32/,
   );
-  await assert.rejects(
-    train(tinyConfig(data, `${tmp}/r3`, { input: { height: 14, width: 16 } }), quiet),
-    /multiples of 4/,
-  );
+  await refused(data, { input: { height: 14, width: 16 } }, /multiples of 4/);
   // …unless asked to resize (16×16 → 8×8).
-  const small = await train(
-    tinyConfig(data, `${tmp}/r3b`, { input: { height: 8, width: 8 }, fit: "resize", epochs: 1 }),
-    quiet,
-  );
-  assert.equal(small.steps, 2);
+  const resize = { input: { height: 8, width: 8 }, fit: "resize", epochs: 1 } as const;
+  assert.equal((await train(tinyConfig(data, `${tmp}/r`, resize), quiet)).steps, 2);
   // Labels out of range: a manifest whose record names class 7 of 4.
   const bad = `${tmp}/bad`;
   await writeTinyDataset(bad, { classes: 4, perClass: 4, height: 16, width: 16 });
-  const m = (await Deno.readTextFile(`${bad}/manifest.jsonl`)).replace(
-    '"label":[[3,1]]',
-    '"label":[[7,1]]',
+  const m = await Deno.readTextFile(`${bad}/manifest.jsonl`);
+  await Deno.writeTextFile(
+    `${bad}/manifest.jsonl`,
+    m.replace('"label":[[3,1]]', '"label":[[7,1]]'),
   );
-  await Deno.writeTextFile(`${bad}/manifest.jsonl`, m);
-  await assert.rejects(train(tinyConfig(bad, `${tmp}/r4`), quiet), /out of range/);
+  await refused(bad, {}, /out of range/);
   // Empty real folder for Domain Mixup.
   await Deno.mkdir(`${tmp}/empty`);
-  await assert.rejects(
-    train(
-      tinyConfig(data, `${tmp}/r5`, { real: { dir: `${tmp}/empty` }, domainMixup: true }),
-      quiet,
-    ),
-    /--real .*empty.*no images found/,
-  );
-  await assert.rejects(train(tinyConfig(`${tmp}/nope`, `${tmp}/r6`), quiet), /no such folder/);
-  await assert.rejects(
-    train(tinyConfig(data, `${tmp}/r8`, { arch: "resnet9000" }), quiet),
-    /--arch: unknown architecture "resnet9000", expected one of: lresnet50e_ir/,
-  );
-  await assert.rejects(
-    train(tinyConfig(data, `${tmp}/r7`, { val: { pairs: "x/pairs.txt", images: "x" } }), quiet),
-    /pairs file not found/,
-  );
+  const empty = { real: { dir: `${tmp}/empty` }, domainMixup: true };
+  await refused(data, empty, /--real .*empty.*no images found/);
+  await refused(`${tmp}/nope`, {}, /no such folder/);
+  const arch = /--arch: unknown architecture "resnet9000", expected one of: lresnet50e_ir/;
+  await refused(data, { arch: "resnet9000" }, arch);
+  await refused(data, { val: { pairs: "x/pairs.txt", images: "x" } }, /pairs file not found/);
 });
 
 dataset.test("trainer: Domain Mixup run with real classes after the synthetic ones", async ({ tmp, data }) => {
