@@ -3,6 +3,7 @@
  * itself, as zod schemas with their inferred types. The presets' values live in `presets.ts`, the
  * builders that turn a preset into a plan in `plan.ts`, the time estimates in `estimate.ts`.
  */
+import { AugmentConfigSchema } from "../../recognition/config.ts";
 import { z } from "./deps.ts";
 export { describeIssue } from "../../data/mod.ts";
 
@@ -82,12 +83,9 @@ export const TrainSettingsSchema = z.strictObject({
    * Photometric augmentation on top of the paper's (probabilities; see
    * `recognition/augment.ts`); null = the paper's augmentation only.
    */
-  photometric: z.strictObject({
-    colour: z.number().min(0).max(1),
-    grey: z.number().min(0).max(1),
-    blur: z.number().min(0).max(1),
-    lowRes: z.number().min(0).max(1),
-  }).nullable(),
+  photometric: z.strictObject(
+    AugmentConfigSchema.pick({ colour: true, grey: true, blur: true, lowRes: true }).shape,
+  ).nullable(),
 });
 /** Training hyper-parameters. */
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>;

@@ -280,238 +280,168 @@ export class WebgpuBackend implements Backend {
     if (this.gpu.owned) ctx.device.destroy();
   }
 
+  /**
+   * Record one kernel, then submit if the batch is long. `rec` gets the live context, `i` for
+   * an input (cleared first if its zeroing is pending) and `o` for an output whose first
+   * `extent` elements the kernel overwrites; `what` names the kernel in errors.
+   */
+  #kernel(
+    what: string,
+    rec: (ctx: Ctx, i: (b: Buf) => GpuBuf, o: (b: Buf, extent: number) => GpuBuf) => void,
+  ): void {
+    rec(this.#live(), (b) => this.#in(b, what), (b, extent) => this.#out(b, what, extent));
+    this.#tick();
+  }
+
   // ---- data movement ----
   /** See {@link Backend}.fill. */
   fill(out: Buf, value: number, n: number): void {
-    EW.fill(this.#live(), this.#out(out, "fill", n), value, n);
-    this.#tick();
+    this.#kernel("fill", (ctx, _, o) => EW.fill(ctx, o(out, n), value, n));
   }
   /** See {@link Backend}.copy. */
   copy(src: Buf, dst: Buf, n: number, srcOffset: number, dstOffset: number): void {
-    const ctx = this.#live();
-    const s = this.#in(src, "copy");
-    const d = dstOffset === 0 ? this.#out(dst, "copy", n) : this.#in(dst, "copy");
-    EW.copy(ctx, s, d, n, srcOffset, dstOffset);
-    this.#tick();
+    this.#kernel("copy", (ctx, i, o) => {
+      const s = i(src), d = dstOffset === 0 ? o(dst, n) : i(dst);
+      EW.copy(ctx, s, d, n, srcOffset, dstOffset);
+    });
   }
   /** See {@link Backend}.strided. */
   strided(x: Buf, out: Buf, spec: StridedSpec): void {
-    const w = "strided";
-    EW.strided(this.#live(), this.#in(x, w), this.#out(out, w, count(spec.shape)), spec);
-    this.#tick();
+    this.#kernel("strided", (ctx, i, o) => EW.strided(ctx, i(x), o(out, count(spec.shape)), spec));
   }
   /** See {@link Backend}.accumulate. */
   accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
-    const w = "accumulate";
-    EW.accumulate(this.#live(), this.#in(dst, w), this.#in(src, w), n, alpha);
-    this.#tick();
+    this.#kernel("accumulate", (ctx, i) => EW.accumulate(ctx, i(dst), i(src), n, alpha));
   }
 
   // ---- elementwise ----
   /** See {@link Backend}.unary. */
   unary(op: UnaryOp, x: Buf, out: Buf, n: number, p: UnaryParams): void {
-    EW.unary(this.#live(), op, this.#in(x, op), this.#out(out, op, n), n, p);
-    this.#tick();
+    this.#kernel(op, (ctx, i, o) => EW.unary(ctx, op, i(x), o(out, n), n, p));
   }
   /** See {@link Backend}.unaryBackward. */
   unaryBackward(op: UnaryOp, x: Buf, y: Buf, dy: Buf, dx: Buf, n: number, p: UnaryParams): void {
-    const w = `${op} backward`;
-    EW.unaryBackward(
-      this.#live(),
-      op,
-      this.#in(x, w),
-      this.#in(y, w),
-      this.#in(dy, w),
-      this.#out(dx, w, n),
-      n,
-      p,
-    );
-    this.#tick();
+    this.#kernel(`${op} backward`, (ctx, i, o) => {
+      EW.unaryBackward(ctx, op, i(x), i(y), i(dy), o(dx, n), n, p);
+    });
   }
   /** See {@link Backend}.binary. */
   binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, spec: BinarySpec): void {
-    const o = this.#out(out, op, count(spec.shape));
-    EW.binary(this.#live(), op, this.#in(a, op), this.#in(b, op), o, spec);
-    this.#tick();
+    this.#kernel(op, (ctx, i, o) => {
+      EW.binary(ctx, op, i(a), i(b), o(out, count(spec.shape)), spec);
+    });
   }
   /** See {@link Backend}.where. */
   where(cond: Buf, a: Buf, b: Buf, out: Buf, spec: WhereSpec): void {
-    const w = "where";
-    const o = this.#out(out, w, count(spec.shape));
-    EW.where(this.#live(), this.#in(cond, w), this.#in(a, w), this.#in(b, w), o, spec);
-    this.#tick();
+    this.#kernel("where", (ctx, i, o) => {
+      EW.where(ctx, i(cond), i(a), i(b), o(out, count(spec.shape)), spec);
+    });
   }
   /** See {@link Backend}.reduceSum. */
   reduceSum(x: Buf, out: Buf, spec: ReduceSpec): void {
-    const w = "reduceSum";
-    reduceSum(this.#live(), this.#in(x, w), this.#out(out, w, count(spec.outShape)), spec);
-    this.#tick();
+    this.#kernel("reduceSum", (ctx, i, o) => {
+      reduceSum(ctx, i(x), o(out, count(spec.outShape)), spec);
+    });
   }
 
   // ---- dense linear algebra ----
   /** See {@link Backend}.matmul. */
   matmul(a: Buf, b: Buf, out: Buf, spec: MatmulSpec): void {
-    const w = "matmul";
-    const o = this.#out(out, w, spec.batch * spec.m * spec.n);
-    matmul(this.#live(), this.#in(a, w), this.#in(b, w), o, spec);
-    this.#tick();
+    this.#kernel("matmul", (ctx, i, o) => {
+      matmul(ctx, i(a), i(b), o(out, spec.batch * spec.m * spec.n), spec);
+    });
   }
   /** See {@link Backend}.conv2d. */
-  conv2d(x: Buf, w: Buf, bias: Buf | null, out: Buf, spec: ConvSpec): void {
-    const n = "conv2d";
-    const o = this.#out(out, n, spec.n * spec.cOut * spec.outH * spec.outW);
-    CV.conv2d(
-      this.#live(),
-      this.#in(x, n),
-      this.#in(w, n),
-      bias ? this.#in(bias, n) : null,
-      o,
-      spec,
-    );
-    this.#tick();
+  conv2d(x: Buf, w: Buf, bias: Buf | null, out: Buf, s: ConvSpec): void {
+    this.#kernel("conv2d", (ctx, i, o) => {
+      const y = o(out, s.n * s.cOut * s.outH * s.outW);
+      CV.conv2d(ctx, i(x), i(w), bias ? i(bias) : null, y, s);
+    });
   }
   /** See {@link Backend}.conv2dBackwardInput. */
-  conv2dBackwardInput(dy: Buf, w: Buf, dx: Buf, spec: ConvSpec): void {
-    const n = "conv2dBackwardInput";
-    const o = this.#out(dx, n, spec.n * spec.cIn * spec.h * spec.w);
-    CV.conv2dBackwardInput(this.#live(), this.#in(dy, n), this.#in(w, n), o, spec);
-    this.#tick();
+  conv2dBackwardInput(dy: Buf, w: Buf, dx: Buf, s: ConvSpec): void {
+    this.#kernel("conv2dBackwardInput", (ctx, i, o) => {
+      CV.conv2dBackwardInput(ctx, i(dy), i(w), o(dx, s.n * s.cIn * s.h * s.w), s);
+    });
   }
   /** See {@link Backend}.conv2dBackwardWeight. */
-  conv2dBackwardWeight(x: Buf, dy: Buf, dw: Buf, dbias: Buf | null, spec: ConvSpec): void {
-    const n = "conv2dBackwardWeight";
-    CV.conv2dBackwardWeight(
-      this.#live(),
-      this.#in(x, n),
-      this.#in(dy, n),
-      this.#out(dw, n, spec.cOut * spec.cIn * spec.kh * spec.kw),
-      dbias ? this.#out(dbias, n, spec.cOut) : null,
-      spec,
-    );
-    this.#tick();
+  conv2dBackwardWeight(x: Buf, dy: Buf, dw: Buf, dbias: Buf | null, s: ConvSpec): void {
+    this.#kernel("conv2dBackwardWeight", (ctx, i, o) => {
+      const dW = o(dw, s.cOut * s.cIn * s.kh * s.kw);
+      CV.conv2dBackwardWeight(ctx, i(x), i(dy), dW, dbias ? o(dbias, s.cOut) : null, s);
+    });
   }
 
   // ---- normalisation and per-channel activations ----
   /** See {@link Backend}.batchNormTrain. */
   batchNormTrain(...args: Parameters<Backend["batchNormTrain"]>): void {
-    const [x, gamma, beta, runMean, runVar, out, saveMean, saveInvStd, spec] = args;
-    const n = "batchNormTrain", len = spec.n * spec.c * spec.hw;
-    CH.batchNormTrain(
-      this.#live(),
-      this.#in(x, n),
-      this.#in(gamma, n),
-      this.#in(beta, n),
-      this.#in(runMean, n),
-      this.#in(runVar, n),
-      this.#out(out, n, len),
-      this.#out(saveMean, n, spec.c),
-      this.#out(saveInvStd, n, spec.c),
-      spec,
-    );
-    this.#tick();
+    const [x, gamma, beta, runMean, runVar, out, saveMean, saveInvStd, s] = args;
+    this.#kernel("batchNormTrain", (ctx, i, o) => {
+      const ins = [i(x), i(gamma), i(beta), i(runMean), i(runVar)] as const;
+      CH.batchNormTrain(ctx, ...ins, o(out, len(s)), o(saveMean, s.c), o(saveInvStd, s.c), s);
+    });
   }
   /** See {@link Backend}.batchNormBackward. */
   batchNormBackward(...args: Parameters<Backend["batchNormBackward"]>): void {
-    const [x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, spec] = args;
-    const n = "batchNormBackward", len = spec.n * spec.c * spec.hw;
-    CH.batchNormBackward(
-      this.#live(),
-      this.#in(x, n),
-      this.#in(dy, n),
-      this.#in(gamma, n),
-      this.#in(saveMean, n),
-      this.#in(saveInvStd, n),
-      this.#out(dx, n, len),
-      this.#out(dgamma, n, spec.c),
-      this.#out(dbeta, n, spec.c),
-      spec,
-    );
-    this.#tick();
+    const [x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, s] = args;
+    this.#kernel("batchNormBackward", (ctx, i, o) => {
+      const ins = [i(x), i(dy), i(gamma), i(saveMean), i(saveInvStd)] as const;
+      CH.batchNormBackward(ctx, ...ins, o(dx, len(s)), o(dgamma, s.c), o(dbeta, s.c), s);
+    });
   }
   /** See {@link Backend}.prelu. */
-  prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {
-    const n = "prelu", len = spec.n * spec.c * spec.hw;
-    CH.prelu(this.#live(), this.#in(x, n), this.#in(alpha, n), this.#out(out, n, len), spec);
-    this.#tick();
+  prelu(x: Buf, alpha: Buf, out: Buf, s: ChannelSpec): void {
+    this.#kernel("prelu", (ctx, i, o) => CH.prelu(ctx, i(x), i(alpha), o(out, len(s)), s));
   }
   /** See {@link Backend}.preluBackward. */
-  preluBackward(x: Buf, alpha: Buf, dy: Buf, dx: Buf, dalpha: Buf, spec: ChannelSpec): void {
-    const n = "preluBackward", len = spec.n * spec.c * spec.hw;
-    CH.preluBackward(
-      this.#live(),
-      this.#in(x, n),
-      this.#in(alpha, n),
-      this.#in(dy, n),
-      this.#out(dx, n, len),
-      this.#out(dalpha, n, spec.c),
-      spec,
-    );
-    this.#tick();
+  preluBackward(x: Buf, alpha: Buf, dy: Buf, dx: Buf, dalpha: Buf, s: ChannelSpec): void {
+    this.#kernel("preluBackward", (ctx, i, o) => {
+      CH.preluBackward(ctx, i(x), i(alpha), i(dy), o(dx, len(s)), o(dalpha, s.c), s);
+    });
   }
 
   // ---- losses and heads ----
   /** See {@link Backend}.softmaxCrossEntropy. */
-  softmaxCrossEntropy(logits: Buf, targets: Buf, loss: Buf, probs: Buf, spec: RowSpec): void {
-    const n = "softmaxCrossEntropy";
-    HD.softmaxCrossEntropy(
-      this.#live(),
-      this.#in(logits, n),
-      this.#in(targets, n),
-      this.#out(loss, n, spec.rows),
-      this.#out(probs, n, spec.rows * spec.cols),
-      spec,
-    );
-    this.#tick();
+  softmaxCrossEntropy(logits: Buf, targets: Buf, loss: Buf, probs: Buf, s: RowSpec): void {
+    this.#kernel("softmaxCrossEntropy", (ctx, i, o) => {
+      HD.softmaxCrossEntropy(ctx, i(logits), i(targets), o(loss, s.rows), o(probs, cells(s)), s);
+    });
   }
   /** See {@link Backend}.softmaxCrossEntropyBackward. */
   softmaxCrossEntropyBackward(...args: Parameters<Backend["softmaxCrossEntropyBackward"]>): void {
-    const [probs, targets, dloss, dlogits, spec] = args;
-    const n = "softmaxCrossEntropyBackward";
-    HD.softmaxCrossEntropyBackward(
-      this.#live(),
-      this.#in(probs, n),
-      this.#in(targets, n),
-      this.#in(dloss, n),
-      this.#out(dlogits, n, spec.rows * spec.cols),
-      spec,
-    );
-    this.#tick();
+    const [probs, targets, dloss, dlogits, s] = args;
+    this.#kernel("softmaxCrossEntropyBackward", (ctx, i, o) => {
+      HD.softmaxCrossEntropyBackward(ctx, i(probs), i(targets), i(dloss), o(dlogits, cells(s)), s);
+    });
   }
   /** See {@link Backend}.margin. */
-  margin(cos: Buf, labels: Buf, out: Buf, spec: MarginSpec): void {
-    const n = "margin";
-    HD.margin(
-      this.#live(),
-      this.#in(cos, n),
-      this.#in(labels, n),
-      this.#out(out, n, spec.rows * spec.cols),
-      spec,
-    );
-    this.#tick();
+  margin(cos: Buf, labels: Buf, out: Buf, s: MarginSpec): void {
+    this.#kernel("margin", (ctx, i, o) => HD.margin(ctx, i(cos), i(labels), o(out, cells(s)), s));
   }
   /** See {@link Backend}.marginBackward. */
-  marginBackward(cos: Buf, labels: Buf, dout: Buf, dcos: Buf, spec: MarginSpec): void {
-    const n = "marginBackward";
-    HD.marginBackward(
-      this.#live(),
-      this.#in(cos, n),
-      this.#in(labels, n),
-      this.#in(dout, n),
-      this.#out(dcos, n, spec.rows * spec.cols),
-      spec,
-    );
-    this.#tick();
+  marginBackward(cos: Buf, labels: Buf, dout: Buf, dcos: Buf, s: MarginSpec): void {
+    this.#kernel("marginBackward", (ctx, i, o) => {
+      HD.marginBackward(ctx, i(cos), i(labels), i(dout), o(dcos, cells(s)), s);
+    });
   }
 
   // ---- optimiser ----
   /** See {@link Backend}.sgd. */
   sgd(param: Buf, grad: Buf, mom: Buf, n: number, spec: SgdSpec): void {
-    const w = "sgd";
-    EW.sgd(this.#live(), this.#in(param, w), this.#in(grad, w), this.#in(mom, w), n, spec);
-    this.#tick();
+    this.#kernel("sgd", (ctx, i) => EW.sgd(ctx, i(param), i(grad), i(mom), n, spec));
   }
 }
 
 function count(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Elements of a per-channel tensor. */
+function len(s: ChannelSpec): number {
+  return s.n * s.c * s.hw;
+}
+
+/** Elements of a rows × cols matrix. */
+function cells(s: RowSpec): number {
+  return s.rows * s.cols;
 }
