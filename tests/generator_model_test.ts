@@ -137,55 +137,25 @@ Deno.test({
 });
 
 loose.test("generator: bad manifests, mismatched models and wrong latent sizes are clear errors", async (dir) => {
-  await Deno.writeTextFile(
-    `${dir}/bad.json`,
-    JSON.stringify({
-      format: "synface-generator/1",
-      id: "x",
-      model: "m.onnx",
-      inputs: [],
-      output: "image",
-    }),
-  );
-  await assert.rejects(
-    FaceGenerator.load(`${dir}/bad.json`, { ep: "wasm" }),
-    /bad\.json: field "inputs"/,
-  );
+  const refused = async (file: string, manifest: object, re: RegExp) => {
+    await Deno.writeTextFile(`${dir}/${file}`, JSON.stringify(manifest));
+    await assert.rejects(FaceGenerator.load(`${dir}/${file}`, { ep: "wasm" }), re);
+  };
+  const format = "synface-generator/1";
+  const bad = { format, id: "x", model: "m.onnx", inputs: [], output: "image" };
+  await refused("bad.json", bad, /bad\.json: field "inputs"/);
   const g = new GraphBuilder();
   const z = g.input("z", "float32", ["batch", 4]);
   g.output(g.op("Relu", [z]), "image", "float32", ["batch", 4]);
   await Deno.writeFile(`${dir}/m.onnx`, g.toBytes());
-  const manifest = {
-    format: "synface-generator/1",
-    id: "user",
-    model: "m.onnx",
-    inputs: [{ name: "identity", size: 4 }],
-    output: "image",
-    layout: "NCHW",
-    valueRange: [-1, 1],
-    imageSize: [112, 112],
-  };
-  await Deno.writeTextFile(`${dir}/g.json`, JSON.stringify(manifest));
-  await assert.rejects(
-    FaceGenerator.load(`${dir}/g.json`, { ep: "wasm" }),
-    /manifest input "identity" is not a model input/,
-  );
-  await Deno.writeTextFile(
-    `${dir}/g.json`,
-    JSON.stringify({ ...manifest, inputs: [{ name: "z", size: 5 }] }),
-  );
-  await assert.rejects(
-    FaceGenerator.load(`${dir}/g.json`, { ep: "wasm" }),
-    /input "z" takes 4 values per image, manifest says 5/,
-  );
-  await Deno.writeTextFile(
-    `${dir}/g.json`,
-    JSON.stringify({ ...manifest, inputs: [{ name: "z", size: 4 }], output: "rgb" }),
-  );
-  await assert.rejects(
-    FaceGenerator.load(`${dir}/g.json`, { ep: "wasm" }),
-    /manifest output "rgb" is not a model output/,
-  );
+  const image = { output: "image", layout: "NCHW", valueRange: [-1, 1], imageSize: [112, 112] };
+  const user = { format, id: "user", model: "m.onnx" };
+  const manifest = { ...user, inputs: [{ name: "identity", size: 4 }], ...image };
+  await refused("g.json", manifest, /manifest input "identity" is not a model input/);
+  const z5 = { ...manifest, inputs: [{ name: "z", size: 5 }] };
+  await refused("g.json", z5, /input "z" takes 4 values per image, manifest says 5/);
+  const rgb = { ...manifest, inputs: [{ name: "z", size: 4 }], output: "rgb" };
+  await refused("g.json", rgb, /manifest output "rgb" is not a model output/);
   await assert.rejects(
     gen.generate({ ...latents(1, 0), identity: new Float32Array(3) }, 1),
     new RegExp(`"identity" has 3 values, expected 1 × ${blocks[0].size}`),
