@@ -30,34 +30,14 @@ export function resizeBilinear(
   const x1s = new Int32Array(outW);
   const fxs = new Float32Array(outW);
   for (let x = 0; x < outW; x++) {
-    let fx = (x + 0.5) * sx - 0.5;
-    let ix = Math.floor(fx);
-    fx -= ix;
-    if (ix < 0) {
-      ix = 0;
-      fx = 0;
-    }
-    if (ix >= window.width - 1) {
-      ix = window.width - 1;
-      fx = 0;
-    }
+    const [ix, fx] = tap(x, sx, window.width);
     x0s[x] = (window.left + ix) * c;
     x1s[x] = (window.left + Math.min(ix + 1, window.width - 1)) * c;
     fxs[x] = fx;
   }
   const rowLen = src.width * c;
   for (let y = 0; y < outH; y++) {
-    let fy = (y + 0.5) * sy - 0.5;
-    let iy = Math.floor(fy);
-    fy -= iy;
-    if (iy < 0) {
-      iy = 0;
-      fy = 0;
-    }
-    if (iy >= window.height - 1) {
-      iy = window.height - 1;
-      fy = 0;
-    }
+    const [iy, fy] = tap(y, sy, window.height);
     const r0 = (window.top + iy) * rowLen;
     const r1 = (window.top + Math.min(iy + 1, window.height - 1)) * rowLen;
     for (let x = 0; x < outW; x++) {
@@ -73,6 +53,15 @@ export function resizeBilinear(
     }
   }
   return { channels: c, height: outH, width: outW, data: out };
+}
+
+/** Source pixel and weight of output `o`: half-pixel centres, `scale` per output, edge-clamped. */
+function tap(o: number, scale: number, size: number): [number, number] {
+  const f = (o + 0.5) * scale - 0.5;
+  const i = Math.floor(f);
+  if (i < 0) return [0, 0];
+  if (i >= size - 1) return [size - 1, 0];
+  return [i, f - i];
 }
 
 /** 8-bit grey of an RGB (or grey) image: `0.299 R + 0.587 G + 0.114 B`, rounded. */

@@ -110,29 +110,13 @@ export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
     const fold = Math.floor(k / (2 * perSide));
     const wantSame = k % (2 * perSide) < perSide;
     let pair: Pair | undefined;
-    if (f.length === 3) {
-      const n1 = positiveInt(f[1]);
-      const n2 = positiveInt(f[2]);
+    if (f.length === 3 || f.length === 4) {
+      // "name n1 n2" (same person) or "name1 n1 name2 n2"
+      const same = f.length === 3;
+      const n1 = positiveInt(f[1]), n2 = positiveInt(f.at(-1)!);
       if (n1 !== undefined && n2 !== undefined) {
-        pair = {
-          a: lfwImageRef(f[0], n1),
-          b: lfwImageRef(f[0], n2),
-          same: true,
-          fold,
-          line: i + 1,
-        };
-      }
-    } else if (f.length === 4) {
-      const n1 = positiveInt(f[1]);
-      const n2 = positiveInt(f[3]);
-      if (n1 !== undefined && n2 !== undefined) {
-        pair = {
-          a: lfwImageRef(f[0], n1),
-          b: lfwImageRef(f[2], n2),
-          same: false,
-          fold,
-          line: i + 1,
-        };
+        const b = lfwImageRef(same ? f[0] : f[2], n2);
+        pair = { a: lfwImageRef(f[0], n1), b, same, fold, line: i + 1 };
       }
     }
     if (!pair) {

@@ -294,23 +294,25 @@ export function buildFaceGraph(
   const illumC = add(illumMean, mul(c(0.12), sub(illum, illumMean)));
   const shL = add(c(Array.from(shBase), [1, 9, 3]), mul(illumC, c(Array.from(shS), [1, 9, 3])));
   const irrV = op("Relu", [add(op("MatMul", [shB, shL]), c(0.04))]); // [B,nC,3]
-  // ---- interpolation to the dense points: each is a fixed barycentric mix of 3 control vertices
-  const toDense = (ctrlAttr: string) => {
-    let dense = "";
-    for (let k = 0; k < 3; k++) {
+  /** Σ_k w[p,k]·src[idx[p,k]] per dense point p: `taps` fixed rows of `src` mixed per point. */
+  const mixRows = (src: string, name: string, taps: number, idxs: Int32Array, ws: Float32Array) => {
+    let mix = "";
+    for (let k = 0; k < taps; k++) {
       const idx = new BigInt64Array(N), w = new Float32Array(N);
       for (let p = 0; p < N; p++) {
-        idx[p] = BigInt(geo.pointIdx[3 * p + k]);
-        w[p] = geo.pointW[3 * p + k];
+        idx[p] = BigInt(idxs[taps * p + k]);
+        w[p] = ws[taps * p + k];
       }
       const term = mul(
-        op("Gather", [ctrlAttr, g.initializer(`point_idx${k}`, idx, [N])], { axis: 0 }),
-        g.initializer(`point_w${k}`, w, [N, 1]),
+        op("Gather", [src, g.initializer(`${name}_idx${k}`, idx, [N])], { axis: 0 }),
+        g.initializer(`${name}_w${k}`, w, [N, 1]),
       );
-      dense = k === 0 ? term : add(dense, term);
+      mix = k === 0 ? term : add(mix, term);
     }
-    return dense;
+    return mix;
   };
+  // ---- interpolation to the dense points: each is a fixed barycentric mix of 3 control vertices
+  const toDense = (ctrlAttr: string) => mixRows(ctrlAttr, "point", 3, geo.pointIdx, geo.pointW);
 
   const proceduralSurface = () => {
     // ---- per control vertex: screen position, SH irradiance (Gouraud), albedo field
@@ -510,20 +512,7 @@ export function buildFaceGraph(
       [R * R, -1],
     ); // [R·R,3·B]
     const taps = textureTaps(geo, R);
-    let alb = "";
-    for (let k = 0; k < 4; k++) {
-      const idx = new BigInt64Array(N), w = new Float32Array(N);
-      for (let p = 0; p < N; p++) {
-        idx[p] = BigInt(taps.idx[4 * p + k]);
-        w[p] = taps.w[4 * p + k];
-      }
-      const term = mul(
-        op("Gather", [texT, g.initializer(`tex_idx${k}`, idx, [N])], { axis: 0 }),
-        g.initializer(`tex_w${k}`, w, [N, 1]),
-      );
-      alb = k === 0 ? term : add(alb, term);
-    }
-    alb = reshape(alb, [N, 3, -1]);
+    let alb = reshape(mixRows(texT, "tex", 4, taps.idx, taps.w), [N, 3, -1]);
     // hair where the photos rarely reach (tight crops end mid-forehead, ~24 px from the top of
     // the frame): skull points projecting above it take the colour of the identity's own
     // texture at the temples (hair or what surrounds the head), with fixed strand detail

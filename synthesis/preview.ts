@@ -55,20 +55,20 @@ export async function writePreviews(
     vary: "all" as const,
     idOffset: 0,
   };
+  /** `l` with every factor but identity and noise at its prior mean (frontal, neutral). */
+  const neutral = (l: Latents): Latents => {
+    for (const b of m.inputs) {
+      if (roleOf(b) !== "identity" && roleOf(b) !== "noise") l[b.name] = new Float32Array(b.size);
+    }
+    return l;
+  };
   const paths: string[] = [];
   // identities × variations (first column: every factor at its prior mean, i.e. frontal, neutral)
   const grid: Latents[] = [];
   for (let i = 0; i < ids; i++) {
     for (let k = 0; k < variations; k++) {
       const j = imageJob(m, o, i, k).latents;
-      if (k === 0) {
-        for (const b of m.inputs) {
-          if (roleOf(b) !== "identity" && roleOf(b) !== "noise") {
-            j[b.name] = new Float32Array(b.size);
-          }
-        }
-      }
-      grid.push(j);
+      grid.push(k === 0 ? neutral(j) : j);
     }
   }
   paths.push(`${dir}/identities_x_variations.png`);
@@ -84,12 +84,7 @@ export async function writePreviews(
         const phi = s / 10;
         const l: Latents = { ...a };
         l[idBlock.name] = a[idBlock.name].map((v, t) => phi * v + (1 - phi) * b[idBlock.name][t]);
-        for (const bl of m.inputs) {
-          if (roleOf(bl) !== "identity" && roleOf(bl) !== "noise") {
-            l[bl.name] = new Float32Array(bl.size);
-          }
-        }
-        strip.push(l);
+        strip.push(neutral(l));
       }
     }
     paths.push(`${dir}/identity_mixup.png`);
@@ -105,12 +100,7 @@ export async function writePreviews(
     for (let i = 0; i < 4; i++) {
       const base = imageJob(m, o, i, 0).latents;
       for (let s = 0; s < 9; s++) {
-        const l: Latents = { ...base };
-        for (const bl of m.inputs) {
-          if (roleOf(bl) !== "identity" && roleOf(bl) !== "noise") {
-            l[bl.name] = new Float32Array(bl.size);
-          }
-        }
+        const l = neutral({ ...base });
         const v = new Float32Array(block.size);
         if (role === "pose") {
           v[0] = -2.25 + (4.5 * s) / 8; // yaw −45° … 45°

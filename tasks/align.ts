@@ -13,9 +13,15 @@
  * `align/README.md`). Exit status: 0 done; 1 when an image could not be decoded (`bad_image`;
  * 0 with `--skip-bad`) or the run failed; 2 for a bad command line.
  */
-import { parseArgs } from "node:util";
 import { alignDirectory, AlignUsageError, type CropSize } from "../align/mod.ts";
-import { EP_CHOICES, type EpChoice, exitUsage, isEpChoice, parseShardFlag } from "../data/mod.ts";
+import {
+  EP_CHOICES,
+  type EpChoice,
+  exitUsage,
+  isEpChoice,
+  parseCliArgs,
+  parseShardFlag,
+} from "../data/mod.ts";
 
 const USAGE =
   "usage: deno task align --in DIR --out DIR [--size 112|112x96] [--workers N] [--shard i/n] " +
@@ -23,29 +29,29 @@ const USAGE =
 
 const fail: (msg: string) => never = exitUsage("align", USAGE);
 
+function positiveInt(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) fail(`--${flag} ${v}: expected a positive integer`);
+  return n;
+}
+
 export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        in: { type: "string" },
-        out: { type: "string" },
-        size: { type: "string" },
-        workers: { type: "string" },
-        shard: { type: "string" },
-        "min-score": { type: "string" },
-        "skip-bad": { type: "boolean" },
-        ep: { type: "string" },
-        threads: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    fail((e as Error).message);
-  }
+  const { values } = parseCliArgs({
+    args,
+    options: {
+      in: { type: "string" },
+      out: { type: "string" },
+      size: { type: "string" },
+      workers: { type: "string" },
+      shard: { type: "string" },
+      "min-score": { type: "string" },
+      "skip-bad": { type: "boolean" },
+      ep: { type: "string" },
+      threads: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  }, fail);
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -54,23 +60,11 @@ export async function main(args: string[]): Promise<number> {
   if (!values.out) fail("--out is required");
   const size = values.size ?? "112";
   if (size !== "112" && size !== "112x96") fail(`--size ${size}: expected 112 or 112x96`);
-  let workers: number | undefined;
-  if (values.workers !== undefined) {
-    workers = Number(values.workers);
-    if (!Number.isSafeInteger(workers) || workers < 1) {
-      fail(`--workers ${values.workers}: expected a positive integer`);
-    }
-  }
+  const workers = positiveInt("workers", values.workers);
   if (values.ep !== undefined && !isEpChoice(values.ep)) {
     fail(`--ep ${values.ep}: expected one of ${EP_CHOICES.join(", ")}`);
   }
-  let threads: number | undefined;
-  if (values.threads !== undefined) {
-    threads = Number(values.threads);
-    if (!Number.isSafeInteger(threads) || threads < 1) {
-      fail(`--threads ${values.threads}: expected a positive integer`);
-    }
-  }
+  const threads = positiveInt("threads", values.threads);
   const shard = values.shard === undefined ? undefined : parseShardFlag(values.shard, fail);
   let minScore: number | undefined;
   if (values["min-score"] !== undefined) {

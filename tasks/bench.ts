@@ -9,11 +9,5 @@ if (!name || !known.includes(name)) {
   Deno.exit(2);
 }
 const url = new URL(`./bench_${name}.ts`, import.meta.url);
-try {
-  await Deno.stat(url);
-} catch {
-  console.error(`synface: \`deno task bench ${name}\` is not implemented yet`);
-  Deno.exit(2);
-}
 const bench = await import(url.href) as { main(args: string[]): Promise<void> };
 await bench.main(rest);

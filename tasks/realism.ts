@@ -3,8 +3,7 @@
  * [--pairs FILE] [--cache DIR] --out DIR`: the realism meter (eval/realism.ts). Writes
  * `realism.json` {fd, fd_floor, fd_ratio, identity_accuracy, n, …}. A meter only.
  */
-import { parseArgs } from "node:util";
-import { exitUsage } from "../data/mod.ts";
+import { exitUsage, parseCliArgs } from "../data/mod.ts";
 import { loadReferenceEmbedder, measureRealism, writeFileAtomic } from "../eval/mod.ts";
 
 const USAGE =
@@ -23,25 +22,20 @@ const USAGE =
 const fail: (msg: string) => never = exitUsage("realism", USAGE);
 
 export async function main(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        generated: { type: "string" },
-        real: { type: "string" },
-        floor: { type: "string" },
-        n: { type: "string", default: "1500" },
-        reference: { type: "string" },
-        pairs: { type: "string" },
-        cache: { type: "string", default: "out/cache/realism" },
-        seed: { type: "string", default: "0" },
-        out: { type: "string" },
-      },
-    }));
-  } catch (e) {
-    fail((e as Error).message);
-  }
+  const { values } = parseCliArgs({
+    args,
+    options: {
+      generated: { type: "string" },
+      real: { type: "string" },
+      floor: { type: "string" },
+      n: { type: "string", default: "1500" },
+      reference: { type: "string" },
+      pairs: { type: "string" },
+      cache: { type: "string", default: "out/cache/realism" },
+      seed: { type: "string", default: "0" },
+      out: { type: "string" },
+    },
+  }, fail);
   if (!values.generated) fail("--generated DIR is required");
   if (!values.real) fail("--real DIR is required");
   if (!values.out) fail("--out DIR is required");

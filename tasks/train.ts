@@ -50,6 +50,14 @@ const USAGE = `usage: deno task train --data DIR --out RUN [flags]
 
 const fail: (msg: string) => never = exitUsage("train", USAGE);
 
+/** Exit status per kind of failure (2 is also a bad command line; 130 an interrupt). */
+const EXIT_CODES: [new (...args: never[]) => Error, number][] = [
+  [TrainConfigError, 2],
+  [TrainDataError, 1],
+  [NonFiniteLossError, 3],
+  [CheckpointError, 4],
+];
+
 function num(v: string | undefined, flag: string, int = false): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
@@ -222,23 +230,10 @@ export async function main(args: string[]): Promise<void> {
     );
     console.error(`train: exported ${r.selected} → ${r.model}`);
   } catch (e) {
-    if (e instanceof TrainConfigError) {
-      console.error(`train: ${e.message}`);
-      Deno.exit(2);
-    }
-    if (e instanceof TrainDataError) {
-      console.error(`train: ${e.message}`);
-      Deno.exit(1);
-    }
-    if (e instanceof NonFiniteLossError) {
-      console.error(`train: ${e.message}`);
-      Deno.exit(3);
-    }
-    if (e instanceof CheckpointError) {
-      console.error(`train: ${e.message}`);
-      Deno.exit(4);
-    }
-    throw e;
+    const code = EXIT_CODES.find(([kind]) => e instanceof kind)?.[1];
+    if (code === undefined) throw e;
+    console.error(`train: ${(e as Error).message}`);
+    Deno.exit(code);
   } finally {
     Deno.removeSignalListener("SIGINT", onInt);
   }

@@ -1,6 +1,7 @@
 /**
- * The unary ops in one table: each op's forward y = f(x) and derivative dx = dy·f'(x) as a JS
- * expression and a WGSL expression, side by side. The cpu/ref64 kernels (`cpu/js_kernels.ts`)
+ * The elementwise ops in two tables. The unary one: each op's forward y = f(x) and derivative
+ * dx = dy·f'(x) as a JS expression and a WGSL expression, side by side; the binary one: a ∘ b in
+ * both languages. The cpu/ref64 kernels (`cpu/js_kernels.ts`)
  * and the WGSL kernels (`webgpu/kernels/elementwise.ts`) are both generated from it, and the
  * table's type (`Record<UnaryOp, …>`) makes `deno check` fail for an op without all four.
  *
@@ -9,7 +10,7 @@
  * its own evaluation order (the JS forms are the reference arithmetic of the cpu backend).
  * @module
  */
-import type { UnaryOp } from "./backend.ts";
+import type { BinaryOp, UnaryOp } from "./backend.ts";
 
 /** One unary op: forward and derivative, in JS and in WGSL. */
 export interface UnaryRule {
@@ -77,3 +78,42 @@ export const UNARY_JS: Readonly<Record<UnaryOp, { fwd: UnaryLoop; grad: UnaryGra
       ),
     }]),
   ) as Record<UnaryOp, { fwd: UnaryLoop; grad: UnaryGradLoop }>;
+
+/** Every binary op as a JS and a WGSL expression of `a` and `b` (comparisons give 1 or 0). */
+export const BINARY: Readonly<Record<BinaryOp, { js: string; wgsl: string }>> = {
+  add: { js: "a + b", wgsl: "a + b" },
+  sub: { js: "a - b", wgsl: "a - b" },
+  mul: { js: "a * b", wgsl: "a * b" },
+  div: { js: "a / b", wgsl: "a / b" },
+  max: { js: "a > b || a !== a ? a : b", wgsl: "max(a, b)" },
+  min: { js: "a < b || a !== a ? a : b", wgsl: "min(a, b)" },
+  gt: { js: "a > b ? 1 : 0", wgsl: "select(0.0, 1.0, a > b)" },
+  ge: { js: "a >= b ? 1 : 0", wgsl: "select(0.0, 1.0, a >= b)" },
+  lt: { js: "a < b ? 1 : 0", wgsl: "select(0.0, 1.0, a < b)" },
+  le: { js: "a <= b ? 1 : 0", wgsl: "select(0.0, 1.0, a <= b)" },
+  eq: { js: "a === b ? 1 : 0", wgsl: "select(0.0, 1.0, a == b)" },
+};
+
+/** A generated row of a broadcasting binary op: O[o + j] = A[ia + j·sa] ∘ B[ib + j·sb], j < n. */
+export type BinaryRow = (
+  A: F,
+  B: F,
+  O: F,
+  o: number,
+  ia: number,
+  ib: number,
+  n: number,
+  sa: number,
+  sb: number,
+) => void;
+
+/** Per-op JS rows generated from {@link BINARY}, built once at load. */
+export const BINARY_JS: Readonly<Record<BinaryOp, BinaryRow>> = Object.fromEntries(
+  Object.entries(BINARY).map(([op, r]) => [
+    op,
+    compile<BinaryRow>(
+      ["A", "B", "O", "o", "ia", "ib", "n", "sa", "sb"],
+      `for (let j = 0; j < n; j++) { const a = A[ia + j * sa], b = B[ib + j * sb]; O[o + j] = ${r.js}; }`,
+    ),
+  ]),
+) as Record<BinaryOp, BinaryRow>;

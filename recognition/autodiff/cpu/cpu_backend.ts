@@ -210,19 +210,12 @@ export class CpuBackend extends ArrayBackend {
     if (this.ew && op === "relu") return this.ew.relu(this.off(x), this.off(out), n);
     super.unary(op, x, out, n, p);
   }
-  override unaryBackward(
-    op: UnaryOp,
-    x: Buf,
-    y: Buf,
-    dy: Buf,
-    dx: Buf,
-    n: number,
-    p: UnaryParams,
-  ): void {
+  override unaryBackward(...args: Parameters<Backend["unaryBackward"]>): void {
+    const [op, x, , dy, dx, n] = args;
     if (this.ew && op === "relu") {
       return this.ew.relu_bwd(this.off(x), this.off(dy), this.off(dx), n);
     }
-    super.unaryBackward(op, x, y, dy, dx, n, p);
+    super.unaryBackward(...args);
   }
   override binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, spec: BinarySpec): void {
     if (
@@ -380,29 +373,29 @@ export class CpuBackend extends ArrayBackend {
       return;
     }
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
-    const direct = this.direct(s);
-    const col = direct ? null : this.alloc(Kd * P);
-    const xo = this.off(x), wo = this.off(w), oo = this.off(out);
-    try {
-      for (let b = 0; b < s.n; b++) {
-        const bo = this.imageColumns(xo, b, col, s);
-        this.gemmImpl.gemm(s.cOut, P, Kd, wo, Kd, 1, bo, P, 1, oo + b * s.cOut * P, P, false);
-      }
-    } finally {
-      if (col) this.free(col);
-    }
+    const wo = this.off(w), oo = this.off(out);
+    this.forImages(x, s, (b, bo) => {
+      this.gemmImpl.gemm(s.cOut, P, Kd, wo, Kd, 1, bo, P, 1, oo + b * s.cOut * P, P, false);
+    });
     if (bias) this.addBias(out, bias, s);
   }
 
   /**
-   * Offset of image `b`'s GEMM operand: the image itself when the conv is direct (1×1, stride 1,
-   * no padding: `col` is null), else its im2col columns written into `col`.
+   * `each(b, bo)` for every image b of `x`, bo the offset of its GEMM operand: the image itself
+   * when the conv is direct (1×1, stride 1, no padding), else its im2col columns.
    */
-  private imageColumns(xo: number, b: number, col: Buf | null, s: ConvSpec): number {
-    const xb = xo + b * s.cIn * s.h * s.w;
-    if (!col) return xb;
-    im2col(this.refresh(), xb, this.off(col), s);
-    return this.off(col);
+  private forImages(x: Buf, s: ConvSpec, each: (b: number, bo: number) => void): void {
+    const col = this.direct(s) ? null : this.alloc(s.cIn * s.kh * s.kw * s.outH * s.outW);
+    const xo = this.off(x);
+    try {
+      for (let b = 0; b < s.n; b++) {
+        const xb = xo + b * s.cIn * s.h * s.w;
+        if (col) im2col(this.refresh(), xb, this.off(col), s);
+        each(b, col ? this.off(col) : xb);
+      }
+    } finally {
+      if (col) this.free(col);
+    }
   }
 
   private addBias(out: Buf, bias: Buf, s: ConvSpec): void {
@@ -441,33 +434,24 @@ export class CpuBackend extends ArrayBackend {
       return;
     }
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
-    const direct = this.direct(s);
-    const col = direct ? null : this.alloc(Kd * P);
-    const xo = this.off(x), dyo = this.off(dy), dwo = this.off(dw);
-    try {
-      for (let b = 0; b < s.n; b++) {
-        const bo = this.imageColumns(xo, b, col, s);
-        // dW (cOut×K) += dy_b (cOut×P) · colᵀ (P×K)
-        this.gemmImpl.gemm(s.cOut, Kd, P, dyo + b * s.cOut * P, P, 1, bo, 1, P, dwo, Kd, b > 0);
-      }
-    } finally {
-      if (col) this.free(col);
-    }
+    const dyo = this.off(dy), dwo = this.off(dw);
+    this.forImages(x, s, (b, bo) => {
+      // dW (cOut×K) += dy_b (cOut×P) · colᵀ (P×K)
+      this.gemmImpl.gemm(s.cOut, Kd, P, dyo + b * s.cOut * P, P, 1, bo, 1, P, dwo, Kd, b > 0);
+    });
     if (dbias) this.biasGrad(dy, dbias, s);
   }
 
   private biasGrad(dy: Buf, dbias: Buf, s: ConvSpec): void {
     const P = s.outH * s.outW;
-    {
-      const g = this.view(dy), db = this.view(dbias);
-      db.fill(0, 0, s.cOut);
-      for (let b = 0; b < s.n; b++) {
-        for (let c = 0; c < s.cOut; c++) {
-          const base = (b * s.cOut + c) * P;
-          let acc = 0;
-          for (let q = 0; q < P; q++) acc += g[base + q];
-          db[c] += acc;
-        }
+    const g = this.view(dy), db = this.view(dbias);
+    db.fill(0, 0, s.cOut);
+    for (let b = 0; b < s.n; b++) {
+      for (let c = 0; c < s.cOut; c++) {
+        const base = (b * s.cOut + c) * P;
+        let acc = 0;
+        for (let q = 0; q < P; q++) acc += g[base + q];
+        db[c] += acc;
       }
     }
   }
@@ -483,13 +467,8 @@ export class CpuBackend extends ArrayBackend {
       ew.channels("ch_sum", [this.off(x), this.off(saveMean)], n, c, hw);
       const mean = this.view(saveMean);
       for (let k = 0; k < c; k++) mean[k] /= cnt;
-      ew.channels(
-        "ch_dot",
-        [this.off(x), this.off(x), this.off(saveMean), this.off(saveInvStd)],
-        n,
-        c,
-        hw,
-      );
+      const dot = [this.off(x), this.off(x), this.off(saveMean), this.off(saveInvStd)];
+      ew.channels("ch_dot", dot, n, c, hw);
       const inv = this.view(saveInvStd), g = this.view(gamma), be = this.view(beta);
       const rm = this.view(runMean), rv = this.view(runVar), a = this.view(A), b = this.view(B);
       for (let k = 0; k < c; k++) {
@@ -515,13 +494,8 @@ export class CpuBackend extends ArrayBackend {
     const A = this.alloc(c), B = this.alloc(c), C = this.alloc(c);
     try {
       ew.channels("ch_sum", [this.off(dy), this.off(dbeta)], n, c, hw);
-      ew.channels(
-        "ch_dot",
-        [this.off(dy), this.off(x), this.off(saveMean), this.off(dgamma)],
-        n,
-        c,
-        hw,
-      );
+      const dot = [this.off(dy), this.off(x), this.off(saveMean), this.off(dgamma)];
+      ew.channels("ch_dot", dot, n, c, hw);
       const sdy = this.view(dbeta), dg = this.view(dgamma), g = this.view(gamma);
       const mean = this.view(saveMean), inv = this.view(saveInvStd);
       const a = this.view(A), b = this.view(B), cc = this.view(C);
@@ -534,13 +508,8 @@ export class CpuBackend extends ArrayBackend {
         cc[k] = -kk * mdy + kk * mean[k] * mdyx;
         dg[k] = sdyx * inv[k];
       }
-      ew.channels(
-        "ch_affine2",
-        [this.off(dy), this.off(x), this.off(dx), this.off(A), this.off(B), this.off(C)],
-        n,
-        c,
-        hw,
-      );
+      const ptrs = [dy, x, dx, A, B, C].map((b) => this.off(b));
+      ew.channels("ch_affine2", ptrs, n, c, hw);
     } finally {
       this.free(A);
       this.free(B);
@@ -554,18 +523,10 @@ export class CpuBackend extends ArrayBackend {
     }
     super.prelu(x, alpha, out, spec);
   }
-  override preluBackward(
-    x: Buf,
-    alpha: Buf,
-    dy: Buf,
-    dx: Buf,
-    dalpha: Buf,
-    spec: ChannelSpec,
-  ): void {
-    if (this.ew) {
-      const ptrs = [this.off(x), this.off(alpha), this.off(dy), this.off(dx), this.off(dalpha)];
-      return this.ew.channels("prelu_bwd", ptrs, spec.n, spec.c, spec.hw);
-    }
-    super.preluBackward(x, alpha, dy, dx, dalpha, spec);
+  override preluBackward(...args: Parameters<Backend["preluBackward"]>): void {
+    const [x, alpha, dy, dx, dalpha, spec] = args;
+    if (!this.ew) return super.preluBackward(...args);
+    const ptrs = [x, alpha, dy, dx, dalpha].map((b) => this.off(b));
+    this.ew.channels("prelu_bwd", ptrs, spec.n, spec.c, spec.hw);
   }
 }

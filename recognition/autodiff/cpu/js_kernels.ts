@@ -21,7 +21,7 @@ import type {
   UnaryParams,
   WhereSpec,
 } from "../backend.ts";
-import { UNARY_JS } from "../unary.ts";
+import { BINARY_JS, UNARY_JS } from "../unary.ts";
 
 /** A dense float array of either precision. */
 export type F = Float32Array | Float64Array;
@@ -101,55 +101,14 @@ export function unaryBackward(
   UNARY_JS[op].grad(x, y, dy, dx, n, p.a ?? 0, p.b ?? 0);
 }
 
-/** Broadcasting binary op. */
+/** Broadcasting binary op, the row loop generated from `../unary.ts`. */
 export function binary(op: BinaryOp, a: F, b: F, out: F, spec: BinarySpec): void {
   const { shape, aStrides, bStrides } = spec;
   const r = shape.length;
   const n = r ? shape[r - 1] : 1;
   const as = r ? aStrides[r - 1] : 0, bs = r ? bStrides[r - 1] : 0;
-  forRows(shape, [aStrides, bStrides], (o, ia, ib) => {
-    switch (op) {
-      case "add":
-        for (let j = 0; j < n; j++) out[o + j] = a[ia + j * as] + b[ib + j * bs];
-        return;
-      case "sub":
-        for (let j = 0; j < n; j++) out[o + j] = a[ia + j * as] - b[ib + j * bs];
-        return;
-      case "mul":
-        for (let j = 0; j < n; j++) out[o + j] = a[ia + j * as] * b[ib + j * bs];
-        return;
-      case "div":
-        for (let j = 0; j < n; j++) out[o + j] = a[ia + j * as] / b[ib + j * bs];
-        return;
-      case "max":
-        for (let j = 0; j < n; j++) {
-          const u = a[ia + j * as], v = b[ib + j * bs];
-          out[o + j] = u > v || u !== u ? u : v;
-        }
-        return;
-      case "min":
-        for (let j = 0; j < n; j++) {
-          const u = a[ia + j * as], v = b[ib + j * bs];
-          out[o + j] = u < v || u !== u ? u : v;
-        }
-        return;
-      case "gt":
-        for (let j = 0; j < n; j++) out[o + j] = a[ia + j * as] > b[ib + j * bs] ? 1 : 0;
-        return;
-      case "ge":
-        for (let j = 0; j < n; j++) out[o + j] = a[ia + j * as] >= b[ib + j * bs] ? 1 : 0;
-        return;
-      case "lt":
-        for (let j = 0; j < n; j++) out[o + j] = a[ia + j * as] < b[ib + j * bs] ? 1 : 0;
-        return;
-      case "le":
-        for (let j = 0; j < n; j++) out[o + j] = a[ia + j * as] <= b[ib + j * bs] ? 1 : 0;
-        return;
-      case "eq":
-        for (let j = 0; j < n; j++) out[o + j] = a[ia + j * as] === b[ib + j * bs] ? 1 : 0;
-        return;
-    }
-  });
+  const row = BINARY_JS[op];
+  forRows(shape, [aStrides, bStrides], (o, ia, ib) => row(a, b, out, o, ia, ib, n, as, bs));
 }
 
 /** out = cond ≠ 0 ? a : b, broadcasting. */

@@ -15,7 +15,7 @@ import type {
   UnaryParams,
   WhereSpec,
 } from "../../backend.ts";
-import { UNARY } from "../../unary.ts";
+import { BINARY, UNARY } from "../../unary.ts";
 import { Params } from "../batch.ts";
 import type { Ctx, GpuBuf } from "../ctx.ts";
 import { decompose, ewGrid, ewMain, storage } from "./common.ts";
@@ -159,20 +159,6 @@ ${ewMain(wg)}
   );
 }
 
-const BINARY: Record<BinaryOp, string> = {
-  add: "a + b",
-  sub: "a - b",
-  mul: "a * b",
-  div: "a / b",
-  max: "max(a, b)",
-  min: "min(a, b)",
-  gt: "select(0.0, 1.0, a > b)",
-  ge: "select(0.0, 1.0, a >= b)",
-  lt: "select(0.0, 1.0, a < b)",
-  le: "select(0.0, 1.0, a <= b)",
-  eq: "select(0.0, 1.0, a == b)",
-};
-
 function count(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -206,7 +192,7 @@ ${ewMain(wg)}
   ${decompose(rank, "i", ["as_", "bs"])}
   let a = A[as_Idx];
   let b = B[bsIdx];
-  O[i] = ${BINARY[op]};
+  O[i] = ${BINARY[op].wgsl};
 }`,
     "rrw",
     [a, b, out],
