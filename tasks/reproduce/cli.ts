@@ -111,8 +111,6 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       align: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
-    strict: true,
-    allowPositionals: false,
   }, (m) => {
     throw new UsageError(m);
   });

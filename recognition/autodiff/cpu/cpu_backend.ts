@@ -287,19 +287,8 @@ export class CpuBackend extends ArrayBackend {
     for (let t = 0; t < parts; t++) {
       const col = this.direct(s) ? null : this.allocUninit(colFloats);
       if (col) temps.push(col);
-      jobs.push({
-        kernel: 1,
-        args: [
-          mode,
-          this.off(x),
-          this.off(w),
-          this.off(out),
-          this.off(counter),
-          s.n,
-          ...convDims(s),
-          col ? this.off(col) : 0,
-        ],
-      });
+      const bufs = [this.off(x), this.off(w), this.off(out), this.off(counter)];
+      jobs.push({ kernel: 1, args: [mode, ...bufs, s.n, ...convDims(s), col ? this.off(col) : 0] });
     }
     try {
       k.run(jobs);
@@ -338,18 +327,15 @@ export class CpuBackend extends ArrayBackend {
     const jobs: Job[] = [];
     for (let c = 0; c < chunks; c++) {
       const lo = Math.floor((c * s.n) / chunks), hi = Math.floor(((c + 1) * s.n) / chunks);
+      const bufs = [
+        this.off(x) + lo * xImg,
+        this.off(partials) + c * size,
+        this.off(dy) + lo * dyImg,
+      ];
+      // im2col columns 0: the running thread's (cols)
       jobs.push({
         kernel: 1,
-        args: [
-          2,
-          this.off(x) + lo * xImg,
-          this.off(partials) + c * size,
-          this.off(dy) + lo * dyImg,
-          this.off(counters) + c,
-          hi - lo,
-          ...convDims(s),
-          0, // im2col columns: the running thread's (cols)
-        ],
+        args: [2, ...bufs, this.off(counters) + c, hi - lo, ...convDims(s), 0],
       });
     }
     try {

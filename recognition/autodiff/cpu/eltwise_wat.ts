@@ -92,6 +92,15 @@ const acc64 = (v: string) =>
           (local.set $hi (f64x2.add (local.get $hi) (f64x2.promote_low_f32x4
             (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${v} ${v}))))`;
 
+/** out[ch] += the channel's float64 sum ($s plus the lanes of $lo, $hi), rounded once. */
+const addSum = (out: string) =>
+  `(f32.store (i32.add ${L(out)} ${L("ch4")}) (f32.add (f32.load (i32.add ${L(out)} ${L("ch4")}))
+          (f32.demote_f64 (f64.add ${L("s")} ${hsum64("$lo", "$hi")}))))`;
+/** Zero out[c0 … c1) before the blocks add into it. */
+const zeroChannels = (out: string) =>
+  `(memory.fill (i32.add ${L(out)} (i32.shl ${L("c0")} (i32.const 2))) (i32.const 0)
+        (i32.shl (i32.sub ${L("c1")} ${L("c0")}) (i32.const 2)))`;
+
 /** The functions (to be placed inside the module that imports the shared memory). */
 export function eltwiseWat(): string {
   const zero = "(v128.const i32x4 0 0 0 0)";
@@ -163,12 +172,8 @@ export function eltwiseWat(): string {
               (local.set $s (f64.add ${L("s")} (f64.promote_f32 (f32.mul (f32.load ${
         at("dy")
       }) (f32.load ${at("x")})))))))`,
-      `(f32.store (i32.add ${L("dalpha")} ${L("ch4")}) (f32.add (f32.load (i32.add ${L("dalpha")} ${
-        L("ch4")
-      }))
-          (f32.demote_f64 (f64.add ${L("s")} ${hsum64("$lo", "$hi")}))))`,
-      `(memory.fill (i32.add ${L("dalpha")} (i32.shl ${L("c0")} (i32.const 2))) (i32.const 0)
-        (i32.shl (i32.sub ${L("c1")} ${L("c0")}) (i32.const 2)))`,
+      addSum("dalpha"),
+      zeroChannels("dalpha"),
     ),
     // out[ch] = Σ x (over n and hw)
     blocks(
@@ -178,12 +183,8 @@ export function eltwiseWat(): string {
       `(local.set $lo ${zero}) (local.set $hi ${zero}) (local.set $s (f64.const 0))`,
       acc64(`(v128.load ${at("x")})`),
       `(local.set $s (f64.add ${L("s")} (f64.promote_f32 (f32.load ${at("x")}))))`,
-      `(f32.store (i32.add ${L("out")} ${L("ch4")}) (f32.add (f32.load (i32.add ${L("out")} ${
-        L("ch4")
-      }))
-          (f32.demote_f64 (f64.add ${L("s")} ${hsum64("$lo", "$hi")}))))`,
-      `(memory.fill (i32.add ${L("out")} (i32.shl ${L("c0")} (i32.const 2))) (i32.const 0)
-        (i32.shl (i32.sub ${L("c1")} ${L("c0")}) (i32.const 2)))`,
+      addSum("out"),
+      zeroChannels("out"),
     ),
     // out[ch] = Σ x·(y − mean[ch])
     blocks(
@@ -196,12 +197,8 @@ export function eltwiseWat(): string {
       acc64(`(f32x4.mul (v128.load ${at("x")}) (f32x4.sub (v128.load ${at("y")}) ${L("mv")}))`),
       `(local.set $s (f64.add ${L("s")} (f64.promote_f32 (f32.mul (f32.load ${at("x")})
             (f32.sub (f32.load ${at("y")}) ${L("mu")})))))`,
-      `(f32.store (i32.add ${L("out")} ${L("ch4")}) (f32.add (f32.load (i32.add ${L("out")} ${
-        L("ch4")
-      }))
-          (f32.demote_f64 (f64.add ${L("s")} ${hsum64("$lo", "$hi")}))))`,
-      `(memory.fill (i32.add ${L("out")} (i32.shl ${L("c0")} (i32.const 2))) (i32.const 0)
-        (i32.shl (i32.sub ${L("c1")} ${L("c0")}) (i32.const 2)))`,
+      addSum("out"),
+      zeroChannels("out"),
     ),
     // out = A[ch]·x + B[ch]
     blocks(

@@ -147,6 +147,48 @@ function packBColMajor(nr: number): string {
             (br $ql)))))`;
 }
 
+/**
+ * The loops of im2col and col2im over one image's kernel taps (c, i, j) and output rows
+ * y0 ≤ oy < y1: `$row` walks col (Kd × (y1−y0)·ow, byte address), `$x0 … $x1` is the ox range
+ * whose input column ox·sw − pw + j lies inside the image (`clampX0` may narrow it further), `$iy`
+ * the input row; `body` runs per output row. `head` opens the function up to its first two
+ * params, `locals` follow the shared ones.
+ */
+function tapFunc(head: string, locals: string, clampX0: string, body: string): string {
+  return `${head} (param $cIn i32) (param $h i32) (param $w i32)
+      (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
+      (param $y0 i32) (param $y1 i32) (param $ow i32)
+    (local $c i32) (local $i i32) (local $j i32) (local $oy i32) (local $ox i32) (local $iy i32)
+    (local $x0 i32) (local $x1 i32) (local $num i32) (local $row i32) (local $r i32) ${locals}
+    (local.set $x (i32.shl (local.get $x) (i32.const 2)))
+    (local.set $row (i32.shl (local.get $col) (i32.const 2)))
+    (local.set $c (i32.const 0))
+    (block $cd (loop $cl (br_if $cd (i32.ge_u (local.get $c) (local.get $cIn)))
+    (local.set $i (i32.const 0))
+    (block $id (loop $il (br_if $id (i32.ge_u (local.get $i) (local.get $kh)))
+    (local.set $j (i32.const 0))
+    (block $jd (loop $jl (br_if $jd (i32.ge_u (local.get $j) (local.get $kw)))
+      ;; valid ox range: 0 <= ox*sw - pw + j < w
+      (local.set $num (i32.sub (local.get $pw) (local.get $j)))
+      (local.set $x0 (select (i32.div_s (i32.add (local.get $num) (i32.sub (local.get $sw) (i32.const 1))) (local.get $sw))
+        (i32.const 0) (i32.gt_s (local.get $num) (i32.const 0))))
+      (local.set $num (i32.add (i32.sub (local.get $w) (i32.const 1)) (i32.sub (local.get $pw) (local.get $j))))
+      (local.set $x1 (select (i32.add (i32.div_s (local.get $num) (local.get $sw)) (i32.const 1)) (i32.const 0)
+        (i32.ge_s (local.get $num) (i32.const 0))))
+      (if (i32.gt_s (local.get $x1) (local.get $ow)) (then (local.set $x1 (local.get $ow))))
+      ${clampX0}
+      (local.set $oy (local.get $y0))
+      (block $yd (loop $yl (br_if $yd (i32.ge_u (local.get $oy) (local.get $y1)))
+        (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $ph)) (local.get $i)))
+        ${body}
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $yl)))
+      (local.set $row (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $y1) (local.get $y0)) (local.get $ow)) (i32.const 2))))
+    (local.set $j (i32.add (local.get $j) (i32.const 1))) (br $jl)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $il)))
+    (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))`;
+}
+
 /** The module text for shape `s`. */
 export function gemmWat(s: GemmShape): string {
   const { mr, nr, kc: KC, mc: MC, nc: NC } = s;
@@ -434,35 +476,14 @@ export function gemmWat(s: GemmShape): string {
       (br $jcl))))
   ;; ---- convolution helpers (element offsets; see ConvSpec) ----
 
-  ;; Columns of x (one image, cIn×h×w at element offset $x) for output rows y0 ≤ oy < y1 into col
+${
+    tapFunc(
+      `;; Columns of x (one image, cIn×h×w at element offset $x) for output rows y0 ≤ oy < y1 into col
   ;; (Kd × (y1−y0)·ow), zero padding.
-  (func $im2col (param $x i32) (param $col i32) (param $cIn i32) (param $h i32) (param $w i32)
-      (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
-      (param $y0 i32) (param $y1 i32) (param $ow i32)
-    (local $c i32) (local $i i32) (local $j i32) (local $oy i32) (local $ox i32) (local $iy i32)
-    (local $x0 i32) (local $x1 i32) (local $num i32) (local $row i32) (local $r i32) (local $src i32)
-    (local $g i32)
-    (local.set $x (i32.shl (local.get $x) (i32.const 2)))
-    (local.set $row (i32.shl (local.get $col) (i32.const 2)))
-    (local.set $c (i32.const 0))
-    (block $cd (loop $cl (br_if $cd (i32.ge_u (local.get $c) (local.get $cIn)))
-    (local.set $i (i32.const 0))
-    (block $id (loop $il (br_if $id (i32.ge_u (local.get $i) (local.get $kh)))
-    (local.set $j (i32.const 0))
-    (block $jd (loop $jl (br_if $jd (i32.ge_u (local.get $j) (local.get $kw)))
-      ;; valid ox range: 0 <= ox*sw - pw + j < w
-      (local.set $num (i32.sub (local.get $pw) (local.get $j)))
-      (local.set $x0 (select (i32.div_s (i32.add (local.get $num) (i32.sub (local.get $sw) (i32.const 1))) (local.get $sw))
-        (i32.const 0) (i32.gt_s (local.get $num) (i32.const 0))))
-      (local.set $num (i32.add (i32.sub (local.get $w) (i32.const 1)) (i32.sub (local.get $pw) (local.get $j))))
-      (local.set $x1 (select (i32.add (i32.div_s (local.get $num) (local.get $sw)) (i32.const 1)) (i32.const 0)
-        (i32.ge_s (local.get $num) (i32.const 0))))
-      (if (i32.gt_s (local.get $x1) (local.get $ow)) (then (local.set $x1 (local.get $ow))))
-      (if (i32.gt_s (local.get $x0) (local.get $x1)) (then (local.set $x0 (local.get $x1))))
-      (local.set $oy (local.get $y0))
-      (block $yd (loop $yl (br_if $yd (i32.ge_u (local.get $oy) (local.get $y1)))
-        (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $ph)) (local.get $i)))
-        (local.set $r (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $oy) (local.get $y0)) (local.get $ow)) (i32.const 2))))
+  (func $im2col (param $x i32) (param $col i32)`,
+      "(local $src i32) (local $g i32)",
+      "(if (i32.gt_s (local.get $x0) (local.get $x1)) (then (local.set $x0 (local.get $x1))))",
+      `(local.set $r (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $oy) (local.get $y0)) (local.get $ow)) (i32.const 2))))
         (if (i32.or (i32.or (i32.lt_s (local.get $iy) (i32.const 0)) (i32.ge_s (local.get $iy) (local.get $h)))
               (i32.ge_s (local.get $x0) (local.get $x1)))
           (then (memory.fill (local.get $r) (i32.const 0) (i32.shl (local.get $ow) (i32.const 2))))
@@ -484,8 +505,8 @@ export function gemmWat(s: GemmShape): string {
                     (local.set $g (i32.add (local.get $src) (i32.shl (local.get $ox) (i32.const 3))))
                     (v128.store (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2)))
                       (i8x16.shuffle ${
-    lanes(0, 2, 4, 6)
-  } (v128.load (local.get $g)) (v128.load offset=16 (local.get $g))))
+        lanes(0, 2, 4, 6)
+      } (v128.load (local.get $g)) (v128.load offset=16 (local.get $g))))
                     (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
                     (br $gl)))))
                 (block $xd (loop $xl (br_if $xd (i32.ge_s (local.get $ox) (local.get $x1)))
@@ -494,41 +515,18 @@ export function gemmWat(s: GemmShape): string {
                   (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
                   (br $xl)))))
             (memory.fill (i32.add (local.get $r) (i32.shl (local.get $x1) (i32.const 2))) (i32.const 0)
-              (i32.shl (i32.sub (local.get $ow) (local.get $x1)) (i32.const 2)))))
-        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-        (br $yl)))
-      (local.set $row (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $y1) (local.get $y0)) (local.get $ow)) (i32.const 2))))
-    (local.set $j (i32.add (local.get $j) (i32.const 1))) (br $jl)))
-    (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $il)))
-    (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))
+              (i32.shl (i32.sub (local.get $ow) (local.get $x1)) (i32.const 2)))))`,
+    )
+  }
 
-  ;; dx image (cIn×h×w, zeroed by the caller) += scatter of col (Kd × (y1−y0)·ow), the columns of
+  ${
+    tapFunc(
+      `;; dx image (cIn×h×w, zeroed by the caller) += scatter of col (Kd × (y1−y0)·ow), the columns of
   ;; output rows y0 ≤ oy < y1.
-  (func $col2im (param $col i32) (param $x i32) (param $cIn i32) (param $h i32) (param $w i32)
-      (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
-      (param $y0 i32) (param $y1 i32) (param $ow i32)
-    (local $c i32) (local $i i32) (local $j i32) (local $oy i32) (local $ox i32) (local $iy i32)
-    (local $x0 i32) (local $x1 i32) (local $num i32) (local $row i32) (local $r i32) (local $dst i32)
-    (local $a i32) (local $b i32) (local $cv v128)
-    (local.set $x (i32.shl (local.get $x) (i32.const 2)))
-    (local.set $row (i32.shl (local.get $col) (i32.const 2)))
-    (local.set $c (i32.const 0))
-    (block $cd (loop $cl (br_if $cd (i32.ge_u (local.get $c) (local.get $cIn)))
-    (local.set $i (i32.const 0))
-    (block $id (loop $il (br_if $id (i32.ge_u (local.get $i) (local.get $kh)))
-    (local.set $j (i32.const 0))
-    (block $jd (loop $jl (br_if $jd (i32.ge_u (local.get $j) (local.get $kw)))
-      (local.set $num (i32.sub (local.get $pw) (local.get $j)))
-      (local.set $x0 (select (i32.div_s (i32.add (local.get $num) (i32.sub (local.get $sw) (i32.const 1))) (local.get $sw))
-        (i32.const 0) (i32.gt_s (local.get $num) (i32.const 0))))
-      (local.set $num (i32.add (i32.sub (local.get $w) (i32.const 1)) (i32.sub (local.get $pw) (local.get $j))))
-      (local.set $x1 (select (i32.add (i32.div_s (local.get $num) (local.get $sw)) (i32.const 1)) (i32.const 0)
-        (i32.ge_s (local.get $num) (i32.const 0))))
-      (if (i32.gt_s (local.get $x1) (local.get $ow)) (then (local.set $x1 (local.get $ow))))
-      (local.set $oy (local.get $y0))
-      (block $yd (loop $yl (br_if $yd (i32.ge_u (local.get $oy) (local.get $y1)))
-        (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $ph)) (local.get $i)))
-        (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $h)))
+  (func $col2im (param $col i32) (param $x i32)`,
+      "(local $dst i32) (local $a i32) (local $b i32) (local $cv v128)",
+      "",
+      `(if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $h)))
           (then
             (local.set $r (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $oy) (local.get $y0)) (local.get $ow)) (i32.const 2))))
             (local.set $dst (i32.add (local.get $x) (i32.shl
@@ -551,12 +549,12 @@ export function gemmWat(s: GemmShape): string {
                 (local.set $cv (v128.load (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2)))))
                 (v128.store (local.get $a) (f32x4.add (v128.load (local.get $a))
                   (i8x16.shuffle ${
-    lanes(0, 4, 1, 4)
-  } (local.get $cv) (v128.const f32x4 -0 -0 -0 -0))))
+        lanes(0, 4, 1, 4)
+      } (local.get $cv) (v128.const f32x4 -0 -0 -0 -0))))
                 (v128.store offset=16 (local.get $a) (f32x4.add (v128.load offset=16 (local.get $a))
                   (i8x16.shuffle ${
-    lanes(2, 4, 3, 4)
-  } (local.get $cv) (v128.const f32x4 -0 -0 -0 -0))))
+        lanes(2, 4, 3, 4)
+      } (local.get $cv) (v128.const f32x4 -0 -0 -0 -0))))
                 (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
                 (br $sl)))))
             (block $xd (loop $xl (br_if $xd (i32.ge_s (local.get $ox) (local.get $x1)))
@@ -564,13 +562,9 @@ export function gemmWat(s: GemmShape): string {
               (f32.store (local.get $a) (f32.add (f32.load (local.get $a))
                 (f32.load (i32.add (local.get $r) (i32.shl (local.get $ox) (i32.const 2))))))
               (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
-              (br $xl)))))
-        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-        (br $yl)))
-      (local.set $row (i32.add (local.get $row) (i32.shl (i32.mul (i32.sub (local.get $y1) (local.get $y0)) (local.get $ow)) (i32.const 2))))
-    (local.set $j (i32.add (local.get $j) (i32.const 1))) (br $jl)))
-    (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $il)))
-    (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))
+              (br $xl)))))`,
+    )
+  }
 
   ;; Convolution over the n images, each thread taking the next unclaimed image from the
   ;; atomic counter at element offset $ctr (dynamic scheduling: a descheduled thread just takes

@@ -182,32 +182,14 @@ function runForward(
   const temps: Buf[] = [counter];
   const jobs: Job[] = [];
   const kernel = JOB_KERNELS.indexOf(sc.name as typeof JOB_KERNELS[number]);
+  // the job kernel's arguments (winogradWat): mode 0, buffers, n, shape, tiling, workspace
+  const bufs = [host.off(x), host.off(u), host.off(out), host.off(counter)];
+  const shape = [cIn, h, w, cOut, pad, oh, ow, t.th, t.twp, t.rows];
   try {
     for (let p = 0; p < parts; p++) {
       const ws = host.allocUninit(t.wsFloats);
       temps.push(ws);
-      jobs.push({
-        kernel,
-        args: [
-          0,
-          host.off(x),
-          host.off(u),
-          host.off(out),
-          host.off(counter),
-          n,
-          cIn,
-          h,
-          w,
-          cOut,
-          pad,
-          oh,
-          ow,
-          t.th,
-          t.twp,
-          t.rows,
-          host.off(ws),
-        ],
-      });
+      jobs.push({ kernel, args: [0, ...bufs, n, ...shape, host.off(ws)] });
     }
     k.run(jobs);
   } finally {
@@ -291,31 +273,17 @@ export function winogradBackwardWeight(
     }
     while (wss.length < k.threads) wss.push(wss[0]); // slots that never get a chunk
     const xImg = s.cIn * s.h * s.w, dyImg = s.cOut * s.outH * s.outW;
+    const shape = [s.cIn, s.h, s.w, s.cOut, s.padH, s.outH, s.outW, t.th, t.twp, t.rows];
     const jobs: Job[] = [];
     for (let c = 0; c < chunks; c++) {
       const lo = Math.floor((c * s.n) / chunks), hi = Math.floor(((c + 1) * s.n) / chunks);
-      jobs.push({
-        kernel,
-        args: [
-          2,
-          host.off(x) + lo * xImg,
-          host.off(partials) + c * size,
-          host.off(dy) + lo * dyImg,
-          0,
-          hi - lo,
-          s.cIn,
-          s.h,
-          s.w,
-          s.cOut,
-          s.padH,
-          s.outH,
-          s.outW,
-          t.th,
-          t.twp,
-          t.rows,
-          0, // workspace: the running thread's (wss)
-        ],
-      });
+      const bufs = [
+        host.off(x) + lo * xImg,
+        host.off(partials) + c * size,
+        host.off(dy) + lo * dyImg,
+      ];
+      // mode 2, no counter; workspace 0: the running thread's (wss)
+      jobs.push({ kernel, args: [2, ...bufs, 0, hi - lo, ...shape, 0] });
     }
     k.runQueue(jobs, wss);
     const p0 = host.off(partials);
