@@ -13,22 +13,7 @@ import { z } from "./deps.ts";
 
 const MAGIC = "SYNFACE-APPEARANCE/1\n";
 
-/** Header of `appearance.bin`. */
-export interface AppearanceHeader {
-  format: "synface-appearance/1";
-  resolution: number;
-  components: number;
-  variances: number[];
-  explained: number;
-  images: number;
-  source: string;
-  sourceHash: string;
-  /** Detail bank: residual images (M; 0 or absent = none) and key coefficients each. */
-  details?: number;
-  detailKeys?: number;
-}
-
-const headerSchema: z.ZodType<AppearanceHeader> = z.object({
+const headerSchema = z.object({
   format: z.literal("synface-appearance/1"),
   /** Texture grid side (R): the 112×112 frame sampled at R×R texel centres. */
   resolution: z.number().int().min(8).max(224),
@@ -51,6 +36,8 @@ const headerSchema: z.ZodType<AppearanceHeader> = z.object({
   message: "a detail bank needs detailKeys ≤ components",
   path: ["detailKeys"],
 });
+/** Header of `appearance.bin`. */
+export type AppearanceHeader = z.infer<typeof headerSchema>;
 
 /** A decoded appearance model. */
 export interface AppearanceModel {

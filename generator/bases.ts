@@ -6,7 +6,7 @@
  * bumps, mirrored so faces stay near-symmetric) that give every identity its own details.
  */
 import { Rng } from "../data/rng.ts";
-import { type Geometry, MESH } from "./geometry.ts";
+import { type Geometry, MESH, smooth } from "./geometry.ts";
 
 /** Sizes of the identity and expression coefficient blocks. */
 export const SHAPE_DIM = 80;
@@ -30,10 +30,6 @@ const g2 = (p: V3, c: [number, number], s: number) =>
   Math.exp(-((p[0] - c[0]) ** 2 + (p[1] - c[1]) ** 2) / (2 * s * s));
 const g3 = (p: V3, c: V3, s: number) =>
   Math.exp(-((p[0] - c[0]) ** 2 + (p[1] - c[1]) ** 2 + (p[2] - c[2]) ** 2) / (2 * s * s));
-const sm = (a: number, b: number, x: number) => {
-  const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
-  return t * t * (3 - 2 * t);
-};
 const sgn = (x: number) => (x < 0 ? -1 : 1);
 
 /** Build the bases for a geometry (deterministic). */
@@ -62,20 +58,22 @@ export function buildBases(geo: Geometry): Bases {
   const lowerFace = (
     p: V3,
     i: number,
-  ) => (isFace(i) ? sm(mouthY + 0.05, mouthY - 0.3, p[1]) * sm(7.5, 4.5, Math.abs(p[0])) : 0);
+  ) => (isFace(i)
+    ? smooth(mouthY + 0.05, mouthY - 0.3, p[1]) * smooth(7.5, 4.5, Math.abs(p[0]))
+    : 0);
   const lidUp = new Set<number>(MESH.lidUpper);
 
   const shapeFields: Field[] = [
     (p) => [0.045 * p[0], 0, 0], // head width
     (p) => [0, 0.035 * (p[1] - 2), 0], // face length
     (p, i) => [0, 0, isFace(i) ? 0.06 * (p[2] + 2) : 0], // face depth
-    (p) => [0.09 * p[0] * sm(-2, -7, p[1]), 0, 0], // jaw width
-    (p, i) => [0, isFace(i) ? -0.45 * sm(-5.5, -9, p[1]) * Math.exp(-p[0] * p[0] / 25) : 0, 0], // chin length
-    (p, i) => [0, 0, isFace(i) ? 0.4 * sm(-6, -9, p[1]) * Math.exp(-p[0] * p[0] / 12) : 0], // chin protrusion
+    (p) => [0.09 * p[0] * smooth(-2, -7, p[1]), 0, 0], // jaw width
+    (p, i) => [0, isFace(i) ? -0.45 * smooth(-5.5, -9, p[1]) * Math.exp(-p[0] * p[0] / 25) : 0, 0], // chin length
+    (p, i) => [0, 0, isFace(i) ? 0.4 * smooth(-6, -9, p[1]) * Math.exp(-p[0] * p[0] / 12) : 0], // chin protrusion
     (p) => [0, -0.3 * g3(p, [0, -1, 6.5], 1.6), 0.1 * g3(p, [0, -1, 6.5], 1.6)], // nose length
-    (p) => [0.28 * sgn(p[0]) * g2(p, [sgn(p[0]) * 1.3, -1.4], 0.9) * sm(3, 5, p[2]), 0, 0], // nose width
+    (p) => [0.28 * sgn(p[0]) * g2(p, [sgn(p[0]) * 1.3, -1.4], 0.9) * smooth(3, 5, p[2]), 0, 0], // nose width
     (p) => [0, 0, 0.45 * g3(p, [0, -0.6, 7], 1.5)], // nose projection
-    (p) => [0, 0, 0.3 * g2(p, [0, 2.2], 1.2) * sm(3, 5, p[2])], // nose bridge
+    (p) => [0, 0, 0.3 * g2(p, [0, 2.2], 1.2) * smooth(3, 5, p[2])], // nose bridge
     (p) => [0.22 * sgn(p[0]) * g2(p, [eye(p)[0], eye(p)[1]], 1.5), 0, 0], // eye spacing
     (p) => [0, 0.25 * g2(p, [eye(p)[0], eye(p)[1]], 1.8), 0], // eye height
     (p) => {
@@ -108,7 +106,7 @@ export function buildBases(geo: Geometry): Bases {
       0.08 * g2(p, [0, mouthY], 1.2),
     ], // lip thickness
     (p) => [0, 0.28 * g2(p, [0, mouthY], 1.8), 0], // mouth height
-    (p, i) => [0, 0, isFace(i) || p[2] > 0 ? -0.5 * sm(4, 10, p[1]) : 0], // forehead slope
+    (p, i) => [0, 0, isFace(i) || p[2] > 0 ? -0.5 * smooth(4, 10, p[1]) : 0], // forehead slope
     (p) => [0.4 * sgn(p[0]) * g2(p, [sgn(p[0]) * 6.5, -3], 2.5), 0, 0], // roundness
     (p, i) => {
       if (!isEar(i)) return [0, 0, 0];
@@ -116,7 +114,7 @@ export function buildBases(geo: Geometry): Bases {
       return [0.15 * (p[0] - c[0]), 0.15 * (p[1] - c[1]), 0.15 * (p[2] - c[2])];
     }, // ear size
     (p, i) => [isEar(i) ? 0.35 * sgn(p[0]) : 0, 0, 0], // ear protrusion
-    (p) => [0, 0.5 * sm(5, 12, p[1]), 0], // skull height
+    (p) => [0, 0.5 * smooth(5, 12, p[1]), 0], // skull height
     (p, i) => [isNeck(i) ? 0.08 * p[0] : 0, 0, 0], // neck width
     (p) => [0.3 * sgn(p[0]) * g2(p, [sgn(p[0]) * 6.5, 4], 2), 0, 0], // temples
     (p) => [0, -0.18 * g2(p, [0, (nose[1] + mouthY) / 2], 0.9), 0], // philtrum
@@ -164,7 +162,7 @@ export function buildBases(geo: Geometry): Bases {
       return [0, 0.85 * (lo[1] - p[1]), 0];
     }
     // lids pull the skin just above them
-    const above = sm(e[1], e[1] + 0.6, p[1]) * g2(p, [e[0], e[1] + 0.5], 0.8);
+    const above = smooth(e[1], e[1] + 0.6, p[1]) * g2(p, [e[0], e[1] + 0.5], 0.8);
     return isFace(i) ? [0, -0.25 * above, 0] : [0, 0, 0];
   };
   const corner = (p: V3) => g2(p, [sgn(p[0]) * mR[0], mR[1]], 1.0);
@@ -203,7 +201,10 @@ export function buildBases(geo: Geometry): Bases {
       0,
       isFace(i) ? 0.3 * g2(p, [sgn(p[0]) * 3.6, -3.6], 1.5) : 0,
     ], // puff
-    (p, i) => [0.35 * (isFace(i) ? sm(-3.5, -7, p[1]) * sm(7.5, 4.5, Math.abs(p[0])) : 0), 0, 0], // jaw sideways
+    (
+      p,
+      i,
+    ) => [0.35 * (isFace(i) ? smooth(-3.5, -7, p[1]) * smooth(7.5, 4.5, Math.abs(p[0])) : 0), 0, 0], // jaw sideways
     (p) => [0, -0.28 * corner(p), 0], // corners down
     (p) => [0, 0.14 * g2(p, [sgn(p[0]) * 1.2, 0], 0.9), 0], // nose wrinkle
     (p) => [0, 0.18 * g2(p, [0, mouthY + 0.4], 0.9), 0.05 * g2(p, [0, mouthY + 0.4], 0.9)], // upper lip raise

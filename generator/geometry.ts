@@ -154,7 +154,8 @@ function polyDist(x: number, y: number, poly: [number, number][]): number {
   return best;
 }
 
-const smooth = (a: number, b: number, x: number) => {
+/** Smoothstep of x from a (0) to b (1). */
+export const smooth = (a: number, b: number, x: number) => {
   const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
   return t * t * (3 - 2 * t);
 };

@@ -6,7 +6,7 @@
  * (WebAssembly SIMD, one thread: the same photos give the same bytes).
  */
 import { ALIGN_CSV_COLUMNS } from "../align/mod.ts";
-import { type ImageTensor, readImage, resize, Rng } from "../data/mod.ts";
+import { type ImageTensor, readImage, resize, Rng, sha256Hex } from "../data/mod.ts";
 import { eigSymmetric, listImageFiles } from "../eval/mod.ts";
 import {
   type AppearanceModel,
@@ -191,8 +191,7 @@ async function hashFiles(root: string, files: FaceEntry[]): Promise<string> {
   const text = files.map((f) =>
     `${f.path}\t${Deno.statSync(`${root}/${f.path}`).size}\t${f.points?.flat().join(",") ?? ""}`
   ).join("\n");
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(text);
 }
 
 /** Orthonormal basis of the columns of `y` ([rows, cols] row-major) by Cholesky-free eigen-QR. */
