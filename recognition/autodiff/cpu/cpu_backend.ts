@@ -23,6 +23,8 @@ import type { EltwiseKernels, Job, WasmKernels } from "./wasm_gemm.ts";
 import { jsGemm } from "./gemm.ts";
 import { col2im, im2col } from "./im2col.ts";
 import {
+  chunkedWeightGrad,
+  WEIGHT_GRAD_CHUNKS,
   winogradApplies,
   winogradBackwardInput,
   winogradBackwardWeight,
@@ -39,12 +41,6 @@ interface CpuBuf extends Buf {
 const PAGE = 65536;
 /** Allocation granule in floats (64 bytes: SIMD- and cache-line aligned). */
 const GRANULE = 16;
-/**
- * Chunks of images a convolution's weight gradient is cut into (fewer when the batch is
- * smaller): fixed, so its floating-point sums never depend on the thread count. 8 balances two
- * threads well at no measurable cost (16 was slower on the 2-core VM: more partials to sum).
- */
-const WEIGHT_GRAD_CHUNKS = 8;
 
 /** Options of {@link CpuBackend.create}. */
 export interface CpuOptions {
@@ -298,57 +294,29 @@ export class CpuBackend extends ArrayBackend {
     return true;
   }
 
-  /**
-   * Weight gradient, deterministic at any thread count: the images are cut into a fixed number
-   * of chunks (`WEIGHT_GRAD_CHUNKS`, or n if fewer; a function of n only), each chunk's partial
-   * dWᵀ is summed over its images in order by whichever thread takes the chunk, and the partials
-   * are added in chunk order. So the bits do not depend on the thread count or on which threads
-   * were idle (an atomic counter handing out images made the sums depend on both).
-   */
+  /** Weight gradient (see `chunkedWeightGrad`): each chunk's dWᵀ, then dw = the sumᵀ. */
   private wasmWeightGrad(k: WasmKernels, s: ConvSpec, x: Buf, dw: Buf, dy: Buf): boolean {
     const Kd = s.cIn * s.kh * s.kw, P = s.outH * s.outW;
-    const chunks = Math.min(s.n, WEIGHT_GRAD_CHUNKS);
-    const size = Kd * s.cOut;
-    const counters = this.alloc(chunks); // one image counter per chunk (Int32, zeroed)
-    // No zeroing needed: every chunk has an image, and its first one overwrites the partial.
-    const partials = this.allocUninit(chunks * size);
-    const temps: Buf[] = [counters, partials];
-    const cols: number[] = [];
-    if (!this.direct(s)) {
-      const colFloats = Kd * Math.min(P, k.convRows(Kd, s.outH, s.outW) * s.outW);
-      for (let t = 0; t < Math.min(k.threads, chunks); t++) {
-        const col = this.allocUninit(colFloats);
-        temps.push(col);
-        cols.push(this.off(col));
-      }
-      while (cols.length < k.threads) cols.push(cols[0]); // slots that never get a chunk
-    }
+    // one image counter per chunk (Int32, zeroed)
+    const counters = this.alloc(Math.min(s.n, WEIGHT_GRAD_CHUNKS));
+    const wsFloats = this.direct(s) ? 0 : Kd * Math.min(P, k.convRows(Kd, s.outH, s.outW) * s.outW);
     const xImg = s.cIn * s.h * s.w, dyImg = s.cOut * P;
-    const jobs: Job[] = [];
-    for (let c = 0; c < chunks; c++) {
-      const lo = Math.floor((c * s.n) / chunks), hi = Math.floor(((c + 1) * s.n) / chunks);
-      const bufs = [
-        this.off(x) + lo * xImg,
-        this.off(partials) + c * size,
-        this.off(dy) + lo * dyImg,
-      ];
-      // im2col columns 0: the running thread's (cols)
-      jobs.push({
-        kernel: 1,
-        args: [2, ...bufs, this.off(counters) + c, hi - lo, ...convDims(s), 0],
-      });
-    }
     try {
-      k.runQueue(jobs, cols.length ? cols : undefined);
-      // Σ partials in chunk order, into partial 0, then dw (cOut×Kd) = that sumᵀ.
-      const p0 = this.off(partials);
-      for (let c = 1; c < chunks; c++) k.ew.add(p0, p0 + c * size, p0, size);
-      const sum = this.view(partials), out = this.view(dw);
-      for (let o = 0; o < s.cOut; o++) {
-        for (let q = 0; q < Kd; q++) out[o * Kd + q] = sum[q * s.cOut + o];
-      }
+      chunkedWeightGrad(k, this, { n: s.n, size: Kd * s.cOut, wsFloats }, (c, lo, hi, partial) => {
+        const bufs = [this.off(x) + lo * xImg, partial, this.off(dy) + lo * dyImg];
+        // im2col columns 0: the running thread's workspace
+        return {
+          kernel: 1,
+          args: [2, ...bufs, this.off(counters) + c, hi - lo, ...convDims(s), 0],
+        };
+      }, (sum) => {
+        const out = this.view(dw);
+        for (let o = 0; o < s.cOut; o++) {
+          for (let q = 0; q < Kd; q++) out[o * Kd + q] = sum[q * s.cOut + o];
+        }
+      });
     } finally {
-      for (const t of temps) this.free(t);
+      this.free(counters);
     }
     return true;
   }

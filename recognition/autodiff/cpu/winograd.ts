@@ -37,10 +37,12 @@ const FORWARD_TILES = 96;
 /** Tiles a weight-gradient block aims for (its GEMM depth: fewer passes over dU). */
 const WEIGHT_TILES = 256;
 /**
- * Chunks of images the weight gradient is cut into, fixed (a function of n only) so its sums
- * never depend on the thread count; the same count as the im2col path's.
+ * Chunks of images a weight gradient (Winograd and im2col alike) is cut into, fewer when the
+ * batch is smaller: fixed, so its floating-point sums never depend on the thread count. 8
+ * balances two threads well at no measurable cost (16 was slower on the 2-core VM: more partials
+ * to sum).
  */
-const WEIGHT_GRAD_CHUNKS = 8;
+export const WEIGHT_GRAD_CHUNKS = 8;
 
 /** Which fast scheme convolution `s` takes, or null for im2col. */
 export function fastConvKind(s: ConvSpec): "f23" | "s2" | null {
@@ -244,10 +246,48 @@ export function winogradBackwardInput(
 }
 
 /**
- * Weight gradient of convolution `s`: the images are cut into `WEIGHT_GRAD_CHUNKS` fixed
- * chunks, each chunk's dU summed over its tiles in order by whichever thread takes it, the
- * partials added in chunk order, then dW = Gᵀ dU G: the bits do not depend on the thread count.
+ * A weight gradient, deterministic at any thread count: the n images are cut into
+ * `WEIGHT_GRAD_CHUNKS` chunks (a function of n only); `job(c, lo, hi, partial)` sums chunk c
+ * (images lo … hi − 1) into its partial at element offset `partial`, run by whichever thread
+ * takes it with that thread's workspace of `wsFloats` floats (0: none); the partials are added
+ * in chunk order and `finish` gets the total. So the bits do not depend on the thread count or
+ * on which threads were idle (an atomic counter handing out images made the sums depend on both).
  */
+export function chunkedWeightGrad(
+  k: WasmKernels,
+  host: WinoHost,
+  opts: { n: number; size: number; wsFloats: number },
+  job: (c: number, lo: number, hi: number, partial: number) => Job,
+  finish: (sum: Float32Array) => void,
+): void {
+  const { n, size, wsFloats } = opts;
+  const chunks = Math.min(n, WEIGHT_GRAD_CHUNKS);
+  // every chunk has an image, and its first one overwrites its partial
+  const partials = host.allocUninit(chunks * size);
+  const temps: Buf[] = [partials];
+  const wss: number[] = [];
+  try {
+    for (let p = 0; wsFloats > 0 && p < Math.min(k.threads, chunks); p++) {
+      const ws = host.allocUninit(wsFloats);
+      temps.push(ws);
+      wss.push(host.off(ws));
+    }
+    while (wss.length && wss.length < k.threads) wss.push(wss[0]); // slots that never get a chunk
+    const jobs: Job[] = [];
+    for (let c = 0; c < chunks; c++) {
+      const lo = Math.floor((c * n) / chunks), hi = Math.floor(((c + 1) * n) / chunks);
+      jobs.push(job(c, lo, hi, host.off(partials) + c * size));
+    }
+    k.runQueue(jobs, wss.length ? wss : undefined);
+    const p0 = host.off(partials);
+    for (let c = 1; c < chunks; c++) k.ew.add(p0, p0 + c * size, p0, size);
+    finish(host.view(partials));
+  } finally {
+    for (const b of temps) host.free(b);
+  }
+}
+
+/** Weight gradient of convolution `s` (see `chunkedWeightGrad`): dU per chunk, dW = Gᵀ dU G. */
 export function winogradBackwardWeight(
   k: WasmKernels,
   host: WinoHost,
@@ -258,38 +298,13 @@ export function winogradBackwardWeight(
 ): void {
   const sc: Scheme = SCHEMES[fastConvKind(s)!];
   const t = tiling(sc, s.cIn, s.cOut, s.outH, s.outW, WEIGHT_TILES);
-  const chunks = Math.min(s.n, WEIGHT_GRAD_CHUNKS);
   const size = sc.bt.length ** 2 * s.cOut * s.cIn;
-  // every chunk has an image, and its first block overwrites its partial
-  const partials = host.allocUninit(chunks * size);
-  const temps: Buf[] = [partials];
-  const wss: number[] = [];
   const kernel = JOB_KERNELS.indexOf(sc.name as typeof JOB_KERNELS[number]);
-  try {
-    for (let p = 0; p < Math.min(k.threads, chunks); p++) {
-      const ws = host.allocUninit(t.wsFloats);
-      temps.push(ws);
-      wss.push(host.off(ws));
-    }
-    while (wss.length < k.threads) wss.push(wss[0]); // slots that never get a chunk
-    const xImg = s.cIn * s.h * s.w, dyImg = s.cOut * s.outH * s.outW;
-    const shape = [s.cIn, s.h, s.w, s.cOut, s.padH, s.outH, s.outW, t.th, t.twp, t.rows];
-    const jobs: Job[] = [];
-    for (let c = 0; c < chunks; c++) {
-      const lo = Math.floor((c * s.n) / chunks), hi = Math.floor(((c + 1) * s.n) / chunks);
-      const bufs = [
-        host.off(x) + lo * xImg,
-        host.off(partials) + c * size,
-        host.off(dy) + lo * dyImg,
-      ];
-      // mode 2, no counter; workspace 0: the running thread's (wss)
-      jobs.push({ kernel, args: [2, ...bufs, 0, hi - lo, ...shape, 0] });
-    }
-    k.runQueue(jobs, wss);
-    const p0 = host.off(partials);
-    for (let c = 1; c < chunks; c++) k.ew.add(p0, p0 + c * size, p0, size);
-    untransformWeightGrad(host.view(partials), s.cOut, s.cIn, sc.g, host.view(dw));
-  } finally {
-    for (const b of temps) host.free(b);
-  }
+  const xImg = s.cIn * s.h * s.w, dyImg = s.cOut * s.outH * s.outW;
+  const shape = [s.cIn, s.h, s.w, s.cOut, s.padH, s.outH, s.outW, t.th, t.twp, t.rows];
+  chunkedWeightGrad(k, host, { n: s.n, size, wsFloats: t.wsFloats }, (_, lo, hi, partial) => {
+    const bufs = [host.off(x) + lo * xImg, partial, host.off(dy) + lo * dyImg];
+    // mode 2, no counter; workspace 0: the running thread's
+    return { kernel, args: [2, ...bufs, 0, hi - lo, ...shape, 0] };
+  }, (sum) => untransformWeightGrad(sum, s.cOut, s.cIn, sc.g, host.view(dw)));
 }
