@@ -8,8 +8,9 @@
  * absolute products that make it up). A float32 dot product of k terms is within ~k·ε of that
  * (ε = 2⁻²⁴ ≈ 6e-8; in practice √k·ε); Winograd adds the roundings of its transforms, each a
  * sum of ≤ 4 terms with coefficients ±1, ±½, so its error is a small multiple of im2col's. With
- * k ≤ 3·3·33 = 297 terms here (√k ≈ 17), TOL = 4e-6 (≈ 64 ε) bounds both paths with room (both
- * measure ≈ 1–4e-7); a wrong transform or tile index gives errors of order 1.
+ * k ≤ 3·3·256 = 2304 terms here, TOL = 4e-6 (≈ 64 ε) bounds both paths with room (both measure
+ * ≈ 1–4e-7, also at k = 2304: random-sign rounding errors grow with the partial sums, which stay
+ * far below Σ|terms|); a wrong transform or tile index gives errors of order 1.
  */
 import assert from "node:assert/strict";
 import { Rng } from "../data/rng.ts";
@@ -72,6 +73,8 @@ const cases = [
   { n: 3, cIn: 33, h: 9, w: 11, cOut: 19, p: 1, stride: 2 },
   { n: 2, cIn: 32, h: 8, w: 6, cOut: 16, p: 1, stride: 2 },
   { n: 10, cIn: 32, h: 14, w: 75, cOut: 18, p: 1, stride: 2 },
+  // 128 inputs, ≥ 256 outputs: forward and input gradient by phases, weight gradient im2col
+  { n: 3, cIn: 128, h: 9, w: 7, cOut: 256, p: 1, stride: 2 },
 ];
 
 for (const c of cases) {
@@ -104,6 +107,15 @@ Deno.test("autodiff winograd: only wide 3×3 stride-1/2 convolutions take it; op
   assert.ok(!winogradApplies(spec(2, 32, 16, 16, 32, 1, 3)), "stride 3: im2col");
   assert.ok(!winogradApplies(spec(2, 128, 16, 16, 32, 1, 2)), "stride 2, 128 inputs: im2col");
   assert.ok(!winogradApplies(spec(2, 16, 16, 16, 16, 1, 2)), "stride 2, 16 inputs: im2col");
+  const wide = spec(2, 128, 16, 16, 256, 1, 2);
+  assert.ok(winogradApplies(wide) && winogradApplies(wide, "input"), "128→256: phases");
+  assert.ok(!winogradApplies(wide, "weight"), "128→256 weight gradient: im2col");
+  assert.ok(!winogradApplies(spec(2, 128, 28, 24, 128, 1, 2), "input"), "128→128: im2col");
+  assert.ok(!winogradApplies(spec(2, 256, 14, 12, 512, 1, 2), "input"), "256 inputs: im2col");
+  for (const p of ["forward", "input", "weight"] as const) {
+    assert.equal(winogradApplies(spec(2, 32, 9, 9, 64, 1, 2), p), true, `32→64 ${p}: phases`);
+    assert.equal(winogradApplies(spec(2, 32, 9, 9, 64, 1), p), true, `stride 1 ${p}: F(2,3)`);
+  }
   assert.match(wino1.info, /Winograd/);
   assert.doesNotMatch(im2col.info, /Winograd/);
   // the opt-out really is the other path: its bits differ from Winograd's on the same conv
@@ -113,6 +125,16 @@ Deno.test("autodiff winograd: only wide 3×3 stride-1/2 convolutions take it; op
   const w = Float64Array.from(rng.normals(16 * 16 * 9), Math.fround);
   const dy = Float64Array.from(rng.normals(2 * 16 * 64), Math.fround);
   assert.notDeepEqual(run(wino1, s, x, w, dy).y, run(im2col, s, x, w, dy).y);
+  // 128→256 stride 2: phases in the forward and input gradient (other bits), im2col's bits in
+  // the weight gradient
+  const sw = spec(1, 128, 5, 5, 256, 1, 2);
+  const xw = Float64Array.from(rng.normals(128 * 25), Math.fround);
+  const ww = Float64Array.from(rng.normals(256 * 128 * 9), Math.fround);
+  const dyw = Float64Array.from(rng.normals(256 * sw.outH * sw.outW), Math.fround);
+  const [a, b] = [run(wino1, sw, xw, ww, dyw), run(im2col, sw, xw, ww, dyw)];
+  assert.notDeepEqual(a.y, b.y);
+  assert.notDeepEqual(a.dx, b.dx);
+  assert.deepEqual(a.dw, b.dw);
 });
 
 Deno.test("autodiff winograd: teardown", () => {

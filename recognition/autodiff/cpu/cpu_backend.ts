@@ -24,6 +24,7 @@ import { jsGemm } from "./gemm.ts";
 import { col2im, im2col } from "./im2col.ts";
 import {
   chunkedWeightGrad,
+  type ConvPass,
   WEIGHT_GRAD_CHUNKS,
   winogradApplies,
   winogradBackwardInput,
@@ -41,6 +42,8 @@ interface CpuBuf extends Buf {
 const PAGE = 65536;
 /** Allocation granule in floats (64 bytes: SIMD- and cache-line aligned). */
 const GRANULE = 16;
+/** `wasmConv`'s modes as convolution passes. */
+const CONV_PASS: readonly ConvPass[] = ["forward", "input", "weight"];
 
 /** Options of {@link CpuBackend.create}. */
 export interface CpuOptions {
@@ -266,7 +269,7 @@ export class CpuBackend extends ArrayBackend {
   private wasmConv(mode: 0 | 1 | 2, s: ConvSpec, x: Buf, w: Buf, out: Buf): boolean {
     const k = this.gemmImpl as Partial<WasmKernels>;
     if (!k.run || !k.available) return false;
-    if (this.winograd && winogradApplies(s)) {
+    if (this.winograd && winogradApplies(s, CONV_PASS[mode])) {
       const kk = k as WasmKernels;
       if (mode === 0) winogradForward(kk, this, s, x, w, out);
       else if (mode === 1) winogradBackwardInput(kk, this, s, out, w, x);

@@ -32,6 +32,18 @@ export const WINOGRAD_MIN_CHANNELS = 16;
  * unchanged).
  */
 const S2_IN_CHANNELS = [32, 64];
+/**
+ * With 128 inputs and at least twice as many outputs (the reference CNN's 128→256 @ 16×16,
+ * 8×8 outputs) the stride-2 scheme still pays in the forward and the input gradient (its
+ * transforms are a smaller share of a wide GEMM): single-thread CPU time, batch 32, im2col →
+ * phases 1.04–1.09× / 1.15–1.23×, but 0.86–0.91× in the weight gradient, which stays im2col.
+ * 128→128 @ 28×24 (ir10_half `layers.2.conv2`) gave 0.97× / 0.97×, and 256 inputs 0.83× /
+ * 0.94×: im2col.
+ */
+const S2_WIDE_IN_CHANNELS = 128;
+
+/** The pass of a convolution: forward, input gradient, weight gradient. */
+export type ConvPass = "forward" | "input" | "weight";
 /** Tiles a forward / input-gradient block aims for (GEMM width; V and M stay in L2). */
 const FORWARD_TILES = 96;
 /** Tiles a weight-gradient block aims for (its GEMM depth: fewer passes over dU). */
@@ -44,8 +56,8 @@ const WEIGHT_TILES = 256;
  */
 export const WEIGHT_GRAD_CHUNKS = 8;
 
-/** Which fast scheme convolution `s` takes, or null for im2col. */
-export function fastConvKind(s: ConvSpec): "f23" | "s2" | null {
+/** Which fast scheme pass `pass` of convolution `s` takes, or null for im2col. */
+export function fastConvKind(s: ConvSpec, pass: ConvPass = "forward"): "f23" | "s2" | null {
   if (
     s.kh !== 3 || s.kw !== 3 || s.padH !== s.padW || s.cIn < WINOGRAD_MIN_CHANNELS ||
     s.cOut < WINOGRAD_MIN_CHANNELS
@@ -53,16 +65,20 @@ export function fastConvKind(s: ConvSpec): "f23" | "s2" | null {
   if (s.strideH === 1 && s.strideW === 1 && s.padH <= 2) return "f23";
   if (
     s.strideH === 2 && s.strideW === 2 && s.padH === 1 && s.cIn >= S2_IN_CHANNELS[0] &&
-    s.cIn <= S2_IN_CHANNELS[1]
+    (s.cIn <= S2_IN_CHANNELS[1] ||
+      (pass !== "weight" && s.cIn === S2_WIDE_IN_CHANNELS && s.cOut >= 2 * s.cIn))
   ) {
     return "s2";
   }
   return null;
 }
 
-/** Whether convolution `s` takes a fast path (3×3, stride 1, or 2 with 32–64 inputs; wide enough). */
-export function winogradApplies(s: ConvSpec): boolean {
-  return fastConvKind(s) !== null;
+/**
+ * Whether pass `pass` of convolution `s` takes a fast path (3×3, stride 1, or 2 with 32–64
+ * inputs, or 128 inputs and ≥ 256 outputs outside the weight gradient; wide enough).
+ */
+export function winogradApplies(s: ConvSpec, pass: ConvPass = "forward"): boolean {
+  return fastConvKind(s, pass) !== null;
 }
 
 /** The buffer operations of the backend these kernels need. */
@@ -232,7 +248,7 @@ export function winogradBackwardInput(
   w: Buf,
   dx: Buf,
 ): void {
-  const s1 = fastConvKind(s) === "f23";
+  const s1 = fastConvKind(s, "input") === "f23";
   const sc: Scheme = s1 ? SCHEMES.f23 : SCHEMES.s2dx;
   const u = host.allocUninit(sc.bt.length ** 2 * s.cOut * s.cIn);
   try {
@@ -296,7 +312,7 @@ export function winogradBackwardWeight(
   dy: Buf,
   dw: Buf,
 ): void {
-  const sc: Scheme = SCHEMES[fastConvKind(s)!];
+  const sc: Scheme = SCHEMES[fastConvKind(s, "weight")!];
   const t = tiling(sc, s.cIn, s.cOut, s.outH, s.outW, WEIGHT_TILES);
   const size = sc.bt.length ** 2 * s.cOut * s.cIn;
   const kernel = JOB_KERNELS.indexOf(sc.name as typeof JOB_KERNELS[number]);
