@@ -3,7 +3,7 @@
  * itself, as zod schemas with their inferred types. The presets' values live in `presets.ts`, the
  * builders that turn a preset into a plan in `plan.ts`, the time estimates in `estimate.ts`.
  */
-import { AugmentConfigSchema } from "../../recognition/config.ts";
+import { AugmentConfigSchema } from "../../recognition/mod.ts";
 import { z } from "./deps.ts";
 export { describeIssue } from "../../data/mod.ts";
 
@@ -67,6 +67,8 @@ export const ValSourceSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("external") }),
 ]);
 
+const augment = AugmentConfigSchema.shape;
+
 /** The training hyper-parameters a preset fixes for all its runs. */
 export const TrainSettingsSchema = z.strictObject({
   arch: z.string().min(1),
@@ -83,9 +85,13 @@ export const TrainSettingsSchema = z.strictObject({
    * Photometric augmentation on top of the paper's (probabilities; see
    * `recognition/augment.ts`); null = the paper's augmentation only.
    */
-  photometric: z.strictObject(
-    AugmentConfigSchema.pick({ colour: true, grey: true, blur: true, lowRes: true }).shape,
-  ).nullable(),
+  photometric: z.strictObject({
+    // recognition's bounds without its defaults: a preset states all four
+    colour: augment.colour.unwrap(),
+    grey: augment.grey.unwrap(),
+    blur: augment.blur.unwrap(),
+    lowRes: augment.lowRes.unwrap(),
+  }).nullable(),
 });
 /** Training hyper-parameters. */
 export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
