@@ -267,22 +267,21 @@ function schemeWat(s: Scheme): string {
     (local.set $L4 (i32.shl (local.get $Lf) (i32.const 2)))
     (local.set $u1 (call $min (i32.add (local.get $pad) (local.get $w)) (local.get $Lf)))
     (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cIn) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
+    ;; zero once: rows outside the image and the margins (u < pad, u ≥ u1) are never written below
+    (memory.fill (local.get $sc) (i32.const 0) (i32.mul (local.get $L4) (i32.const ${nIn})))
     (local.set $c (i32.const 0))
     (block $cd (loop $cl (br_if $cd (i32.ge_u (local.get $c) (local.get $cIn)))
       ;; the tile row's input rows, zero-padded: scratch[r][u] = x[c][step·ty − pad + r][u − pad]
       (local.set $r (i32.const 0))
       (block $rd (loop $rl (br_if $rd (i32.ge_u (local.get $r) (i32.const ${nIn})))
         (local.set $y (i32.add (i32.sub (i32.mul (local.get $ty) (i32.const ${s.step})) (local.get $pad)) (local.get $r)))
-        (local.set $row (i32.add (local.get $sc) (i32.mul (local.get $r) (local.get $L4))))
-        (if (i32.or (i32.lt_s (local.get $y) (i32.const 0)) (i32.ge_s (local.get $y) (local.get $h)))
-          (then (memory.fill (local.get $row) (i32.const 0) (local.get $L4)))
-          (else
-            (memory.fill (local.get $row) (i32.const 0) (i32.shl (local.get $pad) (i32.const 2)))
-            (memory.copy (i32.add (local.get $row) (i32.shl (local.get $pad) (i32.const 2)))
+        (local.set $row (i32.add (i32.add (local.get $sc) (i32.mul (local.get $r) (local.get $L4)))
+          (i32.shl (local.get $pad) (i32.const 2))))
+        (if (i32.and (i32.ge_s (local.get $y) (i32.const 0)) (i32.lt_s (local.get $y) (local.get $h)))
+          (then
+            (memory.copy (local.get $row)
               (i32.shl (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $c) (local.get $h)) (local.get $y)) (local.get $w))) (i32.const 2))
-              (i32.shl (i32.sub (local.get $u1) (local.get $pad)) (i32.const 2)))
-            (memory.fill (i32.add (local.get $row) (i32.shl (local.get $u1) (i32.const 2))) (i32.const 0)
-              (i32.sub (local.get $L4) (i32.shl (local.get $u1) (i32.const 2))))))
+              (i32.shl (i32.sub (local.get $u1) (local.get $pad)) (i32.const 2)))))
         (local.set $r (i32.add (local.get $r) (i32.const 1))) (br $rl)))
       (local.set $dst (i32.shl (i32.add (local.get $V) (i32.add (i32.mul (local.get $c) (local.get $Tb)) (local.get $toff))) (i32.const 2)))
       (local.set $tx (i32.const 0))
@@ -397,6 +396,8 @@ function dyWat(N: string, P: number, body: string[]): string {
     ${v128Locals(["va", "vb", ...eLoc, ...sLoc])}
     (local.set $L4 (i32.shl (local.get $twp) (i32.const 3)))
     (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
+    ;; zero once: rows past oh and the tails (ow … 2·twp) are never written below
+    (memory.fill (local.get $sc) (i32.const 0) (i32.shl (local.get $L4) (i32.const 1)))
     (local.set $o (i32.const 0))
     (block $od (loop $ol (br_if $od (i32.ge_u (local.get $o) (local.get $cOut)))
       ;; the 2 dY rows of the tile row, zero-padded to 2·twp
@@ -404,14 +405,11 @@ function dyWat(N: string, P: number, body: string[]): string {
       (block $ad (loop $al (br_if $ad (i32.ge_u (local.get $a) (i32.const 2)))
         (local.set $y (i32.add (i32.shl (local.get $ty) (i32.const 1)) (local.get $a)))
         (local.set $row (i32.add (local.get $sc) (i32.mul (local.get $a) (local.get $L4))))
-        (if (i32.ge_s (local.get $y) (local.get $oh))
-          (then (memory.fill (local.get $row) (i32.const 0) (local.get $L4)))
-          (else
+        (if (i32.lt_s (local.get $y) (local.get $oh))
+          (then
             (memory.copy (local.get $row)
               (i32.shl (i32.add (local.get $dy) (i32.mul (i32.add (i32.mul (local.get $o) (local.get $oh)) (local.get $y)) (local.get $ow))) (i32.const 2))
-              (i32.shl (local.get $ow) (i32.const 2)))
-            (memory.fill (i32.add (local.get $row) (i32.shl (local.get $ow) (i32.const 2))) (i32.const 0)
-              (i32.sub (local.get $L4) (i32.shl (local.get $ow) (i32.const 2))))))
+              (i32.shl (local.get $ow) (i32.const 2)))))
         (local.set $a (i32.add (local.get $a) (i32.const 1))) (br $al)))
       (local.set $dst (i32.shl (i32.add (local.get $Z) (i32.add (i32.mul (local.get $o) (local.get $Tb)) (local.get $toff))) (i32.const 2)))
       (local.set $tx (i32.const 0))
