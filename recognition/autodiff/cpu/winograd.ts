@@ -90,10 +90,16 @@ export interface WinoHost {
   view(b: Buf): Float32Array;
 }
 
+/** A scheme's G (P×3) as one flat float64 array, row-major (monomorphic loads in the loops). */
+function flatG(g: readonly (readonly number[])[]): Float64Array {
+  return Float64Array.from(g.flat());
+}
+
 /**
  * U (P²×rows×cols, ξ = P·i + j major) = G g Gᵀ of each 3×3 kernel g. The kernel of (r, c) is
  * w[r][c] (cOut×cIn weights, r = output channel), or with `transpose` w[c][r] (r = input
- * channel of the forward conv), rotated by 180° with `rotate`.
+ * channel of the forward conv), rotated by 180° with `rotate`. Float64, every product summed
+ * in order (zero coefficients included), rounded once when stored.
  */
 export function transformKernel(
   w: Float32Array,
@@ -103,29 +109,31 @@ export function transformKernel(
   opts: { transpose: boolean; rotate: boolean },
   out: Float32Array,
 ): void {
-  const P = g.length, k9 = new Float64Array(9), t = new Float64Array(P * 3);
+  const P = g.length, G = flatG(g), k9 = new Float64Array(9), t = new Float64Array(P * 3);
   const plane = rows * cols;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const base = opts.transpose ? (c * rows + r) * 9 : (r * cols + c) * 9;
-      for (let k = 0; k < 9; k++) k9[k] = w[base + (opts.rotate ? 8 - k : k)];
+      if (opts.rotate) { for (let k = 0; k < 9; k++) k9[k] = w[base + 8 - k]; }
+      else for (let k = 0; k < 9; k++) k9[k] = w[base + k];
       for (let i = 0; i < P; i++) { // t = G g
-        for (let b = 0; b < 3; b++) {
-          t[i * 3 + b] = g[i][0] * k9[b] + g[i][1] * k9[3 + b] + g[i][2] * k9[6 + b];
-        }
+        const g0 = G[i * 3], g1 = G[i * 3 + 1], g2 = G[i * 3 + 2];
+        t[i * 3] = g0 * k9[0] + g1 * k9[3] + g2 * k9[6];
+        t[i * 3 + 1] = g0 * k9[1] + g1 * k9[4] + g2 * k9[7];
+        t[i * 3 + 2] = g0 * k9[2] + g1 * k9[5] + g2 * k9[8];
       }
-      const o = r * cols + c;
+      let q = r * cols + c;
       for (let i = 0; i < P; i++) { // U = t Gᵀ
-        for (let j = 0; j < P; j++) {
-          out[(P * i + j) * plane + o] = t[i * 3] * g[j][0] + t[i * 3 + 1] * g[j][1] +
-            t[i * 3 + 2] * g[j][2];
+        const t0 = t[i * 3], t1 = t[i * 3 + 1], t2 = t[i * 3 + 2];
+        for (let j = 0; j < P; j++, q += plane) {
+          out[q] = t0 * G[j * 3] + t1 * G[j * 3 + 1] + t2 * G[j * 3 + 2];
         }
       }
     }
   }
 }
 
-/** dW (cOut×cIn×3×3) = Gᵀ dU G of each dU (P²×cOut×cIn). */
+/** dW (cOut×cIn×3×3) = Gᵀ dU G of each dU (P²×cOut×cIn), float64 as {@link transformKernel}. */
 export function untransformWeightGrad(
   du: Float32Array,
   cOut: number,
@@ -133,20 +141,21 @@ export function untransformWeightGrad(
   g: readonly (readonly number[])[],
   dw: Float32Array,
 ): void {
-  const P = g.length, plane = cOut * cIn, s = new Float64Array(P * P), t = new Float64Array(3 * P);
+  const P = g.length, G = flatG(g), plane = cOut * cIn;
+  const s = new Float64Array(P * P), t = new Float64Array(3 * P);
   for (let o = 0; o < plane; o++) {
-    for (let k = 0; k < P * P; k++) s[k] = du[k * plane + o];
+    for (let k = 0, q = o; k < P * P; k++, q += plane) s[k] = du[q];
     for (let a = 0; a < 3; a++) { // t = Gᵀ s
       for (let j = 0; j < P; j++) {
         let v = 0;
-        for (let i = 0; i < P; i++) v += g[i][a] * s[i * P + j];
+        for (let i = 0; i < P; i++) v += G[i * 3 + a] * s[i * P + j];
         t[a * P + j] = v;
       }
     }
     for (let a = 0; a < 3; a++) { // dW = t G
       for (let b = 0; b < 3; b++) {
         let v = 0;
-        for (let j = 0; j < P; j++) v += t[a * P + j] * g[j][b];
+        for (let j = 0; j < P; j++) v += t[a * P + j] * G[j * 3 + b];
         dw[o * 9 + 3 * a + b] = v;
       }
     }
