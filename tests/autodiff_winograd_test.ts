@@ -2,7 +2,8 @@
  * The cpu backend's fast 3×3 convolutions (`cpu/winograd.ts`: Winograd F(2×2, 3×3) at stride 1,
  * the even/odd-phase scheme at stride 2; forward, input gradient, weight gradient) against the
  * float64 reference and the im2col + GEMM path, on odd sizes, padding 0/1/2 (stride 1) and 1
- * (stride 2), several images, and bit-identical at 1 and 2 threads.
+ * (stride 2), several images, and bit-identical at 1 and 2 threads; and the wasm kernel transforms
+ * (U = G g Gᵀ, dW = Gᵀ dU G) bit for bit against their TS reference.
  *
  * Tolerance: each output is compared with |error| ≤ TOL · Σ|terms| (the float64 sum of the
  * absolute products that make it up). A float32 dot product of k terms is within ~k·ε of that
@@ -16,7 +17,15 @@ import assert from "node:assert/strict";
 import { Rng } from "../data/rng.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
 import { type ConvSpec, withConvOutput } from "../recognition/autodiff/backend.ts";
-import { winogradApplies } from "../recognition/autodiff/cpu/winograd.ts";
+import {
+  transformKernel,
+  untransformWeightGrad,
+  wasmTransformKernel,
+  wasmUntransformWeightGrad,
+  winogradApplies,
+} from "../recognition/autodiff/cpu/winograd.ts";
+import { type Scheme, SCHEMES } from "../recognition/autodiff/cpu/winograd_wat.ts";
+import type { WasmKernels } from "../recognition/autodiff/cpu/wasm_gemm.ts";
 
 const TOL = 4e-6;
 const ref = new ag.Ref64Backend();
@@ -135,6 +144,43 @@ Deno.test("autodiff winograd: only wide 3×3 stride-1/2 convolutions take it; op
   assert.notDeepEqual(a.y, b.y);
   assert.notDeepEqual(a.dx, b.dx);
   assert.deepEqual(a.dw, b.dw);
+});
+
+Deno.test("autodiff winograd: the wasm kernel transforms give transformKernel's and untransformWeightGrad's bits", () => {
+  const rng = Rng.fromSeed(8);
+  // odd kernel counts (a lone last kernel), one split over threads (≥ 2048 kernels), -0 and ±∞
+  for (const [rows, cols] of [[19, 17], [67, 33], [1, 1]]) {
+    const w = Float32Array.from(rng.normals(rows * cols * 9));
+    w[0] = -0;
+    w[4] = Infinity;
+    for (const sc of Object.values(SCHEMES) as Scheme[]) {
+      const P2 = sc.g.length ** 2;
+      for (const opts of [{ transpose: false, rotate: false }, { transpose: true, rotate: true }]) {
+        const want = new Float32Array(P2 * rows * cols);
+        transformKernel(w, rows, cols, sc.g, opts, want);
+        for (const be of [wino1, wino2]) {
+          const k = be.gemm as WasmKernels;
+          const bw = be.alloc(w.length), bu = be.alloc(want.length);
+          be.view(bw).set(w);
+          wasmTransformKernel(k, be, sc, bw, rows, cols, opts, bu);
+          assert.deepEqual(be.view(bu), want, `${sc.name} ${rows}×${cols} ${JSON.stringify(opts)}`);
+          if (sc.at.length === 2 && !opts.transpose) { // weight-gradient schemes
+            const du = Float32Array.from(rng.normals(P2 * rows * cols));
+            du[1] = -0;
+            const dwWant = new Float32Array(rows * cols * 9);
+            untransformWeightGrad(du, rows, cols, sc.g, dwWant);
+            be.view(bu).set(du);
+            const bdw = be.alloc(dwWant.length);
+            wasmUntransformWeightGrad(k, be, sc, be.off(bu), rows, cols, bdw);
+            assert.deepEqual(be.view(bdw), dwWant, `${sc.name} dW ${rows}×${cols}`);
+            be.free(bdw);
+          }
+          be.free(bw);
+          be.free(bu);
+        }
+      }
+    }
+  }
 });
 
 Deno.test("autodiff winograd: teardown", () => {

@@ -1,5 +1,5 @@
 import { eltwiseWat } from "./eltwise_wat.ts";
-import { winogradWat } from "./winograd_wat.ts";
+import { KERNEL_TRANSFORMS, WEIGHT_UNTRANSFORMS, winogradWat } from "./winograd_wat.ts";
 
 /**
  * Generates the WebAssembly text of the SIMD GEMM (GotoBLAS structure): B is packed into
@@ -30,6 +30,8 @@ export const JOB_KERNELS = [
   "wino",
   "wino_s2",
   "wino_s2dx",
+  ...KERNEL_TRANSFORMS,
+  ...WEIGHT_UNTRANSFORMS,
 ] as const;
 
 /** Blocking parameters of one generated kernel. */

@@ -162,6 +162,66 @@ export function untransformWeightGrad(
   }
 }
 
+/** Fewest kernels per thread of a kernel transform (below that one thread does it). */
+const KERNELS_PER_THREAD = 1024;
+
+/** Ranges [o0, o1) of `count` kernels for the idle threads (even bounds: kernels go in pairs). */
+function kernelRanges(k: WasmKernels, count: number): [number, number][] {
+  const parts = Math.max(1, Math.min(k.available(), Math.floor(count / KERNELS_PER_THREAD)));
+  const step = Math.ceil(count / parts / 2) * 2;
+  const out: [number, number][] = [];
+  for (let o0 = 0; o0 < count; o0 += step) out.push([o0, Math.min(count, o0 + step)]);
+  return out;
+}
+
+/**
+ * `transformKernel` by the wasm kernels (the same arithmetic, so the same bits), the kernels
+ * split over the idle threads: U (P²×rows×cols) of weights w.
+ */
+export function wasmTransformKernel(
+  k: WasmKernels,
+  host: WinoHost,
+  sc: Scheme,
+  w: Buf,
+  rows: number,
+  cols: number,
+  opts: { transpose: boolean; rotate: boolean },
+  u: Buf,
+): void {
+  const job = JOB_KERNELS.indexOf(`${sc.name}_ktr` as typeof JOB_KERNELS[number]);
+  const flags = [opts.transpose ? 1 : 0, opts.rotate ? 1 : 0];
+  k.run(
+    kernelRanges(k, rows * cols).map(([o0, o1]) => ({
+      kernel: job,
+      args: [host.off(w), rows, cols, ...flags, host.off(u), o0, o1],
+    })),
+  );
+}
+
+/**
+ * `untransformWeightGrad` by the wasm kernels (the same bits), split over the idle threads:
+ * dW (cOut×cIn×3×3) of dU (P²×cOut×cIn at element offset `du`) for weight-gradient scheme `sc`.
+ */
+export function wasmUntransformWeightGrad(
+  k: WasmKernels,
+  host: WinoHost,
+  sc: Scheme,
+  du: number,
+  cOut: number,
+  cIn: number,
+  dw: Buf,
+): void {
+  const job = JOB_KERNELS.indexOf(`${sc.name}_kun` as typeof JOB_KERNELS[number]);
+  if (job < 0) throw new Error(`winograd: scheme ${sc.name} has no weight gradient`);
+  const plane = cOut * cIn;
+  k.run(
+    kernelRanges(k, plane).map(([o0, o1]) => ({
+      kernel: job,
+      args: [du, plane, host.off(dw), o0, o1],
+    })),
+  );
+}
+
 /** Tiling of a pass over an image of (cIn, h, w) to (cOut, oh, ow). */
 interface Tiling {
   th: number;
@@ -237,7 +297,7 @@ export function winogradForward(
   const u = host.allocUninit(sc.bt.length ** 2 * s.cOut * s.cIn);
   try {
     const noFlip = { transpose: false, rotate: false };
-    transformKernel(host.view(w), s.cOut, s.cIn, sc.g, noFlip, host.view(u));
+    wasmTransformKernel(k, host, sc, w, s.cOut, s.cIn, noFlip, u);
     const dims = { n: s.n, cIn: s.cIn, h: s.h, w: s.w, cOut: s.cOut, oh: s.outH, ow: s.outW };
     runForward(k, host, sc, x, u, out, dims, s.padH);
   } finally {
@@ -262,7 +322,7 @@ export function winogradBackwardInput(
   const u = host.allocUninit(sc.bt.length ** 2 * s.cOut * s.cIn);
   try {
     const flip = { transpose: true, rotate: s1 };
-    transformKernel(host.view(w), s.cIn, s.cOut, sc.g, flip, host.view(u));
+    wasmTransformKernel(k, host, sc, w, s.cIn, s.cOut, flip, u);
     const dims = { n: s.n, cIn: s.cOut, h: s.outH, w: s.outW, cOut: s.cIn, oh: s.h, ow: s.w };
     runForward(k, host, sc, dy, u, dx, dims, s1 ? 2 - s.padH : 0);
   } finally {
@@ -283,7 +343,7 @@ export function chunkedWeightGrad(
   host: WinoHost,
   opts: { n: number; size: number; wsFloats: number },
   job: (c: number, lo: number, hi: number, partial: number) => Job,
-  finish: (sum: Float32Array) => void,
+  finish: (sum: Float32Array, off: number) => void,
 ): void {
   const { n, size, wsFloats } = opts;
   const chunks = Math.min(n, WEIGHT_GRAD_CHUNKS);
@@ -306,7 +366,7 @@ export function chunkedWeightGrad(
     k.runQueue(jobs, wss.length ? wss : undefined);
     const p0 = host.off(partials);
     for (let c = 1; c < chunks; c++) k.ew.add(p0, p0 + c * size, p0, size);
-    finish(host.view(partials));
+    finish(host.view(partials), p0);
   } finally {
     for (const b of temps) host.free(b);
   }
@@ -331,5 +391,5 @@ export function winogradBackwardWeight(
     const bufs = [host.off(x) + lo * xImg, partial, host.off(dy) + lo * dyImg];
     // mode 2, no counter; workspace 0: the running thread's
     return { kernel, args: [2, ...bufs, 0, hi - lo, ...shape, 0] };
-  }, (sum) => untransformWeightGrad(sum, s.cOut, s.cIn, sc.g, host.view(dw)));
+  }, (_, off) => wasmUntransformWeightGrad(k, host, sc, off, s.cOut, s.cIn, dw));
 }
