@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../data/rng.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
 import { jsGemm } from "../recognition/autodiff/cpu/gemm.ts";
+import type { WasmKernels } from "../recognition/autodiff/cpu/wasm_gemm.ts";
 
 const ref = new ag.Ref64Backend();
 const cpu = await ag.CpuBackend.create({ initialMiB: 16 });
@@ -286,5 +287,30 @@ Deno.test("autodiff cpu: batch norm and PReLU split over threads equal one threa
     assert.deepEqual(out[1][i], out[0][i], what)
   );
   one.dispose();
+  two.dispose();
+});
+
+Deno.test("autodiff cpu: ReLU, its gradient and add split over threads equal a plain loop", async () => {
+  // 2·65536 + 13 elements: over the split threshold, ragged last range
+  const n = 2 * 65536 + 13;
+  const two = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
+  await two.warmup();
+  const rng = Rng.fromSeed(22);
+  const [a, b, dy] = [0, 1, 2].map(() => Float32Array.from(rng.normals(n)));
+  a[5] = -0;
+  const ew = (two.gemm as WasmKernels).ew;
+  const bufs = [a, b, dy].map((v) => {
+    const buf = two.alloc(n);
+    two.view(buf).set(v);
+    return buf;
+  });
+  const out = two.alloc(n);
+  const [pa, pb, pdy, po] = [...bufs, out].map((buf) => two.off(buf));
+  ew.relu(pa, po, n);
+  assert.deepEqual(two.view(out), a.map((v) => Math.max(v, 0)), "relu");
+  ew.relu_bwd(pa, pdy, po, n);
+  assert.deepEqual(two.view(out), dy.map((g, i) => a[i] > 0 ? g : 0), "relu gradient");
+  ew.add(pa, pb, po, n);
+  assert.deepEqual(two.view(out), a.map((v, i) => v + b[i]), "add");
   two.dispose();
 });

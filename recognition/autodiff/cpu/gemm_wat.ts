@@ -15,8 +15,9 @@ import { KERNEL_TRANSFORMS, WEIGHT_UNTRANSFORMS, winogradWat } from "./winograd_
  */
 
 /**
- * Exports a worker can be handed as a job (`Job.kernel` indexes this list): GEMM, convolution
- * and the per-channel kernels of `eltwise_wat.ts` (channel ranges).
+ * Exports a worker can be handed as a job (`Job.kernel` indexes this list): GEMM, convolution,
+ * the per-channel kernels of `eltwise_wat.ts` (channel ranges) and its elementwise ones (element
+ * ranges).
  */
 export const JOB_KERNELS = [
   "gemm",
@@ -27,6 +28,9 @@ export const JOB_KERNELS = [
   "ch_affine2",
   "prelu",
   "prelu_bwd",
+  "relu",
+  "relu_bwd",
+  "add",
   "wino",
   "wino_s2",
   "wino_s2dx",

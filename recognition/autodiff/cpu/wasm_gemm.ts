@@ -23,6 +23,8 @@ const PARALLEL_MIN = 1 << 21;
  * worker costs tens of microseconds; these kernels move ~1 element per nanosecond).
  */
 const CHANNEL_PARALLEL_MIN = 1 << 16;
+/** Below this many elements an elementwise kernel (ReLU, its gradient, add) runs on one thread. */
+const FLAT_PARALLEL_MIN = 1 << 16;
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
@@ -61,6 +63,7 @@ export type ChannelKernel =
 
 /** The memory-bound SIMD kernels of `eltwise_wat.ts` (element offsets). */
 export interface EltwiseKernels {
+  /** out = max(x, 0) (this, relu_bwd and add split the elements over idle threads when many). */
   relu(x: number, out: number, n: number): void;
   relu_bwd(x: number, dy: number, dx: number, n: number): void;
   add(a: number, b: number, out: number, n: number): void;
@@ -227,12 +230,34 @@ export async function createWasmGemm(
     runJobs(jobs);
   }
 
+  /**
+   * Elementwise kernel `k` on (pointers…, n), the elements split into 64-byte aligned ranges over
+   * the idle threads when there are many (each element's arithmetic is the same at any split).
+   */
+  function flat(k: "relu" | "relu_bwd" | "add", ptrs: number[], n: number): void {
+    const kernel = JOB_KERNELS.indexOf(k);
+    const parts = threads === 1 || n < FLAT_PARALLEL_MIN ? 1 : 1 + idle().length;
+    if (parts === 1) return kernels[kernel](...ptrs, n);
+    const step = Math.ceil(n / parts / 16) * 16;
+    const jobs: Job[] = [];
+    for (let lo = 0; lo < n; lo += step) {
+      jobs.push({ kernel, args: [...ptrs.map((p) => p + lo), Math.min(step, n - lo)] });
+    }
+    runJobs(jobs);
+  }
+
   return {
     name: `WebAssembly SIMD GEMM ${GEMM_SHAPE.mr}×${GEMM_SHAPE.nr}${
       wasm === fmaBytes ? " FMA" : ""
     }, ${threads} thread${threads > 1 ? "s" : ""}`,
     reservedFloats,
-    ew: { ...(instance.exports as unknown as EltwiseKernels), channels },
+    ew: {
+      ...(instance.exports as unknown as EltwiseKernels),
+      channels,
+      relu: (x, out, n) => flat("relu", [x, out], n),
+      relu_bwd: (x, dy, dx, n) => flat("relu_bwd", [x, dy, dx], n),
+      add: (a, b, out, n) => flat("add", [a, b, out], n),
+    },
     available: () => 1 + idle().length,
     run: runJobs,
     runQueue,
