@@ -46,8 +46,14 @@ const S2_WIDE_IN_CHANNELS = 128;
 export type ConvPass = "forward" | "input" | "weight";
 /** Tiles a forward / input-gradient block aims for (GEMM width; V and M stay in L2). */
 const FORWARD_TILES = 96;
-/** Tiles a weight-gradient block aims for (its GEMM depth: fewer passes over dU). */
-const WEIGHT_TILES = 256;
+/**
+ * Tiles a weight-gradient block aims for (its GEMM depth: fewer passes over dU), per scheme.
+ * The stride-2 phases take 64: their blocks of V and Z (25 planes) then stay in the core's L2,
+ * which matters when both cores stream (2 threads, wall time, batch 32: 64→128 @ 32×32 18.7 →
+ * 16.9 ms, 64→64 @ 56×48 24.6 → 23.5; 1 thread 28.0 → 27.2); F(2,3) keeps 256 (64 tiles made
+ * 32→32 @ 112×96 slower: 66.1 → 68.9 ms at 2 threads).
+ */
+const WEIGHT_TILES: Record<string, number> = { wino: 256, wino_s2: 64 };
 /**
  * Chunks of images a weight gradient (Winograd and im2col alike) is cut into, fewer when the
  * batch is smaller: fixed, so its floating-point sums never depend on the thread count. 8
@@ -382,7 +388,7 @@ export function winogradBackwardWeight(
   dw: Buf,
 ): void {
   const sc: Scheme = SCHEMES[fastConvKind(s, "weight")!];
-  const t = tiling(sc, s.cIn, s.cOut, s.outH, s.outW, WEIGHT_TILES);
+  const t = tiling(sc, s.cIn, s.cOut, s.outH, s.outW, WEIGHT_TILES[sc.name]);
   const size = sc.bt.length ** 2 * s.cOut * s.cIn;
   const kernel = JOB_KERNELS.indexOf(sc.name as typeof JOB_KERNELS[number]);
   const xImg = s.cIn * s.h * s.w, dyImg = s.cOut * s.outH * s.outW;
