@@ -65,8 +65,6 @@ export const RealConfigSchema = z.object({
   /** First K images per identity (sorted); 0 = all. */
   perId: z.number().int().min(0).default(0),
 });
-/** Real-set selection: first `ids` identities × first `perId` images (0 = all). */
-export type RealConfig = z.infer<typeof RealConfigSchema>;
 
 /** Validation (model selection) — never LFW View 2. */
 export const ValConfigSchema = z.object({
@@ -102,7 +100,7 @@ export const TrainConfigSchema = z.object({
    */
   fit: z.enum(["exact", "center-crop", "resize"]).default("center-crop"),
   /** Head and loss. */
-  loss: LossConfigSchema.default({ kind: "arcface", easyMargin: false }),
+  loss: LossConfigSchema.prefault({}),
   /** Epochs (default 40), unless `steps` is set. */
   epochs: z.number().int().positive().default(40),
   /** Optimiser steps in total (overrides `epochs`). */
@@ -132,17 +130,7 @@ export const TrainConfigSchema = z.object({
   /** cpu backend threads, also when `auto` picks cpu (default all cores; recorded as used). */
   threads: z.number().int().positive().optional(),
   /** Training augmentation. */
-  augment: AugmentConfigSchema.default({
-    enabled: true,
-    resizeCrop: 0.5,
-    cropScale: 1.125,
-    flip: 0.5,
-    erase: 0.5,
-    colour: 0,
-    grey: 0,
-    blur: 0,
-    lowRes: 0,
-  }),
+  augment: AugmentConfigSchema.prefault({}),
   /** Real set for Domain Mixup. */
   real: RealConfigSchema.optional(),
   /** Domain Mixup with `real` (λ per batch from the 21-value grid); without it `real` is only concatenated classes. */

@@ -54,18 +54,22 @@ function refuseView2(list: PairList): void {
   }
 }
 
+/** `fn()`, with a pairs-file format error raised as a `--val-pairs` configuration error. */
+async function asConfigError<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof PairsFormatError) throw new TrainConfigError(`--val-pairs ${e.message}`);
+    throw e;
+  }
+}
+
 /** Load the validation sets a config asks for (possibly none). */
 export async function loadValSets(cfg: ValConfig | undefined, seed: number): Promise<ValSet[]> {
   const sets: ValSet[] = [];
   if (!cfg) return sets;
   if (cfg.pairs) {
-    let list: PairList;
-    try {
-      list = await readPairs(cfg.pairs);
-    } catch (e) {
-      if (e instanceof PairsFormatError) throw new TrainConfigError(`--val-pairs ${e.message}`);
-      throw e;
-    }
+    const list = await asConfigError(() => readPairs(cfg.pairs!));
     refuseView2(list);
     let pairs = list.pairs;
     if (cfg.maxPairs > 0 && pairs.length > cfg.maxPairs) {
@@ -76,16 +80,12 @@ export async function loadValSets(cfg: ValConfig | undefined, seed: number): Pro
         ...pairs.filter((p) => !p.same).slice(0, half),
       ];
     }
-    let resolved: ReturnType<typeof resolveImages>;
-    try {
-      resolved = resolveImages(pairs.flatMap((p) => [p.a, p.b]), cfg.images!, (ref) => {
+    const resolved = await asConfigError(() =>
+      resolveImages(pairs.flatMap((p) => [p.a, p.b]), cfg.images!, (ref) => {
         const p = pairs.find((q) => q.a === ref || q.b === ref);
         return p ? `${cfg.pairs}:${p.line}` : cfg.pairs!;
-      });
-    } catch (e) {
-      if (e instanceof PairsFormatError) throw new TrainConfigError(`--val-pairs ${e.message}`);
-      throw e;
-    }
+      })
+    );
     if (resolved.missing.length) {
       throw new TrainConfigError(
         `${cfg.pairs}: ${resolved.missing.length} images not found under ${cfg.images} (first: ${
@@ -205,27 +205,9 @@ export async function validate(
   const nSame = same.filter((s) => s).length;
   const k = Math.min(10, nSame, same.length - nSame);
   if (k < 2) throw new TrainConfigError(`${set.name}: too few pairs for a k-fold threshold`);
-  const folded = splitFolds(
-    {
-      file: set.name,
-      format: "csv",
-      folds: 1,
-      pairs: set.pairs.map((p, i) => ({
-        a: String(p.a),
-        b: String(p.b),
-        same: p.same,
-        fold: 0,
-        line: i + 1,
-      })),
-    },
-    k,
-  );
-  const m = verify(scores, same, foldSplits(folded.pairs.map((p) => p.fold), k), SYNFACE, []);
-  return {
-    name: set.name,
-    accuracy: m.accuracy,
-    std: m.std,
-    threshold: m.threshold,
-    pairs: set.pairs.length,
-  };
+  const rows = set.pairs.map((p, i) => ({ ...p, a: `${p.a}`, b: `${p.b}`, fold: 0, line: i + 1 }));
+  const folds = splitFolds({ file: set.name, format: "csv", folds: 1, pairs: rows }, k).pairs;
+  const split = foldSplits(folds.map((p) => p.fold), k);
+  const { accuracy, std, threshold } = verify(scores, same, split, SYNFACE, []);
+  return { name: set.name, accuracy, std, threshold, pairs: set.pairs.length };
 }

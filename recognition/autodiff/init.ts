@@ -4,12 +4,6 @@
  */
 import { Rng } from "../../data/rng.ts";
 
-/** Fan-in and fan-out of a weight shape: (out, in, …kernel) as in PyTorch. */
-export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
-  return { fanIn: (shape[1] ?? 1) * rf, fanOut: shape[0] * rf };
-}
-
 /** Options of the Kaiming initialisers. */
 export interface KaimingOptions {
   /** Which fan preserves the variance (default "fanIn"). */
@@ -18,10 +12,14 @@ export interface KaimingOptions {
   gain?: number;
 }
 
-/** The fan whose variance the Kaiming initialisers preserve, and their gain (default √2). */
+/**
+ * The fan whose variance the Kaiming initialisers preserve (weight shape (out, in, …kernel) as
+ * in PyTorch), and their gain (default √2).
+ */
 function kaiming(shape: readonly number[], opts: KaimingOptions): { fan: number; gain: number } {
-  const f = fans(shape);
-  return { fan: opts.mode === "fanOut" ? f.fanOut : f.fanIn, gain: opts.gain ?? Math.SQRT2 };
+  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
+  const fan = opts.mode === "fanOut" ? shape[0] * rf : (shape[1] ?? 1) * rf;
+  return { fan, gain: opts.gain ?? Math.SQRT2 };
 }
 
 /** N(0, (gain/√fan)²) (PyTorch `kaiming_normal_`). */

@@ -1,32 +1,23 @@
 /**
  * A tiny module system: a {@link Module} registers named parameters, buffers and children;
- * layers (Conv2d, BatchNorm2d/1d, PReLU, ReLU, Linear, Dropout, Flatten, Sequential) build on
+ * layers (Conv2d, BatchNorm2d/1d, PReLU, ReLU, Linear, Dropout, Sequential) build on
  * the functional ops. `train()`/`eval()` switch batch norm and dropout.
  * @module
  */
 import { Rng } from "../../data/rng.ts";
-import type { Backend } from "./backend.ts";
-import { batchNorm, dropout, flatten, linear, tensor } from "./functional.ts";
+import { batchNorm, dropout, linear, tensor } from "./functional.ts";
 import { kaimingNormal, kaimingUniform, nextInitRng, uniform } from "./init.ts";
-import { add, conv2d, prelu, relu } from "./ops.ts";
+import { conv2d, prelu, relu } from "./ops.ts";
 import { keep, type Tensor } from "./tensor.ts";
 
 /** A trainable tensor: requires grad, kept (never freed by scopes). */
-export function parameter(
-  data: ArrayLike<number>,
-  shape: readonly number[],
-  backend?: Backend,
-): Tensor {
-  return keep(tensor(data, shape, { requiresGrad: true, backend }));
+export function parameter(data: ArrayLike<number>, shape: readonly number[]): Tensor {
+  return keep(tensor(data, shape, { requiresGrad: true }));
 }
 
 /** A non-trainable persistent tensor (running statistics). */
-export function buffer(
-  data: ArrayLike<number>,
-  shape: readonly number[],
-  backend?: Backend,
-): Tensor {
-  return keep(tensor(data, shape, { backend }));
+export function buffer(data: ArrayLike<number>, shape: readonly number[]): Tensor {
+  return keep(tensor(data, shape));
 }
 
 function childPrefix(prefix: string, name: string): string {
@@ -110,8 +101,6 @@ export interface Conv2dLayerOptions {
   stride?: number;
   padding?: number;
   bias?: boolean;
-  rng?: Rng;
-  backend?: Backend;
   /** Initial weights (cOut·cIn·k·k values) instead of the Kaiming draw. */
   weight?: ArrayLike<number>;
 }
@@ -124,66 +113,35 @@ export class Conv2d extends Module {
   readonly padding: number;
   constructor(cIn: number, cOut: number, k: number, opts: Conv2dLayerOptions = {}) {
     super();
-    const rng = opts.rng ?? nextInitRng();
-    const shape = [cOut, cIn, k, k];
+    const rng = nextInitRng(), shape = [cOut, cIn, k, k];
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
-    this.weight = this.param(
-      "weight",
-      parameter(
-        opts.weight ?? kaimingNormal(shape, rng.split("w"), { mode: "fanOut" }),
-        shape,
-        opts.backend,
-      ),
-    );
-    this.bias = opts.bias
-      ? this.param("bias", parameter(new Float32Array(cOut), [cOut], opts.backend))
-      : null;
+    const w = opts.weight ?? kaimingNormal(shape, rng.split("w"), { mode: "fanOut" });
+    this.weight = this.param("weight", parameter(w, shape));
+    this.bias = opts.bias ? this.param("bias", parameter(new Float32Array(cOut), [cOut])) : null;
   }
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
   }
 }
 
-/** Options of the batch-norm layers. */
-export interface BatchNormLayerOptions {
-  eps?: number;
-  momentum?: number;
-  /** Learnable γ, β (default true); when false they stay 1 and 0. */
-  affine?: boolean;
-  backend?: Backend;
-}
-
-/** Batch norm over dim 1 of (N, C) or (N, C, H, W). */
+/** Batch norm over dim 1 of (N, C) or (N, C, H, W), with learnable γ, β. */
 export class BatchNorm extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
-  readonly eps: number;
-  readonly momentum: number;
-  constructor(c: number, opts: BatchNormLayerOptions = {}) {
+  constructor(c: number, readonly opts: { eps?: number; momentum?: number } = {}) {
     super();
-    this.eps = opts.eps ?? 1e-5;
-    this.momentum = opts.momentum ?? 0.1;
-    const be = opts.backend;
     const ones = new Float32Array(c).fill(1);
-    const affine = opts.affine ?? true;
-    this.weight = affine
-      ? this.param("weight", parameter(ones, [c], be))
-      : this.buffer("weight", buffer(ones, [c], be));
-    this.bias = affine
-      ? this.param("bias", parameter(new Float32Array(c), [c], be))
-      : this.buffer("bias", buffer(new Float32Array(c), [c], be));
-    this.runningMean = this.buffer("running_mean", buffer(new Float32Array(c), [c], be));
-    this.runningVar = this.buffer("running_var", buffer(ones, [c], be));
+    this.weight = this.param("weight", parameter(ones, [c]));
+    this.bias = this.param("bias", parameter(new Float32Array(c), [c]));
+    this.runningMean = this.buffer("running_mean", buffer(new Float32Array(c), [c]));
+    this.runningVar = this.buffer("running_var", buffer(ones, [c]));
   }
   forward(x: Tensor): Tensor {
-    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
-      training: this.training,
-      eps: this.eps,
-      momentum: this.momentum,
-    });
+    const { weight, bias, runningMean, runningVar, training } = this;
+    return batchNorm(x, weight, bias, runningMean, runningVar, { ...this.opts, training });
   }
 }
 
@@ -195,9 +153,9 @@ export class BatchNorm1d extends BatchNorm {}
 /** PReLU with one slope per channel (PyTorch init 0.25). */
 export class PReLU extends Module {
   readonly weight: Tensor;
-  constructor(c: number, init = 0.25, backend?: Backend) {
+  constructor(c: number) {
     super();
-    this.weight = this.param("weight", parameter(new Float32Array(c).fill(init), [c], backend));
+    this.weight = this.param("weight", parameter(new Float32Array(c).fill(0.25), [c]));
   }
   forward(x: Tensor): Tensor {
     return prelu(x, this.weight);
@@ -215,8 +173,6 @@ export class ReLU extends Module {
 export interface LinearOptions {
   /** A bias (default true): `true` for the default init, or its initial values. */
   bias?: boolean | ArrayLike<number>;
-  rng?: Rng;
-  backend?: Backend;
   /** Initial weights (out·in values) instead of the default draw. */
   weight?: ArrayLike<number>;
 }
@@ -227,27 +183,12 @@ export class Linear extends Module {
   readonly bias: Tensor | null;
   constructor(inF: number, outF: number, opts: LinearOptions = {}) {
     super();
-    const rng = opts.rng ?? nextInitRng();
-    const shape = [outF, inF];
-    this.weight = this.param(
-      "weight",
-      parameter(
-        opts.weight ?? kaimingUniform(shape, rng.split("w"), { gain: Math.sqrt(1 / 3) }),
-        shape,
-        opts.backend,
-      ),
-    );
+    const rng = nextInitRng(), shape = [outF, inF];
+    const w = opts.weight ?? kaimingUniform(shape, rng.split("w"), { gain: Math.sqrt(1 / 3) });
+    this.weight = this.param("weight", parameter(w, shape));
     const b = 1 / Math.sqrt(inF), bias = opts.bias ?? true;
-    this.bias = bias
-      ? this.param(
-        "bias",
-        parameter(
-          bias === true ? uniform(outF, -b, b, rng.split("b")) : bias,
-          [outF],
-          opts.backend,
-        ),
-      )
-      : null;
+    const bv = bias === true ? uniform(outF, -b, b, rng.split("b")) : bias;
+    this.bias = bv ? this.param("bias", parameter(bv, [outF])) : null;
   }
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
@@ -266,13 +207,6 @@ export class Dropout extends Module {
   }
 }
 
-/** (N, …) → (N, rest). */
-export class Flatten extends Module {
-  forward(x: Tensor): Tensor {
-    return flatten(x, 1);
-  }
-}
-
 /** Applies children in order. */
 export class Sequential extends Module {
   readonly layers: Module[];
@@ -283,19 +217,5 @@ export class Sequential extends Module {
   forward(x: Tensor): Tensor {
     for (const m of this.layers) x = m.forward(x);
     return x;
-  }
-}
-
-/** y = f(x) + shortcut(x) (shortcut defaults to identity). */
-export class Residual extends Module {
-  readonly body: Module;
-  readonly shortcut: Module | null;
-  constructor(body: Module, shortcut: Module | null = null) {
-    super();
-    this.body = this.child("body", body);
-    this.shortcut = shortcut ? this.child("shortcut", shortcut) : null;
-  }
-  forward(x: Tensor): Tensor {
-    return add(this.body.forward(x), this.shortcut ? this.shortcut.forward(x) : x);
   }
 }

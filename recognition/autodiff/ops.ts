@@ -146,17 +146,10 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
     forward([c, a, b]) {
       const shape = broadcastShapes(broadcastShapes(c.shape, a.shape)!, b.shape)!;
       const out = uninit(shape, a.backend);
-      const k = collapse(shape, [
-        broadcastStrides(c.shape, shape),
-        broadcastStrides(a.shape, shape),
-        broadcastStrides(b.shape, shape),
-      ]);
-      a.backend.where(c.buf, a.buf, b.buf, out.buf, {
-        shape: k.shape,
-        condStrides: k.strides[0],
-        aStrides: k.strides[1],
-        bStrides: k.strides[2],
-      });
+      const k = collapse(shape, [c, a, b].map((t) => broadcastStrides(t.shape, shape)));
+      const [condStrides, aStrides, bStrides] = k.strides;
+      const spec = { shape: k.shape, condStrides, aStrides, bStrides };
+      a.backend.where(c.buf, a.buf, b.buf, out.buf, spec);
       return { out };
     },
     backward(dy, [c, a, b]) {
@@ -223,33 +216,23 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
       const batch = ra === 3 ? a.shape[0] : rb === 3 ? b.shape[0] : 1;
       const shape = ra === 3 || rb === 3 ? [batch, m, n] : [m, n];
       const out = uninit(shape, a.backend);
-      a.backend.matmul(a.buf, b.buf, out.buf, {
-        batch,
-        m,
-        n,
-        k,
-        transA,
-        transB,
-        aBatchStride: ra === 3 ? m * k : 0,
-        bBatchStride: rb === 3 ? k * n : 0,
-      });
+      const aBatchStride = ra === 3 ? m * k : 0, bBatchStride = rb === 3 ? k * n : 0;
+      const spec = { batch, m, n, k, transA, transB, aBatchStride, bBatchStride };
+      a.backend.matmul(a.buf, b.buf, out.buf, spec);
       return { out };
     },
     backward(dy, [a, b], _out, { transA, transB }) {
-      let da: Tensor | null = null, db: Tensor | null = null;
-      if (a.requiresGrad) {
-        da = transA ? matmul(b, dy, { transA: transB, transB: true }) : matmul(dy, b, {
-          transB: !transB,
-        });
-        da = sumTo(da, a.shape);
-      }
-      if (b.requiresGrad) {
-        db = transB ? matmul(dy, a, { transA: true, transB: transA }) : matmul(a, dy, {
-          transA: !transA,
-        });
-        db = sumTo(db, b.shape);
-      }
-      return [da, db];
+      const da = !a.requiresGrad
+        ? null
+        : transA
+        ? matmul(b, dy, { transA: transB, transB: true })
+        : matmul(dy, b, { transB: !transB });
+      const db = !b.requiresGrad
+        ? null
+        : transB
+        ? matmul(dy, a, { transA: true, transB: transA })
+        : matmul(a, dy, { transA: !transA });
+      return [da && sumTo(da, a.shape), db && sumTo(db, b.shape)];
     },
   },
   conv2d: {
@@ -282,19 +265,10 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
     forward([x, gamma, beta], p) {
       const be = x.backend, cs = channelSpec(x);
       const out = uninit(x.shape, be);
-      const mean = uninit([cs.c], be), inv = uninit([cs.c], be);
-      be.batchNormTrain(
-        x.buf,
-        gamma.buf,
-        beta.buf,
-        p.runMean.buf,
-        p.runVar.buf,
-        out.buf,
-        mean.buf,
-        inv.buf,
-        { ...cs, eps: p.eps, momentum: p.momentum },
-      );
-      return { out, saved: [mean, inv] };
+      const mu = uninit([cs.c], be), inv = uninit([cs.c], be);
+      const { runMean: rm, runVar: rv } = p, s = { ...cs, eps: p.eps, momentum: p.momentum };
+      be.batchNormTrain(x.buf, gamma.buf, beta.buf, rm.buf, rv.buf, out.buf, mu.buf, inv.buf, s);
+      return { out, saved: [mu, inv] };
     },
     backward(dy, [x, gamma], _out, _p, [mean, inv]) {
       const be = x.backend, cs = channelSpec(x);
@@ -568,9 +542,7 @@ export function conv2d(
   }
   const outH = Math.floor((x.shape[2] + 2 * padding[0] - w.shape[2]) / stride[0]) + 1;
   const outW = Math.floor((x.shape[3] + 2 * padding[1] - w.shape[3]) / stride[1]) + 1;
-  if (outH < 1 || outW < 1) {
-    throw new ShapeError("conv2d", `empty output ${outH}×${outW}`, shapes);
-  }
+  if (outH < 1 || outW < 1) throw new ShapeError("conv2d", `empty output ${outH}×${outW}`, shapes);
   return apply("conv2d", bias ? [x, w, bias] : [x, w], { stride, padding });
 }
 
@@ -596,20 +568,11 @@ export function batchNormTrain(
   const ok = (x.shape.length === 2 || x.shape.length === 4) &&
     [gamma, beta, runMean, runVar].every((t) => t.shape.length === 1 && t.shape[0] === c);
   if (!ok) {
-    throw new ShapeError("batchNorm", "expected x (N,C[,H,W]) and per-channel vectors [C]", [
-      x.shape,
-      gamma.shape,
-      beta.shape,
-      runMean.shape,
-      runVar.shape,
-    ]);
+    const shapes = [x, gamma, beta, runMean, runVar].map((t) => t.shape);
+    throw new ShapeError("batchNorm", "expected x (N,C[,H,W]) and per-channel vectors [C]", shapes);
   }
-  return apply("batchNorm", [x, gamma, beta], {
-    runMean,
-    runVar,
-    eps: opts.eps ?? 1e-5,
-    momentum: opts.momentum ?? 0.1,
-  });
+  const { eps = 1e-5, momentum = 0.1 } = opts;
+  return apply("batchNorm", [x, gamma, beta], { runMean, runVar, eps, momentum });
 }
 
 /** PReLU with one slope per channel (dim 1). */
@@ -649,16 +612,9 @@ export interface MarginOptions {
  */
 export function marginLogits(cos: Tensor, labels: Tensor, opts: MarginOptions): Tensor {
   if (cos.shape.length !== 2 || labels.shape.join() !== String(cos.shape[0])) {
-    throw new ShapeError("margin", "expected cos (rows, classes) and labels [rows]", [
-      cos.shape,
-      labels.shape,
-    ]);
+    const shapes = [cos.shape, labels.shape];
+    throw new ShapeError("margin", "expected cos (rows, classes) and labels [rows]", shapes);
   }
-  return apply("margin", [cos], {
-    labels,
-    kind: opts.kind,
-    s: opts.s,
-    m: opts.m,
-    easyMargin: opts.easyMargin ?? false,
-  });
+  const { kind, s, m, easyMargin = false } = opts;
+  return apply("margin", [cos], { labels, kind, s, m, easyMargin });
 }

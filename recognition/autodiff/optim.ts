@@ -2,14 +2,7 @@
  * SGD with momentum and weight decay (PyTorch semantics), one fused kernel call per parameter.
  * @module
  */
-import { empty, keep, Tensor } from "./tensor.ts";
-
-/** A set of parameters sharing hyper-parameters. */
-export interface ParamGroup {
-  params: Tensor[];
-  /** Overrides the optimiser's weight decay for this group (e.g. 0 for BN/PReLU). */
-  weightDecay?: number;
-}
+import { empty, keep, type Tensor } from "./tensor.ts";
 
 /** Options of {@link SGD}. */
 export interface SgdOptions {
@@ -28,16 +21,12 @@ export class SGD {
   lr: number;
   momentum: number;
   weightDecay: number;
-  readonly groups: ParamGroup[];
   private readonly moms = new Map<Tensor, Tensor>();
 
-  constructor(params: Tensor[] | ParamGroup[], opts: SgdOptions) {
+  constructor(readonly params: Tensor[], opts: SgdOptions) {
     this.lr = opts.lr;
     this.momentum = opts.momentum ?? 0.9;
     this.weightDecay = opts.weightDecay ?? 5e-4;
-    this.groups = params.length && params[0] instanceof Tensor
-      ? [{ params: params as Tensor[] }]
-      : (params as ParamGroup[]);
   }
 
   /** Momentum buffer of a parameter (created on first use). */
@@ -53,14 +42,9 @@ export class SGD {
 
   /** One update of every parameter that has a fresh gradient. */
   step(): void {
-    for (const g of this.groups) {
-      const spec = {
-        lr: this.lr,
-        momentum: this.momentum,
-        weightDecay: g.weightDecay ?? this.weightDecay,
-      };
-      for (const p of g.params) {
-        if (!p.grad || p.gradStale) continue;
+    const spec = { lr: this.lr, momentum: this.momentum, weightDecay: this.weightDecay };
+    for (const p of this.params) {
+      if (p.grad && !p.gradStale) {
         p.backend.sgd(p.buf, p.grad.buf, this.momentumOf(p).buf, p.size, spec);
       }
     }
@@ -68,7 +52,7 @@ export class SGD {
 
   /** Marks every gradient stale: the next backward overwrites instead of accumulating. */
   zeroGrad(): void {
-    for (const g of this.groups) for (const p of g.params) p.gradStale = true;
+    for (const p of this.params) p.gradStale = true;
   }
 
   /** Momentum buffers keyed by parameter name, for checkpoints. */
@@ -80,17 +64,15 @@ export class SGD {
 
   /** Restores momentum buffers saved by {@link SGD.stateDict}. */
   loadStateDict(sd: Record<string, { shape: number[]; data: Float32Array }>): void {
-    for (const g of this.groups) {
-      for (const p of g.params) {
-        const e = sd[p.name];
-        if (!e) continue;
-        if (e.data.length !== p.size) {
-          throw new Error(
-            `SGD.loadStateDict: momentum of ${p.name} has ${e.data.length} values, expected ${p.size}`,
-          );
-        }
-        p.backend.upload(this.momentumOf(p).buf, e.data);
+    for (const p of this.params) {
+      const e = sd[p.name];
+      if (!e) continue;
+      if (e.data.length !== p.size) {
+        throw new Error(
+          `SGD.loadStateDict: momentum of ${p.name} has ${e.data.length} values, expected ${p.size}`,
+        );
       }
+      p.backend.upload(this.momentumOf(p).buf, e.data);
     }
   }
 

@@ -96,16 +96,19 @@ export class Tensor {
     if (top) top.push(this);
   }
 
+  private live(): Storage {
+    if (!this.storage) throw new Error(`autodiff: tensor ${this.describe()} was disposed`);
+    return this.storage;
+  }
+
   /** The backend buffer (throws if disposed). */
   get buf(): Buf {
-    if (!this.storage) throw new Error(`autodiff: tensor ${this.describe()} was disposed`);
-    return this.storage.buf;
+    return this.live().buf;
   }
 
   /** The backend holding this tensor. */
   get backend(): Backend {
-    if (!this.storage) throw new Error(`autodiff: tensor ${this.describe()} was disposed`);
-    return this.storage.backend;
+    return this.live().backend;
   }
 
   /** True once disposed. */
@@ -120,8 +123,7 @@ export class Tensor {
 
   /** A new tensor object sharing this storage with another shape (same size). */
   view(shape: readonly number[]): Tensor {
-    const s = this.storage;
-    if (!s) throw new Error(`autodiff: tensor ${this.describe()} was disposed`);
+    const s = this.live();
     s.refs++;
     return new Tensor(s, shape);
   }
@@ -175,9 +177,7 @@ export function useBackend(backend: Backend): void {
 /** The default backend (throws when none was set). */
 export function getBackend(): Backend {
   if (!state.backend) {
-    throw new Error(
-      "autodiff: no backend; call useBackend(await selectBackend()) first",
-    );
+    throw new Error("autodiff: no backend; call useBackend(await selectBackend()) first");
   }
   return state.backend;
 }
@@ -250,7 +250,7 @@ export function scope<T>(fn: () => T): T {
 
 const traced = new Set<Tensor>();
 
-/** Records a node if any input requires grad; returns whether it did. */
+/** Records a node if any input requires grad (and traces the output while tracing). */
 export function record(
   op: string,
   inputs: readonly Tensor[],
@@ -258,8 +258,7 @@ export function record(
   backwardFn: (dy: Tensor) => (Tensor | null)[],
 ): void {
   if (state.trace) {
-    const site = callSite();
-    state.trace.push({ op, phase: "forward", site, tensor: out });
+    state.trace.push({ op, phase: "forward", site: callSite(), tensor: out });
     traced.add(out);
   }
   if (!state.gradEnabled || !inputs.some((t) => t.requiresGrad)) return;
@@ -409,14 +408,7 @@ export async function stopTrace(): Promise<TraceEntry | null> {
   state.trace = null;
   let bad: TraceEntry | null = null;
   for (const e of entries) {
-    if (bad || e.tensor.disposed) continue;
-    const a = await e.tensor.toArray();
-    for (let i = 0; i < a.length; i++) {
-      if (!Number.isFinite(a[i])) {
-        bad = e;
-        break;
-      }
-    }
+    if (!bad && !e.tensor.disposed && !(await e.tensor.toArray()).every(Number.isFinite)) bad = e;
   }
   const alive = new Set(state.scopes.flat());
   for (const t of traced) if (!alive.has(t) && !t.kept) t.dispose();
