@@ -7,6 +7,7 @@ import { Rng } from "../data/rng.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
 import { jsGemm } from "../recognition/autodiff/cpu/gemm.ts";
 import type { WasmKernels } from "../recognition/autodiff/cpu/wasm_gemm.ts";
+import { JOB_KERNELS } from "../recognition/autodiff/cpu/gemm_wat.ts";
 
 const ref = new ag.Ref64Backend();
 const cpu = await ag.CpuBackend.create({ initialMiB: 16 });
@@ -312,5 +313,29 @@ Deno.test("autodiff cpu: ReLU, its gradient and add split over threads equal a p
   assert.deepEqual(two.view(out), dy.map((g, i) => a[i] > 0 ? g : 0), "relu gradient");
   ew.add(pa, pb, po, n);
   assert.deepEqual(two.view(out), a.map((v, i) => v + b[i]), "add");
+  two.dispose();
+});
+
+Deno.test("autodiff cpu: the shared job queue runs every job once, on any thread", async () => {
+  const two = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
+  await two.warmup();
+  const k = two.gemm as WasmKernels;
+  const n = 50 * 1000 + 7, rng = Rng.fromSeed(23);
+  const [a, b] = [0, 1].map(() => Float32Array.from(rng.normals(n)));
+  const [pa, pb] = [a, b].map((v) => {
+    const buf = two.alloc(n);
+    two.view(buf).set(v);
+    return two.off(buf);
+  });
+  // 51 jobs (more than threads, ragged last): a[range] += b[range] in place, so a job run twice
+  // (or not at all) shows
+  const add = JOB_KERNELS.indexOf("add");
+  const jobs = Array.from({ length: Math.ceil(n / 1000) }, (_, i) => {
+    const len = Math.min(1000, n - i * 1000);
+    return { kernel: add, args: [pa + i * 1000, pb + i * 1000, pa + i * 1000, len] };
+  });
+  k.runQueue(jobs);
+  const out = new Float32Array(two.memory.buffer, pa * 4, n);
+  assert.deepEqual(out, a.map((v, i) => v + b[i]));
   two.dispose();
 });

@@ -9,6 +9,7 @@
 import type { Gemm } from "./gemm.ts";
 import { GEMM_FMA_WASM, GEMM_PLAIN_WASM, GEMM_SHAPE } from "./gemm_wasm.ts";
 import { JOB_KERNELS, scratchFloats } from "./gemm_wat.ts";
+import { drainQueue, QUEUE_KIND, QUEUE_WORDS, writeQueue } from "./job_queue.ts";
 import { spawnWorker } from "../../../data/web_worker.ts";
 
 const DEAD = 0, IDLE = 1, BUSY = 2, STARTING = 3;
@@ -16,6 +17,8 @@ const DEAD = 0, IDLE = 1, BUSY = 2, STARTING = 3;
 const CTRL_WORDS = 32;
 /** Floats reserved for control blocks (up to 15 workers). */
 const CTRL_FLOATS = 512;
+/** Element offset of the job queue (`job_queue.ts`), after the control blocks. */
+const QUEUE_OFF = CTRL_FLOATS;
 /** Below this many multiply-adds a GEMM runs on the calling thread only. */
 const PARALLEL_MIN = 1 << 21;
 /**
@@ -86,7 +89,9 @@ export interface WasmKernels extends Gemm {
   run(jobs: Job[]): void;
   /**
    * Runs the jobs as a queue: the caller and whichever workers are idle each take the next job
-   * until none is left (dynamic load balancing, for more jobs than threads). A job's result
+   * until none is left (dynamic load balancing, for more jobs than threads; the queue lives in
+   * the shared memory, `job_queue.ts`, so a worker that finishes takes the next job without
+   * waiting for the caller to hand it one). A job's result
    * must not depend on which thread runs it; with `cols`, a job's last argument is replaced by
    * `cols[slot]` of the thread that runs it (slot 0 the caller, 1… the workers: per-thread
    * scratch such as im2col columns).
@@ -117,8 +122,8 @@ export async function createWasmGemm(
     Math.min(16, opts.threads ?? (globalThis.navigator?.hardwareConcurrency || 1)),
   );
   const scratch = scratchFloats({ ...GEMM_SHAPE, fma: false });
-  const scratchOf = (t: number) => CTRL_FLOATS + t * scratch;
-  const reservedFloats = CTRL_FLOATS + threads * scratch;
+  const scratchOf = (t: number) => QUEUE_OFF + QUEUE_WORDS + t * scratch;
+  const reservedFloats = scratchOf(threads);
   const needBytes = reservedFloats * 4 - memory.buffer.byteLength;
   if (needBytes > 0) memory.grow(Math.ceil(needBytes / 65536));
   const ctrls: Int32Array[] = [];
@@ -134,7 +139,8 @@ export async function createWasmGemm(
     workers[w]?.terminate();
     Atomics.store(ctrls[w], 0, STARTING);
     const worker = spawnWorker(new URL("./gemm_worker.ts", import.meta.url));
-    worker.postMessage({ memory, wasm, ctrl: w * CTRL_WORDS, scratch: scratchOf(w + 1), idleMs });
+    const init = { memory, wasm, ctrl: w * CTRL_WORDS, scratch: scratchOf(w + 1), slot: w + 1 };
+    worker.postMessage({ ...init, idleMs });
     workers[w] = worker;
   }
 
@@ -178,6 +184,26 @@ export async function createWasmGemm(
   }
 
   function runQueue(jobs: Job[], cols?: number[]): void {
+    const helpers = threads === 1 || jobs.length < 2 ? [] : idle();
+    if (helpers.length && writeQueue(memory, QUEUE_OFF, jobs, cols)) {
+      // every thread takes the next job itself when it finishes one
+      const started: number[] = [];
+      for (const w of helpers) {
+        const ctrl = ctrls[w];
+        ctrl[1] = QUEUE_KIND;
+        ctrl[2] = 1;
+        ctrl[3] = QUEUE_OFF;
+        if (Atomics.compareExchange(ctrl, 0, IDLE, BUSY) === IDLE) {
+          Atomics.notify(ctrl, 0);
+          started.push(w);
+        }
+      }
+      drainQueue(memory, QUEUE_OFF, 0, kernels, scratchOf(0));
+      for (const w of started) {
+        while (Atomics.load(ctrls[w], 0) === BUSY) Atomics.wait(ctrls[w], 0, BUSY, 50);
+      }
+      return;
+    }
     const argsFor = (j: Job, slot: number) => cols ? [...j.args.slice(0, -1), cols[slot]] : j.args;
     const started = new Set<number>();
     let next = 0;

@@ -358,12 +358,11 @@ export function chunkedWeightGrad(
   const temps: Buf[] = [partials];
   const wss: number[] = [];
   try {
-    for (let p = 0; wsFloats > 0 && p < Math.min(k.threads, chunks); p++) {
+    for (let p = 0; wsFloats > 0 && p < k.threads; p++) { // any thread may take a chunk
       const ws = host.allocUninit(wsFloats);
       temps.push(ws);
       wss.push(host.off(ws));
     }
-    while (wss.length && wss.length < k.threads) wss.push(wss[0]); // slots that never get a chunk
     const jobs: Job[] = [];
     for (let c = 0; c < chunks; c++) {
       const lo = Math.floor((c * n) / chunks), hi = Math.floor(((c + 1) * n) / chunks);
