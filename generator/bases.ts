@@ -31,6 +31,8 @@ const g2 = (p: V3, c: [number, number], s: number) =>
 const g3 = (p: V3, c: V3, s: number) =>
   Math.exp(-((p[0] - c[0]) ** 2 + (p[1] - c[1]) ** 2 + (p[2] - c[2]) ** 2) / (2 * s * s));
 const sgn = (x: number) => (x < 0 ? -1 : 1);
+/** g2 around (±x, y) on the point's own side of the face. */
+const side = (p: V3, x: number, y: number, s: number) => g2(p, [sgn(p[0]) * x, y], s);
 
 /** Build the bases for a geometry (deterministic). */
 export function buildBases(geo: Geometry): Bases {
@@ -63,6 +65,7 @@ export function buildBases(geo: Geometry): Bases {
     : 0);
   const lidUp = new Set<number>(MESH.lidUpper);
 
+  // deno-fmt-ignore: one field per line, like a table
   const shapeFields: Field[] = [
     (p) => [0.045 * p[0], 0, 0], // head width
     (p) => [0, 0.035 * (p[1] - 2), 0], // face length
@@ -71,7 +74,7 @@ export function buildBases(geo: Geometry): Bases {
     (p, i) => [0, isFace(i) ? -0.45 * smooth(-5.5, -9, p[1]) * Math.exp(-p[0] * p[0] / 25) : 0, 0], // chin length
     (p, i) => [0, 0, isFace(i) ? 0.4 * smooth(-6, -9, p[1]) * Math.exp(-p[0] * p[0] / 12) : 0], // chin protrusion
     (p) => [0, -0.3 * g3(p, [0, -1, 6.5], 1.6), 0.1 * g3(p, [0, -1, 6.5], 1.6)], // nose length
-    (p) => [0.28 * sgn(p[0]) * g2(p, [sgn(p[0]) * 1.3, -1.4], 0.9) * smooth(3, 5, p[2]), 0, 0], // nose width
+    (p) => [0.28 * sgn(p[0]) * side(p, 1.3, -1.4, 0.9) * smooth(3, 5, p[2]), 0, 0], // nose width
     (p) => [0, 0, 0.45 * g3(p, [0, -0.6, 7], 1.5)], // nose projection
     (p) => [0, 0, 0.3 * g2(p, [0, 2.2], 1.2) * smooth(3, 5, p[2])], // nose bridge
     (p) => [0.22 * sgn(p[0]) * g2(p, [eye(p)[0], eye(p)[1]], 1.5), 0, 0], // eye spacing
@@ -82,32 +85,13 @@ export function buildBases(geo: Geometry): Bases {
     }, // eye size
     (p) => [0, 0.3 * g2(p, [brow(p)[0], brow(p)[1]], 1.4), 0], // brow height
     (p) => [0, 0, 0.3 * g2(p, [brow(p)[0], brow(p)[1] + 0.3], 1.5)], // brow ridge
-    (
-      p,
-    ) => [
-      0.22 * sgn(p[0]) * g2(p, [sgn(p[0]) * 5.2, 0.8], 1.5),
-      0,
-      0.15 * g2(p, [sgn(p[0]) * 5.2, 0.8], 1.5),
-    ], // cheekbones
-    (
-      p,
-      i,
-    ) => [
-      0.1 * sgn(p[0]) * g2(p, [sgn(p[0]) * 4.5, -3], 2),
-      0,
-      isFace(i) ? 0.3 * g2(p, [sgn(p[0]) * 4.5, -3], 2) : 0,
-    ], // cheek fullness
+    (p) => [0.22 * sgn(p[0]) * side(p, 5.2, 0.8, 1.5), 0, 0.15 * side(p, 5.2, 0.8, 1.5)], // cheekbones
+    (p, i) => [0.1 * sgn(p[0]) * side(p, 4.5, -3, 2), 0, isFace(i) ? 0.3 * side(p, 4.5, -3, 2) : 0], // cheek fullness
     (p) => [0.25 * sgn(p[0]) * g2(p, [sgn(p[0]) * mR[0], mR[1]], 1.1), 0, 0], // mouth width
-    (
-      p,
-    ) => [
-      0,
-      0.16 * Math.tanh((p[1] - mouthY) / 0.4) * g2(p, [0, mouthY], 1.3),
-      0.08 * g2(p, [0, mouthY], 1.2),
-    ], // lip thickness
+    (p) => [0, 0.16 * Math.tanh((p[1] - mouthY) / 0.4) * g2(p, [0, mouthY], 1.3), 0.08 * g2(p, [0, mouthY], 1.2)], // lip thickness
     (p) => [0, 0.28 * g2(p, [0, mouthY], 1.8), 0], // mouth height
     (p, i) => [0, 0, isFace(i) || p[2] > 0 ? -0.5 * smooth(4, 10, p[1]) : 0], // forehead slope
-    (p) => [0.4 * sgn(p[0]) * g2(p, [sgn(p[0]) * 6.5, -3], 2.5), 0, 0], // roundness
+    (p) => [0.4 * sgn(p[0]) * side(p, 6.5, -3, 2.5), 0, 0], // roundness
     (p, i) => {
       if (!isEar(i)) return [0, 0, 0];
       const c: V3 = [sgn(p[0]) * 6.8, 0.6, -3.3];
@@ -116,7 +100,7 @@ export function buildBases(geo: Geometry): Bases {
     (p, i) => [isEar(i) ? 0.35 * sgn(p[0]) : 0, 0, 0], // ear protrusion
     (p) => [0, 0.5 * smooth(5, 12, p[1]), 0], // skull height
     (p, i) => [isNeck(i) ? 0.08 * p[0] : 0, 0, 0], // neck width
-    (p) => [0.3 * sgn(p[0]) * g2(p, [sgn(p[0]) * 6.5, 4], 2), 0, 0], // temples
+    (p) => [0.3 * sgn(p[0]) * side(p, 6.5, 4, 2), 0, 0], // temples
     (p) => [0, -0.18 * g2(p, [0, (nose[1] + mouthY) / 2], 0.9), 0], // philtrum
     (p) => [0, 0, -0.22 * g2(p, [eye(p)[0], eye(p)[1]], 1.2)], // sunken eyes
     (p) => [0, 0.12 * (p[0] / 7) * g2(p, [0, 1], 4), 0], // slight asymmetry
@@ -166,47 +150,20 @@ export function buildBases(geo: Geometry): Bases {
     return isFace(i) ? [0, -0.25 * above, 0] : [0, 0, 0];
   };
   const corner = (p: V3) => g2(p, [sgn(p[0]) * mR[0], mR[1]], 1.0);
+  // deno-fmt-ignore: one field per line, like a table
   const expressionFields: Field[] = [
-    (
-      p,
-    ) => [
-      0.25 * sgn(p[0]) * corner(p),
-      0.4 * corner(p) + 0.15 * g2(p, [sgn(p[0]) * 3.8, -2.2], 1.3),
-      -0.1 * corner(p),
-    ], // smile
+    (p) => [0.25 * sgn(p[0]) * corner(p), 0.4 * corner(p) + 0.15 * side(p, 3.8, -2.2, 1.3), -0.1 * corner(p)], // smile
     (p, i) => [0, -0.9 * lowerFace(p, i), -0.3 * lowerFace(p, i)], // mouth open (jaw drop)
     (p) => [-0.12 * p[0] * g2(p, [0, mouthY], 1.3), 0, 0.3 * g2(p, [0, mouthY], 1.3)], // pucker
     (p) => [0, 0.35 * g2(p, [brow(p)[0], brow(p)[1]], 1.7), 0], // brows raise
-    (
-      p,
-    ) => [
-      -0.15 * sgn(p[0]) * g2(p, [sgn(p[0]) * 1.6, 4.0], 1.0),
-      -0.22 * g2(p, [sgn(p[0]) * 1.6, 4.0], 1.1),
-      0,
-    ], // frown
+    (p) => [-0.15 * sgn(p[0]) * side(p, 1.6, 4.0, 1.0), -0.22 * side(p, 1.6, 4.0, 1.1), 0], // frown
     blink(-1),
     blink(1),
-    (
-      p,
-    ) => [
-      0,
-      0.12 * g2(p, [eye(p)[0], eye(p)[1] - 0.6], 0.7) + 0.1 * g2(p, [sgn(p[0]) * 3.5, -1], 1.3),
-      0,
-    ], // squint
-    (
-      p,
-      i,
-    ) => [
-      0.15 * sgn(p[0]) * g2(p, [sgn(p[0]) * 3.6, -3.6], 1.5),
-      0,
-      isFace(i) ? 0.3 * g2(p, [sgn(p[0]) * 3.6, -3.6], 1.5) : 0,
-    ], // puff
-    (
-      p,
-      i,
-    ) => [0.35 * (isFace(i) ? smooth(-3.5, -7, p[1]) * smooth(7.5, 4.5, Math.abs(p[0])) : 0), 0, 0], // jaw sideways
+    (p) => [0, 0.12 * g2(p, [eye(p)[0], eye(p)[1] - 0.6], 0.7) + 0.1 * side(p, 3.5, -1, 1.3), 0], // squint
+    (p, i) => [0.15 * sgn(p[0]) * side(p, 3.6, -3.6, 1.5), 0, isFace(i) ? 0.3 * side(p, 3.6, -3.6, 1.5) : 0], // puff
+    (p, i) => [0.35 * (isFace(i) ? smooth(-3.5, -7, p[1]) * smooth(7.5, 4.5, Math.abs(p[0])) : 0), 0, 0], // jaw sideways
     (p) => [0, -0.28 * corner(p), 0], // corners down
-    (p) => [0, 0.14 * g2(p, [sgn(p[0]) * 1.2, 0], 0.9), 0], // nose wrinkle
+    (p) => [0, 0.14 * side(p, 1.2, 0, 0.9), 0], // nose wrinkle
     (p) => [0, 0.18 * g2(p, [0, mouthY + 0.4], 0.9), 0.05 * g2(p, [0, mouthY + 0.4], 0.9)], // upper lip raise
     (p) => [0, -0.18 * g2(p, [0, mouthY - 0.6], 0.9), 0], // lower lip depress
     (p) => [0.25 * g2(p, [0, mouthY], 1.6), 0, 0], // mouth sideways

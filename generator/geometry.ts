@@ -6,54 +6,19 @@
  * interpolates the ~40K points with one Gather.
  */
 import { Rng } from "../data/rng.ts";
+import type { CanonicalMesh } from "./mesh_extract.ts";
 
 /** Landmark vertex sets of the canonical mesh (MediaPipe indices; "L" = image left). */
 export const MESH = {
   eyeL: [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246],
   eyeR: [263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466],
+  // deno-fmt-ignore
   lipsOuter: [
-    61,
-    146,
-    91,
-    181,
-    84,
-    17,
-    314,
-    405,
-    321,
-    375,
-    291,
-    409,
-    270,
-    269,
-    267,
-    0,
-    37,
-    39,
-    40,
-    185,
+    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
   ],
+  // deno-fmt-ignore
   lipsInner: [
-    78,
-    95,
-    88,
-    178,
-    87,
-    14,
-    317,
-    402,
-    318,
-    324,
-    308,
-    415,
-    310,
-    311,
-    312,
-    13,
-    82,
-    81,
-    80,
-    191,
+    78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
   ],
   browL: [70, 63, 105, 66, 107, 55, 65, 52, 53, 46],
   browR: [300, 293, 334, 296, 336, 285, 295, 282, 283, 276],
@@ -122,12 +87,6 @@ export interface Geometry {
   nPoints: number;
 }
 
-export interface CanonicalMesh {
-  positions: number[];
-  uvs: number[];
-  triangles: number[];
-}
-
 type V3 = [number, number, number];
 
 function inPoly(x: number, y: number, poly: [number, number][]): boolean {
@@ -194,10 +153,10 @@ function conformToTemplate(P: number[], nFace: number): void {
       den += dx * dx + dy * dy;
     }
     const a = num / den, b = num2 / den;
-    const target = dst.map((
-      [x, y],
-    ) => [a * (x - md[0]) - b * (y - md[1]) + ms[0], b * (x - md[0]) + a * (y - md[1]) + ms[1]]);
-    const off = target.map((t, k) => [t[0] - src[k][0], t[1] - src[k][1]]);
+    const off = dst.map(([x, y], k) => [
+      a * (x - md[0]) - b * (y - md[1]) + ms[0] - src[k][0],
+      b * (x - md[0]) + a * (y - md[1]) + ms[1] - src[k][1],
+    ]);
     const centres = src;
     const disp = new Float64Array(nFace * 2);
     for (let i = 0; i < nFace; i++) {
@@ -273,43 +232,10 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
     if (gx < 0 || gy < 0 || gx >= GW || gy >= GH) return -Infinity;
     return faceZ[gy * GW + gx];
   };
+  // deno-fmt-ignore
   const outline = poly([
-    356,
-    389,
-    251,
-    284,
-    332,
-    297,
-    338,
-    10,
-    109,
-    67,
-    103,
-    54,
-    21,
-    162,
-    127,
-    234,
-    93,
-    132,
-    58,
-    172,
-    136,
-    150,
-    149,
-    176,
-    148,
-    152,
-    377,
-    400,
-    378,
-    379,
-    365,
-    397,
-    288,
-    361,
-    323,
-    454,
+    356, 389, 251, 284, 332, 297, 338, 10, 109, 67, 103, 54, 21, 162, 127, 234, 93, 132, 58, 172,
+    136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 454,
   ]);
 
   // Ellipsoid / cylinder proxies as lat-long grids of control vertices.
