@@ -62,8 +62,7 @@ export function archByName(name: string): ArchSpec {
 
 /** Spatial size after the stages (each halves, rounding up as a 3×3 pad-1 stride-2 conv does). */
 export function featureSize(spec: ArchSpec, height: number, width: number): [number, number] {
-  let h = height;
-  let w = width;
+  let h = height, w = width;
   for (let i = 0; i < spec.stages.length; i++) {
     h = Math.floor((h - 1) / 2) + 1;
     w = Math.floor((w - 1) / 2) + 1;
@@ -102,14 +101,8 @@ export function blocks(spec: ArchSpec): BlockShape[] {
   spec.stages.forEach((depth, s) => {
     for (let b = 0; b < depth; b++) {
       const stride = b === 0 ? 2 : 1;
-      const cOut = spec.widths[s];
-      out.push({
-        name: `stage${s + 1}.block${b}`,
-        cIn: c,
-        cOut,
-        stride,
-        project: stride !== 1 || c !== cOut,
-      });
+      const cOut = spec.widths[s], name = `stage${s + 1}.block${b}`;
+      out.push({ name, cIn: c, cOut, stride, project: stride !== 1 || c !== cOut });
       c = cOut;
     }
   });
@@ -147,11 +140,8 @@ export function walkBackbone<T>(
   x: T,
 ): T {
   const { conv, bn, prelu } = ops;
-  x = prelu(
-    bn(conv(x, "stem.conv", 3, spec.stem, 3, 1), "stem.bn", spec.stem),
-    "stem.prelu",
-    spec.stem,
-  );
+  x = bn(conv(x, "stem.conv", 3, spec.stem, 3, 1), "stem.bn", spec.stem);
+  x = prelu(x, "stem.prelu", spec.stem);
   for (const { name, cIn, cOut, stride, project } of blocks(spec)) {
     let r = conv(bn(x, `${name}.bn1`, cIn), `${name}.conv1`, cIn, cOut, 3, 1);
     r = prelu(bn(r, `${name}.bn2`, cOut), `${name}.prelu`, cOut);

@@ -164,16 +164,14 @@ export function gaussianBlur(image: ImageTensor, sigma: number): ImageTensor {
 export function randomErase(image: ImageTensor, rng: Rng): ImageTensor {
   const { channels, height, width } = image;
   const area = height * width;
-  const logLo = Math.log(0.3);
-  const logHi = Math.log(3.3);
+  const logLo = Math.log(0.3), logHi = Math.log(3.3);
   for (let attempt = 0; attempt < 10; attempt++) {
     const target = area * rng.range(0.02, 0.33);
     const aspect = Math.exp(rng.range(logLo, logHi));
     const h = Math.round(Math.sqrt(target * aspect));
     const w = Math.round(Math.sqrt(target / aspect));
     if (!(h < height && w < width) || h === 0 || w === 0) continue;
-    const top = rng.int(height - h + 1);
-    const left = rng.int(width - w + 1);
+    const top = rng.int(height - h + 1), left = rng.int(width - w + 1);
     const data = image.data.slice();
     for (let c = 0; c < channels; c++) {
       for (let y = top; y < top + h; y++) {

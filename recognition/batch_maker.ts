@@ -112,13 +112,8 @@ export class BatchMaker {
     const labels: SoftLabel[] = [];
     const realClasses = this.real ? new Int32Array(plan.batch) : undefined;
     const load = async (ds: Dataset, rec: DatasetRecord, rng: Rng) => {
-      const img = fitImage(
-        await ds.readImage(rec),
-        height,
-        width,
-        plan.fit,
-        `${ds.dir}/${rec.path}`,
-      );
+      const file = `${ds.dir}/${rec.path}`;
+      const img = fitImage(await ds.readImage(rec), height, width, plan.fit, file);
       return augment(img, plan.augment, rng).data;
     };
     for (let b = 0; b < plan.batch; b++) {
@@ -132,11 +127,8 @@ export class BatchMaker {
       if (this.real && realRecords && order.real && realClasses) {
         const k = order.real[pos];
         realClasses[b] = plan.real!.classes[k];
-        const real = await load(
-          this.real,
-          realRecords[plan.real!.indices[k]],
-          root.split("real-aug", epoch, pos),
-        );
+        const realRec = realRecords[plan.real!.indices[k]];
+        const real = await load(this.real, realRec, root.split("real-aug", epoch, pos));
         blendPixels(syn, real, lambda, dst);
       } else dst.set(syn);
     };

@@ -28,21 +28,27 @@ Deno.test("appearance: float16 known values and round-to-nearest-even", () => {
   }
 });
 
-Deno.test("appearance: appearance.bin round trip; bad files are clear errors", () => {
-  const m: AppearanceModel = {
+/** An 8×8 model of `variances.length` components (mean and basis from `basis(i)`). */
+function model(variances: number[], basis: (i: number) => number): AppearanceModel {
+  const components = variances.length;
+  return {
     header: {
       format: "synface-appearance/1",
       resolution: 8,
-      components: 2,
-      variances: [2, 1],
+      components,
+      variances,
       explained: 0.9,
       images: 10,
       source: "test",
       sourceHash: "x",
     },
     mean: Float32Array.from({ length: 192 }, (_, i) => i / 192),
-    basis: Float32Array.from({ length: 384 }, (_, i) => Math.sin(i) / 4),
+    basis: Float32Array.from({ length: 192 * components }, (_, i) => basis(i) / 4),
   };
+}
+
+Deno.test("appearance: appearance.bin round trip; bad files are clear errors", () => {
+  const m = model([2, 1], Math.sin);
   const bytes = encodeAppearance(m);
   const back = decodeAppearance(bytes);
   assert.deepEqual(back.header, m.header);
@@ -59,21 +65,10 @@ Deno.test("appearance: appearance.bin round trip; bad files are clear errors", (
 });
 
 Deno.test("appearance: a detail bank round-trips exactly; inconsistent headers are clear errors", () => {
+  const plain = model([3, 2, 1], Math.cos);
   const m: AppearanceModel = {
-    header: {
-      format: "synface-appearance/1",
-      resolution: 8,
-      components: 3,
-      variances: [3, 2, 1],
-      explained: 0.9,
-      images: 10,
-      source: "test",
-      sourceHash: "x",
-      details: 5,
-      detailKeys: 2,
-    },
-    mean: Float32Array.from({ length: 192 }, (_, i) => i / 192),
-    basis: Float32Array.from({ length: 576 }, (_, i) => Math.cos(i) / 4),
+    ...plain,
+    header: { ...plain.header, details: 5, detailKeys: 2 },
     detail: {
       keys: Float32Array.from({ length: 10 }, (_, i) => fromHalf(toHalf(Math.sin(i)))),
       scale: Float32Array.from({ length: 5 }, (_, i) => fromHalf(toHalf(0.001 * (i + 1)))),
@@ -86,12 +81,7 @@ Deno.test("appearance: a detail bank round-trips exactly; inconsistent headers a
   assert.deepEqual(back.detail, m.detail);
   assert.deepEqual(encodeAppearance(back), bytes);
   // a model without a bank is the bank's header and payload less (older files still read)
-  const plain = encodeAppearance({
-    header: { ...m.header, details: undefined, detailKeys: undefined },
-    mean: m.mean,
-    basis: m.basis,
-  });
-  assert.equal(decodeAppearance(plain).detail, undefined);
+  assert.equal(decodeAppearance(encodeAppearance(plain)).detail, undefined);
   assert.throws(
     () => decodeAppearance(bytes.slice(0, bytes.length - 1), "c.bin"),
     /c.bin: payload is \d+ bytes, expected \d+/,

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { GraphBuilder } from "../data/onnx/mod.ts";
 import { Rng } from "../data/rng.ts";
+import { sha256Hex } from "../data/mod.ts";
 import {
   ARCFACE_TEMPLATE,
   decodeAppearance,
@@ -30,10 +31,7 @@ function latents(n: number, seed: number, frontal = false): Latents {
   }));
 }
 
-async function sha(data: Float32Array): Promise<string> {
-  const h = await crypto.subtle.digest("SHA-256", data.slice().buffer);
-  return Array.from(new Uint8Array(h), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+const sha = (data: Float32Array) => sha256Hex(new Uint8Array(data.slice().buffer));
 
 loose.test("generator: embedded model renders NCHW 112×112 in [-1, 1], deterministically", async () => {
   const lat = latents(4, 1);
