@@ -204,26 +204,19 @@ async function readModel(m: GeneratorManifest, url: URL, modelUrl: URL): Promise
 function checkSession(m: GeneratorManifest, s: OnnxSession, file: string): void {
   const inputNames = s.inputs.map((v) => v.name);
   const outputNames = s.outputs.map((v) => v.name);
-  const inputs = new Set(inputNames);
-  for (const b of m.inputs) {
-    if (!inputs.has(b.name)) {
-      throw new Error(
-        `${file}: manifest input "${b.name}" is not a model input (model has: ${
-          inputNames.join(", ")
-        })`,
-      );
-    }
-  }
-  for (const name of inputNames) {
-    if (!m.inputs.some((b) => b.name === name)) {
-      throw new Error(`${file}: model input "${name}" is not in the manifest's inputs`);
-    }
-  }
-  if (!outputNames.includes(m.output)) {
+  const missing = m.inputs.find((b) => !inputNames.includes(b.name));
+  if (missing) {
+    const has = inputNames.join(", ");
     throw new Error(
-      `${file}: manifest output "${m.output}" is not a model output (model has: ${
-        outputNames.join(", ")
-      })`,
+      `${file}: manifest input "${missing.name}" is not a model input (model has: ${has})`,
+    );
+  }
+  const extra = inputNames.find((name) => !m.inputs.some((b) => b.name === name));
+  if (extra) throw new Error(`${file}: model input "${extra}" is not in the manifest's inputs`);
+  if (!outputNames.includes(m.output)) {
+    const has = outputNames.join(", ");
+    throw new Error(
+      `${file}: manifest output "${m.output}" is not a model output (model has: ${has})`,
     );
   }
   for (const md of s.inputs) {

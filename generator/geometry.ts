@@ -239,12 +239,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   ]);
 
   // Ellipsoid / cylinder proxies as lat-long grids of control vertices.
-  function addGrid(
-    region: number,
-    nu: number,
-    nv: number,
-    at: (u: number, v: number) => V3,
-  ): void {
+  function addGrid(region: number, nu: number, nv: number, at: (u: number, v: number) => V3): void {
     const base = ctrl.length / 3;
     for (let j = 0; j <= nv; j++) for (let i = 0; i <= nu; i++) ctrl.push(...at(i / nu, j / nv));
     for (let j = 0; j < nv; j++) {

@@ -66,11 +66,7 @@ export function textureTaps(
       [j, i, (1 - fu) * (1 - fv)],
       [j, i + 1, fu * (1 - fv)],
       [j + 1, i, (1 - fu) * fv],
-      [
-        j + 1,
-        i + 1,
-        fu * fv,
-      ],
+      [j + 1, i + 1, fu * fv],
     ];
     taps.forEach(([r, c, ww], k) => {
       idx[4 * p + k] = r * R + c;

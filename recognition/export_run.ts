@@ -17,24 +17,17 @@ export async function exportRun(out: string, checkpoint?: string): Promise<strin
   const bytes = exportBackboneOnnx(spec, input, weights);
   const model = `${out}/model.onnx`;
   await writeFileAtomic(model, bytes);
-  await writeFileAtomic(
-    `${out}/embedder.json`,
-    JSON.stringify(
-      {
-        model: "model.onnx",
-        inputSize: [input.height, input.width],
-        layout: "nchw",
-        channelOrder: "rgb",
-        mean: 127.5,
-        std: 127.5,
-        embeddingDim: spec.embedding,
-        description: `${spec.name} ${cfg.loss.kind}, ${
-          path.split("/").pop()
-        } at step ${ck.meta.globalStep}, data ${cfg.data}`,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  const from = `${path.split("/").pop()} at step ${ck.meta.globalStep}, data ${cfg.data}`;
+  const embedder = {
+    model: "model.onnx",
+    inputSize: [input.height, input.width],
+    layout: "nchw",
+    channelOrder: "rgb",
+    mean: 127.5,
+    std: 127.5,
+    embeddingDim: spec.embedding,
+    description: `${spec.name} ${cfg.loss.kind}, ${from}`,
+  };
+  await writeFileAtomic(`${out}/embedder.json`, JSON.stringify(embedder, null, 2) + "\n");
   return model;
 }

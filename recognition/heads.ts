@@ -87,12 +87,8 @@ export class MarginHead extends Module {
 
   #margin(cos: Tensor, labels: Int32Array): Tensor {
     const { kind, s, m, easyMargin } = this.spec;
-    return marginLogits(cos, tensor(Float32Array.from(labels), [labels.length]), {
-      kind: kind as "arcface" | "cosface",
-      s,
-      m,
-      easyMargin,
-    });
+    const lab = tensor(Float32Array.from(labels), [labels.length]);
+    return marginLogits(cos, lab, { kind: kind as "arcface" | "cosface", s, m, easyMargin });
   }
 
   /** out = Σ_t a_t·C(f, y_t) (the paper's mixed logits), [rows, classes]. */

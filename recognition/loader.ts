@@ -58,9 +58,7 @@ export class Loader {
   ): Promise<Loader> {
     let workers = opts.workers ?? 1;
     if (workers > 0 && !canSpawnWorkers()) {
-      console.error(
-        "loader: no web Worker in this runtime; building batches on this thread",
-      );
+      console.error("loader: no web Worker in this runtime; building batches on this thread");
       workers = 0;
     }
     const loader = new Loader(plan, stepsPerEpoch, start, Math.max(1, opts.prefetch ?? 4));

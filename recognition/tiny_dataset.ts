@@ -49,15 +49,12 @@ export async function writeTinyDataset(
       const path = `${String(c).padStart(4, "0")}/${String(k).padStart(3, "0")}.png`;
       if (w.has(path)) continue;
       const r = root.split("image", c, k);
-      const cy = height * (0.5 + r.range(-0.1, 0.1));
-      const cx = width * (0.5 + r.range(-0.1, 0.1));
+      const cy = height * (0.5 + r.range(-0.1, 0.1)), cx = width * (0.5 + r.range(-0.1, 0.1));
       const rad = Math.min(height, width) * r.range(0.22, 0.32);
       const data = new Uint8Array(height * width * 3);
       for (let y = 0; y < height; y++) {
         for (let x = 0; x < width; x++) {
-          const dy = y - cy;
-          const dx = x - cx;
-          const d = Math.hypot(dx, dy);
+          const dy = y - cy, dx = x - cx, d = Math.hypot(dx, dy);
           const inside = shape === 0
             ? d < rad
             : shape === 1
@@ -78,10 +75,7 @@ export async function writeTinyDataset(
       const label: [number, number][] = mixWeight > 0 && classes > 1
         ? [[c, 1 - mixWeight], [partner, mixWeight]]
         : [[c, 1]];
-      await w.write(
-        { path, class: c, label },
-        encodePng({ channels: 3, height, width, data }),
-      );
+      await w.write({ path, class: c, label }, encodePng({ channels: 3, height, width, data }));
     }
   }
   await w.close();

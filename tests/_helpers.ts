@@ -28,6 +28,8 @@ export function sharedMissing(...subs: string[]): boolean {
   return !subs.every(sharedExists);
 }
 
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
 /** Runs `fn` with a new temp folder (made with `opts`), which is removed afterwards. */
 export async function withTempDir<T>(
   opts: Deno.MakeTempOptions,
@@ -56,7 +58,6 @@ export async function runOutsideRepo<T>(script: string): Promise<T> {
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).output();
-    const text = (b: Uint8Array) => new TextDecoder().decode(b);
     if (out.code !== 0) throw new Error(`child exited ${out.code}:\n${text(out.stderr)}`);
     return JSON.parse(text(out.stdout).trim().split("\n").at(-1)!);
   });
@@ -83,7 +84,6 @@ export function taskCommand(
 /** Runs {@link taskCommand} to the end: its exit code, stdout and stderr as text. */
 export async function runTask(task: string, args: string | string[]) {
   const r = await taskCommand(task, args).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
 }
 

@@ -107,11 +107,7 @@ Deno.test("autodiff grad: binary ops with broadcasting", () => {
     gradCheck(`add ${tag}`, [{ shape: a }, { shape: b }], ([x, y]) => ag.add(x, y));
     gradCheck(`sub ${tag}`, [{ shape: a }, { shape: b }], ([x, y]) => ag.sub(x, y));
     gradCheck(`mul ${tag}`, [{ shape: a }, { shape: b }], ([x, y]) => ag.mul(x, y));
-    gradCheck(
-      `div ${tag}`,
-      [{ shape: a }, { shape: b, lo: 0.5, hi: 2 }],
-      ([x, y]) => ag.div(x, y),
-    );
+    gradCheck(`div ${tag}`, [{ shape: a }, { shape: b, lo: 0.5, hi: 2 }], ([x, y]) => ag.div(x, y));
     gradCheck(`max ${tag}`, [{ shape: a }, { shape: b }], ([x, y]) => ag.maximum(x, y));
     gradCheck(`min ${tag}`, [{ shape: a }, { shape: b }], ([x, y]) => ag.minimum(x, y));
   }

@@ -47,10 +47,7 @@ loose.test("generator guard: a URL model is refused without --allow-net-model, a
       FaceGenerator.load(manifest, { ep: "wasm" }),
       /field "model": .*is a URL.*--allow-net-model/,
     );
-    const g = await runTask(
-      "generate",
-      `--out ${tmp}/o --ids 1 --per-id 1 --model ${manifest}`,
-    );
+    const g = await runTask("generate", `--out ${tmp}/o --ids 1 --per-id 1 --model ${manifest}`);
     assert.equal(g.code, 2, g.stderr);
     assert.match(g.stderr, /--allow-net-model/);
     assert.equal(hits, 0, "nothing fetched without the flag");
@@ -84,10 +81,7 @@ loose.test("generator guard: a wrong imageSize fails before anything is written 
     manifest,
     JSON.stringify({ ...EMBEDDED, id: "wrong@1", model: FACE_ONNX, imageSize: [64, 64] }),
   );
-  await assert.rejects(
-    synthesize(options),
-    /manifest says \[1,3,64,64\]/,
-  );
+  await assert.rejects(synthesize(options), /manifest says \[1,3,64,64\]/);
   const left = await names(`${tmp}/out`).catch(() => []);
   assert.deepEqual(left, [], `left behind: ${left}`);
   // The right size then writes into the same --out without complaint.

@@ -5,6 +5,12 @@ import { embeddedManifest } from "../generator/mod.ts";
 import { drawMixup, mixCoefficients, mixupGrid, mixupLabel } from "../mixup/mod.ts";
 import { imageJob, longTailCounts, synthesize, type Vary } from "../synthesis/mod.ts";
 
+const m = embeddedManifest();
+/** Identity Mixup on 10 identities, every factor varying. */
+const o = { seed: 9, ids: 10, identityMixup: true, vary: "all" as Vary, idOffset: 0 };
+/** Options that fail validation before anything is written. */
+const base = { out: "/nonexistent/never-written", ids: 3, perId: 1, seed: 0, progress: false };
+
 Deno.test("identity mixup: labels are [[i, φ], [j, 1−φ]] with zero weights dropped, summing to 1", () => {
   assert.deepEqual(mixupLabel(3, 7, 0.35), [[3, 0.35], [7, 0.65]]);
   assert.deepEqual(mixupLabel(3, 7, 1), [[3, 1]]);
@@ -42,8 +48,6 @@ Deno.test("identity mixup: partner ≠ i, uniform over the others; φ on the 21-
 });
 
 Deno.test("identity mixup: images blend identity coefficients only, each with its own partner", () => {
-  const m = embeddedManifest();
-  const o = { seed: 9, ids: 10, identityMixup: true, vary: "all" as Vary, idOffset: 0 };
   const plain = { ...o, identityMixup: false };
   for (let k = 0; k < 20; k++) {
     const job = imageJob(m, o, 2, k);
@@ -61,7 +65,6 @@ Deno.test("identity mixup: images blend identity coefficients only, each with it
 });
 
 Deno.test("vary flags: only the named factor changes within an identity", () => {
-  const m = embeddedManifest();
   const factors = ["expression", "pose", "illumination", "noise"];
   const cases: [Vary, string[]][] = [
     ["none", []],
@@ -126,8 +129,6 @@ Deno.test("identity mixup strength: φ ≥ phiMin on the grid, both ends reached
     const r = Rng.fromSeed(3).split(k);
     assert.deepEqual(drawMixup(r, 1, 7), drawMixup(Rng.fromSeed(3).split(k), 1, 7, 0));
   }
-  const m = embeddedManifest();
-  const o = { seed: 9, ids: 10, identityMixup: true, vary: "all" as Vary, idOffset: 0 };
   for (let k = 0; k < 30; k++) {
     assert.deepEqual(imageJob(m, o, 2, k), imageJob(m, { ...o, phiMin: 0 }, 2, k));
     const phi = (imageJob(m, { ...o, phiMin: 0.5 }, 2, k).meta as { phi: number }).phi;
@@ -140,7 +141,6 @@ Deno.test("identity mixup strength: bad phiMin values are rejected with the opti
     assert.throws(() => mixupGrid(bad), /phiMin=.*expected a number in \[0, 1\]/);
     assert.throws(() => drawMixup(Rng.fromSeed(1), 0, 3, bad), /phiMin/);
   }
-  const base = { out: "/nonexistent/never-written", ids: 3, perId: 1, seed: 0, progress: false };
   await assert.rejects(
     () => synthesize({ ...base, identityMixup: true, phiMin: 2 }),
     /--im-phi-min 2: expected a number in \[0, 1\]/,
@@ -173,8 +173,6 @@ Deno.test("identity mixup blends: variance keeps N(0,1) spread at every φ, line
 });
 
 Deno.test("identity mixup blends: the variance blend is recorded and needs --identity-mixup", async () => {
-  const m = embeddedManifest();
-  const o = { seed: 9, ids: 10, identityMixup: true, vary: "all" as Vary, idOffset: 0 };
   const job = imageJob(m, { ...o, imBlend: "variance" }, 2, 3);
   const linear = imageJob(m, o, 2, 3);
   const { phi } = job.meta as { phi: number };
@@ -184,7 +182,6 @@ Deno.test("identity mixup blends: the variance blend is recorded and needs --ide
   });
   assert.deepEqual(job.label, linear.label);
   assert.deepEqual(job.latents.pose, linear.latents.pose);
-  const base = { out: "/nonexistent/never-written", ids: 3, perId: 1, seed: 0, progress: false };
   await assert.rejects(
     () => synthesize({ ...base, imBlend: "variance" }),
     /--im-blend variance needs --identity-mixup/,

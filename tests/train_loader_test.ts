@@ -43,10 +43,7 @@ temp.test("loader: worker and inline give the same batches; resume mid-stream ma
   assert.deepEqual(classes.sort(), [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
   // Different epochs shuffle differently.
   assert.notDeepEqual(seenA[0].x, seenA[4].x);
-  a.close();
-  b.close();
-  c.close();
-  d.close();
+  for (const l of [a, b, c, d]) l.close();
 });
 
 temp.test("loader: domain mixup blends with one lambda per batch from the grid", async (tmp) => {

@@ -49,10 +49,7 @@ export function collapse(
   for (let d = 0; d < shape.length; d++) {
     if (shape[d] === 1) continue;
     const last = sh.length - 1;
-    if (
-      last >= 0 &&
-      strides.every((s, k) => st[k][last] === s[d] * shape[d])
-    ) {
+    if (last >= 0 && strides.every((s, k) => st[k][last] === s[d] * shape[d])) {
       sh[last] *= shape[d];
       strides.forEach((s, k) => (st[k][last] = s[d]));
     } else {
