@@ -9,11 +9,8 @@ function trainCmd(data: string, out: string, ...extra: string[]): Deno.Command {
   // thread count or on which threads are idle, so resumes are bit-exact with the defaults.
   const flags = "--arch ir_tiny --input 16x16 --batch 8 --steps 80 --lr 0.05 --dropout 0.1 " +
     "--checkpoint-every 1 --workers 1";
-  return taskCommand(
-    "train",
-    ["--data", data, "--out", out, ...flags.split(" "), ...extra],
-    "null",
-  );
+  const args = ["--data", data, "--out", out, ...flags.split(" "), ...extra];
+  return taskCommand("train", args, "null");
 }
 
 async function lastStep(path: string): Promise<number> {

@@ -25,29 +25,18 @@ export interface UnaryRule {
 }
 
 /** Every unary op's forward and derivative. */
+// deno-fmt-ignore: one op per line, like a table
 export const UNARY: Readonly<Record<UnaryOp, UnaryRule>> = {
   neg: { js: "-x", jsGrad: "-dy", wgsl: "-x", wgslGrad: "-dy" },
-  relu: {
-    js: "x > 0 ? x : 0",
-    jsGrad: "x > 0 ? dy : 0",
-    wgsl: "max(x, 0.0)",
-    wgslGrad: "select(0.0, dy, x > 0.0)",
-  },
+  relu: { js: "x > 0 ? x : 0", jsGrad: "x > 0 ? dy : 0", wgsl: "max(x, 0.0)", wgslGrad: "select(0.0, dy, x > 0.0)" },
   exp: { js: "Math.exp(x)", jsGrad: "dy * y", wgsl: "exp(x)", wgslGrad: "dy * y" },
   log: { js: "Math.log(x)", jsGrad: "dy / x", wgsl: "log(x)", wgslGrad: "dy / x" },
   sqrt: { js: "Math.sqrt(x)", jsGrad: "(0.5 * dy) / y", wgsl: "sqrt(x)", wgslGrad: "dy * 0.5 / y" },
   square: { js: "x * x", jsGrad: "2 * x * dy", wgsl: "x * x", wgslGrad: "dy * 2.0 * x" },
-  abs: {
-    js: "Math.abs(x)",
-    jsGrad: "x > 0 ? dy : x < 0 ? -dy : 0",
-    wgsl: "abs(x)",
-    wgslGrad: "dy * sign(x)",
-  },
+  abs: { js: "Math.abs(x)", jsGrad: "x > 0 ? dy : x < 0 ? -dy : 0", wgsl: "abs(x)", wgslGrad: "dy * sign(x)" },
   clamp: {
-    js: "x < a ? a : x > b ? b : x",
-    jsGrad: "x >= a && x <= b ? dy : 0",
-    wgsl: "min(max(x, P.a), P.b)",
-    wgslGrad: "select(0.0, dy, x >= P.a && x <= P.b)",
+    js: "x < a ? a : x > b ? b : x", jsGrad: "x >= a && x <= b ? dy : 0",
+    wgsl: "min(max(x, P.a), P.b)", wgslGrad: "select(0.0, dy, x >= P.a && x <= P.b)",
   },
   affine: { js: "a * x + b", jsGrad: "a * dy", wgsl: "P.a * x + P.b", wgslGrad: "dy * P.a" },
 };
