@@ -35,7 +35,6 @@ export function embeddedKind(id: string): EmbeddedKind | undefined {
 
 /** The embedded model's manifest (`components`: appearance components of the learned kind). */
 export function embeddedManifest(
-  model?: string,
   kind: EmbeddedKind = "learned",
   components = APPEARANCE_COMPONENTS,
 ): GeneratorManifest {
@@ -43,7 +42,7 @@ export function embeddedManifest(
   return {
     format: "synface-generator/1",
     id: learned ? LEARNED_ID : PROCEDURAL_ID,
-    model: model ?? (learned ? "aam3.onnx" : "procedural.onnx"),
+    model: learned ? "aam3.onnx" : "procedural.onnx",
     inputs: latentBlocks(learned ? components : undefined).map((b) => ({
       name: b.name,
       size: b.size,
@@ -102,6 +101,6 @@ export async function buildEmbedded(
   const app = kind === "learned" ? appearance ?? await readAppearance(dir) : undefined;
   return {
     onnx: buildFaceGraph(geo, buildBases(geo), app),
-    manifest: embeddedManifest(undefined, kind, app?.header.components),
+    manifest: embeddedManifest(kind, app?.header.components),
   };
 }
