@@ -291,7 +291,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   for (let i = nFace; i < nCtrl; i++) {
     // proxies: outward from their centres is what we want; flip if the grid winding disagrees
     const p = vp(i);
-    const c = i < nCtrl ? (p[1] < -5 ? [0, p[1], -2.8] : SC) : SC;
+    const c = p[1] < -5 ? [0, p[1], -2.8] : SC;
     const out = (p[0] - c[0]) * ctrlNormal[3 * i] + (p[1] - c[1]) * ctrlNormal[3 * i + 1] +
       (p[2] - c[2]) * ctrlNormal[3 * i + 2];
     if (out < 0) { for (let d = 0; d < 3; d++) ctrlNormal[3 * i + d] = -ctrlNormal[3 * i + d]; }
@@ -316,10 +316,8 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   const ctrlHairCoord = new Float32Array(nCtrl);
   for (let i = 0; i < nCtrl; i++) {
     const p = vp(i);
-    ctrlHairCand[i] = hairCandOf(
-      p,
-      i < nFace ? REGION.face : p[1] < -5.5 ? REGION.neck : REGION.skull,
-    );
+    const region = i < nFace ? REGION.face : p[1] < -5.5 ? REGION.neck : REGION.skull;
+    ctrlHairCand[i] = hairCandOf(p, region);
     ctrlHairCoord[i] = hairCoordOf(p);
   }
   // ears and neck never carry hair
@@ -331,9 +329,8 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   const eyeL = poly(MESH.eyeL), eyeR = poly(MESH.eyeR);
   const lipsO = poly(MESH.lipsOuter), lipsI = poly(MESH.lipsInner);
   const browL = poly(MESH.browL), browR = poly(MESH.browR);
-  const centre = (
-    pl: [number, number][],
-  ) => [pl.reduce((s, p) => s + p[0], 0) / pl.length, pl.reduce((s, p) => s + p[1], 0) / pl.length];
+  const centre = (pl: [number, number][]) =>
+    [0, 1].map((d) => pl.reduce((s, p) => s + p[d], 0) / pl.length);
   const eyeCL = centre(eyeL), eyeCR = centre(eyeR);
   const lidOpen = (ids: number[]) => ids.map((i) => [P[3 * i], P[3 * i + 1]] as [number, number]);
   const openPoly = (pl: [number, number][]) => [...pl, ...pl.slice().reverse()]; // polyline as a degenerate polygon
@@ -343,14 +340,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   for (let t = 0; t < tris.length; t += 3) {
     const region = triRegion[t / 3];
     const [a, b, c] = [0, 1, 2].map((k) => vp(tris[t + k]));
-    const e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
-      e2 = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-    const area = 0.5 *
-      Math.hypot(
-        e1[1] * e2[2] - e1[2] * e2[1],
-        e1[2] * e2[0] - e1[0] * e2[2],
-        e1[0] * e2[1] - e1[1] * e2[0],
-      );
+    const area = 0.5 * Math.hypot(...triangleNormal(a, b, c));
     const dens = region === REGION.face ? density : density * 0.6;
     const n = Math.max(1, Math.ceil(Math.sqrt(area * dens)));
     for (let i = 0; i < n; i++) {
