@@ -1,50 +1,6 @@
 /** Small dense linear algebra for the PCA baseline and the 2-D embedding plot. */
 import { Rng } from "../data/mod.ts";
-
-/** Eigen-decomposition of a symmetric `k × k` matrix (row-major) by cyclic Jacobi rotations. */
-export function symmetricEigen(
-  a: Float64Array,
-  k: number,
-): { values: number[]; vectors: Float64Array } {
-  const m = Float64Array.from(a);
-  const v = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) v[i * k + i] = 1;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) off += m[p * k + q] ** 2;
-    if (off < 1e-22) break;
-    for (let p = 0; p < k; p++) {
-      for (let q = p + 1; q < k; q++) {
-        const apq = m[p * k + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (m[q * k + q] - m[p * k + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let r = 0; r < k; r++) {
-          const mrp = m[r * k + p];
-          const mrq = m[r * k + q];
-          m[r * k + p] = c * mrp - s * mrq;
-          m[r * k + q] = s * mrp + c * mrq;
-        }
-        for (let r = 0; r < k; r++) {
-          const mpr = m[p * k + r];
-          const mqr = m[q * k + r];
-          m[p * k + r] = c * mpr - s * mqr;
-          m[q * k + r] = s * mpr + c * mqr;
-        }
-        for (let r = 0; r < k; r++) {
-          const vrp = v[r * k + p];
-          const vrq = v[r * k + q];
-          v[r * k + p] = c * vrp - s * vrq;
-          v[r * k + q] = s * vrp + c * vrq;
-        }
-      }
-    }
-  }
-  const values = Array.from({ length: k }, (_, i) => m[i * k + i]);
-  return { values, vectors: v };
-}
+import { eigSymmetric } from "./sym_eigen.ts";
 
 function dot(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
   let s = 0;
@@ -100,9 +56,10 @@ export function fitPca(
   for (let a = 0; a < l; a++) {
     for (let b = a; b < l; b++) c[a * l + b] = c[b * l + a] = dot(z[a], z[b]) / n;
   }
-  const eig = symmetricEigen(c, l);
-  const order = eig.values.map((v, i) => [v, i]).sort((p, s) => s[0] - p[0]).slice(0, k);
-  const components = order.map(([, col]) => {
+  // eigSymmetric sorts ascending: the top k are the last k columns, largest first.
+  const eig = eigSymmetric(c, l);
+  const cols = Array.from({ length: k }, (_, j) => l - 1 - j);
+  const components = cols.map((col) => {
     const out = new Float64Array(d);
     for (let j = 0; j < l; j++) {
       const w = eig.vectors[j * l + col];
@@ -110,7 +67,7 @@ export function fitPca(
     }
     return out;
   });
-  return { mean, components, variances: order.map(([v]) => v) };
+  return { mean, components, variances: cols.map((col) => eig.values[col]) };
 }
 
 /** Project a row onto the first `dims` components (after subtracting the mean). */
