@@ -12,6 +12,7 @@ import {
   type EpChoice,
   EPS,
   exists,
+  formatDuration,
   isImagePath,
   resolveEp,
   sniffFormat,
@@ -131,12 +132,6 @@ function csvText(rows: AlignRow[]): string {
   return [ALIGN_CSV_COLUMNS.join(","), ...sorted.map(formatAlignRow)].join("\n") + "\n";
 }
 
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.floor(s % 60);
-  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(sec).padStart(2, "0")}s`;
-}
-
 /** Align a folder of photos; see the module doc. */
 export async function alignDirectory(options: AlignDirectoryOptions): Promise<AlignSummary> {
   const t0 = performance.now();
@@ -236,7 +231,7 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
       const rate = finished / ((now - tStart) / 1000);
       console.error(
         `align: ${done.size + finished}/${mine.length} (${finished} this run), ` +
-          `${rate.toFixed(1)} images/s, ETA ${fmtTime((todo.length - finished) / rate)}`,
+          `${rate.toFixed(1)} images/s, ETA ${formatDuration((todo.length - finished) / rate)}`,
       );
     };
     try {

@@ -13,3 +13,4 @@ export * from "./atomic_write.ts";
 export * from "./cli_args.ts";
 export * from "./onnx/session.ts";
 export * from "./text_lines.ts";
+export * from "./format_duration.ts";

@@ -3,7 +3,7 @@
  * ({@link ProgressWindow}), the progress bar on stderr, and `metrics.jsonl`
  * ({@link MetricsLog}), truncated on resume to the lines the checkpoint covers.
  */
-import { writeFileAtomic } from "../data/atomic_write.ts";
+import { formatDuration, writeFileAtomic } from "../data/mod.ts";
 import type { ValResult } from "./validate.ts";
 
 /** One progress report (also what the progress bar shows). */
@@ -118,7 +118,7 @@ export function drawBar(p: TrainProgress, done = false): void {
   const width = 24;
   const frac = p.totalSteps ? p.step / p.totalSteps : 0;
   const fill = Math.round(frac * width);
-  const eta = p.etaSec === Infinity ? "?" : formatTime(p.etaSec);
+  const eta = formatDuration(p.etaSec);
   const line =
     `\r[${"#".repeat(fill)}${"-".repeat(width - fill)}] step ${p.step}/${p.totalSteps} ` +
     `ep ${p.epoch} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ` +
@@ -127,10 +127,4 @@ export function drawBar(p: TrainProgress, done = false): void {
   const tty = Deno.stderr.isTerminal();
   const text = tty ? line + (done ? "\n" : "") : done ? "" : line.slice(1).trimEnd() + "\n";
   Deno.stderr.writeSync(new TextEncoder().encode(text));
-}
-
-function formatTime(sec: number): string {
-  const s = Math.max(0, Math.round(sec));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
-  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
 }

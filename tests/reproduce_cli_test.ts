@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { formatDuration } from "../data/mod.ts";
 import {
   jobLayout,
   parseReproduceArgs,
@@ -7,7 +8,6 @@ import {
   UsageError,
 } from "../tasks/reproduce/cli.ts";
 import { PRESETS } from "../tasks/reproduce/mod.ts";
-import { fmtSeconds } from "../tasks/reproduce/run.ts";
 import { createStages } from "../tasks/reproduce/stages.ts";
 import { runTask, temp } from "./_helpers.ts";
 
@@ -106,13 +106,15 @@ temp.test("--dry-run estimates LFW evaluation from the images the pairs file nam
 });
 
 Deno.test("durations round once: never 60 seconds in a minute", () => {
-  assert.equal(fmtSeconds(2579.6), "43m00s");
-  assert.equal(fmtSeconds(59.7), "1m00s");
-  assert.equal(fmtSeconds(9.96), "10s");
-  assert.equal(fmtSeconds(4.25), "4.3s");
-  assert.equal(fmtSeconds(125.2), "2m05s");
-  assert.equal(fmtSeconds(7260), "2h01m");
-  assert.equal(fmtSeconds(NaN), "?");
+  assert.equal(formatDuration(2579.6), "43m00s");
+  assert.equal(formatDuration(59.7), "1m00s");
+  assert.equal(formatDuration(9.96), "10s");
+  assert.equal(formatDuration(4.25), "4.3s");
+  assert.equal(formatDuration(125.2), "2m05s");
+  assert.equal(formatDuration(7260), "2h01m");
+  assert.equal(formatDuration(NaN), "?");
+  assert.equal(formatDuration(Infinity), "?", "an ETA before the first measurement");
+  assert.equal(formatDuration(-0.4), "0.0s", "clock skew never prints a negative time");
 });
 
 Deno.test("jobs: one training per core (at most 4) on the cpu backend, one on a GPU; dry-run total", async () => {

@@ -2,7 +2,14 @@
  * `deno task reproduce`: parse the command line, build and resolve the plan, run it (or print
  * it with `--dry-run`), and write the report.
  */
-import { EP_CHOICES, type EpChoice, isEpChoice, parseCliArgs, resolveEp } from "../../data/mod.ts";
+import {
+  EP_CHOICES,
+  type EpChoice,
+  formatDuration,
+  isEpChoice,
+  parseCliArgs,
+  resolveEp,
+} from "../../data/mod.ts";
 import { PairsFormatError, readPairs, view2Reason } from "../../eval/mod.ts";
 import { autodiff } from "../../recognition/mod.ts";
 import { alignInputs } from "./align_inputs.ts";
@@ -24,7 +31,6 @@ import { buildReportModel, readEvalResults } from "./report_model.ts";
 import {
   type BackendChoice,
   describePlan,
-  fmtSeconds,
   type RunInputs,
   runPlan,
   type StageImpls,
@@ -345,7 +351,9 @@ export async function reproduce(
     if (start >= 0) print(md.slice(start, md.indexOf("\n\n", start)));
   }
   print(
-    `reproduce: ${[...counts].map(([k, v]) => `${v} ${k}`).join(", ")} in ${fmtSeconds(wallS)}; ` +
+    `reproduce: ${[...counts].map(([k, v]) => `${v} ${k}`).join(", ")} in ${
+      formatDuration(wallS)
+    }; ` +
       `report: ${reportDir}/README.md and index.html`,
   );
   for (const x of bad) print(`  ${x.status}: ${x.stage.label}: ${x.message}`);

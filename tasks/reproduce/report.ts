@@ -6,6 +6,7 @@
  * Rendering is pure (`buildReportModel` in `report_model.ts` → `renderMarkdown` / `renderHtml`);
  * `writeReport` does the file work, atomically.
  */
+import { formatDuration } from "../../data/mod.ts";
 import { esc } from "../../eval/mod.ts";
 import { writeFileAtomic } from "./cache.ts";
 import type { Preset } from "./plan_schema.ts";
@@ -21,7 +22,6 @@ import {
   type ReportModel,
   type ReportTable,
 } from "./report_model.ts";
-import { fmtSeconds } from "./run.ts";
 
 /** `97.50 ± 1.20` (percent) or the missing text. */
 export function fmtCell(cell: Cell, protocol: Protocol): string {
@@ -137,7 +137,7 @@ export function renderMarkdown(m: ReportModel): string {
   if (banner) out.push(banner, "");
   out.push(
     `Command: \`${m.meta.command}\`  `,
-    `Wall time: ${fmtSeconds(m.meta.wallS)} (${m.meta.startedAt} → ${m.meta.finishedAt}); ` +
+    `Wall time: ${formatDuration(m.meta.wallS)} (${m.meta.startedAt} → ${m.meta.finishedAt}); ` +
       `backend \`${m.meta.backend}\`, ${
         m.meta.ep ? `ONNX EP \`${m.meta.ep}\`, ` : ""
       }${m.meta.workers} worker(s), ${jobsText(m.meta)}  `,
@@ -194,7 +194,7 @@ export function renderMarkdown(m: ReportModel): string {
   for (const s of m.stages) {
     const status = s.message ? `${s.status}: ${s.message}` : s.status;
     out.push(
-      `| ${s.label} | ${s.kind} | ${status.replace(/\|/g, "\\|")} | ${fmtSeconds(s.wallS)} | ` +
+      `| ${s.label} | ${s.kind} | ${status.replace(/\|/g, "\\|")} | ${formatDuration(s.wallS)} | ` +
         `\`${s.dir}\` | ${s.summary} |`,
     );
   }
@@ -218,7 +218,7 @@ export function renderMarkdown(m: ReportModel): string {
 /** An experiment's stage count and summed stage time (which overlaps when trainings did). */
 function stageTime(e: ReportExperiment, meta: ReportMeta): string {
   const overlap = (meta.jobs ?? 1) > 1 ? " (summed over stages; trainings ran side by side)" : "";
-  return `Stages: ${e.stages}, stage time ${fmtSeconds(e.wallS)}${overlap}`;
+  return `Stages: ${e.stages}, stage time ${formatDuration(e.wallS)}${overlap}`;
 }
 
 function jobsText(meta: ReportMeta): string {
@@ -262,7 +262,9 @@ export function renderHtml(m: ReportModel): string {
   const banner = meaninglessBanner(m.preset);
   if (banner) h.push(`<p class="banner">${mdInline(banner)}</p>`);
   h.push(
-    `<p>Command: <code>${esc(m.meta.command)}</code><br>Wall time: ${fmtSeconds(m.meta.wallS)} ` +
+    `<p>Command: <code>${esc(m.meta.command)}</code><br>Wall time: ${
+      formatDuration(m.meta.wallS)
+    } ` +
       `(${esc(m.meta.startedAt)} → ${esc(m.meta.finishedAt)}); backend <code>${
         esc(m.meta.backend)
       }` +
@@ -327,7 +329,7 @@ export function renderHtml(m: ReportModel): string {
       `<tr><td>${esc(s.label)}</td><td>${s.kind}</td><td>${
         esc(s.message ? `${s.status}: ${s.message}` : s.status)
       }` +
-        `</td><td>${fmtSeconds(s.wallS)}</td><td><code>${esc(s.dir)}</code></td><td>${
+        `</td><td>${formatDuration(s.wallS)}</td><td><code>${esc(s.dir)}</code></td><td>${
           esc(s.summary)
         }</td></tr>`,
     );

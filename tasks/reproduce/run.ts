@@ -3,7 +3,7 @@
  * resumes partial ones, runs the rest through a table of stage functions (one per node kind),
  * and prints one line per stage with the ETA of the whole plan on stderr.
  */
-import type { Ep } from "../../data/mod.ts";
+import { type Ep, formatDuration } from "../../data/mod.ts";
 import { isPartial, readDone, type ResolvedPlan, type Stage, writeDone } from "./cache.ts";
 import type { NodeKind } from "./plan_schema.ts";
 import { trainWallFactor } from "./estimate.ts";
@@ -147,15 +147,15 @@ export async function runPlan(
       eta += Math.max(0, remaining[g]) * speed * (g === "train" ? trainFactor : 1);
     }
     const what = o.status === "done" || o.status === "cached"
-      ? `${o.status} in ${fmtSeconds(o.wallS)}`
+      ? `${o.status} in ${formatDuration(o.wallS)}`
       : `${o.status}${o.message ? `: ${o.message}` : ""}`;
     completed++;
     log(
       `reproduce [${
         String(completed).padStart(width)
       }/${total}] ${o.stage.kind} ${o.stage.label} ` +
-        `(${o.stage.dir}) ${what} · elapsed ${fmtSeconds((now() - t0) / 1000)} · ETA ${
-          fmtSeconds(eta)
+        `(${o.stage.dir}) ${what} · elapsed ${formatDuration((now() - t0) / 1000)} · ETA ${
+          formatDuration(eta)
         }`,
     );
   };
@@ -251,7 +251,7 @@ export async function runPlan(
           const left = fraction > 0 ? el * (1 - fraction) / fraction : NaN;
           log(
             `reproduce   … ${stage.kind} ${stage.label} ${(100 * fraction).toFixed(0)}%` +
-              `${note ? ` (${note})` : ""} · stage ETA ${fmtSeconds(left)}`,
+              `${note ? ` (${note})` : ""} · stage ETA ${formatDuration(left)}`,
           );
         },
       });
@@ -280,19 +280,6 @@ export async function runPlan(
   }
 }
 
-/** `42s`, `3m05s`, `2h07m`. */
-export function fmtSeconds(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  if (s < 9.95) return `${s.toFixed(1)}s`;
-  // round to whole seconds first, so 2579.6 s is 43m00s, never 42m60s
-  const whole = Math.round(s);
-  if (whole < 60) return `${whole}s`;
-  const m = Math.floor(whole / 60);
-  if (m < 60) return `${m}m${String(whole - m * 60).padStart(2, "0")}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h${String(m - h * 60).padStart(2, "0")}m`;
-}
-
 /**
  * The `--dry-run` listing: every stage with its estimate (of a run alone on the machine) and the
  * plan's total wall time with `jobs` trainings side by side.
@@ -313,14 +300,14 @@ export function describePlan(resolved: ResolvedPlan, jobs = 1): string {
     const shared = s.uses.length > 1 ? ` (shared by ${s.uses.length})` : "";
     const needs = s.needs.length ? ` — skipped: needs ${s.needs.join(", ")}` : "";
     lines.push(
-      `${s.kind.padEnd(12)} ${s.label.padEnd(40)} ${s.dir}  ~${fmtSeconds(s.estimateS)}` +
+      `${s.kind.padEnd(12)} ${s.label.padEnd(40)} ${s.dir}  ~${formatDuration(s.estimateS)}` +
         `  ${summary(s)}${shared}${needs}`,
     );
   }
   const runnable = resolved.stages.filter((s) => !s.needs.length).length;
   lines.push(
     "",
-    `${resolved.stages.length} stages (${runnable} runnable), estimated ${fmtSeconds(total)}` +
+    `${resolved.stages.length} stages (${runnable} runnable), estimated ${formatDuration(total)}` +
       (jobs > 1
         ? ` with ${jobs} trainings side by side (${p.estimate.trainImgPerSPerJob} img/s each)`
         : ""),
