@@ -99,6 +99,25 @@ export function outDirProblem(path: string, flag = "--out"): string | undefined 
   }
 }
 
+/**
+ * An integer flag value ≥ `min` (default 1), undefined when the flag is absent; anything else goes
+ * to `fail` naming the flag and what was expected: `--jobs 0: expected an integer ≥ 1`.
+ */
+export function intFlag<V extends string | undefined>(
+  flag: string,
+  value: V,
+  fail: (message: string) => never,
+  min = 1,
+): V extends string ? number : number | undefined {
+  type Out = V extends string ? number : number | undefined;
+  if (value === undefined) return undefined as Out;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(n) || n < min) {
+    fail(`${flag} ${value}: expected an integer ≥ ${min}`);
+  }
+  return n as Out;
+}
+
 /** A `HxW` flag value (e.g. `112x96`) as `{ height, width }`; anything else goes to `fail`. */
 export function parseSizeFlag(
   flag: string,

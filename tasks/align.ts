@@ -18,6 +18,7 @@ import {
   EP_CHOICES,
   type EpChoice,
   exitUsage,
+  intFlag,
   isEpChoice,
   parseCliArgs,
   parseShardFlag,
@@ -28,13 +29,6 @@ const USAGE =
   `[--min-score S] [--skip-bad] [--ep ${EP_CHOICES.join("|")}] [--threads T]`;
 
 const fail: (msg: string) => never = exitUsage("align", USAGE);
-
-function positiveInt(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) fail(`--${flag} ${v}: expected a positive integer`);
-  return n;
-}
 
 export async function main(args: string[]): Promise<number> {
   const { values } = parseCliArgs({
@@ -60,11 +54,11 @@ export async function main(args: string[]): Promise<number> {
   if (!values.out) fail("--out is required");
   const size = values.size ?? "112";
   if (size !== "112" && size !== "112x96") fail(`--size ${size}: expected 112 or 112x96`);
-  const workers = positiveInt("workers", values.workers);
+  const workers = intFlag("--workers", values.workers, fail);
   if (values.ep !== undefined && !isEpChoice(values.ep)) {
     fail(`--ep ${values.ep}: expected one of ${EP_CHOICES.join(", ")}`);
   }
-  const threads = positiveInt("threads", values.threads);
+  const threads = intFlag("--threads", values.threads, fail);
   const shard = values.shard === undefined ? undefined : parseShardFlag(values.shard, fail);
   let minScore: number | undefined;
   if (values["min-score"] !== undefined) {

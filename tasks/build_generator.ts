@@ -7,8 +7,7 @@
  * template (`DIR/align.csv`, when present, filters them: status ok, score, near-frontal).
  * Deterministic: same photos → same bytes. Writes are atomic.
  */
-import { exitUsage, parseCliArgs } from "../data/mod.ts";
-import { writeFileAtomic } from "../data/mod.ts";
+import { exitUsage, intFlag, parseCliArgs, writeFileAtomic } from "../data/mod.ts";
 import {
   buildEmbedded,
   decodeAppearance,
@@ -29,13 +28,6 @@ const USAGE =
                 the raw photos in --faces: align them here (edges continued), filtered by it`;
 
 const fail: (msg: string) => never = exitUsage("build-generator", USAGE);
-
-function int(s: string | undefined, flag: string, lo: number): number | undefined {
-  if (s === undefined) return undefined;
-  const v = Number(s);
-  if (!Number.isInteger(v) || v < lo) fail(`${flag} ${s}: expected an integer ≥ ${lo}`);
-  return v;
-}
 
 export async function main(args: string[]): Promise<void> {
   const { values } = parseCliArgs({
@@ -74,9 +66,9 @@ export async function main(args: string[]): Promise<void> {
       dir,
       alignCsv,
       landmarks: values.landmarks !== undefined,
-      components: int(values.components, "--components", 1),
-      resolution: int(values.resolution, "--resolution", 8),
-      maxImages: int(values["max-images"], "--max-images", 2),
+      components: intFlag("--components", values.components, fail),
+      resolution: intFlag("--resolution", values.resolution, fail, 8),
+      maxImages: intFlag("--max-images", values["max-images"], fail, 2),
       source: values.source ?? dir.split("/").pop(),
     };
     appearance = await fitAppearance(fit);

@@ -7,6 +7,7 @@ import {
   EP_CHOICES,
   type EpChoice,
   exitUsage,
+  intFlag,
   isEpChoice,
   outDirProblem,
   parseCliArgs,
@@ -72,15 +73,6 @@ function num(s: string | undefined, flag: string): number | undefined {
   if (s === undefined) return undefined;
   const v = Number(s);
   if (s.trim() === "" || !Number.isFinite(v)) fail(`${flag} ${s}: expected a number`);
-  return v;
-}
-
-/** An integer flag ≥ `min`, or undefined when absent. */
-function intAtLeast(s: string | undefined, flag: string, min: number): number | undefined {
-  const v = num(s, flag);
-  if (v !== undefined && (!Number.isInteger(v) || v < min)) {
-    fail(`${flag} ${s}: expected an integer ≥ ${min}`);
-  }
   return v;
 }
 
@@ -158,9 +150,9 @@ export async function main(args: string[]): Promise<void> {
     ? values.crop
     : size(values.crop, "--crop")!;
   // Every flag is checked here, before any pairs file is read or image embedded.
-  const kfold = intAtLeast(values.kfold, "--kfold", 2);
-  const batchSize = intAtLeast(values.batch, "--batch", 1);
-  const components = intAtLeast(values["pca-components"], "--pca-components", 1);
+  const kfold = intFlag("--kfold", values.kfold, fail, 2);
+  const batchSize = intFlag("--batch", values.batch, fail);
+  const components = intFlag("--pca-components", values["pca-components"], fail);
   const mean = num(values.mean, "--mean");
   const std = num(values.std, "--std");
   if (std !== undefined && std <= 0) fail(`--std ${values.std}: expected a positive number`);
@@ -178,7 +170,7 @@ export async function main(args: string[]): Promise<void> {
     );
   }
   if (values.align) {
-    const workers = intAtLeast(values.workers, "--workers", 1);
+    const workers = intFlag("--workers", values.workers, fail);
     const view = async (list: PairList, dir: string) => {
       const found = resolveImages(list.pairs.flatMap((p) => [p.a, p.b]), dir);
       const base = dir.replace(/\/+$/, "") + "/";

@@ -3,7 +3,7 @@
  * [--pairs FILE] [--cache DIR] --out DIR`: the realism meter (eval/realism.ts). Writes
  * `realism.json` {fd, fd_floor, fd_ratio, identity_accuracy, n, …}. A meter only.
  */
-import { exitUsage, parseCliArgs } from "../data/mod.ts";
+import { exitUsage, intFlag, parseCliArgs } from "../data/mod.ts";
 import { loadReferenceEmbedder, measureRealism, writeFileAtomic } from "../eval/mod.ts";
 
 const USAGE =
@@ -39,8 +39,7 @@ export async function main(args: string[]): Promise<void> {
   if (!values.generated) fail("--generated DIR is required");
   if (!values.real) fail("--real DIR is required");
   if (!values.out) fail("--out DIR is required");
-  const n = Number(values.n);
-  if (!Number.isInteger(n) || n < 2) fail(`--n ${values.n}: expected an integer ≥ 2`);
+  const n = intFlag("--n", values.n, fail, 2);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) fail(`--seed ${values.seed}: expected an integer`);
   const reference = await loadReferenceEmbedder(values.reference);

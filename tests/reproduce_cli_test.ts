@@ -36,11 +36,11 @@ Deno.test("flags: defaults, overrides, and clear errors", () => {
     [["--lfw-pairs", "p.txt"], /--lfw-pairs and --lfw-images go together/],
     [["--val-pairs", "lfw/pairs.txt", "--val-images", "x"], /View 2 \(test pairs\)/],
     [["--real-ids", "3"], /need --real DIR/],
-    [["--real", "r", "--real-per-id", "0"], /--real-per-id: expected a positive integer, got "0"/],
+    [["--real", "r", "--real-per-id", "0"], /--real-per-id 0: expected an integer ≥ 1/],
     [["--only", "table7"], /unknown experiment "table7"/],
     [["--backend", "tpu"], /expected auto\|cpu\|webgpu/],
-    [["--jobs", "0"], /--jobs: expected a positive integer, got "0"/],
-    [["--seeds", "1.5"], /--seeds: expected a positive integer/],
+    [["--jobs", "0"], /--jobs 0: expected an integer ≥ 1/],
+    [["--seeds", "1.5"], /--seeds 1\.5: expected an integer ≥ 1/],
     [["--frobnicate"], /frobnicate/],
   ];
   for (const [args, re] of bad) {

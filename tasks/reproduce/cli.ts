@@ -6,6 +6,7 @@ import {
   EP_CHOICES,
   type EpChoice,
   formatDuration,
+  intFlag,
   isEpChoice,
   parseCliArgs,
   resolveEp,
@@ -85,13 +86,10 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-function positiveInt(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new UsageError(`${flag}: expected a positive integer, got "${v}"`);
-  }
-  return n;
-}
+const usageError = (message: string): never => {
+  throw new UsageError(message);
+};
+const positiveInt = (flag: string, v: string) => intFlag(flag, v, usageError);
 
 /** Parse `deno task reproduce` arguments (no file-system checks). */
 export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
