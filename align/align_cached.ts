@@ -9,11 +9,12 @@ import {
   type Ep,
   type EpChoice,
   exists,
+  formatDuration,
   resolveEp,
   sha256Hex,
   writeFileAtomic,
 } from "../data/mod.ts";
-import { AlignPool } from "./align_pool.ts";
+import { alignAll } from "./align_pool.ts";
 import { decodePhoto, encodeCrop } from "./photo.ts";
 import { resizeBilinear, toRgb } from "./pixels.ts";
 import { cropGeometry, type CropSize } from "./similarity.ts";
@@ -125,42 +126,25 @@ export async function alignCached(options: AlignCachedOptions): Promise<AlignCac
     if (!seen.has(h) && (await status(h)) === undefined) todo.push(rel);
     seen.add(h);
   }
-  if (todo.length) {
-    const pool = await AlignPool.create(
-      Math.min(options.workers ?? (navigator.hardwareConcurrency || 1), todo.length),
-      DETECT_THRESHOLD,
-      size,
-      { ep, threads: options.threads },
-    );
-    const t0 = performance.now();
-    let done = 0, last = 0;
-    try {
-      let next = 0;
-      const lane = async () => {
-        while (next < todo.length) {
-          const rel = todo[next++];
-          const h = hashes.get(rel)!;
-          const { row, error } = await pool.align(inDir, `${root}/${h}.jpg`, rel, "");
-          if (row.status === "no_face") await writeFileAtomic(`${root}/${h}.noface`, "");
-          if (row.status === "bad_image") await writeFileAtomic(`${root}/${h}.bad`, error ?? "");
-          done++;
-          const now = performance.now();
-          if (options.progress !== false && (now - last > 2000 || done === todo.length)) {
-            last = now;
-            const rate = done / ((now - t0) / 1000);
-            console.error(
-              `align: ${done}/${todo.length} photos, ${rate.toFixed(1)} images/s, ETA ${
-                Math.round((todo.length - done) / rate)
-              } s`,
-            );
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: pool.size * 2 }, lane));
-    } finally {
-      await pool.close();
-    }
-  }
+  await alignAll(todo, {
+    inDir,
+    workers: options.workers,
+    minScore: DETECT_THRESHOLD,
+    size,
+    ep,
+    threads: options.threads,
+    cropPath: (rel) => `${root}/${hashes.get(rel)}.jpg`,
+    onResult: async (rel, { row, error }) => {
+      const h = hashes.get(rel)!;
+      if (row.status === "no_face") await writeFileAtomic(`${root}/${h}.noface`, "");
+      if (row.status === "bad_image") await writeFileAtomic(`${root}/${h}.bad`, error ?? "");
+    },
+    progress: options.progress === false
+      ? undefined
+      : (done, rate) =>
+        `align: ${done}/${todo.length} photos, ${rate.toFixed(1)} images/s, ` +
+        `ETA ${formatDuration((todo.length - done) / rate)}`,
+  });
 
   const result: AlignCachedResult = { dir, ep, aligned: todo.length, noFace: [], bad: [] };
   for (const rel of files) {

@@ -27,7 +27,7 @@ import {
   formatAlignRow,
   parseAlignCsv,
 } from "./align_csv.ts";
-import { AlignPool } from "./align_pool.ts";
+import { alignAll } from "./align_pool.ts";
 import { DETECT_THRESHOLD } from "./detect.ts";
 import { cropName } from "./photo.ts";
 import type { CropSize } from "./similarity.ts";
@@ -213,39 +213,19 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
     if (r.status === "bad_image") bad.set(p, prevBad.get(p) ?? "(reported by an earlier run)");
   }
   if (todo.length) {
-    const pool = await AlignPool.create(
-      Math.min(options.workers ?? (navigator.hardwareConcurrency || 1), todo.length),
-      minScore,
-      size,
-      { ep, threads: options.threads },
-    );
     const jf = await Deno.open(journal, { append: true, create: true });
     const enc = new TextEncoder();
-    let finished = 0;
-    let lastPrint = 0;
-    const tStart = performance.now();
-    const report = (force = false) => {
-      const now = performance.now();
-      if (!progress || (!force && now - lastPrint < 2000)) return;
-      lastPrint = now;
-      const rate = finished / ((now - tStart) / 1000);
-      console.error(
-        `align: ${done.size + finished}/${mine.length} (${finished} this run), ` +
-          `${rate.toFixed(1)} images/s, ETA ${formatDuration((todo.length - finished) / rate)}`,
-      );
-    };
     try {
-      let next = 0;
-      const lane = async () => {
-        while (next < todo.length) {
-          const rel = todo[next++];
-          const identity = rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : "";
-          const { row, error } = await pool.align(
-            inDir,
-            `${outDir}/${cropName(rel)}`,
-            rel,
-            identity,
-          );
+      await alignAll(todo, {
+        inDir,
+        workers: options.workers,
+        minScore,
+        size,
+        ep,
+        threads: options.threads,
+        cropPath: (rel) => `${outDir}/${cropName(rel)}`,
+        identity: (rel) => rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : "",
+        onResult: async (rel, { row, error }) => {
           rows.set(rel, row);
           let line = formatAlignRow(row) + "\n";
           if (error !== undefined) {
@@ -254,15 +234,15 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
             line = `#bad\t${rel}\t${error.replaceAll(/[\t\n]/g, " ")}\n` + line;
           }
           await jf.write(enc.encode(line));
-          finished++;
-          report();
-        }
-      };
-      await Promise.all(Array.from({ length: pool.size * 2 }, lane));
-      report(true);
+        },
+        progress: progress
+          ? (finished, rate) =>
+            `align: ${done.size + finished}/${mine.length} (${finished} this run), ` +
+            `${rate.toFixed(1)} images/s, ETA ${formatDuration((todo.length - finished) / rate)}`
+          : undefined,
+      });
     } finally {
       jf.close();
-      await pool.close();
     }
   }
 

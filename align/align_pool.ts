@@ -39,6 +39,56 @@ export interface AlignPoolOptions {
   threads?: number;
 }
 
+/** What {@link alignAll} aligns (paths under `inDir`), on what, and whom it tells. */
+export interface AlignAllOptions extends AlignPoolOptions {
+  inDir: string;
+  /** Processes (default one per core, at most one per path). */
+  workers?: number;
+  minScore: number;
+  size: CropSize;
+  cropPath(rel: string): string;
+  /** The identity recorded in `rel`'s row (default none). */
+  identity?(rel: string): string;
+  onResult(rel: string, result: { row: AlignRow; error?: string }): Promise<void> | void;
+  /** A progress line, printed at most every 2 s and at the end. */
+  progress?(finished: number, imagesPerSec: number): string;
+}
+
+/**
+ * Align every path of `todo` on a fresh pool, two jobs in flight per process (so none waits for
+ * its next job); results come in completion order.
+ */
+export async function alignAll(todo: string[], o: AlignAllOptions): Promise<void> {
+  if (!todo.length) return;
+  const workers = Math.min(o.workers ?? (navigator.hardwareConcurrency || 1), todo.length);
+  const pool = await AlignPool.create(workers, o.minScore, o.size, o);
+  const t0 = performance.now();
+  let finished = 0, lastPrint = 0, next = 0;
+  const report = (force: boolean) => {
+    const now = performance.now();
+    if (!o.progress || (!force && now - lastPrint < 2000)) return;
+    lastPrint = now;
+    console.error(o.progress(finished, finished / ((now - t0) / 1000)));
+  };
+  const lane = async () => {
+    while (next < todo.length) {
+      const rel = todo[next++];
+      await o.onResult(
+        rel,
+        await pool.align(o.inDir, o.cropPath(rel), rel, o.identity?.(rel) ?? ""),
+      );
+      finished++;
+      report(false);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: pool.size * 2 }, lane));
+    report(true);
+  } finally {
+    await pool.close();
+  }
+}
+
 /** Align processes, one {@link FaceAligner} each, all on one execution provider. */
 export class AlignPool {
   private queue: Job[] = [];
