@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../data/rng.ts";
 import * as ag from "../recognition/autodiff/mod.ts";
 import { jsGemm } from "../recognition/autodiff/cpu/gemm.ts";
+import { sgd } from "../recognition/autodiff/cpu/js_kernels.ts";
 import type { WasmKernels } from "../recognition/autodiff/cpu/wasm_gemm.ts";
 import { JOB_KERNELS } from "../recognition/autodiff/cpu/gemm_wat.ts";
 
@@ -337,5 +338,24 @@ Deno.test("autodiff cpu: the shared job queue runs every job once, on any thread
   k.runQueue(jobs);
   const out = new Float32Array(two.memory.buffer, pa * 4, n);
   assert.deepEqual(out, a.map((v, i) => v + b[i]));
+  two.dispose();
+});
+
+Deno.test("autodiff cpu: the wasm SGD step gives the TS kernel's bits, split over threads", async () => {
+  const two = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
+  await two.warmup();
+  const n = 2 * 65536 + 5, rng = Rng.fromSeed(24);
+  const [p, g, m] = [0, 1, 2].map(() => Float32Array.from(rng.normals(n)));
+  const spec = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+  const bufs = [p, g, m].map((v) => {
+    const buf = two.alloc(n);
+    two.view(buf).set(v);
+    return buf;
+  });
+  two.sgd(bufs[0], bufs[1], bufs[2], n, spec);
+  const [pw, mw] = [p.slice(), m.slice()];
+  sgd(pw, g, mw, n, spec);
+  assert.deepEqual(two.view(bufs[0]), pw, "param");
+  assert.deepEqual(two.view(bufs[2]), mw, "momentum");
   two.dispose();
 });

@@ -13,6 +13,7 @@ import type {
   ChannelSpec,
   ConvSpec,
   MatmulSpec,
+  SgdSpec,
   UnaryOp,
   UnaryParams,
 } from "../backend.ts";
@@ -201,6 +202,17 @@ export class CpuBackend extends ArrayBackend {
     return this.gemmImpl;
   }
 
+  override sgd(param: Buf, grad: Buf, mom: Buf, n: number, spec: SgdSpec): void {
+    if (!this.ew) return super.sgd(param, grad, mom, n, spec);
+    const hp = this.allocUninit(6); // lr, momentum, weight decay as float64
+    try {
+      const h = new Float64Array(this.memory.buffer, this.off(hp) * 4, 3);
+      [h[0], h[1], h[2]] = [spec.lr, spec.momentum, spec.weightDecay];
+      this.ew.sgd(this.off(param), this.off(grad), this.off(mom), n, this.off(hp));
+    } finally {
+      this.free(hp);
+    }
+  }
   override accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
     if (this.ew) return this.ew.axpy(this.off(dst), this.off(src), n, alpha);
     super.accumulate(dst, src, n, alpha);

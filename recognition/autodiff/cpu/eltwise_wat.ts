@@ -101,10 +101,47 @@ const zeroChannels = (out: string) =>
   `(memory.fill (i32.add ${L(out)} (i32.shl ${L("c0")} (i32.const 2))) (i32.const 0)
         (i32.shl (i32.sub ${L("c1")} ${L("c0")}) (i32.const 2)))`;
 
+/**
+ * Momentum SGD on n elements, as the TS kernel (`js_kernels.ts` `sgd`) computes it, two elements
+ * per float64 pair: g = grad + wd·param, v = momentum·mom + g, mom = v, param −= lr·v, in float64
+ * from the float32 values, rounded when stored; lr, momentum, wd are float64 at `hp` (so the same
+ * bits as the TS loop: the trainer's checkpoints and resumes depend on them).
+ */
+function sgdWat(): string {
+  const half = (ptr: string) => `(f64x2.promote_low_f32x4 (v128.load64_zero ${at(ptr)}))`;
+  const one = (ptr: string) => `(f64.promote_f32 (f32.load ${at(ptr)}))`;
+  return `(func (export "sgd") (param $p i32) (param $g i32) (param $m i32) (param $n i32) (param $hp i32)
+    (local $o i32) (local $end i32) (local $vend i32) (local $lr f64) (local $mo f64) (local $wd f64)
+    (local $pv v128) (local $v v128) (local $ps f64) (local $vs f64)
+    ${bytes("p", "g", "m", "hp")}
+    (local.set $lr (f64.load ${L("hp")})) (local.set $mo (f64.load offset=8 ${L("hp")}))
+    (local.set $wd (f64.load offset=16 ${L("hp")}))
+    (local.set $end (i32.shl ${L("n")} (i32.const 2)))
+    (local.set $vend (i32.and ${L("end")} (i32.const -8)))
+    (local.set $o (i32.const 0))
+    (block $vd (loop $vl (br_if $vd (i32.ge_u ${L("o")} ${L("vend")}))
+      (local.set $pv ${half("p")})
+      (local.set $v (f64x2.add (f64x2.mul (f64x2.splat ${L("mo")}) ${half("m")})
+        (f64x2.add ${half("g")} (f64x2.mul (f64x2.splat ${L("wd")}) ${L("pv")}))))
+      (v128.store64_lane 0 ${at("m")} (f32x4.demote_f64x2_zero ${L("v")}))
+      (v128.store64_lane 0 ${at("p")} (f32x4.demote_f64x2_zero
+        (f64x2.sub ${L("pv")} (f64x2.mul (f64x2.splat ${L("lr")}) ${L("v")}))))
+      (local.set $o (i32.add ${L("o")} (i32.const 8))) (br $vl)))
+    (if (i32.lt_u ${L("o")} ${L("end")}) (then
+      (local.set $ps ${one("p")})
+      (local.set $vs (f64.add (f64.mul ${L("mo")} ${one("m")})
+        (f64.add ${one("g")} (f64.mul ${L("wd")} ${L("ps")}))))
+      (f32.store ${at("m")} (f32.demote_f64 ${L("vs")}))
+      (f32.store ${at("p")} (f32.demote_f64 (f64.sub ${L("ps")} (f64.mul ${L("lr")} ${
+    L("vs")
+  })))))))`;
+}
+
 /** The functions (to be placed inside the module that imports the shared memory). */
 export function eltwiseWat(): string {
   const zero = "(v128.const i32x4 0 0 0 0)";
   return [
+    sgdWat(),
     flat(
       "relu",
       "$x $out $n",

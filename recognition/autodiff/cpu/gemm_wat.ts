@@ -31,6 +31,7 @@ export const JOB_KERNELS = [
   "relu",
   "relu_bwd",
   "add",
+  "sgd",
   "wino",
   "wino_s2",
   "wino_s2dx",

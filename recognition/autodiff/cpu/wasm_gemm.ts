@@ -72,6 +72,11 @@ export interface EltwiseKernels {
   add(a: number, b: number, out: number, n: number): void;
   axpy(dst: number, src: number, n: number, alpha: number): void;
   /**
+   * Momentum SGD step of n parameters (lr, momentum, weight decay: float64 at element offset
+   * `hp`), split over the idle threads when many; the TS kernel's bits.
+   */
+  sgd(param: number, grad: number, mom: number, n: number, hp: number): void;
+  /**
    * Runs per-channel kernel `k` on (pointers…, n, c, hw) (element offsets), the channels split
    * over the idle threads when the tensor is large: each channel's arithmetic is the same at any
    * split.
@@ -260,14 +265,19 @@ export async function createWasmGemm(
    * Elementwise kernel `k` on (pointers…, n), the elements split into 64-byte aligned ranges over
    * the idle threads when there are many (each element's arithmetic is the same at any split).
    */
-  function flat(k: "relu" | "relu_bwd" | "add", ptrs: number[], n: number): void {
+  function flat(
+    k: "relu" | "relu_bwd" | "add" | "sgd",
+    ptrs: number[],
+    n: number,
+    extra: number[] = [],
+  ): void {
     const kernel = JOB_KERNELS.indexOf(k);
     const parts = threads === 1 || n < FLAT_PARALLEL_MIN ? 1 : 1 + idle().length;
-    if (parts === 1) return kernels[kernel](...ptrs, n);
+    if (parts === 1) return kernels[kernel](...ptrs, n, ...extra);
     const step = Math.ceil(n / parts / 16) * 16;
     const jobs: Job[] = [];
     for (let lo = 0; lo < n; lo += step) {
-      jobs.push({ kernel, args: [...ptrs.map((p) => p + lo), Math.min(step, n - lo)] });
+      jobs.push({ kernel, args: [...ptrs.map((p) => p + lo), Math.min(step, n - lo), ...extra] });
     }
     runJobs(jobs);
   }
@@ -283,6 +293,7 @@ export async function createWasmGemm(
       relu: (x, out, n) => flat("relu", [x, out], n),
       relu_bwd: (x, dy, dx, n) => flat("relu_bwd", [x, dy, dx], n),
       add: (a, b, out, n) => flat("add", [a, b, out], n),
+      sgd: (p, g, m, n, hp) => flat("sgd", [p, g, m], n, [hp]),
     },
     available: () => 1 + idle().length,
     run: runJobs,
