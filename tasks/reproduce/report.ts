@@ -72,12 +72,54 @@ function seedRowCells(t: ReportTable, row: ReportTable["rows"][number]): string[
   return cells;
 }
 
-/** A Markdown table (pipes escaped); `perSeed`: each seed's accuracy instead of the mean. */
-export function markdownTable(t: ReportTable, perSeed = false): string {
-  const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
-  const h = headerCells(t, !perSeed);
+/** A Markdown table of strings, pipes in cells escaped. */
+function mdTable(head: readonly string[], rows: string[][]): string {
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/**
+ * An HTML table of strings (escaped); with `numbers`, a cell after the first column that does not
+ * match it is greyed as missing.
+ */
+function htmlTable(head: readonly string[], rows: string[][], numbers?: RegExp): string {
+  const td = (c: string, i: number) =>
+    `<td${numbers && i > 0 && !numbers.test(c) ? ' class="missing"' : ""}>${esc(c)}</td>`;
+  return [
+    "<table><tr>" + head.map((c) => `<th>${esc(c)}</th>`).join("") + "</tr>",
+    ...rows.map((r) => "<tr>" + r.map(td).join("") + "</tr>"),
+    "</table>",
+  ].join("\n");
+}
+
+/** A result table's header and rows; `perSeed`: each seed's accuracy instead of the mean. */
+function tableCells(t: ReportTable, perSeed: boolean): [string[], string[][]] {
   const row = perSeed ? seedRowCells : rowCells;
-  return [line(h), line(h.map(() => "---")), ...t.rows.map((r) => line(row(t, r)))].join("\n");
+  return [headerCells(t, !perSeed), t.rows.map((r) => row(t, r))];
+}
+
+/** A result table in Markdown; `perSeed`: each seed's accuracy instead of the mean. */
+export function markdownTable(t: ReportTable, perSeed = false): string {
+  return mdTable(...tableCells(t, perSeed));
+}
+
+/** A result cell holding numbers (`97.50 ± 1.20`, `97.25 / 97.80`); anything else is missing. */
+const ACCURACY_CELL = /^[\d.]+( ± [\d.]+| \/ [\d. /]+)?$/;
+
+/** The Stages table's header and rows. */
+function stageCells(m: ReportModel, dir: (d: string) => string): [string[], string[][]] {
+  return [
+    ["stage", "kind", "status", "wall", "folder", "config"],
+    m.stages.map((s) => [
+      s.label,
+      s.kind,
+      s.message ? `${s.status}: ${s.message}` : s.status,
+      formatDuration(s.wallS),
+      dir(s.dir),
+      s.summary,
+    ]),
+  ];
 }
 
 /** The sentence saying what a cell's number and its ± are. */
@@ -161,44 +203,23 @@ export function renderMarkdown(m: ReportModel): string {
     for (const c of e.charts) out.push(`![${c.title}](${c.path})`, "");
     for (const f of e.figures) out.push(`![${f.title}](${f.path})`, "", `*${f.title}*`, "");
     if (e.figureMissing) out.push(`Figure: ${e.figureMissing}.`, "");
-    if (e.figureTable) {
-      const line = (c: (string | number)[]) => `| ${c.join(" | ")} |`;
-      out.push(
-        line(e.figureTable.columns),
-        line(e.figureTable.columns.map(() => "---")),
-        ...e.figureTable.rows.map(line),
-        "",
-      );
-    }
+    if (e.figureTable) out.push(mdTable(...figureCells(e.figureTable)), "");
     out.push(`${stageTime(e, m.meta)}.`, "");
   }
   if (m.realism?.length) {
-    const line = (c: string[]) => `| ${c.join(" | ")} |`;
     out.push(
       "## Realism",
       "",
       REALISM_NOTE,
       "",
-      line([...REALISM_COLUMNS]),
-      line(REALISM_COLUMNS.map(() => "---")),
-      ...m.realism.map((r) => line(realismCells(r))),
+      mdTable(REALISM_COLUMNS, m.realism.map(realismCells)),
       "",
     );
   }
   out.push(
     "## Stages",
     "",
-    "| stage | kind | status | wall | folder | config |",
-    "|---|---|---|---|---|---|",
-  );
-  for (const s of m.stages) {
-    const status = s.message ? `${s.status}: ${s.message}` : s.status;
-    out.push(
-      `| ${s.label} | ${s.kind} | ${status.replace(/\|/g, "\\|")} | ${formatDuration(s.wallS)} | ` +
-        `\`${s.dir}\` | ${s.summary} |`,
-    );
-  }
-  out.push(
+    mdTable(...stageCells(m, (d) => `\`${d}\``)),
     "",
     "## Exact configs",
     "",
@@ -215,6 +236,11 @@ export function renderMarkdown(m: ReportModel): string {
   return out.join("\n");
 }
 
+/** A figure's own table (columns and rows) as strings. */
+function figureCells(t: NonNullable<ReportExperiment["figureTable"]>): [string[], string[][]] {
+  return [t.columns, t.rows.map((r) => r.map(String))];
+}
+
 /** An experiment's stage count and summed stage time (which overlaps when trainings did). */
 function stageTime(e: ReportExperiment, meta: ReportMeta): string {
   const overlap = (meta.jobs ?? 1) > 1 ? " (summed over stages; trainings ran side by side)" : "";
@@ -224,24 +250,6 @@ function stageTime(e: ReportExperiment, meta: ReportMeta): string {
 function jobsText(meta: ReportMeta): string {
   const jobs = meta.jobs ?? 1;
   return jobs > 1 ? `${jobs} trainings side by side` : "one training at a time";
-}
-
-function htmlTable(
-  t: ReportTable,
-  head: string[],
-  row: (t: ReportTable, r: ReportTable["rows"][number]) => string[],
-): string {
-  const h = ["<table><tr>" + head.map((c) => `<th>${esc(c)}</th>`).join("") + "</tr>"];
-  for (const r of t.rows) {
-    h.push(
-      "<tr>" + row(t, r).map((c, i) => {
-        const miss = i > 0 && !/^[\d.]+( ± [\d.]+| \/ [\d. /]+)?$/.test(c);
-        return `<td${miss ? ' class="missing"' : ""}>${esc(c)}</td>`;
-      }).join("") + "</tr>",
-    );
-  }
-  h.push("</table>");
-  return h.join("\n");
 }
 
 /** The report as one self-contained HTML page (`report/index.html`). */
@@ -282,11 +290,11 @@ export function renderHtml(m: ReportModel): string {
   );
   for (const e of m.experiments) {
     h.push(`<h2 id="${esc(e.name)}">${esc(e.title)}</h2>`, `<p>${esc(e.about)}</p>`);
-    if (e.table) h.push(htmlTable(e.table, headerCells(e.table), rowCells));
+    if (e.table) h.push(htmlTable(...tableCells(e.table, false), ACCURACY_CELL));
     if (e.table && m.preset.seeds > 1) {
       h.push(
         `<p>Each seed (${esc(seedList(m.preset))}):</p>`,
-        htmlTable(e.table, headerCells(e.table, false), seedRowCells),
+        htmlTable(...tableCells(e.table, true), ACCURACY_CELL),
       );
     }
     for (const c of e.charts) h.push(`<figure>${c.svg}</figure>`);
@@ -298,44 +306,19 @@ export function renderHtml(m: ReportModel): string {
       );
     }
     if (e.figureMissing) h.push(`<p class="missing">Figure: ${esc(e.figureMissing)}.</p>`);
-    if (e.figureTable) {
-      h.push(
-        "<table><tr>" + e.figureTable.columns.map((c) => `<th>${esc(c)}</th>`).join("") + "</tr>" +
-          e.figureTable.rows.map((r) =>
-            "<tr>" + r.map((c) => `<td>${esc(String(c))}</td>`).join("") + "</tr>"
-          ).join("") + "</table>",
-      );
-    }
+    if (e.figureTable) h.push(htmlTable(...figureCells(e.figureTable)));
     h.push(`<p>${esc(stageTime(e, m.meta))}.</p>`);
   }
   if (m.realism?.length) {
     h.push(
       `<h2 id="realism">Realism</h2>`,
       `<p>${mdInline(REALISM_NOTE)}</p>`,
-      "<table><tr>" + REALISM_COLUMNS.map((c) => `<th>${esc(c)}</th>`).join("") + "</tr>" +
-        m.realism.map((r) =>
-          "<tr>" + realismCells(r).map((c, i) => {
-            const miss = i > 0 && !/^[\d.]*$/.test(c);
-            return `<td${miss ? ' class="missing"' : ""}>${esc(c)}</td>`;
-          }).join("") + "</tr>"
-        ).join("") + "</table>",
+      htmlTable(REALISM_COLUMNS, m.realism.map(realismCells), /^[\d.]*$/),
     );
   }
+  h.push("<h2>Stages</h2>", htmlTable(...stageCells(m, (d) => d)));
   h.push(
-    "<h2>Stages</h2><table><tr><th>stage</th><th>kind</th><th>status</th><th>wall</th><th>folder</th><th>config</th></tr>",
-  );
-  for (const s of m.stages) {
-    h.push(
-      `<tr><td>${esc(s.label)}</td><td>${s.kind}</td><td>${
-        esc(s.message ? `${s.status}: ${s.message}` : s.status)
-      }` +
-        `</td><td>${formatDuration(s.wallS)}</td><td><code>${esc(s.dir)}</code></td><td>${
-          esc(s.summary)
-        }</td></tr>`,
-    );
-  }
-  h.push(
-    "</table><h2>Exact configs</h2><details><summary>preset</summary><pre>" +
+    "<h2>Exact configs</h2><details><summary>preset</summary><pre>" +
       esc(JSON.stringify(m.preset, null, 2)) + "</pre></details>",
     "<details><summary>every stage's hashed key</summary><pre>" +
       esc(
