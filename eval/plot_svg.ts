@@ -289,28 +289,16 @@ function markerSvg(
   shape: MarkerShape,
   r: number,
 ): string {
-  const X = x.toFixed(1);
-  const Y = y.toFixed(1);
-  if (shape === "circle") {
-    return `<circle cx="${X}" cy="${Y}" r="${r}" fill="${color}" fill-opacity="0.8" stroke="white" stroke-width="0.6"/>`;
-  }
-  if (shape === "diamond") {
-    const d = r * 1.3;
-    return `<polygon points="${X},${(y - d).toFixed(1)} ${(x + d).toFixed(1)},${Y} ${X},${
-      (y + d).toFixed(1)
-    } ${
-      (x - d).toFixed(1)
-    },${Y}" fill="${color}" fill-opacity="0.8" stroke="white" stroke-width="0.6"/>`;
-  }
+  const style = `fill="${color}" fill-opacity="0.8" stroke="white" stroke-width="0.6"`;
+  const f = (v: number) => v.toFixed(1);
+  if (shape === "circle") return `<circle cx="${f(x)}" cy="${f(y)}" r="${r}" ${style}/>`;
   if (shape === "square") {
-    return `<rect x="${(x - r).toFixed(1)}" y="${(y - r).toFixed(1)}" width="${2 * r}" height="${
-      2 * r
-    }" fill="${color}" fill-opacity="0.8" stroke="white" stroke-width="0.6"/>`;
+    return `<rect x="${f(x - r)}" y="${f(y - r)}" width="${2 * r}" height="${2 * r}" ${style}/>`;
   }
-  const h = r * 1.2;
-  return `<polygon points="${X},${(y - h).toFixed(1)} ${(x - h).toFixed(1)},${
-    (y + h * 0.8).toFixed(1)
-  } ${(x + h).toFixed(1)},${
-    (y + h * 0.8).toFixed(1)
-  }" fill="${color}" fill-opacity="0.8" stroke="white" stroke-width="0.6"/>`;
+  const points = (pts: [number, number][]) =>
+    `<polygon points="${pts.map(([px, py]) => `${f(px)},${f(py)}`).join(" ")}" ${style}/>`;
+  const d = r * 1.3, h = r * 1.2;
+  return shape === "diamond"
+    ? points([[x, y - d], [x + d, y], [x, y + d], [x - d, y]])
+    : points([[x, y - h], [x - h, y + h * 0.8], [x + h, y + h * 0.8]]);
 }
