@@ -4,9 +4,17 @@
  * real inputs it reads, and the source of the modules that compute it). Its folder is
  * `<out>/<datasets|runs|evals>/<hash>/`; a `done.json` holding the same hash marks it finished.
  */
-import { canonicalJson, type Ep, sha256Hex, writeFileAtomic } from "../../data/mod.ts";
+import { canonicalJson, type Ep, exists, sha256Hex, writeFileAtomic } from "../../data/mod.ts";
 import { type EstimateCounts, estimateSeconds } from "./estimate.ts";
-import type { ExperimentName, NodeKind, Plan, PlanNode, RealSlice } from "./plan_schema.ts";
+import {
+  type ExperimentName,
+  mapRefs,
+  type NodeKind,
+  nodeRefs,
+  type Plan,
+  type PlanNode,
+  type RealSlice,
+} from "./plan_schema.ts";
 
 // Shared with the data floor; re-exported because the report and stages import them from here.
 export { canonicalJson, sha256Hex, writeFileAtomic };
@@ -127,7 +135,7 @@ export async function resolvePlan(
       const node = exp.nodes[name];
       const deps: Record<string, string> = {};
       const needs = new Set<string>();
-      for (const ref of nodeRefs(node)) {
+      for (const { ref } of nodeRefs(node)) {
         const dep = await visit(ref);
         deps[ref] = dep.hash;
         dep.needs.forEach((n) => needs.add(n));
@@ -155,7 +163,7 @@ export async function resolvePlan(
       const key = {
         format: STAGE_FORMAT,
         kind: node.kind,
-        config: substituteRefs(node, deps),
+        config: keyConfig(node, deps),
         inputs: used,
         code: Object.fromEntries(KIND_MODULES[node.kind].map((m) => [m, code[m] ?? "absent"])),
         ...(runtime.ep && ONNX_KINDS.includes(node.kind) ? { ep: runtime.ep } : {}),
@@ -191,30 +199,6 @@ export async function resolvePlan(
   return { plan, stages: order, refs };
 }
 
-/** Local names a node reads. */
-export function nodeRefs(node: PlanNode): string[] {
-  switch (node.kind) {
-    case "train": {
-      const r = node.config.data ? [node.config.data] : [];
-      if (node.config.val.kind === "synthetic") r.push(node.config.val.set);
-      return r;
-    }
-    case "eval":
-      return node.config.test.kind === "synthetic"
-        ? [node.config.run, node.config.test.set]
-        : [node.config.run];
-    case "realism":
-      return [node.config.set];
-    case "features":
-      return [
-        node.config.run,
-        ...node.config.sets.flatMap((s) => "dataset" in s ? [s.dataset] : []),
-      ];
-    default:
-      return [];
-  }
-}
-
 /** Real slices a node reads directly. */
 export function realSlices(node: PlanNode): RealSlice[] {
   if (node.kind === "train" && node.config.real) return [node.config.real];
@@ -222,53 +206,50 @@ export function realSlices(node: PlanNode): RealSlice[] {
   return [];
 }
 
-/** The node's config with every local reference replaced by `{ stage: <hash> }`. */
-function substituteRefs(node: PlanNode, deps: Record<string, string>): unknown {
-  const ref = (name: string) => ({ stage: deps[name] });
-  switch (node.kind) {
-    case "train": {
-      const c = node.config;
-      return {
-        ...c,
-        data: c.data ? ref(c.data) : null,
-        val: c.val.kind === "synthetic" ? { kind: "synthetic", set: ref(c.val.set) } : c.val,
-      };
-    }
-    case "eval": {
-      const c = node.config;
-      return {
-        run: ref(c.run),
-        test: c.test.kind === "synthetic" ? { kind: "synthetic", set: ref(c.test.set) } : c.test,
-      };
-    }
-    case "realism":
-      return { ...node.config, set: ref(node.config.set) };
-    case "features":
-      return {
-        ...node.config,
-        run: ref(node.config.run),
-        sets: node.config.sets.map((s) => "dataset" in s ? { ...s, dataset: ref(s.dataset) } : s),
-      };
-    default:
-      return node.config;
+/**
+ * The node's config as its key holds it: every local reference replaced by `{ stage: <hash> }`.
+ * A run's synthetic validation `pairs` has never been part of its key (left out so that keys,
+ * and with them every finished run, stay as they were).
+ */
+function keyConfig(node: PlanNode, deps: Record<string, string>): unknown {
+  const config = mapRefs(node, (name) => ({ stage: deps[name] }));
+  if (node.kind === "train" && node.config.val.kind === "synthetic") {
+    delete (config.val as { pairs?: number }).pairs;
   }
+  return config;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Fingerprints of inputs and code
 
 /**
- * Fingerprint of a real slice: the first `ids` class folders (sorted) × first `perId` image
- * files (sorted), by name and size, plus the folder's absolute path.
+ * A slice of a real folder: its first `ids` class folders × the first `perId` files of each
+ * (names sorted, dot names skipped), and how many class folders the folder has.
  */
-export async function realSliceFingerprint(dir: string, slice: RealSlice): Promise<string> {
-  const classes = (await listDir(dir)).filter((e) => e.isDirectory).map((e) => e.name).sort();
-  const parts: string[] = [await Deno.realPath(dir)];
-  for (const c of classes.slice(0, slice.ids)) {
-    const files = (await listDir(`${dir}/${c}`)).filter((e) => e.isFile).map((e) => e.name).sort();
-    for (const f of files.slice(0, slice.perId)) {
-      parts.push(`${c}/${f}:${(await Deno.stat(`${dir}/${c}/${f}`)).size}`);
+export async function realSliceFiles(
+  dir: string,
+  slice: RealSlice,
+): Promise<{ folders: number; picked: [folder: string, files: string[]][] }> {
+  const names = async (d: string, folders: boolean) => {
+    const out: string[] = [];
+    for await (const e of Deno.readDir(d)) {
+      if (!e.name.startsWith(".") && (folders ? e.isDirectory : e.isFile)) out.push(e.name);
     }
+    return out.sort();
+  };
+  const classes = await names(dir, true);
+  const picked: [string, string[]][] = [];
+  for (const c of classes.slice(0, slice.ids)) {
+    picked.push([c, (await names(`${dir}/${c}`, false)).slice(0, slice.perId)]);
+  }
+  return { folders: classes.length, picked };
+}
+
+/** Fingerprint of a real slice: its files' names and sizes, plus the folder's absolute path. */
+export async function realSliceFingerprint(dir: string, slice: RealSlice): Promise<string> {
+  const parts: string[] = [await Deno.realPath(dir)];
+  for (const [c, files] of (await realSliceFiles(dir, slice)).picked) {
+    for (const f of files) parts.push(`${c}/${f}:${(await Deno.stat(`${dir}/${c}/${f}`)).size}`);
   }
   return (await sha256Hex(parts.join("\n"))).slice(0, 16);
 }
@@ -281,7 +262,7 @@ export async function folderFingerprint(dir: string): Promise<string> {
   const root = await Deno.realPath(dir);
   const parts: string[] = [root];
   const walkDir = async (rel: string) => {
-    const entries = await listDir(`${root}${rel}`);
+    const entries = await Array.fromAsync(Deno.readDir(`${root}${rel}`));
     for (const e of entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
       if (e.name.startsWith(".")) continue;
       const p = `${rel}/${e.name}`;
@@ -296,16 +277,8 @@ export async function folderFingerprint(dir: string): Promise<string> {
 /** Fingerprint of a pairs file + image folder: the file's bytes and the folder's path. */
 export async function pairsFingerprint(pairs: string, images: string): Promise<string> {
   const bytes = await Deno.readFile(pairs);
-  return (await sha256Hex(`${await sha256Hex(bytes)}\n${await Deno.realPath(images)}`)).slice(
-    0,
-    16,
-  );
-}
-
-async function listDir(dir: string): Promise<Deno.DirEntry[]> {
-  const out: Deno.DirEntry[] = [];
-  for await (const e of Deno.readDir(dir)) out.push(e);
-  return out;
+  const text = `${await sha256Hex(bytes)}\n${await Deno.realPath(images)}`;
+  return (await sha256Hex(text)).slice(0, 16);
 }
 
 /**
@@ -401,13 +374,7 @@ export async function readDone(out: string, stage: Stage): Promise<DoneRecord | 
 
 /** True when the stage folder exists but holds no matching `done.json`: resume it. */
 export async function isPartial(out: string, stage: Stage): Promise<boolean> {
-  try {
-    await Deno.stat(`${out}/${stage.dir}`);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-  return (await readDone(out, stage)) === null;
+  return await exists(`${out}/${stage.dir}`) && (await readDone(out, stage)) === null;
 }
 
 /** Mark a stage finished (atomically; written last, after all its outputs). */

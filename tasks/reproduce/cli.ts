@@ -89,7 +89,8 @@ export class UsageError extends Error {
 const usageError = (message: string): never => {
   throw new UsageError(message);
 };
-const positiveInt = (flag: string, v: string) => intFlag(flag, v, usageError);
+const positiveInt = <V extends string | undefined>(flag: string, v: V) =>
+  intFlag(flag, v, usageError);
 
 /** Parse `deno task reproduce` arguments (no file-system checks). */
 export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
@@ -115,9 +116,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       align: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
-  }, (m) => {
-    throw new UsageError(m);
-  });
+  }, usageError);
   if (values.help) return "help";
   if (!(PRESET_NAMES as readonly string[]).includes(values.preset)) {
     throw new UsageError(
@@ -130,16 +129,11 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
   if (values.ep !== undefined && !isEpChoice(values.ep)) {
     throw new UsageError(`--ep: expected ${EP_CHOICES.join("|")}, got "${values.ep}"`);
   }
-  const pair = (a: string, b: string) => {
-    if (
-      (values[a as keyof typeof values] === undefined) !==
-        (values[b as keyof typeof values] === undefined)
-    ) {
+  for (const [a, b] of [["lfw-pairs", "lfw-images"], ["val-pairs", "val-images"]] as const) {
+    if ((values[a] === undefined) !== (values[b] === undefined)) {
       throw new UsageError(`--${a} and --${b} go together`);
     }
-  };
-  pair("lfw-pairs", "lfw-images");
-  pair("val-pairs", "val-images");
+  }
   if ((values["real-ids"] || values["real-per-id"]) && !values.real) {
     throw new UsageError("--real-ids / --real-per-id need --real DIR");
   }
@@ -165,21 +159,15 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       valPairs: values["val-pairs"],
       valImages: values["val-images"],
     },
-    realIds: values["real-ids"] === undefined
-      ? undefined
-      : positiveInt("--real-ids", values["real-ids"]),
-    realPerId: values["real-per-id"] === undefined
-      ? undefined
-      : values["real-per-id"].split(",").map((v) => positiveInt("--real-per-id", v)),
+    realIds: positiveInt("--real-ids", values["real-ids"]),
+    realPerId: values["real-per-id"]?.split(",").map((v) => positiveInt("--real-per-id", v)),
     only,
     dryRun: values["dry-run"],
     backend: values.backend as BackendChoice,
-    workers: values.workers === undefined
-      ? Math.max(1, navigator.hardwareConcurrency)
-      : positiveInt("--workers", values.workers),
+    workers: positiveInt("--workers", values.workers) ?? Math.max(1, navigator.hardwareConcurrency),
     ...(values.ep !== undefined ? { ep: values.ep as EpChoice } : {}),
-    jobs: values.jobs === undefined ? undefined : positiveInt("--jobs", values.jobs),
-    seeds: values.seeds === undefined ? undefined : positiveInt("--seeds", values.seeds),
+    jobs: positiveInt("--jobs", values.jobs),
+    seeds: positiveInt("--seeds", values.seeds),
     align: values.align,
   };
 }
@@ -198,11 +186,8 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
 
 /** Build the plan of the options and resolve it into stages (reads input fingerprints). */
 export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
-  const preset = resolvePreset(o.preset, {
-    realIds: o.realIds,
-    realPerId: o.realPerId,
-    seeds: o.seeds,
-  });
+  const { realIds, realPerId, seeds } = o;
+  const preset = resolvePreset(o.preset, { realIds, realPerId, seeds });
   const generator = (await loadManifest()).manifest.id;
   const plan = buildPlan(
     preset,
@@ -348,12 +333,9 @@ export async function reproduce(
     const start = md.indexOf("| training data");
     if (start >= 0) print(md.slice(start, md.indexOf("\n\n", start)));
   }
-  print(
-    `reproduce: ${[...counts].map(([k, v]) => `${v} ${k}`).join(", ")} in ${
-      formatDuration(wallS)
-    }; ` +
-      `report: ${reportDir}/README.md and index.html`,
-  );
+  const tally = [...counts].map(([k, v]) => `${v} ${k}`).join(", ");
+  const files = `${reportDir}/README.md and index.html`;
+  print(`reproduce: ${tally} in ${formatDuration(wallS)}; report: ${files}`);
   for (const x of bad) print(`  ${x.status}: ${x.stage.label}: ${x.message}`);
   return { resolved, outcomes, reportDir, exitCode: bad.length ? 1 : 0 };
 }

@@ -184,6 +184,56 @@ export type PlanNode = z.infer<typeof NodeSchema>;
 /** The kinds of plan nodes. */
 export type NodeKind = PlanNode["kind"];
 
+/**
+ * Where each kind's config names other nodes of its experiment, and the kinds they must be: a
+ * path into the config (`*`: every element of an array; a path that holds no name is skipped).
+ */
+const REF_PATHS: Record<NodeKind, [path: string, kinds: NodeKind[]][]> = {
+  dataset: [],
+  verification: [],
+  preview: [],
+  train: [["data", ["dataset"]], ["val.set", ["dataset"]]],
+  eval: [["run", ["train"]], ["test.set", ["verification"]]],
+  realism: [["set", ["verification"]]],
+  features: [["run", ["train"]], ["sets.*.dataset", ["dataset"]]],
+};
+
+/** One reference of a node: the name, where in the config it is, and the kinds it may name. */
+export interface NodeRef {
+  ref: string;
+  path: string;
+  kinds: NodeKind[];
+}
+
+/** The places (object, key) along `path` below `root` that hold a name. */
+function refPlaces(root: unknown, path: string): [Record<string, unknown>, string][] {
+  let places: [Record<string, unknown>, string][] = [[{ root }, "root"]];
+  for (const key of path.split(".")) {
+    places = places.flatMap(([o, k]) => {
+      const v = o[k] as Record<string, unknown> | null;
+      if (v === null || typeof v !== "object") return [];
+      return (key === "*" ? Object.keys(v) : [key]).map((c): [typeof v, string] => [v, c]);
+    });
+  }
+  return places.filter(([o, k]) => typeof o[k] === "string");
+}
+
+/** The names a node reads, in `REF_PATHS` order. */
+export function nodeRefs(node: PlanNode): NodeRef[] {
+  return REF_PATHS[node.kind].flatMap(([path, kinds]) =>
+    refPlaces(node.config, path).map(([o, k]) => ({ ref: o[k] as string, path, kinds }))
+  );
+}
+
+/** A copy of the node's config with every name replaced by `f(name)`. */
+export function mapRefs(node: PlanNode, f: (ref: string) => unknown): Record<string, unknown> {
+  const config = structuredClone(node.config) as Record<string, unknown>;
+  for (const [path] of REF_PATHS[node.kind]) {
+    for (const [o, k] of refPlaces(config, path)) o[k] = f(o[k] as string);
+  }
+  return config;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Experiments
 
@@ -232,8 +282,7 @@ export type Experiment = z.infer<typeof ExperimentSchema>;
 
 /** Every reference must name a node of the same experiment, of the right kind. */
 function checkRefs(e: z.infer<typeof ExperimentSchema>, ctx: z.RefinementCtx): void {
-  const want = (ref: string | null, kinds: NodeKind[], where: string) => {
-    if (ref === null) return;
+  const want = (ref: string, kinds: NodeKind[], where: string) => {
     const node = e.nodes[ref];
     if (!node || !kinds.includes(node.kind)) {
       ctx.addIssue({
@@ -246,23 +295,7 @@ function checkRefs(e: z.infer<typeof ExperimentSchema>, ctx: z.RefinementCtx): v
     }
   };
   for (const [name, node] of Object.entries(e.nodes)) {
-    const where = `nodes.${name}`;
-    if (node.kind === "train") {
-      want(node.config.data, ["dataset"], `${where}.data`);
-      if (node.config.val.kind === "synthetic") {
-        want(node.config.val.set, ["dataset"], `${where}.val`);
-      }
-    } else if (node.kind === "eval") {
-      want(node.config.run, ["train"], `${where}.run`);
-      if (node.config.test.kind === "synthetic") {
-        want(node.config.test.set, ["verification"], `${where}.test`);
-      }
-    } else if (node.kind === "realism") {
-      want(node.config.set, ["verification"], `${where}.set`);
-    } else if (node.kind === "features") {
-      want(node.config.run, ["train"], `${where}.run`);
-      for (const s of node.config.sets) if ("dataset" in s) want(s.dataset, ["dataset"], where);
-    }
+    for (const r of nodeRefs(node)) want(r.ref, r.kinds, `nodes.${name}.${r.path}`);
   }
   for (const row of e.table?.rows ?? []) {
     for (const [col, refs] of Object.entries(row.cells)) {

@@ -43,33 +43,12 @@ function meaninglessBanner(p: Preset): string | null {
     : null;
 }
 
-/** Header cells; `paper: false` leaves out the paper's column (the per-seed tables). */
-function headerCells(t: ReportTable, paper = true): string[] {
-  const h = [t.rowHeader];
-  for (const c of t.columns) for (const p of PROTOCOLS) h.push(`${c.label} (${p})`);
-  if (paper && t.rows.some((r) => r.paper !== undefined)) h.push("paper, LFW");
-  return h;
-}
-
-function rowCells(t: ReportTable, row: ReportTable["rows"][number]): string[] {
-  const cells = [row.label];
-  for (const c of t.columns) for (const p of PROTOCOLS) cells.push(fmtCell(row.cells[c.key], p));
-  if (t.rows.some((r) => r.paper !== undefined)) cells.push(row.paper?.toFixed(2) ?? "—");
-  return cells;
-}
-
 /** `97.25 / 97.80`: each seed's accuracy (%) in seed order, or the missing text. */
 export function fmtSeeds(cell: Cell, protocol: Protocol): string {
   if (cell.kind === "missing") return cell.text;
   const v = cell.seeds.map((s) => s[protocol]);
   if (v.some((r) => r === undefined)) return "—";
   return v.map((r) => (100 * r!.accuracy).toFixed(2)).join(" / ");
-}
-
-function seedRowCells(t: ReportTable, row: ReportTable["rows"][number]): string[] {
-  const cells = [row.label];
-  for (const c of t.columns) for (const p of PROTOCOLS) cells.push(fmtSeeds(row.cells[c.key], p));
-  return cells;
 }
 
 /** A Markdown table of strings, pipes in cells escaped. */
@@ -93,10 +72,21 @@ function htmlTable(head: readonly string[], rows: string[][], numbers?: RegExp):
   ].join("\n");
 }
 
-/** A result table's header and rows; `perSeed`: each seed's accuracy instead of the mean. */
+/**
+ * A result table's header and rows: a column per table column and protocol, and the paper's
+ * number where there is one; `perSeed`: each seed's accuracy instead of the mean (no paper).
+ */
 function tableCells(t: ReportTable, perSeed: boolean): [string[], string[][]] {
-  const row = perSeed ? seedRowCells : rowCells;
-  return [headerCells(t, !perSeed), t.rows.map((r) => row(t, r))];
+  const fmt = perSeed ? fmtSeeds : fmtCell;
+  const each = (f: (c: ReportTable["columns"][number], p: Protocol) => string) =>
+    t.columns.flatMap((c) => PROTOCOLS.map((p) => f(c, p)));
+  const head = [t.rowHeader, ...each((c, p) => `${c.label} (${p})`)];
+  const rows = t.rows.map((r) => [r.label, ...each((c, p) => fmt(r.cells[c.key], p))]);
+  if (!perSeed && t.rows.some((r) => r.paper !== undefined)) {
+    head.push("paper, LFW");
+    rows.forEach((cells, i) => cells.push(t.rows[i].paper?.toFixed(2) ?? "—"));
+  }
+  return [head, rows];
 }
 
 /** A result table in Markdown; `perSeed`: each seed's accuracy instead of the mean. */
@@ -146,7 +136,7 @@ export const REALISM_COLUMNS = [
   "fd_floor",
   "fd_ratio",
   "identity_accuracy",
-] as const;
+];
 
 /** What the Realism table shows and that it is a meter only. */
 export const REALISM_NOTE = "The realism meter: Fréchet distance (`fd`) between the " +
@@ -177,23 +167,7 @@ export function renderMarkdown(m: ReportModel): string {
   const out: string[] = [`# synface reproduce report: preset \`${m.preset.name}\``, ""];
   const banner = meaninglessBanner(m.preset);
   if (banner) out.push(banner, "");
-  out.push(
-    `Command: \`${m.meta.command}\`  `,
-    `Wall time: ${formatDuration(m.meta.wallS)} (${m.meta.startedAt} → ${m.meta.finishedAt}); ` +
-      `backend \`${m.meta.backend}\`, ${
-        m.meta.ep ? `ONNX EP \`${m.meta.ep}\`, ` : ""
-      }${m.meta.workers} worker(s), ${jobsText(m.meta)}  `,
-    `Hardware: ${hardwareLine(m.meta.hardware)}`,
-    "",
-    `Accuracy is LFW-style verification accuracy in %, ${accuracyNote(m.preset)}, under both ` +
-      "protocols: `synface` (cosine, no flip, threshold from the other folds) and " +
-      "`insightface` (flip fusion, squared L2). Model selection used " +
-      (m.meta.inputs.valPairs ? `\`${m.meta.inputs.valPairs}\`` : "the synthetic validation set") +
-      ", never the test pairs.",
-    "",
-    PAPER_NOTE,
-    "",
-  );
+  for (const p of introParagraphs(m)) out.push(p, "");
   for (const e of m.experiments) {
     out.push(`## ${e.title}`, "", e.about, "");
     if (e.table) out.push(markdownTable(e.table), "");
@@ -236,6 +210,28 @@ export function renderMarkdown(m: ReportModel): string {
   return out.join("\n");
 }
 
+/**
+ * The paragraphs under the title, in Markdown (a paragraph's lines end in two spaces): the run,
+ * what the numbers are, the paper's.
+ */
+function introParagraphs(m: ReportModel): string[] {
+  const { meta } = m;
+  const ep = meta.ep ? `ONNX EP \`${meta.ep}\`, ` : "";
+  const val = meta.inputs.valPairs ? `\`${meta.inputs.valPairs}\`` : "the synthetic validation set";
+  return [
+    [
+      `Command: \`${meta.command}\``,
+      `Wall time: ${formatDuration(meta.wallS)} (${meta.startedAt} → ${meta.finishedAt}); ` +
+      `backend \`${meta.backend}\`, ${ep}${meta.workers} worker(s), ${jobsText(meta)}`,
+      `Hardware: ${hardwareLine(meta.hardware)}`,
+    ].join("  \n"),
+    `Accuracy is LFW-style verification accuracy in %, ${accuracyNote(m.preset)}, under both ` +
+    "protocols: `synface` (cosine, no flip, threshold from the other folds) and " +
+    `\`insightface\` (flip fusion, squared L2). Model selection used ${val}, never the test pairs.`,
+    PAPER_NOTE,
+  ];
+}
+
 /** A figure's own table (columns and rows) as strings. */
 function figureCells(t: NonNullable<ReportExperiment["figureTable"]>): [string[], string[][]] {
   return [t.columns, t.rows.map((r) => r.map(String))];
@@ -269,25 +265,7 @@ export function renderHtml(m: ReportModel): string {
   ];
   const banner = meaninglessBanner(m.preset);
   if (banner) h.push(`<p class="banner">${mdInline(banner)}</p>`);
-  h.push(
-    `<p>Command: <code>${esc(m.meta.command)}</code><br>Wall time: ${
-      formatDuration(m.meta.wallS)
-    } ` +
-      `(${esc(m.meta.startedAt)} → ${esc(m.meta.finishedAt)}); backend <code>${
-        esc(m.meta.backend)
-      }` +
-      `</code>, ${
-        m.meta.ep ? `ONNX EP <code>${esc(m.meta.ep)}</code>, ` : ""
-      }${m.meta.workers} worker(s), ${esc(jobsText(m.meta))}<br>Hardware: ${
-        esc(hardwareLine(m.meta.hardware))
-      }</p>`,
-    `<p>Accuracy: LFW-style verification accuracy in %, ${
-      esc(accuracyNote(m.preset))
-    }, under both ` +
-      `protocols (<code>synface</code>: cosine, no flip; <code>insightface</code>: flip fusion, ` +
-      `squared L2).</p>`,
-    `<p>${mdInline(PAPER_NOTE)}</p>`,
-  );
+  for (const p of introParagraphs(m)) h.push(`<p>${mdInline(p).replaceAll("  \n", "<br>")}</p>`);
   for (const e of m.experiments) {
     h.push(`<h2 id="${esc(e.name)}">${esc(e.title)}</h2>`, `<p>${esc(e.about)}</p>`);
     if (e.table) h.push(htmlTable(...tableCells(e.table, false), ACCURACY_CELL));
@@ -330,7 +308,7 @@ export function renderHtml(m: ReportModel): string {
   return h.join("\n") + "\n";
 }
 
-/** `**bold**` and `` `code` `` of our own fixed strings to HTML. */
+/** `**bold**` and `` `code` `` of the report's Markdown text to HTML (the rest escaped). */
 function mdInline(s: string): string {
   return esc(s).replace(/\*\*(.+?)\*\*/g, "<b>$1</b>").replace(/`(.+?)`/g, "<code>$1</code>");
 }

@@ -225,24 +225,17 @@ export async function buildReportModel(
     }
     if (exp.figure) {
       const o = byHash.get(refs[exp.figure]);
-      const figs = o && finished(o) ? figuresOf(o.result) : [];
-      if (o && finished(o)) {
-        for (const [i, f] of figs.entries()) {
-          const ext = f.file.slice(f.file.lastIndexOf("."));
-          re.figures.push({
-            title: f.title,
-            path: `figures/${exp.name}-${i + 1}${ext}`,
-            source: `${o.stage.dir}/${f.file}`,
-          });
-        }
+      const done = o && finished(o) ? o : undefined;
+      for (const [i, f] of figuresOf(done?.result).entries()) {
+        re.figures.push({
+          title: f.title,
+          path: `figures/${exp.name}-${i + 1}${f.file.slice(f.file.lastIndexOf("."))}`,
+          source: `${done!.stage.dir}/${f.file}`,
+        });
       }
-      const tbl = (o?.result as { table?: ReportExperiment["figureTable"] } | undefined)?.table;
-      if (o && finished(o) && tbl && Array.isArray(tbl.columns) && Array.isArray(tbl.rows)) {
-        re.figureTable = tbl;
-      }
-      if (re.figures.length === 0) {
-        re.figureMissing = o && finished(o) ? "no figure files" : missingText(o);
-      }
+      const tbl = (done?.result as { table?: ReportExperiment["figureTable"] } | undefined)?.table;
+      if (tbl && Array.isArray(tbl.columns) && Array.isArray(tbl.rows)) re.figureTable = tbl;
+      if (re.figures.length === 0) re.figureMissing = done ? "no figure files" : missingText(o);
     }
     experiments.push(re);
   }
@@ -340,16 +333,10 @@ export function aggregateSeeds(seeds: EvalResults[]): EvalResults {
       accuracy: m,
       std: Math.sqrt(acc.reduce((a, x) => a + (x - m) ** 2, 0) / (acc.length - 1)),
     };
-    const opt = (f: (r: ProtocolResult) => number | null | undefined) => {
-      const v = all.map(f);
-      return v.every((x) => typeof x === "number") ? mean(v as number[]) : undefined;
-    };
-    const threshold = opt((r) => r.threshold);
-    if (threshold !== undefined) agg.threshold = threshold;
-    const auc = opt((r) => r.auc);
-    if (auc !== undefined) agg.auc = auc;
-    const tar = opt((r) => r["tar_at_far_1e-3"]);
-    if (tar !== undefined) agg["tar_at_far_1e-3"] = tar;
+    for (const k of ["threshold", "auc", "tar_at_far_1e-3"] as const) {
+      const v = all.map((r) => r[k]);
+      if (v.every((x) => typeof x === "number")) agg[k] = mean(v as number[]);
+    }
     const rocs = all.map((r) => r.roc);
     if (rocs.every((r) => r !== undefined)) agg.roc = meanRoc(rocs as RocPoints[]);
     out[p] = agg;
@@ -375,16 +362,14 @@ function barChart(
 ): string | null {
   const present = columns.filter((key) => table.columns.some((c) => c.key === key));
   const series: BarSeries[] = present.map((key) => {
-    const col = table.columns.find((c) => c.key === key)!;
-    const vals = table.rows.map((r) => {
+    const results = table.rows.map((r) => {
       const c = r.cells[key];
-      const p = c?.kind === "value" ? c.results[protocol] : undefined;
-      return p ? { v: 100 * p.accuracy, e: 100 * p.std } : null;
+      return c?.kind === "value" ? c.results[protocol] : undefined;
     });
     return {
-      label: col.label,
-      values: vals.map((v) => v?.v ?? null),
-      errors: vals.map((v) => v?.e ?? null),
+      label: table.columns.find((c) => c.key === key)!.label,
+      values: results.map((p) => p ? 100 * p.accuracy : null),
+      errors: results.map((p) => p ? 100 * p.std : null),
     };
   });
   if (table.rows.some((r) => r.paper !== undefined)) {

@@ -125,11 +125,7 @@ export async function runPlan(
   // The ETA scales what is left by how fast this machine has been so far, separately for
   // generation, training and embedding (their speeds differ by orders of magnitude).
   const group = (k: NodeKind) =>
-    k === "train"
-      ? "train"
-      : k === "eval" || k === "features" || k === "realism"
-      ? "embed"
-      : "generate";
+    k === "train" ? "train" : ["eval", "features", "realism"].includes(k) ? "embed" : "generate";
   const ranEstimate = { generate: 0, train: 0, embed: 0 };
   const ranActual = { generate: 0, train: 0, embed: 0 };
   const remaining = { generate: 0, train: 0, embed: 0 };
@@ -146,17 +142,14 @@ export async function runPlan(
       const speed = ranEstimate[g] > 0 ? ranActual[g] / ranEstimate[g] : 1;
       eta += Math.max(0, remaining[g]) * speed * (g === "train" ? trainFactor : 1);
     }
-    const what = o.status === "done" || o.status === "cached"
+    const what = finished(o)
       ? `${o.status} in ${formatDuration(o.wallS)}`
       : `${o.status}${o.message ? `: ${o.message}` : ""}`;
-    completed++;
+    const n = String(++completed).padStart(width);
+    const elapsed = formatDuration((now() - t0) / 1000);
     log(
-      `reproduce [${
-        String(completed).padStart(width)
-      }/${total}] ${o.stage.kind} ${o.stage.label} ` +
-        `(${o.stage.dir}) ${what} · elapsed ${formatDuration((now() - t0) / 1000)} · ETA ${
-          formatDuration(eta)
-        }`,
+      `reproduce [${n}/${total}] ${o.stage.kind} ${o.stage.label} (${o.stage.dir}) ${what} · ` +
+        `elapsed ${elapsed} · ETA ${formatDuration(eta)}`,
     );
   };
   const settle = (stage: Stage, outcome: StageOutcome) => {
@@ -256,16 +249,9 @@ export async function runPlan(
         },
       });
       const wallS = (now() - s0) / 1000;
-      await writeDone(out, {
-        hash: stage.hash,
-        kind: stage.kind,
-        label: stage.label,
-        key: stage.key,
-        started_at: started.toISOString(),
-        finished_at: new Date().toISOString(),
-        wall_s: wallS,
-        result,
-      });
+      const { hash, kind, label, key } = stage;
+      const times = { started_at: started.toISOString(), finished_at: new Date().toISOString() };
+      await writeDone(out, { hash, kind, label, key, ...times, wall_s: wallS, result });
       return { stage, status: "done", wallS, result };
     } catch (e) {
       const wallS = (now() - s0) / 1000;

@@ -2,7 +2,7 @@
  * The real stage functions: thin adapters from plan nodes to the modules' APIs (`mixup/` +
  * `generator/` for data, `recognition/` for training, `eval/` for verification and Fig. 2).
  */
-import { type Ep, openAnyDataset } from "../../data/mod.ts";
+import { type Ep, exists, openAnyDataset } from "../../data/mod.ts";
 import {
   classCosineStats,
   type Embedder,
@@ -27,6 +27,7 @@ import {
   writePreviews,
 } from "../../synthesis/mod.ts";
 import type { TrainConfigInput } from "../../recognition/mod.ts";
+import { realSliceFiles } from "./cache.ts";
 import type { PlanNode, RealSlice } from "./plan_schema.ts";
 import type { StageContext, StageImpls } from "./run.ts";
 import { runTraining, trainInChild } from "./train_process.ts";
@@ -47,24 +48,13 @@ export function sizeOf(size: "112x112" | "112x96"): [number, number] {
  */
 export async function linkRealSlice(real: string, slice: RealSlice, into: string): Promise<string> {
   const abs = await Deno.realPath(real);
-  const classes: string[] = [];
-  for await (const e of Deno.readDir(abs)) {
-    if (e.isDirectory && !e.name.startsWith(".")) classes.push(e.name);
+  const { folders, picked } = await realSliceFiles(abs, slice);
+  if (folders < slice.ids) {
+    throw new Error(`--real ${real}: ${folders} identity folders, the plan needs ${slice.ids}`);
   }
-  classes.sort();
-  if (classes.length < slice.ids) {
-    throw new Error(
-      `--real ${real}: ${classes.length} identity folders, the plan needs ${slice.ids}`,
-    );
-  }
-  for (const c of classes.slice(0, slice.ids)) {
-    const files: string[] = [];
-    for await (const e of Deno.readDir(`${abs}/${c}`)) {
-      if (e.isFile && !e.name.startsWith(".")) files.push(e.name);
-    }
-    files.sort();
+  for (const [c, files] of picked) {
     await Deno.mkdir(`${into}/${c}`, { recursive: true });
-    for (const f of files.slice(0, slice.perId)) {
+    for (const f of files) {
       // Hard links (readers skip symlinks), or a copy across file systems.
       const to = `${into}/${c}/${f}`;
       try {
@@ -145,16 +135,10 @@ async function trainInOwnProcess(ctx: StageContext, config: TrainConfigInput): P
 /** Pairs file and image folder of a synthetic verification set folder. */
 export async function verificationFiles(dir: string): Promise<{ pairs: string; images: string }> {
   for (const name of ["pairs.txt", "pairs.csv"]) {
-    try {
-      await Deno.stat(`${dir}/${name}`);
-    } catch {
-      continue;
-    }
-    let images = dir;
-    try {
-      if ((await Deno.stat(`${dir}/images`)).isDirectory) images = `${dir}/images`;
-    } catch { /* images beside the pairs file */ }
-    return { pairs: `${dir}/${name}`, images };
+    if (!(await exists(`${dir}/${name}`))) continue;
+    // an images/ folder, else the images lie beside the pairs file
+    const sub = await Deno.stat(`${dir}/images`).catch(() => null);
+    return { pairs: `${dir}/${name}`, images: sub?.isDirectory ? `${dir}/images` : dir };
   }
   throw new Error(`${dir}: synthetic verification set has no pairs.txt`);
 }
@@ -198,12 +182,7 @@ async function featuresStage(ctx: StageContext): Promise<unknown> {
         ? ctx.deps[s.dataset].dir
         : await linkRealSlice(ctx.inputs.real!, s.real, `${ctx.dir}/real-slice`);
       const ds = await openAnyDataset(dir);
-      const byClass = new Map<number, typeof records>();
-      const records = ds.records();
-      for (const r of records) {
-        if (!byClass.has(r.class)) byClass.set(r.class, []);
-        byClass.get(r.class)!.push(r);
-      }
+      const byClass = Map.groupBy(ds.records(), (r) => r.class);
       const names = ds.classNames();
       const byId = new Map<string, Float32Array[]>();
       for (const [cls, recs] of [...byClass].slice(0, c.ids)) {
