@@ -3,13 +3,19 @@ import {
   canonicalJson,
   codeFingerprints,
   hashKey,
-  ONNX_KINDS,
   readDone,
   resolvePlan,
+  STAGE_KINDS,
   writeFileAtomic,
 } from "../tasks/reproduce/cache.ts";
 import { buildPlan, type Preset, PRESETS, resolvePreset } from "../tasks/reproduce/mod.ts";
-import { NeedsError, runPlan, type StageContext, type StageImpls } from "../tasks/reproduce/run.ts";
+import {
+  NeedsError,
+  runPlan,
+  type StageContext,
+  type StageFn,
+  type StageImpls,
+} from "../tasks/reproduce/run.ts";
 import { CODE } from "./_reproduce.ts";
 import { temp, withTempDir } from "./_helpers.ts";
 
@@ -59,38 +65,23 @@ Deno.test("a changed config changes exactly the stages it affects", async () => 
   assert.equal(more.t2.syn, base.t2.syn, "datasets unchanged");
   assert.equal(more.t2.syntest, base.t2.syntest);
   assert.notEqual(more.t2["train-syn"], base.t2["train-syn"], "runs changed");
-  assert.notEqual(
-    more.t2["train-syn@syntest"],
-    base.t2["train-syn@syntest"],
-    "their evals changed",
-  );
+  const ev = "train-syn@syntest";
+  assert.notEqual(more.t2[ev], base.t2[ev], "their evals changed");
   const gen = await hashes(resolvePreset("smoke"), { ...CODE, generator: "g2" }, ["table2"]);
   assert.notEqual(gen.t2.syn, base.t2.syn, "generator source is part of a dataset's key");
-  assert.notEqual(
-    gen.t2["train-syn@syntest"],
-    base.t2["train-syn@syntest"],
-    "and flows downstream",
-  );
-  const ev = await hashes(resolvePreset("smoke"), { ...CODE, eval: "e2" }, ["table2"]);
-  assert.equal(ev.t2["train-syn"], base.t2["train-syn"], "eval source does not touch runs");
-  assert.notEqual(ev.t2["train-syn@syntest"], base.t2["train-syn@syntest"]);
+  assert.notEqual(gen.t2[ev], base.t2[ev], "and flows downstream");
+  const evl = await hashes(resolvePreset("smoke"), { ...CODE, eval: "e2" }, ["table2"]);
+  assert.equal(evl.t2["train-syn"], base.t2["train-syn"], "eval source does not touch runs");
+  assert.notEqual(evl.t2[ev], base.t2[ev]);
 });
 
 Deno.test("real-input fingerprints key the stages that read them; missing inputs are 'needs'", async () => {
   const p = resolvePreset("smoke");
   const pl = buildPlan(p, { real: true, val: false }, ["table2"]);
-  const a = await resolvePlan(pl, {
-    real: (s) => Promise.resolve(`A${s.ids}x${s.perId}`),
-    lfw: "L1",
-  }, CODE);
-  const b = await resolvePlan(pl, {
-    real: (s) => Promise.resolve(`B${s.ids}x${s.perId}`),
-    lfw: "L1",
-  }, CODE);
-  const c = await resolvePlan(pl, {
-    real: (s) => Promise.resolve(`A${s.ids}x${s.perId}`),
-    lfw: "L2",
-  }, CODE);
+  /** Resolved with `--real` fingerprinting as `real` and `--lfw-*` as `lfw`. */
+  const at = (real: string, lfw: string) =>
+    resolvePlan(pl, { real: (s) => Promise.resolve(`${real}${s.ids}x${s.perId}`), lfw }, CODE);
+  const [a, b, c] = [await at("A", "L1"), await at("B", "L1"), await at("A", "L2")];
   const t = (r: typeof a) => r.refs.table2;
   assert.equal(t(a)["train-syn"], t(b)["train-syn"]);
   assert.notEqual(t(a)["train-syn-im-dm2"], t(b)["train-syn-im-dm2"]);
@@ -111,7 +102,7 @@ Deno.test("the ONNX execution provider keys the stages that run models, and so w
   const kinds = new Set<string>();
   node.stages.forEach((s, i) => {
     const key = s.key as { ep?: string };
-    assert.equal(key.ep, ONNX_KINDS.includes(s.kind) ? "node" : undefined, s.label);
+    assert.equal(key.ep, STAGE_KINDS[s.kind].onnx ? "node" : undefined, s.label);
     assert.equal((none.stages[i].key as { ep?: string }).ep, undefined);
     // every stage of table 2 runs a model or reads a dataset a model made
     assert.notEqual(s.hash, wasm.stages[i].hash, s.label);
@@ -177,10 +168,7 @@ temp.test("finished stages are skipped, partial ones resumed, failures block dep
   assert.match(status(o1, "train-syn-im@syntest").message!, /table2\/train-syn-im failed: boom/);
   assert.equal(status(o1, "train-syn-im-dm2").status, "needs-input");
   assert.equal(lines.length, r.stages.length, "one progress line per stage");
-  assert.match(
-    lines[0],
-    /^reproduce \[ 1\/\d+\] verification table2\/syntest .* done in .* ETA /,
-  );
+  assert.match(lines[0], /^reproduce \[ 1\/\d+\] verification table2\/syntest .* done in .* ETA /);
   assert.ok(f1.calls.every((c) => !c.resume));
 
   const f2 = fakes();
@@ -262,10 +250,7 @@ temp.test("side by side: up to `jobs` trainings at once in processes of their ow
   const finishedAt = new Map<string, number>();
   let clock = 0;
   const threads: (number | undefined)[] = [];
-  const slow = (inner: (ctx: StageContext) => Promise<unknown>, train: boolean) =>
-  async (
-    ctx: StageContext,
-  ) => {
+  const slow = (inner: StageFn, train: boolean): StageFn => async (ctx) => {
     for (const h of Object.values(ctx.stage.deps)) {
       assert.ok(finishedAt.has(h), `${ctx.stage.label} starts after its inputs`);
     }
@@ -302,14 +287,9 @@ temp.test("side by side: up to `jobs` trainings at once in processes of their ow
   );
 
   // One job: every stage in turn, in this process (no thread count).
-  const out2 = await Deno.makeTempDir({ prefix: "reproduce_cache_test_" });
-  try {
-    maxTrains = 0;
-    threads.length = 0;
-    await runPlan(r, f.impls, { out: out2, log: () => {} });
-    assert.equal(maxTrains, 1);
-    assert.ok(threads.every((t) => t === undefined));
-  } finally {
-    await Deno.remove(out2, { recursive: true });
-  }
+  maxTrains = 0;
+  threads.length = 0;
+  await runPlan(r, f.impls, { out: `${out}/one-job`, log: () => {} });
+  assert.equal(maxTrains, 1);
+  assert.ok(threads.every((t) => t === undefined));
 });

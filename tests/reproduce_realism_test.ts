@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { createPixelEmbedder, measureRealism } from "../eval/mod.ts";
-import { folderFingerprint, ONNX_KINDS, resolvePlan } from "../tasks/reproduce/cache.ts";
+import { folderFingerprint, resolvePlan, STAGE_KINDS } from "../tasks/reproduce/cache.ts";
 import { buildPlan, DEFAULT_GENERATOR_ID, resolvePreset } from "../tasks/reproduce/mod.ts";
 import { buildReportModel, renderHtml, renderMarkdown } from "../tasks/reproduce/mod.ts";
-import type { StageContext, StageOutcome } from "../tasks/reproduce/run.ts";
-import { CODE, META } from "./_reproduce.ts";
+import type { ResolvedPlan, StageContext } from "../tasks/reproduce/mod.ts";
+import { CODE, META, outcomesOf } from "./_reproduce.ts";
 import { realismStage } from "../tasks/reproduce/stages.ts";
 import { makeSet, temp } from "./_helpers.ts";
 
@@ -67,7 +67,7 @@ Deno.test("realism cache key: generator id, EP, real and floor fingerprints", as
     const s = r.stages.find((s) => s.kind === "realism")!;
     return { hash: s.hash, key: s.key as { ep?: string; config: { generator: string } } };
   };
-  assert.ok(ONNX_KINDS.includes("realism"));
+  assert.ok(STAGE_KINDS.realism.onnx);
   const a = await key("gen-a@1", "wasm");
   assert.equal(a.key.ep, "wasm");
   assert.equal(a.key.config.generator, "gen-a@1");
@@ -158,14 +158,8 @@ temp.test("realism stage: measures the test set against --lfw-images, leaves Vie
 temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw-images' without it", async (tmp) => {
   const plan = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2"]);
   /** The report of `r` with every runnable stage cached. */
-  const report = (r: Awaited<ReturnType<typeof resolvePlan>>) => {
-    const outcomes = r.stages.map((stage): StageOutcome =>
-      stage.needs.length
-        ? { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` }
-        : { stage, status: "cached", wallS: 1 }
-    );
-    return buildReportModel(r, outcomes, { ...META, out: tmp }, () => Promise.resolve(null));
-  };
+  const report = (r: ResolvedPlan) =>
+    buildReportModel(r, outcomesOf(r), { ...META, out: tmp }, () => Promise.resolve(null));
   const r = await resolvePlan(plan, LFW, CODE);
   const stage = r.stages.find((s) => s.kind === "realism")!;
   await Deno.mkdir(`${tmp}/${stage.dir}`, { recursive: true });
@@ -197,10 +191,7 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
   );
   // a malformed realism.json names the file and field
   await Deno.writeTextFile(`${tmp}/${stage.dir}/realism.json`, JSON.stringify({ n: 24 }));
-  await assert.rejects(
-    report(r),
-    /realism\.json: field "fd"/,
-  );
+  await assert.rejects(report(r), /realism\.json: field "fd"/);
   // no real crops: the row says what it needs
   const none = await resolvePlan(plan, {}, CODE);
   const m2 = await report(none);

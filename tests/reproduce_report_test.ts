@@ -13,8 +13,8 @@ import {
   renderMarkdown,
   writeReport,
 } from "../tasks/reproduce/mod.ts";
-import type { StageOutcome } from "../tasks/reproduce/run.ts";
-import { CODE, META } from "./_reproduce.ts";
+import type { Stage, StageOutcome } from "../tasks/reproduce/mod.ts";
+import { CODE, META, outcomesOf } from "./_reproduce.ts";
 import { withTempDir } from "./_helpers.ts";
 
 async function fixture() {
@@ -31,24 +31,11 @@ async function fixture() {
       insightface: { accuracy: 0.83, std: 0.02 },
     },
   };
-  const outcomes: StageOutcome[] = resolved.stages.map((stage) => {
-    if (stage.needs.length) {
-      return { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` };
-    }
-    if (stage.kind === "preview") {
-      return {
-        stage,
-        status: "done",
-        wallS: 3,
-        result: { figures: [{ title: "Identity Mixup strip", file: "im_strip.png" }] },
-      };
-    }
-    return {
-      stage,
-      status: stage.hash in acc || stage.kind !== "eval" ? "cached" : "failed",
-      wallS: 1.5,
-    };
-  });
+  const strip = { figures: [{ title: "Identity Mixup strip", file: "im_strip.png" }] };
+  const status = (s: Stage) => s.hash in acc || s.kind !== "eval" ? "cached" : "failed";
+  const outcomes = outcomesOf(resolved, status, 1.5).map((o): StageOutcome =>
+    o.stage.kind === "preview" ? { ...o, status: "done", wallS: 3, result: strip } : o
+  );
   const model = await buildReportModel(
     resolved,
     outcomes,
@@ -139,10 +126,7 @@ Deno.test("bar chart: one bar per value, error bars, gaps for missing", () => {
     { label: "s2", values: [80, 90] },
   ], { title: "T", yLabel: "%" });
   assert.ok(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"));
-  assert.equal(
-    (svg.match(/<rect class="bar"/g) ?? []).length,
-    3,
-  );
+  assert.equal(svg.match(/<rect class="bar"/g)?.length, 3);
   assert.match(svg, /b &amp; c/);
   assert.equal((svg.match(/stroke="#333"\/>/g) ?? []).length, 2, "one error bar + the x axis");
   // 80% on a 50…100 axis sits 60% of the way down the plot area.
@@ -155,26 +139,14 @@ Deno.test("bar chart: one bar per value, error bars, gaps for missing", () => {
 });
 
 Deno.test("seeds: a cell is the mean over its training seeds, ± their sample std; per-seed table", async () => {
+  const TAR = "tar_at_far_1e-3";
+  const roc = (tpr: number) => ({ fpr: [0, 0.5, 1], tpr: [0, tpr, 1] });
   const a: EvalResults = {
-    synface: {
-      accuracy: 0.97,
-      std: 0.01,
-      threshold: 0.3,
-      auc: 0.99,
-      "tar_at_far_1e-3": 0.5,
-      roc: { fpr: [0, 0.5, 1], tpr: [0, 0.8, 1] },
-    },
+    synface: { accuracy: 0.97, std: 0.01, threshold: 0.3, auc: 0.99, [TAR]: 0.5, roc: roc(0.8) },
     insightface: { accuracy: 0.96, std: 0.02 },
   };
   const b: EvalResults = {
-    synface: {
-      accuracy: 0.98,
-      std: 0.03,
-      threshold: 0.4,
-      auc: 0.97,
-      "tar_at_far_1e-3": null,
-      roc: { fpr: [0, 0.5, 1], tpr: [0, 0.9, 1] },
-    },
+    synface: { accuracy: 0.98, std: 0.03, threshold: 0.4, auc: 0.97, [TAR]: null, roc: roc(0.9) },
   };
   const c: EvalResults = { synface: { accuracy: 0.99, std: 0.0, threshold: 0.5 } };
   const ab = aggregateSeeds([a, b]);
@@ -183,10 +155,10 @@ Deno.test("seeds: a cell is the mean over its training seeds, ± their sample st
   assert.ok(Math.abs(ab.synface!.std - Math.sqrt(2 * 0.005 ** 2)) < 1e-12);
   assert.ok(Math.abs(ab.synface!.threshold! - 0.35) < 1e-12);
   assert.ok(Math.abs(ab.synface!.auc! - 0.98) < 1e-12);
-  assert.equal(ab.synface!["tar_at_far_1e-3"], undefined, "one seed has no TAR: no mean");
-  const roc = ab.synface!.roc as { fpr: number[]; tpr: number[] };
-  assert.deepEqual(roc.fpr, [0, 0.5, 1]);
-  assert.deepEqual(roc.tpr.map((v) => Math.round(v * 1e9) / 1e9), [0, 0.85, 1], "mean curve");
+  assert.equal(ab.synface![TAR], undefined, "one seed has no TAR: no mean");
+  const mean = ab.synface!.roc!;
+  assert.deepEqual(mean.fpr, [0, 0.5, 1]);
+  assert.deepEqual(mean.tpr.map((v) => Math.round(v * 1e9) / 1e9), [0, 0.85, 1], "mean curve");
   assert.equal(ab.insightface, undefined, "a protocol one seed lacks is left out");
   const abc = aggregateSeeds([a, b, c]);
   assert.ok(Math.abs(abc.synface!.accuracy - 0.98) < 1e-12);
@@ -196,24 +168,21 @@ Deno.test("seeds: a cell is the mean over its training seeds, ± their sample st
   assert.throws(() => aggregateSeeds([]), /no seeds/);
 
   // Through the report: Table 2 with two seeds per cell.
-  const plan = buildPlan(resolvePreset("smoke", { seeds: 2 }), { real: false, val: false }, [
-    "table2",
-  ]);
-  const resolved = await resolvePlan(plan, {}, CODE);
+  const two = resolvePreset("smoke", { seeds: 2 });
+  const resolved = await resolvePlan(
+    buildPlan(two, { real: false, val: false }, ["table2"]),
+    {},
+    CODE,
+  );
   const t2 = resolved.refs.table2;
   const acc: Record<string, EvalResults> = {
     [t2["train-syn@syntest"]]: a,
     [t2["train-syn-seed2@syntest"]]: { ...b, insightface: { accuracy: 0.94, std: 0.01 } },
     [t2["train-syn-im@syntest"]]: c,
   };
-  const outcomes: StageOutcome[] = resolved.stages.map((stage) =>
-    stage.needs.length
-      ? { stage, status: "needs-input", wallS: 0, message: `needs ${stage.needs.join(", ")}` }
-      : {
-        stage,
-        status: stage.kind !== "eval" || stage.hash in acc ? "cached" : "failed",
-        wallS: 1,
-      }
+  const outcomes = outcomesOf(
+    resolved,
+    (s) => s.kind !== "eval" || s.hash in acc ? "cached" : "failed",
   );
   const model = await buildReportModel(
     resolved,

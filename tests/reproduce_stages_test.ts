@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { encodePng } from "../data/mod.ts";
 import { resolvePlan, type Stage } from "../tasks/reproduce/cache.ts";
-import { buildPlan, resolvePreset } from "../tasks/reproduce/mod.ts";
+import { buildPlan, type ExperimentName, resolvePreset } from "../tasks/reproduce/mod.ts";
 import { readEvalResults } from "../tasks/reproduce/mod.ts";
 import type { StageContext } from "../tasks/reproduce/run.ts";
 import {
@@ -62,6 +62,12 @@ async function fixture(root: string) {
 
 type Ctx = StageContext;
 
+/** The smoke plan of `only`, resolved (with a `--real` fingerprint when `real`). */
+function smoke(only: ExperimentName[], real: boolean) {
+  const plan = buildPlan(resolvePreset("smoke"), { real, val: false }, only);
+  return resolvePlan(plan, real ? { real: () => Promise.resolve("r") } : {}, {});
+}
+
 function ctx(stage: Stage, dir: string, deps: Ctx["deps"], inputs: Ctx["inputs"] = {}): Ctx {
   const rest = { resume: false, backend: "cpu", workers: 2, progress: () => {} } as const;
   return { stage, out: dir, dir, deps, inputs, ...rest };
@@ -69,11 +75,7 @@ function ctx(stage: Stage, dir: string, deps: Ctx["deps"], inputs: Ctx["inputs"]
 
 temp.test("eval and features stages run the eval module and write what the report reads", async (root) => {
   await fixture(root);
-  const resolved = await resolvePlan(
-    buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table2", "fig2"]),
-    { real: () => Promise.resolve("r") },
-    {},
-  );
+  const resolved = await smoke(["table2", "fig2"], true);
   const byRef = (exp: "table2" | "fig2", ref: string) =>
     resolved.stages.find((s) => s.hash === resolved.refs[exp][ref])!;
   const dep = (dir: string, s: Stage) => ({ stage: s, dir });
@@ -117,11 +119,7 @@ temp.test("eval and features stages run the eval module and write what the repor
 
 temp.test("train stage config: paths from deps and inputs; real-only runs link the slice", async (root) => {
   await fixture(root);
-  const resolved = await resolvePlan(
-    buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table1", "table2"]),
-    { real: () => Promise.resolve("r") },
-    {},
-  );
+  const resolved = await smoke(["table1", "table2"], true);
   const s = resolved.stages.find((x) => x.hash === resolved.refs.table2["train-syn-im-dm4"])!;
   const c = ctx(s, `${root}/r`, { synval: { stage: s, dir: "/v" } }, { real: "/real" });
   const cfg = trainerConfig(s.node as Parameters<typeof trainerConfig>[0], c, "/syn");
@@ -165,11 +163,7 @@ temp.test("train stage config: paths from deps and inputs; real-only runs link t
 
 temp.test("train stage in a process of its own: progress relayed, model exported; a failure carries the child's error", async (root) => {
   await fixture(root);
-  const resolved = await resolvePlan(
-    buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table1"]),
-    {},
-    {},
-  );
+  const resolved = await smoke(["table1"], false);
   const s = resolved.stages.find((x) => x.hash === resolved.refs.table1["train-syn"])!;
   const deps = (data: string) => ({
     syn: { stage: s, dir: data },

@@ -72,39 +72,20 @@ export interface ResolvedPlan {
   refs: Record<ExperimentName, Record<string, string>>;
 }
 
-const KIND_DIR: Record<NodeKind, string> = {
-  dataset: "datasets",
-  verification: "datasets",
-  preview: "datasets",
-  train: "runs",
-  eval: "evals",
-  features: "evals",
-  realism: "evals",
-};
-
-/** The modules whose source decides each kind's result. */
-export const KIND_MODULES: Record<NodeKind, string[]> = {
-  dataset: ["data", "generator", "mixup", "synthesis"],
-  verification: ["data", "generator", "synthesis"],
-  preview: ["data", "generator", "mixup", "synthesis"],
-  train: ["data", "mixup", "recognition"],
-  eval: ["data", "eval", "recognition"],
-  features: ["data", "eval", "recognition"],
-  realism: ["data", "eval"],
-};
-
 /**
- * Kinds that run ONNX models (the generator, embedders): their results depend on the execution
- * provider (native kernels round differently from wasm), so it is part of their key.
+ * Per kind: its folder under `--out`, the modules whose source decides its result, and whether
+ * it runs ONNX models (the generator, embedders), whose results depend on the execution provider
+ * (native kernels round differently from wasm), so that the provider is part of its key.
  */
-export const ONNX_KINDS: readonly NodeKind[] = [
-  "dataset",
-  "verification",
-  "preview",
-  "eval",
-  "features",
-  "realism",
-];
+export const STAGE_KINDS: Record<NodeKind, { dir: string; modules: string[]; onnx: boolean }> = {
+  dataset: { dir: "datasets", modules: ["data", "generator", "mixup", "synthesis"], onnx: true },
+  verification: { dir: "datasets", modules: ["data", "generator", "synthesis"], onnx: true },
+  preview: { dir: "datasets", modules: ["data", "generator", "mixup", "synthesis"], onnx: true },
+  train: { dir: "runs", modules: ["data", "mixup", "recognition"], onnx: false },
+  eval: { dir: "evals", modules: ["data", "eval", "recognition"], onnx: true },
+  features: { dir: "evals", modules: ["data", "eval", "recognition"], onnx: true },
+  realism: { dir: "evals", modules: ["data", "eval"], onnx: true },
+};
 
 /** The stage hash of a key: 16 hex digits of its canonical JSON's SHA-256. */
 export async function hashKey(key: unknown): Promise<string> {
@@ -114,7 +95,7 @@ export async function hashKey(key: unknown): Promise<string> {
 /**
  * Resolve a plan into stages. `code` maps module name → fingerprint of its source (see
  * `codeFingerprints`); a module missing from it hashes as "absent". `ep`, the execution provider
- * the run's ONNX models use, joins the key of {@link ONNX_KINDS} stages when given.
+ * the run's ONNX models use, joins the key of the kinds that run them when given.
  */
 export async function resolvePlan(
   plan: Plan,
@@ -160,13 +141,14 @@ export async function resolvePlan(
         used.val = inputs.val ?? null;
         if (!inputs.val) needs.add("--val-pairs/--val-images");
       }
+      const kind = STAGE_KINDS[node.kind];
       const key = {
         format: STAGE_FORMAT,
         kind: node.kind,
         config: keyConfig(node, deps),
         inputs: used,
-        code: Object.fromEntries(KIND_MODULES[node.kind].map((m) => [m, code[m] ?? "absent"])),
-        ...(runtime.ep && ONNX_KINDS.includes(node.kind) ? { ep: runtime.ep } : {}),
+        code: Object.fromEntries(kind.modules.map((m) => [m, code[m] ?? "absent"])),
+        ...(runtime.ep && kind.onnx ? { ep: runtime.ep } : {}),
       };
       const hash = await hashKey(key);
       const label = `${exp.name}/${name}`;
@@ -180,7 +162,7 @@ export async function resolvePlan(
           node,
           label,
           uses: [label],
-          dir: `${KIND_DIR[node.kind]}/${hash}`,
+          dir: `${kind.dir}/${hash}`,
           deps,
           needs: [...needs].sort(),
           key,
@@ -379,6 +361,6 @@ export async function isPartial(out: string, stage: Stage): Promise<boolean> {
 
 /** Mark a stage finished (atomically; written last, after all its outputs). */
 export async function writeDone(out: string, done: DoneRecord): Promise<void> {
-  const dir = `${KIND_DIR[done.kind]}/${done.hash}`;
+  const dir = `${STAGE_KINDS[done.kind].dir}/${done.hash}`;
   await writeFileAtomic(`${out}/${dir}/${DONE_FILE}`, JSON.stringify(done, null, 2) + "\n");
 }

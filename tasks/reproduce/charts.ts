@@ -23,15 +23,21 @@ export interface BarChartOptions {
 }
 
 const f1 = (x: number) => (Math.round(x * 10) / 10).toString();
+const line = (x1: number | string, x2: number | string, y1: string, y2: string, stroke: string) =>
+  `<line x1="${x1}" x2="${x2}" y1="${y1}" y2="${y2}" stroke="${stroke}"/>`;
+/** A text element; `attrs` follow x and y as written (e.g. ` text-anchor="end"`). */
+const text = (x: number | string, y: number | string, body: string, attrs = "") =>
+  `<text x="${x}" y="${y}"${attrs}>${body}</text>`;
 
 /** A grouped bar chart: one group per label, one bar per series, with error bars. */
 export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOptions): string {
   const width = o.width ?? 720;
-  const rows = legendRows(series.map((s) => s.label), width - 72);
+  const left = 56;
+  const rows = legendRows(series.map((s) => s.label), width - 72, left);
   const gwGuess = (width - 72) / Math.max(1, groups.length);
   const labelLines = groups.map((g) => wrap(g, Math.max(6, Math.floor(gwGuess / 6.2))));
   const maxLines = Math.max(1, ...labelLines.map((l) => l.length));
-  const m = { top: 40, right: 16, bottom: 24 + 14 * maxLines + 18 * rows.length, left: 56 };
+  const m = { top: 40, right: 16, bottom: 24 + 14 * maxLines + 18 * rows.length, left };
   const height = o.height ?? 260 + m.bottom;
   const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   const yMin = o.yMin ?? Math.min(50, Math.floor((Math.min(...all, 100) - 5) / 10) * 10);
@@ -46,14 +52,12 @@ export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOp
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
     `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(o.title)}</text>`,
+    text(width / 2, 20, esc(o.title), ' text-anchor="middle" font-size="14"'),
   ];
   for (let t = yMin; t <= yMax + 1e-9; t += tickStep(yMax - yMin)) {
     parts.push(
-      `<line x1="${m.left}" x2="${width - m.right}" y1="${f1(y(t))}" y2="${
-        f1(y(t))
-      }" stroke="#ddd"/>`,
-      `<text x="${m.left - 6}" y="${f1(y(t) + 4)}" text-anchor="end">${f1(t)}</text>`,
+      line(m.left, width - m.right, f1(y(t)), f1(y(t)), "#ddd"),
+      text(m.left - 6, f1(y(t) + 4), f1(t), ' text-anchor="end"'),
     );
   }
   parts.push(
@@ -67,10 +71,7 @@ export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOp
       const v = s.values[gi];
       const x = x0 + si * bw;
       if (v === null || v === undefined) {
-        parts.push(
-          `<text x="${f1(x + bw / 2)}" y="${f1(y(yMin) - 4)}" text-anchor="middle" ` +
-            `fill="#999">–</text>`,
-        );
+        parts.push(text(f1(x + bw / 2), f1(y(yMin) - 4), "–", ' text-anchor="middle" fill="#999"'));
         return;
       }
       const top = y(v);
@@ -83,36 +84,36 @@ export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOp
       );
       const err = s.errors?.[gi];
       if (err) {
-        const cx = f1(x + bw / 2);
-        parts.push(
-          `<line x1="${cx}" x2="${cx}" y1="${f1(y(v + err))}" y2="${
-            f1(y(v - err))
-          }" stroke="#333"/>`,
-        );
+        parts.push(line(f1(x + bw / 2), f1(x + bw / 2), f1(y(v + err)), f1(y(v - err)), "#333"));
       }
     });
-    const lx = m.left + gi * gw + gw / 2;
-    labelLines[gi].forEach((line, li) => {
-      parts.push(
-        `<text x="${f1(lx)}" y="${height - m.bottom + 16 + 14 * li}" text-anchor="middle">${
-          esc(line)
-        }</text>`,
-      );
+    const lx = f1(m.left + gi * gw + gw / 2);
+    labelLines[gi].forEach((l, li) => {
+      parts.push(text(lx, height - m.bottom + 16 + 14 * li, esc(l), ' text-anchor="middle"'));
     });
   });
-  parts.push(
-    `<line x1="${m.left}" x2="${width - m.right}" y1="${f1(y(yMin))}" y2="${
-      f1(y(yMin))
-    }" stroke="#333"/>`,
-  );
-  legend(parts, rows, m.left, height - 8 - 18 * (rows.length - 1));
+  parts.push(line(m.left, width - m.right, f1(y(yMin)), f1(y(yMin)), "#333"));
+  // the legend: a swatch and the label of each series, in rows
+  const ly = height - 8 - 18 * (rows.length - 1);
+  rows.forEach((row, r) => {
+    for (const [i, l, x] of row) {
+      const fill = PALETTE[i % PALETTE.length];
+      parts.push(
+        `<rect x="${x}" y="${ly + 18 * r - 9}" width="10" height="10" fill="${fill}"/>`,
+        text(x + 14, ly + 18 * r, esc(l)),
+      );
+    }
+  });
   parts.push("</svg>");
   return parts.join("\n") + "\n";
 }
 
-/** Legend entries (index, label) laid out in rows that fit `width` (≈6 px per character). */
-function legendRows(labels: string[], width: number): [number, string][][] {
-  const rows: [number, string][][] = [[]];
+/**
+ * Legend entries (series index, label, x from `x0`) in rows that fit `width` (≈6 px per
+ * character).
+ */
+function legendRows(labels: string[], width: number, x0: number): [number, string, number][][] {
+  const rows: [number, string, number][][] = [[]];
   let x = 0;
   labels.forEach((l, i) => {
     const w = 24 + l.length * 6;
@@ -120,7 +121,7 @@ function legendRows(labels: string[], width: number): [number, string][][] {
       rows.push([]);
       x = 0;
     }
-    rows[rows.length - 1].push([i, l]);
+    rows[rows.length - 1].push([i, l, x0 + x]);
     x += w;
   });
   return rows;
@@ -138,22 +139,6 @@ function wrap(text: string, max: number): string[] {
   }
   if (cur) lines.push(cur);
   return lines;
-}
-
-function legend(parts: string[], rows: [number, string][][], x0: number, y0: number): void {
-  rows.forEach((row, r) => {
-    let x = x0;
-    const y = y0 + 18 * r;
-    for (const [i, l] of row) {
-      parts.push(
-        `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${
-          PALETTE[i % PALETTE.length]
-        }"/>`,
-        `<text x="${x + 14}" y="${y}">${esc(l)}</text>`,
-      );
-      x += 24 + l.length * 6;
-    }
-  });
 }
 
 function tickStep(range: number): number {

@@ -10,6 +10,7 @@
 import {
   type DatasetConfig,
   describeIssue,
+  type EvalConfig,
   type Experiment,
   type ExperimentName,
   EXPERIMENTS,
@@ -79,10 +80,7 @@ class Builder {
     readonly p: Preset,
     readonly inputs: PlanInputs,
   ) {
-    this.nodes.syntest = {
-      kind: "verification",
-      config: { ...pick(p.test), size: p.size, seed: p.test.seed, vary: "all" },
-    };
+    this.nodes.syntest = { kind: "verification", config: { ...p.test, size: p.size, vary: "all" } };
     // The realism meter of the generator, on its test set (one stage, shared by experiments).
     this.nodes.realism = {
       kind: "realism",
@@ -94,8 +92,7 @@ class Builder {
       },
     };
     if (!inputs.val) {
-      const v = p.validation;
-      this.dataset("synval", v, { seed: v.seed, heldOut: true });
+      this.dataset("synval", p.validation, { seed: p.validation.seed, heldOut: true });
     }
   }
 
@@ -162,22 +159,15 @@ class Builder {
 
   /** Evals of each run on the synthetic test set and LFW: `{ syn: refs, lfw: refs }`. */
   evals(runs: string[]): { syn: string[]; lfw?: string[] } {
-    const syn = runs.map((run) => {
-      const ref = `${run}@syntest`;
-      this.nodes[ref] = {
-        kind: "eval",
-        config: { run, test: { kind: "synthetic", set: "syntest" } },
-      };
-      return ref;
-    });
-    const p = this.p;
-    if (p.lfwIn !== "all" && !p.lfwIn.includes(this.experiment)) return { syn };
-    const lfw = runs.map((run) => {
-      const ref = `${run}@lfw`;
-      this.nodes[ref] = { kind: "eval", config: { run, test: { kind: "lfw" } } };
-      return ref;
-    });
-    return { syn, lfw };
+    const on = (test: EvalConfig["test"], at: string) =>
+      runs.map((run) => {
+        this.nodes[`${run}@${at}`] = { kind: "eval", config: { run, test } };
+        return `${run}@${at}`;
+      });
+    const syn = on({ kind: "synthetic", set: "syntest" }, "syntest");
+    const { lfwIn } = this.p;
+    if (lfwIn !== "all" && !lfwIn.includes(this.experiment)) return { syn };
+    return { syn, lfw: on({ kind: "lfw" }, "lfw") };
   }
 
   /** The experiment of ± IM rows (`pm`), charted on the synthetic test. */
@@ -196,22 +186,16 @@ class Builder {
 
   /** Dataset + runs + evals, with and without Identity Mixup: the ± IM cells of a row. */
   pm(prefix: string, cell: { ids: number; perId: number }, o: Partial<DatasetConfig> = {}) {
-    const plain = this.evals(this.train(`train-${prefix}`, this.dataset(prefix, cell, o), null));
-    const im = this.evals(
-      this.train(
-        `train-${prefix}-im`,
-        this.dataset(`${prefix}-im`, cell, { ...o, identityMixup: true }),
-        null,
-      ),
-    );
+    const arm = (name: string, im: boolean) =>
+      this.evals(
+        this.train(`train-${name}`, this.dataset(name, cell, { ...o, identityMixup: im }), null),
+      );
+    const plain = arm(prefix, false);
+    const im = arm(`${prefix}-im`, true);
     const cells: Record<string, string[]> = { syn: plain.syn, syn_im: im.syn };
     if (plain.lfw && im.lfw) Object.assign(cells, { lfw: plain.lfw, lfw_im: im.lfw });
     return cells;
   }
-}
-
-function pick(s: { ids: number; perId: number; folds: number; pairsPerFold: number }) {
-  return { ids: s.ids, perId: s.perId, folds: s.folds, pairsPerFold: s.pairsPerFold };
 }
 
 const PM_COLUMNS = [

@@ -196,15 +196,15 @@ function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function definePreset(name: PresetName): Preset {
-  const r = PresetSchema.safeParse(merge(BASE, { name, ...OVERRIDES[name] }));
+function validated(name: string, preset: unknown): Preset {
+  const r = PresetSchema.safeParse(preset);
   if (!r.success) throw new Error(`preset ${name}: ${describeIssue(r.error)}`);
   return r.data;
 }
 
 /** The presets, each `BASE` with its overrides, validated. Tune sizes in `OVERRIDES`. */
-export const PRESETS: Record<PresetName, Preset> = Object.fromEntries(
-  PRESET_NAMES.map((n) => [n, definePreset(n)]),
+export const PRESETS = Object.fromEntries(
+  PRESET_NAMES.map((n) => [n, validated(n, merge(BASE, { name: n, ...OVERRIDES[n] }))]),
 ) as Record<PresetName, Preset>;
 
 /** The training seeds of every cell: `train.seed`, `train.seed + 1`, … (`seeds` of them). */
@@ -229,11 +229,9 @@ export function resolvePreset(name: string, overrides: PresetOverrides = {}): Pr
       `--preset: unknown preset "${name}", expected one of ${PRESET_NAMES.join(", ")}`,
     );
   }
-  const base = structuredClone(PRESETS[name as PresetName]);
-  if (overrides.realIds !== undefined) base.real.ids = overrides.realIds;
-  if (overrides.realPerId !== undefined) base.real.perId = overrides.realPerId;
-  if (overrides.seeds !== undefined) base.seeds = overrides.seeds;
-  const r = PresetSchema.safeParse(base);
-  if (!r.success) throw new Error(`preset ${name}: ${describeIssue(r.error)}`);
-  return r.data;
+  const p = structuredClone(PRESETS[name as PresetName]);
+  if (overrides.realIds !== undefined) p.real.ids = overrides.realIds;
+  if (overrides.realPerId !== undefined) p.real.perId = overrides.realPerId;
+  if (overrides.seeds !== undefined) p.seeds = overrides.seeds;
+  return validated(name, p);
 }

@@ -308,49 +308,35 @@ export function createStages(): StageSet {
   };
   return {
     async dataset(ctx) {
-      const c = (ctx.stage.node as Of<"dataset">).config;
+      // ids, perId, seed, identityMixup, phiMin, vary and longTail are synthesize's own options
+      const { size, heldOut, ...same } = (ctx.stage.node as Of<"dataset">).config;
       const r = await synthesize({
+        ...same,
         out: ctx.dir,
-        ids: c.ids,
-        perId: c.perId,
-        seed: c.seed,
-        size: SIZE[c.size],
-        identityMixup: c.identityMixup,
-        ...(c.phiMin !== undefined ? { phiMin: c.phiMin } : {}),
-        vary: c.vary,
-        longTail: c.longTail,
-        ...(c.heldOut ? { idOffset: HELD_OUT_OFFSET } : {}),
+        size: SIZE[size],
+        ...(heldOut ? { idOffset: HELD_OUT_OFFSET } : {}),
         generator: await generator(ctx),
         progress: false,
       });
       return { images: r.total, imagesPerSec: r.written / Math.max(r.seconds, 1e-9) };
     },
     async verification(ctx) {
-      const c = (ctx.stage.node as Of<"verification">).config;
+      // ids, perId, seed, vary and folds are synthesizeVerification's own options
+      const { size, pairsPerFold, ...same } = (ctx.stage.node as Of<"verification">).config;
       const r = await synthesizeVerification({
+        ...same,
         out: ctx.dir,
         pairsOut: `${ctx.dir}/pairs.txt`,
-        ids: c.ids,
-        perId: c.perId,
-        seed: c.seed,
-        size: SIZE[c.size],
-        vary: c.vary,
-        folds: c.folds,
-        perFold: c.pairsPerFold,
+        size: SIZE[size],
+        perFold: pairsPerFold,
         generator: await generator(ctx),
         progress: false,
       });
-      return { images: r.total, pairs: 2 * c.folds * c.pairsPerFold };
+      return { images: r.total, pairs: 2 * same.folds * pairsPerFold };
     },
     async preview(ctx) {
       const c = (ctx.stage.node as Of<"preview">).config;
-      const paths = await writePreviews(
-        await generator(ctx),
-        ctx.dir,
-        c.seed,
-        c.ids,
-        c.variations,
-      );
+      const paths = await writePreviews(await generator(ctx), ctx.dir, c.seed, c.ids, c.variations);
       const figures = paths.map((p) => {
         const file = p.slice(p.lastIndexOf("/") + 1);
         return { title: PREVIEW_TITLES[file] ?? file, file };
