@@ -11,6 +11,15 @@ import { PRESETS } from "../tasks/reproduce/mod.ts";
 import { createStages } from "../tasks/reproduce/stages.ts";
 import { runTask, temp } from "./_helpers.ts";
 
+/** `reproduce --dry-run` of a command line: its result and what it printed. */
+async function dryRun(args: string) {
+  const printed: string[] = [];
+  const r = await reproduce(opts(`--dry-run ${args}`), createStages(), {
+    print: (l) => printed.push(l),
+  });
+  return { r, text: printed.join("\n") };
+}
+
 /** The options of a command line (flags and values separated by single spaces). */
 function opts(args: string): ReproduceOptions {
   const o = parseReproduceArgs(args ? args.split(" ") : []);
@@ -53,10 +62,7 @@ Deno.test("flags: defaults, overrides, and clear errors", () => {
 });
 
 Deno.test("--dry-run prints every stage with its estimate, shared stages, and what is skipped", async () => {
-  const printed: string[] = [];
-  const o = opts("--preset smoke --dry-run --out /nonexistent/never-written");
-  const r = await reproduce(o, createStages(), { print: (l) => printed.push(l) });
-  const text = printed.join("\n");
+  const { r, text } = await dryRun("--preset smoke --out /nonexistent/never-written");
   assert.equal(r.exitCode, 0);
   assert.equal(r.outcomes.length, 0);
   assert.match(text, /^preset smoke: .*\(numbers meaningless\)/);
@@ -90,11 +96,9 @@ temp.test("--dry-run estimates LFW evaluation from the images the pairs file nam
   // View 1 layout: 2 same + 2 different pairs, 6 distinct images
   await Deno.writeTextFile(pairs, "2\nA\t1\t2\nB\t1\t2\nA\t1\tC\t1\nB\t2\tD\t1\n");
   const estimate = async (file: string) => {
-    const o = opts(
-      `--preset smoke --dry-run --only table1 --out ${dir}/out --lfw-pairs ${file} ` +
-        `--lfw-images ${dir}`,
+    const { r } = await dryRun(
+      `--preset smoke --only table1 --out ${dir}/out --lfw-pairs ${file} --lfw-images ${dir}`,
     );
-    const r = await reproduce(o, createStages(), { print: () => {} });
     const lfw = r.resolved.stages.find((s) => s.label === "table1/train-syn@lfw")!;
     return lfw.estimateS;
   };
@@ -133,10 +137,7 @@ Deno.test("jobs: one training per core (at most 4) on the cpu backend, one on a 
 
   // The dry run's total: training shrinks by the side-by-side rate, the rest is unchanged.
   const total = async (jobs: number) => {
-    const printed: string[] = [];
-    const o = opts(`--dry-run --only table2 --jobs ${jobs}`);
-    await reproduce(o, createStages(), { print: (l) => printed.push(l) });
-    const text = printed.join("\n");
+    const { text } = await dryRun(`--only table2 --jobs ${jobs}`);
     const m = /estimated (\S+)/.exec(text.split("\n").at(-1)!)!;
     return { text, s: parseDuration(m[1]) };
   };

@@ -277,13 +277,9 @@ export async function codeFingerprints(
   for (const m of modules) {
     const dir = new URL(`${m}/`, root);
     if (dir.protocol === "file:") {
+      if (!(await exists(dir.pathname))) continue;
       const files: string[] = [];
-      try {
-        await walk(dir.pathname, "", files);
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) continue;
-        throw e;
-      }
+      await walk(dir.pathname, "", files);
       const parts: string[] = [];
       for (const f of files.sort()) {
         parts.push(`${f}:${await sha256Hex(await Deno.readFile(`${dir.pathname}${f}`))}`);
@@ -314,14 +310,11 @@ async function walk(base: string, rel: string, out: string[]): Promise<void> {
  * a fresh clone's first run other hashes than its rerun, so nothing would be reused.
  */
 async function ignoredNames(dir: string): Promise<(name: string) => boolean> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(`${dir}.gitignore`);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return () => false;
-    throw e;
-  }
-  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const file = `${dir}.gitignore`;
+  if (!(await exists(file))) return () => false;
+  const lines = (await Deno.readTextFile(file)).split("\n").map((l) => l.trim()).filter((l) =>
+    l && !l.startsWith("#")
+  );
   const names = new Set(lines.filter((l) => !l.startsWith("*")));
   const suffixes = lines.filter((l) => l.startsWith("*")).map((l) => l.slice(1));
   return (name) => names.has(name) || suffixes.some((x) => name.endsWith(x));

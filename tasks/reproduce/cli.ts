@@ -27,7 +27,7 @@ import {
 import { buildPlan, parseOnly } from "./plan.ts";
 import { type ExperimentName, PRESET_NAMES } from "./plan_schema.ts";
 import { resolvePreset } from "./presets.ts";
-import { hardwareInfo, renderMarkdown, writeReport } from "./report.ts";
+import { hardwareInfo, markdownTable, writeReport } from "./report.ts";
 import { buildReportModel, readEvalResults } from "./report_model.ts";
 import {
   type BackendChoice,
@@ -198,9 +198,8 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
   const { real, lfwPairs, lfwImages, valPairs, valImages } = o.inputs;
   try {
     if (real) {
-      if (!(await Deno.stat(real)).isDirectory) {
-        throw new UsageError(`--real ${real}: not a folder`);
-      }
+      const folder = (await Deno.stat(real)).isDirectory;
+      if (!folder) throw new UsageError(`--real ${real}: not a folder`);
       fp.real = (slice) => realSliceFingerprint(real, slice);
       fp.realFolder = once(() => folderFingerprint(real));
     }
@@ -325,15 +324,10 @@ export async function reproduce(
   }, (s) => readEvalResults(`${o.out}/${s.dir}`));
   const reportDir = await writeReport(o.out, model);
   const bad = outcomes.filter((x) => x.status === "failed" || x.status === "needs-module");
-  const counts = new Map<string, number>();
-  for (const x of outcomes) counts.set(x.status, (counts.get(x.status) ?? 0) + 1);
-  const table2 = model.experiments.find((e) => e.name === "table2");
-  if (table2) {
-    const md = renderMarkdown({ ...model, experiments: [table2] });
-    const start = md.indexOf("| training data");
-    if (start >= 0) print(md.slice(start, md.indexOf("\n\n", start)));
-  }
-  const tally = [...counts].map(([k, v]) => `${v} ${k}`).join(", ");
+  const table2 = model.experiments.find((e) => e.name === "table2")?.table;
+  if (table2) print(markdownTable(table2));
+  const byStatus = Map.groupBy(outcomes, (x) => x.status);
+  const tally = [...byStatus].map(([k, v]) => `${v.length} ${k}`).join(", ");
   const files = `${reportDir}/README.md and index.html`;
   print(`reproduce: ${tally} in ${formatDuration(wallS)}; report: ${files}`);
   for (const x of bad) print(`  ${x.status}: ${x.stage.label}: ${x.message}`);

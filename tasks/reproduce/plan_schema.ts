@@ -282,16 +282,13 @@ export type Experiment = z.infer<typeof ExperimentSchema>;
 
 /** Every reference must name a node of the same experiment, of the right kind. */
 function checkRefs(e: z.infer<typeof ExperimentSchema>, ctx: z.RefinementCtx): void {
+  const issue = (message: string, path: string[] = []) =>
+    ctx.addIssue({ code: "custom", path, message: `${e.name}: ${message}` });
   const want = (ref: string, kinds: NodeKind[], where: string) => {
     const node = e.nodes[ref];
+    const expected = `expected a ${kinds.join("/")} node of this experiment`;
     if (!node || !kinds.includes(node.kind)) {
-      ctx.addIssue({
-        code: "custom",
-        path: [where],
-        message: `${e.name}: ${where} references "${ref}", expected a ${
-          kinds.join("/")
-        } node of this experiment`,
-      });
+      issue(`${where} references "${ref}", ${expected}`, [where]);
     }
   };
   for (const [name, node] of Object.entries(e.nodes)) {
@@ -300,15 +297,11 @@ function checkRefs(e: z.infer<typeof ExperimentSchema>, ctx: z.RefinementCtx): v
   for (const row of e.table?.rows ?? []) {
     for (const [col, refs] of Object.entries(row.cells)) {
       for (const ref of refs) want(ref, ["eval"], `table.${row.label}.${col}`);
-      if (!e.table!.columns.some((c) => c.key === col)) {
-        ctx.addIssue({ code: "custom", message: `${e.name}: unknown table column "${col}"` });
-      }
+      if (!e.table!.columns.some((c) => c.key === col)) issue(`unknown table column "${col}"`);
     }
   }
   for (const col of e.chart?.columns ?? []) {
-    if (!e.table?.columns.some((c) => c.key === col)) {
-      ctx.addIssue({ code: "custom", message: `${e.name}: chart column "${col}" not in table` });
-    }
+    if (!e.table?.columns.some((c) => c.key === col)) issue(`chart column "${col}" not in table`);
   }
   if (e.figure !== undefined) want(e.figure, ["features", "preview"], "figure");
 }
@@ -337,13 +330,7 @@ export const PresetSchema = z.strictObject({
   /** Table 2 / Table 1 / Fig. 2 training set. */
   base: Cell,
   /** Synthetic test set (Table 1's synthetic column): held-out identities, LFW format. */
-  test: z.strictObject({
-    ids: pos(),
-    perId: z.number().int().min(2),
-    folds: pos(),
-    pairsPerFold: pos(),
-    seed: int(),
-  }),
+  test: VerificationConfigSchema.omit({ size: true, vary: true }),
   /** Held-out synthetic set for model selection, and how many pairs are drawn from it. */
   validation: z.strictObject({ ids: pos(), perId: pos(), pairs: pos(), seed: int() }),
   /** Real slices: `ids` × each of `perId` (the paper's 2K_10 and 2K_20, scaled). */
@@ -392,21 +379,15 @@ export const PresetSchema = z.strictObject({
   }),
 }).superRefine((p, ctx) => {
   const [a, b] = p.table3.equalTotal;
+  const issue = (message: string) =>
+    ctx.addIssue({ code: "custom", path: ["table3", "equalTotal"], message });
   if (a.ids * a.perId !== b.ids * b.perId) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["table3", "equalTotal"],
-      message: `equal-total cells must hold the same number of images, got ${a.ids}×${a.perId} ` +
-        `and ${b.ids}×${b.perId}`,
-    });
+    issue(
+      `equal-total cells must hold the same number of images, got ${a.ids}×${a.perId} and ` +
+        `${b.ids}×${b.perId}`,
+    );
   }
-  if (a.ids === b.ids) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["table3", "equalTotal"],
-      message: "equal-total cells must differ in width",
-    });
-  }
+  if (a.ids === b.ids) issue("equal-total cells must differ in width");
 });
 /** A preset. */
 export type Preset = z.infer<typeof PresetSchema>;

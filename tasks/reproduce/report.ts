@@ -128,16 +128,6 @@ function hardwareLine(h: Hardware): string {
   return `${h.cpu}, ${h.cores} cores, ${h.memoryGiB.toFixed(0)} GiB RAM, ${h.os}, Deno ${h.deno}`;
 }
 
-/** Columns of the Realism table. */
-export const REALISM_COLUMNS = [
-  "generator",
-  "n",
-  "fd",
-  "fd_floor",
-  "fd_ratio",
-  "identity_accuracy",
-];
-
 /** What the Realism table shows and that it is a meter only. */
 export const REALISM_NOTE = "The realism meter: Fréchet distance (`fd`) between the " +
   "L2-normalised features of the reference embedder `fr_feature.onnx` (trained on real faces) " +
@@ -147,19 +137,22 @@ export const REALISM_NOTE = "The realism meter: Fréchet distance (`fd`) between
   "`identity_accuracy`: the reference's verification accuracy (%, synface protocol) on the " +
   "test set's generated pairs. A meter only: never used for training or model choice.";
 
-/** The cells of a Realism row (numbers, or "—" and the missing text). */
-export function realismCells(row: RealismRow): string[] {
-  const r = row.result;
-  if (!r) return [row.generator, row.missing ?? "—", "", "", "", ""];
-  const f = (x: number | undefined, d: number) => x === undefined ? "—" : x.toFixed(d);
-  return [
-    row.generator,
-    String(r.n),
-    f(r.fd, 4),
-    f(r.fd_floor, 4),
-    f(r.fd_ratio, 2),
-    r.identity_accuracy === undefined ? "—" : (100 * r.identity_accuracy).toFixed(2),
-  ];
+/** The Realism table's header and rows (numbers, or the generator and the missing text). */
+export function realismTable(rows: RealismRow[]): [string[], string[][]] {
+  const f = (x: number | undefined, digits: number, scale = 1) =>
+    x === undefined ? "—" : (scale * x).toFixed(digits);
+  const cells = ({ generator, result: r, missing }: RealismRow) =>
+    r
+      ? [
+        generator,
+        String(r.n),
+        f(r.fd, 4),
+        f(r.fd_floor, 4),
+        f(r.fd_ratio, 2),
+        f(r.identity_accuracy, 2, 100),
+      ]
+      : [generator, missing ?? "—", "", "", "", ""];
+  return [["generator", "n", "fd", "fd_floor", "fd_ratio", "identity_accuracy"], rows.map(cells)];
 }
 
 /** The report as Markdown (`report/README.md`). */
@@ -181,14 +174,7 @@ export function renderMarkdown(m: ReportModel): string {
     out.push(`${stageTime(e, m.meta)}.`, "");
   }
   if (m.realism?.length) {
-    out.push(
-      "## Realism",
-      "",
-      REALISM_NOTE,
-      "",
-      mdTable(REALISM_COLUMNS, m.realism.map(realismCells)),
-      "",
-    );
+    out.push("## Realism", "", REALISM_NOTE, "", mdTable(...realismTable(m.realism)), "");
   }
   out.push(
     "## Stages",
@@ -250,18 +236,17 @@ function jobsText(meta: ReportMeta): string {
 
 /** The report as one self-contained HTML page (`report/index.html`). */
 export function renderHtml(m: ReportModel): string {
+  const name = esc(m.preset.name);
   const h: string[] = [
     "<!doctype html>",
-    `<html lang="en"><head><meta charset="utf-8"><title>synface reproduce: ${
-      esc(m.preset.name)
-    }</title>`,
+    `<html lang="en"><head><meta charset="utf-8"><title>synface reproduce: ${name}</title>`,
     "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}" +
     "table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;" +
     "padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}" +
     ".missing{color:#999}.banner{background:#fff3cd;border:1px solid #e0c060;padding:.6em}" +
     "pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:12px}img{max-width:100%}" +
     "figure{margin:1em 0}</style></head><body>",
-    `<h1>synface reproduce report: preset <code>${esc(m.preset.name)}</code></h1>`,
+    `<h1>synface reproduce report: preset <code>${name}</code></h1>`,
   ];
   const banner = meaninglessBanner(m.preset);
   if (banner) h.push(`<p class="banner">${mdInline(banner)}</p>`);
@@ -277,11 +262,8 @@ export function renderHtml(m: ReportModel): string {
     }
     for (const c of e.charts) h.push(`<figure>${c.svg}</figure>`);
     for (const f of e.figures) {
-      h.push(
-        `<figure><img src="${esc(f.path)}" alt="${esc(f.title)}"><figcaption>${
-          esc(f.title)
-        }</figcaption></figure>`,
-      );
+      const [src, title] = [esc(f.path), esc(f.title)];
+      h.push(`<figure><img src="${src}" alt="${title}"><figcaption>${title}</figcaption></figure>`);
     }
     if (e.figureMissing) h.push(`<p class="missing">Figure: ${esc(e.figureMissing)}.</p>`);
     if (e.figureTable) h.push(htmlTable(...figureCells(e.figureTable)));
@@ -291,18 +273,17 @@ export function renderHtml(m: ReportModel): string {
     h.push(
       `<h2 id="realism">Realism</h2>`,
       `<p>${mdInline(REALISM_NOTE)}</p>`,
-      htmlTable(REALISM_COLUMNS, m.realism.map(realismCells), /^[\d.]*$/),
+      htmlTable(...realismTable(m.realism), /^[\d.]*$/),
     );
   }
-  h.push("<h2>Stages</h2>", htmlTable(...stageCells(m, (d) => d)));
+  const keys = m.stages.map(({ label, dir, key }) => ({ label, dir, key }));
   h.push(
+    "<h2>Stages</h2>",
+    htmlTable(...stageCells(m, (d) => d)),
     "<h2>Exact configs</h2><details><summary>preset</summary><pre>" +
       esc(JSON.stringify(m.preset, null, 2)) + "</pre></details>",
     "<details><summary>every stage's hashed key</summary><pre>" +
-      esc(
-        JSON.stringify(m.stages.map((s) => ({ label: s.label, dir: s.dir, key: s.key })), null, 2),
-      ) +
-      "</pre></details>",
+      esc(JSON.stringify(keys, null, 2)) + "</pre></details>",
     "</body></html>",
   );
   return h.join("\n") + "\n";
@@ -318,11 +299,8 @@ function mdInline(s: string): string {
 
 /** Facts about this machine. */
 export async function hardwareInfo(): Promise<Hardware> {
-  let cpu = "unknown CPU";
-  try {
-    const info = await Deno.readTextFile("/proc/cpuinfo");
-    cpu = /model name\s*:\s*(.+)/.exec(info)?.[1]?.trim() ?? cpu;
-  } catch { /* not Linux */ }
+  const info = await Deno.readTextFile("/proc/cpuinfo").catch(() => ""); // "" when not Linux
+  const cpu = /model name\s*:\s*(.+)/.exec(info)?.[1]?.trim() ?? "unknown CPU";
   let memoryGiB = 0;
   try {
     memoryGiB = Deno.systemMemoryInfo().total / 2 ** 30;
@@ -348,10 +326,10 @@ export async function writeReport(out: string, model: ReportModel): Promise<stri
       await writeFileAtomic(`${dir}/${f.path}`, await Deno.readFile(`${out}/${f.source}`));
     }
   }
+  const { preset, meta, stages } = model;
   await writeFileAtomic(
     `${dir}/configs.json`,
-    JSON.stringify({ preset: model.preset, meta: model.meta, stages: model.stages }, null, 2) +
-      "\n",
+    JSON.stringify({ preset, meta, stages }, null, 2) + "\n",
   );
   await writeFileAtomic(`${dir}/README.md`, renderMarkdown(model));
   await writeFileAtomic(`${dir}/index.html`, renderHtml(model));

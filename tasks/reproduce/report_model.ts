@@ -135,17 +135,12 @@ export interface ReportModel {
   experiments: ReportExperiment[];
   /** The realism meter of each generator the plan used (absent in older reports). */
   realism?: RealismRow[];
-  stages: {
-    label: string;
-    uses: string[];
-    kind: string;
-    dir: string;
-    status: string;
-    wallS: number;
-    message?: string;
-    summary: string;
-    key: unknown;
-  }[];
+  /** Each stage's outcome, with a one-phrase summary of its config. */
+  stages: (
+    & Pick<Stage, "label" | "uses" | "kind" | "dir" | "key">
+    & Pick<StageOutcome, "status" | "wallS" | "message">
+    & { summary: string }
+  )[];
 }
 
 /** Reads a finished eval's results (null when absent or malformed). */
@@ -257,17 +252,10 @@ export async function buildReportModel(
     meta,
     experiments,
     ...(realism.length ? { realism } : {}),
-    stages: outcomes.map((o) => ({
-      label: o.stage.label,
-      uses: o.stage.uses,
-      kind: o.stage.kind,
-      dir: o.stage.dir,
-      status: o.status,
-      wallS: o.wallS,
-      message: o.message,
-      summary: summary(o.stage),
-      key: o.stage.key,
-    })),
+    stages: outcomes.map(({ stage, status, wallS, message }) => {
+      const { label, uses, kind, dir, key } = stage;
+      return { label, uses, kind, dir, status, wallS, message, summary: summary(stage), key };
+    }),
   };
 }
 

@@ -135,8 +135,16 @@ export async function runPlan(
   const jobs = Math.max(1, options.jobs ?? 1);
   const trainFactor = trainWallFactor(resolved.plan.preset, jobs);
   let completed = 0;
-  const line = (o: StageOutcome) => {
-    if (!o.stage.needs.length) remaining[group(o.stage.kind)] -= o.stage.estimateS;
+  /** Record a stage's outcome and print its line with the plan's ETA. */
+  const settle = (stage: Stage, o: StageOutcome) => {
+    outcomes.set(stage.hash, o);
+    const mine = group(stage.kind);
+    if (!stage.needs.length) remaining[mine] -= stage.estimateS;
+    if (o.status === "done") {
+      // A side-by-side run takes `jobs × factor` times the estimate of a run alone.
+      ranEstimate[mine] += stage.estimateS * (stage.kind === "train" ? jobs * trainFactor : 1);
+      ranActual[mine] += o.wallS;
+    }
     let eta = 0;
     for (const g of ["generate", "train", "embed"] as const) {
       const speed = ranEstimate[g] > 0 ? ranActual[g] / ranEstimate[g] : 1;
@@ -148,19 +156,9 @@ export async function runPlan(
     const n = String(++completed).padStart(width);
     const elapsed = formatDuration((now() - t0) / 1000);
     log(
-      `reproduce [${n}/${total}] ${o.stage.kind} ${o.stage.label} (${o.stage.dir}) ${what} · ` +
+      `reproduce [${n}/${total}] ${stage.kind} ${stage.label} (${stage.dir}) ${what} · ` +
         `elapsed ${elapsed} · ETA ${formatDuration(eta)}`,
     );
-  };
-  const settle = (stage: Stage, outcome: StageOutcome) => {
-    outcomes.set(stage.hash, outcome);
-    if (outcome.status === "done") {
-      // A side-by-side run takes `jobs × factor` times the estimate of a run alone.
-      const f = stage.kind === "train" ? jobs * trainFactor : 1;
-      ranEstimate[group(stage.kind)] += stage.estimateS * f;
-      ranActual[group(stage.kind)] += outcome.wallS;
-    }
-    line(outcome);
   };
 
   // In plan order, start every stage whose inputs are settled while there is room: up to `jobs`
@@ -168,21 +166,17 @@ export async function runPlan(
   // evaluation and in-process training share its main thread and globals).
   const pending = [...resolved.stages];
   const running = new Set<Promise<void>>();
-  let inProcess = 0;
-  let isolated = 0;
-  const isolate = (s: Stage) => jobs > 1 && s.kind === "train";
+  const busy = { own: 0, main: 0 }; // stages running in processes of their own; in this one
   while (pending.length > 0 || running.size > 0) {
     for (let i = 0; i < pending.length; i++) {
       const stage = pending[i];
       if (!Object.values(stage.deps).every((h) => outcomes.has(h))) continue;
-      const own = isolate(stage);
-      if (own ? isolated >= jobs : inProcess >= 1) continue;
+      const where = jobs > 1 && stage.kind === "train" ? "own" : "main";
+      if (busy[where] >= (where === "own" ? jobs : 1)) continue;
       pending.splice(i--, 1);
-      if (own) isolated++;
-      else inProcess++;
-      const p: Promise<void> = runOne(stage, own).then((o) => {
-        if (own) isolated--;
-        else inProcess--;
+      busy[where]++;
+      const p: Promise<void> = runOne(stage, where === "own").then((o) => {
+        busy[where]--;
         running.delete(p);
         settle(stage, o);
       });

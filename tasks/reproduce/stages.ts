@@ -93,9 +93,7 @@ export function trainerConfig(
     ...(c.photometric ? { augment: c.photometric } : {}),
     backend: ctx.backend,
     workers: Math.max(0, ctx.workers - 1),
-    ...(c.data && c.real
-      ? { real: { dir: ctx.inputs.real!, ids: c.real.ids, perId: c.real.perId } }
-      : {}),
+    ...(c.data && c.real ? { real: { dir: ctx.inputs.real!, ...c.real } } : {}),
     domainMixup: c.domainMixup,
     val,
   };
@@ -149,9 +147,8 @@ async function evalStage(ctx: StageContext): Promise<unknown> {
   const { pairs, images } = t.kind === "synthetic"
     ? await verificationFiles(ctx.deps[t.set].dir)
     : { pairs: ctx.inputs.lfwPairs!, images: ctx.inputs.lfwImages! };
-  const embedder = await loadEmbedder(ctx.deps[node.config.run].dir, {
-    executionProvider: ctx.ep,
-  });
+  const run = ctx.deps[node.config.run].dir;
+  const embedder = await loadEmbedder(run, { executionProvider: ctx.ep });
   try {
     const evaluation = await evaluatePairs({
       embedder,
@@ -200,10 +197,8 @@ async function featuresStage(ctx: StageContext): Promise<unknown> {
   } finally {
     await embedder.dispose?.();
   }
-  await writeFileAtomic(
-    `${ctx.dir}/spread.svg`,
-    embeddingSvg(sets, { title: "Feature spread (PCA of L2-normalised features)" }),
-  );
+  const title = "Feature spread (PCA of L2-normalised features)";
+  await writeFileAtomic(`${ctx.dir}/spread.svg`, embeddingSvg(sets, { title }));
   const table = {
     columns: [
       "set",
@@ -267,9 +262,7 @@ export async function realismStage(
   }
 }
 
-function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
-}
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
 
 // ---------------------------------------------------------------------------------------------
 // Generator stages

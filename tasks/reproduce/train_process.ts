@@ -45,26 +45,11 @@ export async function runTraining(
   return { steps: r.steps, imagesPerSec: r.imagesPerSec, bestValAccuracy: r.bestAccuracy ?? null };
 }
 
-/** Run the training of the config file at `configPath`, reporting through `emit`. */
-export async function runTrainProcess(
-  configPath: string,
-  emit: (m: TrainProcessMessage) => void,
-): Promise<void> {
-  const config = JSON.parse(await Deno.readTextFile(configPath)) as TrainConfigInput;
-  const result = await runTraining(config, (progress, note) => emit({ progress, note }));
-  emit({ result });
-}
-
 /** The root `deno.json` of a local checkout (its import map and lock), if this is one. */
 async function localConfig(): Promise<string | null> {
   const url = new URL("../../deno.json", import.meta.url);
   if (url.protocol !== "file:") return null;
-  try {
-    await Deno.stat(url);
-    return fileURLToPath(url);
-  } catch {
-    return null;
-  }
+  return await Deno.stat(url).then(() => fileURLToPath(url), () => null);
 }
 
 /**
@@ -124,7 +109,8 @@ if (import.meta.main) {
   }
   const emit = (m: TrainProcessMessage) => console.log(JSON.stringify(m));
   try {
-    await runTrainProcess(Deno.args[0], emit);
+    const config = JSON.parse(await Deno.readTextFile(Deno.args[0])) as TrainConfigInput;
+    emit({ result: await runTraining(config, (progress, note) => emit({ progress, note })) });
   } catch (e) {
     emit({ error: e instanceof Error ? e.message : String(e) });
     console.error(e instanceof Error ? e.stack : e);
