@@ -30,10 +30,7 @@ loose.test("reproduce --real: Table 1's real control row trains on the real fold
   assert.equal(r.code, 0, r.stderr.slice(-3000));
   const cfg = JSON.parse(await Deno.readTextFile(`${out}/report/configs.json`));
   const stage = cfg.stages.find((s: { label: string }) => s.label.endsWith("train-real"));
-  assert.ok(
-    stage,
-    `no train-real stage in ${cfg.stages.map((s: { label: string }) => s.label)}`,
-  );
+  assert.ok(stage, `no train-real stage in ${cfg.stages.map((s: { label: string }) => s.label)}`);
   assert.equal(stage.status, "done", stage.message);
   const md = await Deno.readTextFile(`${out}/report/README.md`);
   // both rows carry a synthetic-test accuracy; LFW needs --lfw-*

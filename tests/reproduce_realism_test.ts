@@ -34,12 +34,8 @@ Deno.test("plan: one realism stage per generator on its synthetic test set; need
     assert.equal(e.nodes.syntest.kind, "verification");
   }
   // the generator id defaults to the embedded model's
-  const dflt = buildPlan(p, { real: false, val: false }, ["table2"]);
-  assert.equal(
-    dflt.experiments[0].nodes.realism.kind === "realism" &&
-      dflt.experiments[0].nodes.realism.config.generator,
-    DEFAULT_GENERATOR_ID,
-  );
+  const dflt = buildPlan(p, { real: false, val: false }, ["table2"]).experiments[0].nodes.realism;
+  assert.equal((dflt.config as { generator: string }).generator, DEFAULT_GENERATOR_ID);
   // with the real crops: one shared, runnable stage that reads the test set
   const r = await resolvePlan(plan, LFW, CODE);
   const meters = r.stages.filter((s) => s.kind === "realism");

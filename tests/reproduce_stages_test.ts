@@ -31,14 +31,10 @@ async function face(path: string, rgb: number[], jitter: number) {
 async function fixture(root: string) {
   // A "run": model.onnx + embedder.json, as recognition's export writes them.
   await Deno.mkdir(`${root}/run`, { recursive: true });
-  await Deno.writeFile(
-    `${root}/run/model.onnx`,
-    channelMeanModel(["N", 3, 112, 112], [2, 3], ["N", 3]),
-  );
-  await Deno.writeTextFile(
-    `${root}/run/embedder.json`,
-    JSON.stringify({ model: "model.onnx", inputSize: [112, 112] }),
-  );
+  const model = channelMeanModel(["N", 3, 112, 112], [2, 3], ["N", 3]);
+  await Deno.writeFile(`${root}/run/model.onnx`, model);
+  const embedder = { model: "model.onnx", inputSize: [112, 112] };
+  await Deno.writeTextFile(`${root}/run/embedder.json`, JSON.stringify(embedder));
   // A verification set: 10 folds × (1 same + 1 different) in LFW format.
   const lines = ["10\t1"];
   for (let f = 0; f < 10; f++) {

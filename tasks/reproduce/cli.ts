@@ -86,6 +86,9 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** What `--val-pairs` must be instead of test pairs. */
+const VIEW1_ONLY = "model selection must use View 1 (pairsDevTrain.txt) or another held-out file";
+
 const usageError = (message: string): never => {
   throw new UsageError(message);
 };
@@ -137,11 +140,9 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
   if ((values["real-ids"] || values["real-per-id"]) && !values.real) {
     throw new UsageError("--real-ids / --real-per-id need --real DIR");
   }
-  if (values["val-pairs"] && /(^|\/)pairs\.txt$/.test(values["val-pairs"])) {
-    throw new UsageError(
-      `--val-pairs ${values["val-pairs"]}: that is LFW View 2 (test pairs); model selection ` +
-        "must use View 1 (pairsDevTrain.txt) or another held-out file",
-    );
+  const val = values["val-pairs"];
+  if (val && /(^|\/)pairs\.txt$/.test(val)) {
+    throw new UsageError(`--val-pairs ${val}: that is LFW View 2 (test pairs); ${VIEW1_ONLY}`);
   }
   let only: ExperimentName[] | undefined;
   try {
@@ -216,12 +217,7 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
         );
       }
       const why = view2Reason(await readPairs(valPairs));
-      if (why) {
-        throw new UsageError(
-          `--val-pairs ${why}; model selection must use View 1 (pairsDevTrain.txt) or another ` +
-            "held-out file",
-        );
-      }
+      if (why) throw new UsageError(`--val-pairs ${why}; ${VIEW1_ONLY}`);
       fp.val = await pairsFingerprint(valPairs, valImages);
       fp.counts.valImages = await distinctPairImages(valPairs);
     }

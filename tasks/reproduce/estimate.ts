@@ -2,7 +2,7 @@
  * Time estimates of a plan's nodes at a preset's assumed throughput (what `--dry-run` prints and
  * the scheduler orders by).
  */
-import type { PlanNode, Preset, VerificationConfig } from "./plan_schema.ts";
+import type { PlanNode, Preset } from "./plan_schema.ts";
 
 /**
  * Wall time of the plan's training per second of `estimateSeconds` (which assumes one run at a
@@ -11,11 +11,6 @@ import type { PlanNode, Preset, VerificationConfig } from "./plan_schema.ts";
 export function trainWallFactor(preset: Preset, jobs: number): number {
   if (jobs <= 1) return 1;
   return preset.estimate.trainImgPerS / (jobs * preset.estimate.trainImgPerSPerJob);
-}
-
-/** Images a verification set holds. */
-export function verificationImages(c: VerificationConfig): number {
-  return c.ids * c.perId;
 }
 
 /** Image counts of the external pair files, where known (else View 2's 6000 pairs / 1000). */
@@ -42,7 +37,7 @@ export function estimateSeconds(
     case "dataset":
       return over + node.config.ids * node.config.perId / e.generateImgPerS;
     case "verification":
-      return over + verificationImages(node.config) / e.generateImgPerS;
+      return over + node.config.ids * node.config.perId / e.generateImgPerS;
     case "preview":
       return over + (node.config.ids * node.config.variations + 60) / e.generateImgPerS;
     case "train": {
@@ -58,7 +53,7 @@ export function estimateSeconds(
       const set = t.kind === "synthetic" ? lookup(t.set) : undefined;
       // Both protocols: plain + flipped embeddings. Unknown LFW file: View 2's 6000 pairs.
       const images = set?.kind === "verification"
-        ? verificationImages(set.config)
+        ? set.config.ids * set.config.perId
         : counts.lfwImages ?? 12000;
       return over + 2 * images / e.embedImgPerS;
     }
@@ -67,7 +62,7 @@ export function estimateSeconds(
     case "realism": {
       // generated, real and floor samples, plus the set's pairs for identity accuracy
       const set = lookup(node.config.set);
-      const images = set?.kind === "verification" ? verificationImages(set.config) : 0;
+      const images = set?.kind === "verification" ? set.config.ids * set.config.perId : 0;
       return over + (3 * node.config.n + images) / e.embedImgPerS;
     }
   }

@@ -157,6 +157,12 @@ class Builder {
     return names;
   }
 
+  /** The row of the synthetic base set (Tables 1 and 2): its dataset, runs and evals. */
+  baseRow(): TableSpec["rows"][number] {
+    const cells = this.evals(this.train("train-syn", this.dataset("syn", this.p.base), null));
+    return { label: `synthetic ${cellName(this.p.base)}`, cells, paper: 88.98 };
+  }
+
   /** Evals of each run on the synthetic test set and LFW: `{ syn: refs, lfw: refs }`. */
   evals(runs: string[]): { syn: string[]; lfw?: string[] } {
     const on = (test: EvalConfig["test"], at: string) =>
@@ -206,19 +212,12 @@ const PM_COLUMNS = [
 ];
 const TEST_COLUMNS = [{ key: "syn", label: "synthetic test" }, { key: "lfw", label: "LFW" }];
 
-function cellName(c: { ids: number; perId: number }): string {
-  return `${c.ids}x${c.perId}`;
-}
+const cellName = (c: { ids: number; perId: number }) => `${c.ids}x${c.perId}`;
 
 const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experiment> = {
   table1(p, inputs) {
     const b = new Builder("table1", p, inputs);
-    const syn = b.evals(b.train("train-syn", b.dataset("syn", p.base), null));
-    const rows: TableSpec["rows"] = [{
-      label: `synthetic ${cellName(p.base)}`,
-      cells: syn,
-      paper: 88.98,
-    }];
+    const rows = [b.baseRow()];
     if (p.table1Real) {
       const real = p.table1Real === true
         ? { ids: p.real.ids, perId: Math.max(...p.real.perId) }
@@ -241,11 +240,7 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
   table2(p, inputs) {
     const b = new Builder("table2", p, inputs);
     const rows: TableSpec["rows"] = [
-      {
-        label: `synthetic ${cellName(p.base)}`,
-        cells: b.evals(b.train("train-syn", b.dataset("syn", p.base), null)),
-        paper: 88.98,
-      },
+      b.baseRow(),
       {
         label: "+ Identity Mixup",
         cells: b.evals(

@@ -124,10 +124,6 @@ function seedList(p: Preset): string {
   return trainSeeds(p).join(", ");
 }
 
-function hardwareLine(h: Hardware): string {
-  return `${h.cpu}, ${h.cores} cores, ${h.memoryGiB.toFixed(0)} GiB RAM, ${h.os}, Deno ${h.deno}`;
-}
-
 /** What the Realism table shows and that it is a meter only. */
 export const REALISM_NOTE = "The realism meter: Fréchet distance (`fd`) between the " +
   "L2-normalised features of the reference embedder `fr_feature.onnx` (trained on real faces) " +
@@ -202,14 +198,18 @@ export function renderMarkdown(m: ReportModel): string {
  */
 function introParagraphs(m: ReportModel): string[] {
   const { meta } = m;
+  const { cpu, cores, memoryGiB, os, deno } = meta.hardware;
+  const jobs = (meta.jobs ?? 1) > 1
+    ? `${meta.jobs} trainings side by side`
+    : "one training at a time";
   const ep = meta.ep ? `ONNX EP \`${meta.ep}\`, ` : "";
   const val = meta.inputs.valPairs ? `\`${meta.inputs.valPairs}\`` : "the synthetic validation set";
   return [
     [
       `Command: \`${meta.command}\``,
       `Wall time: ${formatDuration(meta.wallS)} (${meta.startedAt} → ${meta.finishedAt}); ` +
-      `backend \`${meta.backend}\`, ${ep}${meta.workers} worker(s), ${jobsText(meta)}`,
-      `Hardware: ${hardwareLine(meta.hardware)}`,
+      `backend \`${meta.backend}\`, ${ep}${meta.workers} worker(s), ${jobs}`,
+      `Hardware: ${cpu}, ${cores} cores, ${memoryGiB.toFixed(0)} GiB RAM, ${os}, Deno ${deno}`,
     ].join("  \n"),
     `Accuracy is LFW-style verification accuracy in %, ${accuracyNote(m.preset)}, under both ` +
     "protocols: `synface` (cosine, no flip, threshold from the other folds) and " +
@@ -227,11 +227,6 @@ function figureCells(t: NonNullable<ReportExperiment["figureTable"]>): [string[]
 function stageTime(e: ReportExperiment, meta: ReportMeta): string {
   const overlap = (meta.jobs ?? 1) > 1 ? " (summed over stages; trainings ran side by side)" : "";
   return `Stages: ${e.stages}, stage time ${formatDuration(e.wallS)}${overlap}`;
-}
-
-function jobsText(meta: ReportMeta): string {
-  const jobs = meta.jobs ?? 1;
-  return jobs > 1 ? `${jobs} trainings side by side` : "one training at a time";
 }
 
 /** The report as one self-contained HTML page (`report/index.html`). */

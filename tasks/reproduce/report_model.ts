@@ -57,11 +57,6 @@ export interface RealismRow {
   missing?: string;
 }
 
-/** `realism.json` of a realism stage folder, validated; null when absent. */
-export function readRealism(dir: string): Promise<RealismJson | null> {
-  return readJsonFile(`${dir}/realism.json`, RealismJsonSchema);
-}
-
 /** A figure a stage made (`result.figures` of its `done.json`), relative to its folder. */
 export interface StageFigure {
   title: string;
@@ -168,9 +163,8 @@ export function missingText(o: StageOutcome | undefined): string {
   if (!o) return "not run";
   if (o.status === "needs-input") {
     const flags = o.stage.needs.map((n) => n.startsWith("--lfw-pairs") ? "--lfw" : n);
-    return `needs ${
-      flags.sort((a, b) => (a === "--real" ? -1 : b === "--real" ? 1 : 0)).join(", ")
-    }`;
+    const realFirst = flags.sort((a, b) => (a === "--real" ? -1 : b === "--real" ? 1 : 0));
+    return `needs ${realFirst.join(", ")}`;
   }
   const m = o.message ?? o.status;
   if (o.status === "needs-module" || m.startsWith("needs ")) {
@@ -187,8 +181,9 @@ export async function buildReportModel(
   outcomes: StageOutcome[],
   meta: ReportMeta,
   read: ResultReader,
+  // a realism stage's `realism.json`, validated; null when absent
   readMeter: (stage: Stage) => Promise<RealismJson | null> = (s) =>
-    readRealism(`${meta.out}/${s.dir}`),
+    readJsonFile(`${meta.out}/${s.dir}/realism.json`, RealismJsonSchema),
 ): Promise<ReportModel> {
   const byHash = new Map(outcomes.map((o) => [o.stage.hash, o]));
   const results = new Map<string, EvalResults | null>();

@@ -34,11 +34,6 @@ import { runTraining, trainInChild } from "./train_process.ts";
 
 type Of<K extends PlanNode["kind"]> = Extract<PlanNode, { kind: K }>;
 
-/** `[height, width]` of a plan image size. */
-export function sizeOf(size: "112x112" | "112x96"): [number, number] {
-  return size === "112x96" ? [112, 96] : [112, 112];
-}
-
 // ---------------------------------------------------------------------------------------------
 // Train
 
@@ -75,7 +70,6 @@ export function trainerConfig(
   data: string,
 ): TrainConfigInput {
   const c = node.config;
-  const [height, width] = sizeOf(c.size);
   const val = c.val.kind === "synthetic"
     ? { data: ctx.deps[c.val.set].dir, numPairs: c.val.pairs }
     : { pairs: ctx.inputs.valPairs!, images: ctx.inputs.valImages! };
@@ -83,7 +77,7 @@ export function trainerConfig(
     data,
     out: ctx.dir,
     arch: c.arch,
-    input: c.input ?? { height, width },
+    input: c.input ?? { height: 112, width: c.size === "112x96" ? 96 : 112 }, // null: image size
     fit: c.fit,
     loss: { kind: c.loss },
     epochs: c.epochs,
