@@ -14,9 +14,8 @@ import { runTask, temp } from "./_helpers.ts";
 /** `reproduce --dry-run` of a command line: its result and what it printed. */
 async function dryRun(args: string) {
   const printed: string[] = [];
-  const r = await reproduce(opts(`--dry-run ${args}`), createStages(), {
-    print: (l) => printed.push(l),
-  });
+  const print = (l: string) => void printed.push(l);
+  const r = await reproduce(opts(`--dry-run ${args}`), createStages(), { print });
   return { r, text: printed.join("\n") };
 }
 

@@ -199,11 +199,7 @@ const REF_PATHS: Record<NodeKind, [path: string, kinds: NodeKind[]][]> = {
 };
 
 /** One reference of a node: the name, where in the config it is, and the kinds it may name. */
-export interface NodeRef {
-  ref: string;
-  path: string;
-  kinds: NodeKind[];
-}
+export type NodeRef = { ref: string; path: string; kinds: NodeKind[] };
 
 /** The places (object, key) along `path` below `root` that hold a name. */
 function refPlaces(root: unknown, path: string): [Record<string, unknown>, string][] {
