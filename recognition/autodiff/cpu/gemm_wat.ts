@@ -32,7 +32,7 @@ export const JOB_KERNELS = [
   "relu_bwd",
   "add",
   "sgd",
-  "wino",
+  "wino43",
   "wino_s2",
   "wino_s2dx",
   ...KERNEL_TRANSFORMS,

@@ -2,13 +2,14 @@
  * Fast 3×3 convolutions on the cpu backend (the wasm kernels of `winograd_wat.ts`): which
  * convolutions take them, the kernel transforms (U = G g Gᵀ, and dW = Gᵀ dU G for the weight
  * gradient), and the job set-up.
- * - Stride 1: Winograd F(2×2, 3×3), 16 multiplies per 2×2 outputs and input channel instead of
- *   36, forward and input gradient (a 3×3 stride-1 convolution of dY with the flipped,
+ * - Stride 1: Winograd F(4×4, 3×3), 36 multiplies per 4×4 outputs and input channel instead
+ *   of 144, forward and input gradient (a 3×3 stride-1 convolution of dY with the flipped,
  *   transposed kernel and padding 2 − p); the weight gradient is the adjoint transform.
  * - Stride 2, padding 1: even/odd input phases with F(2, 2) on the 2-tap phase, 25 multiplies
  *   instead of 36 in the forward, the input gradient (its own scheme, `s2dx`) and the weight
  *   gradient.
- * Results differ from im2col + GEMM by float32 rounding only (a few ulps of the sum of |terms|;
+ * Results differ from im2col + GEMM by float32 rounding only (the phases: 1–4e-7 of the sum of
+ * |terms|, like im2col; F(4,3), whose transforms have coefficients up to 8 and 1/6: 1–4e-6;
  * `tests/autodiff_winograd_test.ts`).
  * @module
  */
@@ -44,16 +45,19 @@ const S2_WIDE_IN_CHANNELS = 128;
 
 /** The pass of a convolution: forward, input gradient, weight gradient. */
 export type ConvPass = "forward" | "input" | "weight";
-/** Tiles a forward / input-gradient block aims for (GEMM width; V and M stay in L2). */
-const FORWARD_TILES = 96;
+/**
+ * Tiles a forward / input-gradient block aims for (GEMM width; V and M stay in L2), per scheme:
+ * F(4,3)'s tiles have 36 planes, so fewer of them (24 / 48 / 96 measured alike within the noise).
+ */
+const FORWARD_TILES: Record<string, number> = { wino43: 48, wino_s2: 96, wino_s2dx: 96 };
 /**
  * Tiles a weight-gradient block aims for (its GEMM depth: fewer passes over dU), per scheme.
  * The stride-2 phases take 64: their blocks of V and Z (25 planes) then stay in the core's L2,
  * which matters when both cores stream (2 threads, wall time, batch 32: 64→128 @ 32×32 18.7 →
- * 16.9 ms, 64→64 @ 56×48 24.6 → 23.5; 1 thread 28.0 → 27.2); F(2,3) keeps 256 (64 tiles made
- * 32→32 @ 112×96 slower: 66.1 → 68.9 ms at 2 threads).
+ * 16.9 ms, 64→64 @ 56×48 24.6 → 23.5; 1 thread 28.0 → 27.2); F(4,3) (36 planes) 64 too (64 /
+ * 128 / 256 measured 240 / 241 / 268 ms summed over the ir10_half stride-1 layers, 1 thread).
  */
-const WEIGHT_TILES: Record<string, number> = { wino: 256, wino_s2: 64 };
+const WEIGHT_TILES: Record<string, number> = { wino43: 64, wino_s2: 64 };
 /**
  * Chunks of images a weight gradient (Winograd and im2col alike) is cut into, fewer when the
  * batch is smaller: fixed, so its floating-point sums never depend on the thread count. 8
@@ -62,13 +66,18 @@ const WEIGHT_TILES: Record<string, number> = { wino: 256, wino_s2: 64 };
  */
 export const WEIGHT_GRAD_CHUNKS = 8;
 
-/** Which fast scheme pass `pass` of convolution `s` takes, or null for im2col. */
-export function fastConvKind(s: ConvSpec, pass: ConvPass = "forward"): "f23" | "s2" | null {
+/**
+ * Which fast scheme pass `pass` of convolution `s` takes, or null for im2col: stride 1 F(4,3),
+ * stride 2 the phases.
+ */
+export function fastConvKind(s: ConvSpec, pass: ConvPass = "forward"): "f43" | "s2" | null {
   if (
     s.kh !== 3 || s.kw !== 3 || s.padH !== s.padW || s.cIn < WINOGRAD_MIN_CHANNELS ||
     s.cOut < WINOGRAD_MIN_CHANNELS
   ) return null;
-  if (s.strideH === 1 && s.strideW === 1 && s.padH <= 2) return "f23";
+  if (s.strideH === 1 && s.strideW === 1 && s.padH <= 2) {
+    return "f43";
+  }
   if (
     s.strideH === 2 && s.strideW === 2 && s.padH === 1 && s.cIn >= S2_IN_CHANNELS[0] &&
     (s.cIn <= S2_IN_CHANNELS[1] ||
@@ -268,7 +277,7 @@ function runForward(
   pad: number,
 ): void {
   const { n, cIn, h, w, cOut, oh, ow } = dims;
-  const t = tiling(sc, cIn, cOut, oh, ow, FORWARD_TILES);
+  const t = tiling(sc, cIn, cOut, oh, ow, FORWARD_TILES[sc.name]);
   const blocks = Math.ceil((n * t.th) / t.rows);
   const parts = Math.max(1, Math.min(blocks, k.available()));
   const counter = host.alloc(1);
@@ -313,7 +322,7 @@ export function winogradForward(
 
 /**
  * Input gradient of convolution `s`: stride 1, dx = conv(dy, rot180(w)ᵀ, padding 2 − p) by
- * F(2, 3); stride 2, the `s2dx` scheme (dx tiles of 4×4 from 3×3 dy tiles).
+ * F(4, 3); stride 2, the `s2dx` scheme (dx tiles of 4×4 from 3×3 dy tiles).
  */
 export function winogradBackwardInput(
   k: WasmKernels,
@@ -323,8 +332,9 @@ export function winogradBackwardInput(
   w: Buf,
   dx: Buf,
 ): void {
-  const s1 = fastConvKind(s, "input") === "f23";
-  const sc: Scheme = s1 ? SCHEMES.f23 : SCHEMES.s2dx;
+  const kind = fastConvKind(s, "input")!;
+  const s1 = kind !== "s2";
+  const sc: Scheme = s1 ? SCHEMES[kind] : SCHEMES.s2dx;
   const u = host.allocUninit(sc.bt.length ** 2 * s.cOut * s.cIn);
   try {
     const flip = { transpose: true, rotate: s1 };

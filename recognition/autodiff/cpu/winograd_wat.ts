@@ -21,16 +21,18 @@ export interface Scheme {
   nIn: number;
   /** Input advance from one tile to the next (2 or 4). */
   step: number;
-  /** Bᵀ: P rows over the nIn taps, entries −1, 0, 1. */
+  /** Bᵀ: P rows over the nIn taps. */
   bt: number[][];
-  /** Aᵀ: nOut rows over the P products, entries −1, 0, 1 (nOut 2 or 4). */
+  /** Aᵀ: nOut rows over the P products (nOut 2 or 4). */
   at: number[][];
   /** G: P rows over the 3 kernel taps (used by the caller). */
   g: number[][];
 }
 
 /**
- * The schemes. `f23`: Winograd F(2, 3) (stride 1: 16 products per 2×2 outputs instead of 36).
+ * The schemes. `f43`: Winograd F(4, 3) with Lavin's points 0, ±1, ±2 (stride 1: 36 products
+ * per 4×4 outputs instead of 144; F(2, 3), 16 per 2×2, lost to it in every pass of the bench
+ * nets' layers); its transforms are factored (`apply1d`).
  * `s2`: stride 2, padding 1, as even and odd input phases: y[2t] and y[2t+1] from taps
  * x[4t−1 … 4t+3] as w1·x[4t] (even phase, 1 tap) and F(2, 2) on the odd phase (3 products for
  * 2 outputs of a 2-tap kernel): 5 products per 2 outputs, 25 per 2×2 instead of 36.
@@ -39,13 +41,27 @@ export interface Scheme {
  * per 4×4 dx instead of 36.
  */
 export const SCHEMES = {
-  f23: {
-    name: "wino",
-    nIn: 4,
-    step: 2,
-    bt: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
-    at: [[1, 1, 1, 0], [0, 1, -1, -1]],
-    g: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  f43: {
+    name: "wino43",
+    nIn: 6,
+    step: 4,
+    bt: [
+      [4, 0, -5, 0, 1, 0],
+      [0, -4, -4, 1, 1, 0],
+      [0, 4, -4, -1, 1, 0],
+      [0, -2, -1, 2, 1, 0],
+      [0, 2, -1, -2, 1, 0],
+      [0, 4, 0, -5, 0, 1],
+    ],
+    at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+    g: [
+      [1 / 4, 0, 0],
+      [-1 / 6, -1 / 6, -1 / 6],
+      [-1 / 6, 1 / 6, -1 / 6],
+      [1 / 24, 1 / 12, 1 / 6],
+      [1 / 24, -1 / 12, 1 / 6],
+      [0, 0, 1],
+    ],
   },
   s2: {
     name: "wino_s2",
@@ -65,6 +81,9 @@ export const SCHEMES = {
   },
 } as const satisfies Record<string, Scheme>;
 
+/** Schemes with a weight gradient (mode 2 of the job kernel, and a `_kun` untransform). */
+export const WEIGHT_SCHEMES: readonly string[] = ["wino43", "wino_s2"];
+
 /** i8x16.shuffle byte indices selecting f32 lanes (0–3 first operand, 4–7 second). */
 function lanes(...ls: number[]): string {
   return ls.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]).join(" ");
@@ -74,16 +93,97 @@ const set = (x: string, v: string) => `(local.set $${x} ${v})`;
 const v128Locals = (names: string[]) => names.map((n) => `(local $${n} v128)`).join(" ");
 const sh = (a: string, b: string, l: number[]) => `(i8x16.shuffle ${lanes(...l)} ${a} ${b})`;
 
-/** Σ coef·vec for coefficients −1, 0, 1 (at least one non-zero). */
+/**
+ * Σ coef·vec in order (at least one non-zero coefficient); a coefficient other than ±1 is a
+ * product |c|·vec added or subtracted, so rows sharing |c|·vec share one product (value
+ * numbering in the engine's compiler).
+ */
 function lin(coefs: readonly number[], vecs: string[]): string {
   let out = "";
   coefs.forEach((c, i) => {
     if (c === 0) return;
-    if (c !== 1 && c !== -1) throw new Error(`winograd: coefficient ${c} is not ±1`);
-    if (!out) out = c === 1 ? vecs[i] : `(f32x4.neg ${vecs[i]})`;
-    else out = `(${c === 1 ? "f32x4.add" : "f32x4.sub"} ${out} ${vecs[i]})`;
+    const a = Math.abs(c);
+    const v = a === 1 ? vecs[i] : `(f32x4.mul ${vecs[i]} (v128.const f32x4 ${a} ${a} ${a} ${a}))`;
+    if (!out) out = c > 0 ? v : `(f32x4.neg ${v})`;
+    else out = `(${c > 0 ? "f32x4.add" : "f32x4.sub"} ${out} ${v})`;
   });
   return out;
+}
+/** Σ coef·vec with a positive term first, and a coefficient shared by every term factored out. */
+function linF(coefs: readonly number[], vecs: string[]): string {
+  const nz = coefs.flatMap((c, i) => (c === 0 ? [] : [i]));
+  const a = Math.abs(coefs[nz[0]]);
+  if (a !== 1 && nz.every((i) => Math.abs(coefs[i]) === a)) {
+    return `(f32x4.mul ${linF(coefs.map((c) => Math.sign(c)), vecs)} ${f32c(a)})`;
+  }
+  const first = nz.find((i) => coefs[i] > 0) ?? nz[0];
+  const order = [first, ...nz.filter((i) => i !== first)];
+  return lin(order.map((i) => coefs[i]), order.map((i) => vecs[i]));
+}
+const f32c = (a: number) => `(v128.const f32x4 ${a} ${a} ${a} ${a})`;
+/** Temporaries of {@link apply1d}. */
+const Q_LOCALS = Array.from({ length: 8 }, (_, i) => `q${i}`);
+
+/**
+ * The 1-D transform out[r] = Σ_k m[r][k]·vecs[k]: statements (into the `q` temporaries) and
+ * one expression per row. A matrix of ±1 and 0 is summed row by row (`lin`, the stride-2
+ * schemes' code). Others are factored: input pairs that every row takes as a sum or a
+ * difference (v_k ± v_l, computed once), then row pairs a, b whose half-sum e and half-difference
+ * o are sparser (a = e + o, b = e − o); the rest row by row.
+ */
+function apply1d(m: readonly (readonly number[])[], vecs: string[]): {
+  pre: string[];
+  outs: string[];
+} {
+  if (m.every((r) => r.every((c) => c === 0 || Math.abs(c) === 1))) {
+    return { pre: [], outs: m.map((r) => lin(r, vecs)) };
+  }
+  const pre: string[] = [];
+  const tmp = (expr: string) => {
+    const name = Q_LOCALS[pre.length];
+    if (!name) throw new Error("winograd: too many transform temporaries");
+    pre.push(set(name, expr));
+    return L(name);
+  };
+  const cols = vecs.slice();
+  let mat = m.map((r) => r.slice());
+  const used = new Set<number>();
+  for (let k = 0; k < cols.length; k++) {
+    for (let l = k + 1; l < cols.length && !used.has(k); l++) {
+      if (used.has(l)) continue;
+      const same = mat.map((r) => r[k] !== 0 && r[l] === r[k]);
+      const opp = mat.map((r) => r[k] !== 0 && r[l] === -r[k]);
+      const ok = mat.every((r, i) => (r[k] === 0 && r[l] === 0) || same[i] || opp[i]);
+      if (!ok || !same.some(Boolean) || !opp.some(Boolean)) continue;
+      const [ck, cl] = [cols[k], cols[l]];
+      cols[k] = tmp(`(f32x4.add ${ck} ${cl})`);
+      cols[l] = tmp(`(f32x4.sub ${ck} ${cl})`);
+      mat = mat.map((r, i) => {
+        const n = r.slice();
+        n[k] = same[i] ? r[k] : 0;
+        n[l] = opp[i] ? r[k] : 0;
+        return n;
+      });
+      used.add(k).add(l);
+    }
+  }
+  const nnz = (r: readonly number[]) => r.filter((c) => c !== 0).length;
+  const outs: (string | null)[] = mat.map(() => null);
+  for (let a = 0; a < mat.length; a++) {
+    for (let b = a + 1; b < mat.length && !outs[a]; b++) {
+      if (outs[b]) continue;
+      const e = mat[a].map((c, i) => (c + mat[b][i]) / 2);
+      const o = mat[a].map((c, i) => (c - mat[b][i]) / 2);
+      if (
+        !nnz(e) || !nnz(o) || [...e, ...o].some((c) => !Number.isInteger(c)) ||
+        nnz(e) + nnz(o) >= nnz(mat[a]) + nnz(mat[b])
+      ) continue;
+      const E = tmp(linF(e, cols)), O = tmp(linF(o, cols));
+      outs[a] = `(f32x4.add ${E} ${O})`;
+      outs[b] = `(f32x4.sub ${E} ${O})`;
+    }
+  }
+  return { pre, outs: outs.map((x, i) => x ?? linF(mat[i], cols)) };
 }
 const transpose = (m: readonly (readonly number[])[]) => m[0].map((_, j) => m.map((r) => r[j]));
 
@@ -126,10 +226,11 @@ function gathers(s: Scheme, base: string, prefix: string): string[] {
       sh(L("vb"), L("vd"), [2, 3, 6, 7]),
     ];
     for (let k = 0; k < Math.min(4, s.nIn); k++) out.push(set(`${prefix}${k}`, taps[k]));
-    if (s.nIn === 5) {
-      out.push(set("va", sh(L("l1"), L("l2"), [0, 4, 0, 4])));
-      out.push(set("vb", sh(L("l3"), L("l4"), [0, 4, 0, 4])));
-      out.push(set(`${prefix}4`, sh(L("va"), L("vb"), [0, 1, 4, 5])));
+    // taps 4 and 5: lanes 0 and 1 of l1…l4
+    for (let k = 4; k < s.nIn; k++) {
+      out.push(set("va", sh(L("l1"), L("l2"), [k - 4, k, k - 4, k])));
+      out.push(set("vb", sh(L("l3"), L("l4"), [k - 4, k, k - 4, k])));
+      out.push(set(`${prefix}${k}`, sh(L("va"), L("vb"), [0, 1, 4, 5])));
     }
   } else throw new Error(`winograd: step ${s.step}`);
   return out;
@@ -157,14 +258,18 @@ function schemeWat(s: Scheme): string {
         4 * s.step
       }))))`;
     inBody.push(...gathers(s, base, "d"));
-    for (let j = 0; j < P; j++) inBody.push(set(`t${r}_${j}`, lin(s.bt[j], dInv.map(L))));
+    const { pre, outs } = apply1d(s.bt, dInv.map(L));
+    inBody.push(...pre);
+    for (let j = 0; j < P; j++) inBody.push(set(`t${r}_${j}`, outs[j]));
   }
-  for (let i = 0; i < P; i++) {
-    for (let j = 0; j < P; j++) {
-      const col = Array.from({ length: nIn }, (_, r) => L(`t${r}_${j}`));
-      inBody.push(
-        `(v128.store (i32.add (local.get $dst) ${plane(P * i + j)}) ${lin(s.bt[i], col)})`,
-      );
+  // a factored column's statements come before its stores (the temporaries are shared)
+  const factored = apply1d(s.bt, dInv.map(L)).pre.length > 0;
+  for (let jj = 0; jj < P; jj++) {
+    for (let ii = 0; ii < P; ii++) {
+      const [i, j] = factored ? [ii, jj] : [jj, ii];
+      const { pre, outs } = apply1d(s.bt, Array.from({ length: nIn }, (_, r) => L(`t${r}_${j}`)));
+      if (i === 0) inBody.push(...pre);
+      inBody.push(`(v128.store (i32.add (local.get $dst) ${plane(P * i + j)}) ${outs[i]})`);
     }
   }
 
@@ -174,17 +279,17 @@ function schemeWat(s: Scheme): string {
     outBody.push(set(mLoc[k], `(v128.load (i32.add (local.get $src) ${plane(k)}))`));
   }
   for (let i = 0; i < P; i++) {
-    for (let b = 0; b < nOut; b++) {
-      outBody.push(
-        set(`s${i}_${b}`, lin(s.at[b], Array.from({ length: P }, (_, j) => L(`m${i}_${j}`)))),
-      );
-    }
+    const { pre, outs } = apply1d(s.at, Array.from({ length: P }, (_, j) => L(`m${i}_${j}`)));
+    outBody.push(...pre);
+    for (let b = 0; b < nOut; b++) outBody.push(set(`s${i}_${b}`, outs[b]));
   }
-  for (let a = 0; a < nOut; a++) {
-    for (let b = 0; b < nOut; b++) {
-      outBody.push(
-        set(`y${a}_${b}`, lin(s.at[a], Array.from({ length: P }, (_, i) => L(`s${i}_${b}`)))),
-      );
+  const factoredOut = apply1d(s.at, mLoc.slice(0, P).map(L)).pre.length > 0;
+  for (let aa = 0; aa < nOut; aa++) {
+    for (let bb = 0; bb < nOut; bb++) {
+      const [a, b] = factoredOut ? [bb, aa] : [aa, bb];
+      const { pre, outs } = apply1d(s.at, Array.from({ length: P }, (_, i) => L(`s${i}_${b}`)));
+      if (a === 0) outBody.push(...pre);
+      outBody.push(set(`y${a}_${b}`, outs[a]));
     }
   }
   // row a of the 4 tiles, tile-major: nOut = 2 interleaves, nOut = 4 transposes
@@ -226,7 +331,7 @@ function schemeWat(s: Scheme): string {
                   (memory.copy (local.get $dst) (local.get $sc) (i32.shl (local.get $cnt) (i32.const 2)))))))))`);
   }
 
-  // weight gradient: Z = A dY Aᵀ from the 2×2 dY tile (forward schemes, nOut = 2)
+  // weight gradient: Z = A dY Aᵀ from the nOut×nOut dY tile (weight-gradient schemes)
   const dyBody: string[] = [];
   const A = transpose(s.at); // P × nOut
   if (nOut === 2) {
@@ -251,6 +356,35 @@ function schemeWat(s: Scheme): string {
         );
       }
     }
+  } else {
+    // 4 dY rows of the 4 tiles (16 floats each), transposed to taps; then A along both axes
+    for (let a = 0; a < 4; a++) {
+      const p =
+        `(i32.add (local.get $sc) (i32.add (i32.mul (local.get $L4) (i32.const ${a})) (i32.shl (local.get $tx) (i32.const 4))))`;
+      for (let q = 0; q < 4; q++) dyBody.push(set(`l${q}`, `(v128.load offset=${16 * q} ${p})`));
+      dyBody.push(
+        set("va", sh(L("l0"), L("l1"), [0, 4, 1, 5])),
+        set("vb", sh(L("l0"), L("l1"), [2, 6, 3, 7])),
+        set("vc", sh(L("l2"), L("l3"), [0, 4, 1, 5])),
+        set("vd", sh(L("l2"), L("l3"), [2, 6, 3, 7])),
+        set(`e${a}_0`, sh(L("va"), L("vc"), [0, 1, 4, 5])),
+        set(`e${a}_1`, sh(L("va"), L("vc"), [2, 3, 6, 7])),
+        set(`e${a}_2`, sh(L("vb"), L("vd"), [0, 1, 4, 5])),
+        set(`e${a}_3`, sh(L("vb"), L("vd"), [2, 3, 6, 7])),
+      );
+    }
+    for (let b = 0; b < 4; b++) {
+      const { pre, outs } = apply1d(A, [0, 1, 2, 3].map((a) => L(`e${a}_${b}`)));
+      dyBody.push(...pre);
+      for (let i = 0; i < P; i++) dyBody.push(set(`s${i}_${b}`, outs[i]));
+    }
+    for (let i = 0; i < P; i++) {
+      const { pre, outs } = apply1d(A, [0, 1, 2, 3].map((b) => L(`s${i}_${b}`)));
+      dyBody.push(...pre);
+      for (let j = 0; j < P; j++) {
+        dyBody.push(`(v128.store (i32.add (local.get $dst) ${plane(P * i + j)}) ${outs[j]})`);
+      }
+    }
   }
   const PP = P * P;
 
@@ -260,7 +394,22 @@ function schemeWat(s: Scheme): string {
       (param $ty i32) (param $twp i32) (param $V i32) (param $Tb i32) (param $toff i32) (param $sc i32)
     (local $c i32) (local $r i32) (local $y i32) (local $L4 i32) (local $u1 i32) (local $row i32)
     (local $tx i32) (local $dst i32) (local $xs i32) (local $Lf i32)
-    ${v128Locals(["va", "vb", "vc", "vd", "l0", "l1", "l2", "l3", "l4", ...dInv, ...tLoc])}
+    ${
+    v128Locals([
+      "va",
+      "vb",
+      "vc",
+      "vd",
+      "l0",
+      "l1",
+      "l2",
+      "l3",
+      "l4",
+      ...dInv,
+      ...tLoc,
+      ...Q_LOCALS,
+    ])
+  }
     (local.set $Lf (i32.and (i32.add (i32.mul (local.get $twp) (i32.const ${s.step})) (i32.const ${
     nIn + 7
   })) (i32.const -4)))
@@ -296,7 +445,7 @@ function schemeWat(s: Scheme): string {
       (param $oh i32) (param $ow i32) (param $ty i32) (param $twp i32) (param $sc i32)
     (local $o i32) (local $tx i32) (local $src i32) (local $xs i32) (local $y i32) (local $row i32)
     (local $ow4 i32) (local $dst i32) (local $cnt i32)
-    ${v128Locals(["va", "vb", "vc", "vd", ...mLoc, ...sLoc, ...yLoc])}
+    ${v128Locals(["va", "vb", "vc", "vd", ...mLoc, ...sLoc, ...yLoc, ...Q_LOCALS])}
     (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
     (local.set $ow4 (i32.shl (local.get $ow) (i32.const 2)))
     (local.set $y (i32.mul (local.get $ty) (i32.const ${nOut})))
@@ -310,7 +459,7 @@ function schemeWat(s: Scheme): string {
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (local.set $tx (i32.add (local.get $tx) (i32.const 4))) (br $xl)))
       (local.set $o (i32.add (local.get $o) (i32.const 1))) (br $ol))))
-${nOut === 2 ? dyWat(N, P, dyBody) : ""}
+${WEIGHT_SCHEMES.includes(s.name) ? dyWat(N, P, nOut, dyBody) : ""}
   ;; Job kernel (see winogradWat).
   (func (export "${s.name}") (param $mode i32) (param $x i32) (param $u i32) (param $out i32)
       (param $ctr i32) (param $n i32) (param $cIn i32) (param $h i32) (param $w i32) (param $cOut i32)
@@ -341,7 +490,7 @@ ${nOut === 2 ? dyWat(N, P, dyBody) : ""}
           (local.get $cIn) (local.get $h) (local.get $w) (local.get $pad) (local.get $ty) (local.get $twp)
           (local.get $V) (local.get $Tb) (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $twp)) (local.get $sc))
         ${
-    nOut === 2
+    WEIGHT_SCHEMES.includes(s.name)
       ? `(if (i32.eq (local.get $mode) (i32.const 2)) (then
           (call $dy${N} (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $cOut) (i32.mul (local.get $oh) (local.get $ow)))))
             (local.get $cOut) (local.get $oh) (local.get $ow) (local.get $ty) (local.get $twp)
@@ -382,28 +531,34 @@ ${nOut === 2 ? dyWat(N, P, dyBody) : ""}
 `;
 }
 
-/** The dY transform of the weight gradient (2×2 dY tiles at stride 2). */
-function dyWat(N: string, P: number, body: string[]): string {
-  const eLoc = ["e0_0", "e0_1", "e1_0", "e1_1"];
+/** The dY transform of the weight gradient (nOut×nOut dY tiles, nOut = 2 or 4). */
+function dyWat(N: string, P: number, nOut: number, body: string[]): string {
+  const eLoc: string[] = [];
+  for (let a = 0; a < nOut; a++) for (let b = 0; b < nOut; b++) eLoc.push(`e${a}_${b}`);
   const sLoc: string[] = [];
-  for (let i = 0; i < P; i++) for (let b = 0; b < 2; b++) sLoc.push(`s${i}_${b}`);
+  for (let i = 0; i < P; i++) for (let b = 0; b < nOut; b++) sLoc.push(`s${i}_${b}`);
+  const more = nOut === 2 ? [] : ["vc", "vd", "l0", "l1", "l2", "l3", ...Q_LOCALS];
   return `
   ;; Z (P²×cOut×Tb, columns toff…) = A dY Aᵀ of tile row ty of one image dy (cOut×oh×ow).
   (func $dy${N} (param $dy i32) (param $cOut i32) (param $oh i32) (param $ow i32) (param $ty i32)
       (param $twp i32) (param $Z i32) (param $Tb i32) (param $toff i32) (param $sc i32)
     (local $o i32) (local $a i32) (local $y i32) (local $L4 i32) (local $row i32) (local $tx i32)
     (local $dst i32) (local $xs i32)
-    ${v128Locals(["va", "vb", ...eLoc, ...sLoc])}
-    (local.set $L4 (i32.shl (local.get $twp) (i32.const 3)))
+    ${v128Locals(["va", "vb", ...eLoc, ...sLoc, ...more])}
+    (local.set $L4 (i32.shl (local.get $twp) (i32.const ${nOut === 2 ? 3 : 4})))
     (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
-    ;; zero once: rows past oh and the tails (ow … 2·twp) are never written below
-    (memory.fill (local.get $sc) (i32.const 0) (i32.shl (local.get $L4) (i32.const 1)))
+    ;; zero once: rows past oh and the tails (ow … ${nOut}·twp) are never written below
+    (memory.fill (local.get $sc) (i32.const 0) (i32.shl (local.get $L4) (i32.const ${
+    nOut === 2 ? 1 : 2
+  })))
     (local.set $o (i32.const 0))
     (block $od (loop $ol (br_if $od (i32.ge_u (local.get $o) (local.get $cOut)))
-      ;; the 2 dY rows of the tile row, zero-padded to 2·twp
+      ;; the ${nOut} dY rows of the tile row, zero-padded to ${nOut}·twp
       (local.set $a (i32.const 0))
-      (block $ad (loop $al (br_if $ad (i32.ge_u (local.get $a) (i32.const 2)))
-        (local.set $y (i32.add (i32.shl (local.get $ty) (i32.const 1)) (local.get $a)))
+      (block $ad (loop $al (br_if $ad (i32.ge_u (local.get $a) (i32.const ${nOut})))
+        (local.set $y (i32.add (i32.shl (local.get $ty) (i32.const ${
+    nOut === 2 ? 1 : 2
+  })) (local.get $a)))
         (local.set $row (i32.add (local.get $sc) (i32.mul (local.get $a) (local.get $L4))))
         (if (i32.lt_s (local.get $y) (local.get $oh))
           (then
@@ -427,7 +582,7 @@ function dyWat(N: string, P: number, body: string[]): string {
  * mode 0: out (n×cOut×oh×ow) = the scheme's convolution of x (n×cIn×h×w) with padding `pad`
  * (input tile row ty starts at row step·ty − pad), u = U (P²×cOut×cIn); blocks of `rows` tile
  * rows (of n·th) are taken from the atomic counter at `ctr`.
- * mode 2 (schemes with 2 outputs per tile): u (P²×cOut×cIn) = Σ over the n images, in order, of
+ * mode 2 (`WEIGHT_SCHEMES`): u (P²×cOut×cIn) = Σ over the n images, in order, of
  * Z·Vᵀ, with out = dY (n×cOut×oh×ow).
  * `twp` = tiles per row rounded up to 4; `ws` = this thread's workspace
  * (P²·((cIn+cOut)·rows·twp + 2·PAD) + nIn·scratchRow + 32 floats).
@@ -437,9 +592,9 @@ export function winogradWat(): string {
 }
 
 /** Job kernels of {@link kernelTransformsWat}: the kernel transform of every scheme. */
-export const KERNEL_TRANSFORMS = ["wino_ktr", "wino_s2_ktr", "wino_s2dx_ktr"] as const;
+export const KERNEL_TRANSFORMS = ["wino43_ktr", "wino_s2_ktr", "wino_s2dx_ktr"] as const;
 /** Job kernels of {@link kernelTransformsWat}: the weight-gradient untransforms. */
-export const WEIGHT_UNTRANSFORMS = ["wino_kun", "wino_s2_kun"] as const;
+export const WEIGHT_UNTRANSFORMS = ["wino43_kun", "wino_s2_kun"] as const;
 
 /** A float64 pair constant. */
 const f64c = (v: number) => `(v128.const f64x2 ${v} ${v})`;
@@ -547,7 +702,7 @@ function kernelTransformsWat(): string {
         (else ${part.join("\n        ")}))
       (local.set $ob ${L("oe")}) (br $bl))))`;
   });
-  const kun = schemes.filter((s) => s.at.length === 2).map((s) => {
+  const kun = schemes.filter((s) => WEIGHT_SCHEMES.includes(s.name)).map((s) => {
     const P = s.g.length, G = s.g;
     const loc: string[] = [];
     for (let q = 0; q < P * P; q++) loc.push(`s${q}`);
