@@ -26,6 +26,7 @@ import { col2im, im2col } from "./im2col.ts";
 import {
   chunkedWeightGrad,
   type ConvPass,
+  packGemmA,
   WEIGHT_GRAD_CHUNKS,
   winogradApplies,
   winogradBackwardInput,
@@ -294,13 +295,19 @@ export class CpuBackend extends ArrayBackend {
     const temps: Buf[] = [counter];
     const jobs: Job[] = [];
     const colFloats = Kd * Math.min(P, k.convRows!(Kd, s.outH, s.outW) * s.outW);
-    for (let t = 0; t < parts; t++) {
-      const col = this.direct(s) ? null : this.allocUninit(colFloats);
-      if (col) temps.push(col);
-      const bufs = [this.off(x), this.off(w), this.off(out), this.off(counter)];
-      jobs.push({ kernel: 1, args: [mode, ...bufs, s.n, ...convDims(s), col ? this.off(col) : 0] });
-    }
     try {
+      // the GEMM's A (W, or Wᵀ for the input gradient) packed once for every image and block
+      const pa = mode === 0
+        ? packGemmA(k as WasmKernels, this, this.off(w), 1, s.cOut, Kd, Kd, 1)
+        : packGemmA(k as WasmKernels, this, this.off(w), 1, Kd, s.cOut, 1, Kd);
+      temps.push(pa);
+      for (let t = 0; t < parts; t++) {
+        const col = this.direct(s) ? null : this.allocUninit(colFloats);
+        if (col) temps.push(col);
+        const bufs = [this.off(x), this.off(w), this.off(out), this.off(counter)];
+        const cols = col ? this.off(col) : 0;
+        jobs.push({ kernel: 1, args: [mode, ...bufs, s.n, ...convDims(s), this.off(pa), cols] });
+      }
       k.run(jobs);
     } finally {
       for (const t of temps) this.free(t);
@@ -318,10 +325,10 @@ export class CpuBackend extends ArrayBackend {
     try {
       chunkedWeightGrad(k, this, { n: s.n, size: Kd * s.cOut, wsFloats }, (c, lo, hi, partial) => {
         const bufs = [this.off(x) + lo * xImg, partial, this.off(dy) + lo * dyImg];
-        // im2col columns 0: the running thread's workspace
+        // no pre-packed A (-1); im2col columns 0: the running thread's workspace
         return {
           kernel: 1,
-          args: [2, ...bufs, this.off(counters) + c, hi - lo, ...convDims(s), 0],
+          args: [2, ...bufs, this.off(counters) + c, hi - lo, ...convDims(s), -1, 0],
         };
       }, (sum) => {
         const out = this.view(dw);

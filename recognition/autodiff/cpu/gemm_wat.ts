@@ -32,6 +32,7 @@ export const JOB_KERNELS = [
   "relu_bwd",
   "add",
   "sgd",
+  "pack_planes",
   "wino43",
   "wino_s2",
   "wino_s2dx",
@@ -385,7 +386,56 @@ export function gemmWat(s: GemmShape): string {
       (param $a i32) (param $ars i32) (param $acs i32)
       (param $b i32) (param $brs i32) (param $bcs i32)
       (param $c i32) (param $ldc i32) (param $accumulate i32) (param $scratch i32)
-    (local $pA i32) (local $pB i32) (local $tmp i32)
+    (call $gemm_p (local.get $M) (local.get $N) (local.get $K) (local.get $a) (local.get $ars)
+      (local.get $acs) (local.get $b) (local.get $brs) (local.get $bcs) (local.get $c)
+      (local.get $ldc) (local.get $accumulate) (local.get $scratch) (i32.const -1)))
+
+  ;; Depth of the K blocks of a gemm of depth K: equal blocks no deeper than KC.
+  (func $kblock (param $K i32) (result i32)
+    (local $kcb i32)
+    (local.set $kcb (i32.div_u (i32.add (local.get $K) (i32.const ${KC - 1})) (i32.const ${KC})))
+    (i32.div_u (i32.add (local.get $K) (i32.sub (local.get $kcb) (i32.const 1))) (local.get $kcb)))
+
+  ;; A (M×K, element (i,p) at a + i·ars + p·acs, element offsets) packed as $gemm_p reads it
+  ;; pre-packed: per K block (depth kc, starting at pc) the packA panels of all M rows (padded to
+  ;; Mp = a multiple of MR), at element offset dst + pc·Mp.
+  (func $packA_full (param $a i32) (param $ars i32) (param $acs i32) (param $M i32) (param $K i32)
+      (param $dst i32)
+    (local $kcb i32) (local $pc i32) (local $Mp i32)
+    (local.set $kcb (call $kblock (local.get $K)))
+    (local.set $Mp (i32.mul (i32.div_u (i32.add (local.get $M) (i32.const ${
+    mr - 1
+  })) (i32.const ${mr})) (i32.const ${mr})))
+    (local.set $pc (i32.const 0))
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $pc) (local.get $K)))
+      (call $packA (i32.shl (i32.add (local.get $a) (i32.mul (local.get $pc) (local.get $acs))) (i32.const 2))
+        (i32.shl (local.get $ars) (i32.const 2)) (i32.shl (local.get $acs) (i32.const 2))
+        (call $min (local.get $kcb) (i32.sub (local.get $K) (local.get $pc))) (local.get $M)
+        (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $pc) (local.get $Mp))) (i32.const 2)))
+      (local.set $pc (i32.add (local.get $pc) (local.get $kcb))) (br $l))))
+
+  ;; Job kernel: matrices p0 ≤ p < p1 of a (M×K each, element (i,q) at a + p·M·K + i·ars + q·acs)
+  ;; packed by $packA_full into dst (Mp·K floats each).
+  (func (export "pack_planes") (param $a i32) (param $ars i32) (param $acs i32) (param $M i32)
+      (param $K i32) (param $dst i32) (param $p0 i32) (param $p1 i32) (param $scratch i32)
+    (local $p i32) (local $Mp i32)
+    (local.set $Mp (i32.mul (i32.div_u (i32.add (local.get $M) (i32.const ${
+    mr - 1
+  })) (i32.const ${mr})) (i32.const ${mr})))
+    (local.set $p (local.get $p0))
+    (block $d (loop $l (br_if $d (i32.ge_u (local.get $p) (local.get $p1)))
+      (call $packA_full (i32.add (local.get $a) (i32.mul (local.get $p) (i32.mul (local.get $M) (local.get $K))))
+        (local.get $ars) (local.get $acs) (local.get $M) (local.get $K)
+        (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.mul (local.get $Mp) (local.get $K)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1))) (br $l))))
+
+  ;; $gemm, with A either packed here (pa < 0) or pre-packed by $packA_full at element offset pa
+  ;; (then a, ars and acs are unused).
+  (func $gemm_p (param $M i32) (param $N i32) (param $K i32)
+      (param $a i32) (param $ars i32) (param $acs i32)
+      (param $b i32) (param $brs i32) (param $bcs i32)
+      (param $c i32) (param $ldc i32) (param $accumulate i32) (param $scratch i32) (param $pa i32)
+    (local $pA i32) (local $pB i32) (local $tmp i32) (local $pAb i32) (local $Mp i32)
     (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
     (local $jr i32) (local $ir i32) (local $acc i32) (local $kcb i32) (local $ncb i32)
     (local $direct i32) (local $pbp i32) (local $bs i32)
@@ -413,8 +463,10 @@ export function gemmWat(s: GemmShape): string {
             (br $zl)))))
         (return)))
     ;; depth blocks of equal size ≤ KC (no thin tail block); B blocks fill the packed-B budget
-    (local.set $kcb (i32.div_u (i32.add (local.get $K) (i32.const ${KC - 1})) (i32.const ${KC})))
-    (local.set $kcb (i32.div_u (i32.add (local.get $K) (i32.sub (local.get $kcb) (i32.const 1))) (local.get $kcb)))
+    (local.set $kcb (call $kblock (local.get $K)))
+    (local.set $Mp (i32.mul (i32.div_u (i32.add (local.get $M) (i32.const ${
+    mr - 1
+  })) (i32.const ${mr})) (i32.const ${mr})))
     (local.set $ncb (i32.mul (i32.div_u (i32.div_u (i32.const ${
     KC * NC
   }) (local.get $kcb)) (i32.const ${nr}))
@@ -441,9 +493,14 @@ export function gemmWat(s: GemmShape): string {
         (block $icd (loop $icl
           (br_if $icd (i32.ge_u (local.get $ic) (local.get $M)))
           (local.set $mc (call $min (i32.const ${MC}) (i32.sub (local.get $M) (local.get $ic))))
-          (call $packA
-            (i32.add (local.get $a) (i32.add (i32.mul (local.get $ic) (local.get $ars)) (i32.mul (local.get $pc) (local.get $acs))))
-            (local.get $ars) (local.get $acs) (local.get $kc) (local.get $mc) (local.get $pA))
+          (if (i32.lt_s (local.get $pa) (i32.const 0))
+            (then
+              (call $packA
+                (i32.add (local.get $a) (i32.add (i32.mul (local.get $ic) (local.get $ars)) (i32.mul (local.get $pc) (local.get $acs))))
+                (local.get $ars) (local.get $acs) (local.get $kc) (local.get $mc) (local.get $pA))
+              (local.set $pAb (local.get $pA)))
+            (else (local.set $pAb (i32.shl (i32.add (local.get $pa) (i32.add (i32.mul (local.get $pc) (local.get $Mp))
+              (i32.mul (local.get $ic) (local.get $kc)))) (i32.const 2)))))
           (local.set $jr (i32.const 0))
           (block $jrd (loop $jrl
             (br_if $jrd (i32.ge_u (local.get $jr) (local.get $nc)))
@@ -462,7 +519,7 @@ export function gemmWat(s: GemmShape): string {
             (block $ird (loop $irl
               (br_if $ird (i32.ge_u (local.get $ir) (local.get $mc)))
               (call $kernel (local.get $kc)
-                (i32.add (local.get $pA) (i32.shl (i32.mul (local.get $ir) (local.get $kc)) (i32.const 2)))
+                (i32.add (local.get $pAb) (i32.shl (i32.mul (local.get $ir) (local.get $kc)) (i32.const 2)))
                 (local.get $pbp)
                 (i32.add (local.get $c) (i32.add
                   (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))
@@ -577,7 +634,8 @@ ${
   ;; atomic counter at element offset $ctr (dynamic scheduling: a descheduled thread just takes
   ;; fewer images). mode 0 = forward (out = conv(x, w)), 1 = input gradient (dx = "x" from
   ;; dy = "out", w), 2 = weight gradient transposed (dwT (Kd×cOut) = Σ col·dyᵀ into "w", this
-  ;; thread's partial sum, overwritten by its first image). Element offsets throughout.
+  ;; thread's partial sum, overwritten by its first image). Element offsets throughout. pa: the
+  ;; GEMM's A (W in mode 0, Wᵀ in mode 1) pre-packed by $packA_full, or -1 (packed per call).
   ;; Unless direct (1×1, stride 1, no padding: the image is its own column matrix), an image is
   ;; done in blocks of output rows whose im2col columns fit ${COL_BLOCK} floats (at least
   ;; ${MIN_COLS} columns): the columns are written and consumed while in cache, instead of a
@@ -585,7 +643,7 @@ ${
   (func (export "conv") (param $mode i32) (param $x i32) (param $wt i32) (param $out i32)
       (param $ctr i32) (param $n i32) (param $cIn i32) (param $h i32) (param $w i32) (param $cOut i32)
       (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)
-      (param $oh i32) (param $ow i32) (param $col i32) (param $scratch i32)
+      (param $oh i32) (param $ow i32) (param $pa i32) (param $col i32) (param $scratch i32)
     (local $b i32) (local $Kd i32) (local $P i32) (local $direct i32) (local $xb i32) (local $ob i32)
     (local $first i32) (local $rows i32) (local $y0 i32) (local $y1 i32) (local $nb i32)
     (local.set $first (i32.const 1))
@@ -614,13 +672,14 @@ ${
             (if (local.get $direct)
               (then
                 ;; dx_b (cIn×P) = Wᵀ (cIn×cOut) · dy_b (cOut×P)
-                (call $gemm (local.get $Kd) (local.get $P) (local.get $cOut) (local.get $wt) (i32.const 1) (local.get $Kd)
-                  (local.get $ob) (local.get $P) (i32.const 1) (local.get $xb) (local.get $P) (i32.const 0) (local.get $scratch)))
+                (call $gemm_p (local.get $Kd) (local.get $P) (local.get $cOut) (local.get $wt) (i32.const 1) (local.get $Kd)
+                  (local.get $ob) (local.get $P) (i32.const 1) (local.get $xb) (local.get $P) (i32.const 0) (local.get $scratch)
+                  (local.get $pa)))
               (else
                 ;; col (Kd×nb) = Wᵀ (Kd×cOut) · dy_b[:, block] (cOut×nb), then scatter into dx_b
-                (call $gemm (local.get $Kd) (local.get $nb) (local.get $cOut) (local.get $wt) (i32.const 1) (local.get $Kd)
+                (call $gemm_p (local.get $Kd) (local.get $nb) (local.get $cOut) (local.get $wt) (i32.const 1) (local.get $Kd)
                   (i32.add (local.get $ob) (i32.mul (local.get $y0) (local.get $ow))) (local.get $P) (i32.const 1)
-                  (local.get $col) (local.get $nb) (i32.const 0) (local.get $scratch))
+                  (local.get $col) (local.get $nb) (i32.const 0) (local.get $scratch) (local.get $pa))
                 (call $col2im (local.get $col) (local.get $xb) (local.get $cIn) (local.get $h) (local.get $w)
                   (local.get $kh) (local.get $kw) (local.get $sh) (local.get $sw) (local.get $ph) (local.get $pw)
                   (local.get $y0) (local.get $y1) (local.get $ow)))))
@@ -632,9 +691,10 @@ ${
             (if (i32.eqz (local.get $mode))
               (then
                 ;; out_b[:, block] (cOut×nb) = W (cOut×Kd) · col (Kd×nb)
-                (call $gemm (local.get $cOut) (local.get $nb) (local.get $Kd) (local.get $wt) (local.get $Kd) (i32.const 1)
+                (call $gemm_p (local.get $cOut) (local.get $nb) (local.get $Kd) (local.get $wt) (local.get $Kd) (i32.const 1)
                   (select (local.get $xb) (local.get $col) (local.get $direct)) (local.get $nb) (i32.const 1)
-                  (i32.add (local.get $ob) (i32.mul (local.get $y0) (local.get $ow))) (local.get $P) (i32.const 0) (local.get $scratch)))
+                  (i32.add (local.get $ob) (i32.mul (local.get $y0) (local.get $ow))) (local.get $P) (i32.const 0) (local.get $scratch)
+                  (local.get $pa)))
               (else
                 ;; dWᵀ (Kd×cOut) += col (Kd×nb) · dy_b[:, block]ᵀ (nb×cOut)
                 (call $gemm (local.get $Kd) (local.get $cOut) (local.get $nb)
@@ -656,6 +716,6 @@ ${
     (call $min (local.get $r) (local.get $oh)))
 
   ${eltwiseWat()}
-  ${winogradWat()}
+  ${winogradWat(mr)}
 )`;
 }

@@ -16,6 +16,7 @@
 import type { Buf, ConvSpec } from "../backend.ts";
 import type { Job, WasmKernels } from "./wasm_gemm.ts";
 import { JOB_KERNELS } from "./gemm_wat.ts";
+import { GEMM_SHAPE } from "./gemm_wasm.ts";
 import { type Scheme, SCHEMES, scratchRow, WINO_PAD } from "./winograd_wat.ts";
 
 /**
@@ -237,6 +238,60 @@ export function wasmUntransformWeightGrad(
   );
 }
 
+/**
+ * `planes` matrices of M×K (element (i, q) of matrix p at element offset
+ * a + p·M·K + i·ars + q·acs) packed once into the GEMM's row panels (`pack_planes`: Mp·K floats
+ * each, Mp = M rounded up to MR), for GEMMs that read them pre-packed (every block of a
+ * convolution uses the same A; packing it per call cost up to 10–20 % of a call with few
+ * columns). Planes split over the idle threads. The caller frees the result.
+ */
+export function packGemmA(
+  k: WasmKernels,
+  host: WinoHost,
+  a: number,
+  planes: number,
+  m: number,
+  kd: number,
+  ars: number,
+  acs: number,
+): Buf {
+  const mp = Math.ceil(m / GEMM_SHAPE.mr) * GEMM_SHAPE.mr;
+  const packed = host.allocUninit(planes * mp * kd);
+  const job = JOB_KERNELS.indexOf("pack_planes");
+  const parts = Math.max(1, Math.min(k.available(), planes, Math.floor((planes * m * kd) / 65536)));
+  const step = Math.ceil(planes / parts);
+  const jobs: Job[] = [];
+  for (let p0 = 0; p0 < planes; p0 += step) {
+    const args = [a, ars, acs, m, kd, host.off(packed), p0, Math.min(planes, p0 + step)];
+    jobs.push({ kernel: job, args });
+  }
+  k.run(jobs);
+  return packed;
+}
+
+/**
+ * U (P² planes of rows×cols) of weights w, as `wasmTransformKernel`, each plane packed for the
+ * GEMM once (`packGemmA`); every block of the pass reads it as is. The caller frees the result.
+ */
+function packedKernel(
+  k: WasmKernels,
+  host: WinoHost,
+  sc: Scheme,
+  w: Buf,
+  rows: number,
+  cols: number,
+  opts: { transpose: boolean; rotate: boolean },
+): Buf {
+  const P2 = sc.bt.length ** 2;
+  const u = host.allocUninit(P2 * rows * cols);
+  try {
+    wasmTransformKernel(k, host, sc, w, rows, cols, opts, u);
+    return packGemmA(k, host, host.off(u), P2, rows, cols, cols, 1);
+  } finally {
+    host.free(u);
+  }
+}
+
 /** Tiling of a pass over an image of (cIn, h, w) to (cOut, oh, ow). */
 interface Tiling {
   th: number;
@@ -256,7 +311,7 @@ function tiling(
   const nOut = sc.at.length, P2 = sc.bt.length ** 2;
   const th = Math.ceil(oh / nOut), twp = Math.ceil(Math.ceil(ow / nOut) / 4) * 4;
   const rows = Math.max(1, Math.round(tiles / twp));
-  const wsFloats = P2 * ((cIn + cOut) * rows * twp + 2 * WINO_PAD) +
+  const wsFloats = P2 * ((cIn + cOut) * (rows * twp + 4) + 2 * WINO_PAD) +
     sc.nIn * scratchRow(sc, twp) + 32;
   return { th, twp, rows, wsFloats };
 }
@@ -309,10 +364,9 @@ export function winogradForward(
   out: Buf,
 ): void {
   const sc: Scheme = SCHEMES[fastConvKind(s)!];
-  const u = host.allocUninit(sc.bt.length ** 2 * s.cOut * s.cIn);
+  const noFlip = { transpose: false, rotate: false };
+  const u = packedKernel(k, host, sc, w, s.cOut, s.cIn, noFlip);
   try {
-    const noFlip = { transpose: false, rotate: false };
-    wasmTransformKernel(k, host, sc, w, s.cOut, s.cIn, noFlip, u);
     const dims = { n: s.n, cIn: s.cIn, h: s.h, w: s.w, cOut: s.cOut, oh: s.outH, ow: s.outW };
     runForward(k, host, sc, x, u, out, dims, s.padH);
   } finally {
@@ -335,10 +389,8 @@ export function winogradBackwardInput(
   const kind = fastConvKind(s, "input")!;
   const s1 = kind !== "s2";
   const sc: Scheme = s1 ? SCHEMES[kind] : SCHEMES.s2dx;
-  const u = host.allocUninit(sc.bt.length ** 2 * s.cOut * s.cIn);
+  const u = packedKernel(k, host, sc, w, s.cIn, s.cOut, { transpose: true, rotate: s1 });
   try {
-    const flip = { transpose: true, rotate: s1 };
-    wasmTransformKernel(k, host, sc, w, s.cIn, s.cOut, flip, u);
     const dims = { n: s.n, cIn: s.cOut, h: s.outH, w: s.outW, cOut: s.cIn, oh: s.h, ow: s.w };
     runForward(k, host, sc, dy, u, dx, dims, s1 ? 2 - s.padH : 0);
   } finally {

@@ -237,7 +237,7 @@ function gathers(s: Scheme, base: string, prefix: string): string[] {
 }
 
 /** The functions of scheme `s` (inside the GEMM module: they call its `$gemm` and `$min`). */
-function schemeWat(s: Scheme): string {
+function schemeWat(s: Scheme, mr: number): string {
   const P = s.bt.length, nOut = s.at.length, nIn = s.nIn, N = `_${s.name}`;
   const dInv = Array.from({ length: nIn }, (_, k) => `d${k}`);
   const tLoc: string[] = [];
@@ -389,9 +389,9 @@ function schemeWat(s: Scheme): string {
   const PP = P * P;
 
   return `
-  ;; V (P²×cIn×Tb, tile columns toff…toff+twp) of tile row ty of one image x (cIn×h×w).
+  ;; V (P²×cIn×ld: row stride ld, tile columns toff…toff+twp) of tile row ty of one image x (cIn×h×w).
   (func $in${N} (param $x i32) (param $cIn i32) (param $h i32) (param $w i32) (param $pad i32)
-      (param $ty i32) (param $twp i32) (param $V i32) (param $Tb i32) (param $toff i32) (param $sc i32)
+      (param $ty i32) (param $twp i32) (param $V i32) (param $ld i32) (param $toff i32) (param $sc i32)
     (local $c i32) (local $r i32) (local $y i32) (local $L4 i32) (local $u1 i32) (local $row i32)
     (local $tx i32) (local $dst i32) (local $xs i32) (local $Lf i32)
     ${
@@ -415,7 +415,7 @@ function schemeWat(s: Scheme): string {
   })) (i32.const -4)))
     (local.set $L4 (i32.shl (local.get $Lf) (i32.const 2)))
     (local.set $u1 (call $min (i32.add (local.get $pad) (local.get $w)) (local.get $Lf)))
-    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cIn) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
+    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cIn) (local.get $ld)) (i32.const ${PAD})) (i32.const 2)))
     ;; zero once: rows outside the image and the margins (u < pad, u ≥ u1) are never written below
     (memory.fill (local.get $sc) (i32.const 0) (i32.mul (local.get $L4) (i32.const ${nIn})))
     (local.set $c (i32.const 0))
@@ -432,7 +432,7 @@ function schemeWat(s: Scheme): string {
               (i32.shl (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $c) (local.get $h)) (local.get $y)) (local.get $w))) (i32.const 2))
               (i32.shl (i32.sub (local.get $u1) (local.get $pad)) (i32.const 2)))))
         (local.set $r (i32.add (local.get $r) (i32.const 1))) (br $rl)))
-      (local.set $dst (i32.shl (i32.add (local.get $V) (i32.add (i32.mul (local.get $c) (local.get $Tb)) (local.get $toff))) (i32.const 2)))
+      (local.set $dst (i32.shl (i32.add (local.get $V) (i32.add (i32.mul (local.get $c) (local.get $ld)) (local.get $toff))) (i32.const 2)))
       (local.set $tx (i32.const 0))
       (block $xd (loop $xl (br_if $xd (i32.ge_u (local.get $tx) (local.get $twp)))
           ${inBody.join("\n          ")}
@@ -440,18 +440,18 @@ function schemeWat(s: Scheme): string {
         (local.set $tx (i32.add (local.get $tx) (i32.const 4))) (br $xl)))
       (local.set $c (i32.add (local.get $c) (i32.const 1))) (br $cl))))
 
-  ;; Output tile row ty of one image out (cOut×oh×ow) from M (P²×cOut×Tb, columns toff…).
-  (func $out${N} (param $M i32) (param $cOut i32) (param $Tb i32) (param $toff i32) (param $out i32)
+  ;; Output tile row ty of one image out (cOut×oh×ow) from M (P²×cOut×ld, columns toff…).
+  (func $out${N} (param $M i32) (param $cOut i32) (param $ld i32) (param $toff i32) (param $out i32)
       (param $oh i32) (param $ow i32) (param $ty i32) (param $twp i32) (param $sc i32)
     (local $o i32) (local $tx i32) (local $src i32) (local $xs i32) (local $y i32) (local $row i32)
     (local $ow4 i32) (local $dst i32) (local $cnt i32)
     ${v128Locals(["va", "vb", "vc", "vd", ...mLoc, ...sLoc, ...yLoc, ...Q_LOCALS])}
-    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
+    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $ld)) (i32.const ${PAD})) (i32.const 2)))
     (local.set $ow4 (i32.shl (local.get $ow) (i32.const 2)))
     (local.set $y (i32.mul (local.get $ty) (i32.const ${nOut})))
     (local.set $o (i32.const 0))
     (block $od (loop $ol (br_if $od (i32.ge_u (local.get $o) (local.get $cOut)))
-      (local.set $src (i32.shl (i32.add (local.get $M) (i32.add (i32.mul (local.get $o) (local.get $Tb)) (local.get $toff))) (i32.const 2)))
+      (local.set $src (i32.shl (i32.add (local.get $M) (i32.add (i32.mul (local.get $o) (local.get $ld)) (local.get $toff))) (i32.const 2)))
       (local.set $row (i32.shl (i32.add (local.get $out) (i32.mul (i32.add (i32.mul (local.get $o) (local.get $oh)) (local.get $y)) (local.get $ow))) (i32.const 2)))
       (local.set $tx (i32.const 0))
       (block $xd (loop $xl (br_if $xd (i32.ge_u (local.get $tx) (local.get $twp)))
@@ -467,12 +467,18 @@ ${WEIGHT_SCHEMES.includes(s.name) ? dyWat(N, P, nOut, dyBody) : ""}
       (param $ws i32) (param $scratch i32)
     (local $G i32) (local $blk i32) (local $nblk i32) (local $g0 i32) (local $g1 i32) (local $g i32)
     (local $Tb i32) (local $V i32) (local $M i32) (local $sc i32) (local $k i32) (local $b i32)
-    (local $ty i32) (local $first i32)
+    (local $ty i32) (local $first i32) (local $Mp i32) (local $tw i32) (local $ld i32)
+    (local.set $tw (i32.div_u (i32.add (local.get $ow) (i32.const ${
+    nOut - 1
+  })) (i32.const ${nOut})))
+    (local.set $Mp (i32.mul (i32.div_u (i32.add (local.get $cOut) (i32.const ${
+    mr - 1
+  })) (i32.const ${mr})) (i32.const ${mr})))
     (local.set $G (i32.mul (local.get $n) (local.get $th)))
     (local.set $nblk (i32.div_u (i32.add (local.get $G) (i32.sub (local.get $rows) (i32.const 1))) (local.get $rows)))
     (local.set $V (local.get $ws))
-    (local.set $M (i32.add (local.get $V) (i32.mul (i32.add (i32.mul (local.get $cIn) (i32.mul (local.get $rows) (local.get $twp))) (i32.const ${PAD})) (i32.const ${PP}))))
-    (local.set $sc (i32.shl (i32.add (local.get $M) (i32.mul (i32.add (i32.mul (local.get $cOut) (i32.mul (local.get $rows) (local.get $twp))) (i32.const ${PAD})) (i32.const ${PP}))) (i32.const 2)))
+    (local.set $M (i32.add (local.get $V) (i32.mul (i32.add (i32.mul (local.get $cIn) (i32.add (i32.mul (local.get $rows) (local.get $twp)) (i32.const 4))) (i32.const ${PAD})) (i32.const ${PP}))))
+    (local.set $sc (i32.shl (i32.add (local.get $M) (i32.mul (i32.add (i32.mul (local.get $cOut) (i32.add (i32.mul (local.get $rows) (local.get $twp)) (i32.const 4))) (i32.const ${PAD})) (i32.const ${PP}))) (i32.const 2)))
     (local.set $first (i32.const 1))
     (local.set $blk (i32.const 0))
     (block $bd (loop $bl
@@ -481,20 +487,23 @@ ${WEIGHT_SCHEMES.includes(s.name) ? dyWat(N, P, nOut, dyBody) : ""}
       (br_if $bd (i32.ge_u (local.get $blk) (local.get $nblk)))
       (local.set $g0 (i32.mul (local.get $blk) (local.get $rows)))
       (local.set $g1 (call $min (i32.add (local.get $g0) (local.get $rows)) (local.get $G)))
-      (local.set $Tb (i32.mul (i32.sub (local.get $g1) (local.get $g0)) (local.get $twp)))
+      ;; the block's tiles, tw a row (the 4-tile vectors' spare lanes spill into the next row's
+      ;; first tiles, written after them, or the 4 spare columns of the last row)
+      (local.set $Tb (i32.mul (i32.sub (local.get $g1) (local.get $g0)) (local.get $tw)))
+      (local.set $ld (i32.add (local.get $Tb) (i32.const 4)))
       (local.set $g (local.get $g0))
       (block $gd (loop $gl (br_if $gd (i32.ge_u (local.get $g) (local.get $g1)))
         (local.set $b (i32.div_u (local.get $g) (local.get $th)))
         (local.set $ty (i32.rem_u (local.get $g) (local.get $th)))
         (call $in${N} (i32.add (local.get $x) (i32.mul (local.get $b) (i32.mul (local.get $cIn) (i32.mul (local.get $h) (local.get $w)))))
           (local.get $cIn) (local.get $h) (local.get $w) (local.get $pad) (local.get $ty) (local.get $twp)
-          (local.get $V) (local.get $Tb) (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $twp)) (local.get $sc))
+          (local.get $V) (local.get $ld) (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $tw)) (local.get $sc))
         ${
     WEIGHT_SCHEMES.includes(s.name)
       ? `(if (i32.eq (local.get $mode) (i32.const 2)) (then
           (call $dy${N} (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $cOut) (i32.mul (local.get $oh) (local.get $ow)))))
             (local.get $cOut) (local.get $oh) (local.get $ow) (local.get $ty) (local.get $twp)
-            (local.get $M) (local.get $Tb) (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $twp)) (local.get $sc))))`
+            (local.get $M) (local.get $ld) (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $tw)) (local.get $sc))))`
       : ""
   }
         (local.set $g (i32.add (local.get $g) (i32.const 1))) (br $gl)))
@@ -502,17 +511,17 @@ ${WEIGHT_SCHEMES.includes(s.name) ? dyWat(N, P, nOut, dyBody) : ""}
       (block $kd (loop $kl (br_if $kd (i32.ge_u (local.get $k) (i32.const ${PP})))
         (if (i32.eqz (local.get $mode))
           (then
-            ;; M[ξ] (cOut×Tb) = U[ξ] (cOut×cIn) · V[ξ] (cIn×Tb)
-            (call $gemm (local.get $cOut) (local.get $Tb) (local.get $cIn)
-              (i32.add (local.get $u) (i32.mul (local.get $k) (i32.mul (local.get $cOut) (local.get $cIn)))) (local.get $cIn) (i32.const 1)
-              (i32.add (local.get $V) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cIn) (local.get $Tb)) (i32.const ${PAD})))) (local.get $Tb) (i32.const 1)
-              (i32.add (local.get $M) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})))) (local.get $Tb)
-              (i32.const 0) (local.get $scratch)))
+            ;; M[ξ] (cOut×Tb) = U[ξ] (cOut×cIn, pre-packed: Mp·cIn floats a plane) · V[ξ] (cIn×Tb)
+            (call $gemm_p (local.get $cOut) (local.get $Tb) (local.get $cIn) (i32.const 0) (i32.const 0) (i32.const 0)
+              (i32.add (local.get $V) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cIn) (local.get $ld)) (i32.const ${PAD})))) (local.get $ld) (i32.const 1)
+              (i32.add (local.get $M) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cOut) (local.get $ld)) (i32.const ${PAD})))) (local.get $ld)
+              (i32.const 0) (local.get $scratch)
+              (i32.add (local.get $u) (i32.mul (local.get $k) (i32.mul (local.get $Mp) (local.get $cIn))))))
           (else
             ;; dU[ξ] (cOut×cIn) += Z[ξ] (cOut×Tb) · V[ξ]ᵀ (Tb×cIn)
             (call $gemm (local.get $cOut) (local.get $cIn) (local.get $Tb)
-              (i32.add (local.get $M) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})))) (local.get $Tb) (i32.const 1)
-              (i32.add (local.get $V) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cIn) (local.get $Tb)) (i32.const ${PAD})))) (i32.const 1) (local.get $Tb)
+              (i32.add (local.get $M) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cOut) (local.get $ld)) (i32.const ${PAD})))) (local.get $ld) (i32.const 1)
+              (i32.add (local.get $V) (i32.mul (local.get $k) (i32.add (i32.mul (local.get $cIn) (local.get $ld)) (i32.const ${PAD})))) (i32.const 1) (local.get $ld)
               (i32.add (local.get $u) (i32.mul (local.get $k) (i32.mul (local.get $cOut) (local.get $cIn)))) (local.get $cIn)
               (i32.eqz (local.get $first)) (local.get $scratch))))
         (local.set $k (i32.add (local.get $k) (i32.const 1))) (br $kl)))
@@ -521,8 +530,8 @@ ${WEIGHT_SCHEMES.includes(s.name) ? dyWat(N, P, nOut, dyBody) : ""}
         (local.set $g (local.get $g0))
         (block $od (loop $ol (br_if $od (i32.ge_u (local.get $g) (local.get $g1)))
           (local.set $b (i32.div_u (local.get $g) (local.get $th)))
-          (call $out${N} (local.get $M) (local.get $cOut) (local.get $Tb)
-            (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $twp))
+          (call $out${N} (local.get $M) (local.get $cOut) (local.get $ld)
+            (i32.mul (i32.sub (local.get $g) (local.get $g0)) (local.get $tw))
             (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $cOut) (i32.mul (local.get $oh) (local.get $ow)))))
             (local.get $oh) (local.get $ow) (i32.rem_u (local.get $g) (local.get $th)) (local.get $twp) (local.get $sc))
           (local.set $g (i32.add (local.get $g) (i32.const 1))) (br $ol)))))
@@ -539,14 +548,14 @@ function dyWat(N: string, P: number, nOut: number, body: string[]): string {
   for (let i = 0; i < P; i++) for (let b = 0; b < nOut; b++) sLoc.push(`s${i}_${b}`);
   const more = nOut === 2 ? [] : ["vc", "vd", "l0", "l1", "l2", "l3", ...Q_LOCALS];
   return `
-  ;; Z (P²×cOut×Tb, columns toff…) = A dY Aᵀ of tile row ty of one image dy (cOut×oh×ow).
+  ;; Z (P²×cOut×ld, columns toff…) = A dY Aᵀ of tile row ty of one image dy (cOut×oh×ow).
   (func $dy${N} (param $dy i32) (param $cOut i32) (param $oh i32) (param $ow i32) (param $ty i32)
-      (param $twp i32) (param $Z i32) (param $Tb i32) (param $toff i32) (param $sc i32)
+      (param $twp i32) (param $Z i32) (param $ld i32) (param $toff i32) (param $sc i32)
     (local $o i32) (local $a i32) (local $y i32) (local $L4 i32) (local $row i32) (local $tx i32)
     (local $dst i32) (local $xs i32)
     ${v128Locals(["va", "vb", ...eLoc, ...sLoc, ...more])}
     (local.set $L4 (i32.shl (local.get $twp) (i32.const ${nOut === 2 ? 3 : 4})))
-    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $Tb)) (i32.const ${PAD})) (i32.const 2)))
+    (local.set $xs (i32.shl (i32.add (i32.mul (local.get $cOut) (local.get $ld)) (i32.const ${PAD})) (i32.const 2)))
     ;; zero once: rows past oh and the tails (ow … ${nOut}·twp) are never written below
     (memory.fill (local.get $sc) (i32.const 0) (i32.shl (local.get $L4) (i32.const ${
     nOut === 2 ? 1 : 2
@@ -566,7 +575,7 @@ function dyWat(N: string, P: number, nOut: number, body: string[]): string {
               (i32.shl (i32.add (local.get $dy) (i32.mul (i32.add (i32.mul (local.get $o) (local.get $oh)) (local.get $y)) (local.get $ow))) (i32.const 2))
               (i32.shl (local.get $ow) (i32.const 2)))))
         (local.set $a (i32.add (local.get $a) (i32.const 1))) (br $al)))
-      (local.set $dst (i32.shl (i32.add (local.get $Z) (i32.add (i32.mul (local.get $o) (local.get $Tb)) (local.get $toff))) (i32.const 2)))
+      (local.set $dst (i32.shl (i32.add (local.get $Z) (i32.add (i32.mul (local.get $o) (local.get $ld)) (local.get $toff))) (i32.const 2)))
       (local.set $tx (i32.const 0))
       (block $xd (loop $xl (br_if $xd (i32.ge_u (local.get $tx) (local.get $twp)))
           ${body.join("\n          ")}
@@ -581,14 +590,16 @@ function dyWat(N: string, P: number, nOut: number, body: string[]): string {
  *   (mode, x, u, out, ctr, n, cIn, h, w, cOut, pad, oh, ow, th, twp, rows, ws, scratch)
  * mode 0: out (n×cOut×oh×ow) = the scheme's convolution of x (n×cIn×h×w) with padding `pad`
  * (input tile row ty starts at row step·ty − pad), u = U (P²×cOut×cIn); blocks of `rows` tile
- * rows (of n·th) are taken from the atomic counter at `ctr`.
+ * rows (of n·th) are taken from the atomic counter at `ctr`; U's planes pre-packed for the GEMM
+ * (`pack_planes`: Mp·cIn floats each, Mp = cOut rounded up to the GEMM's MR = `mr`).
  * mode 2 (`WEIGHT_SCHEMES`): u (P²×cOut×cIn) = Σ over the n images, in order, of
  * Z·Vᵀ, with out = dY (n×cOut×oh×ow).
- * `twp` = tiles per row rounded up to 4; `ws` = this thread's workspace
- * (P²·((cIn+cOut)·rows·twp + 2·PAD) + nIn·scratchRow + 32 floats).
+ * `twp` = tiles per row rounded up to 4 (the transforms' loop); the GEMMs see only the
+ * ceil(ow/nOut) tiles of a row; `ws` = this thread's workspace
+ * (P²·((cIn+cOut)·(rows·twp + 4) + 2·PAD) + nIn·scratchRow + 32 floats).
  */
-export function winogradWat(): string {
-  return [...Object.values(SCHEMES).map(schemeWat), kernelTransformsWat()].join("\n");
+export function winogradWat(mr: number): string {
+  return [...Object.values(SCHEMES).map((s) => schemeWat(s, mr)), kernelTransformsWat()].join("\n");
 }
 
 /** Job kernels of {@link kernelTransformsWat}: the kernel transform of every scheme. */
