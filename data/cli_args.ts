@@ -118,6 +118,38 @@ export function intFlag<V extends string | undefined>(
   return n as Out;
 }
 
+/**
+ * A number flag value, undefined when the flag is absent; with `range` it must lie in [lo, hi].
+ * Anything else goes to `fail`: `--min-score 2: expected a number in [0, 1]`.
+ */
+export function numberFlag<V extends string | undefined>(
+  flag: string,
+  value: V,
+  fail: (message: string) => never,
+  range?: [number, number],
+): V extends string ? number : number | undefined {
+  type Out = V extends string ? number : number | undefined;
+  if (value === undefined) return undefined as Out;
+  const n = Number(value);
+  if (value.trim() === "" || !(range ? n >= range[0] && n <= range[1] : Number.isFinite(n))) {
+    fail(`${flag} ${value}: expected a number${range ? ` in [${range[0]}, ${range[1]}]` : ""}`);
+  }
+  return n as Out;
+}
+
+/** A flag value from `allowed`, undefined when absent; anything else goes to `fail` listing them. */
+export function choiceFlag<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fail: (message: string) => never,
+): T | undefined {
+  if (value !== undefined && !allowed.includes(value as T)) {
+    fail(`${flag} ${value}: expected one of ${allowed.join(", ")}`);
+  }
+  return value as T | undefined;
+}
+
 /** A `HxW` flag value (e.g. `112x96`) as `{ height, width }`; anything else goes to `fail`. */
 export function parseSizeFlag(
   flag: string,

@@ -15,11 +15,11 @@
  */
 import { alignDirectory, AlignUsageError, type CropSize } from "../align/mod.ts";
 import {
+  choiceFlag,
   EP_CHOICES,
-  type EpChoice,
   exitUsage,
   intFlag,
-  isEpChoice,
+  numberFlag,
   parseCliArgs,
   parseShardFlag,
 } from "../data/mod.ts";
@@ -52,30 +52,21 @@ export async function main(args: string[]): Promise<number> {
   }
   if (!values.in) fail("--in is required");
   if (!values.out) fail("--out is required");
-  const size = values.size ?? "112";
-  if (size !== "112" && size !== "112x96") fail(`--size ${size}: expected 112 or 112x96`);
+  const size = choiceFlag<CropSize>("--size", values.size, ["112", "112x96"], fail) ?? "112";
   const workers = intFlag("--workers", values.workers, fail);
-  if (values.ep !== undefined && !isEpChoice(values.ep)) {
-    fail(`--ep ${values.ep}: expected one of ${EP_CHOICES.join(", ")}`);
-  }
+  const ep = choiceFlag("--ep", values.ep, EP_CHOICES, fail);
   const threads = intFlag("--threads", values.threads, fail);
   const shard = values.shard === undefined ? undefined : parseShardFlag(values.shard, fail);
-  let minScore: number | undefined;
-  if (values["min-score"] !== undefined) {
-    minScore = Number(values["min-score"]);
-    if (!(minScore >= 0 && minScore <= 1)) {
-      fail(`--min-score ${values["min-score"]}: expected a number in [0, 1]`);
-    }
-  }
+  const minScore = numberFlag("--min-score", values["min-score"], fail, [0, 1]);
   try {
     const s = await alignDirectory({
       inDir: values.in,
       outDir: values.out,
-      size: size as CropSize,
+      size,
       workers,
       shard,
       minScore,
-      ep: values.ep as EpChoice | undefined,
+      ep,
       threads,
     });
     const c = s.counts;

@@ -4,11 +4,11 @@
  * Writes results.json, a table (Markdown/CSV/JSON), ROC/histogram/embedding SVGs and scores.csv.
  */
 import {
+  choiceFlag,
   EP_CHOICES,
-  type EpChoice,
   exitUsage,
   intFlag,
-  isEpChoice,
+  numberFlag,
   outDirProblem,
   parseCliArgs,
   parseSizeFlag,
@@ -67,13 +67,6 @@ function size(s: string | undefined, flag: string): [number, number] | undefined
   if (s === undefined) return undefined;
   const { height, width } = parseSizeFlag(flag, s, fail);
   return [height, width];
-}
-
-function num(s: string | undefined, flag: string): number | undefined {
-  if (s === undefined) return undefined;
-  const v = Number(s);
-  if (s.trim() === "" || !Number.isFinite(v)) fail(`${flag} ${s}: expected a number`);
-  return v;
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -136,16 +129,9 @@ export async function main(args: string[]): Promise<void> {
     : values.protocol === "synface" || values.protocol === "insightface"
     ? [values.protocol]
     : fail(`--protocol ${values.protocol}: expected synface, insightface or both`);
-  if (values.layout && values.layout !== "nchw" && values.layout !== "nhwc") {
-    fail(`--layout ${values.layout}: expected nchw or nhwc`);
-  }
-  if (values.ep !== undefined && !isEpChoice(values.ep)) {
-    fail(`--ep ${values.ep}: expected one of ${EP_CHOICES.join(", ")}`);
-  }
-  const threads = num(values.threads, "--threads");
-  if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 1)) {
-    fail(`--threads ${values.threads}: expected an integer ≥ 1`);
-  }
+  const layout = choiceFlag("--layout", values.layout, ["nchw", "nhwc"] as const, fail);
+  const ep = choiceFlag("--ep", values.ep, EP_CHOICES, fail);
+  const threads = intFlag("--threads", values.threads, fail);
   const crop: CropMode = values.crop === "auto" || values.crop === "none"
     ? values.crop
     : size(values.crop, "--crop")!;
@@ -153,8 +139,8 @@ export async function main(args: string[]): Promise<void> {
   const kfold = intFlag("--kfold", values.kfold, fail, 2);
   const batchSize = intFlag("--batch", values.batch, fail);
   const components = intFlag("--pca-components", values["pca-components"], fail);
-  const mean = num(values.mean, "--mean");
-  const std = num(values.std, "--std");
+  const mean = numberFlag("--mean", values.mean, fail);
+  const std = numberFlag("--std", values.std, fail);
   if (std !== undefined && std <= 0) fail(`--std ${values.std}: expected a positive number`);
   const inputSize = size(values["input-size"], "--input-size");
   const pairs = await readPairs(values.pairs!);
@@ -180,7 +166,7 @@ export async function main(args: string[]): Promise<void> {
         files,
         cacheDir: values["align-cache"]!,
         workers,
-        ep: values.ep as EpChoice | undefined,
+        ep,
       });
       console.error(
         `align (${r.ep}): ${files.length} photos of ${list.file} (${r.aligned} aligned now, the rest cached)` +
@@ -218,12 +204,12 @@ export async function main(args: string[]): Promise<void> {
   } else {
     embedder = await loadEmbedder(values.model!, {
       inputSize,
-      layout: values.layout as "nchw" | "nhwc" | undefined,
+      layout,
       channelOrder: values.bgr ? "bgr" : undefined,
       mean,
       std,
       batchSize,
-      executionProvider: values.ep as EpChoice | undefined,
+      executionProvider: ep,
       threads,
     });
   }

@@ -18,9 +18,11 @@
  *                                                     held-out verification set in LFW format
  */
 import {
+  choiceFlag,
   EP_CHOICES,
   type EpChoice,
   exitUsage,
+  numberFlag,
   outDirProblem,
   parseCliArgs,
   parseShardFlag,
@@ -49,15 +51,14 @@ function int(name: string, v: string | undefined, dflt?: number): number {
   return n;
 }
 
+/** `--name v` from `allowed`, `dflt` when absent. */
 function oneOf<T extends string>(
   name: string,
   v: string | undefined,
   allowed: readonly T[],
   dflt: T,
-): T {
-  if (v === undefined) return dflt;
-  if (!allowed.includes(v as T)) fail(`--${name} ${v}: expected one of ${allowed.join(", ")}`);
-  return v as T;
+) {
+  return choiceFlag(`--${name}`, v, allowed, fail) ?? dflt;
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -128,13 +129,9 @@ export async function main(args: string[]): Promise<void> {
     threads,
     ep,
   };
-  let phiMin = 0;
-  if (values["im-phi-min"] !== undefined) {
-    phiMin = Number(values["im-phi-min"]);
-    if (values["im-phi-min"].trim() === "" || !(phiMin >= 0 && phiMin <= 1)) {
-      fail(`--im-phi-min ${values["im-phi-min"]}: expected a number in [0, 1]`);
-    }
-    if (!values["identity-mixup"]) fail("--im-phi-min needs --identity-mixup");
+  const phiMin = numberFlag("--im-phi-min", values["im-phi-min"], fail, [0, 1]) ?? 0;
+  if (values["im-phi-min"] !== undefined && !values["identity-mixup"]) {
+    fail("--im-phi-min needs --identity-mixup");
   }
   const imBlend = oneOf<MixupBlend>("im-blend", values["im-blend"], MIXUP_BLENDS, "linear");
   if (imBlend !== "linear" && !values["identity-mixup"]) {

@@ -3,7 +3,7 @@
  * CosFace/softmax head, Identity Mixup soft labels, optional Domain Mixup with a real set), then
  * export the selected checkpoint to `RUN/model.onnx` + `RUN/embedder.json`.
  */
-import { exitUsage, parseCliArgs, parseSizeFlag } from "../data/mod.ts";
+import { choiceFlag, exitUsage, parseCliArgs, parseSizeFlag } from "../data/mod.ts";
 import {
   ARCHS,
   CheckpointError,
@@ -142,18 +142,10 @@ export async function parseTrainArgs(
   if (c.out === undefined) fail("--out RUN is required");
   set("arch", v.arch);
   if (v.input !== undefined) c.input = parseSizeFlag("--input", v.input, fail);
-  if (v.fit !== undefined) {
-    if (!["exact", "center-crop", "resize"].includes(v.fit)) {
-      fail(`--fit ${v.fit}: expected exact, center-crop or resize`);
-    }
-    c.fit = v.fit;
-  }
+  set("fit", choiceFlag("--fit", v.fit, ["exact", "center-crop", "resize"], fail));
   const loss = { ...(c.loss as Record<string, unknown> ?? {}) };
   if (v.loss !== undefined) {
-    if (!["arcface", "cosface", "softmax"].includes(v.loss)) {
-      fail(`--loss ${v.loss}: expected arcface, cosface or softmax`);
-    }
-    loss.kind = v.loss;
+    loss.kind = choiceFlag("--loss", v.loss, ["arcface", "cosface", "softmax"], fail);
   }
   if (v.s !== undefined) loss.s = num(v.s, "s");
   if (v.m !== undefined) loss.m = num(v.m, "m");
