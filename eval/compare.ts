@@ -1,5 +1,5 @@
 /** Combine finished runs (their `--out` folders) into one table and one ROC plot per protocol. */
-import { writeFileAtomic } from "./atomic_write.ts";
+import { writeFileAtomic } from "../data/mod.ts";
 import type { EvaluationResults } from "./evaluate.ts";
 import { type RocCurve, rocSvg } from "./plot_roc.ts";
 import { PROTOCOL_NAMES } from "./protocols.ts";

@@ -1,4 +1,5 @@
 /** `evaluatePairs`: embed the images of a pair list and score it under the chosen protocols. */
+import { formatDuration } from "../data/mod.ts";
 import {
   cosine,
   type Embedder,
@@ -102,8 +103,8 @@ function defaultProgress(): (done: number, total: number, rate: number) => void 
     const now = performance.now();
     if (done < total && now - last < 2000) return;
     last = now;
-    const eta = rate > 0 ? Math.round((total - done) / rate) : 0;
-    console.error(`embedding: ${done}/${total} images (${rate.toFixed(1)}/s, ETA ${eta} s)`);
+    const eta = formatDuration((total - done) / rate);
+    console.error(`embedding: ${done}/${total} images (${rate.toFixed(1)}/s, ETA ${eta})`);
   };
 }
 

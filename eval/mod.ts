@@ -35,7 +35,7 @@ export * from "./plot_roc.ts";
 export * from "./plot_hist.ts";
 export * from "./plot_embedding.ts";
 export * from "./report.ts";
-export { writeFileAtomic } from "./atomic_write.ts";
+export { writeFileAtomic } from "../data/mod.ts";
 export * from "./compare.ts";
 export * from "./view2_guard.ts";
 export * from "./sym_eigen.ts";

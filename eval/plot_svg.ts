@@ -4,25 +4,14 @@
  */
 
 /** Ten distinguishable colours (Tableau 10). */
-export const PALETTE: readonly string[] = [
-  "#4e79a7",
-  "#f28e2b",
-  "#e15759",
-  "#76b7b2",
-  "#59a14f",
-  "#edc948",
-  "#b07aa1",
-  "#ff9da7",
-  "#9c755f",
-  "#bab0ac",
-];
+export const PALETTE: readonly string[] =
+  "#4e79a7 #f28e2b #e15759 #76b7b2 #59a14f #edc948 #b07aa1 #ff9da7 #9c755f #bab0ac".split(" ");
+
+const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
 
 /** Escape text for SVG. */
 export function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
-    /"/g,
-    "&quot;",
-  );
+  return s.replace(/[&<>"]/g, (c) => ENTITIES[c]);
 }
 
 /** Round, human-friendly tick values covering [min, max] (about `count` of them). */

@@ -5,9 +5,8 @@
  * real set (the floor), and the reference's verification accuracy on a generated pairs set.
  * A meter only: nothing is trained or selected on it.
  */
-import { type EpChoice, isImagePath, Rng, sha256Hex } from "../data/mod.ts";
+import { type EpChoice, isImagePath, Rng, sha256Hex, writeFileAtomic } from "../data/mod.ts";
 import { REFERENCE_PACKAGE } from "./deps.ts";
-import { writeFileAtomic } from "./atomic_write.ts";
 import { type Embedder, l2normalize } from "./embedder.ts";
 import { evaluatePairs } from "./evaluate.ts";
 import { type FrechetDistance, frechetDistance, gaussianStats } from "./frechet.ts";

@@ -2,7 +2,7 @@
  * Reports of evaluation runs: `results.json`, a table per run (Markdown + CSV + JSON via arquero),
  * per-pair scores, fold-averaged ROC points, and SVG plots. All writes are atomic.
  */
-import { writeFileAtomic } from "./atomic_write.ts";
+import { writeFileAtomic } from "../data/mod.ts";
 import { classCosineStats } from "./class_stats.ts";
 import { aq } from "./deps.ts";
 import { embeddingsByIdentity, type Evaluation, type EvaluationResults } from "./evaluate.ts";

@@ -4,6 +4,7 @@
  * (`checkData`). Every problem is a {@link TrainConfigError} naming the flag and the file.
  */
 import { type Dataset, headerShortfall, ManifestError, openAnyDataset } from "../data/dataset.ts";
+import { formatDuration } from "../data/format_duration.ts";
 import { ImageDecodeError } from "../data/image.ts";
 import { selectReal } from "../mixup/domain_mixup.ts";
 import { archByName, type ArchSpec, checkInput } from "./arch.ts";
@@ -50,8 +51,8 @@ export async function checkData(ds: Dataset, flag: string, opts: CheckDataOption
           const rate = done / Math.max(1e-9, (now - t0) / 1000);
           console.error(
             `train: verify ${done}/${total} images, ${rate.toFixed(0)} img/s, ETA ${
-              Math.ceil((total - done) / Math.max(rate, 1e-9))
-            } s`,
+              formatDuration((total - done) / rate)
+            }`,
           );
         },
       });

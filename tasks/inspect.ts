@@ -11,6 +11,7 @@ import {
   contactSheet,
   encodePng,
   exitUsage,
+  formatDuration,
   openAnyDataset,
   parseCliArgs,
   resize,
@@ -68,8 +69,8 @@ export async function main(args: string[]): Promise<number> {
           const rate = done / s;
           Deno.stderr.writeSync(new TextEncoder().encode(
             `\r  verify ${done}/${total}  ${rate.toFixed(0)} img/s  ETA ${
-              ((total - done) / rate).toFixed(0)
-            } s`,
+              formatDuration((total - done) / rate)
+            }`,
           ));
         },
       });
