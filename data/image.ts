@@ -73,10 +73,7 @@ export function decodeRaw(bytes: Uint8Array, file = "<bytes>"): RawImage {
     );
   }
   if (format === undefined) {
-    throw new ImageDecodeError(
-      file,
-      "not a PNG, JPEG or binary PGM (P5) image: wrong magic bytes",
-    );
+    throw new ImageDecodeError(file, "not a PNG, JPEG or binary PGM (P5) image: wrong magic bytes");
   }
   if (known && EXTENSIONS[ext] !== format) {
     throw new ImageDecodeError(

@@ -138,11 +138,7 @@ export async function evaluatePairs(options: EvaluatePairsOptions): Promise<Eval
   const trainDir = options.thresholdImagesDir ?? imagesDir;
 
   // Resolve image files (per folder) and apply the missing-image policy.
-  const testImgs = resolveImages(
-    list.pairs.flatMap((p) => [p.a, p.b]),
-    imagesDir,
-    lineOf(list),
-  );
+  const testImgs = resolveImages(list.pairs.flatMap((p) => [p.a, p.b]), imagesDir, lineOf(list));
   const trainImgs = trainList
     ? resolveImages(trainList.pairs.flatMap((p) => [p.a, p.b]), trainDir, lineOf(trainList))
     : undefined;

@@ -128,13 +128,7 @@ export class SvgPlot {
   }
 
   /** A marker at a data point: circle, triangle, square or diamond. */
-  marker(
-    x: number,
-    y: number,
-    color: string,
-    shape: MarkerShape = "circle",
-    r = 4,
-  ): void {
+  marker(x: number, y: number, color: string, shape: MarkerShape = "circle", r = 4): void {
     this.body.push(markerSvg(this.px(x), this.py(y), color, shape, r));
   }
 
@@ -271,13 +265,7 @@ export class SvgPlot {
 /** Marker shapes of scatter plots and legends (one per group of points). */
 export type MarkerShape = "circle" | "triangle" | "square" | "diamond";
 
-function markerSvg(
-  x: number,
-  y: number,
-  color: string,
-  shape: MarkerShape,
-  r: number,
-): string {
+function markerSvg(x: number, y: number, color: string, shape: MarkerShape, r: number): string {
   const style = `fill="${color}" fill-opacity="0.8" stroke="white" stroke-width="0.6"`;
   const f = (v: number) => v.toFixed(1);
   if (shape === "circle") return `<circle cx="${f(x)}" cy="${f(y)}" r="${r}" ${style}/>`;

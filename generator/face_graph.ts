@@ -453,10 +453,7 @@ export function buildFaceGraph(
       })], { to: 1 }),
       reshape(op("Gather", [init("detail_scale", bank.scale, [M]), pick], { axis: 0 }), [-1, 1]),
     ); // [B, T]
-    return reshape(
-      add(reshape(tex, [-1, T, 3]), reshape(res, [-1, T, 1])),
-      [-1, T * 3],
-    );
+    return reshape(add(reshape(tex, [-1, T, 3]), reshape(res, [-1, T, 1])), [-1, T * 3]);
   };
 
   // ---- learned appearance: texture = mean + coefficients·basis in the template frame, sampled by
@@ -655,11 +652,7 @@ export function buildFaceGraph(
     const upW = bilinearMatrix(W, R);
     const upWT = new Float32Array(R * W);
     for (let x = 0; x < W; x++) for (let k = 0; k < R; k++) upWT[k * W + x] = upW[x * R + k];
-    return clip(
-      op("MatMul", [op("MatMul", [upH, planes]), c(Array.from(upWT), [R, W])]),
-      0,
-      1,
-    );
+    return clip(op("MatMul", [op("MatMul", [upH, planes]), c(Array.from(upWT), [R, W])]), 0, 1);
   };
 
   const bg = learned ? learnedBackground() : proceduralBackground();

@@ -230,11 +230,7 @@ function orthonormalize(y: Float32Array, rows: number, cols: number): Float32Arr
   return q;
 }
 
-async function mm(
-  a: ag.Tensor,
-  b: ag.Tensor,
-  opts: ag.MatmulOptions = {},
-): Promise<Float32Array> {
+async function mm(a: ag.Tensor, b: ag.Tensor, opts: ag.MatmulOptions = {}): Promise<Float32Array> {
   const t = ag.noGrad(() => ag.matmul(a, b, opts));
   const out = await t.toArray();
   t.dispose();

@@ -56,10 +56,7 @@ export async function main(args: string[]): Promise<void> {
       batch,
     };
     const spe = Math.floor((classes * perClass) / batch);
-    const loader = await Loader.open(plan, spe, { epoch: 0, step: 0 }, {
-      workers,
-      prefetch: 4,
-    });
+    const loader = await Loader.open(plan, spe, { epoch: 0, step: 0 }, { workers, prefetch: 4 });
     await loader.next(); // worker start-up
     const l0 = performance.now();
     const lb = Math.max(4, steps);

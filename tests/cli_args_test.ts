@@ -33,10 +33,7 @@ Deno.test("cli args: train parses --lr -1 like --lr=-1 (config validation then r
 });
 
 Deno.test("cli args: reproduce refuses --jobs -1 with its own message", () => {
-  assert.throws(
-    () => parseReproduceArgs(["--jobs", "-1"]),
-    /--jobs -1: expected an integer ≥ 1/,
-  );
+  assert.throws(() => parseReproduceArgs(["--jobs", "-1"]), /--jobs -1: expected an integer ≥ 1/);
   assert.throws(() => parseReproduceArgs(["--bogus"]), { name: "UsageError" });
 });
 

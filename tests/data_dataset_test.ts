@@ -121,9 +121,7 @@ temp.test("dataset: resume after a kill (torn last line, orphan image, stale tem
   const orphan = item(5);
   await Deno.mkdir(`${dir}/${orphan.record.path.split("/")[0]}`, { recursive: true });
   await Deno.writeFile(`${dir}/${orphan.record.path}`, orphan.bytes.subarray(0, 10));
-  await Deno.writeTextFile(`${dir}/manifest.jsonl`, '{"kind":"image","path":"00', {
-    append: true,
-  });
+  await Deno.writeTextFile(`${dir}/manifest.jsonl`, '{"kind":"image","path":"00', { append: true });
   await Deno.mkdir(`${dir}/.tmp`);
   await Deno.writeFile(`${dir}/.tmp/manifest-dead.part`, new Uint8Array(3));
   // A reader ignores the uncommitted tail.

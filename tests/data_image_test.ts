@@ -161,10 +161,7 @@ Deno.test("tensor: toTensor/toRaw are inverse, (x − 127.5)/127.5, grey → RGB
     height: 1,
     width: 2,
     data: new Uint8Array([0, 1, 2, 3, 4, 5]),
-  }, {
-    mean: 0,
-    std: 1,
-  });
+  }, { mean: 0, std: 1 });
   assert.deepEqual([...hw.data], [0, 3, 1, 4, 2, 5]);
 });
 

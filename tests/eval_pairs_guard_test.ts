@@ -51,10 +51,7 @@ temp.test("pairs guard: a folder symlinked out of --images is refused after syml
   await Deno.symlink(`${tmp}/outside/secret.png`, `${tmp}/images/a/2.png`);
   assert.ok(resolveImages(["a/2.png"], `${tmp}/images`).paths.has("a/2.png"));
   // The evaluate CLI: exit 2 with the file and line.
-  await Deno.writeTextFile(
-    `${tmp}/p.csv`,
-    "a/1.png,a/1.png,1\na/1.png,../outside/secret.png,0\n",
-  );
+  await Deno.writeTextFile(`${tmp}/p.csv`, "a/1.png,a/1.png,1\na/1.png,../outside/secret.png,0\n");
   const r = await runTask(
     "evaluate",
     `--model pixels --pairs ${tmp}/p.csv --images ${tmp}/images --out ${tmp}/o --kfold 2`,
