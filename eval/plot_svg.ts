@@ -107,23 +107,21 @@ export class SvgPlot {
       pts.push(`${this.px(xs[i]).toFixed(1)},${this.py(ys[i]).toFixed(1)}`);
     }
     if (pts.length < 2) return;
+    const points = pts.join(" "), width = opts.width ?? 2;
+    const dash = opts.dash ? ` stroke-dasharray="${opts.dash}"` : "";
     this.body.push(
-      `<polyline points="${pts.join(" ")}" fill="none" stroke="${color}" stroke-width="${
-        opts.width ?? 2
-      }"${opts.dash ? ` stroke-dasharray="${opts.dash}"` : ""} stroke-linejoin="round"/>`,
+      `<polyline points="${points}" fill="none" stroke="${color}" stroke-width="${width}"${dash} stroke-linejoin="round"/>`,
     );
   }
 
   /** A filled area between a step outline and y = 0 (histograms). */
   area(xs: number[], ys: number[], color: string, opacity = 0.35): void {
-    const y0 = this.py(Math.max(this.options.y.min, 0));
+    const y0 = this.py(Math.max(this.options.y.min, 0)).toFixed(1);
     const pts = xs.map((x, i) => `${this.px(x).toFixed(1)},${this.py(ys[i]).toFixed(1)}`);
+    const [first, last] = [xs[0], xs[xs.length - 1]].map((x) => `${this.px(x).toFixed(1)},${y0}`);
+    const points = [first, ...pts, last].join(" ");
     this.body.push(
-      `<polygon points="${this.px(xs[0]).toFixed(1)},${y0.toFixed(1)} ${pts.join(" ")} ${
-        this.px(xs[xs.length - 1]).toFixed(1)
-      },${
-        y0.toFixed(1)
-      }" fill="${color}" fill-opacity="${opacity}" stroke="${color}" stroke-width="1.5"/>`,
+      `<polygon points="${points}" fill="${color}" fill-opacity="${opacity}" stroke="${color}" stroke-width="1.5"/>`,
     );
   }
 
@@ -134,19 +132,14 @@ export class SvgPlot {
 
   /** A vertical line at data x with a label. */
   vline(x: number, color: string, label?: string): void {
-    const X = this.px(x).toFixed(1);
+    const X = this.px(x).toFixed(1), bottom = this.height - this.bottom;
     this.body.push(
-      `<line x1="${X}" x2="${X}" y1="${this.top}" y2="${
-        this.height - this.bottom
-      }" stroke="${color}" stroke-width="1.5" stroke-dasharray="5,4"/>`,
+      `<line x1="${X}" x2="${X}" y1="${this.top}" y2="${bottom}" stroke="${color}" stroke-width="1.5" stroke-dasharray="5,4"/>`,
     );
     if (label) {
+      const [tx, ty, text] = [Number(X) - 5, this.top + 14, esc(label)];
       this.body.push(
-        `<text x="${Number(X) - 5}" y="${
-          this.top + 14
-        }" text-anchor="end" font-size="11" fill="${color}" stroke="white" stroke-width="3" paint-order="stroke">${
-          esc(label)
-        }</text>`,
+        `<text x="${tx}" y="${ty}" text-anchor="end" font-size="11" fill="${color}" stroke="white" stroke-width="3" paint-order="stroke">${text}</text>`,
       );
     }
   }
@@ -170,18 +163,14 @@ export class SvgPlot {
       : corner === "outside"
       ? this.top
       : this.top + 10;
-    const out = [
-      `<rect x="${x}" y="${y}" width="${
-        w.toFixed(0)
-      }" height="${h}" fill="white" fill-opacity="0.9" stroke="#bbb"/>`,
-    ];
+    const box = `x="${x}" y="${y}" width="${w.toFixed(0)}" height="${h}"`;
+    const out = [`<rect ${box} fill="white" fill-opacity="0.9" stroke="#bbb"/>`];
     entries.forEach((e, i) => {
       const cy = y + 4 + rowH * i + rowH / 2;
       if (!e.shape || e.shape === "line") {
+        const [lx1, lx2] = [x + 6, x + 20];
         out.push(
-          `<line x1="${x + 6}" x2="${
-            x + 20
-          }" y1="${cy}" y2="${cy}" stroke="${e.color}" stroke-width="3"/>`,
+          `<line x1="${lx1}" x2="${lx2}" y1="${cy}" y2="${cy}" stroke="${e.color}" stroke-width="3"/>`,
         );
       } else out.push(markerSvg(x + 13, cy, e.color, e.shape, 4));
       out.push(`<text x="${x + 25}" y="${cy + 4}" font-size="11.5">${esc(e.label)}</text>`);
@@ -204,56 +193,40 @@ export class SvgPlot {
     const { x, y, title } = this.options;
     const W = this.width;
     const H = this.height;
-    const x0 = this.left;
-    const x1 = W - this.right;
-    const y0 = this.top;
-    const y1 = H - this.bottom;
+    const x0 = this.left, x1 = W - this.right, y0 = this.top, y1 = H - this.bottom;
+    const frame = `x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"`;
+    const [cx, cy] = [(x0 + x1) / 2, (y0 + y1) / 2];
+    const yLabel = esc(y.label), titleText = esc(title ?? ""), titleX = W / 2;
     const grid: string[] = [];
     const labels: string[] = [];
     for (const v of this.ticks(x)) {
       const X = this.px(v).toFixed(1);
       grid.push(`<line x1="${X}" x2="${X}" y1="${y0}" y2="${y1}" stroke="#e6e6e6"/>`);
       grid.push(`<line x1="${X}" x2="${X}" y1="${y1}" y2="${y1 + 5}" stroke="#333"/>`);
-      labels.push(
-        `<text x="${X}" y="${y1 + 18}" text-anchor="middle" font-size="11">${
-          tickLabel(v, x.log)
-        }</text>`,
-      );
+      const [ty, label] = [y1 + 18, tickLabel(v, x.log)];
+      labels.push(`<text x="${X}" y="${ty}" text-anchor="middle" font-size="11">${label}</text>`);
     }
     for (const v of this.ticks(y)) {
       const Y = this.py(v).toFixed(1);
       grid.push(`<line x1="${x0}" x2="${x1}" y1="${Y}" y2="${Y}" stroke="#e6e6e6"/>`);
       grid.push(`<line x1="${x0 - 5}" x2="${x0}" y1="${Y}" y2="${Y}" stroke="#333"/>`);
-      labels.push(
-        `<text x="${x0 - 8}" y="${Number(Y) + 4}" text-anchor="end" font-size="11">${
-          tickLabel(v, y.log)
-        }</text>`,
-      );
+      const [tx, ty, label] = [x0 - 8, Number(Y) + 4, tickLabel(v, y.log)];
+      labels.push(`<text x="${tx}" y="${ty}" text-anchor="end" font-size="11">${label}</text>`);
     }
     return [
       `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif">`,
       `<rect width="${W}" height="${H}" fill="white"/>`,
-      `<clipPath id="frame"><rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${
-        y1 - y0
-      }"/></clipPath>`,
+      `<clipPath id="frame"><rect ${frame}/></clipPath>`,
       ...grid,
       `<g clip-path="url(#frame)">`,
       ...this.body,
       `</g>`,
-      `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${
-        y1 - y0
-      }" fill="none" stroke="#333"/>`,
+      `<rect ${frame} fill="none" stroke="#333"/>`,
       ...labels,
-      `<text x="${(x0 + x1) / 2}" y="${H - 12}" text-anchor="middle" font-size="13">${
-        esc(x.label)
-      }</text>`,
-      `<text transform="translate(16,${
-        (y0 + y1) / 2
-      }) rotate(-90)" text-anchor="middle" font-size="13">${esc(y.label)}</text>`,
+      `<text x="${cx}" y="${H - 12}" text-anchor="middle" font-size="13">${esc(x.label)}</text>`,
+      `<text transform="translate(16,${cy}) rotate(-90)" text-anchor="middle" font-size="13">${yLabel}</text>`,
       title
-        ? `<text x="${W / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${
-          esc(title)
-        }</text>`
+        ? `<text x="${titleX}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${titleText}</text>`
         : "",
       ...this.overlay,
       `</svg>`,
