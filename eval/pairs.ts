@@ -76,7 +76,7 @@ export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
   const lines = text.split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
   if (lines.length === 0) throw new PairsFormatError(`${file}: empty file, expected a header`);
-  const header = lines[0].trim().split(/\s+/);
+  const head = lines[0].trim(), header = head.split(/\s+/);
   let folds: number | undefined;
   let perSide: number | undefined;
   if (header.length === 1) {
@@ -88,23 +88,19 @@ export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
   }
   if (folds === undefined || perSide === undefined) {
     throw new PairsFormatError(
-      `${file}:1: expected a header "folds<TAB>pairs" (View 2, e.g. "10\t300") or "pairs" (View 1, e.g. "1100"), got "${
-        lines[0]
-      }"`,
+      `${file}:1: expected a header "folds<TAB>pairs" (View 2, e.g. "10\t300") or "pairs" (View 1, e.g. "1100"), got "${head}"`,
     );
   }
   const expected = folds * 2 * perSide;
   const found = lines.length - 1;
   if (found !== expected) {
     throw new PairsFormatError(
-      `${file}: header "${
-        lines[0].trim()
-      }" says ${folds} fold(s) × (${perSide} same + ${perSide} different) = ${expected} pairs, found ${found} pair lines`,
+      `${file}: header "${head}" says ${folds} fold(s) × (${perSide} same + ${perSide} different) = ${expected} pairs, found ${found} pair lines`,
     );
   }
   const pairs: Pair[] = [];
   for (let i = 1; i < lines.length; i++) {
-    const raw = lines[i];
+    const raw = lines[i], line = i + 1;
     const f = raw.trim().split(/\s+/);
     const k = i - 1;
     const fold = Math.floor(k / (2 * perSide));
@@ -116,22 +112,18 @@ export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
       const n1 = positiveInt(f[1]), n2 = positiveInt(f.at(-1)!);
       if (n1 !== undefined && n2 !== undefined) {
         const b = lfwImageRef(same ? f[0] : f[2], n2);
-        pair = { a: lfwImageRef(f[0], n1), b, same, fold, line: i + 1 };
+        pair = { a: lfwImageRef(f[0], n1), b, same, fold, line };
       }
     }
     if (!pair) {
-      throw new PairsFormatError(`${file}:${i + 1}: expected ${LFW_FORMS}, got "${raw}"`);
+      throw new PairsFormatError(`${file}:${line}: expected ${LFW_FORMS}, got "${raw}"`);
     }
-    checkLfwName(f[0], file, i + 1);
-    if (f.length === 4) checkLfwName(f[2], file, i + 1);
+    checkLfwName(f[0], file, line);
+    if (f.length === 4) checkLfwName(f[2], file, line);
     if (pair.same !== wantSame) {
-      const pos = (k % perSide) + 1;
+      const pos = (k % perSide) + 1, foldNo = fold + 1, kind = wantSame ? "same" : "different";
       throw new PairsFormatError(
-        `${file}:${i + 1}: fold ${
-          fold + 1
-        } should hold ${perSide} same pairs ("name n1 n2") then ${perSide} different pairs ("name1 n1 name2 n2"); line ${
-          i + 1
-        } is ${wantSame ? "same" : "different"} pair ${pos} of that fold but reads "${raw}"`,
+        `${file}:${line}: fold ${foldNo} should hold ${perSide} same pairs ("name n1 n2") then ${perSide} different pairs ("name1 n1 name2 n2"); line ${line} is ${kind} pair ${pos} of that fold but reads "${raw}"`,
       );
     }
     pairs.push(pair);
@@ -158,51 +150,31 @@ export function parseCsvPairs(text: string, file = "pairs.csv"): PairList {
     if (raw.trim() === "" || raw.trimStart().startsWith("#")) continue;
     const f = raw.split(",").map((s) => s.trim());
     const sameField = (f[2] ?? "").toLowerCase();
-    if (
-      pairs.length === 0 && i === firstContentLine(lines) && !TRUE.has(sameField) &&
-      !FALSE.has(sameField)
-    ) {
-      continue; // header line
-    }
+    const isBool = TRUE.has(sameField) || FALSE.has(sameField);
+    if (pairs.length === 0 && i === firstContentLine(lines) && !isBool) continue; // header line
+    const bad = (message: string): never => {
+      throw new PairsFormatError(`${file}:${i + 1}: ${message}`);
+    };
     if ((f.length !== 3 && f.length !== 4) || f[0] === "" || f[1] === "") {
-      throw new PairsFormatError(
-        `${file}:${i + 1}: expected "path1,path2,same" or "path1,path2,same,fold", got "${raw}"`,
-      );
+      bad(`expected "path1,path2,same" or "path1,path2,same,fold", got "${raw}"`);
     }
-    if (!TRUE.has(sameField) && !FALSE.has(sameField)) {
-      throw new PairsFormatError(
-        `${file}:${i + 1}: "same" must be 1/0 or true/false, got "${f[2]}" in "${raw}"`,
-      );
-    }
+    if (!isBool) bad(`"same" must be 1/0 or true/false, got "${f[2]}" in "${raw}"`);
     for (const ref of [f[0], f[1]]) {
       const why = pathEscape(ref);
-      if (why) {
-        throw new PairsFormatError(
-          `${file}:${i + 1}: path "${ref}" ${why}; paths must stay inside the images folder`,
-        );
-      }
+      if (why) bad(`path "${ref}" ${why}; paths must stay inside the images folder`);
     }
     const withFold = f.length === 4;
-    if (hasFold === undefined) hasFold = withFold;
+    hasFold ??= withFold;
     if (hasFold !== withFold) {
-      throw new PairsFormatError(
-        `${file}:${i + 1}: ${
-          hasFold
-            ? "earlier lines have a fold column but this one has none"
-            : "earlier lines have no fold column but this one has one"
-        }: "${raw}"`,
-      );
+      const has = hasFold
+        ? "a fold column but this one has none"
+        : "no fold column but this one has one";
+      bad(`earlier lines have ${has}: "${raw}"`);
     }
-    let label: number | undefined;
-    if (withFold) {
-      if (!/^-?\d+$/.test(f[3])) {
-        throw new PairsFormatError(
-          `${file}:${i + 1}: fold must be an integer, got "${f[3]}" in "${raw}"`,
-        );
-      }
-      label = Number(f[3]);
+    if (withFold && !/^-?\d+$/.test(f[3])) {
+      bad(`fold must be an integer, got "${f[3]}" in "${raw}"`);
     }
-    foldLabels.push(label);
+    foldLabels.push(withFold ? Number(f[3]) : undefined);
     pairs.push({ a: f[0], b: f[1], same: TRUE.has(sameField), fold: 0, line: i + 1 });
   }
   if (pairs.length === 0) throw new PairsFormatError(`${file}: no pairs found`);
@@ -226,11 +198,10 @@ function checkFoldsBalanced(pairs: Pair[], folds: number, file: string): void {
   const diff = new Array(folds).fill(0);
   for (const p of pairs) (p.same ? same : diff)[p.fold]++;
   for (let k = 0; k < folds; k++) {
-    if (same[k] === 0 || diff[k] === 0) {
+    const [s, d, fold] = [same[k], diff[k], k + 1];
+    if (s === 0 || d === 0) {
       throw new PairsFormatError(
-        `${file}: fold ${k + 1} of ${folds} has ${same[k]} same and ${
-          diff[k]
-        } different pairs; every fold needs both`,
+        `${file}: fold ${fold} of ${folds} has ${s} same and ${d} different pairs; every fold needs both`,
       );
     }
   }
@@ -265,11 +236,10 @@ export async function readPairs(path: string): Promise<PairList> {
 export function splitFolds(list: PairList, k: number): PairList {
   const nSame = list.pairs.filter((p) => p.same).length;
   const nDiff = list.pairs.length - nSame;
-  if (!Number.isInteger(k) || k < 2 || k > Math.min(nSame, nDiff)) {
+  const max = Math.min(nSame, nDiff);
+  if (!Number.isInteger(k) || k < 2 || k > max) {
     throw new RangeError(
-      `${list.file}: --kfold ${k}: expected an integer from 2 to ${
-        Math.min(nSame, nDiff)
-      } (the smaller of ${nSame} same and ${nDiff} different pairs)`,
+      `${list.file}: --kfold ${k}: expected an integer from 2 to ${max} (the smaller of ${nSame} same and ${nDiff} different pairs)`,
     );
   }
   let s = 0;
