@@ -81,36 +81,33 @@ export async function createOnnxEmbedder(
   }
   const ep = session.ep;
   if (session.inputs.length !== 1) {
+    const names = session.inputs.map((v) => v.name).join(", ");
     throw new ModelShapeError(
-      `${name}: expected one image input, the model has ${session.inputs.length}: ${
-        session.inputs.map((v) => v.name).join(", ")
-      }`,
+      `${name}: expected one image input, the model has ${session.inputs.length}: ${names}`,
     );
   }
   const meta = session.inputs[0];
   const inputName = meta.name;
   const outputName = session.outputs[0].name;
-  const shape = meta.shape ?? [];
+  const shape = meta.shape ?? [], shapeText = dimsText(shape);
   if (meta.type !== undefined && meta.type !== "float32") {
     throw new ModelShapeError(`${name}: input "${inputName}" is ${meta.type}, expected float32`);
   }
   if (shape.length !== 0 && shape.length !== 4) {
     throw new ModelShapeError(
-      `${name}: input "${inputName}" has shape ${dimsText(shape)}, expected rank 4 (NCHW or NHWC)`,
+      `${name}: input "${inputName}" has shape ${shapeText}, expected rank 4 (NCHW or NHWC)`,
     );
   }
   let layout = options.layout;
   if (!layout) layout = shape[3] === 3 && shape[1] !== 3 ? "nhwc" : "nchw";
   const [cAxis, hAxis, wAxis] = layout === "nchw" ? [1, 2, 3] : [3, 1, 2];
   if (shape.length === 4 && typeof shape[cAxis] === "number" && shape[cAxis] !== 3) {
+    const other = layout === "nchw" ? "NHWC" : "NCHW";
+    const hint = shape[layout === "nchw" ? 3 : 1] === 3
+      ? ` (the model looks ${other}: try --layout)`
+      : "";
     throw new ModelShapeError(
-      `${name}: input "${inputName}" has shape ${
-        dimsText(shape)
-      }: expected 3 channels at axis ${cAxis} for ${layout.toUpperCase()}${
-        shape[layout === "nchw" ? 3 : 1] === 3
-          ? ` (the model looks ${layout === "nchw" ? "NHWC" : "NCHW"}: try --layout)`
-          : ""
-      }`,
+      `${name}: input "${inputName}" has shape ${shapeText}: expected 3 channels at axis ${cAxis} for ${layout.toUpperCase()}${hint}`,
     );
   }
   const modelH = typeof shape[hAxis] === "number" ? shape[hAxis] as number : undefined;
@@ -118,9 +115,7 @@ export async function createOnnxEmbedder(
   const [height, width] = options.inputSize ?? [modelH ?? 112, modelW ?? 112];
   if ((modelH !== undefined && modelH !== height) || (modelW !== undefined && modelW !== width)) {
     throw new ModelShapeError(
-      `${name}: input "${inputName}" has shape ${
-        dimsText(shape)
-      } (${modelH}×${modelW}), but input size ${height}×${width} was asked for`,
+      `${name}: input "${inputName}" has shape ${shapeText} (${modelH}×${modelW}), but input size ${height}×${width} was asked for`,
     );
   }
   const fixedBatch = typeof shape[0] === "number" ? shape[0] as number : undefined;
@@ -178,10 +173,9 @@ export async function createOnnxEmbedder(
     const od = out.dims;
     const ok = od[0] === n && (od.length === 2 || (od.length === 4 && od[2] === 1 && od[3] === 1));
     if (!ok || !(out.data instanceof Float32Array)) {
+      const got = `${out.type} [${od.join(", ")}]`;
       throw new ModelShapeError(
-        `${name}: output "${outputName}" is ${out.type} [${
-          od.join(", ")
-        }], expected float32 [${n}, D] (or [${n}, D, 1, 1])`,
+        `${name}: output "${outputName}" is ${got}, expected float32 [${n}, D] (or [${n}, D, 1, 1])`,
       );
     }
     const d = od[1];
