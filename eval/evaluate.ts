@@ -147,10 +147,10 @@ export async function evaluatePairs(options: EvaluatePairsOptions): Promise<Eval
     const where = testImgs.missing.length
       ? `${list.file} in ${imagesDir}`
       : `${trainList!.file} in ${trainDir}`;
+    const ext = testImgs.extension ? "." + testImgs.extension : "";
     throw new Error(
-      `${missingAll.length} image(s) of ${where} not found (first: ${missingAll[0]}${
-        testImgs.extension ? "." + testImgs.extension : ""
-      }); pass --skip-missing to drop their pairs and report the count`,
+      `${missingAll.length} image(s) of ${where} not found (first: ${missingAll[0]}${ext}); ` +
+        "pass --skip-missing to drop their pairs and report the count",
     );
   }
   const testPairs = dropMissing(list.pairs, new Set(testImgs.missing));
@@ -205,9 +205,8 @@ export async function evaluatePairs(options: EvaluatePairsOptions): Promise<Eval
   const testIdx = testPairs.map((_, i) => nTrain + i);
   if (trainList) {
     splits = [{ train: trainPairs.map((_, i) => i), test: testIdx }];
-    split = `thresholds chosen on ${base(trainList.file)} (${nTrain} pairs), accuracy on ${
-      base(list.file)
-    }`;
+    split = `thresholds chosen on ${base(trainList.file)} (${nTrain} pairs), ` +
+      `accuracy on ${base(list.file)}`;
   } else {
     let folded: Pair[] = testPairs;
     let k = list.folds;

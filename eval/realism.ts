@@ -151,10 +151,10 @@ export async function referenceFeatures(
     if (opts.progress !== false && (now - last > 2000 || out.length === files.length)) {
       last = now;
       const rate = out.length / ((now - t0) / 1000);
+      const eta = Math.round((files.length - out.length) / rate);
       console.error(
-        `realism: ${opts.label ?? "embedding"} ${out.length}/${files.length} (${
-          rate.toFixed(1)
-        } images/s, ETA ${Math.round((files.length - out.length) / rate)} s)`,
+        `realism: ${opts.label ?? "embedding"} ${out.length}/${files.length} ` +
+          `(${rate.toFixed(1)} images/s, ETA ${eta} s)`,
       );
     }
   }
@@ -198,10 +198,9 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
     partsFloor = frechetDistance(floor.stats, real.stats);
   }
   if (o.progress !== false) {
+    const floor = partsFloor ? `, fd_floor ${partsFloor.fd.toFixed(4)}` : "";
     console.error(
-      `realism: fd ${partsGen.fd.toFixed(4)}${
-        partsFloor ? `, fd_floor ${partsFloor.fd.toFixed(4)}` : ""
-      } (identity accuracy next, if pairs)`,
+      `realism: fd ${partsGen.fd.toFixed(4)}${floor} (identity accuracy next, if pairs)`,
     );
   }
   let pairsFile = o.pairs;

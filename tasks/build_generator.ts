@@ -42,14 +42,11 @@ export async function main(args: string[]): Promise<void> {
       "max-images": { type: "string" },
       source: { type: "string" },
     },
-  }, exitUsage("build-generator"));
+  }, fail);
   const modelDir = new URL("../generator/model/", import.meta.url);
+  // --out relative to the working directory, as a folder URL (trailing slash)
   const out = values.out
-    ? new URL(
-      `file://${values.out.startsWith("/") ? "" : Deno.cwd() + "/"}${
-        values.out.replace(/\/?$/, "/")
-      }`,
-    )
+    ? new URL(values.out.replace(/\/?$/, "/"), `file://${Deno.cwd()}/`)
     : modelDir;
   await Deno.mkdir(out, { recursive: true });
   const t0 = performance.now();
@@ -97,11 +94,8 @@ export async function main(args: string[]): Promise<void> {
       new URL(EMBEDDED_MANIFESTS[kind], out),
       new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"),
     );
-    console.error(
-      `build-generator: wrote ${new URL(manifest.model, out).pathname} (${
-        (onnx.length / 1e6).toFixed(2)
-      } MB) and ${EMBEDDED_MANIFESTS[kind]}`,
-    );
+    const path = new URL(manifest.model, out).pathname, mb = (onnx.length / 1e6).toFixed(2);
+    console.error(`build-generator: wrote ${path} (${mb} MB) and ${EMBEDDED_MANIFESTS[kind]}`);
   }
   console.error(`build-generator: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

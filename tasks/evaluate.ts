@@ -231,13 +231,11 @@ export async function main(args: string[]): Promise<void> {
   await writeEvaluationReport(values.out!, evaluation, { label, plots: !values["no-plots"] });
   const r = evaluation.results;
   for (const p of protocols) {
-    const s = r[p]!;
+    const s = r[p]!, pct = (x: number, digits = 2) => (100 * x).toFixed(digits);
     console.error(
-      `${p}: accuracy ${(100 * s.accuracy).toFixed(2)}% ± ${(100 * s.std).toFixed(2)} (thr ${
-        s.threshold.toFixed(3)
-      }), AUC ${s.auc.toFixed(4)}, EER ${(100 * s.eer).toFixed(2)}%, TAR@FAR=1e-3 ${
-        (100 * s["tar_at_far_1e-3"]).toFixed(1)
-      }% (indicative)`,
+      `${p}: accuracy ${pct(s.accuracy)}% ± ${pct(s.std)} (thr ${s.threshold.toFixed(3)}), ` +
+        `AUC ${s.auc.toFixed(4)}, EER ${pct(s.eer)}%, ` +
+        `TAR@FAR=1e-3 ${pct(s["tar_at_far_1e-3"], 1)}% (indicative)`,
     );
   }
   if (r.missing.images) {

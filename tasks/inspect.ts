@@ -55,9 +55,8 @@ export async function main(args: string[]): Promise<number> {
     );
     console.log(`  images ${ds.size}, ${image.height}×${image.width}×${image.channels}`);
     console.log(
-      `  classes ${ds.header.num_classes} (${perClass.size} with images; per class min ${
-        counts[0]
-      }, median ${counts[counts.length >> 1]}, max ${counts.at(-1)})`,
+      `  classes ${ds.header.num_classes} (${perClass.size} with images; ` +
+        `per class min ${counts[0]}, median ${counts[counts.length >> 1]}, max ${counts.at(-1)})`,
     );
     console.log(`  soft labels ${soft} (${((100 * soft) / Math.max(1, ds.size)).toFixed(1)}%)`);
     if (values.verify) {
@@ -66,11 +65,9 @@ export async function main(args: string[]): Promise<number> {
         onProgress: (done, total) => {
           if (done % 1000 !== 0 && done !== total) return;
           const s = (performance.now() - t0) / 1000;
-          const rate = done / s;
+          const rate = done / s, eta = formatDuration((total - done) / rate);
           Deno.stderr.writeSync(new TextEncoder().encode(
-            `\r  verify ${done}/${total}  ${rate.toFixed(0)} img/s  ETA ${
-              formatDuration((total - done) / rate)
-            }`,
+            `\r  verify ${done}/${total}  ${rate.toFixed(0)} img/s  ETA ${eta}`,
           ));
         },
       });

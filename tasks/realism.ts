@@ -60,12 +60,10 @@ export async function main(args: string[]): Promise<void> {
     new TextEncoder().encode(JSON.stringify(r, null, 2) + "\n"),
   );
   const f = (x: number | undefined, d = 3) => (x === undefined ? "–" : x.toFixed(d));
+  const idAcc = r.identity_accuracy === undefined ? "–" : f(100 * r.identity_accuracy, 2) + " %";
   console.log(
-    `realism: fd ${f(r.fd)} · fd_floor ${f(r.fd_floor)} · fd_ratio ${
-      f(r.fd_ratio, 2)
-    } · identity_accuracy ${
-      r.identity_accuracy === undefined ? "–" : (100 * r.identity_accuracy).toFixed(2) + " %"
-    } (n ${r.n}; ${values.out}/realism.json)`,
+    `realism: fd ${f(r.fd)} · fd_floor ${f(r.fd_floor)} · fd_ratio ${f(r.fd_ratio, 2)} · ` +
+      `identity_accuracy ${idAcc} (n ${r.n}; ${values.out}/realism.json)`,
   );
 }
 
