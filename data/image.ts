@@ -63,8 +63,7 @@ function extensionOf(path: string): string | undefined {
  * error messages. The extension, when present, must agree with the magic bytes.
  */
 export function decodeRaw(bytes: Uint8Array, file = "<bytes>"): RawImage {
-  const format = sniffFormat(bytes);
-  const ext = extensionOf(file);
+  const format = sniffFormat(bytes), ext = extensionOf(file);
   const known = ext !== undefined && Object.hasOwn(EXTENSIONS, ext);
   if (ext !== undefined && !known) {
     throw new ImageDecodeError(

@@ -199,8 +199,7 @@ export function encodeJpegBytes(
   w.byte(0);
 
   const block = new Float64Array(192); // Y, Cb, Cr samples of one 8×8 block, level-shifted
-  const tmp = new Float64Array(64);
-  const coef = new Int32Array(64);
+  const tmp = new Float64Array(64), coef = new Int32Array(64);
   const dc = [0, 0, 0];
   for (let by = 0; by < height; by += 8) {
     for (let bx = 0; bx < width; bx += 8) {
@@ -234,8 +233,7 @@ export function encodeJpegBytes(
             coef[v * 8 + u] = Math.round(s / q[v * 8 + u]);
           }
         }
-        const dcT = c === 0 ? HT.dcY : HT.dcC;
-        const acT = c === 0 ? HT.acY : HT.acC;
+        const dcT = c === 0 ? HT.dcY : HT.dcC, acT = c === 0 ? HT.acY : HT.acC;
         const diff = coef[0] - dc[c];
         dc[c] = coef[0];
         const nb = bitLength(diff);

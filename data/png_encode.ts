@@ -40,9 +40,7 @@ function filterRows(data: Uint8Array, height: number, stride: number, bpp: numbe
     out[dst - 1] = 4;
     for (let i = 0; i < bpp; i++) out[dst + i] = (data[row + i] - data[prev + i]) & 0xff; // a = c = 0
     for (let i = bpp; i < stride; i++) {
-      const a = data[row + i - bpp];
-      const b = data[prev + i];
-      const c = data[prev + i - bpp];
+      const a = data[row + i - bpp], b = data[prev + i], c = data[prev + i - bpp];
       const pa = b > c ? b - c : c - b; // |p − a| with p = a + b − c
       const pb = a > c ? a - c : c - a; // |p − b|
       const pc = a + b - 2 * c > 0 ? a + b - 2 * c : 2 * c - a - b; // |p − c|

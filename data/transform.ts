@@ -56,8 +56,7 @@ export function resize(image: ImageTensor, height: number, width: number): Image
   if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) {
     throw new RangeError(`resize: target ${height}×${width}, expected positive integers`);
   }
-  const rows = axisWeights(image.height, height);
-  const cols = axisWeights(image.width, width);
+  const rows = axisWeights(image.height, height), cols = axisWeights(image.width, width);
   const { channels } = image;
   const tmp = new Float32Array(channels * image.height * width);
   for (let c = 0; c < channels; c++) {
@@ -138,8 +137,7 @@ export function contactSheet(
   }
   const { channels, height, width } = images[0];
   const rows = Math.ceil(images.length / columns);
-  const H = rows * height + (rows + 1) * gap;
-  const W = columns * width + (columns + 1) * gap;
+  const H = rows * height + (rows + 1) * gap, W = columns * width + (columns + 1) * gap;
   const data = new Float32Array(channels * H * W).fill(background);
   images.forEach((img, n) => {
     if (img.channels !== channels || img.height !== height || img.width !== width) {

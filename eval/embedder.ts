@@ -71,8 +71,7 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 
 /** Squared L2 distance of the L2-normalised vectors (`2 − 2·cos`, in [0, 4]). */
 export function sqdistNormalized(a: Float32Array, b: Float32Array): number {
-  const x = l2normalize(a);
-  const y = l2normalize(b);
+  const x = l2normalize(a), y = l2normalize(b);
   let s = 0;
   for (let i = 0; i < x.length; i++) s += (x[i] - y[i]) ** 2;
   return s;

@@ -167,8 +167,7 @@ export async function evaluatePairs(options: EvaluatePairsOptions): Promise<Eval
   for (const p of testPairs) used.add(`test:${p.a}`).add(`test:${p.b}`);
   for (const p of trainPairs) used.add(`train:${p.a}`).add(`train:${p.b}`);
   const keys = [...used];
-  const plain = new Map<string, Float32Array>();
-  const fused = new Map<string, Float32Array>();
+  const plain = new Map<string, Float32Array>(), fused = new Map<string, Float32Array>();
   const { inputHeight: h, inputWidth: w } = embedder.info;
   const batchSize = options.batchSize ?? 64;
   const progress = options.progress === false ? undefined : options.progress ?? defaultProgress();

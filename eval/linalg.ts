@@ -43,8 +43,7 @@ export function fitPca(
     q = z.map((zj) => {
       const y = new Float64Array(d);
       for (let r = 0; r < n; r++) {
-        const w = zj[r];
-        const xr = x[r];
+        const w = zj[r], xr = x[r];
         for (let i = 0; i < d; i++) y[i] += w * xr[i];
       }
       return y;

@@ -49,8 +49,7 @@ export function acceptCounts(
   protocol: Protocol,
   grid: Float64Array = thresholdGrid(protocol.grid),
 ): { tp: Int32Array; fp: Int32Array; nSame: number; nDiff: number } {
-  const tp = new Int32Array(grid.length);
-  const fp = new Int32Array(grid.length);
+  const tp = new Int32Array(grid.length), fp = new Int32Array(grid.length);
   let nSame = 0;
   for (const i of indices) {
     const s = scores[i];
@@ -148,8 +147,7 @@ export function rocEer(fpr: number[], tpr: number[]): number {
   for (let i = 1; i < pts.length; i++) {
     const [x0, y0] = pts[i - 1];
     const [x1, y1] = pts[i];
-    const g0 = 1 - x0 - y0;
-    const g1 = 1 - x1 - y1;
+    const g0 = 1 - x0 - y0, g1 = 1 - x1 - y1;
     if (g0 >= 0 && g1 <= 0) {
       if (g0 === g1) return x0;
       return x0 + (g0 / (g0 - g1)) * (x1 - x0);
@@ -176,8 +174,7 @@ export function verify(
   if (splits.length === 0) throw new RangeError("verify: no splits");
   const grid = thresholdGrid(protocol.grid);
   const folds: FoldResult[] = [];
-  const fprSum = new Float64Array(grid.length);
-  const tprSum = new Float64Array(grid.length);
+  const fprSum = new Float64Array(grid.length), tprSum = new Float64Array(grid.length);
   const tars: number[][] = farTargets.map(() => []);
   const fars: number[][] = farTargets.map(() => []);
   for (const split of splits) {
@@ -208,8 +205,7 @@ export function verify(
     });
   }
   const n = splits.length;
-  const fpr = Array.from(fprSum, (v) => v / n);
-  const tpr = Array.from(tprSum, (v) => v / n);
+  const fpr = Array.from(fprSum, (v) => v / n), tpr = Array.from(tprSum, (v) => v / n);
   const accs = folds.map((f) => f.accuracy);
   return {
     accuracy: mean(accs),

@@ -120,8 +120,7 @@ export async function createOnnxEmbedder(
   }
   const fixedBatch = typeof shape[0] === "number" ? shape[0] as number : undefined;
   const batchSize = fixedBatch ?? Math.max(1, options.batchSize ?? 32);
-  const mean = options.mean ?? 127.5;
-  const std = options.std ?? 127.5;
+  const mean = options.mean ?? 127.5, std = options.std ?? 127.5;
   const bgr = (options.channelOrder ?? "rgb") === "bgr";
   const info: EmbedderInfo = {
     kind: "onnx",

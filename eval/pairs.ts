@@ -131,8 +131,7 @@ export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
   return { file, format: "lfw", folds, pairs };
 }
 
-const TRUE = new Set(["1", "true", "yes"]);
-const FALSE = new Set(["0", "false", "no"]);
+const TRUE = new Set(["1", "true", "yes"]), FALSE = new Set(["0", "false", "no"]);
 
 /**
  * Parse a CSV pairs file `path1,path2,same[,fold]` (paths relative to the images folder; `same` is
@@ -194,8 +193,7 @@ function firstContentLine(lines: string[]): number {
 }
 
 function checkFoldsBalanced(pairs: Pair[], folds: number, file: string): void {
-  const same = new Array(folds).fill(0);
-  const diff = new Array(folds).fill(0);
+  const same = new Array(folds).fill(0), diff = new Array(folds).fill(0);
   for (const p of pairs) (p.same ? same : diff)[p.fold]++;
   for (let k = 0; k < folds; k++) {
     const [s, d, fold] = [same[k], diff[k], k + 1];

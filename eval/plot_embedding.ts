@@ -31,8 +31,7 @@ export function embeddingSvg(sets: IdentityFeatures[], options: { title?: string
   const xy = flat.length >= 3
     ? pca2d(flat.map((p) => p.f))
     : flat.map((): [number, number] => [0, 0]);
-  const xs = xy.map((p) => p[0]);
-  const ys = xy.map((p) => p[1]);
+  const xs = xy.map((p) => p[0]), ys = xy.map((p) => p[1]);
   const pad = (lo: number, hi: number): [number, number] => {
     const m = (hi - lo) * 0.08 || 1;
     return [lo - m, hi + m];

@@ -39,8 +39,7 @@ export function histogramSvg(
   let [lo, hi] = options.range ?? [Math.min(...all), Math.max(...all)];
   if (!(hi > lo)) [lo, hi] = [lo - 1, lo + 1];
   const bins = options.bins ?? 50;
-  const hs = histogram(same, lo, hi, bins);
-  const hd = histogram(different, lo, hi, bins);
+  const hs = histogram(same, lo, hi, bins), hd = histogram(different, lo, hi, bins);
   const top = Math.max(...hs, ...hd) * 1.1 || 1;
   const plot = new SvgPlot({
     title: options.title ?? "pair scores",
@@ -57,8 +56,7 @@ export function histogramSvg(
     });
     return { xs, ys };
   };
-  const d = step(hd);
-  const s = step(hs);
+  const d = step(hd), s = step(hs);
   plot.area(d.xs, d.ys, PALETTE[2]);
   plot.area(s.xs, s.ys, PALETTE[0]);
   if (options.threshold !== undefined) {

@@ -190,9 +190,7 @@ export class SvgPlot {
 
   /** The finished SVG document. */
   toString(): string {
-    const { x, y, title } = this.options;
-    const W = this.width;
-    const H = this.height;
+    const { x, y, title } = this.options, W = this.width, H = this.height;
     const x0 = this.left, x1 = W - this.right, y0 = this.top, y1 = H - this.bottom;
     const frame = `x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"`;
     const [cx, cy] = [(x0 + x1) / 2, (y0 + y1) / 2];

@@ -169,8 +169,7 @@ export async function referenceFeatures(
 /** Measure a generated set against real faces (see the module comment). */
 export async function measureRealism(o: RealismOptions): Promise<RealismResult> {
   const t0 = performance.now();
-  const n = o.n ?? 1500;
-  const seed = o.seed ?? 0;
+  const n = o.n ?? 1500, seed = o.seed ?? 0;
   const reference = o.reference ?? await loadReferenceEmbedder();
   const feats = async (dir: string, label: string, exclude?: Set<string>) => {
     const root = dir.replace(/\/+$/, "");

@@ -25,8 +25,7 @@ export function eigSymmetric(a: ArrayLike<number>, k: number): SymmetricEigen {
     for (let j = 0; j < n; j++) row[j] = j <= i ? a[i * n + j] : a[j * n + i];
     return row;
   });
-  const d = new Float64Array(n);
-  const e = new Float64Array(n);
+  const d = new Float64Array(n), e = new Float64Array(n);
   if (n === 0) return { values: d, vectors: new Float64Array(0) };
   tred2(V, d, e, n);
   tql2(V, d, e, n);

@@ -36,8 +36,7 @@ const side = (p: V3, x: number, y: number, s: number) => g2(p, [sgn(p[0]) * x, y
 
 /** Build the bases for a geometry (deterministic). */
 export function buildBases(geo: Geometry): Bases {
-  const n = geo.nCtrl;
-  const P = geo.ctrl;
+  const n = geo.nCtrl, P = geo.ctrl;
   const nFace = 468;
   const earStart = nFace + 41 * 25;
   const neckStart = earStart + 2 * 13 * 9;

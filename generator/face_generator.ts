@@ -202,8 +202,7 @@ async function readModel(m: GeneratorManifest, url: URL, modelUrl: URL): Promise
 
 /** The ONNX's inputs/outputs must match the manifest: names, and sizes where the model says. */
 function checkSession(m: GeneratorManifest, s: OnnxSession, file: string): void {
-  const inputNames = s.inputs.map((v) => v.name);
-  const outputNames = s.outputs.map((v) => v.name);
+  const inputNames = s.inputs.map((v) => v.name), outputNames = s.outputs.map((v) => v.name);
   const missing = m.inputs.find((b) => !inputNames.includes(b.name));
   if (missing) {
     const has = inputNames.join(", ");
@@ -232,8 +231,7 @@ function checkSession(m: GeneratorManifest, s: OnnxSession, file: string): void 
 
 /** Map a model's output to NCHW in [-1, 1]. */
 function toUnitNchw(data: Float32Array, m: GeneratorManifest, n: number): Float32Array {
-  const [lo, hi] = m.valueRange;
-  const [h, w] = m.imageSize;
+  const [lo, hi] = m.valueRange, [h, w] = m.imageSize;
   const a = 2 / (hi - lo), b = -1 - lo * a;
   if (m.layout === "NCHW") {
     if (lo === -1 && hi === 1) return data;

@@ -138,8 +138,7 @@ export function buildFaceGraph(
   const noise = g.input("noise", "float32", ["batch", 32]);
 
   // ---- geometry: V = mean + shape·α + expression·β (+ hair volume along rest normals)
-  const idShape = slice(identity, 0, SHAPE_DIM, 1);
-  const idAlb = slice(identity, SHAPE_DIM, idDim, 1);
+  const idShape = slice(identity, 0, SHAPE_DIM, 1), idAlb = slice(identity, SHAPE_DIM, idDim, 1);
   // procedural: 12 named colour/hair parameters + 68 smooth albedo fields; learned: K PCA coefficients
   const albNamed = learned ? "" : slice(idAlb, 0, NAMED_ALBEDO, 1);
   const albField = learned ? "" : slice(idAlb, NAMED_ALBEDO, ALBEDO_DIM, 1);

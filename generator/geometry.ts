@@ -92,8 +92,7 @@ type V3 = [number, number, number];
 function inPoly(x: number, y: number, poly: [number, number][]): boolean {
   let inside = false;
   for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i];
-    const [xj, yj] = poly[j];
+    const [xi, yi] = poly[i], [xj, yj] = poly[j];
     if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
   }
   return inside;
@@ -102,10 +101,8 @@ function inPoly(x: number, y: number, poly: [number, number][]): boolean {
 function polyDist(x: number, y: number, poly: [number, number][]): number {
   let best = Infinity;
   for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [ax, ay] = poly[j];
-    const [bx, by] = poly[i];
-    const dx = bx - ax;
-    const dy = by - ay;
+    const [ax, ay] = poly[j], [bx, by] = poly[i];
+    const dx = bx - ax, dy = by - ay;
     const len2 = dx * dx + dy * dy;
     const t = len2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / len2)) : 0;
     best = Math.min(best, Math.hypot(x - ax - t * dx, y - ay - t * dy));
@@ -312,8 +309,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   };
   const hairCandOf = (p: V3, region: number) =>
     region === REGION.skull ? 1 : region === REGION.face ? smooth(4.8, 7.0, p[1]) : 0;
-  const ctrlHairCand = new Float32Array(nCtrl);
-  const ctrlHairCoord = new Float32Array(nCtrl);
+  const ctrlHairCand = new Float32Array(nCtrl), ctrlHairCoord = new Float32Array(nCtrl);
   for (let i = 0; i < nCtrl; i++) {
     const p = vp(i);
     const region = i < nFace ? REGION.face : p[1] < -5.5 ? REGION.neck : REGION.skull;

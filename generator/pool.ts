@@ -78,8 +78,7 @@ export class GeneratorPool implements Generator {
 
   private pump(): void {
     while (this.idle.length && this.queue.length) {
-      const w = this.idle.pop()!;
-      const job = this.queue.shift()!;
+      const w = this.idle.pop()!, job = this.queue.shift()!;
       const id = this.nextId++;
       this.pending.set(id, job);
       (w as Worker & { jobId?: number }).jobId = id;

@@ -58,12 +58,10 @@ export function augment(image: ImageTensor, cfg: AugmentConfig, rng: Rng): Image
   const { height, width } = image;
   let x = image;
   // Draw every decision in a fixed order whether or not it fires, so draws never shift.
-  const doCrop = rng.uniform() < cfg.resizeCrop;
-  const doFlip = rng.uniform() < cfg.flip;
+  const doCrop = rng.uniform() < cfg.resizeCrop, doFlip = rng.uniform() < cfg.flip;
   const doErase = rng.uniform() < cfg.erase;
   if (doCrop) {
-    const h2 = Math.round(height * cfg.cropScale);
-    const w2 = Math.round(width * cfg.cropScale);
+    const h2 = Math.round(height * cfg.cropScale), w2 = Math.round(width * cfg.cropScale);
     const big = resize(x, h2, w2);
     x = crop(big, rng.int(h2 - height + 1), rng.int(w2 - width + 1), height, width);
   }

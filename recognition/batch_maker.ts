@@ -107,8 +107,7 @@ export class BatchMaker {
     const lambda = this.real ? sampleLambda(root.split("lambda", epoch, step)) : 1;
     const plane = 3 * height * width;
     const x = new Float32Array(plan.batch * plane);
-    const records = this.#records;
-    const realRecords = this.#realRecords;
+    const records = this.#records, realRecords = this.#realRecords;
     const labels: SoftLabel[] = [];
     const realClasses = this.real ? new Int32Array(plan.batch) : undefined;
     const load = async (ds: Dataset, rec: DatasetRecord, rng: Rng) => {

@@ -258,8 +258,7 @@ export function appearanceFacesCsv(faces: FaceEntry[]): string {
 
 /** Fit the appearance model (see the module comment). */
 export async function fitAppearance(o: FitAppearanceOptions): Promise<AppearanceModel> {
-  const R = o.resolution ?? 96;
-  const K = o.components ?? 200;
+  const R = o.resolution ?? 96, K = o.components ?? 200;
   const root = o.dir.replace(/\/+$/, "");
   const files = await chooseFaces(o);
   const mirror = o.mirror ?? true;

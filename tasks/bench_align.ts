@@ -52,8 +52,7 @@ export async function main(args: string[]): Promise<void> {
       json: { type: "boolean", default: false },
     },
   });
-  const n = Number(values.images);
-  const workers = Number(values.workers);
+  const n = Number(values.images), workers = Number(values.workers);
   if (!(n > 0 && workers > 0)) {
     console.error("bench align: --images and --workers must be positive integers");
     Deno.exit(2);
@@ -111,8 +110,7 @@ export async function main(args: string[]): Promise<void> {
     // V8 shares compiled wasm across the workers of a process: a throwaway pool pays for the
     // tier-up once, so neither measured pool does.
     await rate("wasm", 1, 1, warm.concat(warm, warm));
-    const many = await rate("wasm", workers);
-    const one = await rate("wasm", 1);
+    const many = await rate("wasm", workers), one = await rate("wasm", 1);
     line("wasm, 1 worker", one);
     line(`wasm, ${workers} workers`, many);
     const node = await nodeAvailable();

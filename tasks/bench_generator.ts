@@ -61,8 +61,7 @@ export async function main(args: string[]): Promise<void> {
   // V8 runs onnxruntime's wasm with its baseline tier first; in workers on a busy machine the
   // optimised tier takes 30-60 s to arrive, so pools get a long warm-up (steady state is what a
   // dataset run sees)
-  const secs = values.quick ? 3 : 8;
-  const warmPool = values.quick ? 20 : 60;
+  const secs = values.quick ? 3 : 8, warmPool = values.quick ? 20 : 60;
   const warm = values.quick ? 6 : 15;
   const cores = navigator.hardwareConcurrency || 1;
   const rows: Row[] = [];

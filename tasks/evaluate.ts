@@ -139,8 +139,7 @@ export async function main(args: string[]): Promise<void> {
   const kfold = intFlag("--kfold", values.kfold, fail, 2);
   const batchSize = intFlag("--batch", values.batch, fail);
   const components = intFlag("--pca-components", values["pca-components"], fail);
-  const mean = numberFlag("--mean", values.mean, fail);
-  const std = numberFlag("--std", values.std, fail);
+  const mean = numberFlag("--mean", values.mean, fail), std = numberFlag("--std", values.std, fail);
   if (std !== undefined && std <= 0) fail(`--std ${values.std}: expected a positive number`);
   const inputSize = size(values["input-size"], "--input-size");
   const pairs = await readPairs(values.pairs!);

@@ -71,8 +71,7 @@ function num(v: string | undefined, flag: string, int = false): number | undefin
 export async function parseTrainArgs(
   args: string[],
 ): Promise<{ config: TrainConfigInput; resume: boolean; verify: boolean }> {
-  const s = { type: "string" } as const;
-  const b = { type: "boolean" } as const;
+  const s = { type: "string" } as const, b = { type: "boolean" } as const;
   const { values: v, positionals } = parseCliArgs({
     args,
     options: {

@@ -18,8 +18,7 @@ Deno.test("webgpu pool: a buffer released over the cap is destroyed only after t
   const { device, destroyed } = fakeDevice();
   const afterSubmit: (() => void)[] = [];
   const pool = new BufferPool(device, 1024, (destroy) => afterSubmit.push(destroy));
-  const a = pool.acquire(1024).buffer;
-  const b = pool.acquire(1024).buffer;
+  const a = pool.acquire(1024).buffer, b = pool.acquire(1024).buffer;
   pool.release(a); // fits the cap: kept for reuse
   pool.release(b); // over the cap: a recorded dispatch may still bind it
   assert.deepEqual(destroyed, [], "destroyed before the commands using it were submitted");

@@ -167,8 +167,7 @@ temp.test("dataset: SIGKILL a writing process, resume, get the same set", async 
   const before = (await openDataset(dir)).size;
   assert.ok(before >= 14 && before < 600, `${before} committed before the kill`);
   await writeAll(dir, all);
-  const after = await snapshot(dir);
-  const want = await snapshot(ref);
+  const after = await snapshot(dir), want = await snapshot(ref);
   // The child may have got further than 40: compare the first 40 items only.
   const first40 = (s: typeof after) => {
     const keep = s.records.map((r, i) => [r, i] as const).filter(([r]) =>

@@ -49,8 +49,7 @@ function model(variances: number[], basis: (i: number) => number): AppearanceMod
 
 Deno.test("appearance: appearance.bin round trip; bad files are clear errors", () => {
   const m = model([2, 1], Math.sin);
-  const bytes = encodeAppearance(m);
-  const back = decodeAppearance(bytes);
+  const bytes = encodeAppearance(m), back = decodeAppearance(bytes);
   assert.deepEqual(back.header, m.header);
   for (let i = 0; i < 384; i++) assert.ok(Math.abs(back.basis[i] - m.basis[i]) < 2e-4);
   assert.deepEqual(encodeAppearance(back), bytes); // float16 values survive exactly
@@ -75,8 +74,7 @@ Deno.test("appearance: a detail bank round-trips exactly; inconsistent headers a
       residual: Int8Array.from({ length: 320 }, (_, i) => ((i * 37) % 255) - 127),
     },
   };
-  const bytes = encodeAppearance(m);
-  const back = decodeAppearance(bytes);
+  const bytes = encodeAppearance(m), back = decodeAppearance(bytes);
   assert.deepEqual(back.header, m.header);
   assert.deepEqual(back.detail, m.detail);
   assert.deepEqual(encodeAppearance(back), bytes);

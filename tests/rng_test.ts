@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { MIXUP_GRID, Rng } from "../data/mod.ts";
 
 Deno.test("rng: same seed and path give the same draws", () => {
-  const a = Rng.fromSeed(7).split("identity", 3);
-  const b = Rng.fromSeed(7).split("identity", 3);
+  const a = Rng.fromSeed(7).split("identity", 3), b = Rng.fromSeed(7).split("identity", 3);
   assert.deepEqual(a.normals(16), b.normals(16));
   assert.notDeepEqual(
     Rng.fromSeed(7).split("identity", 4).normals(4),

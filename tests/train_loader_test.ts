@@ -27,8 +27,7 @@ temp.test("loader: worker and inline give the same batches; resume mid-stream ma
   const d = await Loader.open(p, 4, { epoch: 0, step: 0 }, { workers: 2, prefetch: 5 });
   const seenA = [];
   for (let i = 0; i < 7; i++) {
-    const x = await a.next();
-    const y = await b.next();
+    const x = await a.next(), y = await b.next();
     assert.deepEqual([x.epoch, x.step], [y.epoch, y.step]);
     assert.deepEqual(x.x, y.x);
     assert.deepEqual(x.labels, y.labels);
