@@ -58,8 +58,7 @@ export class Rng {
 
   /** An independent child stream named by `keys`; does not advance this stream. */
   split(...keys: (number | string)[]): Rng {
-    let k0 = this.k0;
-    let k1 = this.k1;
+    let k0 = this.k0, k1 = this.k1;
     for (const key of keys) {
       const h = hashKey(key);
       const n0 = mix32(k0 ^ mix32(h + 0x9e3779b9));

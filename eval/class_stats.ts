@@ -21,8 +21,7 @@ export function classCosineStats(
   maxInterPairs = 200_000,
 ): ClassCosineStats {
   const ids = [...byIdentity.keys()];
-  let intra = 0;
-  let nIntra = 0;
+  let intra = 0, nIntra = 0;
   for (const feats of byIdentity.values()) {
     for (let i = 0; i < feats.length; i++) {
       for (let j = i + 1; j < feats.length; j++) {
@@ -34,9 +33,7 @@ export function classCosineStats(
   const flat = ids.flatMap((id, k) => byIdentity.get(id)!.map((f) => ({ f, k })));
   const totalPairs = (flat.length * (flat.length - 1)) / 2;
   const stride = Math.max(1, Math.ceil(totalPairs / maxInterPairs));
-  let inter = 0;
-  let nInter = 0;
-  let counter = 0;
+  let inter = 0, nInter = 0, counter = 0;
   for (let i = 0; i < flat.length; i++) {
     for (let j = i + 1; j < flat.length; j++) {
       if (flat[i].k === flat[j].k) continue;

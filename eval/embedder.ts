@@ -58,9 +58,7 @@ export async function embedWithFlip(
 
 /** Cosine similarity (0 when either vector is zero). */
 export function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
+  let ab = 0, aa = 0, bb = 0;
   for (let i = 0; i < a.length; i++) {
     ab += a[i] * b[i];
     aa += a[i] * a[i];

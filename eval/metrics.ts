@@ -190,9 +190,7 @@ export function verify(
     }
     farTargets.forEach((target, k) => {
       const thr = thresholdAtFar(scores, same, split.train, protocol, target, grid);
-      let ta = 0;
-      let fa = 0;
-      let ns = 0;
+      let ta = 0, fa = 0, ns = 0;
       for (const i of split.test) {
         const ok = accepts(protocol, scores[i], thr);
         if (same[i]) {

@@ -240,8 +240,7 @@ export function splitFolds(list: PairList, k: number): PairList {
       `${list.file}: --kfold ${k}: expected an integer from 2 to ${max} (the smaller of ${nSame} same and ${nDiff} different pairs)`,
     );
   }
-  let s = 0;
-  let d = 0;
+  let s = 0, d = 0;
   const pairs = list.pairs.map((p) => ({
     ...p,
     fold: p.same ? Math.floor((k * s++) / nSame) : Math.floor((k * d++) / nDiff),

@@ -43,8 +43,7 @@ export function eigSymmetric(a: ArrayLike<number>, k: number): SymmetricEigen {
 function tred2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): void {
   for (let j = 0; j < n; j++) d[j] = V[n - 1][j];
   for (let i = n - 1; i > 0; i--) {
-    let scale = 0;
-    let h = 0;
+    let scale = 0, h = 0;
     for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
     if (scale === 0) {
       e[i] = d[i - 1];
@@ -118,8 +117,7 @@ function tred2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): 
 function tql2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
-  let f = 0;
-  let tst1 = 0;
+  let f = 0, tst1 = 0;
   const eps = 2 ** -52;
   for (let l = 0; l < n; l++) {
     tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
@@ -140,12 +138,9 @@ function tql2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): v
         for (let i = l + 2; i < n; i++) d[i] -= h;
         f += h;
         p = d[m];
-        let c = 1;
-        let c2 = c;
-        let c3 = c;
+        let c = 1, c2 = c, c3 = c;
         const el1 = e[l + 1];
-        let s = 0;
-        let s2 = 0;
+        let s = 0, s2 = 0;
         for (let i = m - 1; i >= l; i--) {
           c3 = c2;
           c2 = c;

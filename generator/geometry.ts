@@ -120,13 +120,9 @@ export const smooth = (a: number, b: number, x: number) => {
 export function landmarks5(P: ArrayLike<number>): [number, number][] {
   const mean = (ids: readonly number[]) =>
     [0, 1].map((d) => ids.reduce((s, i) => s + P[3 * i + d], 0) / ids.length) as [number, number];
-  return [
-    mean(MESH.eyeL),
-    mean(MESH.eyeR),
-    mean([MESH.noseTip]),
-    mean([MESH.mouthL]),
-    mean([MESH.mouthR]),
-  ];
+  return [MESH.eyeL, MESH.eyeR, [MESH.noseTip], [MESH.mouthL], [MESH.mouthR]].map((ids) =>
+    mean(ids)
+  );
 }
 
 /**

@@ -17,8 +17,7 @@ export interface CanonicalMesh {
 }
 
 function readVarint(b: Uint8Array, pos: { p: number }): number {
-  let x = 0;
-  let shift = 0;
+  let x = 0, shift = 0;
   for (;;) {
     const c = b[pos.p++];
     x += (c & 0x7f) * 2 ** shift;

@@ -7,9 +7,8 @@
 import { openAnyDataset } from "../data/dataset.ts";
 import { Rng } from "../data/rng.ts";
 import { readImage } from "../data/image.ts";
-import { preprocessImage } from "../eval/images.ts";
+import { preprocessImage, resolveImages } from "../eval/images.ts";
 import { fitImage } from "./augment.ts";
-import { resolveImages } from "../eval/images.ts";
 import { foldSplits, verify } from "../eval/metrics.ts";
 import { type PairList, PairsFormatError, readPairs, splitFolds } from "../eval/pairs.ts";
 import { view2Reason } from "../eval/view2_guard.ts";

@@ -14,8 +14,7 @@ import {
 const dataDir = (sub: string) => fileURLToPath(new URL(sub, SHARED_DATA)).replace(/\/$/, "");
 
 function stats(data: Uint8Array) {
-  let sum = 0;
-  let sq = 0;
+  let sum = 0, sq = 0;
   for (const v of data) {
     sum += v;
     sq += v * v;
