@@ -16,12 +16,12 @@ import { listManifests, readManifest, sha256Hex, shardOfName } from "./dataset_f
 import {
   decodeRaw,
   ImageDecodeError,
+  type ImageTensor,
   isImagePath,
   type RawImage,
   toTensor,
   type ToTensorOptions,
 } from "./image.ts";
-import type { ImageTensor } from "./image.ts";
 import { imageInfo } from "./image_info.ts";
 
 /** Options of `Dataset.readImage`. */

@@ -8,8 +8,7 @@
  * Each after a warm-up of 32 photos, worker start-up excluded.
  */
 import { parseArgs } from "node:util";
-import { decodeRaw, encodeJpeg, type RawImage } from "../data/mod.ts";
-import { type Ep, nodeAvailable } from "../data/mod.ts";
+import { decodeRaw, encodeJpeg, type Ep, nodeAvailable, type RawImage } from "../data/mod.ts";
 import { AlignPool, decodePhoto, listImages } from "../align/mod.ts";
 
 /** 250×250 grey canvases each holding one generated face (tiles of generator/preview.png). */
@@ -103,9 +102,8 @@ export async function main(args: string[]): Promise<void> {
     };
     const line = (label: string, r: number, base?: number) =>
       console.log(
-        `${label}: ${r.toFixed(1)} images/s (${(1000 / r).toFixed(1)} ms/image${
-          base ? `, ${(r / base).toFixed(2)}× wasm` : ""
-        })`,
+        `${label}: ${r.toFixed(1)} images/s (${(1000 / r).toFixed(1)} ms/image` +
+          `${base ? `, ${(r / base).toFixed(2)}× wasm` : ""})`,
       );
     // V8 shares compiled wasm across the workers of a process: a throwaway pool pays for the
     // tier-up once, so neither measured pool does.

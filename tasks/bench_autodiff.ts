@@ -279,11 +279,11 @@ export async function main(args: string[]): Promise<void> {
     } else {
       Object.assign(result, t);
       console.error(
-        `  torch ${t.torch_version} (${t.torch_blas}): cnn ${
-          t.torch_cnn_images_per_s.toFixed(1)
-        } images/s, ir ${t.torch_ir_images_per_s.toFixed(1)} images/s, GEMM 1024³ ${
-          t.torch_gemm_gflops_1024.toFixed(1)
-        } GFLOP/s, peak RSS ${t.torch_peak_rss_mib} MiB`,
+        `  torch ${t.torch_version} (${t.torch_blas}): ` +
+          `cnn ${t.torch_cnn_images_per_s.toFixed(1)} images/s, ` +
+          `ir ${t.torch_ir_images_per_s.toFixed(1)} images/s, ` +
+          `GEMM 1024³ ${t.torch_gemm_gflops_1024.toFixed(1)} GFLOP/s, ` +
+          `peak RSS ${t.torch_peak_rss_mib} MiB`,
       );
       for (const net of ["cnn", "ir"]) {
         const ours = result[`${net}_images_per_s_cpu`];
@@ -294,9 +294,8 @@ export async function main(args: string[]): Promise<void> {
           result[`${net}_ratio_cpu_vs_torch`] = +(ours / theirs).toFixed(3);
           result[`${net}_ratio_per_cpu_s_vs_torch`] = +(oursCpu / theirsCpu).toFixed(3);
           console.error(
-            `  ratio ${net}: ours/PyTorch = ${(ours / theirs).toFixed(2)}× images/s, ${
-              (oursCpu / theirsCpu).toFixed(2)
-            }× images per CPU-second`,
+            `  ratio ${net}: ours/PyTorch = ${(ours / theirs).toFixed(2)}× images/s, ` +
+              `${(oursCpu / theirsCpu).toFixed(2)}× images per CPU-second`,
           );
         }
       }

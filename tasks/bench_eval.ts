@@ -111,10 +111,9 @@ export async function main(args: string[]): Promise<void> {
     const m = verify(s, same, splits, p);
     const ms = performance.now() - t;
     figures[`verify_${p.name}_ms`] = ms;
+    const accuracy = (100 * m.accuracy).toFixed(2);
     console.log(
-      `verify ${p.name}: ${ms.toFixed(0)} ms for 6000 pairs × 10 folds (accuracy ${
-        (100 * m.accuracy).toFixed(2)
-      }%)`,
+      `verify ${p.name}: ${ms.toFixed(0)} ms for 6000 pairs × 10 folds (accuracy ${accuracy}%)`,
     );
   }
   if (values.json) console.log(JSON.stringify(figures));

@@ -68,9 +68,8 @@ export async function main(args: string[]): Promise<void> {
   const add = (ep: string, workers: number, threads: number, batch: number, ips: number) => {
     rows.push({ ep, workers, threads, batch, imagesPerS: ips, msPerImage: 1000 / ips });
     console.error(
-      `  ${ep.padEnd(6)} workers=${workers} threads=${threads} batch=${
-        String(batch).padStart(2)
-      }  ${ips.toFixed(1).padStart(7)} img/s  ${(1000 / ips).toFixed(1).padStart(6)} ms/img`,
+      `  ${ep.padEnd(6)} workers=${workers} threads=${threads} batch=${String(batch).padStart(2)}` +
+        `  ${ips.toFixed(1).padStart(7)} img/s  ${(1000 / ips).toFixed(1).padStart(6)} ms/img`,
     );
   };
   console.error(`bench generator: embedded model, 112×112, ${cores} cores`);
@@ -114,22 +113,17 @@ export async function main(args: string[]): Promise<void> {
   const best = fastest(rows);
   const byEp: Record<string, Row & { vsWasmPool: number }> = {};
   const describe = (r: Row) =>
-    `${r.imagesPerS.toFixed(1)} img/s (${r.workers ? `${r.workers} workers` : "one session"}, ${
-      r.threads || "GPU"
-    } thread(s), batch ${r.batch})`;
+    `${r.imagesPerS.toFixed(1)} img/s (${r.workers ? `${r.workers} workers` : "one session"}, ` +
+    `${r.threads || "GPU"} thread(s), batch ${r.batch})`;
   for (const ep of [...new Set(rows.map((r) => r.ep))]) {
     const r = fastest(rows.filter((x) => x.ep === ep));
     byEp[ep] = { ...r, vsWasmPool: r.imagesPerS / wasmPool.imagesPerS };
-    console.error(
-      `${ep.padEnd(6)} best: ${describe(r)} = ${
-        (r.imagesPerS / wasmPool.imagesPerS).toFixed(2)
-      }× the wasm pool`,
-    );
+    const ratio = (r.imagesPerS / wasmPool.imagesPerS).toFixed(2);
+    console.error(`${ep.padEnd(6)} best: ${describe(r)} = ${ratio}× the wasm pool`);
   }
+  const ratio = (best.imagesPerS / base.imagesPerS).toFixed(2);
   console.error(
-    `best: ${best.ep} ${describe(best)} = ${
-      (best.imagesPerS / base.imagesPerS).toFixed(2)
-    }× the single-session batch-1 wasm baseline`,
+    `best: ${best.ep} ${describe(best)} = ${ratio}× the single-session batch-1 wasm baseline`,
   );
   if (values.json) {
     console.log(

@@ -69,14 +69,11 @@ export async function main(args: string[]): Promise<void> {
     const sideIps = (jobs * images) / sideS;
     const lines = [
       `bench jobs: ${spec.name} ${input.height}x${input.width}, batch ${batch}, ${steps} steps per run, ${cores} cores`,
-      `  one run, ${cores} thread(s)          ${baseIps.toFixed(1)} img/s   (${
-        baseS.toFixed(1)
-      } s; step loop ${alone.imagesPerSec.toFixed(1)} img/s)`,
-      `  ${jobs} runs side by side, ${Math.max(1, Math.floor(cores / jobs))} thread(s) each  ${
-        sideIps.toFixed(1)
-      } img/s   (${sideS.toFixed(1)} s; step loops ${
-        side.map((r) => r.imagesPerSec.toFixed(1)).join(", ")
-      } img/s)`,
+      `  one run, ${cores} thread(s)          ${baseIps.toFixed(1)} img/s   ` +
+      `(${baseS.toFixed(1)} s; step loop ${alone.imagesPerSec.toFixed(1)} img/s)`,
+      `  ${jobs} runs side by side, ${Math.max(1, Math.floor(cores / jobs))} thread(s) each  ` +
+      `${sideIps.toFixed(1)} img/s   (${sideS.toFixed(1)} s; ` +
+      `step loops ${side.map((r) => r.imagesPerSec.toFixed(1)).join(", ")} img/s)`,
       `  side by side / alone: ${(sideIps / baseIps).toFixed(2)}×`,
     ];
     for (const l of lines) console.log(l);

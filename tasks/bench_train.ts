@@ -89,12 +89,10 @@ export async function main(args: string[]): Promise<void> {
     const share = marks.slice(1).reduce((a, x) => a + x.share, 0) / Math.max(1, marks.length - 1);
     const lines = [
       `bench train: ${spec.name} ${input.height}x${input.width}, batch ${batch}, ${steps} timed steps, ${workers} loader worker(s)`,
-      `  train (end to end)   ${trainIps.toFixed(2)} img/s   (${
-        (1000 * batch / trainIps).toFixed(0)
-      } ms/step)`,
-      `  loader alone         ${loaderIps.toFixed(1)} img/s   = ${
-        (loaderIps / trainIps).toFixed(1)
-      }× what training consumes`,
+      `  train (end to end)   ${trainIps.toFixed(2)} img/s   ` +
+      `(${(1000 * batch / trainIps).toFixed(0)} ms/step)`,
+      `  loader alone         ${loaderIps.toFixed(1)} img/s   ` +
+      `= ${(loaderIps / trainIps).toFixed(1)}× what training consumes`,
       `  loader share of wall ${(100 * share).toFixed(1)}%   (time the step loop waited for data)`,
       `  whole call incl. warm-up: ${r.imagesPerSec.toFixed(2)} img/s`,
     ];

@@ -172,7 +172,7 @@ export async function benchWebgpu(
     log("webgpu: skipped (navigator.gpu.requestAdapter() returned no adapter)");
     return null;
   }
-  const min = opts.minSeconds ?? 0.5;
+  const min = opts.minSeconds ?? 0.5, convBatch = opts.convBatch ?? 32;
   const json: Record<string, number | string | null> = { webgpu_adapter: be.info };
   try {
     log(`webgpu: ${be.info}`);
@@ -184,24 +184,17 @@ export async function benchWebgpu(
       if (opts.baseline) {
         const c = await gemmGflops(opts.baseline, n, min);
         json[key.replace("webgpu", opts.baseline.name)] = round(c);
-        line += `; ${opts.baseline.name} ${c.toFixed(2)} GFLOP/s; webgpu/${opts.baseline.name} ${
-          (g / c).toFixed(2)
-        }×`;
+        const name = opts.baseline.name;
+        line += `; ${name} ${c.toFixed(2)} GFLOP/s; webgpu/${name} ${(g / c).toFixed(2)}×`;
       }
       log(line);
     }
     if (!opts.skipConv) {
-      const ips = await convImagesPerSecond(
-        be,
-        opts.convBatch ?? 32,
-        min,
-        opts.profile ? log : undefined,
-      );
+      const ips = await convImagesPerSecond(be, convBatch, min, opts.profile ? log : undefined);
       json.conv_images_per_s_webgpu = round(ips);
       log(
-        `webgpu: reference-CNN conv kernels (fwd+dx+dw, batch ${opts.convBatch ?? 32} of 3×64×64) ${
-          ips.toFixed(2)
-        } images/s (${(ips * 11.6 / 32).toFixed(2)} GFLOP/s)`,
+        `webgpu: reference-CNN conv kernels (fwd+dx+dw, batch ${convBatch} of 3×64×64) ` +
+          `${ips.toFixed(2)} images/s (${(ips * 11.6 / 32).toFixed(2)} GFLOP/s)`,
       );
     }
     if (opts.nets) {
@@ -213,17 +206,14 @@ export async function benchWebgpu(
     }
     if (opts.tune?.length) {
       const n = Math.max(...(opts.gemmSizes ?? [1024]));
-      log(
-        `webgpu: tile sweep (GEMM ${n}³ GFLOP/s, conv step images/s); in use: ${
-          JSON.stringify(be.tuning.gemm)
-        }`,
-      );
+      const inUse = JSON.stringify(be.tuning.gemm);
+      log(`webgpu: tile sweep (GEMM ${n}³ GFLOP/s, conv step images/s); in use: ${inUse}`);
       for (const gemm of opts.tune) {
         const t = await createWebgpuBackend({ ...opts.backend, tuning: { ...be.tuning, gemm } });
         if (!t) break;
         try {
           const g = await gemmGflops(t, n, min);
-          const c = opts.skipConv ? NaN : await convImagesPerSecond(t, opts.convBatch ?? 32, min);
+          const c = opts.skipConv ? NaN : await convImagesPerSecond(t, convBatch, min);
           log(`  ${JSON.stringify(gemm)}: GEMM ${g.toFixed(1)}, conv ${c.toFixed(1)}`);
         } catch (e) {
           log(`  ${JSON.stringify(gemm)}: failed (${(e as Error).message})`);
@@ -234,10 +224,10 @@ export async function benchWebgpu(
     }
     const mem = (be as WebgpuBackend).memory;
     json.webgpu_peak_mib = round(mem.peakLiveBytes / 2 ** 20);
+    const { pipelinesCompiled, submits } = be as WebgpuBackend;
     log(
-      `webgpu: peak pooled GPU memory ${(mem.peakLiveBytes / 2 ** 20).toFixed(1)} MiB, ${
-        (be as WebgpuBackend).pipelinesCompiled
-      } pipelines, ${(be as WebgpuBackend).submits} submits`,
+      `webgpu: peak pooled GPU memory ${(mem.peakLiveBytes / 2 ** 20).toFixed(1)} MiB, ` +
+        `${pipelinesCompiled} pipelines, ${submits} submits`,
     );
   } finally {
     be.dispose();
