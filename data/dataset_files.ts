@@ -88,9 +88,8 @@ export async function readManifest(dir: string, name: string): Promise<ManifestF
       const want = expectShard ?? undefined;
       if (got?.index !== want?.index || got?.count !== want?.count) {
         throw new ManifestError(
-          `${where}: field "shard": ${JSON.stringify(got ?? null)} does not match the file name ${
-            JSON.stringify(want ?? null)
-          }`,
+          `${where}: field "shard": ${JSON.stringify(got ?? null)} ` +
+            `does not match the file name ${JSON.stringify(want ?? null)}`,
         );
       }
       return;

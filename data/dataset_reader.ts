@@ -79,9 +79,9 @@ export function headerShortfall(ds: Dataset): string | undefined {
     ? cfg.ids * cfg.per_id
     : undefined;
   if (classes >= h.num_classes && (want === undefined || records.length >= want)) return undefined;
-  return `${ds.dir}: the header says ${h.num_classes} classes${
-    want !== undefined ? `, ${want} images` : ""
-  }, the manifest holds ${classes} classes, ${records.length} images ` +
+  const promised = want !== undefined ? `, ${want} images` : "";
+  return `${ds.dir}: the header says ${h.num_classes} classes${promised}, ` +
+    `the manifest holds ${classes} classes, ${records.length} images ` +
     "(an unfinished generate? rerun it with the same flags to complete the set)";
 }
 
@@ -109,9 +109,8 @@ export async function openDataset(dir: string): Promise<Dataset> {
   for (const f of files.slice(1)) {
     if (!sameDataset(f.header, header)) {
       throw new ManifestError(
-        `${dir}/${f.name}: header differs from ${dir}/${
-          files[0].name
-        }: two different datasets in one folder`,
+        `${dir}/${f.name}: header differs from ${dir}/${files[0].name}: ` +
+          "two different datasets in one folder",
       );
     }
   }
@@ -348,9 +347,8 @@ function makeDataset(
         problems.sort();
         throw new ImageDecodeError(
           dir,
-          `${problems.length} of ${records.length} images missing or changed; first: ${
-            problems[0]
-          }`,
+          `${problems.length} of ${records.length} images missing or changed; ` +
+            `first: ${problems[0]}`,
         );
       }
     },

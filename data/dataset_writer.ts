@@ -260,11 +260,8 @@ function headerDiff(a: DatasetHeader, b: DatasetHeader): string {
   const bi = datasetIdentity(b) as unknown as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(ai), ...Object.keys(bi)])].sort();
   const diffs = keys.filter((k) => canonicalJson(ai[k]) !== canonicalJson(bi[k]));
-  return diffs.map((k) =>
-    `field "${k}": on disk ${canonicalJson(ai[k]) ?? "absent"}, given ${
-      canonicalJson(bi[k]) ?? "absent"
-    }`
-  ).join("; ");
+  const text = (v: unknown) => canonicalJson(v) ?? "absent";
+  return diffs.map((k) => `field "${k}": on disk ${text(ai[k])}, given ${text(bi[k])}`).join("; ");
 }
 
 async function listEntries(dir: string): Promise<string[]> {

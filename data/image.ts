@@ -199,9 +199,8 @@ function decodePgm(bytes: Uint8Array, file: string): RawImage {
   if (bytes.length - pos < size) {
     throw new ImageDecodeError(
       file,
-      `truncated PGM: expected ${size} pixel bytes for ${width}×${height}, got ${
-        bytes.length - pos
-      }`,
+      `truncated PGM: expected ${size} pixel bytes for ${width}×${height}, ` +
+        `got ${bytes.length - pos}`,
     );
   }
   const data = bytes.slice(pos, pos + size);

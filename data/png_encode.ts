@@ -69,9 +69,8 @@ export function encodePngBytes(
   }
   if (!(width > 0 && height > 0) || data.length !== width * height * channels) {
     throw new RangeError(
-      `encodePng: ${data.length} bytes for ${height}×${width}×${channels}, expected ${
-        width * height * channels
-      }`,
+      `encodePng: ${data.length} bytes for ${height}×${width}×${channels}, ` +
+        `expected ${width * height * channels}`,
     );
   }
   const idat = deflateSync(filterRows(data, height, width * channels, channels), {

@@ -104,9 +104,8 @@ export function encodeAppearance(m: AppearanceModel): Uint8Array {
   const D = m.header.resolution ** 2 * 3;
   if (m.mean.length !== D || m.basis.length !== m.header.components * D) {
     throw new RangeError(
-      `encodeAppearance: mean ${m.mean.length} / basis ${m.basis.length} values, expected ${D} / ${
-        m.header.components * D
-      }`,
+      `encodeAppearance: mean ${m.mean.length} / basis ${m.basis.length} values, ` +
+        `expected ${D} / ${m.header.components * D}`,
     );
   }
   const ds = detailSizes(m.header);

@@ -82,10 +82,10 @@ export async function readAppearance(dir: URL): Promise<AppearanceModel> {
   const res = await fetch(file).catch(() => undefined);
   if (!res?.ok) {
     await res?.body?.cancel();
+    const status = res ? ` (HTTP ${res.status})` : "";
     throw new Error(
-      `${file.href}: cannot read the appearance model${
-        res ? ` (HTTP ${res.status})` : ""
-      }; rebuild it with deno task build-generator --faces DIR`,
+      `${file.href}: cannot read the appearance model${status}; ` +
+        "rebuild it with deno task build-generator --faces DIR",
     );
   }
   return decodeAppearance(new Uint8Array(await res.arrayBuffer()), file.href);

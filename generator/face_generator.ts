@@ -186,10 +186,9 @@ async function readModel(m: GeneratorManifest, url: URL, modelUrl: URL): Promise
   );
   const kind = own ? embeddedKind(m.id) : undefined;
   if (!kind) {
+    const where = modelUrl.protocol === "file:" ? modelUrl.pathname : modelUrl.href;
     throw new Error(
-      `${url.href}: field "model": ${
-        modelUrl.protocol === "file:" ? modelUrl.pathname : modelUrl.href
-      } not found${res ? ` (HTTP ${res.status})` : ""}`,
+      `${url.href}: field "model": ${where} not found${res ? ` (HTTP ${res.status})` : ""}`,
     );
   }
   const { onnx } = await buildEmbedded(new URL("./model/", import.meta.url), kind);

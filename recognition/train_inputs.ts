@@ -49,10 +49,9 @@ export async function checkData(ds: Dataset, flag: string, opts: CheckDataOption
           if (opts.progressBar === false || (now - last < 2000 && done < total)) return;
           last = now;
           const rate = done / Math.max(1e-9, (now - t0) / 1000);
+          const eta = formatDuration((total - done) / rate);
           console.error(
-            `train: verify ${done}/${total} images, ${rate.toFixed(0)} img/s, ETA ${
-              formatDuration((total - done) / rate)
-            }`,
+            `train: verify ${done}/${total} images, ${rate.toFixed(0)} img/s, ETA ${eta}`,
           );
         },
       });

@@ -385,12 +385,12 @@ async function nextBatch(run: Run, loader: Loader): Promise<Batch> {
     return await loader.next();
   } catch (e) {
     const what = String((e as Error).message ?? e).split("\n")[0];
+    const last = run.savedStep >= 0
+      ? `${run.cfg.out}/last.ckpt (step ${run.savedStep})`
+      : "(none written yet)";
     throw new TrainDataError(
-      `${what}; training stopped before step ${run.globalStep + 1}, the last checkpoint ${
-        run.savedStep >= 0
-          ? `${run.cfg.out}/last.ckpt (step ${run.savedStep})`
-          : "(none written yet)"
-      } is intact: fix the data, then continue with --resume`,
+      `${what}; training stopped before step ${run.globalStep + 1}, ` +
+        `the last checkpoint ${last} is intact: fix the data, then continue with --resume`,
     );
   }
 }
@@ -462,12 +462,11 @@ async function diagnose(
   const step = run.globalStep;
   await log.write({ kind: "error", step, epoch: batch.epoch, error: "non-finite loss", where });
   const lastPath = `${run.cfg.out}/last.ckpt`;
+  const micro = losses.length > 1 ? `, micro-batch ${k}` : "";
+  const last = await exists(lastPath) ? lastPath : "(none written yet)";
   throw new NonFiniteLossError(
-    `step ${step} (epoch ${batch.epoch}, batch ${batch.step}${
-      losses.length > 1 ? `, micro-batch ${k}` : ""
-    }): loss is ${loss}; ${where}. Training stopped; the last good checkpoint is ${
-      await exists(lastPath) ? lastPath : "(none written yet)"
-    } (not overwritten)`,
+    `step ${step} (epoch ${batch.epoch}, batch ${batch.step}${micro}): loss is ${loss}; ${where}. ` +
+      `Training stopped; the last good checkpoint is ${last} (not overwritten)`,
   );
 }
 

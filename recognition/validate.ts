@@ -87,9 +87,8 @@ export async function loadValSets(cfg: ValConfig | undefined, seed: number): Pro
     );
     if (resolved.missing.length) {
       throw new TrainConfigError(
-        `${cfg.pairs}: ${resolved.missing.length} images not found under ${cfg.images} (first: ${
-          resolved.missing[0]
-        })`,
+        `${cfg.pairs}: ${resolved.missing.length} images not found under ${cfg.images} ` +
+          `(first: ${resolved.missing[0]})`,
       );
     }
     const { files, idx } = fileIndex();

@@ -70,11 +70,11 @@ export async function main(args: string[]): Promise<number> {
       threads,
     });
     const c = s.counts;
+    const csv = shard ? `align.shard-${shard.index}-of-${shard.count}.csv` : "align.csv";
     console.error(
-      `align (${s.ep}): ${s.total} images (${s.skipped} done before): ${c.ok} ok, ${c.several_faces} ` +
-        `several_faces, ${c.no_face} no_face, ${c.bad_image} bad_image in ${
-          s.seconds.toFixed(1)
-        } s → ${values.out}/align${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.csv`,
+      `align (${s.ep}): ${s.total} images (${s.skipped} done before): ${c.ok} ok, ` +
+        `${c.several_faces} several_faces, ${c.no_face} no_face, ${c.bad_image} bad_image ` +
+        `in ${s.seconds.toFixed(1)} s → ${values.out}/${csv}`,
     );
     for (const p of s.noFace.slice(0, 20)) console.error(`  no_face ${p}`);
     if (s.noFace.length > 20) console.error(`  … ${s.noFace.length - 20} more no_face`);

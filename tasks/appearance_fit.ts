@@ -276,10 +276,9 @@ export async function fitAppearance(o: FitAppearanceOptions): Promise<Appearance
     const raw = await readImage(`${root}/${files[f].path}`);
     const img = o.landmarks ? alignByPoints(raw, files[f].points!, 224) : raw;
     if (!o.landmarks && (img.height !== 112 || img.width !== 112 || img.channels !== 3)) {
+      const { channels: c, height: h, width: w } = img;
       throw new Error(
-        `${root}/${
-          files[f].path
-        }: ${img.channels}×${img.height}×${img.width}, expected an aligned 3×112×112 crop`,
+        `${root}/${files[f].path}: ${c}×${h}×${w}, expected an aligned 3×112×112 crop`,
       );
     }
     const s = resize(img, R, R);

@@ -156,10 +156,9 @@ export async function main(args: string[]): Promise<void> {
         "balanced",
       ),
     });
+  const before = r.total - r.written;
   console.error(
-    `generate: wrote ${r.written} images (${r.total - r.written} already there) in ${
-      r.seconds.toFixed(1)
-    } s`,
+    `generate: wrote ${r.written} images (${before} already there) in ${r.seconds.toFixed(1)} s`,
   );
 }
 

@@ -215,9 +215,8 @@ export async function main(args: string[]): Promise<void> {
         (r.bestAccuracy !== undefined
           ? `, best validation accuracy ${(100 * r.bestAccuracy).toFixed(2)}%`
           : "") +
-        `, ${r.imagesPerSec.toFixed(1)} img/s (loader ${
-          (100 * r.loaderShare).toFixed(0)
-        }% of the time)`,
+        `, ${r.imagesPerSec.toFixed(1)} img/s ` +
+        `(loader ${(100 * r.loaderShare).toFixed(0)}% of the time)`,
     );
     console.error(`train: exported ${r.selected} → ${r.model}`);
   } catch (e) {
