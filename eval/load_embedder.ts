@@ -13,9 +13,7 @@ export async function loadEmbedder(
   model: string,
   overrides: OnnxEmbedderOptions = {},
 ): Promise<Embedder> {
-  if (model === "pixels") {
-    return createPixelEmbedder({ inputSize: overrides.inputSize });
-  }
+  if (model === "pixels") return createPixelEmbedder({ inputSize: overrides.inputSize });
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(model);

@@ -47,9 +47,7 @@ const LFW_FORMS = `"name n1 n2" or "name1 n1 name2 n2"`;
  * after symlinks by `resolveImages`).
  */
 export function pathEscape(ref: string): string | undefined {
-  if (ref.startsWith("/") || ref.startsWith("\\") || /^[A-Za-z]:/.test(ref)) {
-    return "is absolute";
-  }
+  if (ref.startsWith("/") || ref.startsWith("\\") || /^[A-Za-z]:/.test(ref)) return "is absolute";
   if (ref.split(/[\\/]/).includes("..")) return 'climbs out with ".."';
   return undefined;
 }
@@ -115,9 +113,7 @@ export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
         pair = { a: lfwImageRef(f[0], n1), b, same, fold, line };
       }
     }
-    if (!pair) {
-      throw new PairsFormatError(`${file}:${line}: expected ${LFW_FORMS}, got "${raw}"`);
-    }
+    if (!pair) throw new PairsFormatError(`${file}:${line}: expected ${LFW_FORMS}, got "${raw}"`);
     checkLfwName(f[0], file, line);
     if (f.length === 4) checkLfwName(f[2], file, line);
     if (pair.same !== wantSame) {

@@ -133,9 +133,7 @@ export async function referenceFeatures(
       const bytes = await Deno.readFile(cacheFile);
       const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
       const d = all.length / files.length;
-      if (Number.isInteger(d) && d > 0) {
-        return files.map((_, i) => all.slice(i * d, (i + 1) * d));
-      }
+      if (Number.isInteger(d) && d > 0) return files.map((_, i) => all.slice(i * d, (i + 1) * d));
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }

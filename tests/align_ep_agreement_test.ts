@@ -64,9 +64,9 @@ Deno.test({
         }
         values += a.crop.data.length;
       }
-      const what = `worst point ${worstPoint.toExponential(2)} px, score ${
-        worstScore.toExponential(2)
-      }, crop ${differing}/${values} values differ, worst by ${worstLevel}`;
+      const [point, score] = [worstPoint, worstScore].map((v) => v.toExponential(2));
+      const what = `worst point ${point} px, score ${score}, ` +
+        `crop ${differing}/${values} values differ, worst by ${worstLevel}`;
       console.log(`align node vs wasm: ${what}`);
       assert.ok(worstPoint <= 0.05, what);
       assert.ok(worstScore <= 1e-3, what);

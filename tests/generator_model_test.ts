@@ -91,11 +91,8 @@ loose.test("generator: frontal renders: mean face exactly on the ArcFace templat
     }
   }
   const mean = sum / ((n - 1) * 5);
-  console.log(
-    `random identities, frontal: mean landmark residual ${mean.toFixed(2)} px, worst ${
-      worst.toFixed(2)
-    } px`,
-  );
+  const [m, w] = [mean.toFixed(2), worst.toFixed(2)];
+  console.log(`random identities, frontal: mean landmark residual ${m} px, worst ${w} px`);
   // identities differ in landmark geometry (eye spacing, mouth, ...), so only the least-squares
   // fit is exact; what MTCNN-aligned real crops show is a residual of a few pixels too
   assert.ok(mean <= 3, `mean landmark residual ${mean} px`);
@@ -124,12 +121,8 @@ Deno.test({
     const d = Array.from(a, (v, i) => Math.abs(v - b[i])).sort((x, y) => x - y);
     const mean = d.reduce((s, v) => s + v, 0) / d.length;
     const p99 = d[Math.floor(d.length * 0.99)];
-    await t.step(
-      `adapter: ${probe.description}; mean ${mean.toExponential(2)}, p99 ${
-        p99.toExponential(2)
-      }, max ${d.at(-1)!.toExponential(2)}`,
-      () => {},
-    );
+    const [m, p, max] = [mean, p99, d.at(-1)!].map((v) => v.toExponential(2));
+    await t.step(`adapter: ${probe.description}; mean ${m}, p99 ${p}, max ${max}`, () => {});
     assert.ok(mean < 0.01 && p99 < 0.1, `webgpu vs wasm: mean ${mean}, p99 ${p99}`);
   },
 });

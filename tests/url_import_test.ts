@@ -70,12 +70,11 @@ console.log(JSON.stringify(out));
 `;
   const got = await runOutsideRepo<Record<string, string>>(script);
   const failed = Object.entries(got).filter(([, v]) => v !== "ok");
+  const list = failed.map(([u, e]) => `  ${u}: ${e}`).join("\n");
   assert.deepEqual(
     failed,
     [],
-    `modules that need our import map (a bare or unpinned-dependency import?):\n${
-      failed.map(([u, e]) => `  ${u}: ${e}`).join("\n")
-    }`,
+    `modules that need our import map (a bare or unpinned-dependency import?):\n${list}`,
   );
   assert.equal(Object.keys(got).length, urls.length);
 });
