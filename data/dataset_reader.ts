@@ -185,8 +185,7 @@ export async function openImageFolder(
     if ((await followEntry(dir, e)) === "dir") classes.push(e.name);
   }
   classes.sort(byCodeUnit);
-  const records: DatasetRecord[] = [];
-  const kept: string[] = [];
+  const records: DatasetRecord[] = [], kept: string[] = [];
   for (const name of classes) {
     const files: string[] = [];
     for await (const e of Deno.readDir(`${dir}/${name}`)) {

@@ -99,8 +99,7 @@ function axisWeights(inSize: number, outSize: number): Taps[] {
       // Area: output pixel o covers [o·scale, (o+1)·scale) of the input.
       const start = o * scale;
       const end = start + scale;
-      const index: number[] = [];
-      const weight: number[] = [];
+      const index: number[] = [], weight: number[] = [];
       for (let i = Math.floor(start); i < Math.min(Math.ceil(end), inSize); i++) {
         const overlap = Math.min(end, i + 1) - Math.max(start, i);
         if (overlap > 1e-9) {

@@ -175,8 +175,7 @@ export function verify(
   const grid = thresholdGrid(protocol.grid);
   const folds: FoldResult[] = [];
   const fprSum = new Float64Array(grid.length), tprSum = new Float64Array(grid.length);
-  const tars: number[][] = farTargets.map(() => []);
-  const fars: number[][] = farTargets.map(() => []);
+  const tars: number[][] = farTargets.map(() => []), fars: number[][] = farTargets.map(() => []);
   for (const split of splits) {
     const trainAcc = accuracies(scores, same, split.train, protocol, grid);
     const best = bestIndex(trainAcc, protocol.tie);

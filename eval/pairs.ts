@@ -75,15 +75,11 @@ export function parseLfwPairs(text: string, file = "pairs.txt"): PairList {
   while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
   if (lines.length === 0) throw new PairsFormatError(`${file}: empty file, expected a header`);
   const head = lines[0].trim(), header = head.split(/\s+/);
-  let folds: number | undefined;
-  let perSide: number | undefined;
-  if (header.length === 1) {
-    folds = 1;
-    perSide = positiveInt(header[0]);
-  } else if (header.length === 2) {
-    folds = positiveInt(header[0]);
-    perSide = positiveInt(header[1]);
-  }
+  const [folds, perSide] = header.length === 1
+    ? [1, positiveInt(header[0])]
+    : header.length === 2
+    ? [positiveInt(header[0]), positiveInt(header[1])]
+    : [];
   if (folds === undefined || perSide === undefined) {
     throw new PairsFormatError(
       `${file}:1: expected a header "folds<TAB>pairs" (View 2, e.g. "10\t300") or "pairs" (View 1, e.g. "1100"), got "${head}"`,

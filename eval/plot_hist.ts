@@ -48,8 +48,7 @@ export function histogramSvg(
   });
   const width = (hi - lo) / bins;
   const step = (h: number[]) => {
-    const xs: number[] = [];
-    const ys: number[] = [];
+    const xs: number[] = [], ys: number[] = [];
     h.forEach((v, b) => {
       xs.push(lo + b * width, lo + (b + 1) * width);
       ys.push(v, v);

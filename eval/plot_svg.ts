@@ -195,8 +195,7 @@ export class SvgPlot {
     const frame = `x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"`;
     const [cx, cy] = [(x0 + x1) / 2, (y0 + y1) / 2];
     const yLabel = esc(y.label), titleText = esc(title ?? ""), titleX = W / 2;
-    const grid: string[] = [];
-    const labels: string[] = [];
+    const grid: string[] = [], labels: string[] = [];
     for (const v of this.ticks(x)) {
       const X = this.px(v).toFixed(1);
       grid.push(`<line x1="${X}" x2="${X}" y1="${y0}" y2="${y1}" stroke="#e6e6e6"/>`);

@@ -88,8 +88,7 @@ export function extractCanonicalMesh(data: Uint8Array, loaderJs: string): Canoni
       `${ENTRY}: expected 468 vertices / 898 triangles, got ${n} / ${idx.length / 3}`,
     );
   }
-  const positions: number[] = [];
-  const uvs: number[] = [];
+  const positions: number[] = [], uvs: number[] = [];
   for (let i = 0; i < n; i++) {
     positions.push(...verts.slice(5 * i, 5 * i + 3));
     uvs.push(...verts.slice(5 * i + 3, 5 * i + 5));

@@ -66,8 +66,7 @@ export function selectReal(
   });
   const order = [...byClass.keys()].sort((a, b) => a - b);
   const chosen = ids > 0 ? order.slice(0, ids) : order;
-  const indices: number[] = [];
-  const classes: number[] = [];
+  const indices: number[] = [], classes: number[] = [];
   chosen.forEach((cls, k) => {
     const list = byClass.get(cls)!.slice().sort((a, b) =>
       records[a].path < records[b].path ? -1 : records[a].path > records[b].path ? 1 : 0

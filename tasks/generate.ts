@@ -22,6 +22,7 @@ import {
   EP_CHOICES,
   type EpChoice,
   exitUsage,
+  intFlag,
   numberFlag,
   outDirProblem,
   parseCliArgs,
@@ -98,8 +99,7 @@ export async function main(args: string[]): Promise<void> {
   ).catch((e) => fail((e as Error).message));
   const ep = oneOf<EpChoice>("ep", values.ep, EP_CHOICES, "auto");
   const workers = int("workers", values.workers, navigator.hardwareConcurrency || 1);
-  const threads = values.threads === undefined ? undefined : int("threads", values.threads);
-  if (threads === 0) fail("--threads 0: expected an integer ≥ 1");
+  const threads = intFlag("--threads", values.threads, fail);
   if (values.preview) {
     const gen = await openGenerator({ model, workers: Math.min(workers, 2), threads, ep });
     try {
