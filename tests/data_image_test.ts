@@ -21,6 +21,11 @@ function randomRaw(channels: number, height: number, width: number, seed = 1): R
   return { channels, height, width, data };
 }
 
+/** A small image from its pixel values (HWC). */
+function image(channels: number, height: number, width: number, pixels: number[]): RawImage {
+  return { channels, height, width, data: new Uint8Array(pixels) };
+}
+
 /** A tiny binary PGM with a comment in its header. */
 function pgm(width: number, height: number, pixels: number[], maxval = 255): Uint8Array {
   const head = new TextEncoder().encode(`P5\n# made by hand\n${width} ${height}\n${maxval}\n`);
@@ -86,21 +91,11 @@ Deno.test("png decoder: 1/2/4-bit grey, 4-bit palette, 16-bit RGB and grey+alpha
   assert.deepEqual([...decodeRaw(png(3, 1, 1, 2, [0b00011000])).data], [0, 85, 170]);
   assert.deepEqual([...decodeRaw(png(3, 1, 1, 4, [0x12, 0xf0])).data], [17, 34, 255]);
   const p4 = png(3, 1, 1, 4, [0x21, 0x00], [[255, 0, 0], [0, 255, 0], [0, 0, 255]]);
-  assert.deepEqual(decodeRaw(p4), {
-    channels: 3,
-    height: 1,
-    width: 3,
-    data: new Uint8Array([0, 0, 255, 0, 255, 0, 255, 0, 0]),
-  });
+  assert.deepEqual(decodeRaw(p4), image(3, 1, 3, [0, 0, 255, 0, 255, 0, 255, 0, 0]));
   const rgb16 = png(2, 1, 3, 16, [0, 65535, 257 * 100, 128, 129 * 257, 65000]);
   assert.deepEqual([...decodeRaw(rgb16).data], [0, 255, 100, 0, 129, 253]);
   const ga16 = png(1, 1, 2, 16, [257 * 7, 0]);
-  assert.deepEqual(decodeRaw(ga16), {
-    channels: 1,
-    height: 1,
-    width: 1,
-    data: new Uint8Array([7]),
-  });
+  assert.deepEqual(decodeRaw(ga16), image(1, 1, 1, [7]));
 });
 
 Deno.test("jpeg: a one-component (grey) JPEG decodes to 1 channel, like imageInfo says", () => {
@@ -135,44 +130,27 @@ Deno.test("png: alpha is dropped, colour kept", () => {
   const rgba = new Uint8Array([10, 20, 30, 255, 40, 50, 60, 0]);
   const png = encodePngRaw({ width: 2, height: 1, data: rgba, channels: 4, depth: 8 });
   const raw = decodeRaw(png, "a.png");
-  assert.deepEqual(raw, {
-    channels: 3,
-    height: 1,
-    width: 2,
-    data: new Uint8Array([10, 20, 30, 40, 50, 60]),
-  });
+  assert.deepEqual(raw, image(3, 1, 2, [10, 20, 30, 40, 50, 60]));
   assert.equal(imageInfo(png).channels, 3);
 });
 
 Deno.test("tensor: toTensor/toRaw are inverse, (x − 127.5)/127.5, grey → RGB", () => {
   const raw = randomRaw(3, 4, 6);
   assert.deepEqual(toRaw(toTensor(raw)), raw);
-  const t = toTensor({ channels: 1, height: 1, width: 3, data: new Uint8Array([0, 255, 51]) });
+  const t = toTensor(image(1, 1, 3, [0, 255, 51]));
   assert.equal(t.channels, 3);
   const want = [-1, 1, (51 - 127.5) / 127.5].map(Math.fround);
   for (let c = 0; c < 3; c++) assert.deepEqual([...t.data.subarray(3 * c, 3 * c + 3)], want);
-  const grey = toTensor({ channels: 1, height: 1, width: 1, data: new Uint8Array([255]) }, {
-    rgb: false,
-  });
+  const grey = toTensor(image(1, 1, 1, [255]), { rgb: false });
   assert.equal(grey.channels, 1);
   // CHW: channel planes are contiguous.
-  const hw = toTensor({
-    channels: 3,
-    height: 1,
-    width: 2,
-    data: new Uint8Array([0, 1, 2, 3, 4, 5]),
-  }, { mean: 0, std: 1 });
+  const hw = toTensor(image(3, 1, 2, [0, 1, 2, 3, 4, 5]), { mean: 0, std: 1 });
   assert.deepEqual([...hw.data], [0, 3, 1, 4, 2, 5]);
 });
 
 Deno.test("pgm: header with comment, maxval scaling, grey → RGB", () => {
   const bytes = pgm(3, 2, [0, 1, 2, 3, 4, 5]);
-  assert.deepEqual(decodeRaw(bytes, "f.pgm"), {
-    channels: 1,
-    height: 2,
-    width: 3,
-    data: new Uint8Array([0, 1, 2, 3, 4, 5]),
-  });
+  assert.deepEqual(decodeRaw(bytes, "f.pgm"), image(1, 2, 3, [0, 1, 2, 3, 4, 5]));
   assert.deepEqual(imageInfo(bytes), { format: "pgm", height: 2, width: 3, channels: 1 });
   assert.deepEqual([...decodeRaw(pgm(2, 1, [0, 15], 15), "g.pgm").data], [0, 255]);
   const t = decodeImage(bytes, "f.pgm");
