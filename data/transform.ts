@@ -109,9 +109,7 @@ function axisWeights(inSize: number, outSize: number): Taps[] {
       }
       taps.push({ index, weight });
     } else {
-      const x = (o + 0.5) * scale - 0.5;
-      const x0 = Math.floor(x);
-      const f = x - x0;
+      const x = (o + 0.5) * scale - 0.5, x0 = Math.floor(x), f = x - x0;
       const a = Math.min(Math.max(x0, 0), inSize - 1);
       const b = Math.min(Math.max(x0 + 1, 0), inSize - 1);
       taps.push(a === b ? { index: [a], weight: [1] } : { index: [a, b], weight: [1 - f, f] });

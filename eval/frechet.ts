@@ -52,8 +52,7 @@ export function sqrtProductTrace(a: Float64Array, b: Float64Array, k: number): n
   const ea = eigSymmetric(a, k);
   // S = A^½ = V diag(√λ) Vᵀ (negative round-off eigenvalues clipped to 0)
   const sq = Float64Array.from(ea.values, (v) => Math.sqrt(Math.max(v, 0)));
-  const V = ea.vectors;
-  const s = new Float64Array(k * k);
+  const V = ea.vectors, s = new Float64Array(k * k);
   for (let i = 0; i < k; i++) {
     for (let j = 0; j <= i; j++) {
       let acc = 0;

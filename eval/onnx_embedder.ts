@@ -87,8 +87,7 @@ export async function createOnnxEmbedder(
     );
   }
   const meta = session.inputs[0];
-  const inputName = meta.name;
-  const outputName = session.outputs[0].name;
+  const inputName = meta.name, outputName = session.outputs[0].name;
   const shape = meta.shape ?? [], shapeText = dimsText(shape);
   if (meta.type !== undefined && meta.type !== "float32") {
     throw new ModelShapeError(`${name}: input "${inputName}" is ${meta.type}, expected float32`);

@@ -67,8 +67,7 @@ function detailSizes(h: AppearanceHeader): { m: number; keys: number; texels: nu
 
 /** float32 → IEEE half bits (round to nearest even; deterministic). */
 export function toHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0];
+  const f = new Float32Array([v]), x = new Uint32Array(f.buffer)[0];
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;

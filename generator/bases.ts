@@ -38,8 +38,7 @@ const side = (p: V3, x: number, y: number, s: number) => g2(p, [sgn(p[0]) * x, y
 export function buildBases(geo: Geometry): Bases {
   const n = geo.nCtrl, P = geo.ctrl;
   const nFace = 468;
-  const earStart = nFace + 41 * 25;
-  const neckStart = earStart + 2 * 13 * 9;
+  const earStart = nFace + 41 * 25, neckStart = earStart + 2 * 13 * 9;
   const pos = (i: number): V3 => [P[3 * i], P[3 * i + 1], P[3 * i + 2]];
   const mean = (ids: readonly number[]): V3 => {
     const s: V3 = [0, 0, 0];

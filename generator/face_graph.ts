@@ -648,8 +648,7 @@ export function buildFaceGraph(
     );
     const planes = op("Transpose", [reshape(bgTex, [-1, R, R, 3])], { perm: [0, 3, 1, 2] });
     const upH = c(Array.from(bilinearMatrix(H, R)), [H, R]);
-    const upW = bilinearMatrix(W, R);
-    const upWT = new Float32Array(R * W);
+    const upW = bilinearMatrix(W, R), upWT = new Float32Array(R * W);
     for (let x = 0; x < W; x++) for (let k = 0; k < R; k++) upWT[k * W + x] = upW[x * R + k];
     return clip(op("MatMul", [op("MatMul", [upH, planes]), c(Array.from(upWT), [R, W])]), 0, 1);
   };

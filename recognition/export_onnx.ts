@@ -45,8 +45,7 @@ export function exportBackboneOnnx(
     const fcB = get(weights, `${fc.name}.bias`, d);
     const [gamma, beta, mean, variance] = ["weight", "bias", "running_mean", "running_var"]
       .map((k) => get(weights, `${name}.${k}`, d));
-    const w2 = new Float32Array(d * inF);
-    const b2 = new Float32Array(d);
+    const w2 = new Float32Array(d * inF), b2 = new Float32Array(d);
     for (let o = 0; o < d; o++) {
       const k = gamma[o] / Math.sqrt(variance[o] + BN_EPS);
       for (let i = 0; i < inF; i++) w2[o * inF + i] = fcW[o * inF + i] * k;

@@ -65,8 +65,7 @@ export async function main(args: string[]): Promise<void> {
     );
     const sideS = (performance.now() - t1) / 1000;
 
-    const baseIps = images / baseS;
-    const sideIps = (jobs * images) / sideS;
+    const baseIps = images / baseS, sideIps = (jobs * images) / sideS;
     const lines = [
       `bench jobs: ${spec.name} ${input.height}x${input.width}, batch ${batch}, ${steps} steps per run, ${cores} cores`,
       `  one run, ${cores} thread(s)          ${baseIps.toFixed(1)} img/s   ` +

@@ -79,8 +79,7 @@ Deno.test("autodiff engine: an MLP learns three separable blobs to 100%", async 
   const xs = labels.flatMap((
     y,
   ) => [centers[y][0] + rng.normal() * 0.4, centers[y][1] + rng.normal() * 0.4]);
-  const x = ag.tensor(xs, [n, 2]);
-  const t = ag.oneHot(labels, 3);
+  const x = ag.tensor(xs, [n, 2]), t = ag.oneHot(labels, 3);
   const net = new Mlp();
   const opt = new ag.SGD(net.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
   let first = 0, last = 0;

@@ -31,8 +31,7 @@ Deno.test("eigSymmetric: diagonal matrix gives its diagonal, sorted", () => {
 });
 
 Deno.test("eigSymmetric: reconstructs a random 40×40 symmetric matrix, orthonormal vectors", () => {
-  const k = 40;
-  const a = randomSpd(k, 7);
+  const k = 40, a = randomSpd(k, 7);
   for (let i = 0; i < k; i++) a[i * k + i] -= 1; // indefinite too
   const { values, vectors: v } = eigSymmetric(a, k);
   for (let i = 0; i < k; i++) {

@@ -31,8 +31,7 @@ Deno.test("rng: state round trip resumes the exact sequence", () => {
 });
 
 Deno.test("rng: uniform, normal and int have the right moments and ranges", () => {
-  const r = Rng.fromSeed(3);
-  const n = 20000;
+  const r = Rng.fromSeed(3), n = 20000;
   let su = 0, sn = 0, sn2 = 0;
   const counts = new Array(5).fill(0);
   for (let i = 0; i < n; i++) {

@@ -15,8 +15,7 @@ const quiet = { backend, progressBar: false, noExport: true };
 const dataset = tinyData({ classes: 4, perClass: 5 });
 
 dataset.test("data check: manifest records carry the file size", async ({ data }) => {
-  const ds = await openDataset(data);
-  const r = ds.records()[0];
+  const ds = await openDataset(data), r = ds.records()[0];
   assert.equal(r.bytes, (await Deno.stat(`${data}/${r.path}`)).size);
 });
 
