@@ -16,10 +16,15 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Write `data` (text or bytes) to `path` atomically, creating its parent folder. */
+/**
+ * Write `data` (text or bytes) to `path` atomically, creating its parent folder. `sync` fsyncs the
+ * temp file before the rename (durable across a crash); `write` replaces how the temp file is
+ * written (tests: simulate a full disk).
+ */
 export async function writeFileAtomic(
   path: string | URL,
   data: string | Uint8Array,
+  opts: { sync?: boolean; write?: (tmp: string | URL, data: Uint8Array) => Promise<void> } = {},
 ): Promise<void> {
   const suffix = `.${crypto.randomUUID().slice(0, 13)}.tmp`;
   let tmp: string | URL;
@@ -32,8 +37,12 @@ export async function writeFileAtomic(
     tmp = path + suffix;
   }
   try {
-    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-    else await Deno.writeFile(tmp, data);
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    await (opts.write ?? Deno.writeFile)(tmp, bytes);
+    if (opts.sync) {
+      using f = await Deno.open(tmp, { write: true });
+      await f.sync();
+    }
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});

@@ -15,6 +15,7 @@ import {
   stateDict,
 } from "./autodiff/mod.ts";
 import { z } from "./deps.ts";
+import { writeFileAtomic } from "../data/atomic_write.ts";
 
 /** The JSON part of a checkpoint (besides the tensor list). */
 export const CheckpointMetaSchema = z.object({
@@ -90,17 +91,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file = "<checkpoint>"): Chec
 }
 
 /** How bytes reach the disk; replaceable in tests (e.g. to simulate a full disk). */
-export type WriteFileFn = (path: string, data: Uint8Array) => Promise<void>;
-async function writeAndSync(path: string, data: Uint8Array): Promise<void> {
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    let off = 0;
-    while (off < data.length) off += await f.write(data.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-}
+export type WriteFileFn = (path: string | URL, data: Uint8Array) => Promise<void>;
 
 /**
  * Write a checkpoint atomically to `path`. On any failure the temp file is removed, `path`
@@ -112,13 +103,9 @@ export async function writeCheckpoint(
   opts: { writeFile?: WriteFileFn } = {},
 ): Promise<void> {
   const bytes = encodeCheckpoint(ckpt);
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
-  const tmp = `${dir}/.${path.slice(path.lastIndexOf("/") + 1)}.${crypto.randomUUID()}.tmp`;
   try {
-    await (opts.writeFile ?? writeAndSync)(tmp, bytes);
-    await Deno.rename(tmp, path);
+    await writeFileAtomic(path, bytes, { sync: true, write: opts.writeFile });
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
     throw new CheckpointError(
       `${path}: writing the checkpoint failed (${(e as Error).message}); ` +
         `the previous checkpoint at that path, if any, is unchanged`,

@@ -50,8 +50,6 @@ export const VerificationConfigSchema = z.strictObject({
   seed: int(),
   vary: VarySchema,
 });
-/** Config of a synthetic verification set. */
-export type VerificationConfig = z.infer<typeof VerificationConfigSchema>;
 
 /** The first `ids` identities × first `perId` images (sorted) of the `--real` folder. */
 export const RealSliceSchema = z.strictObject({ ids: pos(), perId: pos() });
@@ -93,8 +91,6 @@ export const TrainSettingsSchema = z.strictObject({
     lowRes: augment.lowRes.unwrap(),
   }).nullable(),
 });
-/** Training hyper-parameters. */
-export type TrainSettings = z.infer<typeof TrainSettingsSchema>;
 
 /** One training run (`deno task train`). `data` references a dataset node; null = real only. */
 export const TrainConfigSchema = z.strictObject({
@@ -147,8 +143,6 @@ export const PreviewConfigSchema = z.strictObject({
   size: ImageSizeSchema,
   seed: int(),
 });
-/** Config of the preview sheets. */
-export type PreviewConfig = z.infer<typeof PreviewConfigSchema>;
 
 /**
  * The realism meter (`eval/realism.ts`) on a synthetic verification set of `generator`: Fréchet
@@ -166,8 +160,6 @@ export const RealismConfigSchema = z.strictObject({
   /** Sampling seed. */
   seed: int(),
 });
-/** Config of a realism measurement. */
-export type RealismConfig = z.infer<typeof RealismConfigSchema>;
 
 /** A node of the plan: one unit of cached work. */
 export const NodeSchema = z.discriminatedUnion("kind", [
