@@ -1,4 +1,4 @@
-/** Shared by the margin-head and Domain Mixup tests: heads with chosen class centres. */
+/** Shared by the margin-head and Domain Mixup tests: heads with chosen class centres; `close`. */
 import assert from "node:assert/strict";
 import { headSpec, MarginHead } from "../recognition/heads.ts";
 import { LossConfigSchema } from "../recognition/config.ts";
@@ -17,7 +17,7 @@ export function headAt(
 }
 
 /** Asserts `a` and `b` agree elementwise within `tol`, naming the first index that does not. */
-export function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number) {
+export function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) {
   assert.equal(a.length, b.length);
   for (let i = 0; i < a.length; i++) {
     assert.ok(Math.abs(a[i] - b[i]) <= tol, `index ${i}: ${a[i]} vs ${b[i]} (tol ${tol})`);

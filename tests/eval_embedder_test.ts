@@ -15,6 +15,7 @@ import {
   sqdistNormalized,
 } from "../eval/mod.ts";
 import { channelMeanModel } from "./_eval_tiny_onnx.ts";
+import { close } from "./_heads.ts";
 import { withTempDir } from "./_helpers.ts";
 
 /** A 3×h×w image whose channel c is the constant `values[c]` (normalised units). */
@@ -23,13 +24,6 @@ function flat(values: number[], h = 4, w = 4): ImageTensor {
   values.forEach((v, c) => data.fill(v, c * h * w, (c + 1) * h * w));
   return { channels: 3, height: h, width: w, data };
 }
-
-const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) => {
-  assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(Math.abs(a[i] - b[i]) < tol, `[${i}] ${a[i]} vs ${b[i]}`);
-  }
-};
 
 Deno.test("eval embedder: flip fusion sums then L2-normalises", () => {
   close(fuseFlip(Float32Array.of(3, 0), Float32Array.of(1, 3)), [0.8, 0.6]);
