@@ -59,7 +59,8 @@ export interface CpuOptions {
   /** GEMM threads including the caller (default: all cores). */
   threads?: number;
   /**
-   * Fast 3×3 convolutions (`cpu/winograd.ts`): Winograd F(4×4, 3×3) at stride 1 with ≥ 16 input and output channels, even/odd phases at stride 2 (padding 1, 32–64 inputs) (default true, or
+   * Fast 3×3 convolutions (`cpu/winograd.ts`): Winograd F(4×4, 3×3) at stride 1 with ≥ 16 input
+   * and output channels, even/odd phases at stride 2 (padding 1, 32–64 inputs) (default true, or
    * false when the environment has `SYNFACE_WINOGRAD=0`; wasm kernels only).
    * Off: every convolution is im2col + GEMM (the arithmetic before Winograd existed).
    */

@@ -76,9 +76,7 @@ export function fastConvKind(s: ConvSpec, pass: ConvPass = "forward"): "f43" | "
     s.kh !== 3 || s.kw !== 3 || s.padH !== s.padW || s.cIn < WINOGRAD_MIN_CHANNELS ||
     s.cOut < WINOGRAD_MIN_CHANNELS
   ) return null;
-  if (s.strideH === 1 && s.strideW === 1 && s.padH <= 2) {
-    return "f43";
-  }
+  if (s.strideH === 1 && s.strideW === 1 && s.padH <= 2) return "f43";
   if (
     s.strideH === 2 && s.strideW === 2 && s.padH === 1 && s.cIn >= S2_IN_CHANNELS[0] &&
     (s.cIn <= S2_IN_CHANNELS[1] ||
