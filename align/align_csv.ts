@@ -26,34 +26,24 @@ export const ALIGN_CSV_COLUMNS: readonly string[] = [
   ...Array.from({ length: 68 }, (_, i) => [`p${i}x`, `p${i}y`]).flat(),
 ];
 
-/** One row of `align.csv` (`null`s where no face was found). */
-export interface AlignRow {
+/** One row of `align.csv` (`null`s where no face was found), validated when it is read back. */
+export const AlignRowSchema = z.object({
   /** Path relative to `--in`, `/`-separated. */
-  path: string;
-  /** The class folder (`<class>/<file>`), or `""` for a flat folder. */
-  identity: string;
-  /** Detector score of the face. */
-  score: number | null;
-  /** Detector box `[x1, y1, x2, y2]` in source pixels. */
-  box: [number, number, number, number] | null;
-  /** The 5 alignment points in source pixels. */
-  points5: [number, number][] | null;
-  status: AlignStatus;
-  /** The 68 landmarks in source pixels. */
-  landmarks68: [number, number][] | null;
-}
-
-const alignRowSchema = z.object({
   path: z.string().min(1),
+  /** The class folder (`<class>/<file>`), or `""` for a flat folder. */
   identity: z.string(),
+  /** Detector score of the face. */
   score: z.number().min(0).max(1).nullable(),
+  /** Detector box `[x1, y1, x2, y2]` in source pixels. */
   box: z.tuple([z.number(), z.number(), z.number(), z.number()]).nullable(),
+  /** The 5 alignment points in source pixels. */
   points5: z.array(z.tuple([z.number(), z.number()])).length(5).nullable(),
   status: z.enum(ALIGN_STATUSES),
+  /** The 68 landmarks in source pixels. */
   landmarks68: z.array(z.tuple([z.number(), z.number()])).length(68).nullable(),
 });
-/** Schema of one row (validated when `align.csv` is read back). */
-export const AlignRowSchema: z.ZodType<AlignRow> = alignRowSchema as z.ZodType<AlignRow>;
+/** One row of `align.csv`. */
+export type AlignRow = z.infer<typeof AlignRowSchema>;
 
 function quote(field: string): string {
   return /[",\n\r]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;

@@ -64,16 +64,15 @@ export interface AlignSummary {
 }
 
 /** Settings stored in `align.json`; a rerun with other settings into the same folder is refused. */
-const alignSettingsSchema = z.object({
+export const AlignSettingsSchema = z.object({
   models: z.string(),
   size: z.enum(["112", "112x96"]),
   minScore: z.number(),
   /** Folders written before the EP was recorded were all made on wasm. */
   ep: z.enum(EPS).default("wasm"),
 });
-export type AlignSettings = z.infer<typeof alignSettingsSchema>;
-export const AlignSettingsSchema: z.ZodType<AlignSettings, z.input<typeof alignSettingsSchema>> =
-  alignSettingsSchema;
+/** Parsed `align.json`. */
+export type AlignSettings = z.infer<typeof AlignSettingsSchema>;
 
 const SummaryFileSchema = z.object({
   bad: z.array(z.object({ path: z.string(), error: z.string() })),
@@ -127,11 +126,6 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
-function csvText(rows: AlignRow[]): string {
-  const sorted = rows.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return [ALIGN_CSV_COLUMNS.join(","), ...sorted.map(formatAlignRow)].join("\n") + "\n";
-}
-
 /** Align a folder of photos; see the module doc. */
 export async function alignDirectory(options: AlignDirectoryOptions): Promise<AlignSummary> {
   const t0 = performance.now();
@@ -171,13 +165,12 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
   const mine = shard ? all.filter((_, i) => i % shard.count === shard.index - 1) : all;
   const mineSet = new Set(mine);
   const tag = shard ? `.shard-${shard.index}-of-${shard.count}` : "";
-  const finalCsv = `${outDir}/align${tag}.csv`;
   const journal = `${outDir}/align${tag}.journal.csv`;
 
   // What earlier runs finished: the merged CSV, this share's CSV, and the journal.
   const done = new Map<string, AlignRow>();
   const prevBad = new Map<string, string>();
-  for (const f of new Set([`${outDir}/align.csv`, finalCsv])) {
+  for (const f of new Set([`${outDir}/align.csv`, `${outDir}/align${tag}.csv`])) {
     const text = await readText(f);
     if (text !== undefined) {
       for (const r of parseAlignCsv(text, f)) if (mineSet.has(r.path)) done.set(r.path, r);
@@ -247,31 +240,42 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
   }
 
   const ordered = mine.map((p) => rows.get(p)!);
+  const seconds = (performance.now() - t0) / 1000;
+  const badRows = ordered.filter((r) => r.status === "bad_image").map((r) => ({
+    path: r.path,
+    error: bad.get(r.path) ?? "",
+  }));
+  const stable = await writeResults(outDir, tag, ep, ordered, badRows);
+  await Deno.remove(journal).catch(() => {});
+  if (shard) await mergeShards(outDir, all, shard.count, ep);
+  return { ...stable, skipped: done.size, seconds };
+}
+
+/**
+ * Write `align_summary<tag>.json` (what a rerun reproduces: no times) and `align<tag>.csv` of
+ * `rows`, both in path order; returns the summary written.
+ */
+async function writeResults(
+  outDir: string,
+  tag: string,
+  ep: Ep,
+  rows: AlignRow[],
+  bad: AlignSummary["bad"],
+): Promise<Omit<AlignSummary, "skipped" | "seconds">> {
   const counts = Object.fromEntries(ALIGN_STATUSES.map((s) => [s, 0])) as Record<
     AlignStatus,
     number
   >;
-  for (const r of ordered) counts[r.status]++;
-  const summary: AlignSummary = {
-    ep,
-    total: mine.length,
-    skipped: done.size,
-    counts,
-    noFace: ordered.filter((r) => r.status === "no_face").map((r) => r.path),
-    bad: ordered.filter((r) => r.status === "bad_image").map((r) => ({
-      path: r.path,
-      error: bad.get(r.path) ?? "",
-    })),
-    seconds: (performance.now() - t0) / 1000,
-  };
-  const { seconds: _s, skipped: _k, ...stable } = summary;
+  const sorted = rows.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const r of sorted) counts[r.status]++;
+  const noFace = sorted.filter((r) => r.status === "no_face").map((r) => r.path);
+  const summary = { ep, total: rows.length, counts, noFace, bad };
   await writeFileAtomic(
     `${outDir}/align_summary${tag}.json`,
-    JSON.stringify(stable, null, 2) + "\n",
+    JSON.stringify(summary, null, 2) + "\n",
   );
-  await writeFileAtomic(finalCsv, csvText(ordered));
-  await Deno.remove(journal).catch(() => {});
-  if (shard) await mergeShards(outDir, all, shard.count, ep);
+  const csv = [ALIGN_CSV_COLUMNS.join(","), ...sorted.map(formatAlignRow)].join("\n") + "\n";
+  await writeFileAtomic(`${outDir}/align${tag}.csv`, csv);
   return summary;
 }
 
@@ -297,26 +301,6 @@ async function mergeShards(
   }
   const have = new Set(rows.map((r) => r.path));
   if (!all.every((p) => have.has(p))) return;
-  const counts = Object.fromEntries(ALIGN_STATUSES.map((s) => [s, 0])) as Record<
-    AlignStatus,
-    number
-  >;
-  for (const r of rows) counts[r.status]++;
-  const sorted = rows.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   bad.sort((a, b) => (a.path < b.path ? -1 : 1));
-  await writeFileAtomic(
-    `${outDir}/align_summary.json`,
-    JSON.stringify(
-      {
-        ep,
-        total: rows.length,
-        counts,
-        noFace: sorted.filter((r) => r.status === "no_face").map((r) => r.path),
-        bad,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
-  await writeFileAtomic(`${outDir}/align.csv`, csvText(rows));
+  await writeResults(outDir, "", ep, rows, bad);
 }

@@ -14,6 +14,7 @@ export {
   DatasetRecordSchema,
   describeIssue,
   ManifestError,
+  parseJsonText,
   readJsonFile,
   type Shard,
   ShardSchema,

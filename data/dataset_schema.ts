@@ -105,9 +105,22 @@ export function describeIssue(error: z.ZodError): string {
 }
 
 /**
- * `file` as JSON validated by `schema`; null when the file does not exist. Errors name the file
- * and, when the schema refuses it, the field.
+ * `text`, the content of `file`, as JSON validated by `schema`. Errors name the file and, when
+ * the schema refuses it, the field (`describeIssue`).
  */
+export function parseJsonText<T>(text: string, file: string, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) throw new Error(`${file}: ${describeIssue(r.error)}`);
+  return r.data;
+}
+
+/** `file` as JSON validated by `schema` (see `parseJsonText`); null when it does not exist. */
 export async function readJsonFile<T>(file: string, schema: z.ZodType<T>): Promise<T | null> {
   let text: string;
   try {
@@ -116,15 +129,7 @@ export async function readJsonFile<T>(file: string, schema: z.ZodType<T>): Promi
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
-  const r = schema.safeParse(json);
-  if (!r.success) throw new Error(`${file}: ${describeIssue(r.error)}`);
-  return r.data;
+  return parseJsonText(text, file, schema);
 }
 
 /** Parse and validate one header line; `where` is `file:line` for the error. */

@@ -2,28 +2,15 @@
  * `embedder.json`: how a run folder's `model.onnx` wants its input. The trainer writes one next to
  * the exported model; `loadEmbedder(RUN_DIR)` reads it, and command-line flags override it.
  */
+import { parseJsonText } from "../data/mod.ts";
 import { z } from "./deps.ts";
 
-/** A parsed `embedder.json` (defaults filled in). */
-export interface EmbedderConfig {
-  /** ONNX file, relative to the run folder (default `model.onnx`). */
-  model: string;
-  /** Input `[height, width]` (default `[112, 112]`). */
-  inputSize: [number, number];
-  /** Tensor layout of the model input (default `nchw`). */
-  layout: "nchw" | "nhwc";
-  /** Channel order of the model input (default `rgb`). */
-  channelOrder: "rgb" | "bgr";
-  /** Input is `(x − mean)/std` of 0–255 pixel values (defaults 127.5 / 127.5). */
-  mean: number;
-  std: number;
-  /** Embedding length, checked against the model output when given. */
-  embeddingDim?: number;
-  /** Free text: what produced the model (run name, epoch, …). */
-  description?: string;
-}
-
-const embedderConfigSchema = z.object({
+/**
+ * Schema of `RUN_DIR/embedder.json`; every field is optional (defaults below), unknown keys are
+ * rejected so typos surface. The trainer writes e.g. `{"inputSize": [112, 112], "mean": 127.5,
+ * "std": 127.5, "embeddingDim": 512}`.
+ */
+export const EmbedderConfigSchema = z.object({
   /** ONNX file, relative to the run folder. */
   model: z.string().default("model.onnx"),
   /** Input `[height, width]`. */
@@ -43,27 +30,10 @@ const embedderConfigSchema = z.object({
   /** Free text: what produced the model (run name, epoch, …). */
   description: z.string().optional(),
 }).strict();
-
-/**
- * Schema of `RUN_DIR/embedder.json`; every field is optional (defaults above), unknown keys are
- * rejected so typos surface. The trainer writes e.g. `{"inputSize": [112, 112], "mean": 127.5,
- * "std": 127.5, "embeddingDim": 512}`.
- */
-export const EmbedderConfigSchema: z.ZodType<EmbedderConfig, Partial<EmbedderConfig>> =
-  embedderConfigSchema;
+/** A parsed `embedder.json` (defaults filled in). */
+export type EmbedderConfig = z.infer<typeof EmbedderConfigSchema>;
 
 /** Parse `embedder.json` text; errors name the file and the offending field. */
 export function parseEmbedderConfig(text: string, file = "embedder.json"): EmbedderConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
-  }
-  const r = EmbedderConfigSchema.safeParse(json);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new Error(`${file}: ${issues.join("; ")}`);
-  }
-  return r.data;
+  return parseJsonText(text, file, EmbedderConfigSchema);
 }

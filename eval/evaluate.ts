@@ -11,6 +11,7 @@ import { type CropMode, identityOf, loadImage, resolveImages } from "./images.ts
 import { foldSplits, type Split, type VerificationMetrics, verify } from "./metrics.ts";
 import { type Pair, type PairList, splitFolds } from "./pairs.ts";
 import { PROTOCOL_NAMES, protocolByName, type ProtocolName } from "./protocols.ts";
+import type { ProtocolSummaryJson } from "./results_schema.ts";
 
 /** Options of `evaluatePairs`. */
 export interface EvaluatePairsOptions {
@@ -39,26 +40,14 @@ export interface EvaluatePairsOptions {
   progress?: false | ((done: number, total: number, imagesPerSecond: number) => void);
 }
 
-/** One protocol's numbers, as written to `results.json`. Accuracy values are fractions. */
-export interface ProtocolSummary {
-  description: string;
-  score: "cosine" | "sqdist";
-  flip: boolean;
-  accuracy: number;
-  std: number;
-  threshold: number;
-  thresholds: number[];
-  fold_accuracies: number[];
-  train_accuracy: number;
-  auc: number;
-  eer: number;
-  "tar_at_far_1e-3": number;
-  "tar_at_far_1e-2": number;
-  /** FAR actually measured on the test pairs at the interpolated thresholds. */
-  "far_at_far_1e-3": number;
-  "far_at_far_1e-2": number;
-  tar_note: string;
-}
+/**
+ * One protocol's numbers, as written to `results.json`: the file's schema (`results_schema.ts`)
+ * with every rate a number (NaN where the file holds null). Accuracy values are fractions.
+ */
+export type ProtocolSummary = {
+  [K in keyof ProtocolSummaryJson]: ProtocolSummaryJson[K] extends (infer E)[] ? Exclude<E, null>[]
+    : Exclude<ProtocolSummaryJson[K], null>;
+};
 
 /** The content of `results.json`. */
 export interface EvaluationResults {

@@ -1,8 +1,8 @@
 /**
  * The `results.json` and `roc_<protocol>.csv` files `writeEvaluationReport` writes, as a zod
  * schema and readers, for whoever reads a finished evaluation back (`compare.ts`, the reproduce
- * report). The in-memory types are `ProtocolSummary` / `EvaluationResults` in `evaluate.ts`; the
- * file differs from them only where JSON does: a NaN rate is written as null.
+ * report). `ProtocolSummary` (`evaluate.ts`) is this schema's entry with every rate a number: the
+ * file differs from it only where JSON does, a NaN rate is written as null.
  */
 import { z } from "./deps.ts";
 import { readJsonFile } from "../data/mod.ts";

@@ -3,6 +3,7 @@
  * (name, size, prior, role), its output and what the output means (layout, value range, size).
  * The embedded model ships one; a user's own export (DiscoFaceGAN, StyleGAN, ...) needs one too.
  */
+import { parseJsonText } from "../data/mod.ts";
 import { z } from "./deps.ts";
 
 /** What a latent block controls; Identity Mixup blends `identity`, `--vary` acts on the rest. */
@@ -59,25 +60,15 @@ export function roleOf(block: LatentBlock): LatentRoleName {
 
 /** Parse and validate manifest JSON text; errors name the file and the field. */
 export function parseManifest(text: string, file = "generator.json"): GeneratorManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file}: not JSON (${(e as Error).message})`);
-  }
-  const r = GeneratorManifestSchema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new Error(`${file}: field "${i.path.join(".")}": ${i.message}`);
-  }
+  const manifest = parseJsonText(text, file, GeneratorManifestSchema);
   const names = new Set<string>();
-  for (const b of r.data.inputs) {
+  for (const b of manifest.inputs) {
     if (names.has(b.name)) {
       throw new Error(`${file}: field "inputs": block "${b.name}" appears twice`);
     }
     names.add(b.name);
   }
-  return r.data;
+  return manifest;
 }
 
 /** True for a model or manifest that would be fetched over the network. */

@@ -117,7 +117,7 @@ Deno.test("eval embedder: run folder with embedder.json", async () => {
     await Deno.writeTextFile(`${dir}/embedder.json`, JSON.stringify({ inputsize: [4, 4] }));
     await assert.rejects(() => loadEmbedder(dir), /embedder\.json: .*inputsize/);
   });
-  assert.throws(() => parseEmbedderConfig(`{"mean": "x"}`, "e.json"), /e\.json: mean:/);
+  assert.throws(() => parseEmbedderConfig(`{"mean": "x"}`, "e.json"), /e\.json: field "mean": /);
   assert.deepEqual(parseEmbedderConfig("{}").inputSize, [112, 112]);
 });
 
