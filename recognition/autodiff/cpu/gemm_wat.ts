@@ -1,4 +1,5 @@
 import { eltwiseWat } from "./eltwise_wat.ts";
+import { kernelCall, kernelsWat } from "./gemm_kernel_wat.ts";
 import { lanes, packARowMajor6, packBColMajor } from "./gemm_pack_wat.ts";
 import {
   KERNEL_TRANSFORMS,
@@ -123,100 +124,11 @@ export function gemmWat(s: GemmShape): string {
   const { mr, nr, kc: KC, mc: MC, nc: NC } = s;
   const COL_BLOCK = s.colBlock ?? 32768, MIN_COLS = s.minCols ?? 128;
   const nv = nr / 4;
-  const acc = (r: number, v: number) => `$c${r}_${v}`;
-  const accLocals: string[] = [];
-  for (let r = 0; r < mr; r++) {
-    for (let v = 0; v < nv; v++) accLocals.push(`(local ${acc(r, v)} v128)`);
-  }
-  const bLocals = Array.from({ length: nv }, (_, v) => `(local $b${v} v128)`).join(" ");
-  const madd = (a: string, b: string, c: string) =>
-    s.fma ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add ${c} (f32x4.mul ${a} ${b}))`;
-
-  /** One depth step reading the panels at byte offset `u` steps ahead. */
-  const kStep = (u: number): string[] => {
-    const out: string[] = [];
-    for (let v = 0; v < nv; v++) {
-      out.push(`(local.set $b${v} (v128.load offset=${v * 16} (local.get $pb)))`);
-    }
-    out.push(`(local.set $pb (i32.add (local.get $pb) (local.get $bs)))`);
-    for (let r = 0; r < mr; r++) {
-      out.push(`(local.set $a (v128.load32_splat offset=${u * mr * 4 + r * 4} (local.get $pa)))`);
-      for (let v = 0; v < nv; v++) {
-        out.push(
-          `(local.set ${acc(r, v)} ${
-            madd("(local.get $a)", `(local.get $b${v})`, `(local.get ${acc(r, v)})`)
-          })`,
-        );
-      }
-    }
-    return out;
-  };
-  const unroll = s.unroll ?? 4;
-  const fullStore: string[] = [];
-  const tmpStore: string[] = [];
-  for (let r = 0; r < mr; r++) {
-    fullStore.push(
-      `(local.set $dst (i32.add (local.get $c) (i32.mul (local.get $ldc) (i32.const ${r}))))`,
-    );
-    for (let v = 0; v < nv; v++) {
-      fullStore.push(
-        `(v128.store offset=${
-          v * 16
-        } (local.get $dst) (if (result v128) (local.get $acc) (then (f32x4.add (v128.load offset=${
-          v * 16
-        } (local.get $dst)) (local.get ${acc(r, v)}))) (else (local.get ${acc(r, v)}))))`,
-      );
-      tmpStore.push(
-        `(v128.store offset=${(r * nr + v * 4) * 4} (local.get $tmp) (local.get ${acc(r, v)}))`,
-      );
-    }
-  }
 
   return `(module
   (import "env" "memory" (memory 1 65536 shared))
 
-  ;; One MR×NR tile of C from a packed A panel pa (kc×MR) and B rows of NR floats at pb,
-  ;; pb + bs, pb + 2·bs, … (a packed panel: bs = NR·4; B itself when row-major: its row stride).
-  ;; ldc and bs in bytes.
-  (func $kernel (param $kc i32) (param $pa i32) (param $pb i32) (param $c i32) (param $ldc i32)
-      (param $acc i32) (param $mr i32) (param $nr i32) (param $tmp i32) (param $bs i32)
-    (local $a v128) ${bLocals}
-    ${accLocals.join(" ")}
-    (local $dst i32) (local $r i32) (local $j i32) (local $v f32)
-    ;; depth loop unrolled ${unroll}×, then single steps
-    (block $done2 (loop $lp2
-      (br_if $done2 (i32.lt_u (local.get $kc) (i32.const ${unroll})))
-      ${Array.from({ length: unroll }, (_, u) => kStep(u).join("\n      ")).join("\n      ")}
-      (local.set $pa (i32.add (local.get $pa) (i32.const ${unroll * mr * 4})))
-      (local.set $kc (i32.sub (local.get $kc) (i32.const ${unroll})))
-      (br $lp2)))
-    (block $done (loop $lp
-      (br_if $done (i32.eqz (local.get $kc)))
-      ${kStep(0).join("\n      ")}
-      (local.set $pa (i32.add (local.get $pa) (i32.const ${mr * 4})))
-      (local.set $kc (i32.sub (local.get $kc) (i32.const 1)))
-      (br $lp)))
-    (if (i32.and (i32.eq (local.get $mr) (i32.const ${mr})) (i32.eq (local.get $nr) (i32.const ${nr})))
-      (then
-        ${fullStore.join("\n        ")})
-      (else
-        ${tmpStore.join("\n        ")}
-        (local.set $r (i32.const 0))
-        (block $rd (loop $rl
-          (br_if $rd (i32.ge_u (local.get $r) (local.get $mr)))
-          (local.set $j (i32.const 0))
-          (block $jd (loop $jl
-            (br_if $jd (i32.ge_u (local.get $j) (local.get $nr)))
-            (local.set $dst (i32.add (i32.add (local.get $c) (i32.mul (local.get $r) (local.get $ldc)))
-              (i32.shl (local.get $j) (i32.const 2))))
-            (local.set $v (f32.load (i32.add (local.get $tmp)
-              (i32.shl (i32.add (i32.mul (local.get $r) (i32.const ${nr})) (local.get $j)) (i32.const 2)))))
-            (if (local.get $acc) (then (local.set $v (f32.add (local.get $v) (f32.load (local.get $dst))))))
-            (f32.store (local.get $dst) (local.get $v))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $jl)))
-          (local.set $r (i32.add (local.get $r) (i32.const 1)))
-          (br $rl))))))
+${kernelsWat(s)}
 
   ;; Pack B block (kc×nc, element (p,j) at b + p·brs + j·bcs, byte address/strides) into
   ;; NR-column panels, k-major, zero-padded.
@@ -359,7 +271,7 @@ export function gemmWat(s: GemmShape): string {
     (local $pA i32) (local $pB i32) (local $tmp i32) (local $pAb i32) (local $Mp i32)
     (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
     (local $jr i32) (local $ir i32) (local $acc i32) (local $kcb i32) (local $ncb i32)
-    (local $direct i32) (local $pbp i32) (local $bs i32)
+    (local $direct i32) (local $pbp i32) (local $bs i32) (local $rows i32)
     ;; to bytes
     (local.set $a (i32.shl (local.get $a) (i32.const 2)))
     (local.set $b (i32.shl (local.get $b) (i32.const 2)))
@@ -439,16 +351,23 @@ export function gemmWat(s: GemmShape): string {
             (local.set $ir (i32.const 0))
             (block $ird (loop $irl
               (br_if $ird (i32.ge_u (local.get $ir) (local.get $mc)))
-              (call $kernel (local.get $kc)
+              ;; the last panel of a ragged M takes the kernel for its rows
+              (local.set $rows (call $min (i32.const ${mr}) (i32.sub (local.get $mc) (local.get $ir))))
+              ${
+    kernelCall(
+      s,
+      "(local.get $rows)",
+      `(local.get $kc)
                 (i32.add (local.get $pAb) (i32.shl (i32.mul (local.get $ir) (local.get $kc)) (i32.const 2)))
                 (local.get $pbp)
                 (i32.add (local.get $c) (i32.add
                   (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))
                   (i32.shl (i32.add (local.get $jc) (local.get $jr)) (i32.const 2))))
-                (local.get $ldc) (local.get $acc)
-                (call $min (i32.const ${mr}) (i32.sub (local.get $mc) (local.get $ir)))
+                (local.get $ldc) (local.get $acc) (local.get $rows)
                 (call $min (i32.const ${nr}) (i32.sub (local.get $nc) (local.get $jr)))
-                (local.get $tmp) (local.get $bs))
+                (local.get $tmp) (local.get $bs)`,
+    )
+  }
               (local.set $ir (i32.add (local.get $ir) (i32.const ${mr})))
               (br $irl)))
             (local.set $jr (i32.add (local.get $jr) (i32.const ${nr})))
