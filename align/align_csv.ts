@@ -6,6 +6,7 @@
  * numeric fields empty.
  * @module
  */
+import { describeIssue } from "../data/mod.ts";
 import { z } from "./deps.ts";
 
 /** What happened to an image. */
@@ -153,10 +154,7 @@ export function parseAlignCsv(
       status: f[17],
       landmarks68: hasFace ? pts(18, 68, "p") : null,
     });
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new Error(`${where}: ${issue.path.join(".") || "row"}: ${issue.message}`);
-    }
+    if (!parsed.success) throw new Error(`${where}: ${describeIssue(parsed.error)}`);
     rows.push(parsed.data);
   }
   return rows;

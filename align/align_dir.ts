@@ -13,9 +13,8 @@ import {
   EPS,
   exists,
   formatDuration,
-  isImagePath,
+  listImages,
   resolveEp,
-  sniffFormat,
   writeFileAtomic,
 } from "../data/mod.ts";
 import { FACEPLUGIN, z } from "./deps.ts";
@@ -81,40 +80,6 @@ const SummaryFileSchema = z.object({
 /** Raised for a bad `--in`/`--out` or settings that clash with the folder's `align.json`. */
 export class AlignUsageError extends Error {
   override name = "AlignUsageError";
-}
-
-/** A file without an extension whose first bytes are PNG, JPEG or PGM magic. */
-async function isExtensionlessImage(dir: string, name: string): Promise<boolean> {
-  if (name.lastIndexOf(".") > 0) return false;
-  const f = await Deno.open(`${dir}/${name}`);
-  try {
-    const head = new Uint8Array(8);
-    const n = await f.read(head);
-    return n !== null && sniffFormat(head.subarray(0, n)) !== undefined;
-  } finally {
-    f.close();
-  }
-}
-
-/**
- * Relative paths of the images under `dir` (recursively, sorted), skipping `skipDir`: files with
- * an image extension, and files without an extension whose bytes are an image.
- */
-export async function listImages(dir: string, skipDir?: string): Promise<string[]> {
-  const out: string[] = [];
-  const skip = skipDir ? await Deno.realPath(skipDir).catch(() => undefined) : undefined;
-  async function walk(abs: string, rel: string): Promise<void> {
-    if (skip && (await Deno.realPath(abs)) === skip) return;
-    for await (const e of Deno.readDir(abs)) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory) await walk(`${abs}/${e.name}`, r);
-      else if (e.isFile && (isImagePath(e.name) || await isExtensionlessImage(abs, e.name))) {
-        out.push(r);
-      }
-    }
-  }
-  await walk(dir, "");
-  return out.sort();
 }
 
 async function readText(path: string): Promise<string | undefined> {

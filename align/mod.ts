@@ -32,7 +32,6 @@ export {
   type AlignDirectoryOptions,
   type AlignSummary,
   AlignUsageError,
-  listImages,
 } from "./align_dir.ts";
 export { cropName, decodePhoto } from "./photo.ts";
 export { modelUrl, readModel } from "./session.ts";

@@ -58,6 +58,40 @@ function extensionOf(path: string): string | undefined {
   return dot > 0 ? base.slice(dot + 1).toLowerCase() : undefined;
 }
 
+/** A file without an extension whose first bytes are PNG, JPEG or PGM magic. */
+async function isExtensionlessImage(dir: string, name: string): Promise<boolean> {
+  if (name.lastIndexOf(".") > 0) return false;
+  const f = await Deno.open(`${dir}/${name}`);
+  try {
+    const head = new Uint8Array(8);
+    const n = await f.read(head);
+    return n !== null && sniffFormat(head.subarray(0, n)) !== undefined;
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Relative paths of the images under `dir` (recursively, sorted), skipping `skipDir`: files with
+ * an image extension, and files without an extension whose bytes are an image.
+ */
+export async function listImages(dir: string, skipDir?: string): Promise<string[]> {
+  const out: string[] = [];
+  const skip = skipDir ? await Deno.realPath(skipDir).catch(() => undefined) : undefined;
+  async function walk(abs: string, rel: string): Promise<void> {
+    if (skip && (await Deno.realPath(abs)) === skip) return;
+    for await (const e of Deno.readDir(abs)) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(`${abs}/${e.name}`, r);
+      else if (e.isFile && (isImagePath(e.name) || await isExtensionlessImage(abs, e.name))) {
+        out.push(r);
+      }
+    }
+  }
+  await walk(dir, "");
+  return out.sort();
+}
+
 /**
  * Decode PNG, JPEG or binary PGM (P5) bytes to 8-bit HWC pixels. `file` is only used in
  * error messages. The extension, when present, must agree with the magic bytes.

@@ -5,7 +5,7 @@
  * real set (the floor), and the reference's verification accuracy on a generated pairs set.
  * A meter only: nothing is trained or selected on it.
  */
-import { type EpChoice, isImagePath, Rng, sha256Hex, writeFileAtomic } from "../data/mod.ts";
+import { type EpChoice, listImages, Rng, sha256Hex, writeFileAtomic } from "../data/mod.ts";
 import { REFERENCE_PACKAGE } from "./deps.ts";
 import { type Embedder, l2normalize } from "./embedder.ts";
 import { evaluatePairs } from "./evaluate.ts";
@@ -43,26 +43,6 @@ export async function loadReferenceEmbedder(
     name: model.split("/").pop(),
     ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
   });
-}
-
-/** Every image file under `dir` (recursive), sorted by path. */
-export async function listImageFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = [...Deno.readDirSync(d)];
-    } catch (e) {
-      throw new Error(`${d}: cannot read folder (${(e as Error).message})`);
-    }
-    for (const e of entries) {
-      const p = `${d}/${e.name}`;
-      if (e.isDirectory) await walk(p);
-      else if (e.isFile && isImagePath(p)) out.push(p);
-    }
-  };
-  await walk(dir.replace(/\/+$/, ""));
-  return out.sort();
 }
 
 /** A deterministic sample of `n` paths (all when fewer), in path order. */
@@ -171,9 +151,8 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
   const reference = o.reference ?? await loadReferenceEmbedder();
   const feats = async (dir: string, label: string, exclude?: Set<string>) => {
     const root = dir.replace(/\/+$/, "");
-    const all = (await listImageFiles(dir)).filter((f) =>
-      !exclude?.has(f.slice(root.length + 1).replace(/\.[^./]+$/, ""))
-    );
+    const all = (await listImages(root)).filter((f) => !exclude?.has(f.replace(/\.[^./]+$/, "")))
+      .map((f) => `${root}/${f}`);
     if (all.length < 2) {
       throw new Error(`${dir}: expected aligned face images, found ${all.length}`);
     }

@@ -9,6 +9,7 @@
  * the photos' first coefficients, so the generator adds the nearest photo's fine detail to a
  * sampled texture. Built by `deno task build-generator --faces DIR`; read by `build.ts`.
  */
+import { parseJsonText } from "../data/mod.ts";
 import { z } from "./deps.ts";
 
 const MAGIC = "SYNFACE-APPEARANCE/1\n";
@@ -144,18 +145,8 @@ export function decodeAppearance(bytes: Uint8Array, file = "appearance.bin"): Ap
   if (end < 0 || (end + 1) % 8 !== 0) {
     throw new Error(`${file}: header line not found or misaligned`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length, end)));
-  } catch (e) {
-    throw new Error(`${file}: header is not JSON (${(e as Error).message})`);
-  }
-  const r = headerSchema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new Error(`${file}: header field "${i.path.join(".")}": ${i.message}`);
-  }
-  const header = r.data;
+  const text = new TextDecoder().decode(bytes.subarray(MAGIC.length, end));
+  const header = parseJsonText(text, `${file}: header`, headerSchema);
   const D = header.resolution ** 2 * 3;
   const ds = detailSizes(header);
   const halves = D * (1 + header.components) + ds.m * (ds.keys + 1);

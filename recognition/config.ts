@@ -4,6 +4,7 @@
  * (SGD momentum 0.9, weight decay 5e-4, ×0.1 at 60/75/90% of training, ArcFace s=30 m=0.5,
  * CosFace s=30 m=0.4, augmentation p=0.5 resize+crop, flip, random erasing).
  */
+import { describeIssue } from "../data/dataset.ts";
 import { z } from "./deps.ts";
 
 // Types are the schemas' own (`z.infer`), so a field's docs, default and type are written once.
@@ -161,11 +162,7 @@ export class TrainConfigError extends Error {
 /** Validate a configuration and apply defaults; errors name the field. */
 export function parseTrainConfig(value: unknown, where = "config"): TrainConfig {
   const r = TrainConfigSchema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue.path.length ? `field "${issue.path.join(".")}": ` : "";
-    throw new TrainConfigError(`${where}: ${field}${issue.message}`);
-  }
+  if (!r.success) throw new TrainConfigError(`${where}: ${describeIssue(r.error)}`);
   const c = r.data;
   if (c.microBatch !== undefined && c.batch % c.microBatch !== 0) {
     throw new TrainConfigError(

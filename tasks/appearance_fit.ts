@@ -6,8 +6,16 @@
  * (WebAssembly SIMD, one thread: the same photos give the same bytes).
  */
 import { ALIGN_CSV_COLUMNS } from "../align/mod.ts";
-import { type ImageTensor, readImage, resize, Rng, sha256Hex } from "../data/mod.ts";
-import { eigSymmetric, listImageFiles } from "../eval/mod.ts";
+import {
+  describeIssue,
+  type ImageTensor,
+  listImages,
+  readImage,
+  resize,
+  Rng,
+  sha256Hex,
+} from "../data/mod.ts";
+import { eigSymmetric } from "../eval/mod.ts";
 import {
   type AppearanceModel,
   ARCFACE_TEMPLATE,
@@ -147,7 +155,7 @@ export function yawProxy(r: z.infer<typeof rowSchema>): number {
 /** Which photos of `dir` to learn from, per the alignment log's quality (sorted by path). */
 export async function selectFaces(o: FitAppearanceOptions): Promise<FaceEntry[]> {
   const root = o.dir.replace(/\/+$/, "");
-  const all = (await listImageFiles(root)).map((p) => p.slice(root.length + 1));
+  const all = await listImages(root);
   if (!o.alignCsv) {
     if (o.landmarks) throw new Error("fitAppearance: landmarks need an alignment log (alignCsv)");
     return all.map((path) => ({ path }));
@@ -163,10 +171,7 @@ export async function selectFaces(o: FitAppearanceOptions): Promise<FaceEntry[]>
     const cells = lines[i].split(",");
     const rec = Object.fromEntries(head.map((h, k) => [h, cells[k]]));
     const r = rowSchema.safeParse(rec);
-    if (!r.success) {
-      const is = r.error.issues[0];
-      throw new Error(`${o.alignCsv}:${i + 1}: field "${is.path.join(".")}": ${is.message}`);
-    }
+    if (!r.success) throw new Error(`${o.alignCsv}:${i + 1}: ${describeIssue(r.error)}`);
     const row = r.data;
     if (row.status !== "ok" || row.score < (o.minScore ?? 0.9)) continue;
     if (yawProxy(row) > (o.maxYaw ?? 0.12)) continue;

@@ -8,8 +8,15 @@
  * Each after a warm-up of 32 photos, worker start-up excluded.
  */
 import { parseArgs } from "node:util";
-import { decodeRaw, encodeJpeg, type Ep, nodeAvailable, type RawImage } from "../data/mod.ts";
-import { AlignPool, decodePhoto, listImages } from "../align/mod.ts";
+import {
+  decodeRaw,
+  encodeJpeg,
+  type Ep,
+  listImages,
+  nodeAvailable,
+  type RawImage,
+} from "../data/mod.ts";
+import { AlignPool, decodePhoto } from "../align/mod.ts";
 
 /** 250×250 grey canvases each holding one generated face (tiles of generator/preview.png). */
 function syntheticPhotos(n: number): Uint8Array[] {

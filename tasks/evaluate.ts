@@ -29,7 +29,7 @@ import {
   writeComparison,
   writeEvaluationReport,
 } from "../eval/mod.ts";
-import { alignCached } from "../align/mod.ts";
+import { alignPairImages } from "./reproduce/align_inputs.ts";
 
 const USAGE =
   `usage: deno task evaluate --model RUN_DIR|model.onnx|pixels|pca --pairs FILE --images DIR --out DIR
@@ -156,24 +156,8 @@ export async function main(args: string[]): Promise<void> {
   }
   if (values.align) {
     const workers = intFlag("--workers", values.workers, fail);
-    const view = async (list: PairList, dir: string) => {
-      const found = resolveImages(list.pairs.flatMap((p) => [p.a, p.b]), dir);
-      const base = dir.replace(/\/+$/, "") + "/";
-      const files = [...found.paths.values()].map((p) => p.slice(base.length));
-      const r = await alignCached({
-        inDir: dir,
-        files,
-        cacheDir: values["align-cache"]!,
-        workers,
-        ep,
-      });
-      console.error(
-        `align (${r.ep}): ${files.length} photos of ${list.file} (${r.aligned} aligned now, the rest cached)` +
-          `${r.noFace.length ? `, ${r.noFace.length} without a face (centre crop)` : ""}` +
-          `${r.bad.length ? `, ${r.bad.length} unreadable: ${r.bad[0].error}` : ""} → ${r.dir}`,
-      );
-      return r.dir;
-    };
+    const view = (list: PairList, dir: string) =>
+      alignPairImages(list, dir, { cacheDir: values["align-cache"]!, workers, ep }, console.error);
     const thrDir = values["threshold-images"] ?? values.images!;
     const alignedImages = await view(pairs, values.images!);
     if (thresholdPairs) values["threshold-images"] = await view(thresholdPairs, thrDir);

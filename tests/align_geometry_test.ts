@@ -142,7 +142,7 @@ Deno.test("align: align.csv rows round-trip and bad rows are named", () => {
   assert.deepEqual(b, none);
   assert.throws(
     () => parseAlignCsv(text.replace("several_faces", "maybe"), "x.csv"),
-    /x\.csv:2: status/,
+    /x\.csv:2: field "status"/,
   );
   assert.throws(() => parseAlignCsv("path,identity\n", "y.csv"), /y\.csv:1: expected the header/);
   // A journal killed mid-line: the partial last line is dropped, not an error.

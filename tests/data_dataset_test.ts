@@ -221,26 +221,22 @@ temp.test("dataset: a different dataset in the folder is an error that touches n
 temp.test("dataset: writer rejects bad records before writing anything", async (dir) => {
   const w = await DatasetWriter.open(dir, HEADER);
   const { record, bytes } = item(1);
-  await assert.rejects(
-    w.write({ ...record, label: [[1, 0.5], [2, 0.2]] }, bytes),
-    /field "label": weights sum to 0\.7, expected 1/,
-  );
-  await assert.rejects(w.write({ ...record, class: 3 }, bytes), /field "class": 3 out of range/);
-  await assert.rejects(
-    w.write({ ...record, label: [[1, 1.5], [2, -0.5]] }, bytes),
-    /field "label\.0\.1": .*<=1/,
-  );
-  await assert.rejects(w.write({ ...record, label: [[1, 0.5], [1, 0.5]] }, bytes), /twice/);
-  await assert.rejects(
-    w.write({ ...record, label: [[5, 1]] }, bytes),
-    /field "label": class 5 out of range/,
-  );
-  await assert.rejects(w.write({ ...record, path: "../x.png" }, bytes), /field "path"/);
-  await assert.rejects(w.write({ ...record, path: "001/x.jpg" }, bytes), /bytes are png/);
-  const small = encodePng({ channels: 3, height: 2, width: 5, data: new Uint8Array(30) });
-  await assert.rejects(w.write(record, small), /image is 2×5, the header says 4×5/);
-  const grey = encodePng({ channels: 1, height: 4, width: 5, data: new Uint8Array(20) });
-  await assert.rejects(w.write(record, grey), /1 channel\(s\), the header says 3/);
+  const png = (channels: 1 | 3, height: number) =>
+    encodePng({ channels, height, width: 5, data: new Uint8Array(channels * height * 5) });
+  const bad: [Partial<DatasetRecordInput>, Uint8Array, RegExp][] = [
+    [{ label: [[1, 0.5], [2, 0.2]] }, bytes, /field "label": weights sum to 0\.7, expected 1/],
+    [{ class: 3 }, bytes, /field "class": 3 out of range/],
+    [{ label: [[1, 1.5], [2, -0.5]] }, bytes, /field "label\.0\.1": .*<=1/],
+    [{ label: [[1, 0.5], [1, 0.5]] }, bytes, /twice/],
+    [{ label: [[5, 1]] }, bytes, /field "label": class 5 out of range/],
+    [{ path: "../x.png" }, bytes, /field "path"/],
+    [{ path: "001/x.jpg" }, bytes, /bytes are png/],
+    [{}, png(3, 2), /image is 2×5, the header says 4×5/],
+    [{}, png(1, 4), /1 channel\(s\), the header says 3/],
+  ];
+  for (const [change, b, error] of bad) {
+    await assert.rejects(w.write({ ...record, ...change }, b), error);
+  }
   await w.write({ ...record, label: [[1, 1], [2, 0]] }, bytes); // φ = 1 on the mixup grid
   await assert.rejects(w.write(record, bytes), /already in the dataset/);
   await w.close();

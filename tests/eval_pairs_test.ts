@@ -97,20 +97,11 @@ Deno.test("eval pairs: CSV with header, booleans and folds", () => {
 });
 
 Deno.test("eval pairs: CSV errors", () => {
-  assert.throws(
-    () => parseCsvPairs("a,b,1\na,c\n", "p.csv"),
-    /p\.csv:2: expected "path1,path2,same" or "path1,path2,same,fold", got "a,c"/,
-  );
-  assert.throws(
-    () => parseCsvPairs("a,b,1\na,c,maybe\n", "p.csv"),
-    /p\.csv:2: "same" must be 1\/0 or true\/false, got "maybe"/,
-  );
-  assert.throws(
-    () => parseCsvPairs("a,b,1,0\na,c,0\n", "p.csv"),
-    /p\.csv:2: earlier lines have a fold column/,
-  );
-  assert.throws(
-    () => parseCsvPairs("a,b,1,0\na,c,0,1\n", "p.csv"),
-    /p\.csv: fold 1 of 2 has 1 same and 0 different pairs/,
-  );
+  const errors: [string, RegExp][] = [
+    ["a,b,1\na,c\n", /p\.csv:2: expected "path1,path2,same" or "path1,path2,same,fold", got "a,c"/],
+    ["a,b,1\na,c,maybe\n", /p\.csv:2: "same" must be 1\/0 or true\/false, got "maybe"/],
+    ["a,b,1,0\na,c,0\n", /p\.csv:2: earlier lines have a fold column/],
+    ["a,b,1,0\na,c,0,1\n", /p\.csv: fold 1 of 2 has 1 same and 0 different pairs/],
+  ];
+  for (const [text, error] of errors) assert.throws(() => parseCsvPairs(text, "p.csv"), error);
 });

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { Rng } from "../data/mod.ts";
+import { listImages, Rng } from "../data/mod.ts";
 import {
   createPixelEmbedder,
   frechetDistance,
   gaussianStats,
-  listImageFiles,
   measureRealism,
   referenceFeatures,
   sampleFiles,
@@ -47,11 +46,9 @@ temp.test("realism: FD of a set against itself is 0, a shifted set is farther; r
     r.identity_accuracy !== undefined && r.identity_accuracy >= 0 && r.identity_accuracy <= 1,
   );
   // the floor by hand: same features, same formula
-  const files = await listImageFiles(`${tmp}/floor`);
-  const f = await referenceFeatures(reference, files, { progress: false });
-  const g = await referenceFeatures(reference, await listImageFiles(`${tmp}/real`), {
-    progress: false,
-  });
+  const files = async (dir: string) => (await listImages(dir)).map((f) => `${dir}/${f}`);
+  const f = await referenceFeatures(reference, await files(`${tmp}/floor`), { progress: false });
+  const g = await referenceFeatures(reference, await files(`${tmp}/real`), { progress: false });
   const want = frechetDistance(gaussianStats(f, 4), gaussianStats(g, 4)).fd;
   assert.ok(Math.abs(r.fd_floor! - want) < 1e-9);
   // cached features are read back identically

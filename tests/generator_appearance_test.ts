@@ -91,7 +91,7 @@ Deno.test("appearance: a detail bank round-trips exactly; inconsistent headers a
   const bad = new TextDecoder("latin1").decode(bytes).replace('"detailKeys":2', '"detailKeys":9');
   assert.throws(
     () => decodeAppearance(Uint8Array.from(bad, (ch) => ch.charCodeAt(0)), "d.bin"),
-    /d.bin: header field "detailKeys": a detail bank needs detailKeys ≤ components/,
+    /d.bin: header: field "detailKeys": a detail bank needs detailKeys ≤ components/,
   );
 });
 
