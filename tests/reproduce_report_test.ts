@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { resolvePlan } from "../tasks/reproduce/cache.ts";
 import { barChartSvg } from "../tasks/reproduce/charts.ts";
-import { buildPlan, resolvePreset } from "../tasks/reproduce/mod.ts";
+import { buildPlan, type Preset, resolvePreset } from "../tasks/reproduce/mod.ts";
 import {
   aggregateSeeds,
   buildReportModel,
@@ -17,11 +17,31 @@ import type { Stage, StageOutcome } from "../tasks/reproduce/mod.ts";
 import { CODE, META, outcomesOf } from "./_reproduce.ts";
 import { withTempDir } from "./_helpers.ts";
 
-async function fixture() {
-  const plan = buildPlan(resolvePreset("smoke"), { real: false, val: false }, ["table2", "fig3"]);
-  const resolved = await resolvePlan(plan, {}, CODE);
-  const t2 = resolved.refs.table2;
-  const acc: Record<string, EvalResults> = {
+/**
+ * The report of a `preset` plan of `only`: the evals `results(table2 refs)` holds (by stage hash)
+ * finished with those results, the other evals failed, every other stage cached (or `edit`ed).
+ */
+async function reportOf(
+  preset: Preset,
+  only: ("table2" | "fig3")[],
+  results: (t2: Record<string, string>) => Record<string, EvalResults>,
+  edit = (o: StageOutcome) => o,
+) {
+  const resolved = await resolvePlan(
+    buildPlan(preset, { real: false, val: false }, only),
+    {},
+    CODE,
+  );
+  const acc = results(resolved.refs.table2);
+  const status = (s: Stage) => s.hash in acc || s.kind !== "eval" ? "cached" : "failed";
+  const outcomes = outcomesOf(resolved, status, 1.5).map(edit);
+  const read = (s: Stage) => Promise.resolve(acc[s.hash] ?? null);
+  return { resolved, outcomes, model: await buildReportModel(resolved, outcomes, META, read) };
+}
+
+function fixture() {
+  const strip = { figures: [{ title: "Identity Mixup strip", file: "im_strip.png" }] };
+  return reportOf(resolvePreset("smoke"), ["table2", "fig3"], (t2) => ({
     [t2["train-syn@syntest"]]: {
       synface: { accuracy: 0.7, std: 0.05, roc: { fpr: [0, 0.1, 1], tpr: [0, 0.6, 1] } },
       insightface: { accuracy: 0.725, std: 0.04 },
@@ -30,19 +50,7 @@ async function fixture() {
       synface: { accuracy: 0.8125, std: 0.0312 },
       insightface: { accuracy: 0.83, std: 0.02 },
     },
-  };
-  const strip = { figures: [{ title: "Identity Mixup strip", file: "im_strip.png" }] };
-  const status = (s: Stage) => s.hash in acc || s.kind !== "eval" ? "cached" : "failed";
-  const outcomes = outcomesOf(resolved, status, 1.5).map((o): StageOutcome =>
-    o.stage.kind === "preview" ? { ...o, status: "done", wallS: 3, result: strip } : o
-  );
-  const model = await buildReportModel(
-    resolved,
-    outcomes,
-    META,
-    (s) => Promise.resolve(acc[s.hash] ?? null),
-  );
-  return { resolved, outcomes, model };
+  }), (o) => o.stage.kind === "preview" ? { ...o, status: "done", wallS: 3, result: strip } : o);
 }
 
 Deno.test("report tables: both protocols, mean ± std in %, paper beside ours, missing cells say why", async () => {
@@ -168,28 +176,11 @@ Deno.test("seeds: a cell is the mean over its training seeds, ± their sample st
   assert.throws(() => aggregateSeeds([]), /no seeds/);
 
   // Through the report: Table 2 with two seeds per cell.
-  const two = resolvePreset("smoke", { seeds: 2 });
-  const resolved = await resolvePlan(
-    buildPlan(two, { real: false, val: false }, ["table2"]),
-    {},
-    CODE,
-  );
-  const t2 = resolved.refs.table2;
-  const acc: Record<string, EvalResults> = {
+  const { model } = await reportOf(resolvePreset("smoke", { seeds: 2 }), ["table2"], (t2) => ({
     [t2["train-syn@syntest"]]: a,
     [t2["train-syn-seed2@syntest"]]: { ...b, insightface: { accuracy: 0.94, std: 0.01 } },
     [t2["train-syn-im@syntest"]]: c,
-  };
-  const outcomes = outcomesOf(
-    resolved,
-    (s) => s.kind !== "eval" || s.hash in acc ? "cached" : "failed",
-  );
-  const model = await buildReportModel(
-    resolved,
-    outcomes,
-    META,
-    (s) => Promise.resolve(acc[s.hash] ?? null),
-  );
+  }));
   const table = model.experiments[0].table!;
   const row = table.rows[0];
   assert.equal(fmtCell(row.cells.syn, "synface"), "97.50 ± 0.71");

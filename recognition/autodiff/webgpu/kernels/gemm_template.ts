@@ -21,17 +21,20 @@
 
 import type { Tuning } from "../tuning.ts";
 
-/** The skeleton's `main`, for the tuning row's tile shape. */
-export function gemmMain(t: Tuning["gemm"]): string {
+/**
+ * What both skeletons write for tile shape `t`: block origins and accumulators (`decl`), the K
+ * step's `loadA(a)`/`loadB(b)` fetches (`#` in the arguments: the block's index), products, stores.
+ */
+function tileLines(t: Tuning["gemm"], a: string, b: string) {
   const { wx, wy, rm, rn } = t;
   const decl: string[] = [], loads: string[] = [], fma: string[] = [], store: string[] = [];
   for (let i = 0; i < rm; i++) {
     decl.push(`let r${i} = ((wid.y * ${rm}u + ${i}u) * ${wy}u + lid.y) * 4u;`);
-    loads.push(`let a${i} = loadA(z, r${i}, k);`);
+    loads.push(`let a${i} = loadA(${a.replace("#", String(i))});`);
   }
   for (let j = 0; j < rn; j++) {
     decl.push(`let c${j} = ((wid.x * ${rn}u + ${j}u) * ${wx}u + lid.x) * 4u;`);
-    loads.push(`let b${j} = loadB(z, k, c${j});`);
+    loads.push(`let b${j} = loadB(${b.replace("#", String(j))});`);
   }
   for (let i = 0; i < rm; i++) {
     for (let j = 0; j < rn; j++) {
@@ -40,6 +43,13 @@ export function gemmMain(t: Tuning["gemm"]): string {
       store.push(`storeC(z, r${i}, c${j}, acc${i}${j});`);
     }
   }
+  return { decl, loads, fma, store };
+}
+
+/** The skeleton's `main`, for the tuning row's tile shape. */
+export function gemmMain(t: Tuning["gemm"]): string {
+  const { wx, wy } = t;
+  const { decl, loads, fma, store } = tileLines(t, "z, r#, k", "z, k, c#");
   return `
 @compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -111,26 +121,11 @@ export function denseStore(out: string, bias = "0.0"): string {
  *   `fn loadB(z: u32, tap: u32, s: KT, cs: ColT) -> mat4x4<f32>`, as in {@link gemmMain}.
  */
 export function tapGemmMain(t: Tuning["gemm"]): string {
-  const { wx, wy, rm, rn } = t;
-  const decl: string[] = [], setup: string[] = [], loads: string[] = [], fma: string[] = [];
-  const store: string[] = [], active: string[] = [];
-  for (let i = 0; i < rm; i++) {
-    decl.push(`let r${i} = ((wid.y * ${rm}u + ${i}u) * ${wy}u + lid.y) * 4u;`);
-    loads.push(`let a${i} = loadA(z, tap, s, r${i});`);
-  }
-  for (let j = 0; j < rn; j++) {
-    decl.push(`let c${j} = ((wid.x * ${rn}u + ${j}u) * ${wx}u + lid.x) * 4u;`);
-    setup.push(`let cs${j} = colSetup(z, tap, c${j});`);
-    active.push(`tapActive(cs${j})`);
-    loads.push(`let b${j} = loadB(z, tap, s, cs${j});`);
-  }
-  for (let i = 0; i < rm; i++) {
-    for (let j = 0; j < rn; j++) {
-      decl.push(`var acc${i}${j} = mat4x4<f32>();`);
-      fma.push(`acc${i}${j} += a${i} * b${j};`);
-      store.push(`storeC(z, r${i}, c${j}, acc${i}${j});`);
-    }
-  }
+  const { wx, wy } = t;
+  const { decl, loads, fma, store } = tileLines(t, "z, tap, s, r#", "z, tap, s, cs#");
+  const cols = Array.from({ length: t.rn }, (_, j) => j);
+  const setup = cols.map((j) => `let cs${j} = colSetup(z, tap, c${j});`);
+  const active = cols.map((j) => `tapActive(cs${j})`);
   return `
 @compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
