@@ -8,7 +8,8 @@
 import type { BatchNormSpec, ChannelSpec } from "../../backend.ts";
 import { grid, Params } from "../batch.ts";
 import type { Ctx, GpuBuf } from "../ctx.ts";
-import { ewGrid, ewMain, groupMain, storage, wgReduceFns } from "./common.ts";
+import { groupMain, storage, wgReduceFns } from "./common.ts";
+import { run1d } from "./elementwise.ts";
 import { memo } from "./memo.ts";
 
 const STRUCT = `struct Q { n: u32, c: u32, hw: u32, eps: f32, mom: f32 }
@@ -21,6 +22,10 @@ const OVER_CHANNEL = `for (var j = lid; j < count; j += WGu) {
 function chParams(s: ChannelSpec, eps = 0, mom = 0): Params {
   return new Params().u(s.n, s.c, s.hw).f(eps, mom);
 }
+
+/** The per-element kernels' uniforms after `n` (= n·c·hw), and their values. */
+const EW_FIELDS = ", c: u32, hw: u32";
+const ewParams = (s: ChannelSpec) => new Params().u(s.n * s.c * s.hw, s.c, s.hw);
 
 /**
  * Batch-norm statistics: one workgroup per channel computes the mean, then the biased variance
@@ -84,22 +89,18 @@ export function batchNormTrain(
   s: BatchNormSpec,
 ): void {
   bnStats(ctx, x, runMean, runVar, saveMean, saveInvStd, s);
-  const wg = ctx.tuning.elementwise;
-  const n = s.n * s.c * s.hw;
   // One invocation normalises one element.
-  const k = memo(`bn_apply/${wg}`, () => ({
-    name: "batchNormApply",
-    bindings: "rrrrrw",
-    source: `struct Q { n: u32, c: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["X", "r"], ["G", "r"], ["B", "r"], ["SM", "r"], ["SI", "r"], ["O", "w"]])}
-${ewMain(wg)}
-  let ch = (i / P.hw) % P.c;
-  O[i] = G[ch] * (X[i] - SM[ch]) * SI[ch] + B[ch];
-}`,
-  }));
-  const p = new Params().u(n, s.c, s.hw);
-  ctx.batch.dispatch(k, [x, gamma, beta, saveMean, saveInvStd, out], p, ewGrid(n, wg));
+  run1d(
+    ctx,
+    "batchNormApply",
+    EW_FIELDS,
+    [["X", "r"], ["G", "r"], ["B", "r"], ["SM", "r"], ["SI", "r"], ["O", "w"]],
+    `let ch = (i / P.hw) % P.c;
+  O[i] = G[ch] * (X[i] - SM[ch]) * SI[ch] + B[ch];`,
+    [x, gamma, beta, saveMean, saveInvStd, out],
+    ewParams(s),
+    s.n * s.c * s.hw,
+  );
 }
 
 /**
@@ -146,52 +147,35 @@ ${groupMain(wg)}
 }`,
   }));
   ctx.batch.dispatch(k1, [x, dy, saveMean, saveInvStd, dgamma, dbeta], chParams(s), grid(s.c));
-  const ew = ctx.tuning.elementwise;
-  const n = s.n * s.c * s.hw;
   // One invocation computes dx of one element.
-  const k2 = memo(`bn_bwd_apply/${ew}`, () => ({
-    name: "batchNormBackwardApply",
-    bindings: "rrrrrrrw",
-    source: `struct Q { n: u32, c: u32, hw: u32, m: f32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${
-      storage([["X", "r"], ["DY", "r"], ["G", "r"], ["SM", "r"], ["SI", "r"], ["DG", "r"], [
-        "DB",
-        "r",
-      ], ["DX", "w"]])
-    }
-${ewMain(ew)}
-  let ch = (i / P.hw) % P.c;
+  run1d(
+    ctx,
+    "batchNormBackwardApply",
+    `${EW_FIELDS}, m: f32`,
+    [...["X", "DY", "G", "SM", "SI", "DG", "DB"].map((b): [string, "r"] => [b, "r"]), ["DX", "w"]],
+    `let ch = (i / P.hw) % P.c;
   let inv = SI[ch];
   let xh = (X[i] - SM[ch]) * inv;
-  DX[i] = G[ch] * inv / P.m * (P.m * DY[i] - DB[ch] - xh * DG[ch]);
-}`,
-  }));
-  const p = new Params().u(n, s.c, s.hw).f(s.n * s.hw);
-  ctx.batch.dispatch(
-    k2,
+  DX[i] = G[ch] * inv / P.m * (P.m * DY[i] - DB[ch] - xh * DG[ch]);`,
     [x, dy, gamma, saveMean, saveInvStd, dgamma, dbeta, dx],
-    p,
-    ewGrid(n, ew),
+    ewParams(s).f(s.n * s.hw),
+    s.n * s.c * s.hw,
   );
 }
 
 /** out = x > 0 ? x : α[ch]·x. One invocation maps one element. */
 export function prelu(ctx: Ctx, x: GpuBuf, alpha: GpuBuf, out: GpuBuf, s: ChannelSpec): void {
-  const wg = ctx.tuning.elementwise;
-  const n = s.n * s.c * s.hw;
-  const k = memo(`prelu/${wg}`, () => ({
-    name: "prelu",
-    bindings: "rrw",
-    source: `struct Q { n: u32, c: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["X", "r"], ["A", "r"], ["O", "w"]])}
-${ewMain(wg)}
-  let v = X[i];
-  O[i] = select(A[(i / P.hw) % P.c] * v, v, v > 0.0);
-}`,
-  }));
-  ctx.batch.dispatch(k, [x, alpha, out], new Params().u(n, s.c, s.hw), ewGrid(n, wg));
+  run1d(
+    ctx,
+    "prelu",
+    EW_FIELDS,
+    [["X", "r"], ["A", "r"], ["O", "w"]],
+    `let v = X[i];
+  O[i] = select(A[(i / P.hw) % P.c] * v, v, v > 0.0);`,
+    [x, alpha, out],
+    ewParams(s),
+    s.n * s.c * s.hw,
+  );
 }
 
 /**
@@ -207,19 +191,16 @@ export function preluBackward(
   dalpha: GpuBuf,
   s: ChannelSpec,
 ): void {
-  const ew = ctx.tuning.elementwise;
-  const n = s.n * s.c * s.hw;
-  const k1 = memo(`prelu_dx/${ew}`, () => ({
-    name: "preluBackwardInput",
-    bindings: "rrrw",
-    source: `struct Q { n: u32, c: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["X", "r"], ["A", "r"], ["DY", "r"], ["DX", "w"]])}
-${ewMain(ew)}
-  DX[i] = select(A[(i / P.hw) % P.c] * DY[i], DY[i], X[i] > 0.0);
-}`,
-  }));
-  ctx.batch.dispatch(k1, [x, alpha, dy, dx], new Params().u(n, s.c, s.hw), ewGrid(n, ew));
+  run1d(
+    ctx,
+    "preluBackwardInput",
+    EW_FIELDS,
+    [["X", "r"], ["A", "r"], ["DY", "r"], ["DX", "w"]],
+    "DX[i] = select(A[(i / P.hw) % P.c] * DY[i], DY[i], X[i] > 0.0);",
+    [x, alpha, dy, dx],
+    ewParams(s),
+    s.n * s.c * s.hw,
+  );
   const wg = ctx.tuning.reduce;
   const k2 = memo(`prelu_dalpha/${wg}`, () => ({
     name: "preluBackwardAlpha",

@@ -381,24 +381,20 @@ export function conv2d(
     });
   }
   const t = fitTile(ctx.tuning.gemm, s.cOut, hw);
-  if (t.sharedConv) {
-    const k = memo(`conv_fwd_shared/${JSON.stringify(t)}`, () => ({
+  const k = t.sharedConv
+    ? memo(`conv_fwd_shared/${JSON.stringify(t)}`, () => ({
       name: "conv2d (shared)",
       bindings: "rrrw",
       source: SHARED_FORWARD + sharedGemmMain(t, { a: "k", b: "n" }),
+    }))
+    : memo(`conv_fwd/${tileKey(t)}`, () => ({
+      name: "conv2d",
+      bindings: "rrrw",
+      source: FORWARD + tapGemmMain(t),
     }));
-    const K = s.cIn * s.kh * s.kw;
-    const p = convParams(s, s.cOut, hw, K, s.cOut * hw, [bias ? 1 : 0, 0, 1, 1]);
-    ctx.batch.dispatch(k, [x, w, bias ?? ctx.dummy, out], p, gemmGrid(t, s.cOut, hw, s.n));
-    return;
-  }
-  const k = memo(`conv_fwd/${tileKey(t)}`, () => ({
-    name: "conv2d",
-    bindings: "rrrw",
-    source: FORWARD + tapGemmMain(t),
-  }));
-  const taps = s.kh * s.kw;
-  const p = convParams(s, s.cOut, hw, s.cIn * taps, s.cOut * hw, [bias ? 1 : 0, 0, taps, 1]);
+  // the shared kernel walks K = cIn·kh·kw in one loop; the register one tap by tap
+  const taps = t.sharedConv ? 1 : s.kh * s.kw;
+  const p = convParams(s, s.cOut, hw, s.cIn * s.kh * s.kw, s.cOut * hw, [bias ? 1 : 0, 0, taps, 1]);
   ctx.batch.dispatch(k, [x, w, bias ?? ctx.dummy, out], p, gemmGrid(t, s.cOut, hw, s.n));
 }
 

@@ -21,37 +21,37 @@ import type { Ctx, GpuBuf } from "../ctx.ts";
 import { decompose, ewGrid, ewMain, storage } from "./common.ts";
 import { memo } from "./memo.ts";
 
-function run1d(
+/**
+ * A kernel with one invocation per element i < n: uniforms `struct Q { n: u32<fields> }`, the
+ * buffers `decls` (bound in order; their access letters are the bindings) and `body` (`i` set).
+ */
+export function run1d(
   ctx: Ctx,
   name: string,
-  body: (wg: number) => string,
-  bindings: string,
+  fields: string,
+  decls: [name: string, access: "r" | "w"][],
+  body: string,
   bufs: GpuBuf[],
   p: Params,
   n: number,
 ) {
   const wg = ctx.tuning.elementwise;
-  const k = memo(`${name}/${wg}`, () => ({ name, source: body(wg), bindings }));
+  const k = memo(`${name}/${wg}`, () => ({
+    name,
+    source: `struct Q { n: u32${fields} }
+@group(0) @binding(0) var<uniform> P: Q;
+${storage(decls)}
+${ewMain(wg)}
+  ${body}
+}`,
+    bindings: decls.map(([, access]) => access).join(""),
+  }));
   ctx.batch.dispatch(k, bufs, p, ewGrid(n, wg));
 }
 
 /** out[0..n) = value. One invocation writes one element. */
 export function fill(ctx: Ctx, out: GpuBuf, value: number, n: number): void {
-  run1d(
-    ctx,
-    "fill",
-    (wg) =>
-      `struct Q { n: u32, v: f32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["o", "w"]])}
-${ewMain(wg)}
-  o[i] = P.v;
-}`,
-    "w",
-    [out],
-    new Params().u(n).f(value),
-    n,
-  );
+  run1d(ctx, "fill", ", v: f32", [["o", "w"]], "o[i] = P.v;", [out], new Params().u(n).f(value), n);
 }
 
 /** dst[dOff + i] = src[sOff + i]. One invocation copies one element. */
@@ -63,40 +63,16 @@ export function copy(
   sOff: number,
   dOff: number,
 ): void {
-  run1d(
-    ctx,
-    "copy",
-    (wg) =>
-      `struct Q { n: u32, s: u32, d: u32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["src", "r"], ["dst", "w"]])}
-${ewMain(wg)}
-  dst[P.d + i] = src[P.s + i];
-}`,
-    "rw",
-    [src, dst],
-    new Params().u(n, sOff, dOff),
-    n,
-  );
+  const body = "dst[P.d + i] = src[P.s + i];";
+  const p = new Params().u(n, sOff, dOff);
+  run1d(ctx, "copy", ", s: u32, d: u32", [["src", "r"], ["dst", "w"]], body, [src, dst], p, n);
 }
 
 /** In place dst[i] += alpha·src[i]. One invocation updates one element. */
 export function accumulate(ctx: Ctx, dst: GpuBuf, src: GpuBuf, n: number, alpha: number): void {
-  run1d(
-    ctx,
-    "accumulate",
-    (wg) =>
-      `struct Q { n: u32, alpha: f32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["dst", "w"], ["src", "r"]])}
-${ewMain(wg)}
-  dst[i] = dst[i] + P.alpha * src[i];
-}`,
-    "wr",
-    [dst, src],
-    new Params().u(n).f(alpha),
-    n,
-  );
+  const body = "dst[i] = dst[i] + P.alpha * src[i];";
+  const p = new Params().u(n).f(alpha);
+  run1d(ctx, "accumulate", ", alpha: f32", [["dst", "w"], ["src", "r"]], body, [dst, src], p, n);
 }
 
 /** out[i] = f(x[i]). One invocation maps one element. */
@@ -112,15 +88,10 @@ export function unary(
   run1d(
     ctx,
     `unary_${op}`,
-    (wg) =>
-      `struct Q { n: u32, a: f32, b: f32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["X", "r"], ["O", "w"]])}
-${ewMain(wg)}
-  let x = X[i];
-  O[i] = ${UNARY[op].wgsl};
-}`,
-    "rw",
+    ", a: f32, b: f32",
+    [["X", "r"], ["O", "w"]],
+    `let x = X[i];
+  O[i] = ${UNARY[op].wgsl};`,
     [x, out],
     new Params().u(n).f(p.a ?? 0, p.b ?? 0),
     n,
@@ -142,17 +113,12 @@ export function unaryBackward(
   run1d(
     ctx,
     `unary_grad_${op}`,
-    (wg) =>
-      `struct Q { n: u32, a: f32, b: f32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["X", "r"], ["Y", "r"], ["DY", "r"], ["DX", "w"]])}
-${ewMain(wg)}
-  let x = X[i];
+    ", a: f32, b: f32",
+    [["X", "r"], ["Y", "r"], ["DY", "r"], ["DX", "w"]],
+    `let x = X[i];
   let y = Y[i];
   let dy = DY[i];
-  DX[i] = ${UNARY[op].wgslGrad};
-}`,
-    "rrrw",
+  DX[i] = ${UNARY[op].wgslGrad};`,
     [x, y, dy, dx],
     new Params().u(n).f(p.a ?? 0, p.b ?? 0),
     n,
@@ -183,18 +149,13 @@ export function binary(
   run1d(
     ctx,
     `binary_${op}_r${rank}`,
-    (wg) =>
-      `struct Q { n: u32, shape: array<vec4<u32>, 2>, as_: array<vec4<u32>, 2>,
-  bs: array<vec4<u32>, 2> }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["A", "r"], ["B", "r"], ["O", "w"]])}
-${ewMain(wg)}
-  ${decompose(rank, "i", ["as_", "bs"])}
+    `, shape: array<vec4<u32>, 2>, as_: array<vec4<u32>, 2>,
+  bs: array<vec4<u32>, 2>`,
+    [["A", "r"], ["B", "r"], ["O", "w"]],
+    `${decompose(rank, "i", ["as_", "bs"])}
   let a = A[as_Idx];
   let b = B[bsIdx];
-  O[i] = ${BINARY[op].wgsl};
-}`,
-    "rrw",
+  O[i] = ${BINARY[op].wgsl};`,
     [a, b, out],
     new Params().u(n).vec(spec.shape).vec(spec.aStrides).vec(spec.bStrides),
     n,
@@ -216,16 +177,11 @@ export function where(
   run1d(
     ctx,
     `where_r${rank}`,
-    (wg) =>
-      `struct Q { n: u32, shape: array<vec4<u32>, 2>, cs: array<vec4<u32>, 2>,
-  as_: array<vec4<u32>, 2>, bs: array<vec4<u32>, 2> }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["C", "r"], ["A", "r"], ["B", "r"], ["O", "w"]])}
-${ewMain(wg)}
-  ${decompose(rank, "i", ["cs", "as_", "bs"])}
-  O[i] = select(B[bsIdx], A[as_Idx], C[csIdx] != 0.0);
-}`,
-    "rrrw",
+    `, shape: array<vec4<u32>, 2>, cs: array<vec4<u32>, 2>,
+  as_: array<vec4<u32>, 2>, bs: array<vec4<u32>, 2>`,
+    [["C", "r"], ["A", "r"], ["B", "r"], ["O", "w"]],
+    `${decompose(rank, "i", ["cs", "as_", "bs"])}
+  O[i] = select(B[bsIdx], A[as_Idx], C[csIdx] != 0.0);`,
     [cond, a, b, out],
     new Params().u(n).vec(spec.shape).vec(spec.condStrides).vec(spec.aStrides).vec(spec.bStrides),
     n,
@@ -240,15 +196,10 @@ export function strided(ctx: Ctx, x: GpuBuf, out: GpuBuf, spec: StridedSpec): vo
   run1d(
     ctx,
     `strided_r${rank}`,
-    (wg) =>
-      `struct Q { n: u32, off: u32, shape: array<vec4<u32>, 2>, xs: array<vec4<u32>, 2> }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["X", "r"], ["O", "w"]])}
-${ewMain(wg)}
-  ${decompose(rank, "i", ["xs"])}
-  O[i] = X[P.off + xsIdx];
-}`,
-    "rw",
+    ", off: u32, shape: array<vec4<u32>, 2>, xs: array<vec4<u32>, 2>",
+    [["X", "r"], ["O", "w"]],
+    `${decompose(rank, "i", ["xs"])}
+  O[i] = X[P.off + xsIdx];`,
     [x, out],
     new Params().u(n, spec.offset).vec(spec.shape).vec(spec.strides),
     n,
@@ -270,18 +221,13 @@ export function sgd(
   run1d(
     ctx,
     "sgd",
-    (wg) =>
-      `struct Q { n: u32, lr: f32, mu: f32, wd: f32 }
-@group(0) @binding(0) var<uniform> P: Q;
-${storage([["W", "w"], ["G", "r"], ["M", "w"]])}
-${ewMain(wg)}
-  let w = W[i];
+    ", lr: f32, mu: f32, wd: f32",
+    [["W", "w"], ["G", "r"], ["M", "w"]],
+    `let w = W[i];
   let g = G[i] + P.wd * w;
   let m = P.mu * M[i] + g;
   M[i] = m;
-  W[i] = w - P.lr * m;
-}`,
-    "wrw",
+  W[i] = w - P.lr * m;`,
     [param, grad, mom],
     new Params().u(n).f(spec.lr, spec.momentum, spec.weightDecay),
     n,

@@ -58,71 +58,57 @@ fn storeC(z: u32, r: u32, c: u32, v: mat4x4<f32>) {
 }`;
 }
 
-/** Bounds-checked scalar fetches; any sizes. */
-function scalarSource(transA: boolean, transB: boolean): string {
+/**
+ * Bounds-checked element fetches `fn <a>(z, r, k)` = A[r, k] and `fn <b>(z, k, c)` = B[k, c]
+ * (zero past the edges; any sizes) and the dense store, with the buffers they read and write.
+ */
+function elementFetches(transA: boolean, transB: boolean, a: string, b: string): string {
   const ai = transA ? "k * P.m + r" : "r * P.k + k";
   const bi = transB ? "c * P.k + k" : "k * P.n + c";
   return `${STRUCT}
 ${storage([["A", "r"], ["B", "r"], ["C", "w"]])}
-fn a1(z: u32, r: u32, k: u32) -> f32 {
+fn ${a}(z: u32, r: u32, k: u32) -> f32 {
   if (r >= P.m || k >= P.k) { return 0.0; }
   return A[z * P.aS + ${ai}];
 }
-fn b1(z: u32, k: u32, c: u32) -> f32 {
+fn ${b}(z: u32, k: u32, c: u32) -> f32 {
   if (k >= P.k || c >= P.n) { return 0.0; }
   return B[z * P.bS + ${bi}];
 }
+${denseStore("C")}`;
+}
+
+/** Scalar fetches on the register-tiled skeleton; any sizes. */
+function scalarSource(transA: boolean, transB: boolean): string {
+  return `${elementFetches(transA, transB, "a1", "b1")}
 fn loadA(z: u32, r: u32, k: u32) -> mat4x4<f32> {
   return ${scalarBlockA("a1")};
 }
 fn loadB(z: u32, k: u32, c: u32) -> mat4x4<f32> {
   return ${scalarBlockB("b1")};
-}
-${denseStore("C")}`;
+}`;
 }
 
 /** Element fetches for the workgroup-memory skeleton (`shared_gemm.ts`). */
 function sharedSource(transA: boolean, transB: boolean, t: Tuning["gemm"]): string {
-  const ai = transA ? "k * P.m + m" : "m * P.k + k";
-  const bi = transB ? "n * P.k + k" : "k * P.n + n";
-  return `${STRUCT}
-${storage([["A", "r"], ["B", "r"], ["C", "w"]])}
-fn aElem(z: u32, m: u32, k: u32) -> f32 {
-  if (m >= P.m || k >= P.k) { return 0.0; }
-  return A[z * P.aS + ${ai}];
-}
-fn bElem(z: u32, k: u32, n: u32) -> f32 {
-  if (k >= P.k || n >= P.n) { return 0.0; }
-  return B[z * P.bS + ${bi}];
-}
-${denseStore("C")}
+  return `${elementFetches(transA, transB, "aElem", "bElem")}
 ${sharedGemmMain(t, { a: transA ? "m" : "k", b: transB ? "k" : "n" })}`;
 }
 
 /** Batched matrix product, see {@link MatmulSpec}. */
 export function matmul(ctx: Ctx, a: GpuBuf, b: GpuBuf, out: GpuBuf, s: MatmulSpec): void {
   const t = fitTile(ctx.tuning.gemm, s.m, s.n);
-  if (t.shared) {
-    if (s.m * s.n * s.batch === 0) return;
-    if (s.k === 0) return fill(ctx, out, 0, s.batch * s.m * s.n);
-    const key = `matmul/shared/${+s.transA}${+s.transB}/${JSON.stringify(t)}`;
-    const k = memo(key, () => ({
-      name: key,
-      bindings: "rrw",
-      source: sharedSource(s.transA, s.transB, t),
-    }));
-    const p = new Params().u(s.m, s.n, s.k, s.m * s.n, s.aBatchStride, s.bBatchStride);
-    ctx.batch.dispatch(k, [a, b, out], p, gemmGrid(t, s.m, s.n, s.batch));
-    return;
-  }
   const v4 = s.m % 4 === 0 && s.n % 4 === 0 && s.k % 4 === 0 && s.aBatchStride % 4 === 0 &&
     s.bBatchStride % 4 === 0;
-  const key = `matmul/${v4 ? "v4" : "s"}/${+s.transA}${+s.transB}/${t.wx},${t.wy},${t.rm},${t.rn}`;
+  const key = t.shared
+    ? `matmul/shared/${+s.transA}${+s.transB}/${JSON.stringify(t)}`
+    : `matmul/${v4 ? "v4" : "s"}/${+s.transA}${+s.transB}/${t.wx},${t.wy},${t.rm},${t.rn}`;
   const k = memo(key, () => ({
     name: key,
     bindings: "rrw",
-    source: (v4 ? vec4Source(s.transA, s.transB) : scalarSource(s.transA, s.transB)) +
-      gemmMain(t),
+    source: t.shared
+      ? sharedSource(s.transA, s.transB, t)
+      : (v4 ? vec4Source(s.transA, s.transB) : scalarSource(s.transA, s.transB)) + gemmMain(t),
   }));
   if (s.m * s.n * s.batch === 0) return;
   if (s.k === 0) return fill(ctx, out, 0, s.batch * s.m * s.n);
