@@ -3,7 +3,7 @@
  * landmarks, reduce them to 5 points and warp the face onto the ArcFace template.
  * @module
  */
-import type { Ep, EpChoice, RawImage } from "../data/mod.ts";
+import { createSession, type Ep, type EpChoice, type RawImage } from "../data/mod.ts";
 import {
   decodeDetections,
   DETECT_H,
@@ -21,7 +21,7 @@ import {
   landmarkWindow,
 } from "./landmarks.ts";
 import { toRgb, warpAffineBilinear } from "./pixels.ts";
-import { createSession, readModel, runSession, type Session } from "./session.ts";
+import { readModel, runSession, type Session } from "./session.ts";
 import {
   cropGeometry,
   type CropSize,
@@ -110,10 +110,15 @@ export class FaceAligner {
       throw new RangeError(`minScore ${minScore}: expected a number in [0, 1]`);
     }
     const [det, lm] = await Promise.all([readModel("fr_detect"), readModel("fr_landmark")]);
-    const at = { ep: options.ep, threads: options.threads };
-    const detector = await createSession(det, "fr_detect.onnx", at);
+    // one intra-op thread by default: the pool runs one process per core instead
+    const at = { ep: options.ep ?? "auto", threads: options.threads ?? 1 };
+    const detector = await createSession(det, { ...at, name: "fr_detect.onnx" });
     // the landmarker on the EP the detector resolved to, so `auto` resolves once
-    const landmarker = await createSession(lm, "fr_landmark.onnx", { ...at, ep: detector.ep });
+    const landmarker = await createSession(lm, {
+      ...at,
+      name: "fr_landmark.onnx",
+      ep: detector.ep,
+    });
     return new FaceAligner(detector, landmarker, minScore);
   }
 

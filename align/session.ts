@@ -1,15 +1,11 @@
 /**
  * Where `align/` gets its models and how it runs them: the ONNX files of the npm package
  * `faceplugin-face-recognition-js@0.0.1`, read as bytes from the installed package (never the
- * network), in a session of `data/`'s ONNX interface on any execution provider (`node`: native
- * onnxruntime-node; `wasm`/`webgpu`: onnxruntime-web).
+ * network), run in sessions of `data/`'s one ONNX interface on any execution provider (`node`:
+ * native onnxruntime-node; `wasm`/`webgpu`: onnxruntime-web).
  * @module
  */
-import {
-  createSession as createOnnxSession,
-  type EpChoice,
-  type OnnxSession,
-} from "../data/mod.ts";
+import type { OnnxSession } from "../data/mod.ts";
 import { FACEPLUGIN } from "./deps.ts";
 
 /** An ONNX session, as `align/` uses it. */
@@ -41,27 +37,6 @@ export async function readModel(name: ModelName | "fr_feature"): Promise<Uint8Ar
   } catch (e) {
     throw new Error(`${url.pathname}: cannot read model ${name}: ${(e as Error).message}`);
   }
-}
-
-/** Where {@link createSession} runs a model. */
-export interface AlignSessionOptions {
-  /** Execution provider (default `auto`: hardware WebGPU, else onnxruntime-node, else wasm). */
-  ep?: EpChoice;
-  /** Intra-op threads on `node` (default 1: the pool runs one process per core instead). */
-  threads?: number;
-}
-
-/** A session through `data/`'s one ONNX interface (the one place `align/` makes sessions). */
-export async function createSession(
-  bytes: Uint8Array,
-  name: string,
-  options: AlignSessionOptions = {},
-): Promise<Session> {
-  return await createOnnxSession(bytes, {
-    ep: options.ep ?? "auto",
-    threads: options.threads ?? 1,
-    name,
-  });
 }
 
 /** Run a session with one float32 input named `input`; returns the named outputs' data. */

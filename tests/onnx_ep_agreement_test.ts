@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type ImageTensor, nodeAvailable, openDataset, Rng } from "../data/mod.ts";
-import { createOnnxEmbedder, installedReferenceModel } from "../eval/mod.ts";
+import { cosine, createOnnxEmbedder, installedReferenceModel } from "../eval/mod.ts";
 import { FaceGenerator, type Latents } from "../generator/mod.ts";
 import { synthesize } from "../synthesis/mod.ts";
 
@@ -107,11 +107,6 @@ Deno.test({
       assert.deepEqual([w.info.executionProvider, n.info.executionProvider], ["wasm", "node"]);
       const a = await w.embed(faces), b = await n.embed(faces);
       assert.equal(a[0].length, 512);
-      const cosine = (x: Float32Array, y: Float32Array) => {
-        let dot = 0, nx = 0, ny = 0;
-        x.forEach((v, j) => (dot += v * y[j], nx += v * v, ny += y[j] * y[j]));
-        return dot / Math.sqrt(nx * ny);
-      };
       for (let i = 0; i < k; i++) {
         const cos = cosine(a[i], b[i]);
         assert.ok(1 - cos <= 1e-4, `face ${i}: cosine ${cos}`);

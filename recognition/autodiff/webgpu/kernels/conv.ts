@@ -419,29 +419,27 @@ export function conv2dBackwardInput(
       bBatchStride: s.cOut * hw,
     });
   }
-  const base = ctx.tuning.gemm;
-  if (base.sharedConv && s.strideH === 1 && s.strideW === 1) {
-    // (Strided input gradients keep the register kernel: its parity order skips the ¾ zeros.)
-    const t = fitTile(base, s.cIn, hw);
-    const k = memo(`conv_bwd_in_shared/${JSON.stringify(t)}`, () => ({
+  // Strided input gradients keep the register kernel: its parity order skips the ¾ zeros.
+  const shared = ctx.tuning.gemm.sharedConv && s.strideH === 1 && s.strideW === 1;
+  const taps = s.kh * s.kw;
+  const hc = Math.ceil(s.h / s.strideH), wc = Math.ceil(s.w / s.strideW);
+  // register kernel: parity classes × class grid (≥ h·w) columns; shared: the h·w pixels
+  const cols = shared ? hw : s.strideH * s.strideW * hc * wc;
+  const t = fitTile(ctx.tuning.gemm, s.cIn, cols);
+  const k = shared
+    ? memo(`conv_bwd_in_shared/${JSON.stringify(t)}`, () => ({
       name: "conv2dBackwardInput (shared)",
       bindings: "rrw",
       source: SHARED_BACKWARD_INPUT + sharedGemmMain(t, { a: "k", b: "n" }),
+    }))
+    : memo(`conv_bwd_in/${tileKey(t)}`, () => ({
+      name: "conv2dBackwardInput",
+      bindings: "rrw",
+      source: BACKWARD_INPUT + tapGemmMain(t),
     }));
-    const p = convParams(s, s.cIn, hw, s.cOut * s.kh * s.kw, s.cIn * hw);
-    ctx.batch.dispatch(k, [dy, w, dx], p, gemmGrid(t, s.cIn, hw, s.n));
-    return;
-  }
-  const taps = s.kh * s.kw;
-  const hc = Math.ceil(s.h / s.strideH), wc = Math.ceil(s.w / s.strideW);
-  const cols = s.strideH * s.strideW * hc * wc; // parity classes × class grid (≥ h·w)
-  const t = fitTile(base, s.cIn, cols);
-  const k = memo(`conv_bwd_in/${tileKey(t)}`, () => ({
-    name: "conv2dBackwardInput",
-    bindings: "rrw",
-    source: BACKWARD_INPUT + tapGemmMain(t),
-  }));
-  const p = convParams(s, s.cIn, cols, s.cOut * taps, 0, [0, 0, taps, 1, hc, wc]);
+  const p = shared
+    ? convParams(s, s.cIn, hw, s.cOut * taps, s.cIn * hw)
+    : convParams(s, s.cIn, cols, s.cOut * taps, 0, [0, 0, taps, 1, hc, wc]);
   ctx.batch.dispatch(k, [dy, w, dx], p, gemmGrid(t, s.cIn, cols, s.n));
 }
 
