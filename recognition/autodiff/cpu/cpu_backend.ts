@@ -469,9 +469,9 @@ export class CpuBackend extends ArrayBackend {
     const cnt = n * hw;
     const A = this.alloc(c), B = this.alloc(c), C = this.alloc(c);
     try {
-      ew.channels("ch_sum", [this.off(dy), this.off(dbeta)], n, c, hw);
-      const dot = [this.off(dy), this.off(x), this.off(saveMean), this.off(dgamma)];
-      ew.channels("ch_dot", dot, n, c, hw);
+      // Σdy and Σdy·(x − μ) in one sweep (the bits of ch_sum and ch_dot)
+      const sums = [dy, x, saveMean, dbeta, dgamma].map((b) => this.off(b));
+      ew.channels("ch_sum_dot", sums, n, c, hw);
       const sdy = this.view(dbeta), dg = this.view(dgamma), g = this.view(gamma);
       const mean = this.view(saveMean), inv = this.view(saveInvStd);
       const a = this.view(A), b = this.view(B), cc = this.view(C);

@@ -86,16 +86,16 @@ function blocks(
 const hsum64 = (a: string, b: string) =>
   `(f64.add (f64.add (f64x2.extract_lane 0 (local.get ${a})) (f64x2.extract_lane 1 (local.get ${a})))
      (f64.add (f64x2.extract_lane 0 (local.get ${b})) (f64x2.extract_lane 1 (local.get ${b}))))`;
-/** acc_lo/acc_hi += promote(v) */
-const acc64 = (v: string) =>
-  `(local.set $lo (f64x2.add (local.get $lo) (f64x2.promote_low_f32x4 ${v})))
-          (local.set $hi (f64x2.add (local.get $hi) (f64x2.promote_low_f32x4
+/** acc_lo/acc_hi += promote(v) (accumulators $lo$k, $hi$k) */
+const acc64 = (v: string, k = "") =>
+  `(local.set $lo${k} (f64x2.add (local.get $lo${k}) (f64x2.promote_low_f32x4 ${v})))
+          (local.set $hi${k} (f64x2.add (local.get $hi${k}) (f64x2.promote_low_f32x4
             (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${v} ${v}))))`;
 
-/** out[ch] += the channel's float64 sum ($s plus the lanes of $lo, $hi), rounded once. */
-const addSum = (out: string) =>
+/** out[ch] += the channel's float64 sum ($s$k plus the lanes of $lo$k, $hi$k), rounded once. */
+const addSum = (out: string, k = "") =>
   `(f32.store (i32.add ${L(out)} ${L("ch4")}) (f32.add (f32.load (i32.add ${L(out)} ${L("ch4")}))
-          (f32.demote_f64 (f64.add ${L("s")} ${hsum64("$lo", "$hi")}))))`;
+          (f32.demote_f64 (f64.add ${L(`s${k}`)} ${hsum64(`$lo${k}`, `$hi${k}`)}))))`;
 /** Zero out[c0 … c1) before the blocks add into it. */
 const zeroChannels = (out: string) =>
   `(memory.fill (i32.add ${L(out)} (i32.shl ${L("c0")} (i32.const 2))) (i32.const 0)
@@ -236,6 +236,28 @@ export function eltwiseWat(): string {
             (f32.sub (f32.load ${at("y")}) ${L("mu")})))))`,
       addSum("out"),
       zeroChannels("out"),
+    ),
+    // sum[ch] = Σ x and dot[ch] = Σ x·(y − mean[ch]) in one sweep: ch_sum and ch_dot's
+    // accumulators, each in its own order, so the same bits as the two kernels
+    blocks(
+      "ch_sum_dot",
+      ["x", "y", "mean", "sum", "dot"],
+      `(local $lo v128) (local $hi v128) (local $s f64) (local $lo2 v128) (local $hi2 v128)
+      (local $s2 f64) (local $mu f32) (local $mv v128) (local $v v128)`,
+      `(local.set $lo ${zero}) (local.set $hi ${zero}) (local.set $s (f64.const 0))
+        (local.set $lo2 ${zero}) (local.set $hi2 ${zero}) (local.set $s2 (f64.const 0))
+        (local.set $mu (f32.load (i32.add ${L("mean")} ${L("ch4")})))
+        (local.set $mv (f32x4.splat ${L("mu")}))`,
+      `(local.set $v (v128.load ${at("x")}))
+          ${acc64(L("v"))}
+          ${acc64(`(f32x4.mul ${L("v")} (f32x4.sub (v128.load ${at("y")}) ${L("mv")}))`, "2")}`,
+      `(local.set $s (f64.add ${L("s")} (f64.promote_f32 (f32.load ${at("x")}))))
+          (local.set $s2 (f64.add ${L("s2")} (f64.promote_f32 (f32.mul (f32.load ${at("x")})
+            (f32.sub (f32.load ${at("y")}) ${L("mu")})))))`,
+      `${addSum("sum")}
+        ${addSum("dot", "2")}`,
+      `${zeroChannels("sum")}
+    ${zeroChannels("dot")}`,
     ),
     // out = A[ch]·x + B[ch]
     blocks(

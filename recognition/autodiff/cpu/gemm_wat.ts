@@ -31,6 +31,7 @@ export const JOB_KERNELS = [
   "conv",
   "ch_sum",
   "ch_dot",
+  "ch_sum_dot",
   "ch_affine",
   "ch_affine2",
   "prelu",

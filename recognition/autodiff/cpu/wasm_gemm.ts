@@ -59,6 +59,7 @@ export interface Job {
 export type ChannelKernel =
   | "ch_sum"
   | "ch_dot"
+  | "ch_sum_dot"
   | "ch_affine"
   | "ch_affine2"
   | "prelu"
