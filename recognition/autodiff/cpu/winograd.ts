@@ -26,23 +26,17 @@ import { type Scheme, SCHEMES, scratchRow, WINO_PAD } from "./winograd_wat.ts";
  */
 export const WINOGRAD_MIN_CHANNELS = 16;
 /**
- * Input channels for which the stride-2 scheme pays: its gain is 1.44× in multiplies at best,
- * and with ≥ 128 input channels the transforms and ragged tiles ate it (single-thread CPU time,
- * batch 32, forward / input gradient / weight gradient: 1.15–1.48× with 32/64 inputs; 0.9–1.1×
- * with 128; 0.67–0.79× with 256 at 14×12). 16 inputs gave 1.2–1.3× / 1.2–1.3× / 0.93–1.0×: left
- * out, which also keeps the golden training test's 16→16 stride-2 conv on im2col (golden bits
- * unchanged).
+ * Input channels for which the stride-2 scheme pays, in all three passes: its gain is 1.44× in
+ * multiplies at best (single-thread CPU time, batch 32, forward / input gradient / weight
+ * gradient: 1.15–1.48× with 32/64 inputs; 128→128 @ 28×24 1.14–1.26× / 1.04–1.20× /
+ * 1.09–1.18× since the GEMM's last panel of a ragged M no longer computes zero rows, 0.97× /
+ * 0.97× before), but with 128 inputs only when a row has at least 4 tiles (≥ 8 outputs wide:
+ * 128→128 @ 8×8, ir10_quarter at 64×64, 2 tiles a row in 4-tile vectors, gave 1.0× / 0.82× /
+ * 0.93×). 256 inputs at 14×12 (7×6 outputs, ragged 2×2 tiles) gave 0.97–1.08×: im2col.
+ * 16 inputs gave 1.2–1.3× / 1.2–1.3× / 0.93–1.0×: left out, which also keeps the golden
+ * training test's 16→16 stride-2 conv on im2col (golden bits unchanged).
  */
-const S2_IN_CHANNELS = [32, 64];
-/**
- * With 128 inputs and at least twice as many outputs (the reference CNN's 128→256 @ 16×16,
- * 8×8 outputs) the stride-2 scheme still pays in the forward and the input gradient (its
- * transforms are a smaller share of a wide GEMM): single-thread CPU time, batch 32, im2col →
- * phases 1.04–1.09× / 1.15–1.23×, but 0.86–0.91× in the weight gradient, which stays im2col.
- * 128→128 @ 28×24 (ir10_half `layers.2.conv2`) gave 0.97× / 0.97×, and 256 inputs 0.83× /
- * 0.94×: im2col.
- */
-const S2_WIDE_IN_CHANNELS = 128;
+const S2_IN_CHANNELS = [32, 64, 128];
 
 /** The pass of a convolution: forward, input gradient, weight gradient. */
 export type ConvPass = "forward" | "input" | "weight";
@@ -68,10 +62,11 @@ const WEIGHT_TILES: Record<string, number> = { wino43: 64, wino_s2: 64 };
 export const WEIGHT_GRAD_CHUNKS = 8;
 
 /**
- * Which fast scheme pass `pass` of convolution `s` takes, or null for im2col: stride 1 F(4,3),
- * stride 2 the phases.
+ * Which fast scheme pass `_pass` of convolution `s` takes, or null for im2col: stride 1 F(4,3),
+ * stride 2 the phases (today every pass of a convolution takes the same path; the pass stays in
+ * the signature because the measured break-even has differed per pass).
  */
-export function fastConvKind(s: ConvSpec, pass: ConvPass = "forward"): "f43" | "s2" | null {
+export function fastConvKind(s: ConvSpec, _pass: ConvPass = "forward"): "f43" | "s2" | null {
   if (
     s.kh !== 3 || s.kw !== 3 || s.padH !== s.padW || s.cIn < WINOGRAD_MIN_CHANNELS ||
     s.cOut < WINOGRAD_MIN_CHANNELS
@@ -79,8 +74,7 @@ export function fastConvKind(s: ConvSpec, pass: ConvPass = "forward"): "f43" | "
   if (s.strideH === 1 && s.strideW === 1 && s.padH <= 2) return "f43";
   if (
     s.strideH === 2 && s.strideW === 2 && s.padH === 1 && s.cIn >= S2_IN_CHANNELS[0] &&
-    (s.cIn <= S2_IN_CHANNELS[1] ||
-      (pass !== "weight" && s.cIn === S2_WIDE_IN_CHANNELS && s.cOut >= 2 * s.cIn))
+    (s.cIn <= S2_IN_CHANNELS[1] || (s.cIn <= S2_IN_CHANNELS[2] && s.outW >= 8))
   ) {
     return "s2";
   }
@@ -89,7 +83,7 @@ export function fastConvKind(s: ConvSpec, pass: ConvPass = "forward"): "f43" | "
 
 /**
  * Whether pass `pass` of convolution `s` takes a fast path (3×3, stride 1, or 2 with 32–64
- * inputs, or 128 inputs and ≥ 256 outputs outside the weight gradient; wide enough).
+ * inputs, or 128 and ≥ 8 outputs a row; wide enough).
  */
 export function winogradApplies(s: ConvSpec, pass: ConvPass = "forward"): boolean {
   return fastConvKind(s, pass) !== null;
