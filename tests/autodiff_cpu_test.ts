@@ -292,7 +292,7 @@ Deno.test("autodiff cpu: batch norm and PReLU split over threads equal one threa
   two.dispose();
 });
 
-Deno.test("autodiff cpu: ReLU, its gradient and add split over threads equal a plain loop", async () => {
+Deno.test("autodiff cpu: ReLU, its gradient, add and accumulate split over threads equal a plain loop", async () => {
   // 2·65536 + 13 elements: over the split threshold, ragged last range
   const n = 2 * 65536 + 13;
   const two = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
@@ -314,6 +314,15 @@ Deno.test("autodiff cpu: ReLU, its gradient and add split over threads equal a p
   assert.deepEqual(two.view(out), dy.map((g, i) => a[i] > 0 ? g : 0), "relu gradient");
   ew.add(pa, pb, po, n);
   assert.deepEqual(two.view(out), a.map((v, i) => v + b[i]), "add");
+  two.view(out).set(a); // a gradient sum (alpha 1: add in place) and a scaled one (axpy)
+  two.accumulate(out, bufs[1], n, 1);
+  assert.deepEqual(two.view(out), a.map((v, i) => v + b[i]), "accumulate");
+  two.accumulate(out, bufs[2], n, -0.5);
+  assert.deepEqual(
+    two.view(out),
+    a.map((v, i) => Math.fround(Math.fround(v + b[i]) + Math.fround(dy[i] * -0.5))),
+    "accumulate, alpha −0.5",
+  );
   two.dispose();
 });
 

@@ -215,6 +215,9 @@ export class CpuBackend extends ArrayBackend {
     }
   }
   override accumulate(dst: Buf, src: Buf, n: number, alpha: number): void {
+    // alpha 1 (gradient sums): the add kernel in place, split over the threads; src·1 is src
+    // to the bit, so the sums are axpy's
+    if (this.ew && alpha === 1) return this.ew.add(this.off(dst), this.off(src), this.off(dst), n);
     if (this.ew) return this.ew.axpy(this.off(dst), this.off(src), n, alpha);
     super.accumulate(dst, src, n, alpha);
   }
