@@ -16,6 +16,7 @@ import {
   listImages,
   resolveEp,
   writeFileAtomic,
+  writeJsonAtomic,
 } from "../data/mod.ts";
 import { FACEPLUGIN, z } from "./deps.ts";
 import {
@@ -91,6 +92,13 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
+/** The `bad` list of a summary file; none when it is absent or not one. */
+async function badOf(path: string): Promise<{ path: string; error: string }[]> {
+  const text = await readText(path);
+  const s = text === undefined ? undefined : SummaryFileSchema.safeParse(JSON.parse(text));
+  return s?.success ? s.data.bad : [];
+}
+
 /** Align a folder of photos; see the module doc. */
 export async function alignDirectory(options: AlignDirectoryOptions): Promise<AlignSummary> {
   const t0 = performance.now();
@@ -123,7 +131,7 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
         }: use another --out`,
       );
     }
-  } else await writeFileAtomic(settingsPath, JSON.stringify(settings, null, 2) + "\n");
+  } else await writeJsonAtomic(settingsPath, settings);
 
   const all = await listImages(inDir, outDir);
   const shard = options.shard;
@@ -141,11 +149,7 @@ export async function alignDirectory(options: AlignDirectoryOptions): Promise<Al
       for (const r of parseAlignCsv(text, f)) if (mineSet.has(r.path)) done.set(r.path, r);
     }
   }
-  const summaryText = await readText(`${outDir}/align_summary${tag}.json`);
-  if (summaryText !== undefined) {
-    const s = SummaryFileSchema.safeParse(JSON.parse(summaryText));
-    if (s.success) { for (const b of s.data.bad) prevBad.set(b.path, b.error); }
-  }
+  for (const b of await badOf(`${outDir}/align_summary${tag}.json`)) prevBad.set(b.path, b.error);
   const journalText = await readText(journal);
   if (journalText !== undefined) {
     for (const line of journalText.split("\n").filter((l) => l.startsWith("#bad\t"))) {
@@ -235,10 +239,7 @@ async function writeResults(
   for (const r of sorted) counts[r.status]++;
   const noFace = sorted.filter((r) => r.status === "no_face").map((r) => r.path);
   const summary = { ep, total: rows.length, counts, noFace, bad };
-  await writeFileAtomic(
-    `${outDir}/align_summary${tag}.json`,
-    JSON.stringify(summary, null, 2) + "\n",
-  );
+  await writeJsonAtomic(`${outDir}/align_summary${tag}.json`, summary);
   const csv = [ALIGN_CSV_COLUMNS.join(","), ...sorted.map(formatAlignRow)].join("\n") + "\n";
   await writeFileAtomic(`${outDir}/align${tag}.csv`, csv);
   return summary;
@@ -258,11 +259,7 @@ async function mergeShards(
     const text = await readText(f);
     if (text === undefined) return;
     rows.push(...parseAlignCsv(text, f));
-    const s = await readText(`${outDir}/align_summary.shard-${i}-of-${count}.json`);
-    if (s !== undefined) {
-      const parsed = SummaryFileSchema.safeParse(JSON.parse(s));
-      if (parsed.success) bad.push(...parsed.data.bad);
-    }
+    bad.push(...await badOf(`${outDir}/align_summary.shard-${i}-of-${count}.json`));
   }
   const have = new Set(rows.map((r) => r.path));
   if (!all.every((p) => have.has(p))) return;

@@ -49,3 +49,8 @@ export async function writeFileAtomic(
     throw e;
   }
 }
+
+/** Write `value` as indented JSON (and a final newline) to `path`, atomically. */
+export function writeJsonAtomic(path: string | URL, value: unknown): Promise<void> {
+  return writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}

@@ -2,7 +2,7 @@
  * Reports of evaluation runs: `results.json`, a table per run (Markdown + CSV + JSON via arquero),
  * per-pair scores, fold-averaged ROC points, and SVG plots. All writes are atomic.
  */
-import { writeFileAtomic } from "../data/mod.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../data/mod.ts";
 import { classCosineStats } from "./class_stats.ts";
 import { aq } from "./deps.ts";
 import { embeddingsByIdentity, type Evaluation, type EvaluationResults } from "./evaluate.ts";
@@ -51,7 +51,7 @@ export function resultsTable(runs: LabelledResults[]): aq.ColumnTable {
 export async function writeTable(dir: string, base: string, table: aq.ColumnTable): Promise<void> {
   await writeFileAtomic(`${dir}/${base}.md`, aq.toMarkdown(table) + "\n");
   await writeFileAtomic(`${dir}/${base}.csv`, aq.toCSV(table) + "\n");
-  await writeFileAtomic(`${dir}/${base}.json`, JSON.stringify(table.objects(), null, 2) + "\n");
+  await writeJsonAtomic(`${dir}/${base}.json`, table.objects());
 }
 
 /** ROC curves of several runs (one protocol) for `rocSvg`. */
@@ -96,7 +96,7 @@ export async function writeEvaluationReport(
     ...evaluation.results,
     class_stats: { ...stats, note: "plain embeddings of every evaluated image, grouped by folder" },
   };
-  await writeFileAtomic(`${dir}/results.json`, JSON.stringify(results, null, 2) + "\n");
+  await writeJsonAtomic(`${dir}/results.json`, results);
   await writeTable(dir, "table", resultsTable([{ label, results: evaluation.results }]));
   const protocols = PROTOCOL_NAMES.filter((p) => evaluation.scores[p]);
   const header = [

@@ -4,7 +4,7 @@
  * --allow-net-model`), once, into the project's own cache (`out/cache/generator-models/<key>/`,
  * never beside the user's manifest), together with a local copy of the manifest that points at it.
  */
-import { writeFileAtomic } from "../data/atomic_write.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../data/atomic_write.ts";
 import { sha256Hex } from "../data/dataset.ts";
 import { loadManifest } from "./face_generator.ts";
 import { isNetUrl, netModelProblem } from "./manifest.ts";
@@ -59,20 +59,9 @@ export async function resolveGeneratorModel(
       `${url.href}: field "model": cannot fetch ${modelUrl.href} (HTTP ${res.status})`,
     );
   }
-  await Deno.mkdir(dir, { recursive: true });
   await writeFileAtomic(`${dir}/model.onnx`, new Uint8Array(await res.arrayBuffer()));
   // The manifest last: its presence means the model beside it is complete.
-  await writeFileAtomic(
-    local,
-    JSON.stringify(
-      {
-        ...m,
-        model: "model.onnx",
-        notes: `${m.notes ?? ""} (fetched from ${modelUrl.href})`.trim(),
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  const notes = `${m.notes ?? ""} (fetched from ${modelUrl.href})`.trim();
+  await writeJsonAtomic(local, { ...m, model: "model.onnx", notes });
   return local;
 }

@@ -81,7 +81,6 @@ export class GeneratorPool implements Generator {
       const w = this.idle.pop()!, job = this.queue.shift()!;
       const id = this.nextId++;
       this.pending.set(id, job);
-      (w as Worker & { jobId?: number }).jobId = id;
       w.postMessage({ type: "run", id, latents: job.latents, n: job.n });
     }
   }

@@ -1,5 +1,5 @@
 /** The export at the end of a run: the selected checkpoint's backbone as `RUN/model.onnx`. */
-import { exists, writeFileAtomic } from "../data/atomic_write.ts";
+import { exists, writeFileAtomic, writeJsonAtomic } from "../data/atomic_write.ts";
 import { archByName } from "./arch.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { parseTrainConfig } from "./config.ts";
@@ -28,6 +28,6 @@ export async function exportRun(out: string, checkpoint?: string): Promise<strin
     embeddingDim: spec.embedding,
     description: `${spec.name} ${cfg.loss.kind}, ${from}`,
   };
-  await writeFileAtomic(`${out}/embedder.json`, JSON.stringify(embedder, null, 2) + "\n");
+  await writeJsonAtomic(`${out}/embedder.json`, embedder);
   return model;
 }

@@ -9,7 +9,7 @@
  * validation set), `model.onnx` and `embedder.json`.
  */
 import { Rng } from "../data/rng.ts";
-import { exists, writeFileAtomic } from "../data/atomic_write.ts";
+import { exists, writeJsonAtomic } from "../data/atomic_write.ts";
 import { outDirProblem } from "../data/cli_args.ts";
 import { mixTerms } from "../mixup/domain_mixup.ts";
 import {
@@ -156,7 +156,7 @@ export async function train(
     // records the thread count actually used.
     const backend = opts.backend ?? await selectBackend(cfg.backend, { threads: cfg.threads });
     cfg.threads = backendThreads(backend) ?? cfg.threads;
-    await writeFileAtomic(`${cfg.out}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
+    await writeJsonAtomic(`${cfg.out}/config.json`, cfg);
     useBackend(backend);
     // Free what the run allocated, and the backend when this call created it (it may hold
     // worker threads and a large WebAssembly memory), also when training fails.

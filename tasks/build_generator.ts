@@ -7,7 +7,7 @@
  * template (`DIR/align.csv`, when present, filters them: status ok, score, near-frontal).
  * Deterministic: same photos → same bytes. Writes are atomic.
  */
-import { exitUsage, intFlag, parseCliArgs, writeFileAtomic } from "../data/mod.ts";
+import { exitUsage, intFlag, parseCliArgs, writeFileAtomic, writeJsonAtomic } from "../data/mod.ts";
 import {
   buildEmbedded,
   decodeAppearance,
@@ -90,10 +90,7 @@ export async function main(args: string[]): Promise<void> {
       kind === "learned" ? appearance : undefined,
     );
     await writeFileAtomic(new URL(manifest.model, out), onnx);
-    await writeFileAtomic(
-      new URL(EMBEDDED_MANIFESTS[kind], out),
-      new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"),
-    );
+    await writeJsonAtomic(new URL(EMBEDDED_MANIFESTS[kind], out), manifest);
     const path = new URL(manifest.model, out).pathname, mb = (onnx.length / 1e6).toFixed(2);
     console.error(`build-generator: wrote ${path} (${mb} MB) and ${EMBEDDED_MANIFESTS[kind]}`);
   }

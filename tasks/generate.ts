@@ -128,15 +128,10 @@ export async function main(args: string[]): Promise<void> {
     workers,
     threads,
     ep,
+    // without --identity-mixup, synthesize refuses these (verification sets too)
+    phiMin: numberFlag("--im-phi-min", values["im-phi-min"], fail, [0, 1]) ?? 0,
+    imBlend: oneOf<MixupBlend>("im-blend", values["im-blend"], MIXUP_BLENDS, "linear"),
   };
-  const phiMin = numberFlag("--im-phi-min", values["im-phi-min"], fail, [0, 1]) ?? 0;
-  if (values["im-phi-min"] !== undefined && !values["identity-mixup"]) {
-    fail("--im-phi-min needs --identity-mixup");
-  }
-  const imBlend = oneOf<MixupBlend>("im-blend", values["im-blend"], MIXUP_BLENDS, "linear");
-  if (imBlend !== "linear" && !values["identity-mixup"]) {
-    fail(`--im-blend ${imBlend} needs --identity-mixup`);
-  }
   const r = values["pairs-out"]
     ? await synthesizeVerification({
       ...common,
@@ -147,8 +142,6 @@ export async function main(args: string[]): Promise<void> {
     : await synthesize({
       ...common,
       identityMixup: values["identity-mixup"] ?? false,
-      ...(phiMin > 0 ? { phiMin } : {}),
-      ...(imBlend !== "linear" ? { imBlend } : {}),
       longTail: oneOf<LongTail>(
         "long-tail",
         values["long-tail"],

@@ -3,8 +3,8 @@
  * [--pairs FILE] [--cache DIR] --out DIR`: the realism meter (eval/realism.ts). Writes
  * `realism.json` {fd, fd_floor, fd_ratio, identity_accuracy, n, …}. A meter only.
  */
-import { exitUsage, intFlag, parseCliArgs } from "../data/mod.ts";
-import { loadReferenceEmbedder, measureRealism, writeFileAtomic } from "../eval/mod.ts";
+import { exitUsage, intFlag, parseCliArgs, writeJsonAtomic } from "../data/mod.ts";
+import { loadReferenceEmbedder, measureRealism } from "../eval/mod.ts";
 
 const USAGE =
   `usage: deno task realism --generated DIR --real DIR [--floor DIR] [--n 1500] [--reference MODEL]
@@ -54,11 +54,7 @@ export async function main(args: string[]): Promise<void> {
     cacheDir: values.cache,
   });
   await reference.dispose?.();
-  await Deno.mkdir(values.out, { recursive: true });
-  await writeFileAtomic(
-    `${values.out}/realism.json`,
-    new TextEncoder().encode(JSON.stringify(r, null, 2) + "\n"),
-  );
+  await writeJsonAtomic(`${values.out}/realism.json`, r);
   const f = (x: number | undefined, d = 3) => (x === undefined ? "–" : x.toFixed(d));
   const idAcc = r.identity_accuracy === undefined ? "–" : f(100 * r.identity_accuracy, 2) + " %";
   console.log(

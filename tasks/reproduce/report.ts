@@ -6,7 +6,7 @@
  * Rendering is pure (`buildReportModel` in `report_model.ts` → `renderMarkdown` / `renderHtml`);
  * `writeReport` does the file work, atomically.
  */
-import { formatDuration } from "../../data/mod.ts";
+import { formatDuration, writeJsonAtomic } from "../../data/mod.ts";
 import { esc } from "../../eval/mod.ts";
 import { writeFileAtomic } from "./cache.ts";
 import type { Preset } from "./plan_schema.ts";
@@ -322,10 +322,7 @@ export async function writeReport(out: string, model: ReportModel): Promise<stri
     }
   }
   const { preset, meta, stages } = model;
-  await writeFileAtomic(
-    `${dir}/configs.json`,
-    JSON.stringify({ preset, meta, stages }, null, 2) + "\n",
-  );
+  await writeJsonAtomic(`${dir}/configs.json`, { preset, meta, stages });
   await writeFileAtomic(`${dir}/README.md`, renderMarkdown(model));
   await writeFileAtomic(`${dir}/index.html`, renderHtml(model));
   return dir;

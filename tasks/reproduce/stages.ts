@@ -2,7 +2,7 @@
  * The real stage functions: thin adapters from plan nodes to the modules' APIs (`mixup/` +
  * `generator/` for data, `recognition/` for training, `eval/` for verification and Fig. 2).
  */
-import { type Ep, exists, openAnyDataset } from "../../data/mod.ts";
+import { type Ep, exists, openAnyDataset, writeJsonAtomic } from "../../data/mod.ts";
 import {
   classCosineStats,
   type Embedder,
@@ -117,7 +117,7 @@ async function trainInOwnProcess(ctx: StageContext, config: TrainConfigInput): P
     workers: Math.min(config.workers ?? 1, 1),
   };
   const request = `${ctx.dir}/train-request.json`;
-  await writeFileAtomic(request, JSON.stringify(own, null, 2) + "\n");
+  await writeJsonAtomic(request, own);
   return await trainInChild(request, (fraction, note) => ctx.progress(fraction, note));
 }
 
@@ -203,7 +203,7 @@ async function featuresStage(ctx: StageContext): Promise<unknown> {
     ],
     rows,
   };
-  await writeFileAtomic(`${ctx.dir}/stats.json`, JSON.stringify(table, null, 2) + "\n");
+  await writeJsonAtomic(`${ctx.dir}/stats.json`, table);
   return {
     figures: [{ title: "Fig. 2: feature spread by set and identity", file: "spread.svg" }],
     table,
@@ -249,7 +249,7 @@ export async function realismStage(
       progress: false,
     });
     const out = { generator: c.generator, ...r };
-    await writeFileAtomic(`${ctx.dir}/realism.json`, JSON.stringify(out, null, 2) + "\n");
+    await writeJsonAtomic(`${ctx.dir}/realism.json`, out);
     return { generator: c.generator, fd: r.fd, fd_ratio: r.fd_ratio ?? null };
   } finally {
     await reference.dispose?.();
