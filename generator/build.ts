@@ -16,8 +16,6 @@ import { type CanonicalMesh, FACE_MESH_PACKAGE, fetchCanonicalMesh } from "./mes
 export const PROCEDURAL_ID = "embedded-3dmm@1";
 /** Version tag of the learned-appearance model (bump when its output changes). */
 export const LEARNED_ID = "embedded-aam@3";
-/** The default embedded model. */
-export const EMBEDDED_ID = LEARNED_ID;
 /** Which embedded model. */
 export type EmbeddedKind = "learned" | "procedural";
 /** Manifest file of each kind in `generator/model/`. */

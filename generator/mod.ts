@@ -10,7 +10,6 @@ export * from "./model_source.ts";
 export {
   APPEARANCE_COMPONENTS,
   buildEmbedded,
-  EMBEDDED_ID,
   EMBEDDED_MANIFESTS,
   type EmbeddedKind,
   embeddedKind,

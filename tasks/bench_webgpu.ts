@@ -5,8 +5,7 @@
  * convolution kernels of the reference CNN (4× conv3×3 32/64/128/256 ch, strides 1/2/2/2, batch
  * 32 of 3×64×64: forward + input grad + weight grad) as images/s, each timed as whole batches
  * (one queue submission per repetition set, one wait). A baseline backend (e.g. cpu), when
- * given, runs the same GEMMs in the same process for the ratio; a `nets` callback from the
- * autodiff bench measures whole training steps on this backend.
+ * given, runs the same GEMMs in the same process for the ratio.
  *
  * `deno task bench webgpu [--json] [--sizes 512,1024] [--no-cpu] [--no-conv] [--profile] [--tune]
  * [--min-seconds 0.5]`, or `deno run -A tasks/bench_webgpu.ts …` (as gpu_check.sh does).
@@ -20,7 +19,6 @@ import {
   createWebgpuBackend,
   type Tuning,
   type WebgpuBackend,
-  type WebgpuOptions,
 } from "../recognition/autodiff/webgpu/mod.ts";
 import { gemmSpec, withConvOutput } from "../recognition/autodiff/mod.ts";
 
@@ -32,12 +30,6 @@ export interface WebgpuBenchOptions {
   baseline?: Backend;
   /** Skip the conv-kernel step (default false). */
   skipConv?: boolean;
-  /** Whole-network training steps measured by the autodiff bench on our backend. */
-  nets?: (be: Backend) => Promise<Record<string, number | null>>;
-  /** Where lines go (default console.log). */
-  log?: (line: string) => void;
-  /** Backend options (external device, tuning override). */
-  backend?: WebgpuOptions;
   /** Seconds each measurement should run for at least (default 0.5). */
   minSeconds?: number;
   /** Batch of the conv step (default 32, as the reference CNN). */
@@ -166,8 +158,8 @@ export async function convImagesPerSecond(
 export async function benchWebgpu(
   opts: WebgpuBenchOptions = {},
 ): Promise<WebgpuBenchResult | null> {
-  const log = opts.log ?? console.log;
-  const be = await createWebgpuBackend(opts.backend);
+  const log = console.log;
+  const be = await createWebgpuBackend();
   if (!be) {
     log("webgpu: skipped (navigator.gpu.requestAdapter() returned no adapter)");
     return null;
@@ -197,19 +189,12 @@ export async function benchWebgpu(
           `${ips.toFixed(2)} images/s (${(ips * 11.6 / 32).toFixed(2)} GFLOP/s)`,
       );
     }
-    if (opts.nets) {
-      const nets = await opts.nets(be);
-      for (const [k, v] of Object.entries(nets)) {
-        json[k] = v === null ? null : round(v);
-        log(`webgpu: ${k} ${v === null ? "skipped" : v.toFixed(2)}`);
-      }
-    }
     if (opts.tune?.length) {
       const n = Math.max(...(opts.gemmSizes ?? [1024]));
       const inUse = JSON.stringify(be.tuning.gemm);
       log(`webgpu: tile sweep (GEMM ${n}³ GFLOP/s, conv step images/s); in use: ${inUse}`);
       for (const gemm of opts.tune) {
-        const t = await createWebgpuBackend({ ...opts.backend, tuning: { ...be.tuning, gemm } });
+        const t = await createWebgpuBackend({ tuning: { ...be.tuning, gemm } });
         if (!t) break;
         try {
           const g = await gemmGflops(t, n, min);

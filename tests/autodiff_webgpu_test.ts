@@ -13,6 +13,7 @@ import {
   type MarginSpec,
   withConvOutput,
 } from "../recognition/autodiff/backend.ts";
+import { Rng } from "../data/rng.ts";
 import { Ref64Backend } from "../recognition/autodiff/cpu/ref64_backend.ts";
 import { createWebgpuBackend, type WebgpuBackend } from "../recognition/autodiff/webgpu/mod.ts";
 import { sizeClass } from "../recognition/autodiff/webgpu/buffer_pool.ts";
@@ -27,17 +28,10 @@ const webgpu = {
     Deno.test({ name: `webgpu: ${name}`, ignore: gpu === null, fn }),
 };
 
-/** Deterministic values in [lo, hi) (xorshift). */
+/** Deterministic values in [lo, hi). */
 function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    a[i] = lo + (hi - lo) * ((s >>> 0) / 2 ** 32);
-  }
-  return a;
+  const rng = Rng.fromSeed(seed);
+  return Float32Array.from({ length: n }, () => rng.range(lo, hi));
 }
 
 interface Case {

@@ -100,8 +100,6 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Clock in ms (tests). */
   now?: () => number;
-  /** Seconds between progress lines within a stage (default 30). */
-  progressEveryS?: number;
 }
 
 /** True for outcomes that hold a result. */
@@ -230,9 +228,9 @@ export async function runPlan(
         ...(options.ep ? { ep: options.ep } : {}),
         ...(ownProcess ? { threads: options.threadsPerJob ?? 1 } : {}),
         progress: (fraction, note) => {
-          // Long stages report within themselves at most every `progressEveryS` seconds.
+          // Long stages report within themselves at most every 30 seconds.
           const t = now();
-          if (t - lastProgress < (options.progressEveryS ?? 30) * 1000) return;
+          if (t - lastProgress < 30_000) return;
           lastProgress = t;
           const el = (t - s0) / 1000;
           const left = fraction > 0 ? el * (1 - fraction) / fraction : NaN;

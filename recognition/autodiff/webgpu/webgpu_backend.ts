@@ -1,7 +1,7 @@
 /**
  * The `webgpu` autodiff backend: every {@link Backend} kernel as a WGSL compute shader.
  * Kernels only record dispatches into one command batch; the batch is submitted by `flush`,
- * `download`, or when it grows past `maxPending` dispatches, so a training step is one (or a
+ * `download`, or when it grows past `MAX_PENDING` dispatches, so a training step is one (or a
  * few) queue submissions and reads back nothing unless asked.
  * @module
  */
@@ -41,9 +41,10 @@ import { type Tuning, tuningFor } from "./tuning.ts";
 export interface WebgpuOptions extends AcquireOptions {
   /** Replace the adapter's tuning row (benchmarks compare tile shapes this way). */
   tuning?: Tuning;
-  /** Submit automatically after this many recorded dispatches (default 4096). */
-  maxPending?: number;
 }
+
+/** Recorded dispatches after which the batch is submitted (bounds encoder memory). */
+const MAX_PENDING = 4096;
 
 /**
  * A webgpu backend, or null when no WebGPU adapter is available.
@@ -76,7 +77,6 @@ export class WebgpuBackend implements Backend {
   /** The adapter and device in use. */
   readonly gpu: GpuContext;
   readonly #ctx: Ctx;
-  readonly #maxPending: number;
   #disposed = false;
   #lost: string | null = null;
   #error: string | null = null;
@@ -89,7 +89,6 @@ export class WebgpuBackend implements Backend {
     const batch = new CommandBatch(device, cache);
     const pool = new BufferPool(device, 2 ** 30, (destroy) => batch.afterSubmit(destroy));
     const tuning = opts.tuning ?? tuningFor(g.info);
-    this.#maxPending = opts.maxPending ?? 4096;
     const dummy = new GpuBuf(4, device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }));
     this.#ctx = {
       device,
@@ -156,7 +155,7 @@ export class WebgpuBackend implements Backend {
 
   /** Called after each kernel: submit when the batch is long (bounds encoder memory). */
   #tick(): void {
-    if (this.#ctx.batch.pending >= this.#maxPending) this.#ctx.batch.submit();
+    if (this.#ctx.batch.pending >= MAX_PENDING) this.#ctx.batch.submit();
   }
 
   /**
