@@ -33,16 +33,14 @@ export function shardOfName(name: string): Shard | null | undefined {
 
 /** Names of the manifest files in `dir`, sorted (empty when there are none or no dir). */
 export async function listManifests(dir: string): Promise<string[]> {
-  const names: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && shardOfName(e.name) !== undefined) names.push(e.name);
-    }
+    const entries = await Array.fromAsync(Deno.readDir(dir));
+    const manifests = entries.filter((e) => e.isFile && shardOfName(e.name) !== undefined);
+    return manifests.map((e) => e.name).sort();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
   }
-  return names.sort();
 }
 
 /** A parsed manifest file. */

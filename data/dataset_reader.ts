@@ -103,8 +103,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
       `${dir}: no manifest.jsonl (not a synface dataset; plain image folders open with openImageFolder)`,
     );
   }
-  const files = [];
-  for (const name of names) files.push(await readManifest(dir, name));
+  const files = await Array.fromAsync(names, (name) => readManifest(dir, name));
   const header = datasetIdentity(files[0].header);
   for (const f of files.slice(1)) {
     if (!sameDataset(f.header, header)) {

@@ -265,13 +265,12 @@ function headerDiff(a: DatasetHeader, b: DatasetHeader): string {
 }
 
 async function listEntries(dir: string): Promise<string[]> {
-  const names: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    return await Array.fromAsync(Deno.readDir(dir), (e) => e.name);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
   }
-  return names;
 }
 
 async function removeStaleTemps(tmpDir: string, prefix: string): Promise<void> {

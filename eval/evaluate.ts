@@ -163,10 +163,8 @@ export async function evaluatePairs(options: EvaluatePairsOptions): Promise<Eval
   const tEmbed = performance.now();
   for (let i = 0; i < keys.length; i += batchSize) {
     const chunk = keys.slice(i, i + batchSize);
-    const images = [];
-    for (const k of chunk) {
-      images.push(await loadImage(files.get(k)!, h, w, options.crop ?? "auto"));
-    }
+    const load = (k: string) => loadImage(files.get(k)!, h, w, options.crop ?? "auto");
+    const images = await Array.fromAsync(chunk, load); // one at a time, in order
     if (needFlip) {
       const r = await embedWithFlip(embedder, images);
       chunk.forEach((k, j) => {
@@ -284,11 +282,6 @@ export async function evaluatePairs(options: EvaluatePairsOptions): Promise<Eval
 export function embeddingsByIdentity(
   embeddings: Map<string, Float32Array>,
 ): Map<string, Float32Array[]> {
-  const out = new Map<string, Float32Array[]>();
-  for (const [ref, e] of embeddings) {
-    const id = identityOf(ref);
-    if (!out.has(id)) out.set(id, []);
-    out.get(id)!.push(e);
-  }
-  return out;
+  const byId = Map.groupBy(embeddings, ([ref]) => identityOf(ref));
+  return new Map([...byId].map(([id, entries]) => [id, entries.map(([, e]) => e)]));
 }

@@ -59,28 +59,26 @@ export function createPixelEmbedder(options: PixelOptions = {}): Embedder {
 export interface PcaOptions extends PixelOptions {
   /** Number of principal components kept (default 128). */
   components?: number;
-  /** Divide each coordinate by the standard deviation along its component (default true). */
-  whiten?: boolean;
   /** Label for reports: what the PCA was fitted on. */
   fittedOn?: string;
 }
 
 /**
  * PCA-of-pixels embedder ("eigenfaces"), fitted on `fitImages` (which must not contain the test
- * images). Whitening is on by default: with cosine scores it helps a lot on LFW.
+ * images). Whitened: with cosine scores it helps a lot on LFW.
  */
 export function fitPcaEmbedder(fitImages: ImageTensor[], options: PcaOptions = {}): Embedder {
   const k = options.components ?? 128;
   const pca: Pca = fitPca(fitImages.map((img) => pixelVector(img, options)), k);
-  const whiten = options.whiten ?? true;
-  const scales = pca.variances.map((v) => (whiten ? 1 / Math.sqrt(Math.max(v, 1e-12)) : 1));
+  // whitened: each coordinate divided by the standard deviation along its component
+  const scales = pca.variances.map((v) => 1 / Math.sqrt(Math.max(v, 1e-12)));
   return {
     info: {
       kind: "pca",
       name: "pca",
       ...pixelInfo(options),
       components: pca.components.length,
-      whiten,
+      whiten: true,
       fittedOn: options.fittedOn ?? `${fitImages.length} images`,
     },
     embed: (batch) =>

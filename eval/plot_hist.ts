@@ -8,7 +8,6 @@ export interface HistogramOptions {
   scoreLabel?: string;
   /** Score range (default: the data range). */
   range?: [number, number];
-  bins?: number;
   /** Draw the threshold as a dashed line. */
   threshold?: number;
 }
@@ -38,7 +37,7 @@ export function histogramSvg(
   const all = [...Array.from(same), ...Array.from(different)];
   let [lo, hi] = options.range ?? [Math.min(...all), Math.max(...all)];
   if (!(hi > lo)) [lo, hi] = [lo - 1, lo + 1];
-  const bins = options.bins ?? 50;
+  const bins = 50;
   const hs = histogram(same, lo, hi, bins), hd = histogram(different, lo, hi, bins);
   const top = Math.max(...hs, ...hd) * 1.1 || 1;
   const plot = new SvgPlot({

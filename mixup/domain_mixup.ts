@@ -58,12 +58,7 @@ export function selectReal(
   ids: number,
   perId: number,
 ): { indices: number[]; classes: number[]; numClasses: number } {
-  const byClass = new Map<number, number[]>();
-  records.forEach((r, i) => {
-    const list = byClass.get(r.class);
-    if (list) list.push(i);
-    else byClass.set(r.class, [i]);
-  });
+  const byClass = Map.groupBy(records.keys(), (i) => records[i].class);
   const order = [...byClass.keys()].sort((a, b) => a - b);
   const chosen = ids > 0 ? order.slice(0, ids) : order;
   const indices: number[] = [], classes: number[] = [];

@@ -118,12 +118,8 @@ function fileIndex(): { files: string[]; idx: (path: string) => number } {
 /** Same/different pairs drawn (seeded) from a held-out dataset: half of each. */
 export async function drawPairs(dir: string, numPairs: number, seed: number): Promise<ValSet> {
   const ds = await openAnyDataset(dir);
-  const byClass = new Map<number, string[]>();
-  for (const r of ds.records()) {
-    const list = byClass.get(r.class) ?? [];
-    list.push(`${dir}/${r.path}`);
-    byClass.set(r.class, list);
-  }
+  const records = Map.groupBy(ds.records(), (r) => r.class);
+  const byClass = new Map([...records].map(([c, rs]) => [c, rs.map((r) => `${dir}/${r.path}`)]));
   const classes = [...byClass.keys()].sort((a, b) => a - b);
   const multi = classes.filter((c) => byClass.get(c)!.length >= 2);
   if (classes.length < 2 || multi.length === 0) {

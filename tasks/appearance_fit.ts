@@ -55,9 +55,6 @@ export interface FitAppearanceOptions {
   detailKeys?: number;
   /** At most this many photos (a seeded sample; default 6000). */
   maxImages?: number;
-  /** Minimum detection score (default 0.9) and maximum yaw proxy (default 0.12). */
-  minScore?: number;
-  maxYaw?: number;
   /** Also learn from each crop's mirror image (default true: twice the data, a symmetric model). */
   mirror?: boolean;
   /** Provenance text for the header. */
@@ -173,8 +170,8 @@ export async function selectFaces(o: FitAppearanceOptions): Promise<FaceEntry[]>
     const r = rowSchema.safeParse(rec);
     if (!r.success) throw new Error(`${o.alignCsv}:${i + 1}: ${describeIssue(r.error)}`);
     const row = r.data;
-    if (row.status !== "ok" || row.score < (o.minScore ?? 0.9)) continue;
-    if (yawProxy(row) > (o.maxYaw ?? 0.12)) continue;
+    // well detected (score ≥ 0.9) and near frontal (yaw proxy ≤ 0.12)
+    if (row.status !== "ok" || row.score < 0.9 || yawProxy(row) > 0.12) continue;
     const rel = have.has(row.path) ? row.path : all.find((p) => p.endsWith("/" + row.path));
     if (rel) {
       keep.set(rel, {

@@ -21,7 +21,7 @@ import {
   SYNFACE,
   verify,
 } from "../eval/mod.ts";
-import { type ImageTensor, Rng } from "../data/mod.ts";
+import { Rng } from "../data/mod.ts";
 
 export async function main(args: string[]): Promise<void> {
   const { values } = parseCliArgs({
@@ -46,8 +46,7 @@ export async function main(args: string[]): Promise<void> {
   }
   const figures: Record<string, number> = {};
   let t = performance.now();
-  const images: ImageTensor[] = [];
-  for (const p of paths) images.push(await loadImage(p, 112, 112));
+  const images = await Array.fromAsync(paths, (p) => loadImage(p, 112, 112));
   const decode = paths.length / ((performance.now() - t) / 1000);
   figures.decode_images_per_s = decode;
   console.log(`decode+preprocess: ${decode.toFixed(1)} images/s (baseline)`);

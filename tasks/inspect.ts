@@ -42,13 +42,9 @@ export async function main(args: string[]): Promise<number> {
   try {
     const ds = await openAnyDataset(dir);
     const records = ds.records();
-    const perClass = new Map<number, number>();
-    let soft = 0;
-    for (const r of records) {
-      perClass.set(r.class, (perClass.get(r.class) ?? 0) + 1);
-      if (r.label.length > 1) soft++;
-    }
-    const counts = [...perClass.values()].sort((a, b) => a - b);
+    const perClass = Map.groupBy(records, (r) => r.class);
+    const soft = records.filter((r) => r.label.length > 1).length;
+    const counts = [...perClass.values()].map((rs) => rs.length).sort((a, b) => a - b);
     const { image } = ds.header;
     console.log(
       `${dir}: ${ds.kind} dataset, ${ds.header.source}, generator ${ds.header.generator}`,

@@ -94,8 +94,7 @@ temp.test("dataset: manifest round trip (records, bytes, pixels, canonical order
   assert.deepEqual(ds.classNames(), ["000", "001", "002"]);
   assert.equal((await openAnyDataset(dir)).kind, "manifest");
   // Nothing left behind but images and the manifest.
-  const top = [];
-  for await (const e of Deno.readDir(dir)) top.push(e.name);
+  const top = await Array.fromAsync(Deno.readDir(dir), (e) => e.name);
   assert.deepEqual(top.sort(), ["000", "001", "002", "manifest.jsonl"]);
 });
 

@@ -11,11 +11,8 @@ const EMBEDDED = JSON.parse(
 await (await FaceGenerator.load(undefined, { ep: "wasm" })).close();
 const FACE_ONNX = new URL(`../generator/model/${EMBEDDED.model}`, import.meta.url).pathname;
 
-async function names(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) out.push(e.name);
-  return out.sort();
-}
+const names = async (dir: string) =>
+  (await Array.fromAsync(Deno.readDir(dir), (e) => e.name)).sort();
 
 loose.test("generator guard: a missing model is an error naming it, and nothing is written beside the manifest", async (tmp) => {
   // A copy of the embedded manifest (same id) without its model file.

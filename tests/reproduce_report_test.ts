@@ -114,8 +114,7 @@ Deno.test("writeReport writes README, index.html, charts, copied figures, config
     await Deno.mkdir(src.slice(0, src.lastIndexOf("/")), { recursive: true });
     await Deno.writeFile(src, new Uint8Array([137, 80, 78, 71]));
     const dir = await writeReport(out, model);
-    const names: string[] = [];
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    const names = await Array.fromAsync(Deno.readDir(dir), (e) => e.name);
     const files = ["README.md", "configs.json", "figures", "index.html", "table2-roc.svg"];
     assert.deepEqual(names.sort(), [...files, "table2.svg"]);
     assert.deepEqual(

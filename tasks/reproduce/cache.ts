@@ -213,11 +213,9 @@ export async function realSliceFiles(
   slice: RealSlice,
 ): Promise<{ folders: number; picked: [folder: string, files: string[]][] }> {
   const names = async (d: string, folders: boolean) => {
-    const out: string[] = [];
-    for await (const e of Deno.readDir(d)) {
-      if (!e.name.startsWith(".") && (folders ? e.isDirectory : e.isFile)) out.push(e.name);
-    }
-    return out.sort();
+    const entries = await Array.fromAsync(Deno.readDir(d));
+    return entries.filter((e) => !e.name.startsWith(".") && (folders ? e.isDirectory : e.isFile))
+      .map((e) => e.name).sort();
   };
   const classes = await names(dir, true);
   const picked: [string, string[]][] = [];

@@ -15,11 +15,6 @@ export interface BarSeries {
 export interface BarChartOptions {
   title: string;
   yLabel: string;
-  /** Axis range; default: from a rounded-down minimum (at most 50) to 100. */
-  yMin?: number;
-  yMax?: number;
-  width?: number;
-  height?: number;
 }
 
 const f1 = (x: number) => (Math.round(x * 10) / 10).toString();
@@ -31,17 +26,17 @@ const text = (x: number | string, y: number | string, body: string, attrs = "") 
 
 /** A grouped bar chart: one group per label, one bar per series, with error bars. */
 export function barChartSvg(groups: string[], series: BarSeries[], o: BarChartOptions): string {
-  const width = o.width ?? 720;
+  const width = 720;
   const left = 56;
   const rows = legendRows(series.map((s) => s.label), width - 72, left);
   const gwGuess = (width - 72) / Math.max(1, groups.length);
   const labelLines = groups.map((g) => wrap(g, Math.max(6, Math.floor(gwGuess / 6.2))));
   const maxLines = Math.max(1, ...labelLines.map((l) => l.length));
   const m = { top: 40, right: 16, bottom: 24 + 14 * maxLines + 18 * rows.length, left };
-  const height = o.height ?? 260 + m.bottom;
+  const height = 260 + m.bottom;
   const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null));
-  const yMin = o.yMin ?? Math.min(50, Math.floor((Math.min(...all, 100) - 5) / 10) * 10);
-  const yMax = o.yMax ?? 100;
+  // the axis: from a rounded-down minimum (at most 50) to 100
+  const yMin = Math.min(50, Math.floor((Math.min(...all, 100) - 5) / 10) * 10), yMax = 100;
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const y = (v: number) =>

@@ -28,8 +28,6 @@ export interface Tuning {
     sharedConv?: boolean;
     /** K tile of the workgroup-memory kernels (default 16). */
     bk?: number;
-    /** false: always use this tile, even for narrow outputs (see {@link fitTile}). */
-    fit?: boolean;
   };
   /** Invocations per workgroup of elementwise kernels. */
   elementwise: number;
@@ -73,7 +71,6 @@ export function tuningFor(adapter: AdapterSummary): Tuning {
  * small heads) do not leave most invocations idle. Thread counts stay as tuned.
  */
 export function fitTile(t: Tuning["gemm"], m: number, n: number): Tuning["gemm"] {
-  if (t.fit === false) return t;
   let { rm, rn } = t;
   while (rm > 1 && 4 * t.wy * (rm / 2) >= m) rm /= 2;
   while (rn > 1 && 4 * t.wx * (rn / 2) >= n) rn /= 2;
