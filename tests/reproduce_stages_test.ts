@@ -3,7 +3,7 @@
  * "embedder" (per-channel mean) standing in for a trained run, and colour-coded identities.
  */
 import assert from "node:assert/strict";
-import { encodePng } from "../data/mod.ts";
+import { encodePng, listImages } from "../data/mod.ts";
 import { resolvePlan, type Stage } from "../tasks/reproduce/cache.ts";
 import { buildPlan, type ExperimentName, resolvePreset } from "../tasks/reproduce/mod.ts";
 import { readEvalResults } from "../tasks/reproduce/mod.ts";
@@ -141,11 +141,7 @@ temp.test("train stage config: paths from deps and inputs; real-only runs link t
     },
   );
   const slice = await linkRealSlice(`${root}/real`, { ids: 2, perId: 2 }, `${root}/slice`);
-  const got: string[] = [];
-  for (const c of ["p0", "p1"]) {
-    for await (const e of Deno.readDir(`${slice}/${c}`)) got.push(`${c}/${e.name}`);
-  }
-  assert.deepEqual(got.sort(), ["p0/0.png", "p0/1.png", "p1/0.png", "p1/1.png"]);
+  assert.deepEqual(await listImages(slice), ["p0/0.png", "p0/1.png", "p1/0.png", "p1/1.png"]);
   await assert.rejects(
     linkRealSlice(`${root}/real`, { ids: 9, perId: 1 }, `${root}/s2`),
     /4 identity folders, the plan needs 9/,
