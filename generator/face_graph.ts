@@ -94,6 +94,13 @@ export function photoLightSplit(
   return { identity, image };
 }
 
+/**
+ * Gains on the learned model's shape fields and expression weights: its photo texture already
+ * carries its face's shape, and at full strength they stretch it into caricatures (measured:
+ * generator/README.md, "Geometry strength"). The procedural model keeps full strength.
+ */
+export const LEARNED_GEOMETRY = { shape: 0.3, expression: 0.5 } as const;
+
 /** Background coefficients of the learned model: noise[0:27] drive the top 27 components. */
 const BG_COMPONENTS = 27;
 
@@ -147,14 +154,15 @@ export function buildFaceGraph(
     { length: EXPRESSION_DIM },
     (_, k) => (k === 1 || k === 5 || k === 6 ? 1 : 0),
   );
+  const exprGain = learned ? LEARNED_GEOMETRY.expression : 1;
   const e0 = mul(
     expression,
-    c(Array.from({ length: EXPRESSION_DIM }, (_, k) => (k < 16 ? 0.7 : 0.6))),
+    c(Array.from({ length: EXPRESSION_DIM }, (_, k) => (k < 16 ? 0.7 : 0.6) * exprGain)),
   );
   const e1 = add(e0, mul(c(reluMask), sub(op("Relu", [e0]), e0)));
   const coef = concat([idShape, e1], 1);
   const basis = new Float32Array((SHAPE_DIM + EXPRESSION_DIM) * nC * 3);
-  basis.set(bases.shape, 0);
+  basis.set(learned ? bases.shape.map((v) => v * LEARNED_GEOMETRY.shape) : bases.shape, 0);
   basis.set(bases.expression, bases.shape.length);
   const V = add(
     g.initializer("mean_shape", geo.ctrl, [1, nC * 3]),

@@ -46,17 +46,17 @@ async function goldenImages(model?: URL): Promise<string[]> {
 loose.test("golden: generated images at seed 7 (file sha256 and pixel sha256, embedded learned generator)", async () => {
   assert.deepEqual(await goldenImages(), [
     "id000000/id000000_0001.png [[1,1]] " +
-    "54cb0271602a6f8cb53c4559546629276a33a094bbae429a95275c8d3cab0299 " +
-    "bf49c9bcea3bfefdf0e0a97ee163c43131d4cfe38678230f18a63b42cdb46d22",
+    "47a025562d39e438c8d5e1d583ec3b41b985b3f1190daf7633f05d6c6a18fe39 " +
+    "0234f500174d7884643acf06985d13eec5313d3afcc9dd6cd0b2e09bae662b99",
     "id000000/id000000_0002.png [[1,1]] " +
-    "242bfa7542cbf7316aee292623aa81a68e51d7339a4afa6ed8852e28a28b5fbe " +
-    "a159f63e4e9865f4f657efd0c6e5166be582f114e742fceb8645b325c355de6b",
+    "2d7d73790e9a1377c9f300a8224ba8a72098c424021c60b5b79cb13e4883f197 " +
+    "e79e4de332150fd85950d8191acff5aec0e508e9f5f5c49f47a77f74443d189b",
     "id000001/id000001_0001.png [[1,0.15],[0,0.85]] " +
-    "47853b6c578b7295f6130b31003cd534137d3a9cc7e326dc23ea79b5d47bb02f " +
-    "7ed2fcf03863f61b1fd344015a0b7ecc518b201526542be45eb03f16d84734d1",
+    "5a07d8f9abbdf8c80964291c68c7d5d7afd0549b31bad51aaba64edc6f1523ae " +
+    "2b89c41c519daef1e9d9096d137fd77ae377ccd26c771a42a8a0eb6775b83b3a",
     "id000001/id000001_0002.png [[1,0.25],[0,0.75]] " +
-    "75069687cbf923263fa4328d0f40c6d2e0ce891a0a4c2f8fb63f0c827a12ec0b " +
-    "10d3f27aa487b53ad29112c3a96713b0c4fe4e1ac762dc1af22b10dd841dec02",
+    "80fbb6f3bd82887968fdc41ccf2bd57d3ce2ab54537792af5340f546d4720020 " +
+    "57e6eae8a287fb288ce5683033e5e46efdc1b224387bec6d6f1dcd2954670334",
   ]);
 });
 

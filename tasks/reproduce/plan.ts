@@ -39,7 +39,7 @@ export interface PlanInputs {
 }
 
 /** Id of the generator `reproduce` uses when the plan is not told (the embedded default). */
-export const DEFAULT_GENERATOR_ID = "embedded-aam@3";
+export const DEFAULT_GENERATOR_ID = "embedded-aam@5";
 
 /** Seed of the realism meter's sampling. */
 export const REALISM_SEED = 0;
