@@ -24,6 +24,7 @@ import {
   type TableSpec,
 } from "./plan_schema.ts";
 import { trainSeeds } from "./presets.ts";
+import { LEARNED_ID } from "../../generator/mod.ts";
 
 /** Fig. 2's mild Identity Mixup strength: φ drawn from the grid values ≥ this. */
 export const FIG2_MILD_PHI_MIN = 0.5;
@@ -39,7 +40,7 @@ export interface PlanInputs {
 }
 
 /** Id of the generator `reproduce` uses when the plan is not told (the embedded default). */
-export const DEFAULT_GENERATOR_ID = "embedded-aam@5";
+export const DEFAULT_GENERATOR_ID: string = LEARNED_ID;
 
 /** Seed of the realism meter's sampling. */
 export const REALISM_SEED = 0;
