@@ -3,6 +3,8 @@
  * PyTorch peer (`bench_autodiff_torch.py`) builds the same ones.
  * (a) "cnn": 4× [conv3×3 (no bias) → BN → ReLU] with 32/64/128/256 channels, strides 1/2/2/2,
  *     global average pool, fc 256→128, CosFace (s=30, m=0.4) over 64 classes; 3×64×64 input.
+ *     BN → ReLU is the engine's fused layer (`BatchNorm2d` with `relu`; `fused: false` builds
+ *     them as two ops, the same arithmetic).
  * (b) "ir": ir10_half, the trainer's own IR-ResNet backbone (`recognition/backbones.ts`: stem
  *     conv3×3 → BN → PReLU; one IR block per stage, widths 32/64/128/256, stride 2 each; head
  *     BN → Dropout(0.4) → FC → BN1d to 256-d), ArcFace (s=30, m=0.5) over 1000 classes;
@@ -28,38 +30,38 @@ export interface BenchNet {
 class ConvBnRelu extends ag.Module {
   conv: ag.Conv2d;
   bn: ag.BatchNorm2d;
-  constructor(cIn: number, cOut: number, stride: number) {
+  constructor(cIn: number, cOut: number, stride: number, readonly fused: boolean) {
     super();
     this.conv = this.child("conv", new ag.Conv2d(cIn, cOut, 3, { stride, padding: 1 }));
-    this.bn = this.child("bn", new ag.BatchNorm2d(cOut));
+    this.bn = this.child("bn", new ag.BatchNorm2d(cOut, { relu: fused }));
   }
   forward(x: ag.Tensor): ag.Tensor {
-    return ag.relu(this.bn.forward(this.conv.forward(x)));
+    const y = this.bn.forward(this.conv.forward(x));
+    return this.fused ? y : ag.relu(y);
   }
 }
 
 class Cnn extends ag.Module {
-  body = this.child(
-    "body",
-    new ag.Sequential(
-      new ConvBnRelu(3, 32, 1),
-      new ConvBnRelu(32, 64, 2),
-      new ConvBnRelu(64, 128, 2),
-      new ConvBnRelu(128, 256, 2),
-    ),
-  );
-  fc = this.child("fc", new ag.Linear(256, 128));
+  body: ag.Sequential;
+  fc: ag.Linear;
+  constructor(fused: boolean) {
+    super();
+    const widths = [[3, 32, 1], [32, 64, 2], [64, 128, 2], [128, 256, 2]];
+    const layers = widths.map(([i, o, s]) => new ConvBnRelu(i, o, s, fused));
+    this.body = this.child("body", new ag.Sequential(...layers));
+    this.fc = this.child("fc", new ag.Linear(256, 128));
+  }
   forward(x: ag.Tensor): ag.Tensor {
     return this.fc.forward(ag.globalAvgPool(this.body.forward(x)));
   }
 }
 
-/** Builds net "cnn" or "ir" on the default backend. */
-export function buildNet(name: "cnn" | "ir"): BenchNet {
+/** Builds net "cnn" (`fused`: BN + ReLU as one op, default) or "ir" on the default backend. */
+export function buildNet(name: "cnn" | "ir", fused = true): BenchNet {
   ag.seedInit(7);
   const rng = Rng.fromSeed(9);
   if (name === "cnn") {
-    const model = new Cnn();
+    const model = new Cnn(fused);
     return {
       name,
       input: [3, 64, 64],

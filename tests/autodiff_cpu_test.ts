@@ -144,6 +144,11 @@ Deno.test("autodiff cpu: matmul, conv2d (im2col corners), bn, prelu, heads agree
     ([x, g, b]) => ag.batchNormTrain(x, g, b, ag.zeros([4]), ag.ones([4])),
   );
   await agree(
+    "bn4d + relu",
+    [[3, 4, 3, 5], [4], [4]],
+    ([x, g, b]) => ag.batchNormTrain(x, g, b, ag.zeros([4]), ag.ones([4]), { relu: true }),
+  );
+  await agree(
     "bn2d",
     [[6, 4], [4], [4]],
     ([x, g, b]) => ag.batchNormTrain(x, g, b, ag.zeros([4]), ag.ones([4])),
@@ -288,6 +293,50 @@ Deno.test("autodiff cpu: batch norm and PReLU split over threads equal one threa
   ["y", "dx", "dgamma", "dbeta", "dalpha"].forEach((what, i) =>
     assert.deepEqual(out[1][i], out[0][i], what)
   );
+  one.dispose();
+  two.dispose();
+});
+
+Deno.test("autodiff cpu: fused batch norm + ReLU has the bits of batch norm then ReLU, any thread count", async () => {
+  // one map over the threads' channel-split threshold, one with a ragged hw (scalar tails)
+  const one = await ag.CpuBackend.create({ initialMiB: 16, threads: 1 });
+  const two = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
+  await two.warmup();
+  for (const shape of [[2, 8, 64, 64], [3, 5, 7, 9]]) {
+    const [, c] = shape, rng = Rng.fromSeed(23).split(String(shape));
+    const data = rng.normals(shape.reduce((a, b) => a * b, 1));
+    const gamma = Array.from({ length: c }, (_, i) => 1 + i / 8);
+    const beta = Array.from({ length: c }, (_, i) => (i % 3) / 4 - 0.25);
+    const out: Float32Array[][] = [];
+    for (const [be, fused] of [[one, false], [one, true], [two, true]] as const) {
+      ag.useBackend(be);
+      const x = ag.tensor(data, shape, { requiresGrad: true });
+      const g = ag.tensor(gamma, [c], { requiresGrad: true });
+      const b = ag.tensor(beta, [c], { requiresGrad: true });
+      const y = ag.scope(() => {
+        const bn = ag.batchNormTrain(x, g, b, ag.zeros([c]), ag.ones([c]), { relu: fused });
+        const y = fused ? bn : ag.relu(bn);
+        const w = ag.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i)), shape);
+        ag.sum(ag.mul(y, w)).backward();
+        return y;
+      });
+      out.push([await y.toArray(), ...await Promise.all([x, g, b].map((t) => t.grad!.toArray()))]);
+      [y, x, g, b].forEach((t) => t.dispose());
+    }
+    assert.ok(out[0][0].some((v) => v === 0) && out[0][0].some((v) => v > 0), "ReLU active");
+    for (const k of [1, 2]) {
+      ["y", "dx", "dgamma", "dbeta"].forEach((what, i) => {
+        // the first differing element (deepEqual's diff of a 64 Ki-element array takes minutes)
+        const at = out[k][i].findIndex((v, q) => !Object.is(v, out[0][i][q]));
+        const how = k === 1 ? "fused" : "2 threads";
+        assert.equal(
+          at,
+          -1,
+          `[${shape}] ${how} ${what}[${at}]: ${out[k][i][at]} vs ${out[0][i][at]}`,
+        );
+      });
+    }
+  }
   one.dispose();
   two.dispose();
 });

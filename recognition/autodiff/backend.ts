@@ -171,6 +171,11 @@ export interface BatchNormSpec extends ChannelSpec {
   eps: number;
   /** Running-statistics update: r = (1−momentum)·r + momentum·batchStat (PyTorch default 0.1). */
   momentum: number;
+  /**
+   * Batch norm + ReLU fused: out = max(γ·x̂ + β, 0). Set only on a backend whose
+   * `fusesBatchNormRelu` is true (`ops.ts` composes the two kernels on the others).
+   */
+  relu?: boolean;
 }
 
 /** Softmax cross-entropy layout: logits and targets are rows×cols. */
@@ -292,7 +297,11 @@ export interface Backend {
     saveInvStd: Buf,
     spec: BatchNormSpec,
   ): void;
-  /** Training-mode batch-norm gradients: dx, dgamma (c), dbeta (c). */
+  /**
+   * Training-mode batch-norm gradients: dx, dgamma (c), dbeta (c). With `reluBeta` (β of a
+   * forward run with `relu`; only where `fusesBatchNormRelu`), dy is the gradient of the fused
+   * ReLU's output: it is first gated by that ReLU (γ·x̂ + β > 0, as the forward computed it).
+   */
   batchNormBackward(
     x: Buf,
     dy: Buf,
@@ -303,7 +312,10 @@ export interface Backend {
     dgamma: Buf,
     dbeta: Buf,
     spec: ChannelSpec,
+    reluBeta?: Buf,
   ): void;
+  /** Whether `batchNormTrain` takes `relu` and `batchNormBackward` `reluBeta` (batch norm + ReLU in one kernel). */
+  readonly fusesBatchNormRelu?: boolean;
   /** out = x > 0 ? x : alpha[channel]·x. */
   prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void;
   /** dx = dy·(x > 0 ? 1 : alpha[c]); dalpha[c] = Σ_{x ≤ 0} dy·x. */

@@ -8,10 +8,12 @@ import type { Rng } from "../../data/rng.ts";
 import type { Backend } from "./backend.ts";
 import {
   add,
+  type BatchNormOptions,
   batchNormTrain,
   div,
   matmul,
   mul,
+  relu,
   reshape,
   softmaxCrossEntropy,
   sqrt,
@@ -154,18 +156,21 @@ export function batchNormEval(
   return add(mul(x, reshape(scale, bshape)), reshape(shift, bshape));
 }
 
-/** Batch norm in either mode (`training`: batch statistics and running-stat update). */
+/**
+ * Batch norm in either mode (`training`: batch statistics and running-stat update), followed by
+ * a ReLU with `relu` (fused into one op in training mode).
+ */
 export function batchNorm(
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
   runMean: Tensor,
   runVar: Tensor,
-  opts: { training: boolean; eps?: number; momentum?: number },
+  opts: { training: boolean } & BatchNormOptions,
 ): Tensor {
-  return opts.training
-    ? batchNormTrain(x, gamma, beta, runMean, runVar, opts)
-    : batchNormEval(x, gamma, beta, runMean, runVar, opts.eps ?? 1e-5);
+  if (opts.training) return batchNormTrain(x, gamma, beta, runMean, runVar, opts);
+  const y = batchNormEval(x, gamma, beta, runMean, runVar, opts.eps ?? 1e-5);
+  return opts.relu ? relu(y) : y;
 }
 
 /** Mean soft-target cross-entropy of logits (N, C) against targets (N, C). */

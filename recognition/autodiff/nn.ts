@@ -125,13 +125,16 @@ export class Conv2d extends Module {
   }
 }
 
-/** Batch norm over dim 1 of (N, C) or (N, C, H, W), with learnable γ, β. */
+/**
+ * Batch norm over dim 1 of (N, C) or (N, C, H, W), with learnable γ, β; with `relu`, followed by
+ * a ReLU (one fused op in training).
+ */
 export class BatchNorm extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
-  constructor(c: number, readonly opts: { eps?: number; momentum?: number } = {}) {
+  constructor(c: number, readonly opts: { eps?: number; momentum?: number; relu?: boolean } = {}) {
     super();
     const ones = new Float32Array(c).fill(1);
     this.weight = this.param("weight", parameter(ones, [c]));

@@ -41,7 +41,7 @@ export interface Prims {
   sum: { axes: number[]; keepdim: boolean };
   matmul: { transA: boolean; transB: boolean };
   conv2d: { stride: [number, number]; padding: [number, number] };
-  batchNorm: { runMean: Tensor; runVar: Tensor; eps: number; momentum: number };
+  batchNorm: { runMean: Tensor; runVar: Tensor; eps: number; momentum: number; relu: boolean };
   prelu: Record<never, never>;
   softmaxCrossEntropy: Record<never, never>;
   margin: { labels: Tensor; kind: MarginSpec["kind"]; s: number; m: number; easyMargin: boolean };
@@ -261,19 +261,31 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
       return bias ? [dx, dw, db] : [dx, dw];
     },
   },
+  // with `relu`, batch norm + ReLU: one kernel each way where the backend fuses them, else the
+  // batch-norm kernel into a temporary and the ReLU kernel (and their gradients in turn)
   batchNorm: {
     forward([x, gamma, beta], p) {
-      const be = x.backend, cs = channelSpec(x);
-      const out = uninit(x.shape, be);
+      const be = x.backend, cs = channelSpec(x), fused = p.relu && !!be.fusesBatchNormRelu;
+      const out = uninit(x.shape, be), pre = p.relu && !fused ? uninit(x.shape, be) : out;
       const mu = uninit([cs.c], be), inv = uninit([cs.c], be);
-      const { runMean: rm, runVar: rv } = p, s = { ...cs, eps: p.eps, momentum: p.momentum };
-      be.batchNormTrain(x.buf, gamma.buf, beta.buf, rm.buf, rv.buf, out.buf, mu.buf, inv.buf, s);
+      const { runMean: rm, runVar: rv } = p;
+      const s = { ...cs, eps: p.eps, momentum: p.momentum, ...(fused ? { relu: true } : {}) };
+      be.batchNormTrain(x.buf, gamma.buf, beta.buf, rm.buf, rv.buf, pre.buf, mu.buf, inv.buf, s);
+      if (pre !== out) {
+        be.unary("relu", pre.buf, out.buf, out.size, {});
+        pre.dispose();
+      }
       return { out, saved: [mu, inv] };
     },
-    backward(dy, [x, gamma], _out, _p, [mean, inv]) {
-      const be = x.backend, cs = channelSpec(x);
+    backward(dy, [x, gamma, beta], out, p, [mean, inv]) {
+      const be = x.backend, cs = channelSpec(x), fused = p.relu && !!be.fusesBatchNormRelu;
       const dx = uninit(x.shape, be), dg = uninit(gamma.shape, be), db = uninit(gamma.shape, be);
-      be.batchNormBackward(x.buf, dy.buf, gamma.buf, mean.buf, inv.buf, dx.buf, dg.buf, db.buf, cs);
+      const g = p.relu && !fused ? uninit(x.shape, be) : dy; // the ReLU's input gradient
+      // out > 0 exactly where the ReLU's input was
+      if (g !== dy) be.unaryBackward("relu", out.buf, out.buf, dy.buf, g.buf, out.size, {});
+      const bufs = [mean.buf, inv.buf, dx.buf, dg.buf, db.buf] as const;
+      be.batchNormBackward(x.buf, g.buf, gamma.buf, ...bufs, cs, fused ? beta.buf : undefined);
+      if (g !== dy) g.dispose();
       return [dx, dg, db];
     },
   },
@@ -550,6 +562,8 @@ export function conv2d(
 export interface BatchNormOptions {
   eps?: number;
   momentum?: number;
+  /** A ReLU after the batch norm, fused into the op (one kernel each way on the cpu backend). */
+  relu?: boolean;
 }
 
 /**
@@ -571,8 +585,8 @@ export function batchNormTrain(
     const shapes = [x, gamma, beta, runMean, runVar].map((t) => t.shape);
     throw new ShapeError("batchNorm", "expected x (N,C[,H,W]) and per-channel vectors [C]", shapes);
   }
-  const { eps = 1e-5, momentum = 0.1 } = opts;
-  return apply("batchNorm", [x, gamma, beta], { runMean, runVar, eps, momentum });
+  const { eps = 1e-5, momentum = 0.1, relu = false } = opts;
+  return apply("batchNorm", [x, gamma, beta], { runMean, runVar, eps, momentum, relu });
 }
 
 /** PReLU with one slope per channel (dim 1). */

@@ -137,6 +137,97 @@ function sgdWat(): string {
   })))))))`;
 }
 
+const ZERO = "(v128.const i32x4 0 0 0 0)";
+/** Splats of the per-channel values at pointers `names` ($<name>v, and the scalars $<name>s). */
+const perChannel = (names: string[]) => ({
+  locals: names.map((p) => `(local $${p}s f32) (local $${p}v v128)`).join(" "),
+  pre: names.map((p) =>
+    `(local.set $${p}s (f32.load (i32.add ${L(p)} ${L("ch4")})))
+        (local.set $${p}v (f32x4.splat ${L(`${p}s`)}))`
+  ).join("\n        "),
+});
+/**
+ * dy gated by the ReLU of a fused batch norm + ReLU (`_relu` kernels): dy where
+ * FA[ch]·x + FB[ch] > 0 (the forward's pre-activation, recomputed with the same float32 ops as
+ * `ch_affine_relu`), else 0; plain dy otherwise. Vector and scalar forms.
+ */
+const gated = (relu: boolean, dy: string, x: string) =>
+  relu
+    ? [
+      `(v128.and (v128.load ${at(dy)}) (f32x4.gt (f32x4.add (f32x4.mul (v128.load ${at(x)}) ${
+        L("FAv")
+      }) ${L("FBv")}) ${ZERO}))`,
+      `(select (f32.load ${at(dy)}) (f32.const 0) (f32.gt (f32.add (f32.mul (f32.load ${at(x)}) ${
+        L("FAs")
+      }) ${L("FBs")}) (f32.const 0)))`,
+    ]
+    : [`(v128.load ${at(dy)})`, `(f32.load ${at(dy)})`];
+
+/**
+ * sum[ch] = Σ x and dot[ch] = Σ x·(y − mean[ch]) in one sweep: ch_sum and ch_dot's
+ * accumulators, each in its own order, so the same bits as the two kernels; `relu`: x gated
+ * by the fused ReLU of y (`gated`), i.e. the sums of the ReLU's input gradient.
+ */
+function chSumDot(relu: boolean): string {
+  const pc = perChannel(relu ? ["FA", "FB"] : []);
+  const [gv, gs] = gated(relu, "x", "y");
+  return blocks(
+    `ch_sum_dot${relu ? "_relu" : ""}`,
+    ["x", "y", "mean", "sum", "dot", ...(relu ? ["FA", "FB"] : [])],
+    `(local $lo v128) (local $hi v128) (local $s f64) (local $lo2 v128) (local $hi2 v128)
+      (local $s2 f64) (local $mu f32) (local $mv v128) (local $v v128) (local $d f32) ${pc.locals}`,
+    `(local.set $lo ${ZERO}) (local.set $hi ${ZERO}) (local.set $s (f64.const 0))
+        (local.set $lo2 ${ZERO}) (local.set $hi2 ${ZERO}) (local.set $s2 (f64.const 0))
+        (local.set $mu (f32.load (i32.add ${L("mean")} ${L("ch4")})))
+        (local.set $mv (f32x4.splat ${L("mu")}))
+        ${pc.pre}`,
+    `(local.set $v ${gv})
+          ${acc64(L("v"))}
+          ${acc64(`(f32x4.mul ${L("v")} (f32x4.sub (v128.load ${at("y")}) ${L("mv")}))`, "2")}`,
+    `(local.set $d ${gs})
+          (local.set $s (f64.add ${L("s")} (f64.promote_f32 ${L("d")})))
+          (local.set $s2 (f64.add ${L("s2")} (f64.promote_f32 (f32.mul ${L("d")}
+            (f32.sub (f32.load ${at("y")}) ${L("mu")})))))`,
+    `${addSum("sum")}
+        ${addSum("dot", "2")}`,
+    `${zeroChannels("sum")}
+    ${zeroChannels("dot")}`,
+  );
+}
+
+/** out = A[ch]·x + B[ch]; `relu`: max(that, 0) (batch norm + ReLU fused). */
+function chAffine(relu: boolean): string {
+  const pc = perChannel(["A", "B"]);
+  const v = `(f32x4.add (f32x4.mul (v128.load ${at("x")}) ${L("Av")}) ${L("Bv")})`;
+  const s = `(f32.add (f32.mul (f32.load ${at("x")}) ${L("As")}) ${L("Bs")})`;
+  return blocks(
+    `ch_affine${relu ? "_relu" : ""}`,
+    ["x", "out", "A", "B"],
+    pc.locals,
+    pc.pre,
+    `(v128.store ${at("out")} ${relu ? `(f32x4.max ${v} ${ZERO})` : v})`,
+    `(f32.store ${at("out")} ${relu ? `(f32.max ${s} (f32.const 0))` : s})`,
+    "",
+  );
+}
+
+/** out = A[ch]·x + B[ch]·y + C[ch]; `relu`: x gated by the fused ReLU of y (`gated`). */
+function chAffine2(relu: boolean): string {
+  const pc = perChannel(["A", "B", "C", ...(relu ? ["FA", "FB"] : [])]);
+  const [gv, gs] = gated(relu, "x", "y");
+  return blocks(
+    `ch_affine2${relu ? "_relu" : ""}`,
+    ["x", "y", "out", "A", "B", "C", ...(relu ? ["FA", "FB"] : [])],
+    pc.locals,
+    pc.pre,
+    `(v128.store ${at("out")} (f32x4.add (f32x4.add (f32x4.mul ${gv} ${L("Av")})
+            (f32x4.mul (v128.load ${at("y")}) ${L("Bv")})) ${L("Cv")}))`,
+    `(f32.store ${at("out")} (f32.add (f32.add (f32.mul ${gs} ${L("As")})
+            (f32.mul (f32.load ${at("y")}) ${L("Bs")})) ${L("Cs")}))`,
+    "",
+  );
+}
+
 /** The functions (to be placed inside the module that imports the shared memory). */
 export function eltwiseWat(): string {
   const zero = "(v128.const i32x4 0 0 0 0)";
@@ -237,57 +328,6 @@ export function eltwiseWat(): string {
       addSum("out"),
       zeroChannels("out"),
     ),
-    // sum[ch] = Σ x and dot[ch] = Σ x·(y − mean[ch]) in one sweep: ch_sum and ch_dot's
-    // accumulators, each in its own order, so the same bits as the two kernels
-    blocks(
-      "ch_sum_dot",
-      ["x", "y", "mean", "sum", "dot"],
-      `(local $lo v128) (local $hi v128) (local $s f64) (local $lo2 v128) (local $hi2 v128)
-      (local $s2 f64) (local $mu f32) (local $mv v128) (local $v v128)`,
-      `(local.set $lo ${zero}) (local.set $hi ${zero}) (local.set $s (f64.const 0))
-        (local.set $lo2 ${zero}) (local.set $hi2 ${zero}) (local.set $s2 (f64.const 0))
-        (local.set $mu (f32.load (i32.add ${L("mean")} ${L("ch4")})))
-        (local.set $mv (f32x4.splat ${L("mu")}))`,
-      `(local.set $v (v128.load ${at("x")}))
-          ${acc64(L("v"))}
-          ${acc64(`(f32x4.mul ${L("v")} (f32x4.sub (v128.load ${at("y")}) ${L("mv")}))`, "2")}`,
-      `(local.set $s (f64.add ${L("s")} (f64.promote_f32 (f32.load ${at("x")}))))
-          (local.set $s2 (f64.add ${L("s2")} (f64.promote_f32 (f32.mul (f32.load ${at("x")})
-            (f32.sub (f32.load ${at("y")}) ${L("mu")})))))`,
-      `${addSum("sum")}
-        ${addSum("dot", "2")}`,
-      `${zeroChannels("sum")}
-    ${zeroChannels("dot")}`,
-    ),
-    // out = A[ch]·x + B[ch]
-    blocks(
-      "ch_affine",
-      ["x", "out", "A", "B"],
-      "(local $av v128) (local $bv v128) (local $a f32) (local $bb f32)",
-      `(local.set $a (f32.load (i32.add ${L("A")} ${L("ch4")})))
-        (local.set $bb (f32.load (i32.add ${L("B")} ${L("ch4")})))
-        (local.set $av (f32x4.splat ${L("a")})) (local.set $bv (f32x4.splat ${L("bb")}))`,
-      `(v128.store ${at("out")} (f32x4.add (f32x4.mul (v128.load ${at("x")}) ${L("av")}) ${
-        L("bv")
-      }))`,
-      `(f32.store ${at("out")} (f32.add (f32.mul (f32.load ${at("x")}) ${L("a")}) ${L("bb")}))`,
-      "",
-    ),
-    // out = A[ch]·x + B[ch]·y + C[ch]
-    blocks(
-      "ch_affine2",
-      ["x", "y", "out", "A", "B", "C"],
-      "(local $av v128) (local $bv v128) (local $cv v128) (local $a f32) (local $bb f32) (local $cc f32)",
-      `(local.set $a (f32.load (i32.add ${L("A")} ${L("ch4")})))
-        (local.set $bb (f32.load (i32.add ${L("B")} ${L("ch4")})))
-        (local.set $cc (f32.load (i32.add ${L("C")} ${L("ch4")})))
-        (local.set $av (f32x4.splat ${L("a")})) (local.set $bv (f32x4.splat ${L("bb")}))
-        (local.set $cv (f32x4.splat ${L("cc")}))`,
-      `(v128.store ${at("out")} (f32x4.add (f32x4.add (f32x4.mul (v128.load ${at("x")}) ${L("av")})
-            (f32x4.mul (v128.load ${at("y")}) ${L("bv")})) ${L("cv")}))`,
-      `(f32.store ${at("out")} (f32.add (f32.add (f32.mul (f32.load ${at("x")}) ${L("a")})
-            (f32.mul (f32.load ${at("y")}) ${L("bb")})) ${L("cc")}))`,
-      "",
-    ),
+    ...[false, true].flatMap((relu) => [chSumDot(relu), chAffine(relu), chAffine2(relu)]),
   ].join("\n\n  ");
 }

@@ -62,6 +62,9 @@ export type ChannelKernel =
   | "ch_sum_dot"
   | "ch_affine"
   | "ch_affine2"
+  | "ch_sum_dot_relu"
+  | "ch_affine_relu"
+  | "ch_affine2_relu"
   | "prelu"
   | "prelu_bwd";
 
