@@ -104,6 +104,11 @@ Deno.test("report README/HTML: banner, command, hardware, charts, figures, confi
   const withEp = { ...model, meta: { ...model.meta, ep: "node" } };
   assert.match(renderMarkdown(withEp), /backend `cpu`, ONNX EP `node`, 2 worker\(s\)/);
   assert.match(renderHtml(withEp), /ONNX EP <code>node<\/code>, 2 worker\(s\)/);
+  // the generator of the data, when the run recorded it
+  const gen = (generator: { id: string; manifest?: string }) =>
+    renderMarkdown({ ...model, meta: { ...model.meta, generator } });
+  assert.match(gen({ id: "g@1", manifest: "my/g.json" }), /Generator \(.*\): g@1 \(my\/g\.json\)/);
+  assert.match(gen({ id: "embedded-aam@5" }), /: embedded-aam@5 \(embedded default\)/);
 });
 
 Deno.test("writeReport writes README, index.html, charts, copied figures, configs.json atomically", async () => {

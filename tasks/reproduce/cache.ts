@@ -5,6 +5,12 @@
  * `<out>/<datasets|runs|evals>/<hash>/`; a `done.json` holding the same hash marks it finished.
  */
 import { canonicalJson, type Ep, exists, sha256Hex, writeFileAtomic } from "../../data/mod.ts";
+import {
+  DEFAULT_MANIFEST,
+  EMBEDDED_MANIFESTS,
+  loadManifest,
+  resolveGeneratorModel,
+} from "../../generator/mod.ts";
 import { type EstimateCounts, estimateSeconds } from "./estimate.ts";
 import {
   type ExperimentName,
@@ -39,6 +45,11 @@ export interface InputFingerprints {
   realFolder?: () => Promise<string>;
   /** Distinct images of the LFW / validation pair files, for time estimates only. */
   counts?: EstimateCounts;
+  /**
+   * `--model`: fingerprint of the generator the data stages use (see `usedGenerator`); absent
+   * for the embedded default, which the `generator` module's source fingerprint already covers.
+   */
+  generator?: string;
 }
 
 /** A unit of cached work: one unique node of the plan. */
@@ -70,6 +81,8 @@ export interface ResolvedPlan {
   stages: Stage[];
   /** experiment → local node name → stage hash. */
   refs: Record<ExperimentName, Record<string, string>>;
+  /** The generator of the data stages (set by `planOf`). */
+  generator?: UsedGenerator;
 }
 
 /**
@@ -136,6 +149,10 @@ export async function resolvePlan(
         used.lfwImages = inputs.lfwImages ? await inputs.lfwImages() : null;
         used.floor = inputs.realFolder ? await inputs.realFolder() : null;
         if (!inputs.lfwImages) needs.add("--lfw-images");
+      }
+      // the stages that run the generator (and, through them, whatever reads their data)
+      if (inputs.generator && STAGE_KINDS[node.kind].modules.includes("generator")) {
+        used.generator = inputs.generator;
       }
       if (node.kind === "train" && node.config.val.kind === "external") {
         used.val = inputs.val ?? null;
@@ -259,6 +276,54 @@ export async function pairsFingerprint(pairs: string, images: string): Promise<s
   const bytes = await Deno.readFile(pairs);
   const text = `${await sha256Hex(bytes)}\n${await Deno.realPath(images)}`;
   return (await sha256Hex(text)).slice(0, 16);
+}
+
+/** The generator of a run's data stages. */
+export interface UsedGenerator {
+  /** The manifest's `id` (the realism meter's `generator`). */
+  id: string;
+  /** `--model` as given; absent: the embedded default. */
+  manifest?: string;
+  /** The manifest to load (a URL model's fetched local copy); absent: the embedded default. */
+  load?: string;
+  /** The data stages' key part (`InputFingerprints.generator`); absent for the default. */
+  fingerprint?: string;
+}
+
+/** `id (manifest)`, or `id (embedded default)`. */
+export function generatorName(g: Pick<UsedGenerator, "id" | "manifest">): string {
+  return `${g.id} (${g.manifest ?? "embedded default"})`;
+}
+
+/**
+ * The generator of `--model` (absent: the embedded default), resolved as `deno task generate`
+ * does (a missing model or a URL model without `allowNet` throws, naming the manifest and its
+ * field). A user manifest is fingerprinted by its id and the SHA-256 of its bytes and of its
+ * model's bytes; the project's other manifest (`procedural.json`) by its bytes, its model being
+ * built from the `generator` module's source; the default not at all, so its keys stay as they were.
+ */
+export async function usedGenerator(
+  manifest?: string,
+  opts: { allowNet?: boolean } = {},
+): Promise<UsedGenerator> {
+  const { manifest: m, url } = await loadManifest(manifest);
+  if (url.href === DEFAULT_MANIFEST.href) return { id: m.id };
+  const sha = async (u: URL) => {
+    const res = await fetch(u);
+    if (!res.ok) throw new Error(`${u.href}: cannot read (HTTP ${res.status})`);
+    return (await sha256Hex(new Uint8Array(await res.arrayBuffer()))).slice(0, 16);
+  };
+  let load: string | URL = url, model = "embedded";
+  const own = Object.values(EMBEDDED_MANIFESTS).some((f) =>
+    new URL(f, DEFAULT_MANIFEST).href === url.href
+  );
+  if (!own) {
+    load = await resolveGeneratorModel(url, opts);
+    const local = await loadManifest(load);
+    model = await sha(new URL(local.manifest.model, local.url));
+  }
+  const fingerprint = `${m.id} manifest:${await sha(url)} model:${model}`;
+  return { id: m.id, manifest, load: String(load), fingerprint };
 }
 
 /**

@@ -14,7 +14,6 @@ import {
 import { PairsFormatError, readPairs, view2Reason } from "../../eval/mod.ts";
 import { autodiff } from "../../recognition/mod.ts";
 import { alignInputs } from "./align_inputs.ts";
-import { loadManifest } from "../../generator/mod.ts";
 import {
   codeFingerprints,
   folderFingerprint,
@@ -23,6 +22,8 @@ import {
   realSliceFingerprint,
   type ResolvedPlan,
   resolvePlan,
+  type UsedGenerator,
+  usedGenerator,
 } from "./cache.ts";
 import { buildPlan, parseOnly } from "./plan.ts";
 import { type ExperimentName, PRESET_NAMES } from "./plan_schema.ts";
@@ -57,6 +58,10 @@ export interface ReproduceOptions {
   seeds?: number;
   /** `--align`: the real folders are unaligned photos, aligned (and cached) before planning. */
   align?: boolean;
+  /** `--model`: the generator manifest of every data stage (absent: the embedded default). */
+  model?: string;
+  /** `--allow-net-model`: a `--model` whose model is a URL is fetched (once, into out/cache/). */
+  allowNetModel?: boolean;
 }
 
 /** Usage text. */
@@ -64,7 +69,7 @@ export const USAGE = `usage: deno task reproduce [--preset ${PRESET_NAMES.join("
   [--real DIR [--real-ids R] [--real-per-id K[,K2]]] [--lfw-pairs FILE --lfw-images DIR]
   [--val-pairs FILE --val-images DIR] [--only table1,table2,table3,fig5,fig6,fig2,fig3]
   [--seeds N] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N] [--align]
-  [--ep auto|webgpu|node|wasm]
+  [--ep auto|webgpu|node|wasm] [--model generator.json [--allow-net-model]]
 
 Runs the paper's experiments (generate → train → evaluate) at the preset's size and writes
 <out>/report/ (README.md, index.html). Finished work under --out is reused; unfinished runs
@@ -79,7 +84,10 @@ one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the c
 (auto: hardware WebGPU, else node where it loads, else wasm); the EP is part of their cache keys.
 --align: --real / --lfw-images / --val-images are unaligned photos (e.g. raw LFW images/):
 each is detected, landmarked and aligned to the ArcFace template first (crops cached by content
-hash in <out>/align-cache; pair photos without a face get their centre, --real drops them).`;
+hash in <out>/align-cache; pair photos without a face get their centre, --real drops them).
+--model: the generator (a manifest, as for \`deno task generate\`) of every dataset, test set and
+preview, and so of the realism meter; default the embedded one. Its manifest and model bytes are
+part of the data stages' cache keys; --allow-net-model lets a URL model be fetched.`;
 
 /** Raised for a bad command line (exit 2). */
 export class UsageError extends Error {
@@ -117,6 +125,8 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       seeds: { type: "string" },
       ep: { type: "string" },
       align: { type: "boolean", default: false },
+      model: { type: "string" },
+      "allow-net-model": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   }, usageError);
@@ -136,6 +146,9 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
     if ((values[a] === undefined) !== (values[b] === undefined)) {
       throw new UsageError(`--${a} and --${b} go together`);
     }
+  }
+  if (values["allow-net-model"] && values.model === undefined) {
+    throw new UsageError("--allow-net-model needs --model FILE.json");
   }
   if ((values["real-ids"] || values["real-per-id"]) && !values.real) {
     throw new UsageError("--real-ids / --real-per-id need --real DIR");
@@ -170,6 +183,8 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
     jobs: positiveInt("--jobs", values.jobs),
     seeds: positiveInt("--seeds", values.seeds),
     align: values.align,
+    ...(values.model !== undefined ? { model: values.model } : {}),
+    allowNetModel: values["allow-net-model"],
   };
 }
 
@@ -185,17 +200,30 @@ function once<T>(f: () => Promise<T>): () => Promise<T> {
   return () => p ??= f();
 }
 
-/** Build the plan of the options and resolve it into stages (reads input fingerprints). */
-export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
+/** The generator of `--model` (see `usedGenerator`); its problems are usage errors. */
+export function generatorOf(o: Pick<ReproduceOptions, "model" | "allowNetModel">) {
+  return usedGenerator(o.model, { allowNet: o.allowNetModel }).catch((e) => {
+    throw new UsageError(`--model ${o.model ?? "(default)"}: ${(e as Error).message}`);
+  });
+}
+
+/**
+ * Build the plan of the options and resolve it into stages (reads input fingerprints; the
+ * generator is resolved here unless given).
+ */
+export async function planOf(
+  o: ReproduceOptions,
+  generator?: UsedGenerator,
+): Promise<ResolvedPlan & { generator: UsedGenerator }> {
   const { realIds, realPerId, seeds } = o;
   const preset = resolvePreset(o.preset, { realIds, realPerId, seeds });
-  const generator = (await loadManifest()).manifest.id;
+  generator ??= await generatorOf(o);
   const plan = buildPlan(
     preset,
-    { real: !!o.inputs.real, val: !!o.inputs.valPairs, generator },
+    { real: !!o.inputs.real, val: !!o.inputs.valPairs, generator: generator.id },
     o.only,
   );
-  const fp: InputFingerprints = {};
+  const fp: InputFingerprints = { generator: generator.fingerprint };
   const { real, lfwPairs, lfwImages, valPairs, valImages } = o.inputs;
   try {
     if (real) {
@@ -227,7 +255,8 @@ export async function planOf(o: ReproduceOptions): Promise<ResolvedPlan> {
     }
     throw e;
   }
-  return resolvePlan(plan, fp, await codeFingerprints(), { ep: await resolveEp(o.ep ?? "auto") });
+  const ep = await resolveEp(o.ep ?? "auto");
+  return { ...await resolvePlan(plan, fp, await codeFingerprints(), { ep }), generator };
 }
 
 /** How training is spread: side-by-side jobs, each one's CPU threads, and the backend. */
@@ -274,13 +303,14 @@ export async function reproduce(
   io: { log?: (l: string) => void; print?: (l: string) => void; command?: string } = {},
 ): Promise<ReproduceResult> {
   const print = io.print ?? ((l: string) => console.log(l));
+  const generator = await generatorOf(o); // a bad --model fails before any work
   if (o.align && !o.dryRun) {
     o = {
       ...o,
       inputs: await alignInputs(o.inputs, `${o.out}/align-cache`, o.workers, io.log, o.ep),
     };
   }
-  const resolved = await planOf(o);
+  const resolved = await planOf(o, generator);
   const layout = await jobLayout(o);
   const ep = await resolveEp(o.ep ?? "auto");
   if (o.dryRun) {
@@ -291,9 +321,10 @@ export async function reproduce(
   const t0 = performance.now();
   let outcomes: StageOutcome[];
   try {
+    const model = resolved.generator.load;
     outcomes = await runPlan(resolved, stages, {
       out: o.out,
-      inputs: o.inputs,
+      inputs: model === undefined ? o.inputs : { ...o.inputs, model },
       backend: layout.backend,
       workers: o.workers,
       ep,
@@ -316,6 +347,7 @@ export async function reproduce(
     workers: o.workers,
     jobs: layout.jobs,
     inputs: o.inputs,
+    generator: { id: resolved.generator.id, manifest: resolved.generator.manifest },
     hardware: await hardwareInfo(),
   }, (s) => readEvalResults(`${o.out}/${s.dir}`));
   const reportDir = await writeReport(o.out, model);

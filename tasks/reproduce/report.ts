@@ -8,7 +8,7 @@
  */
 import { formatDuration, writeJsonAtomic } from "../../data/mod.ts";
 import { esc } from "../../eval/mod.ts";
-import { writeFileAtomic } from "./cache.ts";
+import { generatorName, writeFileAtomic } from "./cache.ts";
 import type { Preset } from "./plan_schema.ts";
 import { trainSeeds } from "./presets.ts";
 import {
@@ -204,9 +204,11 @@ function introParagraphs(m: ReportModel): string[] {
     : "one training at a time";
   const ep = meta.ep ? `ONNX EP \`${meta.ep}\`, ` : "";
   const val = meta.inputs.valPairs ? `\`${meta.inputs.valPairs}\`` : "the synthetic validation set";
+  const gen = meta.generator;
   return [
     [
       `Command: \`${meta.command}\``,
+      ...(gen ? [`Generator (every dataset and test set): ${generatorName(gen)}`] : []),
       `Wall time: ${formatDuration(meta.wallS)} (${meta.startedAt} → ${meta.finishedAt}); ` +
       `backend \`${meta.backend}\`, ${ep}${meta.workers} worker(s), ${jobs}`,
       `Hardware: ${cpu}, ${cores} cores, ${memoryGiB.toFixed(0)} GiB RAM, ${os}, Deno ${deno}`,

@@ -120,6 +120,8 @@ export interface ReportMeta {
   /** Trainings that ran side by side (absent: 1). */
   jobs?: number;
   inputs: RunInputs;
+  /** The generator of the data stages: its id and `--model` (absent: the embedded default). */
+  generator?: { id: string; manifest?: string };
   hardware: Hardware;
 }
 

@@ -4,7 +4,14 @@
  * and prints one line per stage with the ETA of the whole plan on stderr.
  */
 import { type Ep, formatDuration } from "../../data/mod.ts";
-import { isPartial, readDone, type ResolvedPlan, type Stage, writeDone } from "./cache.ts";
+import {
+  generatorName,
+  isPartial,
+  readDone,
+  type ResolvedPlan,
+  type Stage,
+  writeDone,
+} from "./cache.ts";
 import type { NodeKind } from "./plan_schema.ts";
 import { trainWallFactor } from "./estimate.ts";
 
@@ -26,6 +33,8 @@ export interface RunInputs {
   lfwImages?: string;
   valPairs?: string;
   valImages?: string;
+  /** The generator manifest to load (`--model`, resolved); absent: the embedded default. */
+  model?: string;
 }
 
 /** Which compute backend training and embedding use. */
@@ -267,6 +276,7 @@ export function describePlan(resolved: ResolvedPlan, jobs = 1): string {
   const lines = [
     `preset ${p.name}: ${p.description}${p.meaningless ? " (numbers meaningless)" : ""}`,
     `experiments: ${resolved.plan.experiments.map((e) => e.name).join(", ")}`,
+    ...(resolved.generator ? [`generator: ${generatorName(resolved.generator)}`] : []),
     `assumed throughput: generate ${p.estimate.generateImgPerS} img/s, train ${p.estimate.trainImgPerS} img/s, ` +
     `embed ${p.estimate.embedImgPerS} img/s (${p.estimate.note})`,
     "",

@@ -278,17 +278,24 @@ export interface StageSet extends StageImpls {
 }
 
 /**
- * The stage functions `deno task reproduce` uses. One generator (on `ctx.ep`: a pool of
- * `workers` wasm workers, or one native session with `workers` threads) is opened on first use
- * and shared by every data stage of the run; `close()` ends it.
+ * The stage functions `deno task reproduce` uses. One generator (`ctx.inputs.model`, else the
+ * embedded one; on `ctx.ep`: a pool of `workers` wasm workers, or one native session with
+ * `workers` threads) is opened on first use and shared by every data stage of the run;
+ * `close()` ends it.
  */
 export function createStages(): StageSet {
   let shared: { gen: Generator; key: string } | undefined;
   const generator = async (ctx: StageContext) => {
-    const key = `${ctx.workers}/${ctx.ep ?? "auto"}`;
+    const { model } = ctx.inputs;
+    const key = `${ctx.workers}/${ctx.ep ?? "auto"}/${model ?? ""}`;
     if (shared?.key !== key) {
       await shared?.gen.close();
-      const o = { workers: ctx.workers, threads: ctx.workers, ep: ctx.ep ?? "auto" } as const;
+      const o = {
+        model,
+        workers: ctx.workers,
+        threads: ctx.workers,
+        ep: ctx.ep ?? "auto",
+      } as const;
       shared = { gen: await openGenerator(o), key };
     }
     return shared.gen;
