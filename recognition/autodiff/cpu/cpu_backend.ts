@@ -435,13 +435,13 @@ export class CpuBackend extends ArrayBackend {
     }
   }
 
-  /** Batch norm + ReLU run as one kernel each way (`ch_affine_relu`, the `_relu` gradients). */
+  /** Batch norm + ReLU run as one kernel each way (`bn_fwd_relu`, `bn_bwd_relu`). */
   get fusesBatchNormRelu(): boolean {
     return !!this.ew;
   }
   /**
-   * Per channel k: A = γ·invStd, B = β − μ·A (float32), the forward's affine map; the fused
-   * ReLU's backward recomputes its mask from the same values.
+   * Per channel k: A = γ·invStd, B = β − μ·A (float32), the forward's affine map as `bn_fwd`
+   * computes it: the fused ReLU's backward recomputes its mask from it.
    */
   private bnAffine(gamma: Buf, beta: Buf, saveMean: Buf, saveInvStd: Buf, c: number): Buf[] {
     const A = this.allocUninit(c), B = this.allocUninit(c);
@@ -457,59 +457,28 @@ export class CpuBackend extends ArrayBackend {
     const ew = this.ew;
     if (!ew) return super.batchNormTrain(...args);
     const [x, gamma, beta, runMean, runVar, out, saveMean, saveInvStd, spec] = args;
-    const { n, c, hw, eps, momentum } = spec;
-    const cnt = n * hw;
-    ew.channels("ch_sum", [this.off(x), this.off(saveMean)], n, c, hw);
-    const mean = this.view(saveMean);
-    for (let k = 0; k < c; k++) mean[k] /= cnt;
-    const dot = [this.off(x), this.off(x), this.off(saveMean), this.off(saveInvStd)];
-    ew.channels("ch_dot", dot, n, c, hw);
-    const inv = this.view(saveInvStd), rm = this.view(runMean), rv = this.view(runVar);
-    for (let k = 0; k < c; k++) {
-      const ss = Math.max(inv[k], 0);
-      rm[k] = (1 - momentum) * rm[k] + momentum * mean[k];
-      rv[k] = (1 - momentum) * rv[k] + momentum * (cnt > 1 ? ss / (cnt - 1) : ss / cnt);
-      inv[k] = 1 / Math.sqrt(ss / cnt + eps);
-    }
-    const [A, B] = this.bnAffine(gamma, beta, saveMean, saveInvStd, c);
+    const hp = this.allocUninit(4); // eps, momentum as float64
     try {
-      const ptrs = [x, out, A, B].map((b) => this.off(b));
-      ew.channels(spec.relu ? "ch_affine_relu" : "ch_affine", ptrs, n, c, hw);
+      new Float64Array(this.memory.buffer, this.off(hp) * 4, 2).set([spec.eps, spec.momentum]);
+      const ptrs = [x, out, saveMean, saveInvStd, gamma, beta, runMean, runVar, hp];
+      const k = spec.relu ? "bn_fwd_relu" : "bn_fwd";
+      ew.channels(k, ptrs.map((b) => this.off(b)), spec.n, spec.c, spec.hw);
     } finally {
-      this.free(A);
-      this.free(B);
+      this.free(hp);
     }
   }
   override batchNormBackward(...args: Parameters<Backend["batchNormBackward"]>): void {
     const ew = this.ew;
     if (!ew) return super.batchNormBackward(...args);
     const [x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, spec, reluBeta] = args;
-    const { n, c, hw } = spec;
-    const cnt = n * hw;
-    const A = this.alloc(c), B = this.alloc(c), C = this.alloc(c);
-    // the fused ReLU's mask: the forward's affine map (`_relu` kernels gate dy with it)
-    const relu = reluBeta ? this.bnAffine(gamma, reluBeta, saveMean, saveInvStd, c) : [];
-    const sfx = reluBeta ? "_relu" : "" as const;
+    // the fused ReLU's mask: the forward's affine map (the `_relu` kernel gates dy with it)
+    const relu = reluBeta ? this.bnAffine(gamma, reluBeta, saveMean, saveInvStd, spec.c) : [];
     try {
-      // Σdy and Σdy·(x − μ) in one sweep (the bits of ch_sum and ch_dot)
-      const sums = [dy, x, saveMean, dbeta, dgamma, ...relu].map((b) => this.off(b));
-      ew.channels(`ch_sum_dot${sfx}`, sums, n, c, hw);
-      const sdy = this.view(dbeta), dg = this.view(dgamma), g = this.view(gamma);
-      const mean = this.view(saveMean), inv = this.view(saveInvStd);
-      const a = this.view(A), b = this.view(B), cc = this.view(C);
-      for (let k = 0; k < c; k++) {
-        // dx = γ·inv·(dy − mean(dy) − (x − μ)·mean(dy·x̂)·inv)
-        const sdyx = dg[k];
-        const kk = g[k] * inv[k], mdy = sdy[k] / cnt, mdyx = (sdyx * inv[k] * inv[k]) / cnt;
-        a[k] = kk;
-        b[k] = -kk * mdyx;
-        cc[k] = -kk * mdy + kk * mean[k] * mdyx;
-        dg[k] = sdyx * inv[k];
-      }
-      const ptrs = [dy, x, dx, A, B, C, ...relu].map((b) => this.off(b));
-      ew.channels(`ch_affine2${sfx}`, ptrs, n, c, hw);
+      const ptrs = [dy, x, dx, saveMean, saveInvStd, gamma, dbeta, dgamma, ...relu];
+      const k = reluBeta ? "bn_bwd_relu" : "bn_bwd";
+      ew.channels(k, ptrs.map((b) => this.off(b)), spec.n, spec.c, spec.hw);
     } finally {
-      for (const b of [A, B, C, ...relu]) this.free(b);
+      for (const b of relu) this.free(b);
     }
   }
   override prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {

@@ -1,7 +1,8 @@
 /**
  * WebAssembly SIMD text of the memory-bound kernels that dominate outside GEMM: ReLU and its
- * gradient, same-shape add, axpy, PReLU and its gradient, and the per-channel pieces of batch
- * norm (sums with float64 accumulation, x·(y − mean[c]) dot products, per-channel affine maps).
+ * gradient, same-shape add, axpy, PReLU and its gradient, and training batch norm (with a fused
+ * ReLU or not) forward and backward, each one kernel that sweeps a channel at a time (float64
+ * sums, then the per-channel arithmetic, then the affine map, the later sweeps from cache).
  * Branch-free (f32x4 compare + bitselect), so data-dependent signs cost nothing; plain JS
  * versions of these loops mispredict branches at ~15 ns per element here.
  * All offsets are float32 element offsets; `n, c, hw` describe (n, c, hw) dense blocks.
@@ -163,68 +164,216 @@ const gated = (relu: boolean, dy: string, x: string) =>
     ]
     : [`(v128.load ${at(dy)})`, `(f32.load ${at(dy)})`];
 
+/** A sweep over the (n, hw) blocks of a channel: `pre` per block, vector and scalar bodies, `post`. */
+interface Sweep {
+  pre: string;
+  vec: string;
+  scal: string;
+  post: string;
+}
+const SUM_LOCALS =
+  `(local $lo v128) (local $hi v128) (local $s f64) (local $lo2 v128) (local $hi2 v128)
+      (local $s2 f64) (local $mu f32) (local $mv v128) (local $v v128) (local $d f32)`;
+const resetSums = (k = "") =>
+  `(local.set $lo${k} ${ZERO}) (local.set $hi${k} ${ZERO}) (local.set $s${k} (f64.const 0))`;
+
 /**
- * sum[ch] = Σ x and dot[ch] = Σ x·(y − mean[ch]) in one sweep: ch_sum and ch_dot's
- * accumulators, each in its own order, so the same bits as the two kernels; `relu`: x gated
- * by the fused ReLU of y (`gated`), i.e. the sums of the ReLU's input gradient.
+ * sum[ch] += Σ x (with `sum`) and dot[ch] += Σ x·(y − mean[ch]) (with `dot`) in one sweep, per
+ * (b, ch) block in float64 (two f64x2 accumulators and a scalar tail), added to the float32 result
+ * once per block; the two sums have their own accumulators, so doing both in one sweep gives each
+ * the bits it has alone. `relu`: x gated by the fused ReLU of y (`gated`), i.e. the sums of the
+ * ReLU's input gradient.
  */
-function chSumDot(relu: boolean): string {
-  const pc = perChannel(relu ? ["FA", "FB"] : []);
-  const [gv, gs] = gated(relu, "x", "y");
-  return blocks(
-    `ch_sum_dot${relu ? "_relu" : ""}`,
-    ["x", "y", "mean", "sum", "dot", ...(relu ? ["FA", "FB"] : [])],
-    `(local $lo v128) (local $hi v128) (local $s f64) (local $lo2 v128) (local $hi2 v128)
-      (local $s2 f64) (local $mu f32) (local $mv v128) (local $v v128) (local $d f32) ${pc.locals}`,
-    `(local.set $lo ${ZERO}) (local.set $hi ${ZERO}) (local.set $s (f64.const 0))
-        (local.set $lo2 ${ZERO}) (local.set $hi2 ${ZERO}) (local.set $s2 (f64.const 0))
+function sumDot(x: string, y: string, sum: string | null, dot: string | null, relu = false): Sweep {
+  const [gv, gs] = gated(relu, x, y);
+  return {
+    pre: `${sum ? resetSums() : ""} ${dot ? resetSums("2") : ""}
         (local.set $mu (f32.load (i32.add ${L("mean")} ${L("ch4")})))
-        (local.set $mv (f32x4.splat ${L("mu")}))
-        ${pc.pre}`,
-    `(local.set $v ${gv})
-          ${acc64(L("v"))}
-          ${acc64(`(f32x4.mul ${L("v")} (f32x4.sub (v128.load ${at("y")}) ${L("mv")}))`, "2")}`,
-    `(local.set $d ${gs})
-          (local.set $s (f64.add ${L("s")} (f64.promote_f32 ${L("d")})))
-          (local.set $s2 (f64.add ${L("s2")} (f64.promote_f32 (f32.mul ${L("d")}
-            (f32.sub (f32.load ${at("y")}) ${L("mu")})))))`,
-    `${addSum("sum")}
-        ${addSum("dot", "2")}`,
-    `${zeroChannels("sum")}
-    ${zeroChannels("dot")}`,
-  );
+        (local.set $mv (f32x4.splat ${L("mu")}))`,
+    vec: `(local.set $v ${gv})
+          ${sum ? acc64(L("v")) : ""}
+          ${
+      dot ? acc64(`(f32x4.mul ${L("v")} (f32x4.sub (v128.load ${at(y)}) ${L("mv")}))`, "2") : ""
+    }`,
+    scal: `(local.set $d ${gs})
+          ${sum ? `(local.set $s (f64.add ${L("s")} (f64.promote_f32 ${L("d")})))` : ""}
+          ${
+      dot
+        ? `(local.set $s2 (f64.add ${L("s2")} (f64.promote_f32 (f32.mul ${L("d")}
+            (f32.sub (f32.load ${at(y)}) ${L("mu")})))))`
+        : ""
+    }`,
+    post: `${sum ? addSum(sum) : ""} ${dot ? addSum(dot, "2") : ""}`,
+  };
 }
 
-/** out = A[ch]·x + B[ch]; `relu`: max(that, 0) (batch norm + ReLU fused). */
-function chAffine(relu: boolean): string {
-  const pc = perChannel(["A", "B"]);
+/**
+ * A job kernel over channels c0 ≤ ch < c1 that makes several sweeps over each channel in turn
+ * (so the later ones read it from cache), with `between[i]` (per channel) after sweep i;
+ * `chanPre` starts each channel. Each channel's arithmetic does not depend on the split.
+ */
+function channelSweeps(
+  name: string,
+  ptrs: string[],
+  locals: string,
+  chanPre: string,
+  sweeps: [Sweep, string][],
+): string {
+  const loops = sweeps.map(([w, between], i) => `
+      (local.set $b (i32.const 0))
+      (block $bd${i} (loop $bl${i} (br_if $bd${i} (i32.ge_u ${L("b")} ${L("n")}))
+        (local.set $base (i32.shl (i32.mul (i32.add (i32.mul ${L("b")} ${L("c")}) ${L("ch")}) ${
+    L("hw")
+  }) (i32.const 2)))
+        (local.set $end (i32.add ${L("base")} (i32.shl ${L("hw")} (i32.const 2))))
+        (local.set $vend (i32.add ${L("base")} (i32.shl (i32.and ${
+    L("hw")
+  } (i32.const -4)) (i32.const 2))))
+        ${w.pre}
+        (local.set $o ${L("base")})
+        (block $vd${i} (loop $vl${i} (br_if $vd${i} (i32.ge_u ${L("o")} ${L("vend")}))
+          ${w.vec}
+          (local.set $o (i32.add ${L("o")} (i32.const 16))) (br $vl${i})))
+        (block $sd${i} (loop $sl${i} (br_if $sd${i} (i32.ge_u ${L("o")} ${L("end")}))
+          ${w.scal}
+          (local.set $o (i32.add ${L("o")} (i32.const 4))) (br $sl${i})))
+        ${w.post}
+        (local.set $b (i32.add ${L("b")} (i32.const 1))) (br $bl${i})))
+      ${between}`);
+  return `(func (export "${name}") ${ptrs.map((p) => `(param $${p} i32)`).join(" ")}
+      (param $n i32) (param $c i32) (param $hw i32) (param $c0 i32) (param $c1 i32)
+    (local $b i32) (local $ch i32) (local $ch4 i32) (local $o i32) (local $base i32) (local $end i32)
+    (local $vend i32) (local $cnt f64) ${locals}
+    ${bytes(...ptrs)}
+    (local.set $cnt (f64.convert_i32_u (i32.mul ${L("n")} ${L("hw")})))
+    (local.set $ch ${L("c0")})
+    (block $cd (loop $cl (br_if $cd (i32.ge_u ${L("ch")} ${L("c1")}))
+      (local.set $ch4 (i32.shl ${L("ch")} (i32.const 2)))
+      ${chanPre}
+      ${loops.join("")}
+      (local.set $ch (i32.add ${L("ch")} (i32.const 1))) (br $cl))))`;
+}
+
+/** Per-channel f32 at `ptr` promoted to f64; its store of an f64 rounded. */
+const ld = (ptr: string) => `(f64.promote_f32 (f32.load (i32.add ${L(ptr)} ${L("ch4")})))`;
+const st = (ptr: string, v: string) =>
+  `(f32.store (i32.add ${L(ptr)} ${L("ch4")}) (f32.demote_f64 ${v}))`;
+const zeroAt = (...ptrs: string[]) =>
+  ptrs.map((p) => `(f32.store (i32.add ${L(p)} ${L("ch4")}) (f32.const 0))`).join(" ");
+/** $<name>s = the f64 value rounded to f32, $<name>v its splat. */
+const setSplat = (name: string, v: string) =>
+  `(local.set $${name}s (f32.demote_f64 ${v})) (local.set $${name}v (f32x4.splat ${
+    L(`${name}s`)
+  }))`;
+const f64s = (...names: string[]) => names.map((n) => `(local $${n} f64)`).join(" ");
+
+/**
+ * Training batch norm per channel, `CpuBackend.batchNormTrain`'s arithmetic (the same float32 and
+ * float64 operations in the same order as its former TS loop and kernels, so the same bits):
+ * mean = Σx / cnt; Σ x·(x − mean); the running statistics (momentum and eps as float64 at `hp`);
+ * inv = 1/√(var + eps); out = A·x + B with A = γ·inv, B = β − mean·A (`relu`: max(that, 0)).
+ * Three sweeps over the channel, the last two from cache.
+ */
+function bnForward(relu: boolean): string {
+  const f = (k: number) => `(f64.load offset=${8 * k} ${L("hp")})`; // eps, momentum
   const v = `(f32x4.add (f32x4.mul (v128.load ${at("x")}) ${L("Av")}) ${L("Bv")})`;
-  const s = `(f32.add (f32.mul (f32.load ${at("x")}) ${L("As")}) ${L("Bs")})`;
-  return blocks(
-    `ch_affine${relu ? "_relu" : ""}`,
-    ["x", "out", "A", "B"],
-    pc.locals,
-    pc.pre,
-    `(v128.store ${at("out")} ${relu ? `(f32x4.max ${v} ${ZERO})` : v})`,
-    `(f32.store ${at("out")} ${relu ? `(f32.max ${s} (f32.const 0))` : s})`,
-    "",
+  const sv = `(f32.add (f32.mul (f32.load ${at("x")}) ${L("As")}) ${L("Bs")})`;
+  return channelSweeps(
+    `bn_fwd${relu ? "_relu" : ""}`,
+    ["x", "out", "mean", "inv", "gamma", "beta", "rm", "rv", "hp"],
+    `${SUM_LOCALS} ${perChannel(["A", "B"]).locals} ${f64s("ss")}`,
+    zeroAt("mean", "inv"),
+    [
+      [sumDot("x", "x", "mean", null), st("mean", `(f64.div ${ld("mean")} ${L("cnt")})`)],
+      [
+        sumDot("x", "x", null, "inv"),
+        `
+      (local.set $ss (f64.max ${ld("inv")} (f64.const 0)))
+      ${
+          st(
+            "rm",
+            `(f64.add (f64.mul (f64.sub (f64.const 1) ${f(1)}) ${ld("rm")}) (f64.mul ${f(1)} ${
+              ld("mean")
+            }))`,
+          )
+        }
+      ${
+          st(
+            "rv",
+            `(f64.add (f64.mul (f64.sub (f64.const 1) ${f(1)}) ${ld("rv")}) (f64.mul ${f(1)}
+        (f64.div ${L("ss")} (select (f64.sub ${L("cnt")} (f64.const 1)) ${L("cnt")} (f64.gt ${
+              L("cnt")
+            } (f64.const 1))))))`,
+          )
+        }
+      ${
+          st(
+            "inv",
+            `(f64.div (f64.const 1) (f64.sqrt (f64.add (f64.div ${L("ss")} ${L("cnt")}) ${f(0)})))`,
+          )
+        }
+      ${setSplat("A", `(f64.mul ${ld("gamma")} ${ld("inv")})`)}
+      ${
+          setSplat(
+            "B",
+            `(f64.sub ${ld("beta")} (f64.mul ${ld("mean")} (f64.promote_f32 ${L("As")})))`,
+          )
+        }`,
+      ],
+      [{
+        pre: "",
+        vec: `(v128.store ${at("out")} ${relu ? `(f32x4.max ${v} ${ZERO})` : v})`,
+        scal: `(f32.store ${at("out")} ${relu ? `(f32.max ${sv} (f32.const 0))` : sv})`,
+        post: "",
+      }, ""],
+    ],
   );
 }
 
-/** out = A[ch]·x + B[ch]·y + C[ch]; `relu`: x gated by the fused ReLU of y (`gated`). */
-function chAffine2(relu: boolean): string {
-  const pc = perChannel(["A", "B", "C", ...(relu ? ["FA", "FB"] : [])]);
-  const [gv, gs] = gated(relu, "x", "y");
-  return blocks(
-    `ch_affine2${relu ? "_relu" : ""}`,
-    ["x", "y", "out", "A", "B", "C", ...(relu ? ["FA", "FB"] : [])],
-    pc.locals,
-    pc.pre,
-    `(v128.store ${at("out")} (f32x4.add (f32x4.add (f32x4.mul ${gv} ${L("Av")})
-            (f32x4.mul (v128.load ${at("y")}) ${L("Bv")})) ${L("Cv")}))`,
-    `(f32.store ${at("out")} (f32.add (f32.add (f32.mul ${gs} ${L("As")})
-            (f32.mul (f32.load ${at("y")}) ${L("Bs")})) ${L("Cs")}))`,
-    "",
+/**
+ * Training batch-norm gradients per channel, `CpuBackend.batchNormBackward`'s arithmetic (the
+ * same bits as its former TS loop and kernels): dβ = Σdy, Σdy·(x − mean); dγ = that·inv;
+ * dx = A·dy + B·x + C with A = γ·inv, B = −A·mdyx, C = −A·mdy + A·mean·mdyx. `relu`: dy gated by
+ * the fused ReLU (`gated`; its affine map FA, FB per channel). Two sweeps, the second from cache.
+ */
+function bnBackward(relu: boolean): string {
+  const [gv, gs] = gated(relu, "dy", "x");
+  const neg = (v: string) => `(f64.neg ${v})`;
+  return channelSweeps(
+    `bn_bwd${relu ? "_relu" : ""}`,
+    ["dy", "x", "dx", "mean", "inv", "gamma", "dbeta", "dgamma", ...(relu ? ["FA", "FB"] : [])],
+    `${SUM_LOCALS} ${perChannel(["A", "B", "C", "FA", "FB"]).locals} ${f64s("kk", "mdy", "mdyx")}`,
+    `${zeroAt("dbeta", "dgamma")} ${relu ? perChannel(["FA", "FB"]).pre : ""}`,
+    [
+      [
+        sumDot("dy", "x", "dbeta", "dgamma", relu),
+        `
+      (local.set $kk (f64.mul ${ld("gamma")} ${ld("inv")}))
+      (local.set $mdy (f64.div ${ld("dbeta")} ${L("cnt")}))
+      (local.set $mdyx (f64.div (f64.mul (f64.mul ${ld("dgamma")} ${ld("inv")}) ${ld("inv")}) ${
+          L("cnt")
+        }))
+      ${setSplat("A", L("kk"))}
+      ${setSplat("B", `(f64.mul ${neg(L("kk"))} ${L("mdyx")})`)}
+      ${
+          setSplat(
+            "C",
+            `(f64.add (f64.mul ${neg(L("kk"))} ${L("mdy")}) (f64.mul (f64.mul ${L("kk")} ${
+              ld("mean")
+            }) ${L("mdyx")}))`,
+          )
+        }
+      ${st("dgamma", `(f64.mul ${ld("dgamma")} ${ld("inv")})`)}`,
+      ],
+      [{
+        pre: "",
+        vec: `(v128.store ${at("dx")} (f32x4.add (f32x4.add (f32x4.mul ${gv} ${L("Av")})
+            (f32x4.mul (v128.load ${at("x")}) ${L("Bv")})) ${L("Cv")}))`,
+        scal: `(f32.store ${at("dx")} (f32.add (f32.add (f32.mul ${gs} ${L("As")})
+            (f32.mul (f32.load ${at("x")}) ${L("Bs")})) ${L("Cs")}))`,
+        post: "",
+      }, ""],
+    ],
   );
 }
 
@@ -303,31 +452,6 @@ export function eltwiseWat(): string {
       addSum("dalpha"),
       zeroChannels("dalpha"),
     ),
-    // out[ch] = Σ x (over n and hw)
-    blocks(
-      "ch_sum",
-      ["x", "out"],
-      "(local $lo v128) (local $hi v128) (local $s f64)",
-      `(local.set $lo ${zero}) (local.set $hi ${zero}) (local.set $s (f64.const 0))`,
-      acc64(`(v128.load ${at("x")})`),
-      `(local.set $s (f64.add ${L("s")} (f64.promote_f32 (f32.load ${at("x")}))))`,
-      addSum("out"),
-      zeroChannels("out"),
-    ),
-    // out[ch] = Σ x·(y − mean[ch])
-    blocks(
-      "ch_dot",
-      ["x", "y", "mean", "out"],
-      "(local $lo v128) (local $hi v128) (local $s f64) (local $mu f32) (local $mv v128)",
-      `(local.set $lo ${zero}) (local.set $hi ${zero}) (local.set $s (f64.const 0))
-        (local.set $mu (f32.load (i32.add ${L("mean")} ${L("ch4")})))
-        (local.set $mv (f32x4.splat ${L("mu")}))`,
-      acc64(`(f32x4.mul (v128.load ${at("x")}) (f32x4.sub (v128.load ${at("y")}) ${L("mv")}))`),
-      `(local.set $s (f64.add ${L("s")} (f64.promote_f32 (f32.mul (f32.load ${at("x")})
-            (f32.sub (f32.load ${at("y")}) ${L("mu")})))))`,
-      addSum("out"),
-      zeroChannels("out"),
-    ),
-    ...[false, true].flatMap((relu) => [chSumDot(relu), chAffine(relu), chAffine2(relu)]),
+    ...[false, true].flatMap((relu) => [bnForward(relu), bnBackward(relu)]),
   ].join("\n\n  ");
 }

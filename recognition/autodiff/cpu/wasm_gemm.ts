@@ -57,14 +57,10 @@ export interface Job {
  * c0, c1) and do channels c0 ≤ ch < c1 (per-channel sums are written, not accumulated).
  */
 export type ChannelKernel =
-  | "ch_sum"
-  | "ch_dot"
-  | "ch_sum_dot"
-  | "ch_affine"
-  | "ch_affine2"
-  | "ch_sum_dot_relu"
-  | "ch_affine_relu"
-  | "ch_affine2_relu"
+  | "bn_fwd"
+  | "bn_fwd_relu"
+  | "bn_bwd"
+  | "bn_bwd_relu"
   | "prelu"
   | "prelu_bwd";
 
