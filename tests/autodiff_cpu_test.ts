@@ -341,7 +341,7 @@ Deno.test("autodiff cpu: fused batch norm + ReLU has the bits of batch norm then
   two.dispose();
 });
 
-Deno.test("autodiff cpu: ReLU, its gradient, add and accumulate split over threads equal a plain loop", async () => {
+Deno.test("autodiff cpu: ReLU, its gradient, add, accumulate and chunk sums split over threads equal a plain loop", async () => {
   // 2·65536 + 13 elements: over the split threshold, ragged last range
   const n = 2 * 65536 + 13;
   const two = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
@@ -372,6 +372,13 @@ Deno.test("autodiff cpu: ReLU, its gradient, add and accumulate split over threa
     a.map((v, i) => Math.fround(Math.fround(v + b[i]) + Math.fround(dy[i] * -0.5))),
     "accumulate, alpha −0.5",
   );
+  // a weight gradient's chunk partials a, b, dy (stride n) summed into the first, in order
+  const parts = two.alloc(3 * n);
+  [a, b, dy].forEach((v, i) => two.view(parts).set(v, i * n));
+  ew.add_chunks(two.off(parts), n, 3, n);
+  const sum = a.map((v, i) => Math.fround(Math.fround(v + b[i]) + dy[i]));
+  const got = two.view(parts), at = sum.findIndex((v, i) => !Object.is(v, got[i]));
+  assert.equal(at, -1, `add_chunks[${at}]: ${got[at]} vs ${sum[at]}`);
   two.dispose();
 });
 

@@ -377,6 +377,35 @@ function bnBackward(relu: boolean): string {
   );
 }
 
+/** See `EltwiseKernels.add_chunks` (strides in elements). */
+const ADD_CHUNKS =
+  `(func (export "add_chunks") (param $p i32) (param $n i32) (param $k i32) (param $st i32)
+    (local $o i32) (local $end i32) (local $vend i32) (local $q i32) (local $qe i32) (local $v v128)
+    (local $f f32)
+    ${bytes("p", "st")}
+    (local.set $end (i32.add ${L("p")} (i32.shl ${L("n")} (i32.const 2))))
+    (local.set $vend (i32.add ${L("p")} (i32.and (i32.shl ${
+    L("n")
+  } (i32.const 2)) (i32.const -16))))
+    (local.set $qe (i32.mul ${L("st")} ${L("k")}))
+    (local.set $o ${L("p")})
+    (block $vd (loop $vl (br_if $vd (i32.ge_u ${L("o")} ${L("vend")}))
+      (local.set $v (v128.load ${L("o")}))
+      (local.set $q ${L("st")})
+      (block $kd (loop $kl (br_if $kd (i32.ge_u ${L("q")} ${L("qe")}))
+        (local.set $v (f32x4.add ${L("v")} (v128.load (i32.add ${L("o")} ${L("q")}))))
+        (local.set $q (i32.add ${L("q")} ${L("st")})) (br $kl)))
+      (v128.store ${L("o")} ${L("v")})
+      (local.set $o (i32.add ${L("o")} (i32.const 16))) (br $vl)))
+    (block $sd (loop $sl (br_if $sd (i32.ge_u ${L("o")} ${L("end")}))
+      (local.set $f (f32.load ${L("o")}))
+      (local.set $q ${L("st")})
+      (block $ks (loop $kt (br_if $ks (i32.ge_u ${L("q")} ${L("qe")}))
+        (local.set $f (f32.add ${L("f")} (f32.load (i32.add ${L("o")} ${L("q")}))))
+        (local.set $q (i32.add ${L("q")} ${L("st")})) (br $kt)))
+      (f32.store ${L("o")} ${L("f")})
+      (local.set $o (i32.add ${L("o")} (i32.const 4))) (br $sl))))`;
+
 /** The functions (to be placed inside the module that imports the shared memory). */
 export function eltwiseWat(): string {
   const zero = "(v128.const i32x4 0 0 0 0)";
@@ -453,5 +482,6 @@ export function eltwiseWat(): string {
       zeroChannels("dalpha"),
     ),
     ...[false, true].flatMap((relu) => [bnForward(relu), bnBackward(relu)]),
+    ADD_CHUNKS,
   ].join("\n\n  ");
 }

@@ -38,6 +38,7 @@ export const JOB_KERNELS = [
   "relu",
   "relu_bwd",
   "add",
+  "add_chunks",
   "sgd",
   "pack_planes",
   "wino43",

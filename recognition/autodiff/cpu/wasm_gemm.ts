@@ -70,6 +70,11 @@ export interface EltwiseKernels {
   relu(x: number, out: number, n: number): void;
   relu_bwd(x: number, dy: number, dx: number, n: number): void;
   add(a: number, b: number, out: number, n: number): void;
+  /**
+   * p[i] = ((p[i] + p[i + stride]) + p[i + 2·stride]) + … over `chunks` blocks, for i < n: the
+   * bits of adding blocks 1 … chunks − 1 into block 0 one `add` at a time, in one sweep.
+   */
+  add_chunks(p: number, n: number, chunks: number, stride: number): void;
   axpy(dst: number, src: number, n: number, alpha: number): void;
   /**
    * Momentum SGD step of n parameters (lr, momentum, weight decay: float64 at element offset
@@ -266,7 +271,7 @@ export async function createWasmGemm(
    * the idle threads when there are many (each element's arithmetic is the same at any split).
    */
   function flat(
-    k: "relu" | "relu_bwd" | "add" | "sgd",
+    k: "relu" | "relu_bwd" | "add" | "add_chunks" | "sgd",
     ptrs: number[],
     n: number,
     extra: number[] = [],
@@ -293,6 +298,7 @@ export async function createWasmGemm(
       relu: (x, out, n) => flat("relu", [x, out], n),
       relu_bwd: (x, dy, dx, n) => flat("relu_bwd", [x, dy, dx], n),
       add: (a, b, out, n) => flat("add", [a, b, out], n),
+      add_chunks: (p, n, chunks, stride) => flat("add_chunks", [p], n, [chunks, stride]),
       sgd: (p, g, m, n, hp) => flat("sgd", [p, g, m], n, [hp]),
     },
     available: () => 1 + idle().length,

@@ -424,7 +424,7 @@ export function chunkedWeightGrad(
     }
     k.runQueue(jobs, wss.length ? wss : undefined);
     const p0 = host.off(partials);
-    for (let c = 1; c < chunks; c++) k.ew.add(p0, p0 + c * size, p0, size);
+    if (chunks > 1) k.ew.add_chunks(p0, size, chunks, size);
     finish(host.view(partials), p0);
   } finally {
     for (const b of temps) host.free(b);
