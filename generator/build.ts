@@ -26,6 +26,16 @@ export const EMBEDDED_MANIFESTS: Record<EmbeddedKind, string> = {
 /** Appearance components of the shipped model (the identity block is 80 shape + these). */
 export const APPEARANCE_COMPONENTS = 200;
 
+/**
+ * Whether `manifest` is one of the project's own (`generator/model/`), whose missing model is
+ * built from source on first load rather than an error.
+ */
+export function isEmbeddedManifest(manifest: URL): boolean {
+  return Object.values(EMBEDDED_MANIFESTS).some((f) =>
+    new URL(`./model/${f}`, import.meta.url).href === manifest.href
+  );
+}
+
 /** The embedded kind of a generator id, or undefined. */
 export function embeddedKind(id: string): EmbeddedKind | undefined {
   return id === LEARNED_ID ? "learned" : id === PROCEDURAL_ID ? "procedural" : undefined;

@@ -178,13 +178,10 @@ async function readModel(m: GeneratorManifest, url: URL, modelUrl: URL): Promise
   const res = await fetch(modelUrl).catch(() => undefined);
   if (res?.ok) return new Uint8Array(await res.arrayBuffer());
   await res?.body?.cancel();
-  const { embeddedKind, buildEmbedded, EMBEDDED_MANIFESTS } = await import("./build.ts");
+  const { embeddedKind, buildEmbedded, isEmbeddedManifest } = await import("./build.ts");
   // Only the project's own manifests fall back to building their embedded model (and cache it
   // in generator/model/); any other manifest's missing model is an error, nothing is written.
-  const own = Object.values(EMBEDDED_MANIFESTS).some((f) =>
-    new URL(`./model/${f}`, import.meta.url).href === url.href
-  );
-  const kind = own ? embeddedKind(m.id) : undefined;
+  const kind = isEmbeddedManifest(url) ? embeddedKind(m.id) : undefined;
   if (!kind) {
     const where = modelUrl.protocol === "file:" ? modelUrl.pathname : modelUrl.href;
     throw new Error(

@@ -34,9 +34,8 @@ export async function resolveGeneratorModel(
   if (!isNetUrl(modelUrl)) {
     if (modelUrl.protocol === "file:") {
       const ok = await Deno.stat(modelUrl).then((s) => s.isFile, () => false);
-      // The embedded model is built on first load (generator/build.ts): absent is fine there.
-      const embedded = url.href === new URL("./model/generator.json", import.meta.url).href;
-      if (!ok && !embedded) {
+      // The embedded models are built on first load (generator/build.ts): absent is fine there.
+      if (!ok && !(await import("./build.ts")).isEmbeddedManifest(url)) {
         throw new Error(`${url.href}: field "model": ${modelUrl.pathname} not found`);
       }
     }

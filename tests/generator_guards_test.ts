@@ -1,6 +1,7 @@
 /** Generator manifests: a missing or URL model, and a wrong imageSize, fail before any write. */
 import assert from "node:assert/strict";
 import { FaceGenerator, resolveGeneratorModel } from "../generator/mod.ts";
+import { isEmbeddedManifest } from "../generator/build.ts";
 import { synthesize } from "../synthesis/mod.ts";
 import { loose, runTask } from "./_helpers.ts";
 
@@ -88,4 +89,18 @@ loose.test("generator guard: a wrong imageSize fails before anything is written 
   );
   const r = await synthesize(options);
   assert.equal(r.written, 2);
+});
+
+loose.test("generator guard: the project's own manifests may lack their model (built on first load), a copy of one may not", async (tmp) => {
+  const own = ["generator.json", "procedural.json"].map((f) =>
+    new URL(`../generator/model/${f}`, import.meta.url)
+  );
+  for (const url of own) {
+    assert.ok(isEmbeddedManifest(url), url.href);
+    assert.equal(await resolveGeneratorModel(url), url);
+  }
+  const copy = `${tmp}/procedural.json`;
+  await Deno.copyFile(own[1], copy);
+  assert.ok(!isEmbeddedManifest(new URL(`file://${copy}`)));
+  await assert.rejects(resolveGeneratorModel(copy), /field "model": .*procedural\.onnx not found/);
 });
