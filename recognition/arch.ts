@@ -120,6 +120,11 @@ export interface BackboneOps<T> {
   bn(x: T, name: string, c: number): T;
   /** PReLU with `c` slopes. */
   prelu(x: T, name: string, c: number): T;
+  /**
+   * Optional: batch norm `bn` then PReLU `prelu` as one step (the engine fuses them in
+   * training); without it the walk calls `bn`, then `prelu`.
+   */
+  bnPrelu?(x: T, bn: string, prelu: string, c: number): T;
   /** Residual sum. */
   add(a: T, b: T): T;
   /** Dropout before the FC (training only). */
@@ -139,12 +144,13 @@ export function walkBackbone<T>(
   ops: BackboneOps<T>,
   x: T,
 ): T {
-  const { conv, bn, prelu } = ops;
-  x = bn(conv(x, "stem.conv", 3, spec.stem, 3, 1), "stem.bn", spec.stem);
-  x = prelu(x, "stem.prelu", spec.stem);
+  const { conv, bn } = ops;
+  const bnPrelu = ops.bnPrelu?.bind(ops) ??
+    ((x: T, b: string, p: string, c: number) => ops.prelu(bn(x, b, c), p, c));
+  x = bnPrelu(conv(x, "stem.conv", 3, spec.stem, 3, 1), "stem.bn", "stem.prelu", spec.stem);
   for (const { name, cIn, cOut, stride, project } of blocks(spec)) {
     let r = conv(bn(x, `${name}.bn1`, cIn), `${name}.conv1`, cIn, cOut, 3, 1);
-    r = prelu(bn(r, `${name}.bn2`, cOut), `${name}.prelu`, cOut);
+    r = bnPrelu(r, `${name}.bn2`, `${name}.prelu`, cOut);
     r = bn(conv(r, `${name}.conv2`, cOut, cOut, 3, stride), `${name}.bn3`, cOut);
     const s = project
       ? bn(conv(x, `${name}.shortcut.conv`, cIn, cOut, 1, stride), `${name}.shortcut.bn`, cOut)

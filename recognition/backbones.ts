@@ -71,6 +71,9 @@ export class Backbone extends Module {
       conv: f,
       bn: f,
       prelu: f,
+      // one fused op in training (batch norm's forward with the PReLU module)
+      bnPrelu: (y, bn, prelu) =>
+        (this.#layers.get(bn) as BatchNorm).forward(y, this.#layers.get(prelu) as PReLU),
       add,
       dropout: (y) => {
         if (!this.training || this.dropout <= 0) return y;

@@ -149,6 +149,11 @@ Deno.test("autodiff cpu: matmul, conv2d (im2col corners), bn, prelu, heads agree
     ([x, g, b]) => ag.batchNormTrain(x, g, b, ag.zeros([4]), ag.ones([4]), { relu: true }),
   );
   await agree(
+    "bn4d + prelu",
+    [[3, 4, 3, 5], [4], [4], [4]],
+    ([x, g, b, a]) => ag.batchNormTrain(x, g, b, ag.zeros([4]), ag.ones([4]), { prelu: a }),
+  );
+  await agree(
     "bn2d",
     [[6, 4], [4], [4]],
     ([x, g, b]) => ag.batchNormTrain(x, g, b, ag.zeros([4]), ag.ones([4])),
@@ -297,44 +302,51 @@ Deno.test("autodiff cpu: batch norm and PReLU split over threads equal one threa
   two.dispose();
 });
 
-Deno.test("autodiff cpu: fused batch norm + ReLU has the bits of batch norm then ReLU, any thread count", async () => {
+Deno.test("autodiff cpu: fused batch norm + ReLU / PReLU has the bits of batch norm then the activation, any thread count", async () => {
   // one map over the threads' channel-split threshold, one with a ragged hw (scalar tails)
   const one = await ag.CpuBackend.create({ initialMiB: 16, threads: 1 });
   const two = await ag.CpuBackend.create({ initialMiB: 16, threads: 2 });
   await two.warmup();
-  for (const shape of [[2, 8, 64, 64], [3, 5, 7, 9]]) {
-    const [, c] = shape, rng = Rng.fromSeed(23).split(String(shape));
-    const data = rng.normals(shape.reduce((a, b) => a * b, 1));
-    const gamma = Array.from({ length: c }, (_, i) => 1 + i / 8);
-    const beta = Array.from({ length: c }, (_, i) => (i % 3) / 4 - 0.25);
-    const out: Float32Array[][] = [];
-    for (const [be, fused] of [[one, false], [one, true], [two, true]] as const) {
-      ag.useBackend(be);
-      const x = ag.tensor(data, shape, { requiresGrad: true });
-      const g = ag.tensor(gamma, [c], { requiresGrad: true });
-      const b = ag.tensor(beta, [c], { requiresGrad: true });
-      const y = ag.scope(() => {
-        const bn = ag.batchNormTrain(x, g, b, ag.zeros([c]), ag.ones([c]), { relu: fused });
-        const y = fused ? bn : ag.relu(bn);
-        const w = ag.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i)), shape);
-        ag.sum(ag.mul(y, w)).backward();
-        return y;
-      });
-      out.push([await y.toArray(), ...await Promise.all([x, g, b].map((t) => t.grad!.toArray()))]);
-      [y, x, g, b].forEach((t) => t.dispose());
-    }
-    assert.ok(out[0][0].some((v) => v === 0) && out[0][0].some((v) => v > 0), "ReLU active");
-    for (const k of [1, 2]) {
-      ["y", "dx", "dgamma", "dbeta"].forEach((what, i) => {
-        // the first differing element (deepEqual's diff of a 64 Ki-element array takes minutes)
-        const at = out[k][i].findIndex((v, q) => !Object.is(v, out[0][i][q]));
-        const how = k === 1 ? "fused" : "2 threads";
-        assert.equal(
-          at,
-          -1,
-          `[${shape}] ${how} ${what}[${at}]: ${out[k][i][at]} vs ${out[0][i][at]}`,
-        );
-      });
+  for (const act of ["relu", "prelu"] as const) {
+    for (const shape of [[2, 8, 64, 64], [3, 5, 7, 9]]) {
+      const [, c] = shape, rng = Rng.fromSeed(23).split(String(shape));
+      const data = rng.normals(shape.reduce((a, b) => a * b, 1));
+      const gamma = Array.from({ length: c }, (_, i) => 1 + i / 8);
+      const beta = Array.from({ length: c }, (_, i) => (i % 3) / 4 - 0.25);
+      const slopes = Array.from({ length: c }, (_, i) => [0.25, -0.5, 0, 1.5][i % 4]);
+      const out: Float32Array[][] = [];
+      for (const [be, fused] of [[one, false], [one, true], [two, true], [two, false]] as const) {
+        ag.useBackend(be);
+        const x = ag.tensor(data, shape, { requiresGrad: true });
+        const g = ag.tensor(gamma, [c], { requiresGrad: true });
+        const b = ag.tensor(beta, [c], { requiresGrad: true });
+        const a = ag.tensor(slopes, [c], { requiresGrad: true });
+        const params = act === "prelu" ? [x, g, b, a] : [x, g, b];
+        const y = ag.scope(() => {
+          const stats = [ag.zeros([c]), ag.ones([c])] as const;
+          const opts = !fused ? {} : act === "relu" ? { relu: true } : { prelu: a };
+          const bn = ag.batchNormTrain(x, g, b, ...stats, opts);
+          const y = fused ? bn : act === "relu" ? ag.relu(bn) : ag.prelu(bn, a);
+          const w = ag.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i)), shape);
+          ag.sum(ag.mul(y, w)).backward();
+          return y;
+        });
+        out.push([await y.toArray(), ...await Promise.all(params.map((t) => t.grad!.toArray()))]);
+        [y, x, g, b, a].forEach((t) => t.dispose());
+      }
+      const y0 = out[0][0];
+      assert.ok(y0.some((v) => v === 0 || v < 0) && y0.some((v) => v > 0), `${act} active`);
+      for (const k of [1, 2, 3]) {
+        ["y", "dx", "dgamma", "dbeta", "dalpha"].slice(0, out[0].length).forEach((what, i) => {
+          // the first differing element (deepEqual's diff of a 64 Ki-element array takes minutes)
+          const at = out[k][i].findIndex((v, q) => !Object.is(v, out[0][i][q]));
+          const how = ["", "fused", "fused, 2 threads", "2 threads"][k];
+          const msg = `${act} [${shape}] ${how} ${what}[${at}]: ${out[k][i][at]} vs ${
+            out[0][i][at]
+          }`;
+          assert.equal(at, -1, msg);
+        });
+      }
     }
   }
   one.dispose();

@@ -198,6 +198,11 @@ Deno.test("autodiff grad: batch norm (train 4D/2D, eval), prelu", () => {
       ([x, g, b]) => ag.batchNormTrain(x, g, b, rm, rv, { relu: true }),
     );
     gradCheck(
+      `batchNorm + prelu train [${shape}]`,
+      [{ shape }, { shape: [c], lo: 0.5, hi: 1.5 }, { shape: [c] }, { shape: [c], lo: -0.5 }],
+      ([x, g, b, a]) => ag.batchNormTrain(x, g, b, rm, rv, { prelu: a }),
+    );
+    gradCheck(
       `batchNorm eval [${shape}]`,
       [{ shape }, { shape: [c], lo: 0.5, hi: 1.5 }, { shape: [c] }],
       ([x, g, b]) => ag.batchNormEval(x, g, b, rm, rv),

@@ -442,19 +442,26 @@ webgpu.test("upload after recorded work keeps stream order; reused buffers are z
   assert.equal(sizeClass(1100), 1280);
 });
 
-webgpu.test("a small network trains step for step like the cpu backend (engine end to end)", async () => {
+webgpu.test("a small network trains step for step like the cpu backend (engine end to end; batch norm + PReLU as one op or two)", async () => {
   // Imported here so the kernel tests above need no npm package (zod) at all.
   const ag = await import("../recognition/autodiff/mod.ts");
-  const run = async (be: Backend) => {
+  // `fused`: batch norm + PReLU as one op (the cpu backend fuses the kernels, webgpu composes them)
+  const run = async (be: Backend, fused: boolean) => {
     ag.useBackend(be);
     ag.seedInit(5);
-    const model = new ag.Sequential(
-      new ag.Conv2d(3, 8, 3, { stride: 2, padding: 1 }),
-      new ag.BatchNorm2d(8),
-      new ag.PReLU(8),
-      new ag.Conv2d(8, 12, 3, { stride: 1, padding: 1, bias: true }),
-      new ag.BatchNorm2d(12),
-    );
+    const conv1 = new ag.Conv2d(3, 8, 3, { stride: 2, padding: 1 });
+    const bn1 = new ag.BatchNorm2d(8), act = new ag.PReLU(8);
+    const conv2 = new ag.Conv2d(8, 12, 3, { stride: 1, padding: 1, bias: true });
+    const bn2 = new ag.BatchNorm2d(12);
+    const model = {
+      parameters: () => [conv1, bn1, act, conv2, bn2].flatMap((m) => m.parameters()),
+      forward(x: InstanceType<typeof ag.Tensor>) {
+        const y = conv1.forward(x);
+        return bn2.forward(
+          conv2.forward(fused ? bn1.forward(y, act) : act.forward(bn1.forward(y))),
+        );
+      },
+    };
     const fc = new ag.Linear(12, 6);
     const head = ag.parameter(rand(5 * 6, 50), [5, 6]);
     const params = [...model.parameters(), ...fc.parameters(), head];
@@ -480,9 +487,12 @@ webgpu.test("a small network trains step for step like the cpu backend (engine e
     return losses;
   };
   const cpu = await ag.selectBackend("cpu");
-  const want = await run(cpu);
+  const want = await run(cpu, false);
+  // fused and unfused: the same bits on either backend
+  assert.deepEqual(await run(cpu, true), want, "cpu: fused batch norm + PReLU");
   cpu.dispose();
-  const got = await run(gpu!);
+  const got = await run(gpu!, false);
+  assert.deepEqual(await run(gpu!, true), got, "webgpu: fused batch norm + PReLU");
   got.forEach((l, i) =>
     assert.ok(Math.abs(l - want[i]) <= 1e-3 * Math.abs(want[i]), `step ${i}: ${got} vs ${want}`)
   );

@@ -171,12 +171,23 @@ export interface BatchNormSpec extends ChannelSpec {
   eps: number;
   /** Running-statistics update: r = (1−momentum)·r + momentum·batchStat (PyTorch default 0.1). */
   momentum: number;
-  /**
-   * Batch norm + ReLU fused: out = max(γ·x̂ + β, 0). Set only on a backend whose
-   * `fusesBatchNormRelu` is true (`ops.ts` composes the two kernels on the others).
-   */
-  relu?: boolean;
 }
+
+/**
+ * An activation fused after a training batch norm, given only to a backend whose
+ * `fusesBatchNormAct` is true (`ops.ts` composes the kernels on the others): ReLU,
+ * out = max(y, 0), or PReLU, out = y > 0 ? y : alpha[c]·y, of y = γ·x̂ + β.
+ */
+export type BatchNormAct = { kind: "relu" } | { kind: "prelu"; alpha: Buf };
+
+/**
+ * The backward of a fused batch norm + activation: β (the activation's input γ·x̂ + β is
+ * recomputed as the forward computed it) and, for PReLU, its slopes and where their gradient
+ * dalpha[c] = Σ_{y ≤ 0} dy·y goes.
+ */
+export type BatchNormActGrad =
+  | { kind: "relu"; beta: Buf }
+  | { kind: "prelu"; beta: Buf; alpha: Buf; dalpha: Buf };
 
 /** Softmax cross-entropy layout: logits and targets are rows×cols. */
 export interface RowSpec {
@@ -296,11 +307,13 @@ export interface Backend {
     saveMean: Buf,
     saveInvStd: Buf,
     spec: BatchNormSpec,
+    act?: BatchNormAct,
   ): void;
   /**
-   * Training-mode batch-norm gradients: dx, dgamma (c), dbeta (c). With `reluBeta` (β of a
-   * forward run with `relu`; only where `fusesBatchNormRelu`), dy is the gradient of the fused
-   * ReLU's output: it is first gated by that ReLU (γ·x̂ + β > 0, as the forward computed it).
+   * Training-mode batch-norm gradients: dx, dgamma (c), dbeta (c). With `act` (that of a forward
+   * run with an activation; only where `fusesBatchNormAct`), dy is the gradient of the fused
+   * activation's output: it first goes through that activation's backward (at γ·x̂ + β, as the
+   * forward computed it), which also writes PReLU's dalpha.
    */
   batchNormBackward(
     x: Buf,
@@ -312,10 +325,10 @@ export interface Backend {
     dgamma: Buf,
     dbeta: Buf,
     spec: ChannelSpec,
-    reluBeta?: Buf,
+    act?: BatchNormActGrad,
   ): void;
-  /** Whether `batchNormTrain` takes `relu` and `batchNormBackward` `reluBeta` (batch norm + ReLU in one kernel). */
-  readonly fusesBatchNormRelu?: boolean;
+  /** Whether the batch-norm kernels take `act` (batch norm + ReLU / PReLU, one kernel each way). */
+  readonly fusesBatchNormAct?: boolean;
   /** out = x > 0 ? x : alpha[channel]·x. */
   prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void;
   /** dx = dy·(x > 0 ? 1 : alpha[c]); dalpha[c] = Σ_{x ≤ 0} dy·x. */

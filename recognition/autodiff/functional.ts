@@ -13,6 +13,7 @@ import {
   div,
   matmul,
   mul,
+  prelu,
   relu,
   reshape,
   softmaxCrossEntropy,
@@ -158,7 +159,7 @@ export function batchNormEval(
 
 /**
  * Batch norm in either mode (`training`: batch statistics and running-stat update), followed by
- * a ReLU with `relu` (fused into one op in training mode).
+ * a ReLU with `relu` or a PReLU with `prelu` (fused into one op in training mode).
  */
 export function batchNorm(
   x: Tensor,
@@ -170,7 +171,7 @@ export function batchNorm(
 ): Tensor {
   if (opts.training) return batchNormTrain(x, gamma, beta, runMean, runVar, opts);
   const y = batchNormEval(x, gamma, beta, runMean, runVar, opts.eps ?? 1e-5);
-  return opts.relu ? relu(y) : y;
+  return opts.prelu ? prelu(y, opts.prelu) : opts.relu ? relu(y) : y;
 }
 
 /** Mean soft-target cross-entropy of logits (N, C) against targets (N, C). */

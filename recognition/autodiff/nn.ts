@@ -127,7 +127,8 @@ export class Conv2d extends Module {
 
 /**
  * Batch norm over dim 1 of (N, C) or (N, C, H, W), with learnable γ, β; with `relu`, followed by
- * a ReLU (one fused op in training).
+ * a ReLU (one fused op in training). `forward(x, act)` follows it by the PReLU module `act`
+ * instead (one fused op in training; `act` keeps its own slopes and parameter name).
  */
 export class BatchNorm extends Module {
   readonly weight: Tensor;
@@ -142,9 +143,10 @@ export class BatchNorm extends Module {
     this.runningMean = this.buffer("running_mean", buffer(new Float32Array(c), [c]));
     this.runningVar = this.buffer("running_var", buffer(ones, [c]));
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor, act?: PReLU): Tensor {
     const { weight, bias, runningMean, runningVar, training } = this;
-    return batchNorm(x, weight, bias, runningMean, runningVar, { ...this.opts, training });
+    const opts = { ...this.opts, training, ...(act ? { prelu: act.weight } : {}) };
+    return batchNorm(x, weight, bias, runningMean, runningVar, opts);
   }
 }
 

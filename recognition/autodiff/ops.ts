@@ -7,6 +7,8 @@
  * @module
  */
 import {
+  type BatchNormAct,
+  type BatchNormActGrad,
   type BinaryOp,
   type ConvSpec,
   type MarginSpec,
@@ -41,7 +43,14 @@ export interface Prims {
   sum: { axes: number[]; keepdim: boolean };
   matmul: { transA: boolean; transB: boolean };
   conv2d: { stride: [number, number]; padding: [number, number] };
-  batchNorm: { runMean: Tensor; runVar: Tensor; eps: number; momentum: number; relu: boolean };
+  batchNorm: {
+    runMean: Tensor;
+    runVar: Tensor;
+    eps: number;
+    momentum: number;
+    /** The activation after it (PReLU: its slopes are the 4th input). */
+    act: "none" | "relu" | "prelu";
+  };
   prelu: Record<never, never>;
   softmaxCrossEntropy: Record<never, never>;
   margin: { labels: Tensor; kind: MarginSpec["kind"]; s: number; m: number; easyMargin: boolean };
@@ -261,32 +270,59 @@ export const RULES: { [P in keyof Prims]: Rule<Prims[P]> } = {
       return bias ? [dx, dw, db] : [dx, dw];
     },
   },
-  // with `relu`, batch norm + ReLU: one kernel each way where the backend fuses them, else the
-  // batch-norm kernel into a temporary and the ReLU kernel (and their gradients in turn)
+  // with `act`, batch norm + ReLU or PReLU: one kernel each way where the backend fuses them
+  // (`fusesBatchNormAct`), else the batch-norm kernel into a temporary and the activation's kernel
+  // (and their gradients in turn: the same kernels as the unfused ops)
   batchNorm: {
-    forward([x, gamma, beta], p) {
-      const be = x.backend, cs = channelSpec(x), fused = p.relu && !!be.fusesBatchNormRelu;
-      const out = uninit(x.shape, be), pre = p.relu && !fused ? uninit(x.shape, be) : out;
+    forward([x, gamma, beta, alpha], p) {
+      const be = x.backend, cs = channelSpec(x), fused = p.act !== "none" && !!be.fusesBatchNormAct;
+      const out = uninit(x.shape, be), pre = p.act === "none" || fused ? out : uninit(x.shape, be);
       const mu = uninit([cs.c], be), inv = uninit([cs.c], be);
-      const { runMean: rm, runVar: rv } = p;
-      const s = { ...cs, eps: p.eps, momentum: p.momentum, ...(fused ? { relu: true } : {}) };
-      be.batchNormTrain(x.buf, gamma.buf, beta.buf, rm.buf, rv.buf, pre.buf, mu.buf, inv.buf, s);
-      if (pre !== out) {
-        be.unary("relu", pre.buf, out.buf, out.size, {});
-        pre.dispose();
+      const { runMean: rm, runVar: rv } = p, s = { ...cs, eps: p.eps, momentum: p.momentum };
+      const act: BatchNormAct | undefined = !fused
+        ? undefined
+        : p.act === "relu"
+        ? { kind: "relu" }
+        : { kind: "prelu", alpha: alpha.buf };
+      be.batchNormTrain(
+        x.buf,
+        gamma.buf,
+        beta.buf,
+        rm.buf,
+        rv.buf,
+        pre.buf,
+        mu.buf,
+        inv.buf,
+        s,
+        act,
+      );
+      if (pre === out) return { out, saved: [mu, inv] };
+      if (p.act === "prelu") {
+        be.prelu(pre.buf, alpha.buf, out.buf, cs);
+        return { out, saved: [mu, inv, pre] }; // PReLU's backward needs its input
       }
+      be.unary("relu", pre.buf, out.buf, out.size, {});
+      pre.dispose();
       return { out, saved: [mu, inv] };
     },
-    backward(dy, [x, gamma, beta], out, p, [mean, inv]) {
-      const be = x.backend, cs = channelSpec(x), fused = p.relu && !!be.fusesBatchNormRelu;
+    backward(dy, [x, gamma, beta, alpha], out, p, [mean, inv, pre]) {
+      const be = x.backend, cs = channelSpec(x), fused = p.act !== "none" && !!be.fusesBatchNormAct;
       const dx = uninit(x.shape, be), dg = uninit(gamma.shape, be), db = uninit(gamma.shape, be);
-      const g = p.relu && !fused ? uninit(x.shape, be) : dy; // the ReLU's input gradient
+      const da = p.act === "prelu" ? uninit(alpha.shape, be) : null;
+      // the activation's input gradient (composed), or dy (fused / none)
+      const g = p.act === "none" || fused ? dy : uninit(x.shape, be);
+      if (g !== dy && da) be.preluBackward(pre.buf, alpha.buf, dy.buf, g.buf, da.buf, cs);
       // out > 0 exactly where the ReLU's input was
-      if (g !== dy) be.unaryBackward("relu", out.buf, out.buf, dy.buf, g.buf, out.size, {});
+      else if (g !== dy) be.unaryBackward("relu", out.buf, out.buf, dy.buf, g.buf, out.size, {});
+      const act: BatchNormActGrad | undefined = !fused
+        ? undefined
+        : da
+        ? { kind: "prelu", beta: beta.buf, alpha: alpha.buf, dalpha: da.buf }
+        : { kind: "relu", beta: beta.buf };
       const bufs = [mean.buf, inv.buf, dx.buf, dg.buf, db.buf] as const;
-      be.batchNormBackward(x.buf, g.buf, gamma.buf, ...bufs, cs, fused ? beta.buf : undefined);
+      be.batchNormBackward(x.buf, g.buf, gamma.buf, ...bufs, cs, act);
       if (g !== dy) g.dispose();
-      return [dx, dg, db];
+      return da ? [dx, dg, db, da] : [dx, dg, db];
     },
   },
   prelu: {
@@ -564,6 +600,11 @@ export interface BatchNormOptions {
   momentum?: number;
   /** A ReLU after the batch norm, fused into the op (one kernel each way on the cpu backend). */
   relu?: boolean;
+  /**
+   * A PReLU with these slopes ([C]) after the batch norm, fused into the op like `relu` (the
+   * same result and gradients, slopes' included, as `prelu(batchNormTrain(…), alpha)`).
+   */
+  prelu?: Tensor;
 }
 
 /**
@@ -578,15 +619,18 @@ export function batchNormTrain(
   runVar: Tensor,
   opts: BatchNormOptions = {},
 ): Tensor {
-  const c = x.shape[1];
+  const c = x.shape[1], { eps = 1e-5, momentum = 0.1, relu = false, prelu: alpha } = opts;
+  const vecs = [gamma, beta, runMean, runVar, ...(alpha ? [alpha] : [])];
   const ok = (x.shape.length === 2 || x.shape.length === 4) &&
-    [gamma, beta, runMean, runVar].every((t) => t.shape.length === 1 && t.shape[0] === c);
+    vecs.every((t) => t.shape.length === 1 && t.shape[0] === c);
   if (!ok) {
-    const shapes = [x, gamma, beta, runMean, runVar].map((t) => t.shape);
+    const shapes = [x, ...vecs].map((t) => t.shape);
     throw new ShapeError("batchNorm", "expected x (N,C[,H,W]) and per-channel vectors [C]", shapes);
   }
-  const { eps = 1e-5, momentum = 0.1, relu = false } = opts;
-  return apply("batchNorm", [x, gamma, beta], { runMean, runVar, eps, momentum, relu });
+  if (relu && alpha) throw new TypeError("autodiff batchNorm: relu and prelu both given");
+  const act = alpha ? "prelu" : relu ? "relu" : "none";
+  const xs = alpha ? [x, gamma, beta, alpha] : [x, gamma, beta];
+  return apply("batchNorm", xs, { runMean, runVar, eps, momentum, act });
 }
 
 /** PReLU with one slope per channel (dim 1). */

@@ -435,13 +435,13 @@ export class CpuBackend extends ArrayBackend {
     }
   }
 
-  /** Batch norm + ReLU run as one kernel each way (`bn_fwd_relu`, `bn_bwd_relu`). */
-  get fusesBatchNormRelu(): boolean {
+  /** Batch norm + ReLU / PReLU run as one kernel each way (`bn_fwd_relu`, `bn_bwd_prelu`, …). */
+  get fusesBatchNormAct(): boolean {
     return !!this.ew;
   }
   /**
    * Per channel k: A = γ·invStd, B = β − μ·A (float32), the forward's affine map as `bn_fwd`
-   * computes it: the fused ReLU's backward recomputes its mask from it.
+   * computes it: the fused activation's backward recomputes its input from it.
    */
   private bnAffine(gamma: Buf, beta: Buf, saveMean: Buf, saveInvStd: Buf, c: number): Buf[] {
     const A = this.allocUninit(c), B = this.allocUninit(c);
@@ -456,12 +456,13 @@ export class CpuBackend extends ArrayBackend {
   override batchNormTrain(...args: Parameters<Backend["batchNormTrain"]>): void {
     const ew = this.ew;
     if (!ew) return super.batchNormTrain(...args);
-    const [x, gamma, beta, runMean, runVar, out, saveMean, saveInvStd, spec] = args;
+    const [x, gamma, beta, runMean, runVar, out, saveMean, saveInvStd, spec, act] = args;
     const hp = this.allocUninit(4); // eps, momentum as float64
     try {
       new Float64Array(this.memory.buffer, this.off(hp) * 4, 2).set([spec.eps, spec.momentum]);
       const ptrs = [x, out, saveMean, saveInvStd, gamma, beta, runMean, runVar, hp];
-      const k = spec.relu ? "bn_fwd_relu" : "bn_fwd";
+      if (act?.kind === "prelu") ptrs.push(act.alpha);
+      const k = act ? `bn_fwd_${act.kind}` as const : "bn_fwd";
       ew.channels(k, ptrs.map((b) => this.off(b)), spec.n, spec.c, spec.hw);
     } finally {
       this.free(hp);
@@ -470,15 +471,16 @@ export class CpuBackend extends ArrayBackend {
   override batchNormBackward(...args: Parameters<Backend["batchNormBackward"]>): void {
     const ew = this.ew;
     if (!ew) return super.batchNormBackward(...args);
-    const [x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, spec, reluBeta] = args;
-    // the fused ReLU's mask: the forward's affine map (the `_relu` kernel gates dy with it)
-    const relu = reluBeta ? this.bnAffine(gamma, reluBeta, saveMean, saveInvStd, spec.c) : [];
+    const [x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, spec, act] = args;
+    // the fused activation's input: the forward's affine map (the kernel recomputes it)
+    const fa = act ? this.bnAffine(gamma, act.beta, saveMean, saveInvStd, spec.c) : [];
     try {
-      const ptrs = [dy, x, dx, saveMean, saveInvStd, gamma, dbeta, dgamma, ...relu];
-      const k = reluBeta ? "bn_bwd_relu" : "bn_bwd";
+      const ptrs = [dy, x, dx, saveMean, saveInvStd, gamma, dbeta, dgamma, ...fa];
+      if (act?.kind === "prelu") ptrs.push(act.alpha, act.dalpha);
+      const k = act ? `bn_bwd_${act.kind}` as const : "bn_bwd";
       ew.channels(k, ptrs.map((b) => this.off(b)), spec.n, spec.c, spec.hw);
     } finally {
-      for (const b of relu) this.free(b);
+      for (const b of fa) this.free(b);
     }
   }
   override prelu(x: Buf, alpha: Buf, out: Buf, spec: ChannelSpec): void {

@@ -1,7 +1,7 @@
 /**
  * WebAssembly SIMD text of the memory-bound kernels that dominate outside GEMM: ReLU and its
  * gradient, same-shape add, axpy, PReLU and its gradient, and training batch norm (with a fused
- * ReLU or not) forward and backward, each one kernel that sweeps a channel at a time (float64
+ * ReLU or PReLU, or none) forward and backward, each one kernel that sweeps a channel at a time (float64
  * sums, then the per-channel arithmetic, then the affine map, the later sweeps from cache).
  * Branch-free (f32x4 compare + bitselect), so data-dependent signs cost nothing; plain JS
  * versions of these loops mispredict branches at ~15 ns per element here.
@@ -254,6 +254,59 @@ function channelSweeps(
       (local.set $ch (i32.add ${L("ch")} (i32.const 1))) (br $cl))))`;
 }
 
+/** The activation fused into a batch-norm kernel, and its kernels' name suffix. */
+type Act = "none" | "relu" | "prelu";
+const SUFFIX: Record<Act, string> = { none: "", relu: "_relu", prelu: "_prelu" };
+
+const PRELU_GRAD_LOCALS = `(local $xv v128) (local $z v128) (local $m v128) (local $g v128)
+    (local $xs f32) (local $zs f32) (local $ds f32) (local $lo3 v128) (local $hi3 v128) (local $s3 f64)`;
+/**
+ * The fused PReLU's input gradient at element $o, as `prelu_bwd` computes it: z = FA·x + FB (the
+ * forward's affine map, the same float32 ops), $g / $d = z > 0 ? dy : dy·alpha (vector / scalar);
+ * with `dalpha`, Σ_{z ≤ 0} dy·z into the accumulators $lo3, $hi3, $s3 as `prelu_bwd` sums it.
+ * $xv / $xs hold x.
+ */
+const preluGrad = (dalpha: boolean) => ({
+  vec: `(local.set $xv (v128.load ${at("x")}))
+          (local.set $z (f32x4.add (f32x4.mul ${L("xv")} ${L("FAv")}) ${L("FBv")}))
+          (local.set $m (f32x4.gt ${L("z")} ${ZERO}))
+          (local.set $g (v128.load ${at("dy")}))
+          ${dalpha ? acc64(`(v128.andnot (f32x4.mul ${L("g")} ${L("z")}) ${L("m")})`, "3") : ""}
+          (local.set $g (v128.bitselect ${L("g")} (f32x4.mul ${L("g")} ${L("alphav")}) ${L("m")}))`,
+  scal: `(local.set $xs (f32.load ${at("x")}))
+          (local.set $zs (f32.add (f32.mul ${L("xs")} ${L("FAs")}) ${L("FBs")}))
+          (local.set $ds (f32.load ${at("dy")}))
+          (if (f32.gt ${L("zs")} (f32.const 0))
+            (then (local.set $d ${L("ds")}))
+            (else (local.set $d (f32.mul ${L("ds")} ${L("alphas")}))
+              ${
+    dalpha
+      ? `(local.set $s3 (f64.add ${L("s3")} (f64.promote_f32 (f32.mul ${L("ds")} ${L("zs")}))))`
+      : ""
+  }))`,
+});
+
+/**
+ * `sumDot("dy", "x", "dbeta", "dgamma")` of the fused PReLU's input gradient (`preluGrad`), and
+ * dalpha[ch] += Σ_{z ≤ 0} dy·z per (b, ch) block: the bits of `prelu_bwd` then `sumDot`.
+ */
+function sumDotPrelu(): Sweep {
+  const p = preluGrad(true);
+  return {
+    pre: `${resetSums()} ${resetSums("2")} ${resetSums("3")}
+        (local.set $mu (f32.load (i32.add ${L("mean")} ${L("ch4")})))
+        (local.set $mv (f32x4.splat ${L("mu")}))`,
+    vec: `${p.vec}
+          ${acc64(L("g"))}
+          ${acc64(`(f32x4.mul ${L("g")} (f32x4.sub ${L("xv")} ${L("mv")}))`, "2")}`,
+    scal: `${p.scal}
+          (local.set $s (f64.add ${L("s")} (f64.promote_f32 ${L("d")})))
+          (local.set $s2 (f64.add ${L("s2")} (f64.promote_f32 (f32.mul ${L("d")}
+            (f32.sub ${L("xs")} ${L("mu")})))))`,
+    post: `${addSum("dbeta")} ${addSum("dgamma", "2")} ${addSum("dalpha", "3")}`,
+  };
+}
+
 /** Per-channel f32 at `ptr` promoted to f64; its store of an f64 rounded. */
 const ld = (ptr: string) => `(f64.promote_f32 (f32.load (i32.add ${L(ptr)} ${L("ch4")})))`;
 const st = (ptr: string, v: string) =>
@@ -274,15 +327,28 @@ const f64s = (...names: string[]) => names.map((n) => `(local $${n} f64)`).join(
  * inv = 1/√(var + eps); out = A·x + B with A = γ·inv, B = β − mean·A (`relu`: max(that, 0)).
  * Three sweeps over the channel, the last two from cache.
  */
-function bnForward(relu: boolean): string {
+function bnForward(act: Act): string {
   const f = (k: number) => `(f64.load offset=${8 * k} ${L("hp")})`; // eps, momentum
   const v = `(f32x4.add (f32x4.mul (v128.load ${at("x")}) ${L("Av")}) ${L("Bv")})`;
   const sv = `(f32.add (f32.mul (f32.load ${at("x")}) ${L("As")}) ${L("Bs")})`;
+  // PReLU as the `prelu` kernel computes it, on the affine map's value
+  const out = {
+    none: [v, sv],
+    relu: [`(f32x4.max ${v} ${ZERO})`, `(f32.max ${sv} (f32.const 0))`],
+    prelu: [
+      `(v128.bitselect ${L("z")} (f32x4.mul ${L("z")} ${L("alphav")}) (f32x4.gt ${
+        L("z")
+      } ${ZERO}))`,
+      `(select ${L("zs")} (f32.mul ${L("zs")} ${L("alphas")}) (f32.gt ${L("zs")} (f32.const 0)))`,
+    ],
+  }[act];
+  const pr = act === "prelu";
   return channelSweeps(
-    `bn_fwd${relu ? "_relu" : ""}`,
-    ["x", "out", "mean", "inv", "gamma", "beta", "rm", "rv", "hp"],
-    `${SUM_LOCALS} ${perChannel(["A", "B"]).locals} ${f64s("ss")}`,
-    zeroAt("mean", "inv"),
+    `bn_fwd${SUFFIX[act]}`,
+    ["x", "out", "mean", "inv", "gamma", "beta", "rm", "rv", "hp", ...(pr ? ["alpha"] : [])],
+    `${SUM_LOCALS} ${perChannel(["A", "B", "alpha"]).locals} ${f64s("ss")}
+    (local $z v128) (local $zs f32)`,
+    `${zeroAt("mean", "inv")} ${pr ? perChannel(["alpha"]).pre : ""}`,
     [
       [sumDot("x", "x", "mean", null), st("mean", `(f64.div ${ld("mean")} ${L("cnt")})`)],
       [
@@ -322,8 +388,8 @@ function bnForward(relu: boolean): string {
       ],
       [{
         pre: "",
-        vec: `(v128.store ${at("out")} ${relu ? `(f32x4.max ${v} ${ZERO})` : v})`,
-        scal: `(f32.store ${at("out")} ${relu ? `(f32.max ${sv} (f32.const 0))` : sv})`,
+        vec: `${pr ? `(local.set $z ${v})` : ""} (v128.store ${at("out")} ${out[0]})`,
+        scal: `${pr ? `(local.set $zs ${sv})` : ""} (f32.store ${at("out")} ${out[1]})`,
         post: "",
       }, ""],
     ],
@@ -336,17 +402,31 @@ function bnForward(relu: boolean): string {
  * dx = A·dy + B·x + C with A = γ·inv, B = −A·mdyx, C = −A·mdy + A·mean·mdyx. `relu`: dy gated by
  * the fused ReLU (`gated`; its affine map FA, FB per channel). Two sweeps, the second from cache.
  */
-function bnBackward(relu: boolean): string {
-  const [gv, gs] = gated(relu, "dy", "x");
+function bnBackward(act: Act): string {
+  const relu = act === "relu", pr = act === "prelu";
+  const [gv, gs] = pr ? [L("g"), L("d")] : gated(relu, "dy", "x");
   const neg = (v: string) => `(f64.neg ${v})`;
+  const fused = act === "none" ? [] : ["FA", "FB", ...(pr ? ["alpha"] : [])];
   return channelSweeps(
-    `bn_bwd${relu ? "_relu" : ""}`,
-    ["dy", "x", "dx", "mean", "inv", "gamma", "dbeta", "dgamma", ...(relu ? ["FA", "FB"] : [])],
-    `${SUM_LOCALS} ${perChannel(["A", "B", "C", "FA", "FB"]).locals} ${f64s("kk", "mdy", "mdyx")}`,
-    `${zeroAt("dbeta", "dgamma")} ${relu ? perChannel(["FA", "FB"]).pre : ""}`,
+    `bn_bwd${SUFFIX[act]}`,
+    [
+      "dy",
+      "x",
+      "dx",
+      "mean",
+      "inv",
+      "gamma",
+      "dbeta",
+      "dgamma",
+      ...fused,
+      ...(pr ? ["dalpha"] : []),
+    ],
+    `${SUM_LOCALS} ${perChannel(["A", "B", "C", "FA", "FB", "alpha"]).locals}
+    ${f64s("kk", "mdy", "mdyx")} ${PRELU_GRAD_LOCALS}`,
+    `${zeroAt("dbeta", "dgamma", ...(pr ? ["dalpha"] : []))} ${perChannel(fused).pre}`,
     [
       [
-        sumDot("dy", "x", "dbeta", "dgamma", relu),
+        pr ? sumDotPrelu() : sumDot("dy", "x", "dbeta", "dgamma", relu),
         `
       (local.set $kk (f64.mul ${ld("gamma")} ${ld("inv")}))
       (local.set $mdy (f64.div ${ld("dbeta")} ${L("cnt")}))
@@ -367,9 +447,11 @@ function bnBackward(relu: boolean): string {
       ],
       [{
         pre: "",
-        vec: `(v128.store ${at("dx")} (f32x4.add (f32x4.add (f32x4.mul ${gv} ${L("Av")})
+        vec: `${pr ? preluGrad(false).vec : ""}
+          (v128.store ${at("dx")} (f32x4.add (f32x4.add (f32x4.mul ${gv} ${L("Av")})
             (f32x4.mul (v128.load ${at("x")}) ${L("Bv")})) ${L("Cv")}))`,
-        scal: `(f32.store ${at("dx")} (f32.add (f32.add (f32.mul ${gs} ${L("As")})
+        scal: `${pr ? preluGrad(false).scal : ""}
+          (f32.store ${at("dx")} (f32.add (f32.add (f32.mul ${gs} ${L("As")})
             (f32.mul (f32.load ${at("x")}) ${L("Bs")})) ${L("Cs")}))`,
         post: "",
       }, ""],
@@ -481,7 +563,7 @@ export function eltwiseWat(): string {
       addSum("dalpha"),
       zeroChannels("dalpha"),
     ),
-    ...[false, true].flatMap((relu) => [bnForward(relu), bnBackward(relu)]),
+    ...(["none", "relu", "prelu"] as const).flatMap((act) => [bnForward(act), bnBackward(act)]),
     ADD_CHUNKS,
   ].join("\n\n  ");
 }

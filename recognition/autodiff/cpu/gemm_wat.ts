@@ -33,6 +33,8 @@ export const JOB_KERNELS = [
   "bn_fwd_relu",
   "bn_bwd",
   "bn_bwd_relu",
+  "bn_fwd_prelu",
+  "bn_bwd_prelu",
   "prelu",
   "prelu_bwd",
   "relu",

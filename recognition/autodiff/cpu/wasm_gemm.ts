@@ -61,6 +61,8 @@ export type ChannelKernel =
   | "bn_fwd_relu"
   | "bn_bwd"
   | "bn_bwd_relu"
+  | "bn_fwd_prelu"
+  | "bn_bwd_prelu"
   | "prelu"
   | "prelu_bwd";
 
