@@ -547,8 +547,11 @@ export function buildFaceGraph(
       g.initializer("point_strands", Float32Array.from(strands, (x) => 1 + 0.12 * x), [N, 1, 1]),
     );
     alb = lerp(alb, hairCol, g.initializer("point_top_hair", topW, [N, 1, 1]));
-    // inside the inner lip contour (what an open mouth shows): dark
-    const mouth = g.initializer("point_mouth", attrOf("mouth"), [N, 1, 1]);
+    // inside the inner lip contour: dark as far as the jaw drops (closed, the photos' own lips)
+    const mouth = mul(
+      g.initializer("point_mouth", attrOf("mouth"), [N, 1, 1]),
+      reshape(clip(mul(col(e1, 1), c(4)), 0, 1), [1, 1, -1]),
+    );
     alb = lerp(alb, c([0.2, 0.07, 0.07], [1, 3, 1]), mouth);
     return { u, v, d, colour: mul(alb, pShade) };
   };

@@ -16,7 +16,7 @@ import {
   probeWebGpu,
   PROCEDURAL_ID,
 } from "../generator/mod.ts";
-import { photoLightSplit } from "../generator/face_graph.ts";
+import { IMAGE_SIZE, photoLightSplit } from "../generator/face_graph.ts";
 import { loose } from "./_helpers.ts";
 
 const gen = await FaceGenerator.load(undefined, { ep: "wasm" });
@@ -246,4 +246,24 @@ loose.test("generator: the procedural model stays selectable (procedural.json) a
   } finally {
     await proc.close();
   }
+});
+
+loose.test("generator: the learned model's mouth is dark only as far as the jaw drops (closed at rest)", async () => {
+  const zero = (): Latents =>
+    Object.fromEntries(blocks.map((b) => [b.name, new Float32Array(b.size)]));
+  // pixels around the template's mouth (corners at x 41.5 / 70.7, y 92) as dark as the fill
+  const darkPixels = async (jawDrop: number) => {
+    const lat = zero();
+    lat.expression[1] = jawDrop;
+    const green = (await gen.generate(lat, 1)).subarray(IMAGE_SIZE ** 2, 2 * IMAGE_SIZE ** 2);
+    let n = 0;
+    for (let y = 86; y < 100; y++) {
+      for (let x = 46; x < 66; x++) if (green[y * IMAGE_SIZE + x] < -0.75) n++;
+    }
+    return n;
+  };
+  assert.equal(await darkPixels(0), 0, "a closed jaw shows the texture's lips");
+  assert.equal(await darkPixels(-2), 0, "jaw drop acts for positive weights only");
+  const open = await darkPixels(2);
+  assert.ok(open >= 40, `an open jaw shows a dark mouth: ${open} px`);
 });

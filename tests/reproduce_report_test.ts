@@ -108,7 +108,7 @@ Deno.test("report README/HTML: banner, command, hardware, charts, figures, confi
   const gen = (generator: { id: string; manifest?: string }) =>
     renderMarkdown({ ...model, meta: { ...model.meta, generator } });
   assert.match(gen({ id: "g@1", manifest: "my/g.json" }), /Generator \(.*\): g@1 \(my\/g\.json\)/);
-  assert.match(gen({ id: "embedded-aam@5" }), /: embedded-aam@5 \(embedded default\)/);
+  assert.match(gen({ id: "embedded-aam@6" }), /: embedded-aam@6 \(embedded default\)/);
 });
 
 Deno.test("writeReport writes README, index.html, charts, copied figures, configs.json atomically", async () => {
