@@ -104,6 +104,14 @@ export const LEARNED_GEOMETRY = { shape: 0.3, expression: 0.5 } as const;
 /** Background coefficients of the learned model: noise[0:27] drive the top 27 components. */
 const BG_COMPONENTS = 27;
 
+/** Expression weights (their order in `bases.ts`) that act only when positive. */
+const JAW_DROP = 1, BLINKS = [5, 6];
+/**
+ * Darkness inside the lips per unit of jaw-drop weight (after its gains): full at 0.25, a jaw
+ * about 0.7 σ of its prior open; a closed jaw shows the texture's own lips.
+ */
+const MOUTH_DARK_GAIN = 4;
+
 /**
  * Build the ONNX model bytes. With `appearance`, the learned model: the identity block's last K
  * coefficients draw a texture from the PCA of real photos, sampled by every dense point at its
@@ -149,10 +157,9 @@ export function buildFaceGraph(
   // procedural: 12 named colour/hair parameters + 68 smooth albedo fields; learned: K PCA coefficients
   const albNamed = learned ? "" : slice(idAlb, 0, NAMED_ALBEDO, 1);
   const albField = learned ? "" : slice(idAlb, NAMED_ALBEDO, ALBEDO_DIM, 1);
-  // mouth-open and blinks only act for positive weights
   const reluMask = Array.from(
     { length: EXPRESSION_DIM },
-    (_, k) => (k === 1 || k === 5 || k === 6 ? 1 : 0),
+    (_, k) => (k === JAW_DROP || BLINKS.includes(k) ? 1 : 0),
   );
   const exprGain = learned ? LEARNED_GEOMETRY.expression : 1;
   const e0 = mul(
@@ -547,10 +554,10 @@ export function buildFaceGraph(
       g.initializer("point_strands", Float32Array.from(strands, (x) => 1 + 0.12 * x), [N, 1, 1]),
     );
     alb = lerp(alb, hairCol, g.initializer("point_top_hair", topW, [N, 1, 1]));
-    // inside the inner lip contour: dark as far as the jaw drops (closed, the photos' own lips)
+    // inside the inner lip contour: dark as far as the jaw drops
     const mouth = mul(
       g.initializer("point_mouth", attrOf("mouth"), [N, 1, 1]),
-      reshape(clip(mul(col(e1, 1), c(4)), 0, 1), [1, 1, -1]),
+      reshape(clip(mul(col(e1, JAW_DROP), c(MOUTH_DARK_GAIN)), 0, 1), [1, 1, -1]),
     );
     alb = lerp(alb, c([0.2, 0.07, 0.07], [1, 3, 1]), mouth);
     return { u, v, d, colour: mul(alb, pShade) };
