@@ -22,10 +22,10 @@ export function hasSharedData(sub = ""): boolean {
 
 /**
  * For `Deno.test({ ignore: sharedMissing("orl"), … })`: true (the runner reports the test as
- * ignored) when any `../shared/data/<sub>` is absent; users do not have that data.
+ * ignored) when any `../shared/data/<sub>` is absent, printing which; users do not have that data.
  */
 export function sharedMissing(...subs: string[]): boolean {
-  return !subs.every(sharedExists);
+  return !subs.every((sub) => hasSharedData(sub));
 }
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
