@@ -32,6 +32,24 @@ Deno.test("smoke covers every experiment; default is Table 2 core + Table 1 with
   assert.deepEqual(t1.table!.rows.map((r) => r.label), ["synthetic 60x50", "real 150x20"]);
   const b = PRESETS.default.base, c = PRESETS.default.table1Real;
   assert.ok(typeof c === "object" && c.ids * c.perId === b.ids * b.perId);
+  // with the real set, also synthetic faces at the control's width and depth (it differs from
+  // the base's), trained from their own dataset
+  const withReal = buildPlan(resolvePreset("default"), { real: true, val: false }).experiments[0];
+  assert.deepEqual(withReal.table!.rows.map((r) => r.label), [
+    "synthetic 60x50",
+    "synthetic 150x20",
+    "real 150x20",
+  ]);
+  assert.deepEqual(
+    [withReal.nodes["syn-eq"]].map((n) => n.kind === "dataset" && [n.config.ids, n.config.perId]),
+    [[150, 20]],
+  );
+  // the smoke preset's base is its control's shape: no extra row
+  const smoke = buildPlan(resolvePreset("smoke"), { real: true, val: false }, ["table1"]);
+  assert.deepEqual(smoke.experiments[0].table!.rows.map((r) => r.label), [
+    "synthetic 6x4",
+    "real 6x4",
+  ]);
   const t2 = plan.experiments[1];
   // syn, +IM, and one +IM+DM row per real size (the paper's 2K_10 and 2K_20, scaled).
   assert.equal(t2.table!.rows.length, 2 + PRESETS.default.real.perId.length);

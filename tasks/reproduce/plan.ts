@@ -223,6 +223,14 @@ const BUILDERS: Record<ExperimentName, (p: Preset, inputs: PlanInputs) => Experi
       const real = p.table1Real === true
         ? { ids: p.real.ids, perId: Math.max(...p.real.perId) }
         : p.table1Real;
+      // with the real set, synthetic faces at the control's own width and depth where the base
+      // differs: the gap at equal shape, not only at equal image count (width alone moves LFW)
+      if (inputs.real && (real.ids !== p.base.ids || real.perId !== p.base.perId)) {
+        rows.push({
+          label: `synthetic ${cellName(real)}`,
+          cells: b.evals(b.train("train-syn-eq", b.dataset("syn-eq", real), null)),
+        });
+      }
       rows.push({
         label: `real ${cellName(real)}`,
         cells: b.evals(b.train("train-real", null, real)),
