@@ -99,8 +99,9 @@ const OVERRIDES: Record<PresetName, Overrides<Preset>> = {
     validation: { ids: 100, perId: 4, pairs: 400 },
     real: { ids: 100, perId: [5, 10] },
     // the control row: real data at the synthetic base's image count (150 × 20 = 60 × 50), and
-    // beside it synthetic faces at the same 150 × 20 (with the embedded generator, LFW View 1
-    // DevTrain: 76.50 / 76.05 vs 74.59 / 74.73 at 60 × 50; real 81.23)
+    // beside it synthetic faces at the same 150 × 20 (embedded generator, LFW View 1 DevTrain,
+    // two seeds: 76.50 / 76.05 against 72.86 / 72.64 at 60 × 50 in the same session, 73.73 /
+    // 74.73 on the bit-reproducible pool; real 81.23)
     table1Real: { ids: 150, perId: 20 },
     table3: {
       widths: [100, 200],
