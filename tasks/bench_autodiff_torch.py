@@ -113,7 +113,7 @@ def bench(name, steps, batch):
     print(f"  torch {name}: best {dt * 1000:.0f} ms/step = {batch / dt:.1f} images/s "
           f"(median {batch / med:.1f}; {batch / cpu:.1f} images/CPU-s), loss {loss:.3f}",
           file=sys.stderr)
-    return batch / dt, batch / cpu
+    return batch / dt, batch / cpu, batch / med
 
 
 def gemm(n):
@@ -143,6 +143,8 @@ def main():
         "torch_ir_images_per_s": round(ir[0], 2),
         "torch_cnn_images_per_cpu_s": round(cnn[1], 2),
         "torch_ir_images_per_cpu_s": round(ir[1], 2),
+        "torch_cnn_images_per_s_median": round(cnn[2], 2),
+        "torch_ir_images_per_s_median": round(ir[2], 2),
         "torch_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(res))
