@@ -1,7 +1,8 @@
 /**
  * `deno task reproduce --preset smoke` end to end (the CI run of issue 7): every experiment at toy
  * size through the real generator, trainer and evaluator, then a rerun that must find everything
- * cached. Adds `--real` when `../shared/data/celeba-aligned` is present (Domain Mixup rows).
+ * cached, and `notebooks/smoke.ipynb` on that output. Adds `--real` when
+ * `../shared/data/celeba-aligned` is present (Domain Mixup rows).
  * Takes ~3–4 minutes on 2 cores.
  */
 import assert from "node:assert/strict";
@@ -48,4 +49,62 @@ temp.test("reproduce --preset smoke: every stage runs, the report is complete, a
     before.has(s.dir) && s.status === "done"
   );
   assert.deepEqual(rerun.map((s: { label: string }) => s.label), [], "finished stages reused");
+
+  // The notebook on the same, now cached, output: it must still run and show Table 2 and a figure.
+  const nb = await runNotebook(new URL("../notebooks/smoke.ipynb", import.meta.url), out);
+  assert.equal(nb.exitCode, 0);
+  // its reproduce call finds the smoke run's stages finished (cached), and fails none
+  assert.ok((nb.stages.cached ?? 0) > 0, JSON.stringify(nb.stages));
+  for (const status of Object.keys(nb.stages)) {
+    assert.ok(["cached", "done", "needs-input"].includes(status), JSON.stringify(nb.stages));
+  }
+  assert.equal(nb.shown.length, 2, JSON.stringify(nb.shown).slice(0, 500));
+  assert.equal(nb.shown[0].kind, "md");
+  assert.match(nb.shown[0].value, /^## Table 2[^]*\| synthetic 6x4 \|/);
+  assert.doesNotMatch(nb.shown[0].value, /\n## (?!Table 2)/, "Table 2's section only");
+  assert.deepEqual(nb.shown[1], { kind: "image", value: `${out}/report/figures/fig3-1.png` });
 });
+
+interface NotebookRun {
+  exitCode: number;
+  stages: Record<string, number>;
+  shown: { kind: "md" | "svg" | "image"; value: string }[];
+}
+
+/**
+ * Runs the code cells of the notebook at `path` as one module from its own folder (as the Deno
+ * kernel does), writing to `out` instead of its `out/notebook-smoke`, with `Deno.jupyter`'s
+ * display calls recorded: what it showed, and its reproduce's exit code and stage counts.
+ */
+async function runNotebook(path: URL, out: string): Promise<NotebookRun> {
+  const nb = JSON.parse(await Deno.readTextFile(path)) as {
+    cells: { cell_type: string; source: string | string[] }[];
+  };
+  let code = nb.cells.filter((c) => c.cell_type === "code")
+    .map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source)).join("\n");
+  const outExpr = 'new URL("out/notebook-smoke", root).pathname';
+  assert.ok(code.includes(outExpr), `${path.pathname}: expected its output folder as ${outExpr}`);
+  code = code.replace(outExpr, JSON.stringify(out));
+  const record = (kind: string, value: string) =>
+    `shown.push({ kind: "${kind}", value: ${value} })`;
+  const module = `const shown: unknown[] = [];
+(Deno as unknown as { jupyter: unknown }).jupyter = {
+  md: (s: TemplateStringsArray, ...v: unknown[]) => ${record("md", "String.raw(s, ...v)")},
+  svg: (s: TemplateStringsArray, ...v: unknown[]) => ${record("svg", "String.raw(s, ...v)")},
+  image: (p: string) => ${record("image", "p")},
+};
+${code}
+console.log(JSON.stringify({ exitCode: result.exitCode, stages: counts, shown }));
+`;
+  const file = `${out}/notebook.ts`;
+  await Deno.writeTextFile(file, module);
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", new URL("../deno.json", import.meta.url).pathname, file],
+    cwd: new URL(".", path).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  assert.equal(run.code, 0, text(run.stderr).slice(-3000));
+  return JSON.parse(text(run.stdout).trim().split("\n").at(-1)!);
+}
