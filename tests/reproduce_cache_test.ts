@@ -210,7 +210,7 @@ temp.test("a missing module reports 'needs X' for its stages and blocks the rest
   assert.equal(await Deno.stat(`${out}/${train.stage.dir}/done.json`).catch(() => null), null);
 });
 
-temp.test("code fingerprints follow source edits, not the build outputs a .gitignore names", async (root) => {
+temp.test("code fingerprints follow source edits, not the build outputs a .gitignore names nor docs", async (root) => {
   await Deno.mkdir(`${root}/gen/model`, { recursive: true });
   await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 1;\n");
   await Deno.writeTextFile(`${root}/gen/model/.gitignore`, "face.onnx\n*.tmp\n");
@@ -225,6 +225,11 @@ temp.test("code fingerprints follow source edits, not the build outputs a .gitig
   await Deno.writeTextFile(`${root}/gen/model/face.json`, "{}");
   const added = await codeFingerprints(url, ["gen"]);
   assert.notEqual(added.gen, before.gen);
+  // documentation (a README, an experiment log, in any folder) does not count
+  await Deno.writeTextFile(`${root}/gen/README.md`, "# gen\n");
+  await Deno.writeTextFile(`${root}/gen/model/EXPERIMENTS.md`, "results\n");
+  await Deno.writeTextFile(`${root}/gen/model/run.log`, "step 1\n");
+  assert.deepEqual(await codeFingerprints(url, ["gen"]), added);
   await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 2;\n");
   assert.notEqual((await codeFingerprints(url, ["gen"])).gen, added.gen);
 });

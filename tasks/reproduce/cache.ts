@@ -328,8 +328,9 @@ export async function usedGenerator(
 
 /**
  * Fingerprint of each module's source: the SHA-256 of every file under `<root>/<module>/`
- * (names and bytes, sorted; dot files and what a folder's `.gitignore` names are left out), so
- * editing a module invalidates what it computed. When the
+ * (names and bytes, sorted; dot files, what a folder's `.gitignore` names and documentation —
+ * `*.md`, `*.log` — are left out), so editing a module's code or data invalidates what it
+ * computed and editing its README does not. When the
  * modules are not local files (imported by URL), their `deno.json` version is used instead.
  */
 export async function codeFingerprints(
@@ -360,12 +361,18 @@ export async function codeFingerprints(
 async function walk(base: string, rel: string, out: string[]): Promise<void> {
   const ignored = await ignoredNames(`${base}${rel}`);
   for await (const e of Deno.readDir(`${base}${rel}`)) {
-    if (e.name.startsWith(".") || ignored(e.name)) continue;
+    if (e.name.startsWith(".") || ignored(e.name) || isDocumentation(e.name)) continue;
     const p = `${rel}${e.name}`;
     if (e.isDirectory) await walk(base, `${p}/`, out);
     else if (e.isFile) out.push(p);
   }
 }
+
+/**
+ * Prose and measurement logs kept beside a module's code (READMEs, experiment logs): no stage
+ * reads them, and a doc-only commit used to change every key and so rerun hours of cached work.
+ */
+const isDocumentation = (name: string): boolean => /\.(md|log)$/i.test(name);
 
 /**
  * The names a folder's own `.gitignore` excludes (exact names and `*.ext` lines): build outputs
