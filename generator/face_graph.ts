@@ -97,7 +97,7 @@ export function photoLightSplit(
 /**
  * Gains on the learned model's shape fields and expression weights: its photo texture already
  * carries its face's shape, and at full strength they stretch it into caricatures (measured:
- * generator/README.md, "Geometry strength"). The procedural model keeps full strength.
+ * generator/EXPERIMENTS.md, "Geometry strength"). The procedural model keeps full strength.
  */
 export const LEARNED_GEOMETRY = { shape: 0.3, expression: 0.5 } as const;
 

@@ -29,14 +29,14 @@ Deno.test("smoke covers every experiment; default is Table 2 core + Table 1 with
   assert.deepEqual(plan.experiments.map((e) => e.name), ["table1", "table2"]);
   const t1 = plan.experiments[0];
   // the real-trained control row at the synthetic base's image count (runs only with --real)
-  assert.deepEqual(t1.table!.rows.map((r) => r.label), ["synthetic 60x50", "real 150x20"]);
+  assert.deepEqual(t1.table!.rows.map((r) => r.label), ["synthetic 100x30", "real 150x20"]);
   const b = PRESETS.default.base, c = PRESETS.default.table1Real;
   assert.ok(typeof c === "object" && c.ids * c.perId === b.ids * b.perId);
   // with the real set, also synthetic faces at the control's width and depth (it differs from
   // the base's), trained from their own dataset
   const withReal = buildPlan(resolvePreset("default"), { real: true, val: false }).experiments[0];
   assert.deepEqual(withReal.table!.rows.map((r) => r.label), [
-    "synthetic 60x50",
+    "synthetic 100x30",
     "synthetic 150x20",
     "real 150x20",
   ]);

@@ -140,7 +140,7 @@ class Builder {
         config: {
           ...this.p.train,
           // photometric augmentation makes up for what renders lack; on real photos it cost the
-          // real control 5 points (generator/README.md), so real-only runs go without
+          // real control 5 points (generator/EXPERIMENTS.md), so real-only runs go without
           photometric: data === null ? null : this.p.train.photometric,
           seed,
           batch: Math.min(this.p.train.batch, images),

@@ -48,7 +48,7 @@ const BASE: Overrides<Preset> = {
     lr: PAPER_LR_PER_IMAGE * 64,
     seed: 1,
     // a rendered face's exposure, colour, focus and resolution vary far less than a photo's;
-    // measured on LFW View 1 DevTrain: see generator/README.md "Photo light and photometric
+    // measured on LFW View 1 DevTrain: see generator/EXPERIMENTS.md "Photo light and photometric
     // augmentation"
     photometric: { colour: 0.8, grey: 0.2, blur: 0.3, lowRes: 0.3 },
   },
@@ -91,17 +91,17 @@ const OVERRIDES: Record<PresetName, Overrides<Preset>> = {
       "with --real also the real control at the same image count and synthetic faces at its width " +
       "and depth); ≤ 45 min on 2 cores without --real",
     experiments: ["table1", "table2"],
-    // the paper's depth (50 images per identity) with the width scaled down: on held-out
-    // synthetic dev pairs IM's gap to no IM went −0.91 (300 × 10), −0.65 (150 × 20), −0.01
-    // (75 × 40), +0.95 (60 × 50) at the same 3000 images and 16 epochs; over three runs per arm
-    // at 60 × 50 it is +0.37, within the run-to-run spread (see the README)
-    base: { ids: 60, perId: 50 },
+    // the widest shape at 3,000 images where the paper's trend (IM ≥ no IM) holds: on LFW View 1
+    // DevTrain, four seeds, `embedded-aam@6` (generator/README.md), no IM / + IM (synface) were
+    // 74.84 / 75.30 at 60 × 50, 76.14 / 76.55 at 100 × 30 and 77.16 / 76.58 at 150 × 20;
+    // insightface 75.60 / 77.43 at 100 × 30. (Before the learned generator, held-out synthetic dev
+    // pairs had chosen 60 × 50: IM's gap to no IM there fell with depth, −0.65 at 150 × 20.)
+    base: { ids: 100, perId: 30 },
     validation: { ids: 100, perId: 4, pairs: 400 },
     real: { ids: 100, perId: [5, 10] },
-    // the control row: real data at the synthetic base's image count (150 × 20 = 60 × 50), and
-    // beside it synthetic faces at the same 150 × 20 (embedded generator, LFW View 1 DevTrain,
-    // two seeds: 76.50 / 76.05 against 72.86 / 72.64 at 60 × 50 in the same session, 73.73 /
-    // 74.73 on the bit-reproducible pool; real 81.23)
+    // the control row: real data at the synthetic base's image count (150 × 20 = 100 × 30), and
+    // beside it synthetic faces at the same 150 × 20 (LFW View 1 DevTrain, four seeds: 77.16
+    // against the real control's 80.87, two seeds)
     table1Real: { ids: 150, perId: 20 },
     table3: {
       widths: [100, 200],
