@@ -51,16 +51,24 @@ export async function withTempDir<T>(
 export async function runOutsideRepo<T>(script: string): Promise<T> {
   return await withTempDir({ prefix: "synface-child-" }, async (tmp) => {
     await Deno.writeTextFile(`${tmp}/main.ts`, script);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-config", "--no-lock", "main.ts"],
-      cwd: tmp,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    if (out.code !== 0) throw new Error(`child exited ${out.code}:\n${text(out.stderr)}`);
-    return JSON.parse(text(out.stdout).trim().split("\n").at(-1)!);
+    return await runDenoJson<T>(["run", "-A", "--no-config", "--no-lock", "main.ts"], tmp);
   });
+}
+
+/**
+ * `deno …args` in `cwd`, and the JSON its last stdout line prints. Throws with the child's stderr
+ * when it exits non-zero.
+ */
+export async function runDenoJson<T>(args: string[], cwd: string): Promise<T> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (out.code !== 0) throw new Error(`child exited ${out.code}:\n${text(out.stderr)}`);
+  return JSON.parse(text(out.stdout).trim().split("\n").at(-1)!);
 }
 
 /**

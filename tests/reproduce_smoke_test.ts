@@ -6,7 +6,7 @@
  * Takes ~3–4 minutes on 2 cores.
  */
 import assert from "node:assert/strict";
-import { hasSharedData, runTask, SHARED_DATA, temp } from "./_helpers.ts";
+import { hasSharedData, runDenoJson, runTask, SHARED_DATA, temp } from "./_helpers.ts";
 
 temp.test("reproduce --preset smoke: every stage runs, the report is complete, a rerun is cached", async (out) => {
   const args = ["--preset", "smoke", "--out", out];
@@ -98,13 +98,9 @@ console.log(JSON.stringify({ exitCode: result.exitCode, stages: counts, shown })
 `;
   const file = `${out}/notebook.ts`;
   await Deno.writeTextFile(file, module);
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", new URL("../deno.json", import.meta.url).pathname, file],
-    cwd: new URL(".", path).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  assert.equal(run.code, 0, text(run.stderr).slice(-3000));
-  return JSON.parse(text(run.stdout).trim().split("\n").at(-1)!);
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  return await runDenoJson<NotebookRun>(
+    ["run", "-A", "--config", config, file],
+    new URL(".", path).pathname,
+  );
 }
