@@ -22,6 +22,7 @@ import {
 import type { AppearanceModel } from "./appearance.ts";
 import { ARCFACE_TEMPLATE, ATTR, type Geometry, IMAGE_SIZE } from "./geometry.ts";
 import { bilinearMatrix, textureTaps } from "./texture_taps.ts";
+import { filledAppearance } from "./backdrop.ts";
 
 /** Latent block sizes of the procedural embedded model, in input order. */
 export const LATENT_BLOCKS = [
@@ -116,7 +117,9 @@ const MOUTH_DARK_GAIN = 4;
  * Build the ONNX model bytes. With `appearance`, the learned model: the identity block's last K
  * coefficients draw a texture from the PCA of real photos, sampled by every dense point at its
  * rest frontal projection and lit by SH shading relative to the default light; the background is
- * the same PCA driven by noise[0:27]. Without it, the procedural albedo of region masks.
+ * the same PCA driven by noise[0:27]; where the photos hold nothing (above the forehead) and behind
+ * the head, both read the PCA filled from the photos' surroundings (backdrop.ts). Without it, the
+ * procedural albedo of region masks.
  */
 export function buildFaceGraph(
   geo: Geometry,
@@ -430,10 +433,19 @@ export function buildFaceGraph(
     return { u, v, d, colour };
   };
 
+  // ---- the appearance PCA with what the photos do not show filled (backdrop.ts), built once
+  let filledCache: ReturnType<typeof filledAppearance> | undefined;
+  const filled = () =>
+    filledCache ??= filledAppearance(
+      appearance!,
+      geo,
+      textureTaps(geo, appearance!.header.resolution).uv,
+    );
+
   // ---- detail bank: the residual (luminance, what K components miss) of the photo whose
   // leading coefficients are nearest to `z`'s, added to the texture `tex` [B, R·R·3]
   const detailIds = new Map<string, string>();
-  const withDetail = (tex: string, z: string) => {
+  const withDetail = (tex: string, z: string, kept: { name: string; texels: Float32Array }) => {
     const app = appearance!, bank = app.detail;
     if (!bank) return tex;
     const R = app.header.resolution, M = app.header.details!, KEYS = app.header.detailKeys!;
@@ -467,7 +479,8 @@ export function buildFaceGraph(
       })], { to: 1 }),
       reshape(op("Gather", [init("detail_scale", bank.scale, [M]), pick], { axis: 0 }), [-1, 1]),
     ); // [B, T]
-    return reshape(add(reshape(tex, [-1, T, 3]), reshape(res, [-1, T, 1])), [-1, T * 3]);
+    const keptRes = mul(res, g.initializer(kept.name, kept.texels, [1, T]));
+    return reshape(add(reshape(tex, [-1, T, 3]), reshape(keptRes, [-1, T, 1])), [-1, T * 3]);
   };
 
   // ---- learned appearance: texture = mean + coefficients·basis in the template frame, sampled by
@@ -513,10 +526,11 @@ export function buildFaceGraph(
     // the fine detail stays the identity's: keyed by its own coefficients
     const tex = withDetail(
       add(
-        g.initializer("app_mean", app.mean, [1, D]),
-        op("MatMul", [coef, g.initializer("app_basis", app.basis, [Kc, D])]),
+        g.initializer("app_mean", filled().head.mean, [1, D]),
+        op("MatMul", [coef, g.initializer("app_basis", filled().head.basis, [Kc, D])]),
       ),
       idAlb,
+      { name: "detail_kept_head", texels: filled().head.kept },
     ); // [B,R·R·3]
     const texT = reshape(
       op("Transpose", [reshape(tex, [-1, R * R, 3])], { perm: [1, 2, 0] }),
@@ -524,36 +538,11 @@ export function buildFaceGraph(
     ); // [R·R,3·B]
     const taps = textureTaps(geo, R);
     let alb = reshape(mixRows(texT, "tex", 4, taps.idx, taps.w), [N, 3, -1]);
-    // hair where the photos rarely reach (tight crops end mid-forehead, ~24 px from the top of
-    // the frame): skull points projecting above it take the colour of the identity's own
-    // texture at the temples (hair or what surrounds the head), with fixed strand detail
     const KA = ATTR.length;
     const attrOf = (name: (typeof ATTR)[number]) => {
       const k = ATTR.indexOf(name);
       return Float32Array.from({ length: N }, (_, p) => geo.attrs[p * KA + k]);
     };
-    const cand = attrOf("hairCand"), strands = attrOf("hairDetail");
-    const smooth01 = (a: number, b: number, x: number) => {
-      const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
-      return t * t * (3 - 2 * t);
-    };
-    const topW = Float32Array.from(
-      { length: N },
-      (_, p) => cand[p] * smooth01(30, 20, taps.uv[2 * p + 1]),
-    );
-    const texel = (u: number, v: number) =>
-      Math.round((v * R) / IMAGE_SIZE - 0.5) * R + Math.round((u * R) / IMAGE_SIZE - 0.5);
-    const temples = op("ReduceMean", [
-      op("Gather", [texT, g.ints([texel(12, 42), texel(100, 42), texel(18, 30), texel(94, 30)])], {
-        axis: 0,
-      }),
-      g.ints([0]),
-    ], { keepdims: 1 }); // [1,3·B]
-    const hairCol = mul(
-      mul(reshape(temples, [1, 3, -1]), c(0.8)),
-      g.initializer("point_strands", Float32Array.from(strands, (x) => 1 + 0.12 * x), [N, 1, 1]),
-    );
-    alb = lerp(alb, hairCol, g.initializer("point_top_hair", topW, [N, 1, 1]));
     // inside the inner lip contour: dark as far as the jaw drops
     const mouth = mul(
       g.initializer("point_mouth", attrOf("mouth"), [N, 1, 1]),
@@ -656,13 +645,18 @@ export function buildFaceGraph(
     const bgZ = slice(noise, 0, BG_COMPONENTS, 1);
     const bgTex = withDetail(
       add(
-        g.initializer("app_bg_mean", app.mean, [1, D]),
+        g.initializer("app_bg_mean", filled().backdrop.mean, [1, D]),
         op("MatMul", [
           bgZ,
-          g.initializer("app_bg_basis", app.basis.slice(0, BG_COMPONENTS * D), [BG_COMPONENTS, D]),
+          g.initializer(
+            "app_bg_basis",
+            filled().backdrop.basis.slice(0, BG_COMPONENTS * D),
+            [BG_COMPONENTS, D],
+          ),
         ]),
       ),
       bgZ,
+      { name: "detail_kept_backdrop", texels: filled().backdrop.kept },
     );
     const planes = op("Transpose", [reshape(bgTex, [-1, R, R, 3])], { perm: [0, 3, 1, 2] });
     const upH = c(Array.from(bilinearMatrix(H, R)), [H, R]);

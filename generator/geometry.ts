@@ -81,6 +81,8 @@ export interface Geometry {
   attrs: Float32Array;
   /** Dense point rest positions (for building, tests). */
   pointPos: Float32Array;
+  /** Dense point regions ({@link REGION} codes). */
+  pointRegion: Uint8Array;
   /** Weights [5][ctrlCount] mapping control vertices to the 5 alignment landmarks. */
   landmarkW: Float32Array;
   nCtrl: number;
@@ -329,6 +331,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
   const lidL = openPoly(lidOpen([33, 246, 161, 160, 159, 158, 157, 173, 133]));
   const lidR = openPoly(lidOpen([263, 466, 388, 387, 386, 385, 384, 398, 362]));
   const pIdx: number[] = [], pW: number[] = [], pPos: number[] = [], attrs: number[] = [];
+  const pRegion: number[] = [];
   for (let t = 0; t < tris.length; t += 3) {
     const region = triRegion[t / 3];
     const [a, b, c] = [0, 1, 2].map((k) => vp(tris[t + k]));
@@ -355,6 +358,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
           pIdx.push(tris[t], tris[t + 1], tris[t + 2]);
           pW.push(...w);
           pPos.push(...p);
+          pRegion.push(region);
           const [x, y] = p;
           const inEye = region === REGION.face && (inPoly(x, y, eyeL) || inPoly(x, y, eyeR));
           const ec = x < 0 ? eyeCL : eyeCR;
@@ -422,6 +426,7 @@ export function buildGeometry(mesh: CanonicalMesh, density = 22): Geometry {
     pointW: new Float32Array(pW),
     attrs: new Float32Array(attrs),
     pointPos: new Float32Array(pPos),
+    pointRegion: Uint8Array.from(pRegion),
     landmarkW,
     nCtrl,
     nPoints: pW.length / 3,

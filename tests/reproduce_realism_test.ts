@@ -177,11 +177,11 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
   assert.match(md, /## Realism/);
   assert.match(md, /never used for training or model choice/);
   assert.ok(md.includes("| generator | n | fd | fd_floor | fd_ratio | identity_accuracy |"));
-  assert.ok(md.includes("| embedded-aam@6 | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 |"), md);
+  assert.ok(md.includes(`| ${DEFAULT_GENERATOR_ID} | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 |`), md);
   const html = renderHtml(model);
   assert.ok(
     html.includes(
-      "<td>embedded-aam@6</td><td>24</td><td>0.8123</td><td>0.2500</td><td>3.25</td>" +
+      `<td>${DEFAULT_GENERATOR_ID}</td><td>24</td><td>0.8123</td><td>0.2500</td><td>3.25</td>` +
         "<td>87.50</td>",
     ),
   );
@@ -191,7 +191,7 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
   // no real crops: the row says what it needs
   const none = await resolvePlan(plan, {}, CODE);
   const m2 = await report(none);
-  assert.ok(renderMarkdown(m2).includes("| embedded-aam@6 | needs --lfw-images |"));
+  assert.ok(renderMarkdown(m2).includes(`| ${DEFAULT_GENERATOR_ID} | needs --lfw-images |`));
 });
 
 temp.test("folderFingerprint follows the files of a folder (names and sizes), not their order of listing", async (tmp) => {

@@ -94,7 +94,8 @@ const OVERRIDES: Record<PresetName, Overrides<Preset>> = {
     // the widest shape at 3,000 images where the paper's trend (IM ≥ no IM) holds: on LFW View 1
     // DevTrain, four seeds, `embedded-aam@6` (generator/README.md), no IM / + IM (synface) were
     // 74.84 / 75.30 at 60 × 50, 76.14 / 76.55 at 100 × 30 and 77.16 / 76.58 at 150 × 20;
-    // insightface 75.60 / 77.43 at 100 × 30. (Before the learned generator, held-out synthetic dev
+    // insightface 75.60 / 77.43 at 100 × 30 (`@7`: 76.25 / 76.70, insightface 76.76 / 77.25).
+    // (Before the learned generator, held-out synthetic dev
     // pairs had chosen 60 × 50: IM's gap to no IM there fell with depth, −0.65 at 150 × 20.)
     base: { ids: 100, perId: 30 },
     validation: { ids: 100, perId: 4, pairs: 400 },

@@ -1,0 +1,222 @@
+/**
+ * Filling what the learned model's photos do not show. Its texture frame is a whole aligned
+ * UTKFace crop, and those crops end inside an ArcFace crop (above 24 px, left of 8 and right of
+ * 104): there the crop's edge pixels were continued, so the PCA learned vertical streaks. The
+ * generator's head reads its texture there (the top of the skull), and its backdrop is another
+ * photo's frame, whose own face would show behind the head. Both are filled from the rest of the
+ * frame by push–pull interpolation: linear for a fixed mask, so it applies to the PCA mean and to
+ * each basis row once, at build time, and the fill of any coefficients is the filled mean +
+ * coefficients · filled basis, exactly.
+ */
+import { type Geometry, IMAGE_SIZE, REGION } from "./geometry.ts";
+
+/** Rows of the 112×112 frame above which (and columns outside which) the photos hold nothing. */
+export const PHOTO_FRAME = { top: 24, left: 8, right: 104 } as const;
+/** How far (px) beyond the face's frontal outline the plate is filled too. */
+const PLATE_MARGIN = 1;
+
+/**
+ * Distance (px, chamfer 3-4) from each pixel of an `n × n` grid to the nearest pixel outside
+ * `inside` (0 outside).
+ */
+function insideDistance(inside: Uint8Array, n: number): Float32Array {
+  const INF = 1e9, d = new Float32Array(n * n);
+  for (let i = 0; i < n * n; i++) d[i] = inside[i] ? INF : 0;
+  const at = (x: number, y: number) => (x < 0 || y < 0 || x >= n || y >= n ? 0 : d[y * n + x]);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      if (!d[y * n + x]) continue;
+      d[y * n + x] = Math.min(
+        d[y * n + x],
+        at(x - 1, y) + 3,
+        at(x, y - 1) + 3,
+        at(x - 1, y - 1) + 4,
+        at(x + 1, y - 1) + 4,
+      );
+    }
+  }
+  for (let y = n - 1; y >= 0; y--) {
+    for (let x = n - 1; x >= 0; x--) {
+      if (!d[y * n + x]) continue;
+      d[y * n + x] = Math.min(
+        d[y * n + x],
+        at(x + 1, y) + 3,
+        at(x, y + 1) + 3,
+        at(x + 1, y + 1) + 4,
+        at(x - 1, y + 1) + 4,
+      );
+    }
+  }
+  for (let i = 0; i < n * n; i++) d[i] /= 3;
+  return d;
+}
+
+/** Pixels of the 112×112 frame the rest face (face region only) covers, frontal, holes closed. */
+function faceCoverage(geo: Geometry, uv: Float32Array): Uint8Array {
+  const n = IMAGE_SIZE, hit = new Uint8Array(n * n);
+  for (let p = 0; p < geo.nPoints; p++) {
+    if (geo.pointRegion[p] !== REGION.face) continue;
+    const x = Math.floor(uv[2 * p]), y = Math.floor(uv[2 * p + 1]);
+    if (x >= 0 && y >= 0 && x < n && y < n) hit[y * n + x] = 1;
+  }
+  // close pinholes between splatted points: dilate, then erode, by one pixel
+  const grow = (src: Uint8Array, value: number) => {
+    const out = new Uint8Array(src);
+    for (let y = 0; y < n; y++) {
+      for (let x = 0; x < n; x++) {
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = Math.min(n - 1, Math.max(0, x + dx)),
+              yy = Math.min(n - 1, Math.max(0, y + dy));
+            if (src[yy * n + xx] === value) out[y * n + x] = value;
+          }
+        }
+      }
+    }
+    return out;
+  };
+  return grow(grow(hit, 1), 0);
+}
+
+/**
+ * Which texels of an R×R texture frame are kept (1) or filled (0) from the kept ones: always the
+ * border no photo covers ({@link PHOTO_FRAME}); with `face`, also the face and
+ * {@link PLATE_MARGIN} around it (a backdrop then shows what surrounded the photo's face, not a
+ * face, and the border's fill comes from the hair or background at the temples).
+ */
+export function keptTexels(
+  R: number,
+  face?: { geo: Geometry; uv: Float32Array },
+): Float32Array {
+  const n = IMAGE_SIZE;
+  // the face and a pixel around it: what fills it comes from the photo's surroundings alone
+  const outside = face ? faceCoverage(face.geo, face.uv).map((v) => 1 - v) : undefined;
+  const near = outside
+    ? insideDistance(outside, n).map((d) => (d <= PLATE_MARGIN ? 1 : 0))
+    : new Uint8Array(n * n);
+  const known = new Float32Array(R * R);
+  for (let j = 0; j < R; j++) {
+    for (let i = 0; i < R; i++) {
+      const x = ((i + 0.5) * n) / R, y = ((j + 0.5) * n) / R;
+      const inFace = near[Math.floor(y) * n + Math.floor(x)] > 0;
+      const inPhoto = y >= PHOTO_FRAME.top && x >= PHOTO_FRAME.left && x <= PHOTO_FRAME.right;
+      known[j * R + i] = inPhoto && !inFace ? 1 : 0;
+    }
+  }
+  return known;
+}
+
+/** Bilinear 2× upsampling of an `m × m` plane to `n × n` (n ≤ 2m), edge-clamped. */
+function upsample(src: Float32Array, m: number, n: number): Float32Array {
+  const out = new Float32Array(n * n);
+  const tap = (t: number) => {
+    const s = Math.min(m - 1, Math.max(0, (t + 0.5) / 2 - 0.5));
+    const i = Math.min(m - 2, Math.floor(s));
+    return m === 1 ? [0, 0, 0] : [i, i + 1, s - i];
+  };
+  for (let y = 0; y < n; y++) {
+    const [y0, y1, fy] = tap(y);
+    for (let x = 0; x < n; x++) {
+      const [x0, x1, fx] = tap(x);
+      out[y * n + x] = (1 - fy) * ((1 - fx) * src[y0 * m + x0] + fx * src[y0 * m + x1]) +
+        fy * ((1 - fx) * src[y1 * m + x0] + fx * src[y1 * m + x1]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Push–pull fill of one R×R plane: texels with `known` 1 keep their value, the others get a
+ * smooth interpolation of the known ones (Gortler et al. 1996). Linear in `plane`.
+ */
+export function pushPullFill(plane: Float32Array, known: Float32Array, R: number): Float32Array {
+  if (R === 1) return Float32Array.from(plane, (v, i) => (known[i] ? v : 0));
+  const m = Math.ceil(R / 2);
+  const sum = new Float32Array(m * m), wsum = new Float32Array(m * m);
+  for (let y = 0; y < R; y++) {
+    for (let x = 0; x < R; x++) {
+      const k = (y >> 1) * m + (x >> 1), w = known[y * R + x];
+      sum[k] += w * plane[y * R + x];
+      wsum[k] += w;
+    }
+  }
+  const coarse = Float32Array.from(sum, (s, k) => (wsum[k] > 0 ? s / wsum[k] : 0));
+  const coarseKnown = Float32Array.from(wsum, (w) => Math.min(1, w));
+  const up = upsample(pushPullFill(coarse, coarseKnown, m), m, R);
+  return Float32Array.from(plane, (v, i) => known[i] * v + (1 - known[i]) * up[i]);
+}
+
+/**
+ * The plate of an HWC texture (or basis row) `tex` [R·R·3]: {@link pushPullFill} per channel.
+ */
+export function plateOf(tex: Float32Array, known: Float32Array, R: number): Float32Array {
+  const out = new Float32Array(tex.length), plane = new Float32Array(R * R);
+  for (let ch = 0; ch < 3; ch++) {
+    for (let i = 0; i < R * R; i++) plane[i] = tex[i * 3 + ch];
+    const filled = pushPullFill(plane, known, R);
+    for (let i = 0; i < R * R; i++) out[i * 3 + ch] = filled[i];
+  }
+  return out;
+}
+
+/** Width (px) over which the head's texture passes from the fill to the photo at its edges. */
+export const PHOTO_RAMP = 10;
+
+/**
+ * Per texel of an R×R frame: how much of the head's texture is the photo (1 inside
+ * {@link PHOTO_FRAME} farther than {@link PHOTO_RAMP} from its edges, 0 outside, smooth between),
+ * so the hair above the photos' reach has no hard edge.
+ */
+export function photoWeight(R: number): Float32Array {
+  const smooth01 = (a: number, b: number, x: number) => {
+    const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
+    return t * t * (3 - 2 * t);
+  };
+  const w = new Float32Array(R * R);
+  for (let j = 0; j < R; j++) {
+    for (let i = 0; i < R; i++) {
+      const x = ((i + 0.5) * IMAGE_SIZE) / R, y = ((j + 0.5) * IMAGE_SIZE) / R;
+      w[j * R + i] = smooth01(PHOTO_FRAME.top, PHOTO_FRAME.top + PHOTO_RAMP, y) *
+        smooth01(PHOTO_FRAME.left, PHOTO_FRAME.left + PHOTO_RAMP, x) *
+        smooth01(PHOTO_FRAME.right, PHOTO_FRAME.right - PHOTO_RAMP, x);
+    }
+  }
+  return w;
+}
+
+/**
+ * The learned model's two filled versions of the appearance PCA (mean and basis rows, HWC):
+ * `head`, what the head's points read (the photos where they reach, the border filled from the
+ * hair or background at the temples), and `backdrop`, what another photo's frame shows behind
+ * the head (its face filled as well). Also the texels each keeps, for masking the detail bank.
+ */
+export function filledAppearance(
+  app: { mean: Float32Array; basis: Float32Array; header: { resolution: number } },
+  geo: Geometry,
+  uv: Float32Array,
+): {
+  head: { mean: Float32Array; basis: Float32Array; kept: Float32Array };
+  backdrop: { mean: Float32Array; basis: Float32Array; kept: Float32Array };
+} {
+  const R = app.header.resolution, D = R * R * 3, K = app.basis.length / D;
+  const photo = photoWeight(R), aroundFace = keptTexels(R, { geo, uv });
+  const fill = (tex: Float32Array) => {
+    const plate = plateOf(tex, aroundFace, R);
+    const head = Float32Array.from(tex, (v, q) => {
+      const w = photo[Math.floor(q / 3)];
+      return w * v + (1 - w) * plate[q];
+    });
+    return { head, plate };
+  };
+  const m = fill(app.mean);
+  const headBasis = new Float32Array(K * D), plateBasis = new Float32Array(K * D);
+  for (let k = 0; k < K; k++) {
+    const f = fill(app.basis.subarray(k * D, (k + 1) * D));
+    headBasis.set(f.head, k * D);
+    plateBasis.set(f.plate, k * D);
+  }
+  return {
+    head: { mean: m.head, basis: headBasis, kept: photo },
+    backdrop: { mean: m.plate, basis: plateBasis, kept: aroundFace },
+  };
+}
