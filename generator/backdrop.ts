@@ -8,47 +8,21 @@
  * each basis row once, at build time, and the fill of any coefficients is the filled mean +
  * coefficients · filled basis, exactly.
  */
-import { type Geometry, IMAGE_SIZE, REGION } from "./geometry.ts";
+import { type Geometry, IMAGE_SIZE, REGION, smooth } from "./geometry.ts";
 
 /** Rows of the 112×112 frame above which (and columns outside which) the photos hold nothing. */
 export const PHOTO_FRAME = { top: 24, left: 8, right: 104 } as const;
-/** How far (px) beyond the face's frontal outline the plate is filled too. */
-const PLATE_MARGIN = 1;
-
 /**
- * Distance (px, chamfer 3-4) from each pixel of an `n × n` grid to the nearest pixel outside
- * `inside` (0 outside).
+ * `cover` grown by one pixel to its 4 neighbours: the face and the pixel around it, which the
+ * plate fills as well. The frame's edge pixels count as grown too (beyond the frame counts as
+ * covered), so the bottom row is filled; the other edges lie in the border anyway.
  */
-function insideDistance(inside: Uint8Array, n: number): Float32Array {
-  const INF = 1e9, d = new Float32Array(n * n);
-  for (let i = 0; i < n * n; i++) d[i] = inside[i] ? INF : 0;
-  const at = (x: number, y: number) => (x < 0 || y < 0 || x >= n || y >= n ? 0 : d[y * n + x]);
-  for (let y = 0; y < n; y++) {
-    for (let x = 0; x < n; x++) {
-      if (!d[y * n + x]) continue;
-      d[y * n + x] = Math.min(
-        d[y * n + x],
-        at(x - 1, y) + 3,
-        at(x, y - 1) + 3,
-        at(x - 1, y - 1) + 4,
-        at(x + 1, y - 1) + 4,
-      );
-    }
-  }
-  for (let y = n - 1; y >= 0; y--) {
-    for (let x = n - 1; x >= 0; x--) {
-      if (!d[y * n + x]) continue;
-      d[y * n + x] = Math.min(
-        d[y * n + x],
-        at(x + 1, y) + 3,
-        at(x, y + 1) + 3,
-        at(x + 1, y + 1) + 4,
-        at(x - 1, y + 1) + 4,
-      );
-    }
-  }
-  for (let i = 0; i < n * n; i++) d[i] /= 3;
-  return d;
+function growOnePixel(cover: Uint8Array, n: number): Uint8Array {
+  return cover.map((c, i) => {
+    const x = i % n, y = (i - x) / n;
+    if (c || x === 0 || y === 0 || x === n - 1 || y === n - 1) return 1;
+    return cover[i - 1] | cover[i + 1] | cover[i - n] | cover[i + n];
+  });
 }
 
 /** Pixels of the 112×112 frame the rest face (face region only) covers, frontal, holes closed. */
@@ -80,8 +54,8 @@ function faceCoverage(geo: Geometry, uv: Float32Array): Uint8Array {
 
 /**
  * Which texels of an R×R texture frame are kept (1) or filled (0) from the kept ones: always the
- * border no photo covers ({@link PHOTO_FRAME}); with `face`, also the face and
- * {@link PLATE_MARGIN} around it (a backdrop then shows what surrounded the photo's face, not a
+ * border no photo covers ({@link PHOTO_FRAME}); with `face`, also the face and a pixel around
+ * it (a backdrop then shows what surrounded the photo's face, not a
  * face, and the border's fill comes from the hair or background at the temples).
  */
 export function keptTexels(
@@ -90,10 +64,7 @@ export function keptTexels(
 ): Float32Array {
   const n = IMAGE_SIZE;
   // the face and a pixel around it: what fills it comes from the photo's surroundings alone
-  const outside = face ? faceCoverage(face.geo, face.uv).map((v) => 1 - v) : undefined;
-  const near = outside
-    ? insideDistance(outside, n).map((d) => (d <= PLATE_MARGIN ? 1 : 0))
-    : new Uint8Array(n * n);
+  const near = face ? growOnePixel(faceCoverage(face.geo, face.uv), n) : new Uint8Array(n * n);
   const known = new Float32Array(R * R);
   for (let j = 0; j < R; j++) {
     for (let i = 0; i < R; i++) {
@@ -168,17 +139,13 @@ export const PHOTO_RAMP = 10;
  * so the hair above the photos' reach has no hard edge.
  */
 export function photoWeight(R: number): Float32Array {
-  const smooth01 = (a: number, b: number, x: number) => {
-    const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
-    return t * t * (3 - 2 * t);
-  };
   const w = new Float32Array(R * R);
   for (let j = 0; j < R; j++) {
     for (let i = 0; i < R; i++) {
       const x = ((i + 0.5) * IMAGE_SIZE) / R, y = ((j + 0.5) * IMAGE_SIZE) / R;
-      w[j * R + i] = smooth01(PHOTO_FRAME.top, PHOTO_FRAME.top + PHOTO_RAMP, y) *
-        smooth01(PHOTO_FRAME.left, PHOTO_FRAME.left + PHOTO_RAMP, x) *
-        smooth01(PHOTO_FRAME.right, PHOTO_FRAME.right - PHOTO_RAMP, x);
+      w[j * R + i] = smooth(PHOTO_FRAME.top, PHOTO_FRAME.top + PHOTO_RAMP, y) *
+        smooth(PHOTO_FRAME.left, PHOTO_FRAME.left + PHOTO_RAMP, x) *
+        smooth(PHOTO_FRAME.right, PHOTO_FRAME.right - PHOTO_RAMP, x);
     }
   }
   return w;

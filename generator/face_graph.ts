@@ -433,14 +433,12 @@ export function buildFaceGraph(
     return { u, v, d, colour };
   };
 
-  // ---- the appearance PCA with what the photos do not show filled (backdrop.ts), built once
+  // ---- where each dense point reads the texture, and the appearance PCA with what the photos do
+  // not show filled (backdrop.ts): learned model only, each built once
+  let tapsCache: ReturnType<typeof textureTaps> | undefined;
+  const texTaps = () => tapsCache ??= textureTaps(geo, appearance!.header.resolution);
   let filledCache: ReturnType<typeof filledAppearance> | undefined;
-  const filled = () =>
-    filledCache ??= filledAppearance(
-      appearance!,
-      geo,
-      textureTaps(geo, appearance!.header.resolution).uv,
-    );
+  const filled = () => filledCache ??= filledAppearance(appearance!, geo, texTaps().uv);
 
   // ---- detail bank: the residual (luminance, what K components miss) of the photo whose
   // leading coefficients are nearest to `z`'s, added to the texture `tex` [B, R·R·3]
@@ -536,7 +534,7 @@ export function buildFaceGraph(
       op("Transpose", [reshape(tex, [-1, R * R, 3])], { perm: [1, 2, 0] }),
       [R * R, -1],
     ); // [R·R,3·B]
-    const taps = textureTaps(geo, R);
+    const taps = texTaps();
     let alb = reshape(mixRows(texT, "tex", 4, taps.idx, taps.w), [N, 3, -1]);
     const KA = ATTR.length;
     const attrOf = (name: (typeof ATTR)[number]) => {
