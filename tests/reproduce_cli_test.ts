@@ -33,9 +33,10 @@ Deno.test("flags: defaults, overrides, and clear errors", () => {
   assert.equal(d.dryRun, false);
   const s = opts(
     "--preset smoke --real /r --real-ids 20 --real-per-id 5,10 --only table2,fig6 " +
-      "--workers 3 --jobs 2 --seeds 4",
+      "--workers 3 --jobs 2 --seeds 4 --redraw-data",
   );
   assert.deepEqual([s.jobs, s.seeds, d.jobs, d.seeds], [2, 4, undefined, undefined]);
+  assert.deepEqual([s.redrawData, d.redrawData], [true, undefined]);
   assert.equal(s.out, "out/reproduce-smoke");
   const real = [s.realIds, s.realPerId, s.only, s.workers];
   assert.deepEqual(real, [20, [5, 10], ["table2", "fig6"], 3]);

@@ -174,3 +174,48 @@ Deno.test("seeds: one run per seed and cell (seed, seed + 1, …); the first see
   assert.deepEqual(one.experiments[0].table!.rows[0].cells.syn, ["train-syn@syntest"]);
   assert.throws(() => resolvePreset("smoke", { seeds: 0 }), /field "seeds"/);
 });
+
+Deno.test("--redraw-data: seed k trains on its own draw (data seed + k − 1); held-out sets and seed 1 unchanged", () => {
+  const shared = buildPlan(resolvePreset("smoke", { seeds: 3 }), { real: true, val: false }, [
+    "table2",
+  ]).experiments[0].nodes;
+  const redrawn = buildPlan(
+    resolvePreset("smoke", { seeds: 3, redrawData: true }),
+    { real: true, val: false },
+    ["table2"],
+  ).experiments[0].nodes;
+  const dataOf = (n: string) => {
+    const node = redrawn[n];
+    return node.kind === "train" ? node.config.data : undefined;
+  };
+  const seedOfSet = (n: string | null | undefined) => {
+    const node = n ? redrawn[n] : undefined;
+    return node?.kind === "dataset" ? node.config.seed : NaN;
+  };
+  assert.deepEqual(
+    ["train-syn", "train-syn-seed2", "train-syn-seed3"].map(dataOf),
+    ["syn", "syn-draw2", "syn-draw3"],
+  );
+  assert.deepEqual(["syn", "syn-draw2", "syn-draw3"].map(seedOfSet), [1, 2, 3]);
+  // Identity Mixup's seed k draws the same identities as the plain row's seed k (paired rows),
+  // and Domain Mixup trains on IM's draw
+  assert.deepEqual(
+    ["train-syn-im", "train-syn-im-seed2", "train-syn-im-dm2-seed3"].map(dataOf),
+    ["syn-im", "syn-im-draw2", "syn-im-draw3"],
+  );
+  assert.equal(seedOfSet("syn-im-draw3"), 3);
+  const { seed: _a, ...draw3 } = redrawn["syn-draw3"].config as Record<string, unknown>;
+  const { seed: _b, ...syn } = redrawn["syn"].config as Record<string, unknown>;
+  assert.deepEqual(draw3, syn, "a redraw differs from its set only in the seed");
+  // seed 1 and the held-out sets are the nodes of the shared plan: their caches stay valid
+  for (const n of ["syn", "train-syn", "syntest", "synval", "train-syn-im-dm2"]) {
+    assert.deepEqual(redrawn[n], shared[n], n);
+  }
+  // without the flag every seed trains on the one set
+  const sharedData = (n: string) => {
+    const node = shared[n];
+    return node.kind === "train" ? node.config.data : undefined;
+  };
+  assert.deepEqual(["train-syn-seed2", "train-syn-seed3"].map(sharedData), ["syn", "syn"]);
+  assert.equal(Object.keys(shared).some((n) => n.includes("-draw")), false);
+});

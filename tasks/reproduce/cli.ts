@@ -56,6 +56,8 @@ export interface ReproduceOptions {
   jobs?: number;
   /** `--seeds N`: training runs per cell (the preset's when absent). */
   seeds?: number;
+  /** `--redraw-data`: each seed after the first trains on its own draw of the synthetic data. */
+  redrawData?: boolean;
   /** `--align`: the real folders are unaligned photos, aligned (and cached) before planning. */
   align?: boolean;
   /** `--model`: the generator manifest of every data stage (absent: the embedded default). */
@@ -68,7 +70,7 @@ export interface ReproduceOptions {
 export const USAGE = `usage: deno task reproduce [--preset ${PRESET_NAMES.join("|")}] [--out DIR]
   [--real DIR [--real-ids R] [--real-per-id K[,K2]]] [--lfw-pairs FILE --lfw-images DIR]
   [--val-pairs FILE --val-images DIR] [--only table1,table2,table3,fig5,fig6,fig2,fig3]
-  [--seeds N] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N] [--align]
+  [--seeds N [--redraw-data]] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N] [--align]
   [--ep auto|webgpu|node|wasm] [--model generator.json [--allow-net-model]]
 
 Runs the paper's experiments (generate → train → evaluate) at the preset's size and writes
@@ -77,7 +79,9 @@ continue. Without --real / --lfw-* those cells say "needs --real" / "needs --lfw
 --val-pairs is for model selection (e.g. LFW View 1 pairsDevTrain.txt), never test pairs.
 --lfw-images also gives the realism meter its real crops (the report's Realism table: each
 generator's synthetic test set vs those, floor --real); a meter only, never used to choose.
---seeds N trains every cell N times (seeds 1…N) and reports their mean ± std over seeds.
+--seeds N trains every cell N times (seeds 1…N) and reports their mean ± std over seeds;
+with --redraw-data seed k > 1 also trains on its own draw of the synthetic training set (data
+seed + k − 1), so the ± covers the draw of the data too.
 --jobs N trains N models side by side, each in its own process with cores/N threads (default:
 one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.
 --ep runs the ONNX models (generator, embedders, --align's detector) on WebGPU, native onnxruntime-node or wasm
@@ -123,6 +127,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       workers: { type: "string" },
       jobs: { type: "string" },
       seeds: { type: "string" },
+      "redraw-data": { type: "boolean", default: false },
       ep: { type: "string" },
       align: { type: "boolean", default: false },
       model: { type: "string" },
@@ -182,6 +187,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
     ...(values.ep !== undefined ? { ep: values.ep as EpChoice } : {}),
     jobs: positiveInt("--jobs", values.jobs),
     seeds: positiveInt("--seeds", values.seeds),
+    ...(values["redraw-data"] ? { redrawData: true } : {}),
     align: values.align,
     ...(values.model !== undefined ? { model: values.model } : {}),
     allowNetModel: values["allow-net-model"],
@@ -215,8 +221,8 @@ export async function planOf(
   o: ReproduceOptions,
   generator?: UsedGenerator,
 ): Promise<ResolvedPlan & { generator: UsedGenerator }> {
-  const { realIds, realPerId, seeds } = o;
-  const preset = resolvePreset(o.preset, { realIds, realPerId, seeds });
+  const { realIds, realPerId, seeds, redrawData } = o;
+  const preset = resolvePreset(o.preset, { realIds, realPerId, seeds, redrawData });
   generator ??= await generatorOf(o);
   const plan = buildPlan(
     preset,

@@ -116,6 +116,21 @@ class Builder {
   }
 
   /**
+   * The `i`-th redraw of dataset node `data` (its seed + i, same everything else), added once:
+   * `data-drawN` with N = i + 1.
+   */
+  redrawn(data: string, i: number): string {
+    const node = this.nodes[data];
+    if (node?.kind !== "dataset") throw new Error(`plan: ${data} is not a dataset node`);
+    const name = `${data}-draw${i + 1}`;
+    this.nodes[name] ??= {
+      kind: "dataset",
+      config: { ...node.config, seed: node.config.seed + i },
+    };
+    return name;
+  }
+
+  /**
    * One run per seed of the preset: `name` (seed `train.seed`), then `name-seedS` for the
    * following seeds. Returns their node names, first seed first.
    */
@@ -135,6 +150,7 @@ class Builder {
     const names: string[] = [];
     for (const [i, seed] of trainSeeds(this.p).entries()) {
       const run = i === 0 ? name : `${name}-seed${seed}`;
+      const runData = data !== null && i > 0 && this.p.redrawData ? this.redrawn(data, i) : data;
       this.nodes[run] = {
         kind: "train",
         config: {
@@ -144,7 +160,7 @@ class Builder {
           photometric: data === null ? null : this.p.train.photometric,
           seed,
           batch: Math.min(this.p.train.batch, images),
-          data,
+          data: runData,
           real,
           domainMixup,
           size: this.p.size,

@@ -353,6 +353,13 @@ export const PresetSchema = z.strictObject({
    * their mean and, above one seed, the std over seeds (single runs differ by about a point).
    */
   seeds: pos(),
+  /**
+   * Seed k > 1 of a cell also trains on its own draw of the cell's synthetic training set (the
+   * dataset seed + k − 1; held-out test and validation sets never change). A set's draw moves LFW
+   * accuracy as much as a training seed does or more (generator/EXPERIMENTS.md), so with it the
+   * ± of a cell covers both; off, every seed trains on the same images.
+   */
+  redrawData: z.boolean(),
   /** Throughput the time estimate assumes (measured on the machine named in `note`). */
   estimate: z.strictObject({
     generateImgPerS: z.number().positive(),

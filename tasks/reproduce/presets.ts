@@ -53,6 +53,7 @@ const BASE: Overrides<Preset> = {
     photometric: { colour: 0.8, grey: 0.2, blur: 0.3, lowRes: 0.3 },
   },
   seeds: 1,
+  redrawData: false,
   estimate: { embedImgPerS: 300, stageOverheadS: 5 },
 };
 
@@ -225,6 +226,8 @@ export interface PresetOverrides {
   realPerId?: number[];
   /** `--seeds N`. */
   seeds?: number;
+  /** `--redraw-data`. */
+  redrawData?: boolean;
 }
 
 /** The preset with command-line overrides applied, validated. */
@@ -238,5 +241,6 @@ export function resolvePreset(name: string, overrides: PresetOverrides = {}): Pr
   if (overrides.realIds !== undefined) p.real.ids = overrides.realIds;
   if (overrides.realPerId !== undefined) p.real.perId = overrides.realPerId;
   if (overrides.seeds !== undefined) p.seeds = overrides.seeds;
+  if (overrides.redrawData !== undefined) p.redrawData = overrides.redrawData;
   return validated(name, p);
 }

@@ -115,8 +115,9 @@ function stageCells(m: ReportModel, dir: (d: string) => string): [string[], stri
 /** The sentence saying what a cell's number and its ± are. */
 function accuracyNote(p: Preset): string {
   return p.seeds > 1
-    ? `mean ± std over ${p.seeds} training seeds (${seedList(p)}; each seed's accuracy is its ` +
-      "mean over folds, listed per seed below each table)"
+    ? `mean ± std over ${p.seeds} training seeds (${seedList(p)}${
+      p.redrawData ? ", each after the first on its own draw of the synthetic training set" : ""
+    }; each seed's accuracy is its mean over folds, listed per seed below each table)`
     : "mean ± std over folds";
 }
 
