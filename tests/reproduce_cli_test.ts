@@ -37,6 +37,7 @@ Deno.test("flags: defaults, overrides, and clear errors", () => {
   );
   assert.deepEqual([s.jobs, s.seeds, d.jobs, d.seeds], [2, 4, undefined, undefined]);
   assert.deepEqual([s.redrawData, d.redrawData], [true, undefined]);
+  assert.equal(opts("--no-redraw-data").redrawData, false);
   assert.equal(s.out, "out/reproduce-smoke");
   const real = [s.realIds, s.realPerId, s.only, s.workers];
   assert.deepEqual(real, [20, [5, 10], ["table2", "fig6"], 3]);

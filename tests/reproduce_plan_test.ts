@@ -218,4 +218,14 @@ Deno.test("--redraw-data: seed k trains on its own draw (data seed + k − 1); h
   };
   assert.deepEqual(["train-syn-seed2", "train-syn-seed3"].map(sharedData), ["syn", "syn"]);
   assert.equal(Object.keys(shared).some((n) => n.includes("-draw")), false);
+  // `default` redraws its second seed unless told not to (`--no-redraw-data`)
+  const dataOfDefault = (o: { redrawData?: boolean }) => {
+    const n = buildPlan(resolvePreset("default", o), { real: false, val: false }, ["table2"])
+      .experiments[0].nodes["train-syn-seed2"];
+    return n.kind === "train" ? n.config.data : undefined;
+  };
+  assert.deepEqual([dataOfDefault({}), dataOfDefault({ redrawData: false })], [
+    "syn-draw2",
+    "syn",
+  ]);
 });

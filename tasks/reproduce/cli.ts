@@ -56,7 +56,10 @@ export interface ReproduceOptions {
   jobs?: number;
   /** `--seeds N`: training runs per cell (the preset's when absent). */
   seeds?: number;
-  /** `--redraw-data`: each seed after the first trains on its own draw of the synthetic data. */
+  /**
+   * `--redraw-data` / `--no-redraw-data`: each seed after the first trains on its own draw of the
+   * synthetic data, or all on the first (absent: the preset's `redrawData`).
+   */
   redrawData?: boolean;
   /** `--align`: the real folders are unaligned photos, aligned (and cached) before planning. */
   align?: boolean;
@@ -70,7 +73,7 @@ export interface ReproduceOptions {
 export const USAGE = `usage: deno task reproduce [--preset ${PRESET_NAMES.join("|")}] [--out DIR]
   [--real DIR [--real-ids R] [--real-per-id K[,K2]]] [--lfw-pairs FILE --lfw-images DIR]
   [--val-pairs FILE --val-images DIR] [--only table1,table2,table3,fig5,fig6,fig2,fig3]
-  [--seeds N [--redraw-data]] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N] [--align]
+  [--seeds N [--[no-]redraw-data]] [--dry-run] [--backend auto|cpu|webgpu] [--workers N] [--jobs N] [--align]
   [--ep auto|webgpu|node|wasm] [--model generator.json [--allow-net-model]]
 
 Runs the paper's experiments (generate → train → evaluate) at the preset's size and writes
@@ -80,8 +83,9 @@ continue. Without --real / --lfw-* those cells say "needs --real" / "needs --lfw
 --lfw-images also gives the realism meter its real crops (the report's Realism table: each
 generator's synthetic test set vs those, floor --real); a meter only, never used to choose.
 --seeds N trains every cell N times (seeds 1…N) and reports their mean ± std over seeds;
-with --redraw-data seed k > 1 also trains on its own draw of the synthetic training set (data
-seed + k − 1), so the ± covers the draw of the data too.
+with --redraw-data (the \`default\` preset's own setting) seed k > 1 also trains on its own draw
+of the synthetic training set (data seed + k − 1), so the ± covers the draw of the data too;
+--no-redraw-data trains every seed on the first draw.
 --jobs N trains N models side by side, each in its own process with cores/N threads (default:
 one per core, at most 4, on the cpu backend; 1 on a GPU); --workers N caps the cores used.
 --ep runs the ONNX models (generator, embedders, --align's detector) on WebGPU, native onnxruntime-node or wasm
@@ -127,13 +131,15 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
       workers: { type: "string" },
       jobs: { type: "string" },
       seeds: { type: "string" },
-      "redraw-data": { type: "boolean", default: false },
+      "redraw-data": { type: "boolean" },
       ep: { type: "string" },
       align: { type: "boolean", default: false },
       model: { type: "string" },
       "allow-net-model": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
+    // `--no-redraw-data`, to turn a preset's redraw off
+    allowNegative: true,
   }, usageError);
   if (values.help) return "help";
   if (!(PRESET_NAMES as readonly string[]).includes(values.preset)) {
@@ -187,7 +193,7 @@ export function parseReproduceArgs(args: string[]): ReproduceOptions | "help" {
     ...(values.ep !== undefined ? { ep: values.ep as EpChoice } : {}),
     jobs: positiveInt("--jobs", values.jobs),
     seeds: positiveInt("--seeds", values.seeds),
-    ...(values["redraw-data"] ? { redrawData: true } : {}),
+    ...(values["redraw-data"] !== undefined ? { redrawData: values["redraw-data"] } : {}),
     align: values.align,
     ...(values.model !== undefined ? { model: values.model } : {}),
     allowNetModel: values["allow-net-model"],
