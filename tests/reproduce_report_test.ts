@@ -12,13 +12,14 @@ import {
   buildReportModel,
   type EvalResults,
   fmtCell,
+  fmtPaired,
   fmtSeeds,
   markdownTable,
   renderHtml,
   renderMarkdown,
   writeReport,
 } from "../tasks/reproduce/mod.ts";
-import type { Stage, StageOutcome } from "../tasks/reproduce/mod.ts";
+import type { Cell, Stage, StageOutcome } from "../tasks/reproduce/mod.ts";
 import { CODE, META, outcomesOf } from "./_reproduce.ts";
 import { withTempDir } from "./_helpers.ts";
 
@@ -203,8 +204,45 @@ Deno.test("seeds: a cell is the mean over its training seeds, ± their sample st
   assert.match(md, /Each seed \(1, 2\):\n\n\| training data \| synthetic test \(synface\) \|/);
   assert.match(md, /\| synthetic 6x4 \| 97\.00 \/ 98\.00 \| 96\.00 \/ 94\.00 \|/);
   assert.match(renderHtml(model), /<td>97\.00 \/ 98\.00<\/td>/);
+  // the paired table: IM's seeds failed here, so its differences are missing, not made up
+  assert.match(md, /Each row against the first, seed by seed/);
+  assert.match(md, /\| \+ Identity Mixup \| — \| — \|/);
   assert.match(md, /Stages: \d+, stage time [\d.]+s\.\n/, "one job: a plain sum");
   const side = renderMarkdown({ ...model, meta: { ...META, jobs: 2 } });
   assert.match(side, /2 trainings side by side/);
   assert.match(side, /stage time [\d.]+s \(summed over stages; trainings ran side by side\)/);
+});
+
+Deno.test("fmtPaired: seed-by-seed differences against a reference, hand-computed", () => {
+  const cell = (acc: number[]): Cell => ({
+    kind: "value",
+    results: {},
+    seeds: acc.map((a) => ({ synface: { accuracy: a, std: 0 } })),
+  });
+  // differences +1, +2, −0.5 points: mean 0.8333, sample std 1.2583, s.e. 0.7265, 2 of 3 above
+  const ref = cell([0.75, 0.76, 0.77]);
+  assert.equal(fmtPaired(cell([0.76, 0.78, 0.765]), ref, "synface"), "+0.83 ± 0.73 (2/3)");
+  assert.equal(fmtPaired(ref, cell([0.76, 0.78, 0.765]), "synface"), "−0.83 ± 0.73 (1/3)");
+  assert.equal(fmtPaired(ref, ref, "synface"), "+0.00 ± 0.00 (0/3)", "a tie is not above");
+  assert.equal(fmtPaired(cell([0.8, 0.8]), ref, "synface"), "—", "seed counts differ");
+  assert.equal(fmtPaired(cell([0.8]), cell([0.7]), "synface"), "—", "one seed: no error bar");
+  assert.equal(fmtPaired(ref, ref, "insightface"), "—", "a protocol the seeds lack");
+  assert.equal(fmtPaired({ kind: "missing", text: "failed" }, ref, "synface"), "—");
+});
+
+Deno.test("report: Table 2's rows against its first, paired by seed", async () => {
+  const r = (synface: number) => ({ synface: { accuracy: synface, std: 0.01 } });
+  const { model } = await reportOf(resolvePreset("smoke", { seeds: 2 }), ["table2"], (t2) => ({
+    [t2["train-syn@syntest"]]: r(0.9),
+    [t2["train-syn-seed2@syntest"]]: r(0.92),
+    [t2["train-syn-im@syntest"]]: r(0.93),
+    [t2["train-syn-im-seed2@syntest"]]: r(0.91),
+  }));
+  const md = renderMarkdown(model);
+  // +3 and −1 points: mean +1, s.e. 2, above in 1 of 2
+  assert.match(md, /\| training data, against "synthetic 6x4" \| synthetic test \(synface\) \|/);
+  assert.match(md, /\| \+ Identity Mixup \| \+1\.00 ± 2\.00 \(1\/2\) \| — \|/);
+  assert.match(renderHtml(model), /<td>\+1\.00 ± 2\.00 \(1\/2\)<\/td>/);
+  const one = await reportOf(resolvePreset("smoke"), ["table2"], () => ({}));
+  assert.doesNotMatch(renderMarkdown(one.model), /against the first/, "one seed: no paired table");
 });

@@ -51,6 +51,50 @@ export function fmtSeeds(cell: Cell, protocol: Protocol): string {
   return v.map((r) => (100 * r!.accuracy).toFixed(2)).join(" / ");
 }
 
+/**
+ * `+0.45 ± 0.30 (3/4)`: `cell` minus `reference` in accuracy points, seed by seed (seed k against
+ * seed k: the same training seed and, with `--redraw-data`, the same draw of identities), as the
+ * mean difference ± its standard error and how many seeds came out above; "—" where either cell
+ * lacks a seed's result.
+ */
+export function fmtPaired(cell: Cell, reference: Cell, protocol: Protocol): string {
+  if (cell.kind === "missing" || reference.kind === "missing") return "—";
+  const a = cell.seeds.map((s) => s[protocol]?.accuracy);
+  const b = reference.seeds.map((s) => s[protocol]?.accuracy);
+  if (a.length !== b.length || a.length < 2 || [...a, ...b].some((v) => v === undefined)) {
+    return "—";
+  }
+  const d = a.map((v, k) => 100 * (v! - b[k]!));
+  const mean = d.reduce((s, v) => s + v, 0) / d.length;
+  const variance = d.reduce((s, v) => s + (v - mean) ** 2, 0) / (d.length - 1);
+  const sign = mean >= 0 ? "+" : "−";
+  const above = d.filter((v) => v > 0).length;
+  return `${sign}${Math.abs(mean).toFixed(2)} ± ${Math.sqrt(variance / d.length).toFixed(2)} ` +
+    `(${above}/${d.length})`;
+}
+
+/** What the paired table shows, said once above it. */
+const PAIRED_NOTE = "Each row against the first, seed by seed (seed k against seed k): the mean " +
+  "difference in accuracy points ± its standard error, and in how many seeds the row is above.";
+
+/** The paired table's header and rows: every row after the first against the first. */
+function pairedCells(t: ReportTable): [string[], string[][]] {
+  const each = (f: (c: ReportTable["columns"][number], p: Protocol) => string) =>
+    t.columns.flatMap((c) => PROTOCOLS.map((p) => f(c, p)));
+  const first = t.rows[0];
+  return [
+    [`${t.rowHeader}, against "${first.label}"`, ...each((c, p) => `${c.label} (${p})`)],
+    t.rows.slice(1).map((r) => [
+      r.label,
+      ...each((c, p) => fmtPaired(r.cells[c.key], first.cells[c.key], p)),
+    ]),
+  ];
+}
+
+/** Whether a table gets the paired table: several seeds and a row to compare with the first. */
+const hasPaired = (t: ReportTable | undefined, p: Preset): t is ReportTable =>
+  !!t && p.seeds > 1 && t.rows.length > 1;
+
 /** A Markdown table of strings, pipes in cells escaped. */
 function mdTable(head: readonly string[], rows: string[][]): string {
   const line = (cells: readonly string[]) =>
@@ -96,6 +140,9 @@ export function markdownTable(t: ReportTable, perSeed = false): string {
 
 /** A result cell holding numbers (`97.50 ± 1.20`, `97.25 / 97.80`); anything else is missing. */
 const ACCURACY_CELL = /^[\d.]+( ± [\d.]+| \/ [\d. /]+)?$/;
+
+/** A paired cell holding numbers (`+0.45 ± 0.30 (3/4)`); anything else is missing. */
+const PAIRED_CELL = /^[+−][\d.]+ ± [\d.]+ \(\d+\/\d+\)$/;
 
 /** The Stages table's header and rows. */
 function stageCells(m: ReportModel, dir: (d: string) => string): [string[], string[][]] {
@@ -163,6 +210,9 @@ export function renderMarkdown(m: ReportModel): string {
     if (e.table) out.push(markdownTable(e.table), "");
     if (e.table && m.preset.seeds > 1) {
       out.push(`Each seed (${seedList(m.preset)}):`, "", markdownTable(e.table, true), "");
+    }
+    if (hasPaired(e.table, m.preset)) {
+      out.push(PAIRED_NOTE, "", mdTable(...pairedCells(e.table)), "");
     }
     for (const c of e.charts) out.push(`![${c.title}](${c.path})`, "");
     for (const f of e.figures) out.push(`![${f.title}](${f.path})`, "", `*${f.title}*`, "");
@@ -257,6 +307,9 @@ export function renderHtml(m: ReportModel): string {
         `<p>Each seed (${esc(seedList(m.preset))}):</p>`,
         htmlTable(...tableCells(e.table, true), ACCURACY_CELL),
       );
+    }
+    if (hasPaired(e.table, m.preset)) {
+      h.push(`<p>${esc(PAIRED_NOTE)}</p>`, htmlTable(...pairedCells(e.table), PAIRED_CELL));
     }
     for (const c of e.charts) h.push(`<figure>${c.svg}</figure>`);
     for (const f of e.figures) {
