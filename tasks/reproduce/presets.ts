@@ -128,12 +128,13 @@ const OVERRIDES: Record<PresetName, Overrides<Preset>> = {
     // much one draw of the data decides"), so a ± over runs on one draw claims more than it knows
     redrawData: true,
     estimate: {
-      generateImgPerS: 90,
-      trainImgPerS: 85,
-      trainImgPerSPerJob: 60,
-      note: "idle 2-core dev VM: generator ~99 img/s, ir10_quarter@64×64 ~85–100 img/s on both " +
-        "cores, 61–78 img/s each when two run side by side (a third of that while other jobs " +
-        "load the machine)",
+      generateImgPerS: 300,
+      trainImgPerS: 350,
+      trainImgPerSPerJob: 200,
+      note: "idle 2-core dev VM, 2026-12-07: a 3,000-image set in 6–7 s, ir10_quarter@64×64 " +
+        "383 img/s on both cores (2m27s a run of 16 epochs), 180–220 img/s each when two run " +
+        "side by side (4m17s–4m44s a run); the whole preset 9m13s (a third of those rates " +
+        "while other jobs load the machine)",
     },
   },
   cpu: {
