@@ -2,11 +2,11 @@
  * Filling what the learned model's photos do not show. Its texture frame is a whole aligned
  * UTKFace crop, and those crops end inside an ArcFace crop (above 24 px, left of 8 and right of
  * 104): there the crop's edge pixels were continued, so the PCA learned vertical streaks. The
- * generator's head reads its texture there (the top of the skull), and its backdrop is another
- * photo's frame, whose own face would show behind the head. Both are filled from the rest of the
- * frame by push–pull interpolation: linear for a fixed mask, so it applies to the PCA mean and to
- * each basis row once, at build time, and the fill of any coefficients is the filled mean +
- * coefficients · filled basis, exactly.
+ * generator's head reads its texture there (the upper forehead and the top of the skull), and its
+ * backdrop is another photo's frame, whose own face would show behind the head. Both are filled
+ * from the rest of the frame by push–pull interpolation: linear for a fixed mask, so it applies to
+ * the PCA mean and to each basis row once, at build time, and the fill of any coefficients is the
+ * filled mean + coefficients · filled basis, exactly.
  */
 import { type Geometry, IMAGE_SIZE, REGION, smooth } from "./geometry.ts";
 
@@ -130,20 +130,32 @@ export function plateOf(tex: Float32Array, known: Float32Array, R: number): Floa
   return out;
 }
 
-/** Width (px) over which the head's texture passes from the fill to the photo at its edges. */
+/** Width (px) over which the head's texture passes from the fill to the photo at its sides. */
 export const PHOTO_RAMP = 10;
 
 /**
+ * Rows of the 112×112 frame between which the head, above the photos' reach, passes from hair
+ * (the fill from the temples, at `hair` and above) to forehead (the photos' own forehead carried
+ * upward, at `skin` and below). Real aligned faces show forehead skin up to row ≈ 10 on average:
+ * on LFW View 1 (development set) the mean image's centre column is 85 / 113 / 138 / 152 / 156
+ * (luminance) at rows 0 / 9 / 15 / 21 / 27; a ramp at 4–20 gives the renders 79 / 99 / 132 / 152 /
+ * 159 there. `embedded-aam@7` filled everything above row 24 from the temples and ramped into the
+ * photo over rows 24–34, so its renders wore a dark cap down to the brows (85–92 at rows 3–24).
+ */
+export const HAIRLINE = { hair: 4, skin: 20 } as const;
+
+/**
  * Per texel of an R×R frame: how much of the head's texture is the photo (1 inside
- * {@link PHOTO_FRAME} farther than {@link PHOTO_RAMP} from its edges, 0 outside, smooth between),
- * so the hair above the photos' reach has no hard edge.
+ * {@link PHOTO_FRAME} farther than {@link PHOTO_RAMP} from its sides, 0 outside, smooth between
+ * at the sides, so the hair beside the photos' reach has no hard edge; above the frame's top the
+ * forehead continues the photo, see {@link HAIRLINE}).
  */
 export function photoWeight(R: number): Float32Array {
   const w = new Float32Array(R * R);
   for (let j = 0; j < R; j++) {
     for (let i = 0; i < R; i++) {
       const x = ((i + 0.5) * IMAGE_SIZE) / R, y = ((j + 0.5) * IMAGE_SIZE) / R;
-      w[j * R + i] = smooth(PHOTO_FRAME.top, PHOTO_FRAME.top + PHOTO_RAMP, y) *
+      w[j * R + i] = (y >= PHOTO_FRAME.top ? 1 : 0) *
         smooth(PHOTO_FRAME.left, PHOTO_FRAME.left + PHOTO_RAMP, x) *
         smooth(PHOTO_FRAME.right, PHOTO_FRAME.right - PHOTO_RAMP, x);
     }
@@ -151,11 +163,22 @@ export function photoWeight(R: number): Float32Array {
   return w;
 }
 
+/** Per texel of an R×R frame: the share of the forehead fill (1 − that of hair), {@link HAIRLINE}. */
+export function foreheadWeight(R: number): Float32Array {
+  const w = new Float32Array(R * R);
+  for (let j = 0; j < R; j++) {
+    const y = ((j + 0.5) * IMAGE_SIZE) / R;
+    w.fill(smooth(HAIRLINE.hair, HAIRLINE.skin, y), j * R, (j + 1) * R);
+  }
+  return w;
+}
+
 /**
  * The learned model's two filled versions of the appearance PCA (mean and basis rows, HWC):
- * `head`, what the head's points read (the photos where they reach, the border filled from the
- * hair or background at the temples), and `backdrop`, what another photo's frame shows behind
- * the head (its face filled as well). Also the texels each keeps, for masking the detail bank.
+ * `head`, what the head's points read (the photos where they reach; above them the photos'
+ * forehead carried upward, passing into the hair or background at the temples toward the top of
+ * the skull), and `backdrop`, what another photo's frame shows behind the head (its face filled as
+ * well). Also the texels each keeps, for masking the detail bank.
  */
 export function filledAppearance(
   app: { mean: Float32Array; basis: Float32Array; header: { resolution: number } },
@@ -166,12 +189,13 @@ export function filledAppearance(
   backdrop: { mean: Float32Array; basis: Float32Array; kept: Float32Array };
 } {
   const R = app.header.resolution, D = R * R * 3, K = app.basis.length / D;
-  const photo = photoWeight(R), aroundFace = keptTexels(R, { geo, uv });
+  const photo = photoWeight(R), forehead = foreheadWeight(R);
+  const inFrame = keptTexels(R), aroundFace = keptTexels(R, { geo, uv });
   const fill = (tex: Float32Array) => {
-    const plate = plateOf(tex, aroundFace, R);
+    const plate = plateOf(tex, aroundFace, R), upward = plateOf(tex, inFrame, R);
     const head = Float32Array.from(tex, (v, q) => {
-      const w = photo[Math.floor(q / 3)];
-      return w * v + (1 - w) * plate[q];
+      const t = Math.floor(q / 3), w = photo[t], a = forehead[t];
+      return w * v + (1 - w) * (a * upward[q] + (1 - a) * plate[q]);
     });
     return { head, plate };
   };

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { Rng } from "../data/rng.ts";
 import {
   filledAppearance,
+  foreheadWeight,
+  HAIRLINE,
   keptTexels,
   PHOTO_FRAME,
   PHOTO_RAMP,
@@ -72,11 +74,23 @@ Deno.test("backdrop: masks: the photos' frame, the face, the head's ramp", () =>
   assert.equal(at(face, R, 56, PHOTO_FRAME.top - 2), 0, "above the photos' frame");
   assert.equal(at(face, R, 12, 104), 1, "below the jaw, beside the neck");
   assert.equal(at(face, R, 100, 40), 1, "beside the temple");
+  // the head: the photo down from the frame's top (no ramp there: that is forehead), ramps at
+  // the sides; above the top, forehead fill below the hairline ramp and hair fill above it
   const w = photoWeight(R);
   assert.equal(at(w, R, 56, 70), 1);
+  assert.equal(
+    at(w, R, 56, PHOTO_FRAME.top + 1),
+    1,
+    "the photos' top rows are forehead, kept whole",
+  );
   assert.equal(at(w, R, 56, PHOTO_FRAME.top - 1), 0);
-  const mid = at(w, R, 56, PHOTO_FRAME.top + PHOTO_RAMP / 2);
-  assert.ok(mid > 0.2 && mid < 0.8, `half way up the ramp: ${mid}`);
+  const side = at(w, R, PHOTO_FRAME.left + PHOTO_RAMP / 2, 60);
+  assert.ok(side > 0.2 && side < 0.8, `half way along the side ramp: ${side}`);
+  const a = foreheadWeight(R);
+  assert.equal(at(a, R, 56, HAIRLINE.hair - 1), 0, "hair above the hairline ramp");
+  assert.equal(at(a, R, 56, HAIRLINE.skin + 1), 1, "forehead below it");
+  const halfway = at(a, R, 56, (HAIRLINE.hair + HAIRLINE.skin) / 2);
+  assert.ok(halfway > 0.2 && halfway < 0.8, `half way down the hairline: ${halfway}`);
 });
 
 const app = decodeAppearance(
@@ -101,19 +115,41 @@ Deno.test("backdrop: the filled appearance keeps the photos and fills the rest f
   }
   assert.equal(same, inPhoto, "inside the photos the head's texture is the PCA's");
   // above the photos, a sampled texture no longer has the continued edge's vertical streaks:
-  // along a row, the fill varies much less from column to column than the PCA's sample there
+  // along a row, the fill wiggles much less from column to column than the PCA's sample there
   const z = Rng.fromSeed(11).normals(app.header.components);
   const sample = (mean: Float32Array, basis: Float32Array) =>
     Float32Array.from(mean, (v, q) => z.reduce((s, zk, k) => s + zk * basis[k * D + q], v));
   const rowJitter = (tex: Float32Array, y: number) => {
     const j = Math.floor((y * R) / 112);
     let s = 0;
-    for (let i = 30; i < 66; i++) s += Math.abs(tex[(j * R + i + 1) * 3] - tex[(j * R + i) * 3]);
+    // second differences: streaks alternate from column to column, a smooth fill does not
+    for (let i = 30; i < 66; i++) {
+      const [l, m, r] = [i - 1, i, i + 1].map((k) => tex[(j * R + k) * 3]);
+      s += Math.abs(r - 2 * m + l);
+    }
     return s;
   };
   const streaks = rowJitter(sample(app.mean, app.basis), 8);
   const filled = rowJitter(sample(f.head.mean, f.head.basis), 8);
   assert.ok(filled < 0.3 * streaks, `row-to-row jitter ${filled} against ${streaks}`);
+  // the upper forehead (centre, rows 17–22, above the photos) continues the photos' forehead
+  // (rows 26–30), not the hair or background at the temples the top of the skull reads
+  const lum = (tex: Float32Array, x: number, y0: number, y1: number) => {
+    let s = 0, n = 0;
+    for (let y = y0; y <= y1; y++) {
+      const t = Math.floor((y * R) / 112) * R + Math.floor((x * R) / 112);
+      s += tex[3 * t] + tex[3 * t + 1] + tex[3 * t + 2];
+      n += 3;
+    }
+    return s / n;
+  };
+  const forehead = lum(app.mean, 56, 26, 30), upper = lum(f.head.mean, 56, 17, 22);
+  const temples = (lum(f.backdrop.mean, 14, 26, 34) + lum(f.backdrop.mean, 98, 26, 34)) / 2;
+  assert.ok(
+    Math.abs(upper - forehead) < 0.25 * Math.abs(forehead - temples),
+    `upper forehead ${upper}: the photos' forehead ${forehead}, the temples ${temples}`,
+  );
+  assert.ok(lum(f.head.mean, 56, 0, 3) < upper, "the top of the skull darker than the forehead");
 });
 
 loose.test("backdrop: the render's backdrop is another photo's frame, filled (no face, no streaks)", async () => {

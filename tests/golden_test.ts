@@ -46,17 +46,17 @@ async function goldenImages(model?: URL): Promise<string[]> {
 loose.test("golden: generated images at seed 7 (file sha256 and pixel sha256, embedded learned generator)", async () => {
   assert.deepEqual(await goldenImages(), [
     "id000000/id000000_0001.png [[1,1]] " +
-    "f05de517fdc414c5808b026bb7de9f83460b81b84cf735edc7f1731b1d176da6 " +
-    "e0ee84eb488a4c25f140728425867db5b958fe934881949dcb56fccd26688c89",
+    "ff740c7abaaed834d43dfa46d122df22f9e810a6a9cf7e4f813a40d0dae24f97 " +
+    "cd0c07e906bf5803ec3de2209dea0294507be9d1e348b0ff104fa5ff3a4df452",
     "id000000/id000000_0002.png [[1,1]] " +
-    "4ba85cf5ddd9aeff7d2bad86e1a9103166e703701ca77bfe99a63a57388ec8ec " +
-    "b38fa0ae68c61ab39902bb4f9650ffdfbdaf6730856bbf871847b3fecab8d741",
+    "3f6c291c8a0f6e38d773951c0af4342e48586755b83b19a2c1c49845af955691 " +
+    "1aaae56a1841b86b6f00dc72ffef4b45bf8d8a678f38e7268a338450fabf1425",
     "id000001/id000001_0001.png [[1,0.15],[0,0.85]] " +
-    "f5aa23e0e8316b6b1aa675e5438dd1087591f0e7337e7e4f7b3d9b4878bab85b " +
-    "9a9b237fa0b1b1a3fa33eba86bdde3aad013d5638077e95b96d9d7a1a69db557",
+    "d4f3acdb8f9fdc8a410f8a1384da20339b45135904d4bece9671e2728a800437 " +
+    "413e0775b0ad070770d24a027409dd3ae400a39ea34b17914c34738e648659e2",
     "id000001/id000001_0002.png [[1,0.25],[0,0.75]] " +
-    "b2c93d53d6dfe0010798adaf0f2fabe5b777ff6874b304b02813b12d5474c36d " +
-    "45acc272676e412194b24c11eed3dacaaf073fe627518242d34cb0dfb222053b",
+    "cb45e4485269388e5fd466edb81e95fd24adcfc5c8b55d562cc0a8f2326ffe0c " +
+    "3c0f8a97cf0c1c73a73973eba5341ded7d1351e08e24e14b5abe15ca6f52c6a8",
   ]);
 });
 
