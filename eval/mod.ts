@@ -41,3 +41,4 @@ export * from "./view2_guard.ts";
 export * from "./sym_eigen.ts";
 export * from "./frechet.ts";
 export * from "./realism.ts";
+export * from "./mean_image.ts";

@@ -2,8 +2,9 @@
  * The realism meter: how far a set of generated faces is from real faces, as seen by a face model
  * trained on real photographs. Fréchet distance between the L2-normalised reference-embedder
  * features of `n` generated and `n` real aligned crops, beside the same distance for a second
- * real set (the floor), and the reference's verification accuracy on a generated pairs set.
- * A meter only: nothing is trained or selected on it.
+ * real set (the floor), and the reference's verification accuracy on a generated pairs set; beside
+ * them, how far the sets' mean images lie apart (mean_image.ts: where in the crop the renders
+ * differ). A meter only: nothing is trained or selected on it.
  */
 import { type EpChoice, listImages, Rng, sha256Hex, writeFileAtomic } from "../data/mod.ts";
 import { REFERENCE_PACKAGE } from "./deps.ts";
@@ -11,6 +12,7 @@ import { type Embedder, l2normalize } from "./embedder.ts";
 import { evaluatePairs } from "./evaluate.ts";
 import { type FrechetDistance, frechetDistance, gaussianStats } from "./frechet.ts";
 import { loadImage } from "./images.ts";
+import { meanImage, meanImageGap, meanImagesPng } from "./mean_image.ts";
 import { createOnnxEmbedder } from "./onnx_embedder.ts";
 import { readPairs } from "./pairs.ts";
 
@@ -76,6 +78,8 @@ export interface RealismOptions {
   excludeReal?: Set<string>;
   /** Progress on stderr (default true). */
   progress?: boolean;
+  /** Where to write the sets' mean images side by side (PNG, {@link meanImagesPng}); none if absent. */
+  meanImagesFile?: string;
 }
 
 /** The content of `realism.json`. */
@@ -88,6 +92,10 @@ export interface RealismResult {
   fd_ratio?: number;
   /** Reference verification accuracy (synface protocol) on the generated pairs. */
   identity_accuracy?: number;
+  /** Mean absolute difference (0–255 levels) of the generated and real sets' mean images. */
+  mean_image_gap: number;
+  /** The same for the floor set against the real one (absent without a floor set). */
+  mean_image_gap_floor?: number;
   /** Images per set. */
   n: number;
   parts: { generated: FrechetDistance; floor?: FrechetDistance };
@@ -162,7 +170,11 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
       label,
       progress: o.progress,
     });
-    return { stats: gaussianStats(f, f[0].length), count: files.length };
+    return {
+      stats: gaussianStats(f, f[0].length),
+      count: files.length,
+      mean: await meanImage(files),
+    };
   };
   const real = await feats(o.real, "real", o.excludeReal);
   const gen = await feats(o.generated, "generated");
@@ -198,10 +210,15 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
     identityAccuracy = ev.results.synface!.accuracy;
   }
   if (!o.reference) await reference.dispose?.();
+  if (o.meanImagesFile) {
+    await writeFileAtomic(o.meanImagesFile, meanImagesPng(gen.mean, real.mean, floor?.mean));
+  }
   return {
     fd: partsGen.fd,
     ...(partsFloor ? { fd_floor: partsFloor.fd, fd_ratio: partsGen.fd / partsFloor.fd } : {}),
     ...(identityAccuracy !== undefined ? { identity_accuracy: identityAccuracy } : {}),
+    mean_image_gap: meanImageGap(gen.mean, real.mean),
+    ...(floor ? { mean_image_gap_floor: meanImageGap(floor.mean, real.mean) } : {}),
     n,
     parts: { generated: partsGen, ...(partsFloor ? { floor: partsFloor } : {}) },
     sets: {
@@ -214,6 +231,6 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
     reference: reference.info.name,
     seconds: (performance.now() - t0) / 1000,
     note:
-      "Fréchet distance between L2-normalised reference-embedder features (a meter only: never used to train or choose a model); identity_accuracy: synface protocol on the generated pairs",
+      "Fréchet distance between L2-normalised reference-embedder features (a meter only: never used to train or choose a model); identity_accuracy: synface protocol on the generated pairs; mean_image_gap: mean absolute difference of the sets' mean images (0–255)",
   };
 }

@@ -1,7 +1,8 @@
 /**
  * `deno task realism --generated DIR --real DIR [--floor DIR] [--n 1500] [--reference MODEL]
  * [--pairs FILE] [--cache DIR] --out DIR`: the realism meter (eval/realism.ts). Writes
- * `realism.json` {fd, fd_floor, fd_ratio, identity_accuracy, n, …}. A meter only.
+ * `realism.json` {fd, fd_floor, fd_ratio, identity_accuracy, mean_image_gap, n, …} and
+ * `mean_images.png` (generated, real, their difference, the floor). A meter only.
  */
 import { exitUsage, intFlag, parseCliArgs, writeJsonAtomic } from "../data/mod.ts";
 import { loadReferenceEmbedder, measureRealism } from "../eval/mod.ts";
@@ -52,6 +53,7 @@ export async function main(args: string[]): Promise<void> {
     reference,
     pairs: values.pairs,
     cacheDir: values.cache,
+    meanImagesFile: `${values.out}/mean_images.png`,
   });
   await reference.dispose?.();
   await writeJsonAtomic(`${values.out}/realism.json`, r);
@@ -59,7 +61,8 @@ export async function main(args: string[]): Promise<void> {
   const idAcc = r.identity_accuracy === undefined ? "–" : f(100 * r.identity_accuracy, 2) + " %";
   console.log(
     `realism: fd ${f(r.fd)} · fd_floor ${f(r.fd_floor)} · fd_ratio ${f(r.fd_ratio, 2)} · ` +
-      `identity_accuracy ${idAcc} (n ${r.n}; ${values.out}/realism.json)`,
+      `identity_accuracy ${idAcc} · mean_image_gap ${f(r.mean_image_gap, 1)} ` +
+      `(n ${r.n}; ${values.out}/realism.json, mean_images.png)`,
   );
 }
 

@@ -42,6 +42,9 @@ temp.test("realism: FD of a set against itself is 0, a shifted set is farther; r
   assert.ok(r.fd_floor! > 0.01, `fd_floor ${r.fd_floor}`);
   assert.equal(r.fd_ratio, r.fd / r.fd_floor!);
   assert.deepEqual(r.images, { generated: 80, real: 80, floor: 80 });
+  // identical pictures: equal mean images; the floor's patterns differ
+  assert.equal(r.mean_image_gap, 0);
+  assert.ok(r.mean_image_gap_floor! > 1, `mean_image_gap_floor ${r.mean_image_gap_floor}`);
   assert.ok(
     r.identity_accuracy !== undefined && r.identity_accuracy >= 0 && r.identity_accuracy <= 1,
   );

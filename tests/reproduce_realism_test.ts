@@ -139,6 +139,12 @@ temp.test("realism stage: measures the test set against --lfw-images, leaves Vie
   assert.equal(json.fd_floor, want.fd_floor);
   assert.equal(json.identity_accuracy, want.identity_accuracy);
   assert.ok(typeof json.identity_accuracy === "number");
+  assert.equal(json.mean_image_gap, want.mean_image_gap);
+  assert.equal(json.mean_image_gap_floor, want.mean_image_gap_floor);
+  assert.ok(
+    (await Deno.stat(`${dir}/mean_images.png`)).size > 0,
+    "the stage writes mean_images.png",
+  );
   assert.deepEqual(result, {
     generator: DEFAULT_GENERATOR_ID,
     fd: want.fd,
@@ -168,6 +174,7 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
       fd_floor: 0.25,
       fd_ratio: 3.24938271,
       identity_accuracy: 0.875,
+      mean_image_gap: 5.8349,
       note: "hand-made",
     }),
   );
@@ -176,8 +183,15 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
   const md = renderMarkdown(model);
   assert.match(md, /## Realism/);
   assert.match(md, /never used for training or model choice/);
-  assert.ok(md.includes("| generator | n | fd | fd_floor | fd_ratio | identity_accuracy |"));
-  assert.ok(md.includes(`| ${DEFAULT_GENERATOR_ID} | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 |`), md);
+  assert.ok(
+    md.includes(
+      "| generator | n | fd | fd_floor | fd_ratio | identity_accuracy | mean_image_gap | gap_floor |",
+    ),
+  );
+  assert.ok(
+    md.includes(`| ${DEFAULT_GENERATOR_ID} | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 | 5.8 | — |`),
+    md,
+  );
   const html = renderHtml(model);
   assert.ok(
     html.includes(

@@ -179,7 +179,10 @@ export const REALISM_NOTE = "The realism meter: Fréchet distance (`fd`) between
   "`--lfw-images` (leaving out the images of `--lfw-pairs` when it is View 2), beside the same distance for the `--real` " +
   "photos (`fd_floor`; `fd_ratio` = fd / fd_floor, 1 = as real as real photos); " +
   "`identity_accuracy`: the reference's verification accuracy (%, synface protocol) on the " +
-  "test set's generated pairs. A meter only: never used for training or model choice.";
+  "test set's generated pairs; `mean_image_gap`: the mean absolute difference (0–255 levels) " +
+  "between the per-pixel mean images of the same generated and real crops (`gap_floor`: the " +
+  "`--real` photos' against the same real crops; the stage's `mean_images.png` shows where). " +
+  "A meter only: never used for training or model choice.";
 
 /** The Realism table's header and rows (numbers, or the generator and the missing text). */
 export function realismTable(rows: RealismRow[]): [string[], string[][]] {
@@ -194,9 +197,23 @@ export function realismTable(rows: RealismRow[]): [string[], string[][]] {
         f(r.fd_floor, 4),
         f(r.fd_ratio, 2),
         f(r.identity_accuracy, 2, 100),
+        f(r.mean_image_gap, 1),
+        f(r.mean_image_gap_floor, 1),
       ]
-      : [generator, missing ?? "—", "", "", "", ""];
-  return [["generator", "n", "fd", "fd_floor", "fd_ratio", "identity_accuracy"], rows.map(cells)];
+      : [generator, missing ?? "—", "", "", "", "", "", ""];
+  return [
+    [
+      "generator",
+      "n",
+      "fd",
+      "fd_floor",
+      "fd_ratio",
+      "identity_accuracy",
+      "mean_image_gap",
+      "gap_floor",
+    ],
+    rows.map(cells),
+  ];
 }
 
 /** The report as Markdown (`report/README.md`). */

@@ -43,6 +43,8 @@ export const RealismJsonSchema = z.looseObject({
   fd_floor: z.number().optional(),
   fd_ratio: z.number().optional(),
   identity_accuracy: z.number().min(0).max(1).optional(),
+  mean_image_gap: z.number().nonnegative().optional(),
+  mean_image_gap_floor: z.number().nonnegative().optional(),
 });
 /** Parsed `realism.json`. */
 export type RealismJson = z.infer<typeof RealismJsonSchema>;

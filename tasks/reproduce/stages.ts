@@ -247,6 +247,7 @@ export async function realismStage(
       cacheDir: `${ctx.out}/cache/realism`,
       ...(excludeReal ? { excludeReal } : {}),
       progress: false,
+      meanImagesFile: `${ctx.dir}/mean_images.png`,
     });
     const out = { generator: c.generator, ...r };
     await writeJsonAtomic(`${ctx.dir}/realism.json`, out);
