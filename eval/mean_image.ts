@@ -4,19 +4,22 @@
  * images say where in the crop: a part every render gets wrong in the same way (a dark cap down
  * to the brows, say) stands out in their difference (generator/EXPERIMENTS.md, `embedded-aam@8`).
  */
-import { encodePng, type ImageTensor, readImage, resize } from "../data/mod.ts";
+import { encodePng, readImage } from "../data/mod.ts";
+import { preprocessImage } from "./images.ts";
 
 /** Side of the frame the mean images are taken at (the ArcFace template's). */
 export const MEAN_IMAGE_SIZE = 112;
 
-/** Per-pixel mean RGB (0–255, CHW, `MEAN_IMAGE_SIZE`²) of the images in `files`, resized if needed. */
+/**
+ * Per-pixel mean RGB (0–255, CHW, `MEAN_IMAGE_SIZE`²) of the images in `files`, each framed as an
+ * embedder taking 112×112 sees it ({@link preprocessImage}: resized, or centre-cropped from a raw
+ * 250×250 LFW photo).
+ */
 export async function meanImage(files: string[]): Promise<Float32Array> {
   if (files.length === 0) throw new RangeError("meanImage: no files");
   const s = MEAN_IMAGE_SIZE, sum = new Float64Array(3 * s * s);
   for (const f of files) {
-    let img: ImageTensor = await readImage(f, { mean: 0, std: 1 });
-    if (img.height !== s || img.width !== s) img = resize(img, s, s);
-    const d = img.data;
+    const d = preprocessImage(await readImage(f, { mean: 0, std: 1 }), s, s, "auto", f).data;
     for (let i = 0; i < sum.length; i++) sum[i] += d[i];
   }
   return Float32Array.from(sum, (v) => v / files.length);

@@ -184,6 +184,18 @@ export const REALISM_NOTE = "The realism meter: Fréchet distance (`fd`) between
   "`--real` photos' against the same real crops; the stage's `mean_images.png` shows where). " +
   "A meter only: never used for training or model choice.";
 
+/** The Realism table's columns. */
+const REALISM_COLUMNS = [
+  "generator",
+  "n",
+  "fd",
+  "fd_floor",
+  "fd_ratio",
+  "identity_accuracy",
+  "mean_image_gap",
+  "gap_floor",
+];
+
 /** The Realism table's header and rows (numbers, or the generator and the missing text). */
 export function realismTable(rows: RealismRow[]): [string[], string[][]] {
   const f = (x: number | undefined, digits: number, scale = 1) =>
@@ -200,20 +212,8 @@ export function realismTable(rows: RealismRow[]): [string[], string[][]] {
         f(r.mean_image_gap, 1),
         f(r.mean_image_gap_floor, 1),
       ]
-      : [generator, missing ?? "—", "", "", "", "", "", ""];
-  return [
-    [
-      "generator",
-      "n",
-      "fd",
-      "fd_floor",
-      "fd_ratio",
-      "identity_accuracy",
-      "mean_image_gap",
-      "gap_floor",
-    ],
-    rows.map(cells),
-  ];
+      : [generator, missing ?? "—", ...REALISM_COLUMNS.slice(2).map(() => "")];
+  return [[...REALISM_COLUMNS], rows.map(cells)];
 }
 
 /** The report as Markdown (`report/README.md`). */
