@@ -105,6 +105,33 @@ export const LEARNED_GEOMETRY = { shape: 0.3, expression: 0.5 } as const;
 /** Background coefficients of the learned model: noise[0:27] drive the top 27 components. */
 const BG_COMPONENTS = 27;
 
+/**
+ * Hair on the learned model's head. No photo shows the top of a head (the UTKFace crops end above
+ * the brows), so the learned head draws the procedural model's hair there: a cap on the skull
+ * down to a hairline (cm on the hair coordinate, ±0.9 per unit), its volume along the normals, its
+ * strands, and a colour `brightness` × the procedural one (its albedos, under the photos' relative
+ * shading, read too dark). Its four parameters (line, volume, tone, warmth) are fixed unit
+ * projections (an LCG from `seed`) of the identity's appearance coefficients: each identity has
+ * its own hair, Identity Mixup blends it with the rest, and no other block moves it. Hairline and
+ * brightness were set so the mean render's centre column follows LFW View 1's (development set)
+ * from the forehead up; a fuller head of hair or one that changes from image to image scored
+ * lower on LFW (generator/EXPERIMENTS.md, "Hair").
+ */
+export const LEARNED_HAIR = { hairline: 9.4, brightness: 2.5, seed: 777 } as const;
+
+/** [K, 4] unit columns on the appearance coefficients: the learned model's hair parameters. */
+export function hairProjection(K: number, seed: number = LEARNED_HAIR.seed): Float32Array {
+  const P = new Float32Array(K * 4);
+  let s = seed;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) / 16777216 - 0.5;
+  for (let k = 0; k < 4; k++) {
+    let n = 0;
+    for (let j = 0; j < K; j++) n += (P[j * 4 + k] = rnd()) ** 2;
+    for (let j = 0; j < K; j++) P[j * 4 + k] /= Math.sqrt(n);
+  }
+  return P;
+}
+
 /** Expression weights (their order in `bases.ts`) that act only when positive. */
 const JAW_DROP = 1, BLINKS = [5, 6];
 /**
@@ -185,9 +212,23 @@ export function buildFaceGraph(
   const named = (k: number) => col(albNamed, k); // [B,1]
   const hairSoft = (cand: string, coord: string, hl: string) =>
     mul(cand, sigmoid(mul(sub(coord, hl), c(1 / 0.35))));
-  // the learned model takes hair from the photos' texture: no procedural hair volume
-  const hairline = learned ? "" : add(c(7.3), mul(c(0.9), named(5))); // cm on the hair coordinate
-  const V3 = learned ? V3a : add(
+  // hair parameters [B,1] (line, volume, tone, warmth): procedural, named identity parameters
+  // 5, 6, 3, 4; learned, projections of the appearance coefficients (LEARNED_HAIR)
+  const hairProj = learned
+    ? op("MatMul", [
+      idAlb,
+      g.initializer(
+        "hair_projection",
+        hairProjection(appearance.header.components),
+        [appearance.header.components, 4],
+      ),
+    ])
+    : "";
+  const hairParam = (k: 0 | 1 | 2 | 3) => learned ? col(hairProj, k) : named([5, 6, 3, 4][k]);
+  // cm on the hair coordinate
+  const hairline = add(c(learned ? LEARNED_HAIR.hairline : 7.3), mul(c(0.9), hairParam(0)));
+  const hairVolume = () => op("Softplus", [add(c(-0.6), mul(c(0.6), hairParam(1)))]);
+  const V3 = add(
     V3a,
     mul(
       op("Unsqueeze", [
@@ -197,7 +238,7 @@ export function buildFaceGraph(
             g.initializer("ctrl_hair_coord", geo.ctrlHairCoord, [1, nC]),
             hairline,
           ),
-          op("Softplus", [add(c(-0.6), mul(c(0.6), named(6)))]),
+          hairVolume(),
         ),
         g.ints([2]),
       ]),
@@ -331,6 +372,25 @@ export function buildFaceGraph(
   // ---- interpolation to the dense points: each is a fixed barycentric mix of 3 control vertices
   const toDense = (ctrlAttr: string) => mixRows(ctrlAttr, "point", 3, geo.pointIdx, geo.pointW);
 
+  // ---- hair colour per image [1,3,B] from its tone and warmth [1,1,B]: dark brown to black,
+  // some blond, red or grey; and the albedo with its hair (weight [N,1,B], fixed strands [N,1,1])
+  const hairColour = (tone: () => string, warmth: () => string, brightness: number) =>
+    clip(
+      op("Exp", [
+        add(
+          c([0.11, 0.085, 0.065].map((v) => Math.log(v * brightness)), [1, 3, 1]),
+          add(
+            mul(tone(), c([0.85, 0.88, 0.92], [1, 3, 1])),
+            mul(warmth(), c([0.25, 0.05, -0.25], [1, 3, 1])),
+          ),
+        ),
+      ]),
+      0.02,
+      0.85,
+    );
+  const withHair = (alb: string, colour: string, weight: string, strands: () => string) =>
+    lerp(alb, mul(colour, add(c(1), mul(c(0.12), strands()))), weight);
+
   const proceduralSurface = () => {
     // ---- per control vertex: screen position, SH irradiance (Gouraud), albedo field
     const albV = reshape(
@@ -404,20 +464,14 @@ export function buildFaceGraph(
       add(rgb([0.95, 0.66, 0.68]), mul(nb(8), rgb([0.04, -0.04, -0.02]))),
     );
     alb = lerp(alb, lipCol, mul(at("lip"), c(0.85)));
-    const hairCol = op("Exp", [
-      add(
-        c([Math.log(0.11), Math.log(0.085), Math.log(0.065)], [1, 3, 1]),
-        add(mul(nb(3), rgb([0.85, 0.88, 0.92])), mul(nb(4), rgb([0.25, 0.05, -0.25]))),
-      ),
-    ]);
-    const hairColC = clip(hairCol, 0.02, 0.85);
+    const hairColC = hairColour(() => nb(3), () => nb(4), 1);
     const beardDen = clip(sub(mul(nb(10), c(0.55)), c(0.25)), 0, 0.75);
     alb = lerp(alb, mul(hairColC, c(0.9)), mul(at("beard"), beardDen));
     const browDen = clip(add(c(0.7), mul(c(0.2), nb(9))), 0.15, 1);
     alb = lerp(alb, mul(hairColC, c(0.75)), mul(at("brow"), browDen));
     const hairlineT = reshape(hairline, [1, 1, -1]);
     const hairW = hairSoft(at("hairCand"), at("hairCoord"), hairlineT); // [N,1,B]
-    alb = lerp(alb, mul(hairColC, add(c(1), mul(c(0.12), at("hairDetail")))), hairW);
+    alb = withHair(alb, hairColC, hairW, () => at("hairDetail"));
     alb = lerp(alb, rgb([0.78, 0.74, 0.7]), mul(at("sclera"), c(0.9)));
     const irisCol = lerp(
       rgb([0.22, 0.12, 0.07]),
@@ -545,6 +599,19 @@ export function buildFaceGraph(
     const mouth = mul(
       g.initializer("point_mouth", attrOf("mouth"), [N, 1, 1]),
       reshape(clip(mul(col(e1, JAW_DROP), c(MOUTH_DARK_GAIN)), 0, 1), [1, 1, -1]),
+    );
+    const point = (name: (typeof ATTR)[number]) =>
+      g.initializer(`point_${name}`, attrOf(name), [N, 1, 1]);
+    const perImage = (x: string) => reshape(x, [1, 1, -1]); // [B,1] → [1,1,B]
+    alb = withHair(
+      alb,
+      hairColour(
+        () => perImage(hairParam(2)),
+        () => perImage(hairParam(3)),
+        LEARNED_HAIR.brightness,
+      ),
+      hairSoft(point("hairCand"), point("hairCoord"), perImage(hairline)),
+      () => point("hairDetail"),
     );
     alb = lerp(alb, c([0.2, 0.07, 0.07], [1, 3, 1]), mouth);
     return { u, v, d, colour: mul(alb, pShade) };

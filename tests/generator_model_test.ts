@@ -16,7 +16,12 @@ import {
   probeWebGpu,
   PROCEDURAL_ID,
 } from "../generator/mod.ts";
-import { IMAGE_SIZE, photoLightSplit } from "../generator/face_graph.ts";
+import {
+  hairProjection,
+  IMAGE_SIZE,
+  LEARNED_HAIR,
+  photoLightSplit,
+} from "../generator/face_graph.ts";
 import { loose } from "./_helpers.ts";
 
 const gen = await FaceGenerator.load(undefined, { ep: "wasm" });
@@ -266,4 +271,54 @@ loose.test("generator: the learned model's mouth is dark only as far as the jaw 
   assert.equal(await darkPixels(-2), 0, "jaw drop acts for positive weights only");
   const open = await darkPixels(2);
   assert.ok(open >= 40, `an open jaw shows a dark mouth: ${open} px`);
+});
+
+loose.test("generator: the learned head wears its identity's hair (hairline and colour from fixed projections of the identity)", async () => {
+  const K = blocks[0].size - 80, P = hairProjection(K);
+  // centre columns 48–63 of rows [y0, y1): mean RGB in [0, 1]
+  const patch = (img: Float32Array, y0: number, y1: number) => {
+    const out = [0, 0, 0];
+    for (let ch = 0; ch < 3; ch++) {
+      for (let y = y0; y < y1; y++) {
+        for (let x = 48; x < 64; x++) out[ch] += (img[(ch * 112 + y) * 112 + x] + 1) / 2;
+      }
+      out[ch] /= (y1 - y0) * 16;
+    }
+    return out;
+  };
+  const lum = (v: number[]) => (v[0] + v[1] + v[2]) / 3;
+  // the identity moved t along hair parameter k (0 hairline, 2 tone) for each [k, t]; all else 0
+  const render = (...moves: [number, number][]) => {
+    const lat: Latents = Object.fromEntries(
+      blocks.map((b) => [b.name, new Float32Array(b.size)]),
+    );
+    for (const [k, t] of moves) {
+      for (let j = 0; j < K; j++) lat.identity[80 + j] += t * P[j * 4 + k];
+    }
+    return gen.generate(lat, 1);
+  };
+  const rest = await render();
+  // at rest the top of the skull is the hair colour (strands aside), not the texture's fill
+  const top = patch(rest, 0, 4);
+  [0.11, 0.085, 0.065].forEach((v, ch) => {
+    const want = v * LEARNED_HAIR.brightness;
+    assert.ok(Math.abs(top[ch] - want) < 0.02, `channel ${ch}: ${top[ch]} against ${want}`);
+  });
+  // tone: dark to light hair
+  const dark = lum(patch(await render([2, -2]), 0, 4));
+  const light = lum(patch(await render([2, 2]), 0, 4));
+  assert.ok(dark < lum(top) - 0.15 && light > lum(top) + 0.3, `tone ${dark} / ${light}`);
+  // a lower hairline covers the upper forehead; a higher one uncovers the top of the crop
+  const low = lum(patch(await render([0, -3]), 12, 16));
+  assert.ok(low < lum(patch(rest, 12, 16)) - 0.1, `hairline −3: ${low}`);
+  const uncovered = lum(patch(await render([2, -2], [0, 6]), 0, 4));
+  assert.ok(uncovered > dark + 0.15, `dark hair, hairline +6: ${uncovered} against ${dark}`);
+  // unit projections, nearly orthogonal: one parameter moves the others little
+  for (let a = 0; a < 4; a++) {
+    for (let b = a; b < 4; b++) {
+      let dot = 0;
+      for (let j = 0; j < K; j++) dot += P[j * 4 + a] * P[j * 4 + b];
+      assert.ok(a === b ? Math.abs(dot - 1) < 1e-5 : Math.abs(dot) < 0.3, `P${a}·P${b} = ${dot}`);
+    }
+  }
 });

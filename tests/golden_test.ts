@@ -46,17 +46,17 @@ async function goldenImages(model?: URL): Promise<string[]> {
 loose.test("golden: generated images at seed 7 (file sha256 and pixel sha256, embedded learned generator)", async () => {
   assert.deepEqual(await goldenImages(), [
     "id000000/id000000_0001.png [[1,1]] " +
-    "ff740c7abaaed834d43dfa46d122df22f9e810a6a9cf7e4f813a40d0dae24f97 " +
-    "cd0c07e906bf5803ec3de2209dea0294507be9d1e348b0ff104fa5ff3a4df452",
+    "2490b00e0710d19dab4b721020a0c2b131b9d6aa15fcaada727c032483dc6e2a " +
+    "729b98bbb51b5124e01bc4c2aaca7126a7f47ddcd4888ae29e5b234f0cb8e3e6",
     "id000000/id000000_0002.png [[1,1]] " +
-    "3f6c291c8a0f6e38d773951c0af4342e48586755b83b19a2c1c49845af955691 " +
-    "1aaae56a1841b86b6f00dc72ffef4b45bf8d8a678f38e7268a338450fabf1425",
+    "aadf01fcfee60e264a8b39ec169b0f82e1cfb343ec7da0dc7a7d667bb26a64e7 " +
+    "7fb3f1866d3063c1fc438f7cc4ce89c0f0c02357a446e55cfdde9045728269bf",
     "id000001/id000001_0001.png [[1,0.15],[0,0.85]] " +
-    "d4f3acdb8f9fdc8a410f8a1384da20339b45135904d4bece9671e2728a800437 " +
-    "413e0775b0ad070770d24a027409dd3ae400a39ea34b17914c34738e648659e2",
+    "ab38f66f07f7686078f7de6b9143fca4d1e66641b3f579c65f77ecfe59f8e1f5 " +
+    "4d886191d1008aaef9e6a88ee9e1375e9a0c73731ee9910c577ed2bf3b46286c",
     "id000001/id000001_0002.png [[1,0.25],[0,0.75]] " +
-    "cb45e4485269388e5fd466edb81e95fd24adcfc5c8b55d562cc0a8f2326ffe0c " +
-    "3c0f8a97cf0c1c73a73973eba5341ded7d1351e08e24e14b5abe15ca6f52c6a8",
+    "40992e33d0e742ee8fce7ec59d56d63d8ca7a5ddea3bc52a99bd9afbfe7a3205 " +
+    "9fd766effb5c3761861e5056f4862aaff043d9af0dd133a81d55a23274d04bba",
   ]);
 });
 
