@@ -119,11 +119,16 @@ const BG_COMPONENTS = 27;
  */
 export const LEARNED_HAIR = { hairline: 9.4, brightness: 2.5, seed: 777 } as const;
 
+/** The graph's fixed pseudo-random numbers: a 32-bit LCG, uniform in [−0.5, 0.5). */
+function lcgUniform(seed: number): () => number {
+  let s = seed;
+  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) / 16777216 - 0.5;
+}
+
 /** [K, 4] unit columns on the appearance coefficients: the learned model's hair parameters. */
 export function hairProjection(K: number, seed: number = LEARNED_HAIR.seed): Float32Array {
   const P = new Float32Array(K * 4);
-  let s = seed;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) / 16777216 - 0.5;
+  const rnd = lcgUniform(seed);
   for (let k = 0; k < 4; k++) {
     let n = 0;
     for (let j = 0; j < K; j++) n += (P[j * 4 + k] = rnd()) ** 2;
@@ -373,7 +378,9 @@ export function buildFaceGraph(
   const toDense = (ctrlAttr: string) => mixRows(ctrlAttr, "point", 3, geo.pointIdx, geo.pointW);
 
   // ---- hair colour per image [1,3,B] from its tone and warmth [1,1,B]: dark brown to black,
-  // some blond, red or grey; and the albedo with its hair (weight [N,1,B], fixed strands [N,1,1])
+  // some blond, red or grey; and the albedo with its hair (weight [N,1,B], fixed strands [N,1,1]).
+  // Inputs that add nodes come as thunks, called where the procedural graph always created them:
+  // its node order, hence procedural.onnx's bytes (which key `reproduce --model` caches), stay.
   const hairColour = (tone: () => string, warmth: () => string, brightness: number) =>
     clip(
       op("Exp", [
@@ -596,12 +603,12 @@ export function buildFaceGraph(
       return Float32Array.from({ length: N }, (_, p) => geo.attrs[p * KA + k]);
     };
     // inside the inner lip contour: dark as far as the jaw drops
-    const mouth = mul(
-      g.initializer("point_mouth", attrOf("mouth"), [N, 1, 1]),
-      reshape(clip(mul(col(e1, JAW_DROP), c(MOUTH_DARK_GAIN)), 0, 1), [1, 1, -1]),
-    );
     const point = (name: (typeof ATTR)[number]) =>
       g.initializer(`point_${name}`, attrOf(name), [N, 1, 1]);
+    const mouth = mul(
+      point("mouth"),
+      reshape(clip(mul(col(e1, JAW_DROP), c(MOUTH_DARK_GAIN)), 0, 1), [1, 1, -1]),
+    );
     const perImage = (x: string) => reshape(x, [1, 1, -1]); // [B,1] → [1,1,B]
     alb = withHair(
       alb,
@@ -740,12 +747,8 @@ export function buildFaceGraph(
   const gain = add(c(1), mul(c(0.05), reshape(slice(noise, 28, 31, 1), [-1, 3, 1, 1])));
   img = mul(img, gain);
   img = add(mul(sub(img, c(0.5)), add(c(1), mul(c(0.08), nb4(31)))), c(0.5));
-  const sensor = new Float32Array(3 * HW);
-  let s = 12345;
-  for (let i = 0; i < sensor.length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    sensor[i] = ((s >>> 8) / 16777216 - 0.5) * 0.02;
-  }
+  const sensorRnd = lcgUniform(12345);
+  const sensor = Float32Array.from({ length: 3 * HW }, () => sensorRnd() * 0.02);
   img = add(img, g.initializer("sensor_noise", sensor, [1, 3, H, W]));
   const out = sub(mul(clip(img, 0, 1), c(2)), c(1));
   g.output(out, "image", "float32", ["batch", 3, H, W]);

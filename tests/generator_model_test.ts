@@ -36,6 +36,10 @@ function latents(n: number, seed: number, frontal = false): Latents {
   }));
 }
 
+/** Every block 0: the mean face, frontal, neutral, default light, no noise. */
+const zeroLatents = (): Latents =>
+  Object.fromEntries(blocks.map((b) => [b.name, new Float32Array(b.size)]));
+
 const sha = (data: Float32Array) => sha256Hex(new Uint8Array(data.slice().buffer));
 
 loose.test("generator: embedded model renders NCHW 112×112 in [-1, 1], deterministically", async () => {
@@ -191,8 +195,6 @@ loose.test("generator: learned appearance sits on the geometry: a frontal mean-s
   const bank = app.detail!;
   const M = app.header.details!, KEYS = app.header.detailKeys!;
   assert.ok(M >= 100 && KEYS >= 8, `detail bank ${M} × ${KEYS}`);
-  const zero = (): Latents =>
-    Object.fromEntries(blocks.map((b) => [b.name, new Float32Array(b.size)]));
   const residual = (m: number, q: number) =>
     bank.residual[m * R * R + Math.floor(q / 3)] * bank.scale[m];
   // all zero: the mean texture plus the detail of the key nearest to 0
@@ -200,7 +202,7 @@ loose.test("generator: learned appearance sits on the geometry: a frontal mean-s
   const norm = (m: number) =>
     bank.keys.slice(m * KEYS, (m + 1) * KEYS).reduce((s, v) => s + v * v, 0);
   for (let m = 1; m < M; m++) if (norm(m) < norm(m0)) m0 = m;
-  const at0 = await gen.generate(zero(), 1);
+  const at0 = await gen.generate(zeroLatents(), 1);
   const e0 = textureError(at0, R, (q) => app.mean[q] + residual(m0, q));
   assert.ok(e0 < 0.03, `mean |render − texture| = ${e0}`);
   // without the detail term the same render is measurably further from its texture
@@ -209,7 +211,7 @@ loose.test("generator: learned appearance sits on the geometry: a frontal mean-s
   // keeps the rest), the detail stays the identity's (m0)
   const split = photoLightSplit(app);
   assert.ok(split.image.every((v, j) => Math.abs(v * v + split.identity[j] ** 2 - 1) < 1e-6));
-  const lit = zero();
+  const lit = zeroLatents();
   lit.illumination[27 + 2] = 2;
   const litImg = await gen.generate(lit, 1);
   const litTex = (q: number) =>
@@ -219,7 +221,7 @@ loose.test("generator: learned appearance sits on the geometry: a frontal mean-s
   assert.ok(textureError(litImg, R, (q) => app.mean[q] + residual(m0, q)) > eLit);
   // coefficients equal to bank photo m's key (the rest 0): that photo's detail
   for (const m of [7, M - 3]) {
-    const lat = zero();
+    const lat = zeroLatents();
     const z = bank.keys.slice(m * KEYS, (m + 1) * KEYS);
     lat.identity.set(z, 80);
     const img = await gen.generate(lat, 1);
@@ -254,11 +256,9 @@ loose.test("generator: the procedural model stays selectable (procedural.json) a
 });
 
 loose.test("generator: the learned model's mouth is dark only as far as the jaw drops (closed at rest)", async () => {
-  const zero = (): Latents =>
-    Object.fromEntries(blocks.map((b) => [b.name, new Float32Array(b.size)]));
   // pixels around the template's mouth (corners at x 41.5 / 70.7, y 92) as dark as the fill
   const darkPixels = async (jawDrop: number) => {
-    const lat = zero();
+    const lat = zeroLatents();
     lat.expression[1] = jawDrop;
     const green = (await gen.generate(lat, 1)).subarray(IMAGE_SIZE ** 2, 2 * IMAGE_SIZE ** 2);
     let n = 0;
@@ -289,9 +289,7 @@ loose.test("generator: the learned head wears its identity's hair (hairline and 
   const lum = (v: number[]) => (v[0] + v[1] + v[2]) / 3;
   // the identity moved t along hair parameter k (0 hairline, 2 tone) for each [k, t]; all else 0
   const render = (...moves: [number, number][]) => {
-    const lat: Latents = Object.fromEntries(
-      blocks.map((b) => [b.name, new Float32Array(b.size)]),
-    );
+    const lat = zeroLatents();
     for (const [k, t] of moves) {
       for (let j = 0; j < K; j++) lat.identity[80 + j] += t * P[j * 4 + k];
     }
