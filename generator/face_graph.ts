@@ -23,6 +23,20 @@ import type { AppearanceModel } from "./appearance.ts";
 import { ARCFACE_TEMPLATE, ATTR, type Geometry, IMAGE_SIZE } from "./geometry.ts";
 import { bilinearMatrix, textureTaps } from "./texture_taps.ts";
 import { filledAppearance } from "./backdrop.ts";
+import { graphOps } from "./graph_ops.ts";
+import {
+  hairColour,
+  hairProjection,
+  hairSoft,
+  lcgUniform,
+  LEARNED_HAIR,
+  withHair,
+} from "./hair.ts";
+import { PHOTO_LIGHT, photoLightSplit } from "./photo_light.ts";
+import { blur3, splatPoints } from "./splat.ts";
+
+export { hairProjection, LEARNED_HAIR } from "./hair.ts";
+export { PHOTO_LIGHT, photoLightSplit } from "./photo_light.ts";
 
 /** Latent block sizes of the procedural embedded model, in input order. */
 export const LATENT_BLOCKS = [
@@ -55,45 +69,6 @@ export function latentBlocks(
 
 /** SH illumination coefficients (9 × RGB). */
 const SH_DIM = 27;
-/** Leading appearance components that are partly a photo's light and camera, not its person. */
-export const PHOTO_LIGHT = 32;
-/** Per-image share of the variance of a mirror-symmetric / antisymmetric leading component. */
-const PHOTO_SHARE = { symmetric: 0.5, antisymmetric: 1 } as const;
-
-/**
- * How much of each appearance component belongs to the identity and how much to the image. The
- * PCA of photos learns their light and camera together with the person: its leading components
- * are exposure, side light, white balance (see `generator/README.md`). Left as identity, a
- * recogniser trained on the renders learns "lit from the left" as who someone is. A face is
- * nearly symmetric, so a component odd under mirroring (the photos are in the data with their
- * mirror images, so each component is even or odd) is light or pose: wholly per image; an even
- * one keeps half its variance per identity. Each component's total variance is unchanged, so
- * the marginal distribution of renders (what the realism meter compares) is too.
- * Returns `identity[k]` (scale of the identity coefficient) and `image[j]` (scale of
- * illumination[27 + j] on component j < {@link PHOTO_LIGHT}).
- */
-export function photoLightSplit(
-  app: AppearanceModel,
-): { identity: Float32Array; image: Float32Array } {
-  const R = app.header.resolution, K = app.header.components, D = R * R * 3;
-  const identity = new Float32Array(K).fill(1), image = new Float32Array(Math.min(PHOTO_LIGHT, K));
-  for (let k = 0; k < image.length; k++) {
-    // the sign of the component's product with its mirror image: even (+) or odd (−)
-    let dot = 0;
-    for (let y = 0; y < R; y++) {
-      for (let x = 0; x < R; x++) {
-        for (let ch = 0; ch < 3; ch++) {
-          dot += app.basis[k * D + (y * R + x) * 3 + ch] *
-            app.basis[k * D + (y * R + R - 1 - x) * 3 + ch];
-        }
-      }
-    }
-    const share = dot < 0 ? PHOTO_SHARE.antisymmetric : PHOTO_SHARE.symmetric;
-    identity[k] = Math.sqrt(1 - share);
-    image[k] = Math.sqrt(share);
-  }
-  return { identity, image };
-}
 
 /**
  * Gains on the learned model's shape fields and expression weights: its photo texture already
@@ -104,38 +79,6 @@ export const LEARNED_GEOMETRY = { shape: 0.3, expression: 0.5 } as const;
 
 /** Background coefficients of the learned model: noise[0:27] drive the top 27 components. */
 const BG_COMPONENTS = 27;
-
-/**
- * Hair on the learned model's head. No photo shows the top of a head (the UTKFace crops end above
- * the brows), so the learned head draws the procedural model's hair there: a cap on the skull
- * down to a hairline (cm on the hair coordinate, ±0.9 per unit), its volume along the normals, its
- * strands, and a colour `brightness` × the procedural one (its albedos, under the photos' relative
- * shading, read too dark). Its four parameters (line, volume, tone, warmth) are fixed unit
- * projections (an LCG from `seed`) of the identity's appearance coefficients: each identity has
- * its own hair, Identity Mixup blends it with the rest, and no other block moves it. Hairline and
- * brightness were set so the mean render's centre column follows LFW View 1's (development set)
- * from the forehead up; a fuller head of hair or one that changes from image to image scored
- * lower on LFW (generator/EXPERIMENTS.md, "Hair").
- */
-export const LEARNED_HAIR = { hairline: 9.4, brightness: 2.5, seed: 777 } as const;
-
-/** The graph's fixed pseudo-random numbers: a 32-bit LCG, uniform in [−0.5, 0.5). */
-function lcgUniform(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) / 16777216 - 0.5;
-}
-
-/** [K, 4] unit columns on the appearance coefficients: the learned model's hair parameters. */
-export function hairProjection(K: number, seed: number = LEARNED_HAIR.seed): Float32Array {
-  const P = new Float32Array(K * 4);
-  const rnd = lcgUniform(seed);
-  for (let k = 0; k < 4; k++) {
-    let n = 0;
-    for (let j = 0; j < K; j++) n += (P[j * 4 + k] = rnd()) ** 2;
-    for (let j = 0; j < K; j++) P[j * 4 + k] /= Math.sqrt(n);
-  }
-  return P;
-}
 
 /** Expression weights (their order in `bases.ts`) that act only when positive. */
 const JAW_DROP = 1, BLINKS = [5, 6];
@@ -161,20 +104,8 @@ export function buildFaceGraph(
   const H = IMAGE_SIZE, W = IMAGE_SIZE, HW = H * W;
   const nC = geo.nCtrl, N = geo.nPoints;
   const g = new GraphBuilder("synface_face", 18);
-  const c = (v: number[] | number, dims?: number[]) => g.const(v, dims);
-  const op = (t: string, ins: string[], a?: Parameters<GraphBuilder["op"]>[2]) => g.op(t, ins, a);
-  const mul = (a: string, b: string) => op("Mul", [a, b]);
-  const add = (a: string, b: string) => op("Add", [a, b]);
-  const sub = (a: string, b: string) => op("Sub", [a, b]);
-  const div = (a: string, b: string) => op("Div", [a, b]);
-  const slice = (x: string, start: number, end: number, axis: number) =>
-    op("Slice", [x, g.ints([start]), g.ints([end]), g.ints([axis])]);
-  const col = (x: string, i: number) => slice(x, i, i + 1, -1); // keeps the last dim (size 1)
-  const reshape = (x: string, dims: number[]) => op("Reshape", [x, g.ints(dims)]);
-  const concat = (xs: string[], axis: number) => op("Concat", xs, { axis });
-  const clip = (x: string, lo: number, hi: number) => op("Clip", [x, c(lo), c(hi)]);
-  const lerp = (a: string, b: string, t: string) => add(a, mul(t, sub(b, a)));
-  const sigmoid = (x: string) => op("Sigmoid", [x]);
+  const o = graphOps(g);
+  const { c, op, mul, add, sub, div, slice, col, reshape, concat, clip, lerp, sigmoid } = o;
 
   const learned = appearance !== undefined;
   const idDim = learned ? SHAPE_DIM + appearance.header.components : IDENTITY_DIM;
@@ -215,8 +146,6 @@ export function buildFaceGraph(
   );
   const V3a = reshape(V, [-1, nC, 3]);
   const named = (k: number) => col(albNamed, k); // [B,1]
-  const hairSoft = (cand: string, coord: string, hl: string) =>
-    mul(cand, sigmoid(mul(sub(coord, hl), c(1 / 0.35))));
   // hair parameters [B,1] (line, volume, tone, warmth): procedural, named identity parameters
   // 5, 6, 3, 4; learned, projections of the appearance coefficients (LEARNED_HAIR)
   const hairProj = learned
@@ -239,6 +168,7 @@ export function buildFaceGraph(
       op("Unsqueeze", [
         mul(
           hairSoft(
+            o,
             g.initializer("ctrl_hair_cand", geo.ctrlHairCand, [1, nC]),
             g.initializer("ctrl_hair_coord", geo.ctrlHairCoord, [1, nC]),
             hairline,
@@ -377,27 +307,6 @@ export function buildFaceGraph(
   // ---- interpolation to the dense points: each is a fixed barycentric mix of 3 control vertices
   const toDense = (ctrlAttr: string) => mixRows(ctrlAttr, "point", 3, geo.pointIdx, geo.pointW);
 
-  // ---- hair colour per image [1,3,B] from its tone and warmth [1,1,B]: dark brown to black,
-  // some blond, red or grey; and the albedo with its hair (weight [N,1,B], fixed strands [N,1,1]).
-  // Inputs that add nodes come as thunks, called where the procedural graph always created them:
-  // its node order, hence procedural.onnx's bytes (which key `reproduce --model` caches), stay.
-  const hairColour = (tone: () => string, warmth: () => string, brightness: number) =>
-    clip(
-      op("Exp", [
-        add(
-          c([0.11, 0.085, 0.065].map((v) => Math.log(v * brightness)), [1, 3, 1]),
-          add(
-            mul(tone(), c([0.85, 0.88, 0.92], [1, 3, 1])),
-            mul(warmth(), c([0.25, 0.05, -0.25], [1, 3, 1])),
-          ),
-        ),
-      ]),
-      0.02,
-      0.85,
-    );
-  const withHair = (alb: string, colour: string, weight: string, strands: () => string) =>
-    lerp(alb, mul(colour, add(c(1), mul(c(0.12), strands()))), weight);
-
   const proceduralSurface = () => {
     // ---- per control vertex: screen position, SH irradiance (Gouraud), albedo field
     const albV = reshape(
@@ -471,14 +380,14 @@ export function buildFaceGraph(
       add(rgb([0.95, 0.66, 0.68]), mul(nb(8), rgb([0.04, -0.04, -0.02]))),
     );
     alb = lerp(alb, lipCol, mul(at("lip"), c(0.85)));
-    const hairColC = hairColour(() => nb(3), () => nb(4), 1);
+    const hairColC = hairColour(o, () => nb(3), () => nb(4), 1);
     const beardDen = clip(sub(mul(nb(10), c(0.55)), c(0.25)), 0, 0.75);
     alb = lerp(alb, mul(hairColC, c(0.9)), mul(at("beard"), beardDen));
     const browDen = clip(add(c(0.7), mul(c(0.2), nb(9))), 0.15, 1);
     alb = lerp(alb, mul(hairColC, c(0.75)), mul(at("brow"), browDen));
     const hairlineT = reshape(hairline, [1, 1, -1]);
-    const hairW = hairSoft(at("hairCand"), at("hairCoord"), hairlineT); // [N,1,B]
-    alb = withHair(alb, hairColC, hairW, () => at("hairDetail"));
+    const hairW = hairSoft(o, at("hairCand"), at("hairCoord"), hairlineT); // [N,1,B]
+    alb = withHair(o, alb, hairColC, hairW, () => at("hairDetail"));
     alb = lerp(alb, rgb([0.78, 0.74, 0.7]), mul(at("sclera"), c(0.9)));
     const irisCol = lerp(
       rgb([0.22, 0.12, 0.07]),
@@ -611,13 +520,15 @@ export function buildFaceGraph(
     );
     const perImage = (x: string) => reshape(x, [1, 1, -1]); // [B,1] → [1,1,B]
     alb = withHair(
+      o,
       alb,
       hairColour(
+        o,
         () => perImage(hairParam(2)),
         () => perImage(hairParam(3)),
         LEARNED_HAIR.brightness,
       ),
-      hairSoft(point("hairCand"), point("hairCoord"), perImage(hairline)),
+      hairSoft(o, point("hairCand"), point("hairCoord"), perImage(hairline)),
       () => point("hairDetail"),
     );
     alb = lerp(alb, c([0.2, 0.07, 0.07], [1, 3, 1]), mouth);
@@ -626,61 +537,7 @@ export function buildFaceGraph(
 
   const { u, v, d, colour } = learned ? learnedSurface() : proceduralSurface();
 
-  // ---- z-buffered splatting: each point to its nearest pixel of a [B·(H·W+1)] buffer (slot H·W
-  // of each image takes what falls off-screen); a point survives if within 2 px of the front.
-  const X = op("Floor", [u]), Y = op("Floor", [v]);
-  const valid = op("And", [
-    op("Equal", [clip(X, 0, W - 1), X]),
-    op("Equal", [clip(Y, 0, H - 1), Y]),
-  ]);
-  const batchN = op("Gather", [op("Shape", [identity]), g.ints([0])]);
-  const batchIdx = reshape(
-    op("Cast", [op("Range", [g.ints([0], []), op("Squeeze", [batchN]), g.ints([1], [])])], {
-      to: 1,
-    }),
-    [1, 1, -1],
-  );
-  const pixel = add(op("Where", [valid, add(mul(Y, c(W)), X), c(HW)]), mul(batchIdx, c(HW + 1))); // [N,1,B]
-  const idxFlat = op("Cast", [reshape(pixel, [-1])], { to: 7 }); // [M], point-major
-  const idxND = op("Unsqueeze", [idxFlat, g.ints([1])]);
-  const dFlat = reshape(d, [-1]);
-  const bufLen = mul(batchN, g.ints([HW + 1]));
-  const zbuf = op("ScatterND", [op("Expand", [c(-1e9), bufLen]), idxND, dFlat], {
-    reduction: "max",
-  });
-  // depth test against the 3×3 max of the z-buffer, so a sparse front surface still hides
-  // what is behind it (points are splatted to one pixel but drawn with a 3×3 footprint)
-  const zImg = reshape(slice(reshape(zbuf, [-1, 1, HW + 1]), 0, HW, 2), [-1, 1, H, W]);
-  const zDil = op("MaxPool", [zImg], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] });
-  const zBuf2 = reshape(op("Pad", [reshape(zDil, [-1, HW]), g.ints([0, 0, 0, 1]), c(-1e9)]), [-1]);
-  const vis = reshape(
-    op("Cast", [
-      op("GreaterOrEqual", [dFlat, sub(op("Gather", [zBuf2, idxFlat], { axis: 0 }), c(6.0))]),
-    ], { to: 1 }),
-    [N, 1, -1],
-  );
-  // (r·w, g·w, b·w, w) rows. The Reshape pair keeps onnxruntime's transpose optimizer from
-  // pushing this Transpose up into the colour math, which then ran in a slow [N,B,3] layout.
-  const cw = reshape(reshape(concat([mul(colour, vis), vis], 1), [N, -1]), [N, 4, -1]);
-  const upd = reshape(op("Transpose", [cw], { perm: [0, 2, 1] }), [-1, 4]);
-  const acc = op("ScatterND", [
-    op("Expand", [c(0), op("Concat", [bufLen, g.ints([4])], { axis: 0 })]),
-    idxND,
-    upd,
-  ], { reduction: "add" });
-  const accImg = op("Transpose", [
-    reshape(slice(reshape(acc, [-1, HW + 1, 4]), 0, HW, 1), [-1, H, W, 4]),
-  ], { perm: [0, 3, 1, 2] });
-  const k3 = [1, 2, 1, 2, 4, 2, 1, 2, 1].map((x) => x / 16);
-  const blur = (x: string, ch: number) =>
-    op("Conv", [x, c(Array.from({ length: ch }, () => k3).flat(), [ch, 1, 3, 3])], {
-      group: ch,
-      pads: [1, 1, 1, 1],
-    });
-  const accB = blur(accImg, 4);
-  const wsum = slice(accB, 3, 4, 1);
-  const fg = div(slice(accB, 0, 3, 1), op("Max", [wsum, c(1e-4)]));
-  const alpha = clip(mul(wsum, c(1 / 0.3)), 0, 1);
+  const { fg, alpha } = splatPoints(o, { u, v, d, colour }, identity, N, H, W);
 
   const proceduralBackground = () => {
     // ---- background: a smooth 3×3 colour field per image from noise[0:27]
@@ -743,7 +600,7 @@ export function buildFaceGraph(
   // ---- camera: optional blur, colour gain, contrast, fixed sensor noise
   const nb4 = (k: number) => reshape(col(noise, k), [-1, 1, 1, 1]);
   const tBlur = mul(sigmoid(sub(nb4(27), c(0.8))), c(0.9));
-  img = add(img, mul(tBlur, sub(blur(img, 3), img)));
+  img = add(img, mul(tBlur, sub(blur3(o, img, 3), img)));
   const gain = add(c(1), mul(c(0.05), reshape(slice(noise, 28, 31, 1), [-1, 3, 1, 1])));
   img = mul(img, gain);
   img = add(mul(sub(img, c(0.5)), add(c(1), mul(c(0.08), nb4(31)))), c(0.5));
