@@ -318,11 +318,8 @@ export function decodeImage(
   return toTensor(decodeRaw(bytes, file), options);
 }
 
-/** Read and decode an image file to a normalised RGB CHW tensor. */
-export async function readImage(
-  path: string | URL,
-  options: ToTensorOptions = {},
-): Promise<ImageTensor> {
+/** Read and decode an image file to 8-bit pixels (a missing file is an `ImageDecodeError`). */
+export async function readRawImage(path: string | URL): Promise<RawImage> {
   const name = String(path);
   let bytes: Uint8Array;
   try {
@@ -331,5 +328,13 @@ export async function readImage(
     if (e instanceof Deno.errors.NotFound) throw new ImageDecodeError(name, "file not found");
     throw e;
   }
-  return decodeImage(bytes, name, options);
+  return decodeRaw(bytes, name);
+}
+
+/** Read and decode an image file to a normalised RGB CHW tensor. */
+export async function readImage(
+  path: string | URL,
+  options: ToTensorOptions = {},
+): Promise<ImageTensor> {
+  return toTensor(await readRawImage(path), options);
 }

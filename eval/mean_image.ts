@@ -4,25 +4,40 @@
  * images say where in the crop: a part every render gets wrong in the same way (a dark cap down
  * to the brows, say) stands out in their difference (generator/EXPERIMENTS.md, `embedded-aam@8`).
  */
-import { encodePng, readImage } from "../data/mod.ts";
+import { encodePng, type RawImage, readRawImage, toTensor } from "../data/mod.ts";
 import { preprocessImage } from "./images.ts";
 
 /** Side of the frame the mean images are taken at (the ArcFace template's). */
 export const MEAN_IMAGE_SIZE = 112;
 
 /**
- * Per-pixel mean RGB (0–255, CHW, `MEAN_IMAGE_SIZE`²) of the images in `files`, each framed as an
- * embedder taking 112×112 sees it ({@link preprocessImage}: resized, or centre-cropped from a raw
- * 250×250 LFW photo).
+ * Running per-pixel sum of aligned crops, each framed as an embedder taking 112×112 sees it
+ * ({@link preprocessImage}: resized, or centre-cropped from a raw 250×250 LFW photo). Takes
+ * decoded pixels, so a pass that also embeds the crops decodes each file once.
  */
-export async function meanImage(files: string[]): Promise<Float32Array> {
-  if (files.length === 0) throw new RangeError("meanImage: no files");
-  const s = MEAN_IMAGE_SIZE, sum = new Float64Array(3 * s * s);
-  for (const f of files) {
-    const d = preprocessImage(await readImage(f, { mean: 0, std: 1 }), s, s, "auto", f).data;
-    for (let i = 0; i < sum.length; i++) sum[i] += d[i];
+export class MeanImageSum {
+  readonly #sum = new Float64Array(3 * MEAN_IMAGE_SIZE * MEAN_IMAGE_SIZE);
+  #count = 0;
+
+  add(raw: RawImage, file: string): void {
+    const s = MEAN_IMAGE_SIZE;
+    const d = preprocessImage(toTensor(raw, { mean: 0, std: 1 }), s, s, "auto", file).data;
+    for (let i = 0; i < this.#sum.length; i++) this.#sum[i] += d[i];
+    this.#count++;
   }
-  return Float32Array.from(sum, (v) => v / files.length);
+
+  /** Per-pixel mean RGB (0–255, CHW, `MEAN_IMAGE_SIZE`²) of what was added. */
+  mean(): Float32Array {
+    if (this.#count === 0) throw new RangeError("meanImage: no files");
+    return Float32Array.from(this.#sum, (v) => v / this.#count);
+  }
+}
+
+/** Per-pixel mean RGB (0–255, CHW, `MEAN_IMAGE_SIZE`²) of the images in `files` ({@link MeanImageSum}). */
+export async function meanImage(files: string[]): Promise<Float32Array> {
+  const sum = new MeanImageSum();
+  for (const f of files) sum.add(await readRawImage(f), f);
+  return sum.mean();
 }
 
 /** Mean absolute difference of two mean images, in 0–255 levels over every pixel and channel. */

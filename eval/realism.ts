@@ -6,13 +6,21 @@
  * them, how far the sets' mean images lie apart (mean_image.ts: where in the crop the renders
  * differ). A meter only: nothing is trained or selected on it.
  */
-import { type EpChoice, listImages, Rng, sha256Hex, writeFileAtomic } from "../data/mod.ts";
+import {
+  type EpChoice,
+  listImages,
+  readRawImage,
+  Rng,
+  sha256Hex,
+  toTensor,
+  writeFileAtomic,
+} from "../data/mod.ts";
 import { REFERENCE_PACKAGE } from "./deps.ts";
 import { type Embedder, l2normalize } from "./embedder.ts";
 import { evaluatePairs } from "./evaluate.ts";
 import { type FrechetDistance, frechetDistance, gaussianStats } from "./frechet.ts";
-import { loadImage } from "./images.ts";
-import { meanImage, meanImageGap, meanImagesPng } from "./mean_image.ts";
+import { preprocessImage } from "./images.ts";
+import { meanImage, meanImageGap, meanImagesPng, MeanImageSum } from "./mean_image.ts";
 import { createOnnxEmbedder } from "./onnx_embedder.ts";
 import { readPairs } from "./pairs.ts";
 
@@ -112,26 +120,50 @@ export async function referenceFeatures(
   files: string[],
   opts: { cacheDir?: string; label?: string; progress?: boolean } = {},
 ): Promise<Float32Array[]> {
+  return (await embedSet(embedder, files, opts, false)).features;
+}
+
+/**
+ * Features of `files` and, with `withMean`, their mean image (mean_image.ts), from one decode of
+ * each file; both cached in `cacheDir` (`<key>.f32`, `<key>.mean.f32`).
+ */
+async function embedSet(
+  embedder: Embedder,
+  files: string[],
+  opts: { cacheDir?: string; label?: string; progress?: boolean },
+  withMean: boolean,
+): Promise<{ features: Float32Array[]; mean?: Float32Array }> {
   const { inputHeight: h, inputWidth: w } = embedder.info;
   let cacheFile: string | undefined;
   if (opts.cacheDir) {
     const key = JSON.stringify([embedder.info, files.map((f) => [f, Deno.statSync(f).size])]);
     cacheFile = `${opts.cacheDir}/${(await sha256Hex(key)).slice(0, 24)}.f32`;
-    try {
-      const bytes = await Deno.readFile(cacheFile);
-      const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-      const d = all.length / files.length;
-      if (Number.isInteger(d) && d > 0) return files.map((_, i) => all.slice(i * d, (i + 1) * d));
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const meanFile = cacheFile?.replace(/\.f32$/, ".mean.f32");
+  const cachedFeatures = cacheFile ? await readF32(cacheFile) : undefined;
+  let mean = withMean && meanFile ? await readF32(meanFile) : undefined;
+  const d = cachedFeatures ? cachedFeatures.length / files.length : 0;
+  if (cachedFeatures && Number.isInteger(d) && d > 0) {
+    const features = files.map((_, i) => cachedFeatures.slice(i * d, (i + 1) * d));
+    if (withMean && !mean) {
+      mean = await meanImage(files);
+      if (meanFile) await writeFileAtomic(meanFile, new Uint8Array(mean.buffer));
     }
+    return { features, mean };
   }
   const out: Float32Array[] = [];
+  const sum = withMean ? new MeanImageSum() : undefined;
   const t0 = performance.now();
   let last = t0;
   const batch = 32;
   for (let i = 0; i < files.length; i += batch) {
-    const imgs = await Promise.all(files.slice(i, i + batch).map((f) => loadImage(f, h, w)));
+    const imgs = await Promise.all(
+      files.slice(i, i + batch).map(async (f) => {
+        const raw = await readRawImage(f);
+        sum?.add(raw, f);
+        return preprocessImage(toTensor(raw), h, w, "auto", f);
+      }),
+    );
     for (const e of await embedder.embed(imgs)) out.push(l2normalize(e));
     const now = performance.now();
     if (opts.progress !== false && (now - last > 2000 || out.length === files.length)) {
@@ -144,12 +176,25 @@ export async function referenceFeatures(
       );
     }
   }
+  mean = sum?.mean();
   if (cacheFile) {
     const flat = new Float32Array(out.length * out[0].length);
     out.forEach((v, i) => flat.set(v, i * v.length));
     await writeFileAtomic(cacheFile, new Uint8Array(flat.buffer));
+    if (mean && meanFile) await writeFileAtomic(meanFile, new Uint8Array(mean.buffer));
   }
-  return out;
+  return { features: out, mean };
+}
+
+/** A cached Float32 file, or undefined where there is none yet. */
+async function readF32(file: string): Promise<Float32Array | undefined> {
+  try {
+    const bytes = await Deno.readFile(file);
+    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
 }
 
 /** Measure a generated set against real faces (see the module comment). */
@@ -165,16 +210,14 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
       throw new Error(`${dir}: expected aligned face images, found ${all.length}`);
     }
     const files = sampleFiles(all, n, seed);
-    const f = await referenceFeatures(reference, files, {
-      cacheDir: o.cacheDir,
-      label,
-      progress: o.progress,
-    });
-    return {
-      stats: gaussianStats(f, f[0].length),
-      count: files.length,
-      mean: await meanImage(files),
-    };
+    const set = await embedSet(
+      reference,
+      files,
+      { cacheDir: o.cacheDir, label, progress: o.progress },
+      true,
+    );
+    const f = set.features;
+    return { stats: gaussianStats(f, f[0].length), count: files.length, mean: set.mean! };
   };
   const real = await feats(o.real, "real", o.excludeReal);
   const gen = await feats(o.generated, "generated");

@@ -4,6 +4,8 @@ import {
   createPixelEmbedder,
   frechetDistance,
   gaussianStats,
+  meanImage,
+  meanImageGap,
   measureRealism,
   referenceFeatures,
   sampleFiles,
@@ -54,9 +56,23 @@ temp.test("realism: FD of a set against itself is 0, a shifted set is farther; r
   const g = await referenceFeatures(reference, await files(`${tmp}/real`), { progress: false });
   const want = frechetDistance(gaussianStats(f, 4), gaussianStats(g, 4)).fd;
   assert.ok(Math.abs(r.fd_floor! - want) < 1e-9);
-  // cached features are read back identically
+  // the mean images of the embedding pass (one decode per file) are the standalone ones
+  const wantGap = meanImageGap(
+    await meanImage(await files(`${tmp}/floor`)),
+    await meanImage(await files(`${tmp}/real`)),
+  );
+  assert.ok(Math.abs(r.mean_image_gap_floor! - wantGap) < 1e-9);
+  // cached features and mean images are read back identically; a cache from before the mean
+  // images were cached gets them added
+  const cached = (await Array.fromAsync(Deno.readDir(`${tmp}/cache`))).map((e) => e.name).sort();
+  assert.equal(cached.filter((n) => n.endsWith(".mean.f32")).length, 3, cached.join(", "));
   const again = await measureRealism({ ...options, pairs: "" });
   assert.equal(again.fd_floor, r.fd_floor);
+  assert.equal(again.mean_image_gap_floor, r.mean_image_gap_floor);
+  for (const n of cached) if (n.endsWith(".mean.f32")) await Deno.remove(`${tmp}/cache/${n}`);
+  const rebuilt = await measureRealism({ ...options, pairs: "" });
+  assert.equal(rebuilt.mean_image_gap_floor, r.mean_image_gap_floor);
+  assert.equal(rebuilt.fd_floor, r.fd_floor);
 });
 
 Deno.test("realism: sampleFiles is a deterministic sorted subset", () => {
