@@ -57,9 +57,11 @@ Deno.test("backdrop: push-pull keeps known texels, fills within their range, is 
 
 const geo = buildGeometry(await canonicalMesh(new URL("../generator/model/", import.meta.url)));
 const taps = textureTaps(geo, 96);
+/** Index of the texel of an R×R texture under frame pixel (x, y). */
+const texel = (R: number, x: number, y: number) =>
+  Math.floor((y * R) / 112) * R + Math.floor((x * R) / 112);
 /** Value of an R×R mask at frame pixel (x, y). */
-const at = (mask: Float32Array, R: number, x: number, y: number) =>
-  mask[Math.floor((y * R) / 112) * R + Math.floor((x * R) / 112)];
+const at = (mask: Float32Array, R: number, x: number, y: number) => mask[texel(R, x, y)];
 
 Deno.test("backdrop: masks: the photos' frame, the face, the head's ramp", () => {
   const R = 96, photo = keptTexels(R), face = keptTexels(R, { geo, uv: taps.uv });
@@ -137,7 +139,7 @@ Deno.test("backdrop: the filled appearance keeps the photos and fills the rest f
   const lum = (tex: Float32Array, x: number, y0: number, y1: number) => {
     let s = 0, n = 0;
     for (let y = y0; y <= y1; y++) {
-      const t = Math.floor((y * R) / 112) * R + Math.floor((x * R) / 112);
+      const t = texel(R, x, y);
       s += tex[3 * t] + tex[3 * t + 1] + tex[3 * t + 2];
       n += 3;
     }

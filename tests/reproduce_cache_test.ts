@@ -225,10 +225,11 @@ temp.test("code fingerprints follow source edits, not the build outputs a .gitig
   await Deno.writeTextFile(`${root}/gen/model/face.json`, "{}");
   const added = await codeFingerprints(url, ["gen"]);
   assert.notEqual(added.gen, before.gen);
-  // documentation (a README, an experiment log, in any folder) does not count
+  // documentation (a README, an experiment log, a figure, in any folder) does not count
   await Deno.writeTextFile(`${root}/gen/README.md`, "# gen\n");
   await Deno.writeTextFile(`${root}/gen/model/EXPERIMENTS.md`, "results\n");
   await Deno.writeTextFile(`${root}/gen/model/run.log`, "step 1\n");
+  await Deno.writeFile(`${root}/gen/preview.png`, new Uint8Array([137, 80, 78, 71]));
   assert.deepEqual(await codeFingerprints(url, ["gen"]), added);
   await Deno.writeTextFile(`${root}/gen/mod.ts`, "export const a = 2;\n");
   assert.notEqual((await codeFingerprints(url, ["gen"])).gen, added.gen);

@@ -329,7 +329,7 @@ export async function usedGenerator(
 /**
  * Fingerprint of each module's source: the SHA-256 of every file under `<root>/<module>/`
  * (names and bytes, sorted; dot files, what a folder's `.gitignore` names and documentation —
- * `*.md`, `*.log` — are left out), so editing a module's code or data invalidates what it
+ * `*.md`, `*.log` and the images they show — are left out), so editing a module's code or data invalidates what it
  * computed and editing its README does not. When the
  * modules are not local files (imported by URL), their `deno.json` version is used instead.
  */
@@ -369,10 +369,11 @@ async function walk(base: string, rel: string, out: string[]): Promise<void> {
 }
 
 /**
- * Prose and measurement logs kept beside a module's code (READMEs, experiment logs): no stage
- * reads them, and a doc-only commit used to change every key and so rerun hours of cached work.
+ * Prose, measurement logs and the figures they show kept beside a module's code (READMEs,
+ * experiment logs, `generator/preview.png`): no stage reads them, and a doc-only commit (or a
+ * re-rendered preview) used to change every key and so rerun hours of cached work.
  */
-const isDocumentation = (name: string): boolean => /\.(md|log)$/i.test(name);
+const isDocumentation = (name: string): boolean => /\.(md|log|png|svg|jpe?g|gif)$/i.test(name);
 
 /**
  * The names a folder's own `.gitignore` excludes (exact names and `*.ext` lines): build outputs
