@@ -20,7 +20,14 @@ import { type Embedder, l2normalize } from "./embedder.ts";
 import { evaluatePairs } from "./evaluate.ts";
 import { type FrechetDistance, frechetDistance, gaussianStats } from "./frechet.ts";
 import { preprocessImage } from "./images.ts";
-import { meanImage, meanImageGap, meanImagesPng, MeanImageSum } from "./mean_image.ts";
+import {
+  type ColourStats,
+  MEAN_IMAGE_SIZE,
+  meanImageGap,
+  meanImagesPng,
+  pixelSummary,
+  PixelSummarySum,
+} from "./mean_image.ts";
 import { createOnnxEmbedder } from "./onnx_embedder.ts";
 import { readPairs } from "./pairs.ts";
 
@@ -104,6 +111,8 @@ export interface RealismResult {
   mean_image_gap: number;
   /** The same for the floor set against the real one (absent without a floor set). */
   mean_image_gap_floor?: number;
+  /** Colour statistics of each set's face centre (mean_image.ts: cast spread, fine colour detail). */
+  colour: { generated: ColourStats; real: ColourStats; floor?: ColourStats };
   /** Images per set. */
   n: number;
   parts: { generated: FrechetDistance; floor?: FrechetDistance };
@@ -123,36 +132,54 @@ export async function referenceFeatures(
   return (await embedSet(embedder, files, opts, false)).features;
 }
 
+/** A set's pixel summary: its mean image and colour statistics (mean_image.ts). */
+type PixelSummary = { mean: Float32Array<ArrayBufferLike>; colour: ColourStats };
+const COLOUR_KEYS = ["rg_mean", "rg_sd", "bg_mean", "bg_sd", "chroma_detail"] as const;
+const MEAN_LENGTH = 3 * MEAN_IMAGE_SIZE * MEAN_IMAGE_SIZE;
+
 /**
- * Features of `files` and, with `withMean`, their mean image (mean_image.ts), from one decode of
- * each file; both cached in `cacheDir` (`<key>.f32`, `<key>.mean.f32`).
+ * Features of `files` and, with `withPixels`, their pixel summary, from one decode of each file;
+ * both cached in `cacheDir` (`<key>.f32`; `<key>.pixels.f32`: the mean image, then the colour
+ * statistics in {@link COLOUR_KEYS} order).
  */
 async function embedSet(
   embedder: Embedder,
   files: string[],
   opts: { cacheDir?: string; label?: string; progress?: boolean },
-  withMean: boolean,
-): Promise<{ features: Float32Array[]; mean?: Float32Array }> {
+  withPixels: boolean,
+): Promise<{ features: Float32Array[]; pixels?: PixelSummary }> {
   const { inputHeight: h, inputWidth: w } = embedder.info;
   let cacheFile: string | undefined;
   if (opts.cacheDir) {
     const key = JSON.stringify([embedder.info, files.map((f) => [f, Deno.statSync(f).size])]);
     cacheFile = `${opts.cacheDir}/${(await sha256Hex(key)).slice(0, 24)}.f32`;
   }
-  const meanFile = cacheFile?.replace(/\.f32$/, ".mean.f32");
+  const pixelsFile = cacheFile?.replace(/\.f32$/, ".pixels.f32");
   const cachedFeatures = cacheFile ? await readF32(cacheFile) : undefined;
-  let mean = withMean && meanFile ? await readF32(meanFile) : undefined;
+  const cachedPixels = withPixels && pixelsFile ? await readF32(pixelsFile) : undefined;
+  let pixels: PixelSummary | undefined = cachedPixels?.length === MEAN_LENGTH + COLOUR_KEYS.length
+    ? {
+      mean: cachedPixels.slice(0, MEAN_LENGTH),
+      colour: Object.fromEntries(
+        COLOUR_KEYS.map((k, i) => [k, cachedPixels[MEAN_LENGTH + i]]),
+      ) as unknown as ColourStats,
+    }
+    : undefined;
+  const savePixels = async (p: PixelSummary) => {
+    if (!pixelsFile) return;
+    const flat = new Float32Array(MEAN_LENGTH + COLOUR_KEYS.length);
+    flat.set(p.mean);
+    COLOUR_KEYS.forEach((k, i) => flat[MEAN_LENGTH + i] = p.colour[k]);
+    await writeFileAtomic(pixelsFile, new Uint8Array(flat.buffer));
+  };
   const d = cachedFeatures ? cachedFeatures.length / files.length : 0;
   if (cachedFeatures && Number.isInteger(d) && d > 0) {
     const features = files.map((_, i) => cachedFeatures.slice(i * d, (i + 1) * d));
-    if (withMean && !mean) {
-      mean = await meanImage(files);
-      if (meanFile) await writeFileAtomic(meanFile, new Uint8Array(mean.buffer));
-    }
-    return { features, mean };
+    if (withPixels && !pixels) await savePixels(pixels = await pixelSummary(files));
+    return { features, pixels };
   }
   const out: Float32Array[] = [];
-  const sum = withMean ? new MeanImageSum() : undefined;
+  const sum = withPixels ? new PixelSummarySum() : undefined;
   const t0 = performance.now();
   let last = t0;
   const batch = 32;
@@ -160,11 +187,12 @@ async function embedSet(
     const imgs = await Promise.all(
       files.slice(i, i + batch).map(async (f) => {
         const raw = await readRawImage(f);
-        sum?.add(raw, f);
-        return preprocessImage(toTensor(raw), h, w, "auto", f);
+        return { raw, tensor: preprocessImage(toTensor(raw), h, w, "auto", f), file: f };
       }),
     );
-    for (const e of await embedder.embed(imgs)) out.push(l2normalize(e));
+    // in file order, so the colour statistics' sums do not depend on which decode ends first
+    for (const im of imgs) sum?.add(im.raw, im.file);
+    for (const e of await embedder.embed(imgs.map((im) => im.tensor))) out.push(l2normalize(e));
     const now = performance.now();
     if (opts.progress !== false && (now - last > 2000 || out.length === files.length)) {
       last = now;
@@ -176,14 +204,14 @@ async function embedSet(
       );
     }
   }
-  mean = sum?.mean();
+  pixels = sum?.summary();
   if (cacheFile) {
     const flat = new Float32Array(out.length * out[0].length);
     out.forEach((v, i) => flat.set(v, i * v.length));
     await writeFileAtomic(cacheFile, new Uint8Array(flat.buffer));
-    if (mean && meanFile) await writeFileAtomic(meanFile, new Uint8Array(mean.buffer));
+    if (pixels) await savePixels(pixels);
   }
-  return { features: out, mean };
+  return { features: out, pixels };
 }
 
 /** A cached Float32 file, or undefined where there is none yet. */
@@ -217,7 +245,12 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
       true,
     );
     const f = set.features;
-    return { stats: gaussianStats(f, f[0].length), count: files.length, mean: set.mean! };
+    return {
+      stats: gaussianStats(f, f[0].length),
+      count: files.length,
+      mean: set.pixels!.mean,
+      colour: set.pixels!.colour,
+    };
   };
   const real = await feats(o.real, "real", o.excludeReal);
   const gen = await feats(o.generated, "generated");
@@ -262,6 +295,7 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
     ...(identityAccuracy !== undefined ? { identity_accuracy: identityAccuracy } : {}),
     mean_image_gap: meanImageGap(gen.mean, real.mean),
     ...(floor ? { mean_image_gap_floor: meanImageGap(floor.mean, real.mean) } : {}),
+    colour: { generated: gen.colour, real: real.colour, ...(floor ? { floor: floor.colour } : {}) },
     n,
     parts: { generated: partsGen, ...(partsFloor ? { floor: partsFloor } : {}) },
     sets: {
@@ -274,6 +308,6 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
     reference: reference.info.name,
     seconds: (performance.now() - t0) / 1000,
     note:
-      "Fréchet distance between L2-normalised reference-embedder features (a meter only: never used to train or choose a model); identity_accuracy: synface protocol on the generated pairs; mean_image_gap: mean absolute difference of the sets' mean images (0–255)",
+      "Fréchet distance between L2-normalised reference-embedder features (a meter only: never used to train or choose a model); identity_accuracy: synface protocol on the generated pairs; mean_image_gap: mean absolute difference of the sets' mean images (0–255); colour: per set, the face centre's chromaticity (r − g, b − g over the mean level) mean and spread over images, and chroma_detail, the mean |Laplacian| of r − g (0–255)",
   };
 }

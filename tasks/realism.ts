@@ -1,7 +1,7 @@
 /**
  * `deno task realism --generated DIR --real DIR [--floor DIR] [--n 1500] [--reference MODEL]
  * [--pairs FILE] [--cache DIR] --out DIR`: the realism meter (eval/realism.ts). Writes
- * `realism.json` {fd, fd_floor, fd_ratio, identity_accuracy, mean_image_gap, n, …} and
+ * `realism.json` {fd, fd_floor, fd_ratio, identity_accuracy, mean_image_gap, colour, n, …} and
  * `mean_images.png` (generated, real, their difference, the floor). A meter only.
  */
 import { exitUsage, intFlag, parseCliArgs, writeJsonAtomic } from "../data/mod.ts";
@@ -61,7 +61,12 @@ export async function main(args: string[]): Promise<void> {
   const idAcc = r.identity_accuracy === undefined ? "–" : f(100 * r.identity_accuracy, 2) + " %";
   console.log(
     `realism: fd ${f(r.fd)} · fd_floor ${f(r.fd_floor)} · fd_ratio ${f(r.fd_ratio, 2)} · ` +
-      `identity_accuracy ${idAcc} · mean_image_gap ${f(r.mean_image_gap, 1)} ` +
+      `identity_accuracy ${idAcc} · mean_image_gap ${f(r.mean_image_gap, 1)} · ` +
+      `colour cast sd (r−g) ${f(r.colour.generated.rg_sd, 3)} against ${
+        f(r.colour.real.rg_sd, 3)
+      } · chroma_detail ${f(r.colour.generated.chroma_detail, 1)} against ${
+        f(r.colour.real.chroma_detail, 1)
+      } ` +
       `(n ${r.n}; ${values.out}/realism.json, mean_images.png)`,
   );
 }

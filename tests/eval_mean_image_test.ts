@@ -1,7 +1,14 @@
 /** The realism meter's pixel check (eval/mean_image.ts) against hand-computed cases. */
 import assert from "node:assert/strict";
 import { decodeRaw, encodePng } from "../data/mod.ts";
-import { MEAN_IMAGE_SIZE, meanImage, meanImageGap, meanImagesPng } from "../eval/mod.ts";
+import {
+  FACE_CENTRE,
+  MEAN_IMAGE_SIZE,
+  meanImage,
+  meanImageGap,
+  meanImagesPng,
+  pixelSummary,
+} from "../eval/mod.ts";
 import { temp } from "./_helpers.ts";
 
 const S = MEAN_IMAGE_SIZE;
@@ -52,4 +59,32 @@ Deno.test("mean image: the PNG shows generated, real, 128 + 2 × difference (cli
   assert.deepEqual(px(2 * S, 0), [255, 148, 148]);
   assert.deepEqual(px(3 * S + 1, 1), [7, 7, 7]);
   assert.equal(decodeRaw(meanImagesPng(gen, real)).width, 3 * S, "no floor: three panels");
+});
+
+temp.test("colour statistics: face-centre casts, their spread, fine colour detail, by hand", async (tmp) => {
+  // a: (150, 100, 80) everywhere; b: (100, 100, 100). Chromaticity (r − g) / (mean level + 1):
+  // a 50 / 111, b 0; (b − g): a −20 / 111, b 0
+  await writeImage(`${tmp}/a.png`, (_x, _y, c) => [150, 100, 80][c]);
+  await writeImage(`${tmp}/b.png`, () => 100);
+  const { colour: two } = await pixelSummary([`${tmp}/a.png`, `${tmp}/b.png`]);
+  const near = (got: number, want: number, what: string) =>
+    assert.ok(Math.abs(got - want) < 1e-6, `${what}: ${got}, expected ${want}`); // float32
+  near(two.rg_mean, 25 / 111, "rg_mean");
+  near(two.rg_sd, 25 / 111, "rg_sd");
+  near(two.bg_mean, -10 / 111, "bg_mean");
+  near(two.bg_sd, 10 / 111, "bg_sd");
+  near(two.chroma_detail, 0, "flat colour has no detail");
+  // red checkerboard over grey: r − g alternates 0 / 20, so the 4-neighbour Laplacian is ±80
+  await writeImage(`${tmp}/c.png`, (x, y, c) => (c === 0 && (x + y) % 2 ? 120 : 100));
+  const { colour: checker } = await pixelSummary([`${tmp}/c.png`]);
+  near(checker.chroma_detail, 80, "chroma_detail");
+  near(checker.rg_sd, 0, "one image has no spread");
+  // only the face centre counts: a red border outside it changes nothing
+  await writeImage(`${tmp}/d.png`, (x, y, c) => {
+    const inside = y >= FACE_CENTRE.top && y < FACE_CENTRE.bottom && x >= FACE_CENTRE.left &&
+      x < FACE_CENTRE.right;
+    return inside ? 100 : [255, 0, 0][c];
+  });
+  const { colour: border } = await pixelSummary([`${tmp}/d.png`]);
+  near(border.rg_mean, 0, "border left out");
 });

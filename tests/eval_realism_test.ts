@@ -7,6 +7,7 @@ import {
   meanImage,
   meanImageGap,
   measureRealism,
+  pixelSummary,
   referenceFeatures,
   sampleFiles,
 } from "../eval/mod.ts";
@@ -62,16 +63,27 @@ temp.test("realism: FD of a set against itself is 0, a shifted set is farther; r
     await meanImage(await files(`${tmp}/real`)),
   );
   assert.ok(Math.abs(r.mean_image_gap_floor! - wantGap) < 1e-9);
+  const floorColour = (await pixelSummary(await files(`${tmp}/floor`))).colour;
+  for (const [k, v] of Object.entries(floorColour)) {
+    const got = r.colour.floor![k as keyof typeof floorColour];
+    assert.ok(
+      Math.abs(got - v) < 1e-5 * Math.max(1, Math.abs(v)),
+      `floor colour ${k}: ${got} vs ${v}`,
+    );
+  }
+  assert.deepEqual(r.colour.generated, r.colour.real, "identical pictures, identical colour");
   // cached features and mean images are read back identically; a cache from before the mean
   // images were cached gets them added
   const cached = (await Array.fromAsync(Deno.readDir(`${tmp}/cache`))).map((e) => e.name).sort();
-  assert.equal(cached.filter((n) => n.endsWith(".mean.f32")).length, 3, cached.join(", "));
+  assert.equal(cached.filter((n) => n.endsWith(".pixels.f32")).length, 3, cached.join(", "));
   const again = await measureRealism({ ...options, pairs: "" });
   assert.equal(again.fd_floor, r.fd_floor);
   assert.equal(again.mean_image_gap_floor, r.mean_image_gap_floor);
-  for (const n of cached) if (n.endsWith(".mean.f32")) await Deno.remove(`${tmp}/cache/${n}`);
+  assert.deepEqual(again.colour, r.colour);
+  for (const n of cached) if (n.endsWith(".pixels.f32")) await Deno.remove(`${tmp}/cache/${n}`);
   const rebuilt = await measureRealism({ ...options, pairs: "" });
   assert.equal(rebuilt.mean_image_gap_floor, r.mean_image_gap_floor);
+  assert.deepEqual(rebuilt.colour, r.colour);
   assert.equal(rebuilt.fd_floor, r.fd_floor);
 });
 
