@@ -141,6 +141,7 @@ temp.test("realism stage: measures the test set against --lfw-images, leaves Vie
   assert.ok(typeof json.identity_accuracy === "number");
   assert.equal(json.mean_image_gap, want.mean_image_gap);
   assert.equal(json.mean_image_gap_floor, want.mean_image_gap_floor);
+  assert.deepEqual(json.colour, want.colour);
   assert.ok(
     (await Deno.stat(`${dir}/mean_images.png`)).size > 0,
     "the stage writes mean_images.png",
@@ -175,6 +176,10 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
       fd_ratio: 3.24938271,
       identity_accuracy: 0.875,
       mean_image_gap: 5.8349,
+      colour: {
+        generated: { rg_sd: 0.2004, chroma_detail: 7.88 },
+        real: { rg_sd: 0.1226, chroma_detail: 3.54 },
+      },
       note: "hand-made",
     }),
   );
@@ -185,11 +190,13 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
   assert.match(md, /never used for training or model choice/);
   assert.ok(
     md.includes(
-      "| generator | n | fd | fd_floor | fd_ratio | identity_accuracy | mean_image_gap | gap_floor |",
+      "| generator | n | fd | fd_floor | fd_ratio | identity_accuracy | mean_image_gap | gap_floor | cast_sd (real) | chroma_detail (real) |",
     ),
   );
   assert.ok(
-    md.includes(`| ${DEFAULT_GENERATOR_ID} | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 | 5.8 | — |`),
+    md.includes(
+      `| ${DEFAULT_GENERATOR_ID} | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 | 5.8 | — | 0.200 (0.123) | 7.9 (3.5) |`,
+    ),
     md,
   );
   const html = renderHtml(model);

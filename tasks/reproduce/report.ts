@@ -181,7 +181,10 @@ export const REALISM_NOTE = "The realism meter: Fréchet distance (`fd`) between
   "`identity_accuracy`: the reference's verification accuracy (%, synface protocol) on the " +
   "test set's generated pairs; `mean_image_gap`: the mean absolute difference (0–255 levels) " +
   "between the per-pixel mean images of the same generated and real crops (`gap_floor`: the " +
-  "`--real` photos' against the same real crops; the stage's `mean_images.png` shows where). " +
+  "`--real` photos' against the same real crops; the stage's `mean_images.png` shows where); " +
+  "`cast_sd`: how far the face's colour cast (r − g over its level, face centre) varies from " +
+  "image to image, and `chroma_detail`: its fine colour detail (mean |Laplacian| of r − g), " +
+  "each with the real crops' in brackets. " +
   "A meter only: never used for training or model choice.";
 
 /** The Realism table's columns. */
@@ -194,6 +197,8 @@ const REALISM_COLUMNS = [
   "identity_accuracy",
   "mean_image_gap",
   "gap_floor",
+  "cast_sd (real)",
+  "chroma_detail (real)",
 ];
 
 /** The Realism table's header and rows (numbers, or the generator and the missing text). */
@@ -211,6 +216,10 @@ export function realismTable(rows: RealismRow[]): [string[], string[][]] {
         f(r.identity_accuracy, 2, 100),
         f(r.mean_image_gap, 1),
         f(r.mean_image_gap_floor, 1),
+        r.colour ? `${f(r.colour.generated.rg_sd, 3)} (${f(r.colour.real.rg_sd, 3)})` : "—",
+        r.colour
+          ? `${f(r.colour.generated.chroma_detail, 1)} (${f(r.colour.real.chroma_detail, 1)})`
+          : "—",
       ]
       : [generator, missing ?? "—", ...REALISM_COLUMNS.slice(2).map(() => "")];
   return [[...REALISM_COLUMNS], rows.map(cells)];

@@ -45,6 +45,10 @@ export const RealismJsonSchema = z.looseObject({
   identity_accuracy: z.number().min(0).max(1).optional(),
   mean_image_gap: z.number().nonnegative().optional(),
   mean_image_gap_floor: z.number().nonnegative().optional(),
+  colour: z.looseObject({
+    generated: z.looseObject({ rg_sd: z.number(), chroma_detail: z.number() }),
+    real: z.looseObject({ rg_sd: z.number(), chroma_detail: z.number() }),
+  }).optional(),
 });
 /** Parsed `realism.json`. */
 export type RealismJson = z.infer<typeof RealismJsonSchema>;
