@@ -4,7 +4,8 @@
  * features of `n` generated and `n` real aligned crops, beside the same distance for a second
  * real set (the floor), and the reference's verification accuracy on a generated pairs set; beside
  * them, how far the sets' mean images lie apart (mean_image.ts: where in the crop the renders
- * differ). A meter only: nothing is trained or selected on it.
+ * differ) and the colour statistics of their faces (cast spread, fine colour detail). A meter
+ * only: nothing is trained or selected on it.
  */
 import {
   type EpChoice,
