@@ -101,7 +101,8 @@ const OVERRIDES: Record<PresetName, Overrides<Preset>> = {
     // (76.92 / 76.34), so IM's LFW gain at 3,000 images is not resolved either way. `@8`, own
     // draws: 77.49 / 77.01 at 100 × 30 on draws 1–4 (IM paired −0.48 ± 0.50), no IM 76.70 over
     // eight draws; 78.13 without IM at 150 × 20 over eight. `@9`: no IM 77.28 over eight draws, IM
-    // 77.73 over eight (paired against no IM +0.45 ± 0.37).
+    // 77.73 over eight (paired against no IM +0.45 ± 0.37); over twelve 77.12 / 77.61, paired
+    // +0.49 ± 0.27 (7 of 12).
     // (Before the learned generator, held-out synthetic dev pairs had chosen 60 × 50: IM's gap to
     // no IM there fell with depth, −0.65 at 150 × 20.)
     base: { ids: 100, perId: 30 },
