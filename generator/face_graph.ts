@@ -23,15 +23,8 @@ import type { AppearanceModel } from "./appearance.ts";
 import { ARCFACE_TEMPLATE, ATTR, type Geometry, IMAGE_SIZE } from "./geometry.ts";
 import { bilinearMatrix, textureTaps } from "./texture_taps.ts";
 import { filledAppearance } from "./backdrop.ts";
-import { graphOps } from "./graph_ops.ts";
-import {
-  hairColour,
-  hairProjection,
-  hairSoft,
-  lcgUniform,
-  LEARNED_HAIR,
-  withHair,
-} from "./hair.ts";
+import { graphOps, lcgUniform } from "./graph_ops.ts";
+import { hairColour, hairProjection, hairSoft, LEARNED_HAIR, withHair } from "./hair.ts";
 import { PHOTO_LIGHT, photoLightSplit } from "./photo_light.ts";
 import { blur3, splatPoints } from "./splat.ts";
 
@@ -306,6 +299,17 @@ export function buildFaceGraph(
   };
   // ---- interpolation to the dense points: each is a fixed barycentric mix of 3 control vertices
   const toDense = (ctrlAttr: string) => mixRows(ctrlAttr, "point", 3, geo.pointIdx, geo.pointW);
+  // ---- a static per-point attribute [N,1,1], one initializer each (slicing a shared one costs a
+  // copy per run when not folded), made where first used
+  const attrIds = new Map<string, string>();
+  const at = (name: (typeof ATTR)[number]) => {
+    if (!attrIds.has(name)) {
+      const k = ATTR.indexOf(name), K = ATTR.length;
+      const v = Float32Array.from({ length: N }, (_, p) => geo.attrs[p * K + k]);
+      attrIds.set(name, g.initializer(`point_${name}`, v, [N, 1, 1]));
+    }
+    return attrIds.get(name)!;
+  };
 
   const proceduralSurface = () => {
     // ---- per control vertex: screen position, SH irradiance (Gouraud), albedo field
@@ -351,17 +355,6 @@ export function buildFaceGraph(
     const irr = slice(dn, 3, 6, 1), pAlbField = slice(dn, 6, 9, 1), spec = slice(dn, 9, 10, 1);
 
     // ---- albedo composition from named identity parameters and static region masks
-    const K = ATTR.length;
-    // one initializer per attribute: slicing a shared one costs a copy per run when not folded
-    const attrIds = new Map<string, string>();
-    const at = (name: (typeof ATTR)[number]) => {
-      if (!attrIds.has(name)) {
-        const k = ATTR.indexOf(name);
-        const v = Float32Array.from({ length: N }, (_, p) => geo.attrs[p * K + k]);
-        attrIds.set(name, g.initializer(`point_${name}`, v, [N, 1, 1]));
-      }
-      return attrIds.get(name)!;
-    }; // [N,1,1]
     const rgb = (v: [number, number, number]) => c(v, [1, 3, 1]);
     const namedT = op("Unsqueeze", [op("Transpose", [albNamed], { perm: [1, 0] }), g.ints([0])]); // [1,12,B]
     const nb = (k: number) => slice(namedT, k, k + 1, 1); // [1,1,B]
@@ -506,16 +499,9 @@ export function buildFaceGraph(
     ); // [R·R,3·B]
     const taps = texTaps();
     let alb = reshape(mixRows(texT, "tex", 4, taps.idx, taps.w), [N, 3, -1]);
-    const KA = ATTR.length;
-    const attrOf = (name: (typeof ATTR)[number]) => {
-      const k = ATTR.indexOf(name);
-      return Float32Array.from({ length: N }, (_, p) => geo.attrs[p * KA + k]);
-    };
     // inside the inner lip contour: dark as far as the jaw drops
-    const point = (name: (typeof ATTR)[number]) =>
-      g.initializer(`point_${name}`, attrOf(name), [N, 1, 1]);
     const mouth = mul(
-      point("mouth"),
+      at("mouth"),
       reshape(clip(mul(col(e1, JAW_DROP), c(MOUTH_DARK_GAIN)), 0, 1), [1, 1, -1]),
     );
     const perImage = (x: string) => reshape(x, [1, 1, -1]); // [B,1] → [1,1,B]
@@ -528,8 +514,8 @@ export function buildFaceGraph(
         () => perImage(hairParam(3)),
         LEARNED_HAIR.brightness,
       ),
-      hairSoft(o, point("hairCand"), point("hairCoord"), perImage(hairline)),
-      () => point("hairDetail"),
+      hairSoft(o, at("hairCand"), at("hairCoord"), perImage(hairline)),
+      () => at("hairDetail"),
     );
     alb = lerp(alb, c([0.2, 0.07, 0.07], [1, 3, 1]), mouth);
     return { u, v, d, colour: mul(alb, pShade) };

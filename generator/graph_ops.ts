@@ -25,3 +25,12 @@ export function graphOps(g: GraphBuilder) {
   const sigmoid = (x: string) => op("Sigmoid", [x]);
   return { g, c, op, mul, add, sub, div, slice, col, reshape, concat, clip, lerp, sigmoid };
 }
+
+/**
+ * The graph's fixed pseudo-random numbers (sensor noise, hair projections): a 32-bit LCG, uniform
+ * in [−0.5, 0.5).
+ */
+export function lcgUniform(seed: number): () => number {
+  let s = seed;
+  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) / 16777216 - 0.5;
+}

@@ -2,7 +2,7 @@
  * Hair: its parameters on the learned model, and the graph pieces both models draw it with (where
  * a point carries hair, the colour, the albedo with it).
  */
-import type { GraphOps } from "./graph_ops.ts";
+import { type GraphOps, lcgUniform } from "./graph_ops.ts";
 
 /**
  * Hair on the learned model's head. No photo shows the top of a head (the UTKFace crops end above
@@ -17,12 +17,6 @@ import type { GraphOps } from "./graph_ops.ts";
  * lower on LFW (generator/EXPERIMENTS.md, "Hair").
  */
 export const LEARNED_HAIR = { hairline: 9.4, brightness: 2.5, seed: 777 } as const;
-
-/** The graph's fixed pseudo-random numbers: a 32-bit LCG, uniform in [−0.5, 0.5). */
-export function lcgUniform(seed: number): () => number {
-  let s = seed;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) / 16777216 - 0.5;
-}
 
 /** [K, 4] unit columns on the appearance coefficients: the learned model's hair parameters. */
 export function hairProjection(K: number, seed: number = LEARNED_HAIR.seed): Float32Array {
