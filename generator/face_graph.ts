@@ -523,7 +523,7 @@ export function buildFaceGraph(
 
   const { u, v, d, colour } = learned ? learnedSurface() : proceduralSurface();
 
-  const { fg, alpha } = splatPoints(o, { u, v, d, colour }, identity, N, H, W);
+  const { fg, alpha } = splatPoints(o, { u, v, d, colour }, identity, N, H, W, learned);
 
   const proceduralBackground = () => {
     // ---- background: a smooth 3×3 colour field per image from noise[0:27]

@@ -18,6 +18,11 @@ export function blur3(o: GraphOps, x: string, ch: number): string {
  * Render N points (pixel position `u`, `v`, depth `d`: [N,1,B]; linear `colour` [N,3,B]) into
  * an H×W frame: the foreground colour [B,3,H,W] and its coverage `alpha` [B,1,H,W]. `batchOf` is
  * any [B,…] tensor (it gives the batch size).
+ *
+ * `smoothEdge` anti-aliases the outline: the coverage goes through the filter once more (one
+ * pixel of soft edge instead of a staircase), and where coverage is partial the colour comes from
+ * a wider filter of the same splats, so the soft edge fades from the head's own colour rather than
+ * from the thin, dark average of a few stray points.
  */
 export function splatPoints(
   o: GraphOps,
@@ -26,6 +31,7 @@ export function splatPoints(
   N: number,
   H: number,
   W: number,
+  smoothEdge = false,
 ): { fg: string; alpha: string } {
   const { g, c, op, mul, add, sub, div, slice, reshape, concat, clip } = o;
   const { u, v, d, colour } = points;
@@ -79,5 +85,8 @@ export function splatPoints(
   const wsum = slice(accB, 3, 4, 1);
   const fg = div(slice(accB, 0, 3, 1), op("Max", [wsum, c(1e-4)]));
   const alpha = clip(mul(wsum, c(1 / 0.3)), 0, 1);
-  return { fg, alpha };
+  if (!smoothEdge) return { fg, alpha };
+  const accWide = blur3(o, accB, 4), wsumWide = slice(accWide, 3, 4, 1);
+  const fgWide = div(slice(accWide, 0, 3, 1), op("Max", [wsumWide, c(1e-4)]));
+  return { fg: add(mul(fg, alpha), mul(fgWide, sub(c(1), alpha))), alpha: blur3(o, alpha, 1) };
 }

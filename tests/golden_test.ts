@@ -46,17 +46,17 @@ async function goldenImages(model?: URL): Promise<string[]> {
 loose.test("golden: generated images at seed 7 (file sha256 and pixel sha256, embedded learned generator)", async () => {
   assert.deepEqual(await goldenImages(), [
     "id000000/id000000_0001.png [[1,1]] " +
-    "2490b00e0710d19dab4b721020a0c2b131b9d6aa15fcaada727c032483dc6e2a " +
-    "729b98bbb51b5124e01bc4c2aaca7126a7f47ddcd4888ae29e5b234f0cb8e3e6",
+    "e534b0088e4ff5653e3b4b8ce504db538c15f34dee5d8bcb2aaa97944f7d6be6 " +
+    "3f16fca407788a248646f714e2bf146c67421c4a6999940c39a574758b711c45",
     "id000000/id000000_0002.png [[1,1]] " +
-    "aadf01fcfee60e264a8b39ec169b0f82e1cfb343ec7da0dc7a7d667bb26a64e7 " +
-    "7fb3f1866d3063c1fc438f7cc4ce89c0f0c02357a446e55cfdde9045728269bf",
+    "863c4da70b116c52696f82d854bd4ef7829a521b01e9e752b370de48f4c6f429 " +
+    "cae80089ea2102926ccb386815f216393a2b9f0b4ffccc9477d3ce96873e518d",
     "id000001/id000001_0001.png [[1,0.15],[0,0.85]] " +
-    "ab38f66f07f7686078f7de6b9143fca4d1e66641b3f579c65f77ecfe59f8e1f5 " +
-    "4d886191d1008aaef9e6a88ee9e1375e9a0c73731ee9910c577ed2bf3b46286c",
+    "96ca2e2f4e6d094c8b009ae07b353887d69d7670eebca0450764cf9d25bd6a40 " +
+    "34ae61c26d7059f0bdce596e8e7a9c7fc1937e37dd6dc0f30fb1ad43f384f2be",
     "id000001/id000001_0002.png [[1,0.25],[0,0.75]] " +
-    "40992e33d0e742ee8fce7ec59d56d63d8ca7a5ddea3bc52a99bd9afbfe7a3205 " +
-    "9fd766effb5c3761861e5056f4862aaff043d9af0dd133a81d55a23274d04bba",
+    "39b12198119d55f9465e65762e7811971dcf0cf5b43a178bfd34b08581243779 " +
+    "a9160499554ae143cece51817d255d7590d64fe2a3b68cdf9444b493c0d51f49",
   ]);
 });
 
