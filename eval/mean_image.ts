@@ -3,8 +3,9 @@
  * sets' means lie apart. The feature distance says how far the renders are from photos; the mean
  * images say where in the crop: a part every render gets wrong in the same way (a dark cap down
  * to the brows, say) stands out in their difference (generator/EXPERIMENTS.md, `embedded-aam@8`).
- * Beside them, colour statistics of the face's centre: how far its colour cast varies between
- * images and how much fine colour detail it carries (generator/EXPERIMENTS.md, "Camera colour").
+ * Beside them, statistics of the face's centre: how far its colour cast varies between images,
+ * and how much fine colour and brightness detail it carries (generator/EXPERIMENTS.md, "Camera
+ * colour", "Sharpness").
  */
 import { encodePng, type RawImage, readRawImage, toTensor } from "../data/mod.ts";
 import { preprocessImage } from "./images.ts";
@@ -36,6 +37,11 @@ export interface ColourStats {
    * and JPEG keep colour at a lower resolution than brightness, so photos' colour is smooth.
    */
   chroma_detail: number;
+  /**
+   * Fine brightness detail: the same Laplacian of the luminance (Rec. 601, 0–255 levels). A
+   * rendered face whose texture was resampled from a low-resolution model is softer than a photo.
+   */
+  luma_detail: number;
 }
 
 /**
@@ -49,6 +55,7 @@ export class PixelSummarySum {
   readonly #rg: number[] = [];
   readonly #bg: number[] = [];
   #detail = 0;
+  #lumaDetail = 0;
 
   add(raw: RawImage, file: string): void {
     const s = MEAN_IMAGE_SIZE, plane = s * s;
@@ -56,13 +63,18 @@ export class PixelSummarySum {
     for (let i = 0; i < this.#sum.length; i++) this.#sum[i] += d[i];
     const { top, bottom, left, right } = FACE_CENTRE;
     const m = [0, 0, 0];
-    let lap = 0;
+    let lap = 0, lapLuma = 0;
     const rg = (y: number, x: number) => d[y * s + x] - d[plane + y * s + x];
+    const luma = (y: number, x: number) =>
+      0.299 * d[y * s + x] + 0.587 * d[plane + y * s + x] + 0.114 * d[2 * plane + y * s + x];
     for (let y = top; y < bottom; y++) {
       for (let x = left; x < right; x++) {
         for (let c = 0; c < 3; c++) m[c] += d[c * plane + y * s + x];
         lap += Math.abs(
           4 * rg(y, x) - rg(y - 1, x) - rg(y + 1, x) - rg(y, x - 1) - rg(y, x + 1),
+        );
+        lapLuma += Math.abs(
+          4 * luma(y, x) - luma(y - 1, x) - luma(y + 1, x) - luma(y, x - 1) - luma(y, x + 1),
         );
       }
     }
@@ -72,6 +84,7 @@ export class PixelSummarySum {
     this.#rg.push((m[0] - m[1]) / norm);
     this.#bg.push((m[2] - m[1]) / norm);
     this.#detail += lap / ((bottom - top) * (right - left));
+    this.#lumaDetail += lapLuma / ((bottom - top) * (right - left));
   }
 
   /** Per-pixel mean RGB (0–255, CHW, `MEAN_IMAGE_SIZE`²) and the colour statistics of what was added. */
@@ -84,7 +97,14 @@ export class PixelSummarySum {
     };
     const [rg_mean, rg_sd] = meanSd(this.#rg), [bg_mean, bg_sd] = meanSd(this.#bg);
     // float32, as the realism cache stores them: a cached summary reads back identical
-    const colour = { rg_mean, rg_sd, bg_mean, bg_sd, chroma_detail: this.#detail / n };
+    const colour = {
+      rg_mean,
+      rg_sd,
+      bg_mean,
+      bg_sd,
+      chroma_detail: this.#detail / n,
+      luma_detail: this.#lumaDetail / n,
+    };
     for (const k of Object.keys(colour) as (keyof ColourStats)[]) {
       colour[k] = Math.fround(colour[k]);
     }

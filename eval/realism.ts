@@ -135,7 +135,14 @@ export async function referenceFeatures(
 
 /** A set's pixel summary: its mean image and colour statistics (mean_image.ts). */
 type PixelSummary = { mean: Float32Array<ArrayBufferLike>; colour: ColourStats };
-const COLOUR_KEYS = ["rg_mean", "rg_sd", "bg_mean", "bg_sd", "chroma_detail"] as const;
+const COLOUR_KEYS = [
+  "rg_mean",
+  "rg_sd",
+  "bg_mean",
+  "bg_sd",
+  "chroma_detail",
+  "luma_detail",
+] as const;
 const MEAN_LENGTH = 3 * MEAN_IMAGE_SIZE * MEAN_IMAGE_SIZE;
 
 /**
@@ -309,6 +316,6 @@ export async function measureRealism(o: RealismOptions): Promise<RealismResult> 
     reference: reference.info.name,
     seconds: (performance.now() - t0) / 1000,
     note:
-      "Fréchet distance between L2-normalised reference-embedder features (a meter only: never used to train or choose a model); identity_accuracy: synface protocol on the generated pairs; mean_image_gap: mean absolute difference of the sets' mean images (0–255); colour: per set, the face centre's chromaticity (r − g, b − g over the mean level) mean and spread over images, and chroma_detail, the mean |Laplacian| of r − g (0–255)",
+      "Fréchet distance between L2-normalised reference-embedder features (a meter only: never used to train or choose a model); identity_accuracy: synface protocol on the generated pairs; mean_image_gap: mean absolute difference of the sets' mean images (0–255); colour: per set, the face centre's chromaticity (r − g, b − g over the mean level) mean and spread over images, chroma_detail and luma_detail, the mean |Laplacian| of r − g and of the luminance (0–255)",
   };
 }

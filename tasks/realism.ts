@@ -66,6 +66,8 @@ export async function main(args: string[]): Promise<void> {
         f(r.colour.real.rg_sd, 3)
       } · chroma_detail ${f(r.colour.generated.chroma_detail, 1)} against ${
         f(r.colour.real.chroma_detail, 1)
+      } · luma_detail ${f(r.colour.generated.luma_detail, 1)} against ${
+        f(r.colour.real.luma_detail, 1)
       } ` +
       `(n ${r.n}; ${values.out}/realism.json, mean_images.png)`,
   );

@@ -61,7 +61,7 @@ Deno.test("mean image: the PNG shows generated, real, 128 + 2 × difference (cli
   assert.equal(decodeRaw(meanImagesPng(gen, real)).width, 3 * S, "no floor: three panels");
 });
 
-temp.test("colour statistics: face-centre casts, their spread, fine colour detail, by hand", async (tmp) => {
+temp.test("colour statistics: face-centre casts, their spread, fine colour and brightness detail, by hand", async (tmp) => {
   // a: (150, 100, 80) everywhere; b: (100, 100, 100). Chromaticity (r − g) / (mean level + 1):
   // a 50 / 111, b 0; (b − g): a −20 / 111, b 0
   await writeImage(`${tmp}/a.png`, (_x, _y, c) => [150, 100, 80][c]);
@@ -74,10 +74,18 @@ temp.test("colour statistics: face-centre casts, their spread, fine colour detai
   near(two.bg_mean, -10 / 111, "bg_mean");
   near(two.bg_sd, 10 / 111, "bg_sd");
   near(two.chroma_detail, 0, "flat colour has no detail");
+  near(two.luma_detail, 0, "flat brightness has no detail");
   // red checkerboard over grey: r − g alternates 0 / 20, so the 4-neighbour Laplacian is ±80
   await writeImage(`${tmp}/c.png`, (x, y, c) => (c === 0 && (x + y) % 2 ? 120 : 100));
   const { colour: checker } = await pixelSummary([`${tmp}/c.png`]);
   near(checker.chroma_detail, 80, "chroma_detail");
+  // its luminance alternates 100 / 100 + 0.299 × 20: the Laplacian is 4 × 5.98
+  assert.ok(Math.abs(checker.luma_detail - 4 * 0.299 * 20) < 1e-4, `${checker.luma_detail}`);
+  // a grey checkerboard 100 / 120: brightness detail 80, no colour detail
+  await writeImage(`${tmp}/e.png`, (x, y) => ((x + y) % 2 ? 120 : 100));
+  const { colour: grey } = await pixelSummary([`${tmp}/e.png`]);
+  assert.ok(Math.abs(grey.luma_detail - 80) < 1e-4, `grey luma_detail ${grey.luma_detail}`);
+  near(grey.chroma_detail, 0, "grey chroma_detail");
   near(checker.rg_sd, 0, "one image has no spread");
   // only the face centre counts: a red border outside it changes nothing
   await writeImage(`${tmp}/d.png`, (x, y, c) => {

@@ -10,6 +10,7 @@ import { buildReportModel, renderHtml, renderMarkdown } from "../tasks/reproduce
 import type { ResolvedPlan, StageContext } from "../tasks/reproduce/mod.ts";
 import { CODE, META, outcomesOf } from "./_reproduce.ts";
 import { realismStage } from "../tasks/reproduce/stages.ts";
+import { realismTable } from "../tasks/reproduce/report.ts";
 import { makeSet, temp } from "./_helpers.ts";
 
 const LFW = { lfwImages: () => Promise.resolve("LFWIMG1") };
@@ -177,8 +178,8 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
       identity_accuracy: 0.875,
       mean_image_gap: 5.8349,
       colour: {
-        generated: { rg_sd: 0.2004, chroma_detail: 7.88 },
-        real: { rg_sd: 0.1226, chroma_detail: 3.54 },
+        generated: { rg_sd: 0.2004, chroma_detail: 7.88, luma_detail: 7.31 },
+        real: { rg_sd: 0.1226, chroma_detail: 3.54, luma_detail: 9.78 },
       },
       note: "hand-made",
     }),
@@ -190,15 +191,28 @@ temp.test("report: the Realism table from a hand-made realism.json; 'needs --lfw
   assert.match(md, /never used for training or model choice/);
   assert.ok(
     md.includes(
-      "| generator | n | fd | fd_floor | fd_ratio | identity_accuracy | mean_image_gap | gap_floor | cast_sd (real) | chroma_detail (real) |",
+      "| generator | n | fd | fd_floor | fd_ratio | identity_accuracy | mean_image_gap | gap_floor | cast_sd (real) | chroma_detail (real) | luma_detail (real) |",
     ),
   );
   assert.ok(
     md.includes(
-      `| ${DEFAULT_GENERATOR_ID} | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 | 5.8 | — | 0.200 (0.123) | 7.9 (3.5) |`,
+      `| ${DEFAULT_GENERATOR_ID} | 24 | 0.8123 | 0.2500 | 3.25 | 87.50 | 5.8 | — | 0.200 (0.123) | 7.9 (3.5) | 7.3 (9.8) |`,
     ),
     md,
   );
+  // a result from before luma_detail: its cell says so, the rest reads as before
+  const [, [older]] = realismTable([{
+    ...model.realism![0],
+    result: {
+      n: 24,
+      fd: 0.5,
+      colour: {
+        generated: { rg_sd: 0.2, chroma_detail: 7.9 },
+        real: { rg_sd: 0.12, chroma_detail: 3.5 },
+      },
+    },
+  }]);
+  assert.deepEqual(older.slice(-3), ["0.200 (0.120)", "7.9 (3.5)", "—"]);
   const html = renderHtml(model);
   assert.ok(
     html.includes(

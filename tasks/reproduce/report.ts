@@ -183,7 +183,8 @@ export const REALISM_NOTE = "The realism meter: Fréchet distance (`fd`) between
   "between the per-pixel mean images of the same generated and real crops (`gap_floor`: the " +
   "`--real` photos' against the same real crops; the stage's `mean_images.png` shows where); " +
   "`cast_sd`: how far the face's colour cast (r − g over its level, face centre) varies from " +
-  "image to image, and `chroma_detail`: its fine colour detail (mean |Laplacian| of r − g), " +
+  "image to image, `chroma_detail`: its fine colour detail (mean |Laplacian| of r − g), and " +
+  "`luma_detail`: its fine brightness detail (the same of the luminance), " +
   "each with the real crops' in brackets. " +
   "A meter only: never used for training or model choice.";
 
@@ -199,6 +200,7 @@ const REALISM_COLUMNS = [
   "gap_floor",
   "cast_sd (real)",
   "chroma_detail (real)",
+  "luma_detail (real)",
 ];
 
 /** The Realism table's header and rows (numbers, or the generator and the missing text). */
@@ -219,6 +221,9 @@ export function realismTable(rows: RealismRow[]): [string[], string[][]] {
         r.colour ? `${f(r.colour.generated.rg_sd, 3)} (${f(r.colour.real.rg_sd, 3)})` : "—",
         r.colour
           ? `${f(r.colour.generated.chroma_detail, 1)} (${f(r.colour.real.chroma_detail, 1)})`
+          : "—",
+        r.colour?.generated.luma_detail !== undefined
+          ? `${f(r.colour.generated.luma_detail, 1)} (${f(r.colour.real.luma_detail, 1)})`
           : "—",
       ]
       : [generator, missing ?? "—", ...REALISM_COLUMNS.slice(2).map(() => "")];

@@ -46,8 +46,17 @@ export const RealismJsonSchema = z.looseObject({
   mean_image_gap: z.number().nonnegative().optional(),
   mean_image_gap_floor: z.number().nonnegative().optional(),
   colour: z.looseObject({
-    generated: z.looseObject({ rg_sd: z.number(), chroma_detail: z.number() }),
-    real: z.looseObject({ rg_sd: z.number(), chroma_detail: z.number() }),
+    // luma_detail came after the first colour statistics: older results lack it
+    generated: z.looseObject({
+      rg_sd: z.number(),
+      chroma_detail: z.number(),
+      luma_detail: z.number().optional(),
+    }),
+    real: z.looseObject({
+      rg_sd: z.number(),
+      chroma_detail: z.number(),
+      luma_detail: z.number().optional(),
+    }),
   }).optional(),
 });
 /** Parsed `realism.json`. */
