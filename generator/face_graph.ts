@@ -26,7 +26,7 @@ import { filledAppearance } from "./backdrop.ts";
 import { graphOps, lcgUniform } from "./graph_ops.ts";
 import { hairColour, hairProjection, hairSoft, LEARNED_HAIR, withHair } from "./hair.ts";
 import { PHOTO_LIGHT, photoLightSplit } from "./photo_light.ts";
-import { blur3, splatPoints } from "./splat.ts";
+import { blur3, sharpenLuma, splatPoints } from "./splat.ts";
 
 export { hairProjection, LEARNED_HAIR } from "./hair.ts";
 export { PHOTO_LIGHT, photoLightSplit } from "./photo_light.ts";
@@ -69,6 +69,13 @@ const SH_DIM = 27;
  * generator/EXPERIMENTS.md, "Geometry strength"). The procedural model keeps full strength.
  */
 export const LEARNED_GEOMETRY = { shape: 0.3, expression: 0.5 } as const;
+
+/**
+ * Unsharp-mask amount on the learned model's brightness (splat.ts `sharpenLuma`): brings the
+ * face centre's fine brightness detail from 7.4 to about LFW View 1's 9.7 (the realism meter's
+ * `luma_detail`; generator/EXPERIMENTS.md, "Sharpness").
+ */
+const LEARNED_SHARPEN = 1.2;
 
 /** Background coefficients of the learned model: noise[0:27] drive the top 27 components. */
 const BG_COMPONENTS = 27;
@@ -513,6 +520,7 @@ export function buildFaceGraph(
         () => perImage(hairParam(2)),
         () => perImage(hairParam(3)),
         LEARNED_HAIR.brightness,
+        true,
       ),
       hairSoft(o, at("hairCand"), at("hairCoord"), perImage(hairline)),
       () => at("hairDetail"),
@@ -582,6 +590,7 @@ export function buildFaceGraph(
 
   const bg = learned ? learnedBackground() : proceduralBackground();
   let img = add(mul(fg, alpha), mul(bg, sub(c(1), alpha)));
+  if (learned) img = sharpenLuma(o, img, LEARNED_SHARPEN);
 
   // ---- camera: optional blur, colour gain, contrast, fixed sensor noise
   const nb4 = (k: number) => reshape(col(noise, k), [-1, 1, 1, 1]);

@@ -43,21 +43,32 @@ export function hairSoft(o: GraphOps, cand: string, coord: string, hl: string): 
  * blond, red or grey. Inputs that add nodes come as thunks, called where the procedural graph
  * always created them: its node order, hence procedural.onnx's bytes (which key `reproduce
  * --model` caches), stay.
+ *
+ * With `ashen`, negative warmth darkens the hair toward ash instead of shifting it toward blue:
+ * at the learned model's brightness the blue shift drew light blue-grey caps no photo shows.
  */
 export function hairColour(
   o: GraphOps,
   tone: () => string,
   warmth: () => string,
   brightness: number,
+  ashen = false,
 ): string {
-  const { add, mul, c } = o;
+  const { add, mul, c, op } = o;
+  const warm = () => c([0.25, 0.05, -0.25], [1, 3, 1]);
+  const warmthShift = () => {
+    if (!ashen) return mul(warmth(), warm());
+    const w = warmth();
+    const cool = op("Neg", [op("Relu", [op("Neg", [w])])]); // min(w, 0)
+    return add(mul(op("Relu", [w]), warm()), mul(cool, c([0.12, 0.08, 0.04], [1, 3, 1])));
+  };
   return o.clip(
     o.op("Exp", [
       add(
         c([0.11, 0.085, 0.065].map((v) => Math.log(v * brightness)), [1, 3, 1]),
         add(
           mul(tone(), c([0.85, 0.88, 0.92], [1, 3, 1])),
-          mul(warmth(), c([0.25, 0.05, -0.25], [1, 3, 1])),
+          warmthShift(),
         ),
       ),
     ]),

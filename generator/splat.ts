@@ -90,3 +90,18 @@ export function splatPoints(
   const fgWide = div(slice(accWide, 0, 3, 1), op("Max", [wsumWide, c(1e-4)]));
   return { fg: add(mul(fg, alpha), mul(fgWide, sub(c(1), alpha))), alpha: blur3(o, alpha, 1) };
 }
+
+/**
+ * Unsharp masking of the brightness of an [B,3,H,W] image: `amount` × (luminance − its 3×3
+ * binomial blur, edges reflected) added to each channel. The learned texture is resampled from a
+ * 96² model and carries less fine brightness detail than photos (the realism meter's
+ * `luma_detail`); colour, which already has more than photos, gets none.
+ */
+export function sharpenLuma(o: GraphOps, img: string, amount: number): string {
+  const { g, c, op, add, mul, sub } = o;
+  const luma = op("Conv", [img, c([0.299, 0.587, 0.114], [1, 3, 1, 1])]);
+  const padded = op("Pad", [luma, g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: "reflect" });
+  const k3 = [1, 2, 1, 2, 4, 2, 1, 2, 1].map((x) => x / 16);
+  const soft = op("Conv", [padded, c(k3, [1, 1, 3, 3])]);
+  return add(img, mul(c(amount), sub(luma, soft)));
+}

@@ -311,6 +311,12 @@ loose.test("generator: the learned head wears its identity's hair (hairline and 
   assert.ok(low < lum(patch(rest, 12, 16)) - 0.1, `hairline −3: ${low}`);
   const uncovered = lum(patch(await render([2, -2], [0, 6]), 0, 4));
   assert.ok(uncovered > dark + 0.15, `dark hair, hairline +6: ${uncovered} against ${dark}`);
+  // warmth: warm hair is redder; cool hair is ash (darker, never bluer than green), not blue-grey
+  const [wr, , wb] = patch(await render([3, 2.5]), 0, 4);
+  assert.ok(wr - wb > top[0] - top[2] + 0.05, `warm hair r − b ${wr - wb}`);
+  const cool = patch(await render([3, -2.5]), 0, 4);
+  assert.ok(cool[2] < cool[1] && cool[1] < cool[0], `cool hair RGB ${cool}`);
+  assert.ok(lum(cool) < lum(top) - 0.02, `cool hair ${lum(cool)} against ${lum(top)}`);
   // unit projections, nearly orthogonal: one parameter moves the others little
   for (let a = 0; a < 4; a++) {
     for (let b = a; b < 4; b++) {

@@ -1,12 +1,13 @@
 /**
  * generator/splat.ts: the renderer's point splatting against a plain JavaScript reference (each
- * point to its pixel, sums, the 3×3 binomial filter), with and without the anti-aliased outline.
+ * point to its pixel, sums, the 3×3 binomial filter), with and without the anti-aliased outline;
+ * the brightness sharpening against the same kind of reference.
  */
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-web/webgpu";
 import { GraphBuilder } from "../data/onnx/mod.ts";
 import { graphOps, lcgUniform } from "../generator/graph_ops.ts";
-import { splatPoints } from "../generator/splat.ts";
+import { sharpenLuma, splatPoints } from "../generator/splat.ts";
 
 const H = 14, W = 14, B = 2;
 
@@ -158,4 +159,48 @@ Deno.test("splat: the smooth edge is one pixel wider and takes the head's colour
     }
   }
   assert.ok(straySoft < 0.8 * strayHard, `edge colour strays ${straySoft} against ${strayHard}`);
+});
+
+Deno.test("splat: sharpenLuma adds amount × (luminance − its reflected 3×3 blur) to every channel", async () => {
+  const g = new GraphBuilder("sharpen"), o = graphOps(g);
+  const x = g.input("x", "float32", [B, 3, H, W]);
+  g.output(sharpenLuma(o, x, 1.2), "y", "float32", [B, 3, H, W]);
+  const rnd = lcgUniform(9);
+  const img = Float32Array.from({ length: B * 3 * H * W }, () => 0.5 + rnd());
+  img.fill(0.4, 3 * H * W); // image 1: flat, so nothing to sharpen, at the border either
+  ort.env.wasm.numThreads = 1;
+  const s = await ort.InferenceSession.create(g.toBytes(), { executionProviders: ["wasm"] });
+  let y: Float32Array;
+  try {
+    y = (await s.run({ x: new ort.Tensor("float32", img, [B, 3, H, W]) })).y.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+  const plane = H * W;
+  for (let b = 0; b < B; b++) {
+    const luma = new Float64Array(plane);
+    for (let p = 0; p < plane; p++) {
+      const at = (ch: number) => img[(b * 3 + ch) * plane + p];
+      luma[p] = 0.299 * at(0) + 0.587 * at(1) + 0.114 * at(2);
+    }
+    const reflect = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
+    const k = [1, 2, 1];
+    for (let yy = 0; yy < H; yy++) {
+      for (let xx = 0; xx < W; xx++) {
+        let soft = 0;
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            soft += k[dy + 1] * k[dx + 1] * luma[reflect(yy + dy, H) * W + reflect(xx + dx, W)];
+          }
+        }
+        const p = yy * W + xx, detail = luma[p] - soft / 16;
+        for (let ch = 0; ch < 3; ch++) {
+          const q = (b * 3 + ch) * plane + p;
+          const want = img[q] + 1.2 * detail;
+          assert.ok(Math.abs(y[q] - want) < 1e-5, `image ${b} ch ${ch} (${xx}, ${yy}): ${y[q]}`);
+          if (b === 1) assert.ok(Math.abs(y[q] - 0.4) < 1e-6, "a flat image stays flat");
+        }
+      }
+    }
+  }
 });
