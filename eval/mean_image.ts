@@ -63,28 +63,28 @@ export class PixelSummarySum {
     for (let i = 0; i < this.#sum.length; i++) this.#sum[i] += d[i];
     const { top, bottom, left, right } = FACE_CENTRE;
     const m = [0, 0, 0];
+    const area = (bottom - top) * (right - left);
     let lap = 0, lapLuma = 0;
     const rg = (y: number, x: number) => d[y * s + x] - d[plane + y * s + x];
     const luma = (y: number, x: number) =>
       0.299 * d[y * s + x] + 0.587 * d[plane + y * s + x] + 0.114 * d[2 * plane + y * s + x];
+    /** |4-neighbour Laplacian| of the plane `f` at (y, x). */
+    const laplacian = (f: (y: number, x: number) => number, y: number, x: number) =>
+      Math.abs(4 * f(y, x) - f(y - 1, x) - f(y + 1, x) - f(y, x - 1) - f(y, x + 1));
     for (let y = top; y < bottom; y++) {
       for (let x = left; x < right; x++) {
         for (let c = 0; c < 3; c++) m[c] += d[c * plane + y * s + x];
-        lap += Math.abs(
-          4 * rg(y, x) - rg(y - 1, x) - rg(y + 1, x) - rg(y, x - 1) - rg(y, x + 1),
-        );
-        lapLuma += Math.abs(
-          4 * luma(y, x) - luma(y - 1, x) - luma(y + 1, x) - luma(y, x - 1) - luma(y, x + 1),
-        );
+        lap += laplacian(rg, y, x);
+        lapLuma += laplacian(luma, y, x);
       }
     }
     const level = (m[0] + m[1] + m[2]) / 3;
     // +1 level per pixel keeps a black crop finite
-    const norm = level + (bottom - top) * (right - left);
+    const norm = level + area;
     this.#rg.push((m[0] - m[1]) / norm);
     this.#bg.push((m[2] - m[1]) / norm);
-    this.#detail += lap / ((bottom - top) * (right - left));
-    this.#lumaDetail += lapLuma / ((bottom - top) * (right - left));
+    this.#detail += lap / area;
+    this.#lumaDetail += lapLuma / area;
   }
 
   /** Per-pixel mean RGB (0–255, CHW, `MEAN_IMAGE_SIZE`²) and the colour statistics of what was added. */

@@ -59,8 +59,8 @@ export function hairColour(
   const warmthShift = () => {
     if (!ashen) return mul(warmth(), warm());
     const w = warmth();
-    const cool = op("Neg", [op("Relu", [op("Neg", [w])])]); // min(w, 0)
-    return add(mul(op("Relu", [w]), warm()), mul(cool, c([0.12, 0.08, 0.04], [1, 3, 1])));
+    const ash = mul(op("Min", [w, c(0)]), c([0.12, 0.08, 0.04], [1, 3, 1]));
+    return add(mul(op("Relu", [w]), warm()), ash);
   };
   return o.clip(
     o.op("Exp", [

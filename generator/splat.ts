@@ -5,12 +5,24 @@
  */
 import type { GraphOps } from "./graph_ops.ts";
 
-/** The 3×3 binomial filter over each of `ch` channels of an [B,ch,H,W] image. */
-export function blur3(o: GraphOps, x: string, ch: number): string {
+/**
+ * The 3×3 binomial filter over each of `ch` channels of an [B,ch,H,W] image, zero outside it or,
+ * with `edges` "reflect", mirrored at its border (so a flat image stays flat up to the edge).
+ */
+export function blur3(
+  o: GraphOps,
+  x: string,
+  ch: number,
+  edges: "zero" | "reflect" = "zero",
+): string {
+  const reflect = edges === "reflect";
+  const input = reflect
+    ? o.op("Pad", [x, o.g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: "reflect" })
+    : x;
   const k3 = [1, 2, 1, 2, 4, 2, 1, 2, 1].map((x) => x / 16);
-  return o.op("Conv", [x, o.c(Array.from({ length: ch }, () => k3).flat(), [ch, 1, 3, 3])], {
+  return o.op("Conv", [input, o.c(Array.from({ length: ch }, () => k3).flat(), [ch, 1, 3, 3])], {
     group: ch,
-    pads: [1, 1, 1, 1],
+    pads: reflect ? [0, 0, 0, 0] : [1, 1, 1, 1],
   });
 }
 
@@ -98,10 +110,7 @@ export function splatPoints(
  * `luma_detail`); colour, which already has more than photos, gets none.
  */
 export function sharpenLuma(o: GraphOps, img: string, amount: number): string {
-  const { g, c, op, add, mul, sub } = o;
+  const { c, op, add, mul, sub } = o;
   const luma = op("Conv", [img, c([0.299, 0.587, 0.114], [1, 3, 1, 1])]);
-  const padded = op("Pad", [luma, g.ints([0, 0, 1, 1, 0, 0, 1, 1])], { mode: "reflect" });
-  const k3 = [1, 2, 1, 2, 4, 2, 1, 2, 1].map((x) => x / 16);
-  const soft = op("Conv", [padded, c(k3, [1, 1, 3, 3])]);
-  return add(img, mul(c(amount), sub(luma, soft)));
+  return add(img, mul(c(amount), sub(luma, blur3(o, luma, 1, "reflect"))));
 }

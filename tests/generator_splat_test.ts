@@ -63,16 +63,18 @@ async function render(smoothEdge: boolean) {
   }
 }
 
-/** The 3×3 binomial filter of one H×W plane, zero outside. */
-function blur(p: Float64Array): Float64Array {
+/** The 3×3 binomial filter of one H×W plane, zero outside it or mirrored at its border. */
+function blur(p: Float64Array, edges: "zero" | "reflect" = "zero"): Float64Array {
   const k = [1, 2, 1];
+  const reflect = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
   const out = new Float64Array(H * W);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       let s = 0;
       for (let dy = -1; dy <= 1; dy++) {
         for (let dx = -1; dx <= 1; dx++) {
-          const yy = y + dy, xx = x + dx;
+          let yy = y + dy, xx = x + dx;
+          if (edges === "reflect") [yy, xx] = [reflect(yy, H), reflect(xx, W)];
           if (yy >= 0 && yy < H && xx >= 0 && xx < W) s += k[dy + 1] * k[dx + 1] * p[yy * W + xx];
         }
       }
@@ -94,7 +96,7 @@ function reference(smoothEdge: boolean) {
       for (let ch = 0; ch < 3; ch++) acc[ch][y * W + x] += colour[(n * 3 + ch) * B + b];
       acc[3][y * W + x] += 1;
     }
-    const f = acc.map(blur), wide = f.map(blur);
+    const f = acc.map((p) => blur(p)), wide = f.map((p) => blur(p));
     const a = f[3].map((w) => Math.min(1, w / 0.3));
     const aOut = smoothEdge ? blur(a) : a;
     for (let p = 0; p < H * W; p++) {
@@ -183,17 +185,10 @@ Deno.test("splat: sharpenLuma adds amount × (luminance − its reflected 3×3 b
       const at = (ch: number) => img[(b * 3 + ch) * plane + p];
       luma[p] = 0.299 * at(0) + 0.587 * at(1) + 0.114 * at(2);
     }
-    const reflect = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
-    const k = [1, 2, 1];
+    const soft = blur(luma, "reflect");
     for (let yy = 0; yy < H; yy++) {
       for (let xx = 0; xx < W; xx++) {
-        let soft = 0;
-        for (let dy = -1; dy <= 1; dy++) {
-          for (let dx = -1; dx <= 1; dx++) {
-            soft += k[dy + 1] * k[dx + 1] * luma[reflect(yy + dy, H) * W + reflect(xx + dx, W)];
-          }
-        }
-        const p = yy * W + xx, detail = luma[p] - soft / 16;
+        const p = yy * W + xx, detail = luma[p] - soft[p];
         for (let ch = 0; ch < 3; ch++) {
           const q = (b * 3 + ch) * plane + p;
           const want = img[q] + 1.2 * detail;
