@@ -33,6 +33,16 @@ const headerSchema = z.object({
   details: z.number().int().nonnegative().optional(),
   /** Leading normalised coefficients each residual is keyed by (nearest-key selection). */
   detailKeys: z.number().int().positive().optional(),
+  /**
+   * Shape model of the photos' 68 landmarks (iBUG order, x/y in the 112 frame): `mean` [136] and
+   * `basis` [L][136], rows scaled by √variance. Present when the textures are shape-free (each
+   * photo warped onto `mean` before the PCA); the generator's geometry then carries the shape.
+   */
+  shape: z.object({
+    mean: z.array(z.number()).length(136),
+    basis: z.array(z.array(z.number()).length(136)).min(1),
+    variances: z.array(z.number().nonnegative()),
+  }).optional(),
 }).refine((h) => !h.details || (h.detailKeys !== undefined && h.detailKeys <= h.components), {
   message: "a detail bank needs detailKeys ≤ components",
   path: ["detailKeys"],

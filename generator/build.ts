@@ -15,7 +15,7 @@ import { type CanonicalMesh, FACE_MESH_PACKAGE, fetchCanonicalMesh } from "./mes
 /** Version tag of the procedural model (bump when its output changes). */
 export const PROCEDURAL_ID = "embedded-3dmm@1";
 /** Version tag of the learned-appearance model (bump when its output changes). */
-export const LEARNED_ID = "embedded-aam@11";
+export const LEARNED_ID = "embedded-aam@12";
 /** Which embedded model. */
 export type EmbeddedKind = "learned" | "procedural";
 /** Manifest file of each kind in `generator/model/`. */
@@ -50,7 +50,7 @@ export function embeddedManifest(
   return {
     format: "synface-generator/1",
     id: learned ? LEARNED_ID : PROCEDURAL_ID,
-    model: learned ? "aam11.onnx" : "procedural.onnx",
+    model: learned ? "aam12.onnx" : "procedural.onnx",
     inputs: latentBlocks(learned ? components : undefined).map((b) => ({
       name: b.name,
       size: b.size,

@@ -24,6 +24,7 @@ import { ARCFACE_TEMPLATE, ATTR, type Geometry, IMAGE_SIZE } from "./geometry.ts
 import { bilinearMatrix, textureTaps } from "./texture_taps.ts";
 import { filledAppearance } from "./backdrop.ts";
 import { graphOps, lcgUniform } from "./graph_ops.ts";
+import { learnedShapeBasis } from "./learned_shape.ts";
 import { hairColour, hairProjection, hairSoft, LEARNED_HAIR, withHair } from "./hair.ts";
 import { PHOTO_LIGHT, photoLightSplit } from "./photo_light.ts";
 import { blur3, sharpenLuma, splatPoints } from "./splat.ts";
@@ -64,9 +65,11 @@ export function latentBlocks(
 const SH_DIM = 27;
 
 /**
- * Gains on the learned model's shape fields and expression weights: its photo texture already
- * carries its face's shape, and at full strength they stretch it into caricatures (measured:
- * generator/EXPERIMENTS.md, "Geometry strength"). The procedural model keeps full strength.
+ * Gains on the learned model's shape fields and expression weights: at full strength they
+ * stretched its photo texture into caricatures (measured: generator/EXPERIMENTS.md, "Geometry
+ * strength"). With a landmark shape model in `appearance.bin` (`embedded-aam@12`) the frontal
+ * shape is the photos' own at full strength (learned_shape.ts) and this gain scales only the
+ * fields' depth. The procedural model keeps full strength.
  */
 export const LEARNED_GEOMETRY = { shape: 0.3, expression: 0.5 } as const;
 
@@ -135,7 +138,15 @@ export function buildFaceGraph(
   const e1 = add(e0, mul(c(reluMask), sub(op("Relu", [e0]), e0)));
   const coef = concat([idShape, e1], 1);
   const basis = new Float32Array((SHAPE_DIM + EXPRESSION_DIM) * nC * 3);
-  basis.set(learned ? bases.shape.map((v) => v * LEARNED_GEOMETRY.shape) : bases.shape, 0);
+  const shapeModel = appearance?.header.shape;
+  basis.set(
+    shapeModel
+      ? learnedShapeBasis(geo, shapeModel, bases.shape, LEARNED_GEOMETRY.shape)
+      : learned
+      ? bases.shape.map((v) => v * LEARNED_GEOMETRY.shape)
+      : bases.shape,
+    0,
+  );
   basis.set(bases.expression, bases.shape.length);
   const V = add(
     g.initializer("mean_shape", geo.ctrl, [1, nC * 3]),

@@ -18,14 +18,11 @@ export function bilinearMatrix(n: number, m: number): Float32Array {
 }
 
 /**
- * Where each dense point's texel lies in the texture frame: the rest mesh's frontal projection
- * by the same 5-point similarity the graph fits (the mean face at zero pose lands on it).
- * Returns 4 texel indices and bilinear weights per point.
+ * The similarity from the rest mesh's frontal plane (cm, y up) to the texture frame (112 px, y
+ * down) that the graph's 5-point fit gives the mean face at zero pose:
+ * u = A x + B y + tx, v = B x − A y + ty.
  */
-export function textureTaps(
-  geo: Geometry,
-  resolution: number,
-): { idx: Int32Array; w: Float32Array; uv: Float32Array } {
+export function restToFrame(geo: Geometry): { A: number; B: number; tx: number; ty: number } {
   const nC = geo.nCtrl;
   const L = Array.from({ length: 5 }, (_, k) => {
     let x = 0, y = 0;
@@ -50,7 +47,19 @@ export function textureTaps(
     bn += cx * dy - cy * dx;
   }
   const A = an / den, B = bn / den;
-  const tx = mdx - (A * msx - B * msy), ty = mdy - (B * msx + A * msy);
+  return { A, B, tx: mdx - (A * msx - B * msy), ty: mdy - (B * msx + A * msy) };
+}
+
+/**
+ * Where each dense point's texel lies in the texture frame: the rest mesh's frontal projection
+ * by the same 5-point similarity the graph fits (the mean face at zero pose lands on it).
+ * Returns 4 texel indices and bilinear weights per point.
+ */
+export function textureTaps(
+  geo: Geometry,
+  resolution: number,
+): { idx: Int32Array; w: Float32Array; uv: Float32Array } {
+  const { A, B, tx, ty } = restToFrame(geo);
   const N = geo.nPoints, R = resolution;
   const idx = new Int32Array(4 * N), w = new Float32Array(4 * N), uv = new Float32Array(2 * N);
   for (let p = 0; p < N; p++) {

@@ -16,15 +16,16 @@ import {
   sha256Hex,
 } from "../data/mod.ts";
 import { eigSymmetric } from "../eval/mod.ts";
-import {
-  type AppearanceModel,
-  ARCFACE_TEMPLATE,
-  type DetailBank,
-  fromHalf,
-  toHalf,
-} from "../generator/mod.ts";
+import { type AppearanceModel, type DetailBank, fromHalf, toHalf } from "../generator/mod.ts";
 import { autodiff as ag } from "../recognition/mod.ts";
 import { z } from "zod";
+import {
+  applySimilarity,
+  fitShapeModel,
+  type ShapeModel,
+  ShapeWarp,
+  similarityToTemplate,
+} from "./appearance_shape.ts";
 
 /** Options of {@link fitAppearance}. */
 export interface FitAppearanceOptions {
@@ -57,6 +58,13 @@ export interface FitAppearanceOptions {
   maxImages?: number;
   /** Also learn from each crop's mirror image (default true: twice the data, a symmetric model). */
   mirror?: boolean;
+  /**
+   * Components of the shape model (default 40; 0 = none). Where every chosen face has its 68
+   * landmarks in the log, each photo is warped piecewise-affinely onto the shapes' mean before
+   * the PCA (shape-free textures, sharp where 5-point alignment averages features apart), and
+   * the shapes' own PCA is stored for the geometry.
+   */
+  shapeComponents?: number;
   /** Provenance text for the header. */
   source?: string;
   progress?: boolean;
@@ -84,45 +92,41 @@ const rowSchema = z.object({
   l4x: z.coerce.number(),
   l4y: z.coerce.number(),
 });
+const LANDMARK_COLUMNS = Array.from({ length: 68 }, (_, i) => [`p${i}x`, `p${i}y`]).flat();
 
 /** One usable face: its file (relative to the folder) and, from a log, its 5 source points. */
 export interface FaceEntry {
   path: string;
   points?: [number, number][];
+  /** The 68 landmarks (iBUG order, source pixels), where the log has them. */
+  landmarks68?: [number, number][];
 }
 
 /**
  * Warp `image` so its 5 `points` land on the ArcFace template (least-squares similarity), into
  * an `size × size` crop of the 112×112 frame (size 224 = 2× supersampled), bilinear, with
- * the photo's edge pixels continued outside it.
+ * the photo's edge pixels continued outside it. With `sources` ([size², 2], 112 units, from
+ * {@link ShapeWarp.sources}) pixel p reads the aligned photo at `sources[p]` instead of at itself.
  */
 export function alignByPoints(
   image: ImageTensor,
   points: [number, number][],
   size = 112,
+  sources?: Float64Array,
 ): ImageTensor {
   const k = size / 112;
-  const dst = ARCFACE_TEMPLATE.map(([x, y]) => [x * k, y * k]);
-  const ms = [0, 1].map((d) => points.reduce((s, p) => s + p[d], 0) / 5);
-  const md = [0, 1].map((d) => dst.reduce((s, p) => s + p[d], 0) / 5);
-  let den = 0, an = 0, bn = 0;
-  for (let i = 0; i < 5; i++) {
-    const x = points[i][0] - ms[0], y = points[i][1] - ms[1];
-    const u = dst[i][0] - md[0], v = dst[i][1] - md[1];
-    den += x * x + y * y;
-    an += x * u + y * v;
-    bn += x * v - y * u;
-  }
-  const a = an / den, b = bn / den, n2 = a * a + b * b;
+  const { a, b, tu, tv } = similarityToTemplate(points, k);
+  const n2 = a * a + b * b;
   // u = a x − b y + tu, v = b x + a y + tv  ⇒  x = (a(u−tu) + b(v−tv))/n2, y = (−b(u−tu) + a(v−tv))/n2
-  const tu = md[0] - (a * ms[0] - b * ms[1]), tv = md[1] - (b * ms[0] + a * ms[1]);
   const { width: W, height: H, channels: C } = image;
   // outside the photo: its edge continued (tight crops end in hair or background there)
   const clampTo = (t: number, n: number) => Math.min(n - 1, Math.max(0, t));
   const out = new Float32Array(C * size * size);
   for (let j = 0; j < size; j++) {
     for (let i = 0; i < size; i++) {
-      const du = i + 0.5 * (1 - 1 / k) - tu, dv = j + 0.5 * (1 - 1 / k) - tv;
+      const p = j * size + i;
+      const du = (sources ? sources[2 * p] * k : i + 0.5 * (1 - 1 / k)) - tu;
+      const dv = (sources ? sources[2 * p + 1] * k : j + 0.5 * (1 - 1 / k)) - tv;
       const x = clampTo((a * du + b * dv) / n2, W), y = clampTo((-b * du + a * dv) / n2, H);
       const x0 = Math.min(W - 2, Math.floor(x)), y0 = Math.min(H - 2, Math.floor(y));
       const fx = x - x0, fy = y - y0;
@@ -173,9 +177,14 @@ export async function selectFaces(o: FitAppearanceOptions): Promise<FaceEntry[]>
     // well detected (score ≥ 0.9) and near frontal (yaw proxy ≤ 0.12)
     if (row.status !== "ok" || row.score < 0.9 || yawProxy(row) > 0.12) continue;
     const rel = have.has(row.path) ? row.path : all.find((p) => p.endsWith("/" + row.path));
+    const lm = LANDMARK_COLUMNS.map((h) => Number(rec[h] ?? NaN));
+    const landmarks68 = lm.every(Number.isFinite)
+      ? Array.from({ length: 68 }, (_, k) => [lm[2 * k], lm[2 * k + 1]] as [number, number])
+      : undefined;
     if (rel) {
       keep.set(rel, {
         path: rel,
+        ...(landmarks68 ? { landmarks68 } : {}),
         points: [
           [row.l0x, row.l0y],
           [row.l1x, row.l1y],
@@ -191,7 +200,12 @@ export async function selectFaces(o: FitAppearanceOptions): Promise<FaceEntry[]>
 
 async function hashFiles(root: string, files: FaceEntry[]): Promise<string> {
   const text = files.map((f) =>
-    `${f.path}\t${Deno.statSync(`${root}/${f.path}`).size}\t${f.points?.flat().join(",") ?? ""}`
+    [
+      f.path,
+      Deno.statSync(`${root}/${f.path}`).size,
+      f.points?.flat().join(",") ?? "",
+      ...(f.landmarks68 ? [f.landmarks68.flat().join(",")] : []),
+    ].join("\t")
   ).join("\n");
   return await sha256Hex(text);
 }
@@ -253,9 +267,15 @@ export async function chooseFaces(o: FitAppearanceOptions): Promise<FaceEntry[]>
  * `appearance.bin`, it rebuilds the same bytes from the photos alone (`--landmarks` this file).
  */
 export function appearanceFacesCsv(faces: FaceEntry[]): string {
-  const head = ["path", ..."01234".split("").flatMap((k) => [`l${k}x`, `l${k}y`])].join(",");
-  return [head, ...faces.map((f) => [f.path, ...(f.points?.flat() ?? [])].join(","))].join("\n") +
-    "\n";
+  const with68 = faces.length > 0 && faces.every((f) => f.landmarks68);
+  const head = [
+    "path",
+    ..."01234".split("").flatMap((k) => [`l${k}x`, `l${k}y`]),
+    ...(with68 ? LANDMARK_COLUMNS : []),
+  ].join(",");
+  const row = (f: FaceEntry) =>
+    [f.path, ...(f.points?.flat() ?? []), ...(with68 ? f.landmarks68!.flat() : [])].join(",");
+  return [head, ...faces.map(row)].join("\n") + "\n";
 }
 
 /** Fit the appearance model (see the module comment). */
@@ -271,12 +291,23 @@ export async function fitAppearance(o: FitAppearanceOptions): Promise<Appearance
   const D = R * R * 3;
   const log = (s: string) => o.progress !== false && console.error(`appearance: ${s}`);
   log(`${files.length} faces${mirror ? " (+ mirrors)" : ""} → ${R}×${R} texture, ${K} components`);
+  // ---- the shapes: 68 landmarks in the frame, their PCA, and the warp onto their mean
+  const S = Math.min(o.shapeComponents ?? 40, 136);
+  let shape: ShapeModel | undefined, warp: ShapeWarp | undefined, own: Float64Array[] = [];
+  if (o.landmarks && S > 0 && files.every((f) => f.landmarks68)) {
+    own = files.map((f) => applySimilarity(similarityToTemplate(f.points!), f.landmarks68!));
+    shape = fitShapeModel(own, S);
+    warp = new ShapeWarp(shape.mean, 224);
+    log(`shape model: ${S} components of 68 landmarks; textures warped onto the mean shape`);
+  }
   // ---- data matrix X [N, D] (HWC, [0, 1]) and its mean
   const X = new Float32Array(N * D);
   const t0 = performance.now();
   for (let f = 0; f < files.length; f++) {
     const raw = await readImage(`${root}/${files[f].path}`);
-    const img = o.landmarks ? alignByPoints(raw, files[f].points!, 224) : raw;
+    const img = o.landmarks
+      ? alignByPoints(raw, files[f].points!, 224, warp?.sources(own[f]))
+      : raw;
     if (!o.landmarks && (img.height !== 112 || img.width !== 112 || img.channels !== 3)) {
       const { channels: c, height: h, width: w } = img;
       throw new Error(
@@ -383,6 +414,7 @@ export async function fitAppearance(o: FitAppearanceOptions): Promise<Appearance
       source: o.source ?? root,
       sourceHash: await hashFiles(root, files),
       ...(detail ? { details: M, detailKeys: KEYS } : {}),
+      ...(shape ? { shape } : {}),
     },
     mean: Float32Array.from(mean),
     basis,

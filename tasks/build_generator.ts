@@ -19,13 +19,16 @@ import { appearanceFacesCsv, chooseFaces, fitAppearance } from "./appearance_fit
 
 const USAGE =
   `usage: deno task build-generator [--out DIR] [--faces DIR [--align-csv FILE | --landmarks FILE] [--components 200]
-  [--resolution 96] [--max-images 6000] [--source TEXT]]
+  [--resolution 96] [--max-images 6000] [--shape-components 40] [--source TEXT]]
 
   --faces       folder of face crops aligned to the ArcFace 112x112 template (recursive); learns
                 appearance.bin from them (PCA, ~1-3 min on 2 cores) before building
   --align-csv   alignment log to filter the aligned crops by (default: DIR/align.csv when present)
   --landmarks   alignment log (deno task align: path, score, 5 points in source pixels, status) of
-                the raw photos in --faces: align them here (edges continued), filtered by it`;
+                the raw photos in --faces: align them here (edges continued), filtered by it; where
+                it also has the 68 landmarks (p0x,p0y,…), each photo is warped onto their mean
+                shape first (shape-free textures) and their PCA becomes the identity's shape
+  --shape-components  components of that shape model (default 40; 0: 5-point alignment only)`;
 
 const fail: (msg: string) => never = exitUsage("build-generator", USAGE);
 
@@ -40,6 +43,7 @@ export async function main(args: string[]): Promise<void> {
       components: { type: "string" },
       resolution: { type: "string" },
       "max-images": { type: "string" },
+      "shape-components": { type: "string" },
       source: { type: "string" },
     },
   }, fail);
@@ -66,6 +70,7 @@ export async function main(args: string[]): Promise<void> {
       components: intFlag("--components", values.components, fail),
       resolution: intFlag("--resolution", values.resolution, fail, 8),
       maxImages: intFlag("--max-images", values["max-images"], fail, 2),
+      shapeComponents: intFlag("--shape-components", values["shape-components"], fail, 0),
       source: values.source ?? dir.split("/").pop(),
     };
     appearance = await fitAppearance(fit);

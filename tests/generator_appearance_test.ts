@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { encodePng, Rng } from "../data/mod.ts";
 import {
   type AppearanceModel,
+  ARCFACE_TEMPLATE,
   decodeAppearance,
   encodeAppearance,
   fromHalf,
@@ -13,6 +14,7 @@ import {
 } from "../generator/mod.ts";
 import { fitAppearance, yawProxy } from "../tasks/appearance_fit.ts";
 import { loose } from "./_helpers.ts";
+import { faceShape } from "./_face_shape.ts";
 
 Deno.test("appearance: float16 known values and round-to-nearest-even", () => {
   assert.equal(toHalf(1), 0x3c00);
@@ -161,4 +163,66 @@ Deno.test("appearance: yaw proxy is 0 for a frontal face and grows with the nose
   });
   assert.equal(yawProxy(row(60)), 0);
   assert.equal(yawProxy(row(64)), 0.1);
+});
+
+loose.test("appearance: with 68 landmarks the textures are shape-free and the shapes get a PCA", async (tmp) => {
+  // 30 photos, already on the template (the 5 points are the template's), each with a dark bar
+  // across its mouth; the mouth (landmarks 48–67, and the bar) sits 4 px higher or lower per photo
+  const rng = Rng.fromSeed(8).split("mouths");
+  const base = faceShape();
+  const rows: string[] = [];
+  for (let n = 0; n < 30; n++) {
+    const s = (rng.uniform() * 2 - 1) * 4;
+    const data = new Uint8Array(112 * 112 * 3).fill(180);
+    for (let y = 0; y < 112; y++) {
+      for (let x = 44; x < 68; x++) {
+        if (y + 0.5 >= 90 + s && y + 0.5 < 94 + s) {
+          data.fill(20, (y * 112 + x) * 3, (y * 112 + x) * 3 + 3);
+        }
+      }
+    }
+    await Deno.writeFile(
+      `${tmp}/p${n}.png`,
+      encodePng({ width: 112, height: 112, channels: 3, data }),
+    );
+    const pts = Array.from(base, (v, d) => (d >= 96 && d % 2 === 1 ? v + s : v));
+    rows.push([`p${n}.png`, ...ARCFACE_TEMPLATE.flat(), ...pts.map((v) => v.toFixed(3))].join(","));
+  }
+  const head = [
+    "path",
+    ..."01234".split("").flatMap((k) => [`l${k}x`, `l${k}y`]),
+    ...Array.from({ length: 68 }, (_, i) => [`p${i}x`, `p${i}y`]).flat(),
+  ];
+  await Deno.writeTextFile(`${tmp}/faces.csv`, [head.join(","), ...rows].join("\n") + "\n");
+  const opts = {
+    dir: tmp,
+    alignCsv: `${tmp}/faces.csv`,
+    landmarks: true,
+    resolution: 56,
+    components: 3,
+    details: 0,
+    mirror: false,
+    progress: false,
+  } as const;
+  const shapeFree = await fitAppearance({ ...opts, shapeComponents: 4 });
+  const aligned = await fitAppearance({ ...opts, shapeComponents: 0 });
+  assert.ok(shapeFree.header.shape && !aligned.header.shape);
+  // the darkest mean texel down the face's middle column (texels of 2 px, the bar is 4 px high):
+  // black where each bar was warped onto the mean mouth, grey where five points left them apart
+  const R = 56;
+  const darkest = (m: Float32Array) =>
+    Math.min(...Array.from({ length: R }, (_, j) => m[(j * R + R / 2) * 3]));
+  assert.ok(darkest(shapeFree.mean) < 0.15, `shape-free ${darkest(shapeFree.mean)}`);
+  assert.ok(darkest(aligned.mean) > 0.25, `5-point ${darkest(aligned.mean)}`);
+  // the shape model: one real direction (the mouth up and down; its mirror is the same), the rest
+  // nothing; the mouth's y rows carry it
+  const sh = shapeFree.header.shape!;
+  assert.ok(sh.variances[0] > 100 * (sh.variances[1] + 1e-9), `${sh.variances}`);
+  const row = sh.basis[0];
+  const mouthY = row.filter((_, d) => d >= 96 && d % 2 === 1).map(Math.abs);
+  assert.ok(Math.min(...mouthY) > 0.9 * Math.max(...row.map(Math.abs)), "the mouth moves as one");
+  assert.ok(
+    Math.abs(sh.mean[2 * 57 + 1] - 92 - 5) < 1.5,
+    `mean lower lip y ${sh.mean[2 * 57 + 1]}`,
+  );
 });
