@@ -42,6 +42,9 @@ const headerSchema = z.object({
     mean: z.array(z.number()).length(136),
     basis: z.array(z.array(z.number()).length(136)).min(1),
     variances: z.array(z.number().nonnegative()),
+  }).refine((s) => s.variances.length === s.basis.length, {
+    message: "expected one variance per basis row",
+    path: ["variances"],
   }).optional(),
 }).refine((h) => !h.details || (h.detailKeys !== undefined && h.detailKeys <= h.components), {
   message: "a detail bank needs detailKeys ≤ components",

@@ -94,6 +94,21 @@ const rowSchema = z.object({
 });
 const LANDMARK_COLUMNS = Array.from({ length: 68 }, (_, i) => [`p${i}x`, `p${i}y`]).flat();
 
+/** A log row's 68 landmarks; `where` (file:line) names a cell that is not a number. */
+function landmarksOf(rec: Record<string, string | undefined>, where: string): [number, number][] {
+  const v = LANDMARK_COLUMNS.map((h) => {
+    const cell = rec[h]?.trim() ?? "";
+    const n = Number(cell);
+    if (cell === "" || !Number.isFinite(n)) {
+      throw new Error(
+        `${where}: ${h} ${JSON.stringify(cell)}: expected a number (the 68 landmarks)`,
+      );
+    }
+    return n;
+  });
+  return Array.from({ length: 68 }, (_, k) => [v[2 * k], v[2 * k + 1]]);
+}
+
 /** One usable face: its file (relative to the folder) and, from a log, its 5 source points. */
 export interface FaceEntry {
   path: string;
@@ -168,6 +183,8 @@ export async function selectFaces(o: FitAppearanceOptions): Promise<FaceEntry[]>
   const head = hasHeader ? lines[0].split(",") : ALIGN_COLUMNS;
   const keep = new Map<string, FaceEntry>();
   const have = new Set(all);
+  // a log that names the 68 landmarks must give all of them for every face it keeps
+  const with68 = LANDMARK_COLUMNS.every((h) => head.includes(h));
   for (let i = hasHeader ? 1 : 0; i < lines.length; i++) {
     const cells = lines[i].split(",");
     const rec = Object.fromEntries(head.map((h, k) => [h, cells[k]]));
@@ -177,10 +194,7 @@ export async function selectFaces(o: FitAppearanceOptions): Promise<FaceEntry[]>
     // well detected (score ≥ 0.9) and near frontal (yaw proxy ≤ 0.12)
     if (row.status !== "ok" || row.score < 0.9 || yawProxy(row) > 0.12) continue;
     const rel = have.has(row.path) ? row.path : all.find((p) => p.endsWith("/" + row.path));
-    const lm = LANDMARK_COLUMNS.map((h) => Number(rec[h] ?? NaN));
-    const landmarks68 = lm.every(Number.isFinite)
-      ? Array.from({ length: 68 }, (_, k) => [lm[2 * k], lm[2 * k + 1]] as [number, number])
-      : undefined;
+    const landmarks68 = with68 ? landmarksOf(rec, `${o.alignCsv}:${i + 1}`) : undefined;
     if (rel) {
       keep.set(rel, {
         path: rel,

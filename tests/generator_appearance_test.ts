@@ -63,6 +63,18 @@ Deno.test("appearance: appearance.bin round trip; bad files are clear errors", (
     () => decodeAppearance(new Uint8Array(40), "b.bin"),
     /b.bin: not an appearance model/,
   );
+  // a shape model round-trips; one whose variances do not match its rows is named
+  const row = Array.from({ length: 136 }, (_, d) => d / 10);
+  const shaped = {
+    ...m,
+    header: { ...m.header, shape: { mean: row, basis: [row], variances: [2] } },
+  };
+  assert.deepEqual(decodeAppearance(encodeAppearance(shaped)).header.shape, shaped.header.shape);
+  const bad = { ...m, header: { ...m.header, shape: { mean: row, basis: [row], variances: [] } } };
+  assert.throws(
+    () => decodeAppearance(encodeAppearance(bad), "c.bin"),
+    /c.bin: header.*shape.*variances.*one variance per basis row/s,
+  );
 });
 
 Deno.test("appearance: a detail bank round-trips exactly; inconsistent headers are clear errors", () => {
@@ -205,6 +217,16 @@ loose.test("appearance: with 68 landmarks the textures are shape-free and the sh
     progress: false,
   } as const;
   const shapeFree = await fitAppearance({ ...opts, shapeComponents: 4 });
+  // a landmark cell that is not a number is named, with its file and line
+  const broken = [head.join(","), ...rows].join("\n").replace(
+    /^(p3\.png(?:,[^,]*){15}),[^,]*/m,
+    "$1,",
+  );
+  await Deno.writeTextFile(`${tmp}/broken.csv`, broken);
+  await assert.rejects(
+    () => fitAppearance({ ...opts, alignCsv: `${tmp}/broken.csv` }),
+    /broken\.csv:5: p2y "": expected a number \(the 68 landmarks\)/,
+  );
   const aligned = await fitAppearance({ ...opts, shapeComponents: 0 });
   assert.ok(shapeFree.header.shape && !aligned.header.shape);
   // the darkest mean texel down the face's middle column (texels of 2 px, the bar is 4 px high):
