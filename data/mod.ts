@@ -14,3 +14,4 @@ export * from "./cli_args.ts";
 export * from "./onnx/session.ts";
 export * from "./text_lines.ts";
 export * from "./format_duration.ts";
+export * from "./face_template.ts";

@@ -7,6 +7,10 @@
  */
 import { Rng } from "../data/rng.ts";
 import type { CanonicalMesh } from "./mesh_extract.ts";
+import { ARCFACE_TEMPLATE, centroid, estimateSimilarity } from "../data/face_template.ts";
+
+/** The ArcFace 112×112 template (eye centres, nose tip, mouth corners; x, y in pixels). */
+export { ARCFACE_TEMPLATE };
 
 /** Landmark vertex sets of the canonical mesh (MediaPipe indices; "L" = image left). */
 export const MESH = {
@@ -32,15 +36,6 @@ export const MESH = {
 
 /** Side of the aligned image frame the template is given in (ArcFace: 112×112). */
 export const IMAGE_SIZE = 112;
-
-/** The ArcFace 112×112 template: eye centres, nose tip, mouth corners (x, y in pixels). */
-export const ARCFACE_TEMPLATE: readonly (readonly [number, number])[] = [
-  [38.2946, 51.6963],
-  [73.5318, 51.5014],
-  [56.0252, 71.7366],
-  [41.5493, 92.3655],
-  [70.7299, 92.2041],
-];
 
 /** Per-point region codes. */
 export const REGION = { face: 0, skull: 1, ear: 2, neck: 3 } as const;
@@ -136,18 +131,10 @@ function conformToTemplate(P: number[], nFace: number): void {
   for (let iter = 0; iter < 4; iter++) {
     const src = landmarks5(P);
     // template (image y down) → mesh frame (y up) by the least-squares similarity
-    const dst = ARCFACE_TEMPLATE.map(([x, y]) => [x, -y]);
-    const ms = [0, 1].map((d) => src.reduce((s, p) => s + p[d], 0) / 5);
-    const md = [0, 1].map((d) => dst.reduce((s, p) => s + p[d], 0) / 5);
-    let num = 0, num2 = 0, den = 0;
-    for (let k = 0; k < 5; k++) {
-      const [dx, dy] = [dst[k][0] - md[0], dst[k][1] - md[1]];
-      const [sx, sy] = [src[k][0] - ms[0], src[k][1] - ms[1]];
-      num += dx * sx + dy * sy;
-      num2 += dx * sy - dy * sx;
-      den += dx * dx + dy * dy;
-    }
-    const a = num / den, b = num2 / den;
+    const dst = ARCFACE_TEMPLATE.map(([x, y]) => [x, -y] as const);
+    // the similarity template → mesh, applied about the centroids
+    const { a, b } = estimateSimilarity(dst, src);
+    const ms = centroid(src), md = centroid(dst);
     const off = dst.map(([x, y], k) => [
       a * (x - md[0]) - b * (y - md[1]) + ms[0] - src[k][0],
       b * (x - md[0]) + a * (y - md[1]) + ms[1] - src[k][1],

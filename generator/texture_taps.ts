@@ -3,6 +3,7 @@
  * texel (the rest mesh's frontal projection on the ArcFace template) and the bilinear upsampling
  * from the texture resolution to the image. Plain arrays, baked into the graph as constants.
  */
+import { estimateSimilarity } from "../data/face_template.ts";
 import { ARCFACE_TEMPLATE, type Geometry, IMAGE_SIZE } from "./geometry.ts";
 
 /** Bilinear weights from `n` output pixel centres to `m` texel centres: [n, m] row-major. */
@@ -33,21 +34,11 @@ export function restToFrame(geo: Geometry): { A: number; B: number; tx: number; 
         y += w * geo.ctrl[3 * i + 1];
       }
     }
-    return [x, -y];
+    return [x, -y] as const;
   });
-  const dst = ARCFACE_TEMPLATE;
-  const mdx = dst.reduce((s, p) => s + p[0], 0) / 5, mdy = dst.reduce((s, p) => s + p[1], 0) / 5;
-  const msx = L.reduce((s, p) => s + p[0], 0) / 5, msy = L.reduce((s, p) => s + p[1], 0) / 5;
-  let den = 0, an = 0, bn = 0;
-  for (let k = 0; k < 5; k++) {
-    const cx = L[k][0] - msx, cy = L[k][1] - msy;
-    const dx = dst[k][0] - mdx, dy = dst[k][1] - mdy;
-    den += cx * cx + cy * cy;
-    an += cx * dx + cy * dy;
-    bn += cx * dy - cy * dx;
-  }
-  const A = an / den, B = bn / den;
-  return { A, B, tx: mdx - (A * msx - B * msy), ty: mdy - (B * msx + A * msy) };
+  // mesh y is up: fit [x, −y] onto the template, so u = a x + b y + tx, v = b x − a y + ty
+  const { a, b, tx, ty } = estimateSimilarity(L, ARCFACE_TEMPLATE);
+  return { A: a, B: b, tx, ty };
 }
 
 /**

@@ -20,8 +20,8 @@ import { type AppearanceModel, type DetailBank, fromHalf, toHalf } from "../gene
 import { autodiff as ag } from "../recognition/mod.ts";
 import { z } from "zod";
 import {
-  applySimilarity,
   fitShapeModel,
+  mapPoints,
   type ShapeModel,
   ShapeWarp,
   similarityToTemplate,
@@ -130,7 +130,7 @@ export function alignByPoints(
   sources?: Float64Array,
 ): ImageTensor {
   const k = size / 112;
-  const { a, b, tu, tv } = similarityToTemplate(points, k);
+  const { a, b, tx: tu, ty: tv } = similarityToTemplate(points, k);
   const n2 = a * a + b * b;
   // u = a x − b y + tu, v = b x + a y + tv  ⇒  x = (a(u−tu) + b(v−tv))/n2, y = (−b(u−tu) + a(v−tv))/n2
   const { width: W, height: H, channels: C } = image;
@@ -309,7 +309,7 @@ export async function fitAppearance(o: FitAppearanceOptions): Promise<Appearance
   const S = Math.min(o.shapeComponents ?? 40, 136);
   let shape: ShapeModel | undefined, warp: ShapeWarp | undefined, own: Float64Array[] = [];
   if (o.landmarks && S > 0 && files.every((f) => f.landmarks68)) {
-    own = files.map((f) => applySimilarity(similarityToTemplate(f.points!), f.landmarks68!));
+    own = files.map((f) => mapPoints(similarityToTemplate(f.points!), f.landmarks68!));
     shape = fitShapeModel(own, S);
     warp = new ShapeWarp(shape.mean, 224);
     log(`shape model: ${S} components of 68 landmarks; textures warped onto the mean shape`);

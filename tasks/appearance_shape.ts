@@ -6,43 +6,23 @@
  * the geometry back (generator/learned_shape.ts).
  */
 import { eigSymmetric } from "../eval/mod.ts";
-import { ARCFACE_TEMPLATE } from "../generator/mod.ts";
+import {
+  applySimilarity,
+  ARCFACE_TEMPLATE,
+  estimateSimilarity,
+  type Similarity,
+} from "../data/mod.ts";
 
 type P2 = [number, number];
 
-/** A least-squares similarity u = a x − b y + tu, v = b x + a y + tv. */
-export interface Similarity {
-  a: number;
-  b: number;
-  tu: number;
-  tv: number;
-}
-
 /** The similarity that takes 5 source `points` onto the ArcFace template scaled by `k`. */
 export function similarityToTemplate(points: readonly P2[], k = 1): Similarity {
-  const dst = ARCFACE_TEMPLATE.map(([x, y]) => [x * k, y * k]);
-  const ms = [0, 1].map((d) => points.reduce((s, p) => s + p[d], 0) / 5);
-  const md = [0, 1].map((d) => dst.reduce((s, p) => s + p[d], 0) / 5);
-  let den = 0, an = 0, bn = 0;
-  for (let i = 0; i < 5; i++) {
-    const x = points[i][0] - ms[0], y = points[i][1] - ms[1];
-    const u = dst[i][0] - md[0], v = dst[i][1] - md[1];
-    den += x * x + y * y;
-    an += x * u + y * v;
-    bn += x * v - y * u;
-  }
-  const a = an / den, b = bn / den;
-  return { a, b, tu: md[0] - (a * ms[0] - b * ms[1]), tv: md[1] - (b * ms[0] + a * ms[1]) };
+  return estimateSimilarity(points, ARCFACE_TEMPLATE.map(([x, y]) => [x * k, y * k] as const));
 }
 
 /** `points` mapped by `s`, flattened [x0, y0, x1, y1, …]. */
-export function applySimilarity(s: Similarity, points: readonly P2[]): Float64Array {
-  const out = new Float64Array(points.length * 2);
-  points.forEach(([x, y], i) => {
-    out[2 * i] = s.a * x - s.b * y + s.tu;
-    out[2 * i + 1] = s.b * x + s.a * y + s.tv;
-  });
-  return out;
+export function mapPoints(s: Similarity, points: readonly P2[]): Float64Array {
+  return Float64Array.from(points.flatMap((p) => applySimilarity(s, p)));
 }
 
 /** iBUG 68: the index each landmark takes in the mirror image. */
